@@ -1,0 +1,55 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+import globals from 'globals';
+import { builtinModules } from 'node:module';
+
+// Workflow code is replayed by Temporal and must be deterministic: no Node built-ins, no I/O
+// libraries. Anything with side effects belongs in an activity.
+const forbiddenInWorkflows = [
+  ...builtinModules,
+  ...builtinModules.map((m) => `node:${m}`),
+  'pg',
+  'kysely',
+  '@aws-sdk/*',
+  'pino',
+  'express',
+  'smtp-server',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.data/**', 'coverage/**', 'test/fixtures/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node, ...globals.jest } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-require-imports': 'off',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows
+            .filter((m) => !m.includes('*'))
+            .map((name) => ({ name, message: 'Workflow code must be deterministic: no I/O or Node built-ins; use an activity.' })),
+          patterns: [
+            {
+              group: forbiddenInWorkflows.filter((m) => m.includes('*')).concat(['../lib/*', '../activities/*']),
+              allowTypeImports: true,
+              message: 'Workflows may import only types from activities/lib; use proxyActivities.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  prettier,
+);

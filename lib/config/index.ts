@@ -1,0 +1,145 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads environment variables. Every variable is documented in .env.example.
+ * Dev defaults make `npm run dev` work out of the box; in production each of them is refused, so a
+ * deployment can never silently run on the dev TSA, dev keys or without TLS.
+ */
+
+export const repoRoot = path.resolve(__dirname, '..', '..');
+
+// A fixed, publicly known key: it keeps dev Temporal history unreadable to casual tools, nothing more.
+const DEV_CODEC_KEY = 'dev:bWFpbHJlcG8tZGV2LWNvZGVjLWtleS0zMi1ieXRlcyE=';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+
+interface Var<T extends z.ZodTypeAny> {
+  schema: T;
+  dev?: string;
+  /** A dev default that must never be in force in production. */
+  devOnly?: boolean;
+}
+const v = <T extends z.ZodTypeAny>(schema: T, dev?: string, devOnly = false): Var<T> => ({
+  schema,
+  dev,
+  devOnly,
+});
+
+const spec = {
+  NODE_ENV: v(z.enum(['development', 'test', 'production']), 'development'),
+  LOG_LEVEL: v(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'),
+  DATA_DIR: v(z.string(), path.join(repoRoot, '.data'), true),
+
+  DATABASE_URL: v(z.string().url(), 'postgres://postgres@127.0.0.1:5432/mailrepo', true),
+  DATABASE_POOL_MAX: v(z.coerce.number().int().positive(), '10'),
+
+  TEMPORAL_ADDRESS: v(z.string(), '127.0.0.1:7233', true),
+  TEMPORAL_NAMESPACE: v(z.string().min(1), 'mailrepo'),
+  TEMPORAL_TASK_QUEUE: v(z.string().min(1), 'mailrepo'),
+  TEMPORAL_TLS: v(bool, 'false', true),
+  TEMPORAL_UI_PORT: v(port, '8233'),
+  /** Comma-separated `keyId:base64(32 bytes)`; the first key encrypts, all of them decrypt. */
+  TEMPORAL_CODEC_KEYS: v(z.string().min(1), DEV_CODEC_KEY, true),
+  CODEC_SERVER_ENABLED: v(bool, 'true'),
+  CODEC_SERVER_PORT: v(port, '8234'),
+  /** Origin of the Temporal UI allowed to call the codec endpoint (CORS). */
+  CODEC_SERVER_CORS_ORIGIN: v(z.string(), 'http://localhost:8233'),
+
+  S3_ENDPOINT: v(z.string().url(), 'http://127.0.0.1:9000', true),
+  S3_REGION: v(z.string(), 'us-east-1'),
+  S3_ACCESS_KEY: v(z.string().min(3), 'mailrepo-dev', true),
+  S3_SECRET_KEY: v(z.string().min(8), 'mailrepo-dev-secret', true),
+  S3_BUCKET: v(z.string().min(3), 'mailrepo'),
+  MINIO_CONSOLE_PORT: v(port, '9001'),
+
+  TSA_URL: v(z.string().url(), 'http://127.0.0.1:3180/tsa', true),
+  /** PEM bundle of the TSA's root CA(s); the dev TSA writes its own under DATA_DIR. */
+  TSA_CA_FILE: v(z.string().optional()),
+  TSA_POLICY_OID: v(z.string().regex(/^\d+(\.\d+)+$/).optional()),
+  TSA_USERNAME: v(z.string().optional()),
+  TSA_PASSWORD: v(z.string().optional()),
+  TSA_TIMEOUT_MS: v(z.coerce.number().int().positive(), '10000'),
+  DEV_TSA_PORT: v(port, '3180'),
+
+  LMTP_HOST: v(z.string(), '127.0.0.1'),
+  LMTP_PORT: v(port, '2424'),
+  LMTP_TLS_CERT_FILE: v(z.string().optional()),
+  LMTP_TLS_KEY_FILE: v(z.string().optional()),
+
+  WEB_HOST: v(z.string(), '127.0.0.1'),
+  WEB_PORT: v(port, '3000'),
+  WEB_TLS_CERT_FILE: v(z.string().optional()),
+  WEB_TLS_KEY_FILE: v(z.string().optional()),
+  /** Set when a TLS-terminating proxy sits in front of the portal. */
+  WEB_BEHIND_TLS_PROXY: v(bool, 'false'),
+} as const;
+
+type Spec = typeof spec;
+export type Config = { [K in keyof Spec]: z.output<Spec[K]['schema']> } & {
+  /** Names of dev-only defaults in force (always empty in production). */
+  devDefaultsInForce: string[];
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  const devDefaultsInForce: string[] = [];
+  for (const [name, def] of Object.entries(spec) as [string, Var<z.ZodTypeAny>][]) {
+    const raw = env[name] === '' ? undefined : env[name];
+    if (raw === undefined && def.devOnly && def.dev !== undefined) devDefaultsInForce.push(name);
+    const parsed = def.schema.safeParse(raw ?? def.dev);
+    if (parsed.success) out[name] = parsed.data;
+    else problems.push(`${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  const cfg = out as Config;
+  cfg.devDefaultsInForce = devDefaultsInForce;
+  if (cfg.NODE_ENV === 'production') assertProductionReady(cfg, env);
+  return cfg;
+}
+
+function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
+  const refusals = cfg.devDefaultsInForce.map((n) => `${n} is unset and would use its dev default`);
+  if (env.TEMPORAL_CODEC_KEYS?.includes(DEV_CODEC_KEY)) refusals.push('TEMPORAL_CODEC_KEYS holds the dev key');
+  if (cfg.TSA_URL.startsWith(`http://127.0.0.1:${cfg.DEV_TSA_PORT}/`) || !cfg.TSA_CA_FILE)
+    refusals.push('TSA_URL/TSA_CA_FILE must name a real TSA and its CA (the dev TSA is not allowed)');
+  if (!cfg.TEMPORAL_TLS) refusals.push('TEMPORAL_TLS must be true');
+  if (!/[?&]sslmode=(require|verify-ca|verify-full)/.test(cfg.DATABASE_URL))
+    refusals.push('DATABASE_URL must set sslmode=require, verify-ca or verify-full');
+  if (!cfg.S3_ENDPOINT.startsWith('https://')) refusals.push('S3_ENDPOINT must use https');
+  if (!cfg.LMTP_TLS_CERT_FILE || !cfg.LMTP_TLS_KEY_FILE)
+    refusals.push('LMTP_TLS_CERT_FILE and LMTP_TLS_KEY_FILE are required');
+  if (!cfg.WEB_BEHIND_TLS_PROXY && !(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE))
+    refusals.push('the portal needs WEB_TLS_CERT_FILE/WEB_TLS_KEY_FILE or WEB_BEHIND_TLS_PROXY=true');
+  if (env.CODEC_SERVER_ENABLED === undefined) cfg.CODEC_SERVER_ENABLED = false;
+  if (refusals.length)
+    throw new ConfigError(`Refusing to start with NODE_ENV=production:\n  ${refusals.join('\n  ')}`);
+}
+
+/** Loads `.env` from the repository root once, without overriding variables already set. */
+export function loadDotEnv(file = path.join(repoRoot, '.env')): void {
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+let cached: Config | undefined;
+export function config(): Config {
+  if (!cached) {
+    loadDotEnv();
+    cached = loadConfig();
+  }
+  return cached;
+}
+
+/** Where the dev TSA keeps its CA; used when TSA_CA_FILE is unset in development. */
+export function tsaCaFile(cfg: Config): string {
+  return cfg.TSA_CA_FILE ?? path.join(cfg.DATA_DIR, 'tsa', 'ca.pem');
+}

@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_platform';
+
+/**
+ * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
+ * a new migration, so a deployed database only ever moves forward. Names must never change.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_platform': m0001,
+};

@@ -1,0 +1,8 @@
+import { webcrypto } from 'node:crypto';
+import * as pkijs from 'pkijs';
+
+/** pkijs needs a WebCrypto engine; Node's own is enough. Import this module before using pkijs. */
+pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
+
+export { pkijs };
+export const subtle = webcrypto.subtle;

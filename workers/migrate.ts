@@ -1,0 +1,21 @@
+import { config } from '../lib/config';
+import { createDb } from '../lib/db';
+import { ensureDatabase, migrateToLatest } from '../lib/db/migrate';
+
+/** `npm run migrate`: create the database if needed and apply pending migrations. */
+async function main(): Promise<void> {
+  const cfg = config();
+  if (await ensureDatabase(cfg.DATABASE_URL)) console.log('created database');
+  const db = createDb(cfg.DATABASE_URL, 1);
+  try {
+    const applied = await migrateToLatest(db);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+  } finally {
+    await db.destroy();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
