@@ -103,7 +103,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   const cfg = out as Config;
   cfg.devDefaultsInForce = devDefaultsInForce;
-  if (cfg.NODE_ENV === 'production') assertProductionReady(cfg, env);
+  if (cfg.NODE_ENV === 'production') {
+    // The codec endpoint decrypts Temporal payloads for the UI: in production only when asked for.
+    if (env.CODEC_SERVER_ENABLED === undefined) (cfg as { CODEC_SERVER_ENABLED: boolean }).CODEC_SERVER_ENABLED = false;
+    assertProductionReady(cfg, env);
+  }
   return cfg;
 }
 
@@ -120,7 +124,6 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
     refusals.push('LMTP_TLS_CERT_FILE and LMTP_TLS_KEY_FILE are required');
   if (!cfg.WEB_BEHIND_TLS_PROXY && !(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE))
     refusals.push('the portal needs WEB_TLS_CERT_FILE/WEB_TLS_KEY_FILE or WEB_BEHIND_TLS_PROXY=true');
-  if (env.CODEC_SERVER_ENABLED === undefined) cfg.CODEC_SERVER_ENABLED = false;
   if (refusals.length)
     throw new ConfigError(`Refusing to start with NODE_ENV=production:\n  ${refusals.join('\n  ')}`);
 }

@@ -236,7 +236,7 @@ export async function requestTimestamp(data: Uint8Array, opts: TsaClientOptions)
       const res = await fetch(opts.url, {
         method: 'POST',
         headers,
-        body: req.der,
+        body: ab(req.der),
         signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
       });
       if (res.status >= 500) throw new TsaError('transport', `TSA answered HTTP ${res.status}`);

@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+
+/**
+ * Child processes of the dev stack or the test run: output prefixed with the process name,
+ * stopped together in reverse start order, and a clear error when one dies during start-up.
+ */
+export class ProcessGroup {
+  private readonly children: { name: string; child: ChildProcess }[] = [];
+  private stopping = false;
+
+  constructor(private readonly opts: { quiet?: boolean; onUnexpectedExit?: (name: string, code: number | null) => void } = {}) {}
+
+  start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+    const tail: string[] = [];
+    const pipe = (stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream) => {
+      let buf = '';
+      stream?.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop() ?? '';
+        for (const line of lines) {
+          tail.push(line);
+          if (tail.length > 40) tail.shift();
+          if (!this.opts.quiet) out.write(`[${name}] ${line}\n`);
+        }
+      });
+    };
+    pipe(child.stdout, process.stdout);
+    pipe(child.stderr, process.stderr);
+    child.on('exit', (code) => {
+      if (this.stopping) return;
+      if (this.opts.quiet) process.stderr.write(`[${name}] exited with ${code}; last output:\n${tail.join('\n')}\n`);
+      this.opts.onUnexpectedExit?.(name, code);
+    });
+    this.children.push({ name, child });
+    return child;
+  }
+
+  /** SIGTERM everything (newest first), then SIGKILL whatever is still alive after `graceMs`. */
+  async stopAll(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    for (const { child } of [...this.children].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
+export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** A port the OS considers free right now (for test runs that must not collide with `npm run dev`). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, child?: ChildProcess): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`${what}: process exited with ${child.exitCode} before it was ready`);
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs / 1000}s${last instanceof Error ? `: ${last.message}` : ''}`);
+}

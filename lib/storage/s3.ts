@@ -1,0 +1,52 @@
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { Config } from '../config';
+
+export function createS3(cfg: Config): S3Client {
+  return new S3Client({
+    endpoint: cfg.S3_ENDPOINT,
+    region: cfg.S3_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: cfg.S3_ACCESS_KEY, secretAccessKey: cfg.S3_SECRET_KEY },
+    maxAttempts: 3,
+  });
+}
+
+/** Creates the bucket if it does not exist yet; safe to call from several processes. */
+export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status !== 404) throw err;
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (e) {
+      if ((e as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw e;
+    }
+  }
+}
+
+export async function putObject(s3: S3Client, bucket: string, key: string, body: Uint8Array, sha256Base64?: string): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentLength: body.byteLength,
+      // The store verifies the checksum before acknowledging, so a corrupted upload fails loudly.
+      ...(sha256Base64 ? { ChecksumSHA256: sha256Base64 } : {}),
+    }),
+  );
+}
+
+export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!res.Body) throw new Error(`object ${key} has no body`);
+  return res.Body.transformToByteArray();
+}

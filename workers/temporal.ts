@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { config } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger } from '../lib/log';
+import { createS3 } from '../lib/storage/s3';
+import { writeWorkflowBundle } from '../lib/temporal/bundle';
+import { dataConverter } from '../lib/temporal/data-converter';
+
+/** The Temporal worker process: every workflow and activity, on the configured task queue. */
+async function main(): Promise<void> {
+  const cfg = config();
+  const log = createLogger('temporal-worker', { level: cfg.LOG_LEVEL });
+  Runtime.install({
+    logger: {
+      log: (level, message) => log[level.toLowerCase() as 'info'](message),
+      trace: (m) => log.trace(m),
+      debug: (m) => log.debug(m),
+      info: (m) => log.info(m),
+      warn: (m) => log.warn(m),
+      error: (m) => log.error(m),
+    },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
+
+  let bundlePath = process.env.WORKFLOW_BUNDLE ?? path.join(cfg.DATA_DIR, 'workflow-bundle.js');
+  if (!existsSync(bundlePath)) bundlePath = await writeWorkflowBundle(cfg.DATA_DIR);
+
+  const db = createDb(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const s3 = createS3(cfg);
+  const connection = await NativeConnection.connect({
+    address: cfg.TEMPORAL_ADDRESS,
+    tls: cfg.TEMPORAL_TLS ? {} : false,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    workflowBundle: { codePath: bundlePath },
+    activities: createActivities({ db, s3, bucket: cfg.S3_BUCKET }),
+    dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
+    shutdownGraceTime: '10 seconds',
+  });
+  log.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE }, 'worker started');
+  try {
+    // Worker.run() handles SIGINT/SIGTERM itself and drains in-flight tasks.
+    await worker.run();
+  } finally {
+    await connection.close();
+    await db.destroy();
+    s3.destroy();
+    log.info('worker stopped');
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

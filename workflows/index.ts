@@ -1,0 +1,1 @@
+export { platformSmoke } from './platform-smoke';
