@@ -7,6 +7,10 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Config } from '../config';
 
+// Node 20 is our supported runtime (package.json engines) and the SDK version is pinned by the
+// lockfile; the SDK's notice about future releases would only add noise to every process's log.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export function createS3(cfg: Config): S3Client {
   return new S3Client({
     endpoint: cfg.S3_ENDPOINT,

@@ -1,0 +1,182 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import { createS3, ensureBucket } from '../lib/storage/s3';
+import { ensureBinaries } from './binaries';
+import { isPortOpen, ProcessGroup, waitFor } from './processes';
+import { startMinio } from './services/minio';
+import { resolveDatabase, type ResolvedDatabase } from './services/postgres';
+import { startTemporal } from './services/temporal';
+
+/**
+ * Brings up the whole product: Temporal, MinIO, PostgreSQL, the dev TSA, then the Temporal worker,
+ * the LMTP worker and the portal. Used by `npm run dev` and by the integration tests (with their own
+ * ports, data directory and database), so both run exactly the same start-up code.
+ */
+
+export type AppProcess = 'codec-server' | 'worker' | 'lmtp' | 'web';
+
+export interface StackOptions {
+  cfg: Config;
+  dataDir: string;
+  /** DATABASE_URL as the user set it; unset means "local server, else embedded". */
+  explicitDatabaseUrl?: string;
+  ports: { temporal: number; temporalHttp: number; temporalMetrics: number; temporalUi?: number; s3: number; s3Console: number; tsa: number; lmtp: number; web: number; codec: number; embeddedPg: number };
+  /** Persist Temporal in SQLite under dataDir (dev); otherwise in memory (tests). */
+  persistTemporal: boolean;
+  apps: AppProcess[];
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Stack {
+  env: NodeJS.ProcessEnv;
+  urls: { name: string; url: string }[];
+  database: ResolvedDatabase;
+  stop(): Promise<void>;
+}
+
+const repo = path.resolve(__dirname, '..');
+const script = (rel: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(repo, rel)]];
+const APP_SCRIPTS: Record<AppProcess | 'dev-tsa', string> = {
+  'dev-tsa': 'workers/dev-tsa.ts',
+  'codec-server': 'workers/codec-server.ts',
+  worker: 'workers/temporal.ts',
+  lmtp: 'workers/lmtp.ts',
+  web: 'web/server.ts',
+};
+
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const { cfg, ports } = o;
+  const group = new ProcessGroup({
+    quiet: o.quiet,
+    onUnexpectedExit: (name, code) => log(`!! ${name} exited unexpectedly (code ${code})`),
+  });
+  let database: ResolvedDatabase | undefined;
+  const stop = async () => {
+    await group.stopAll();
+    await database?.embedded?.stop();
+  };
+
+  try {
+    const busy = [];
+    for (const [name, port] of Object.entries(ports)) if (port && name !== 'embeddedPg' && (await isPortOpen(port))) busy.push(`${name}:${port}`);
+    if (busy.length) throw new Error(`ports already in use: ${busy.join(', ')} — is another mailrepo stack running?`);
+
+    const bins = await ensureBinaries((l) => log(l));
+    const codecEndpoint = o.apps.includes('codec-server') ? `http://127.0.0.1:${ports.codec}` : undefined;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: cfg.NODE_ENV,
+      DATA_DIR: o.dataDir,
+      TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
+      TEMPORAL_NAMESPACE: cfg.TEMPORAL_NAMESPACE,
+      TEMPORAL_TASK_QUEUE: cfg.TEMPORAL_TASK_QUEUE,
+      S3_ENDPOINT: `http://127.0.0.1:${ports.s3}`,
+      TSA_URL: `http://127.0.0.1:${ports.tsa}/tsa`,
+      DEV_TSA_PORT: String(ports.tsa),
+      TSA_CA_FILE: cfg.TSA_CA_FILE ?? path.join(o.dataDir, 'tsa', 'ca.pem'),
+      LMTP_PORT: String(ports.lmtp),
+      WEB_PORT: String(ports.web),
+      CODEC_SERVER_PORT: String(ports.codec),
+      WORKFLOW_BUNDLE: path.join(o.dataDir, 'workflow-bundle.js'),
+    };
+
+    const [db] = await Promise.all([
+      resolveDatabase({
+        explicitUrl: o.explicitDatabaseUrl,
+        defaultUrl: cfg.DATABASE_URL,
+        embeddedDir: path.join(o.dataDir, 'postgres'),
+        embeddedPort: ports.embeddedPg,
+        log,
+      }),
+      startTemporal(group, {
+        bin: bins.temporal,
+        port: ports.temporal,
+        httpPort: ports.temporalHttp,
+        metricsPort: ports.temporalMetrics,
+        uiPort: ports.temporalUi,
+        namespace: cfg.TEMPORAL_NAMESPACE,
+        dbFile: o.persistTemporal ? path.join(o.dataDir, 'temporal', 'temporal.db') : undefined,
+        codecEndpoint,
+      }),
+      startMinio(group, {
+        bin: bins.minio,
+        dataDir: path.join(o.dataDir, 'minio'),
+        port: ports.s3,
+        consolePort: ports.s3Console,
+        accessKey: cfg.S3_ACCESS_KEY,
+        secretKey: cfg.S3_SECRET_KEY,
+      }).then(() => {
+        const s3 = createS3({ ...cfg, S3_ENDPOINT: env.S3_ENDPOINT! });
+        return ensureBucket(s3, cfg.S3_BUCKET).finally(() => s3.destroy());
+      }),
+      startApp(group, 'dev-tsa', env, () => httpOk(`http://127.0.0.1:${ports.tsa}/healthz`)),
+      bundleWorkflows(env),
+    ]);
+    database = db;
+    env.DATABASE_URL = db.url;
+
+    const ready: Record<AppProcess, () => Promise<boolean | undefined>> = {
+      'codec-server': () => httpOk(`${codecEndpoint}/healthz`),
+      worker: () => hasWorkflowPoller(env.TEMPORAL_ADDRESS!, cfg.TEMPORAL_NAMESPACE, cfg.TEMPORAL_TASK_QUEUE),
+      lmtp: async () => ((await isPortOpen(ports.lmtp)) ? true : undefined),
+      web: () => httpOk(`http://127.0.0.1:${ports.web}/healthz`),
+    };
+    await Promise.all(o.apps.map((app) => startApp(group, app, env, ready[app])));
+
+    const urls = [
+      ...(ports.temporalUi ? [{ name: 'Temporal Web UI', url: `http://localhost:${ports.temporalUi}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows` }] : []),
+      { name: 'Temporal gRPC', url: env.TEMPORAL_ADDRESS! },
+      ...(o.apps.includes('web') ? [{ name: 'Portal', url: `http://localhost:${ports.web}/` }] : []),
+      ...(o.apps.includes('lmtp') ? [{ name: 'LMTP ingest', url: `lmtp://127.0.0.1:${ports.lmtp}` }] : []),
+      { name: 'S3 (MinIO)', url: env.S3_ENDPOINT! },
+      { name: 'MinIO console', url: `http://localhost:${ports.s3Console}/` },
+      { name: 'PostgreSQL', url: redactUrl(db.url) + (db.embedded ? ' (embedded)' : '') },
+      { name: 'Dev TSA', url: env.TSA_URL! },
+      ...(codecEndpoint ? [{ name: 'Codec endpoint', url: codecEndpoint }] : []),
+    ];
+    return { env, urls, database: db, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function startApp(group: ProcessGroup, app: AppProcess | 'dev-tsa', env: NodeJS.ProcessEnv, ready: () => Promise<boolean | undefined>): Promise<void> {
+  const [cmd, args] = script(APP_SCRIPTS[app]);
+  const child = group.start(app, cmd, args, env);
+  await waitFor(app, ready, 90_000, child);
+}
+
+/** In a child process: webpack would otherwise block this event loop for seconds. */
+function bundleWorkflows(env: NodeJS.ProcessEnv): Promise<void> {
+  const [cmd, args] = script('workers/bundle-workflows.ts');
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bundling workflow code failed (exit ${code})`))));
+  });
+}
+
+async function httpOk(url: string): Promise<true | undefined> {
+  return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined;
+}
+
+async function hasWorkflowPoller(address: string, namespace: string, taskQueue: string): Promise<true | undefined> {
+  const conn = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    const res = await conn.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    return res.pollers?.length ? true : undefined;
+  } finally {
+    await conn.close();
+  }
+}
+
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
