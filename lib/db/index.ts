@@ -9,7 +9,9 @@ export type Db = Kysely<Database>;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export function createDb(url: string, poolMax = 10): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: poolMax }) }),
-  });
+  const pool = new pg.Pool({ connectionString: url, max: poolMax });
+  // An idle connection dropped by the server (restart, failover) must not crash the process; the
+  // pool replaces it and the next query reports any real outage.
+  pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection error: ${err.message}`));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -253,7 +253,8 @@ export async function requestTimestamp(data: Uint8Array, opts: TsaClientOptions)
       if (attempt < attempts) await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 500) * 2 ** (attempt - 1)));
     }
   }
-  throw lastError instanceof TsaError
-    ? lastError
-    : new TsaError('transport', `TSA unreachable: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  if (lastError instanceof TsaError) throw lastError;
+  const cause = (lastError as { cause?: { code?: string } } | undefined)?.cause?.code;
+  const message = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new TsaError('transport', `TSA unreachable: ${message}${cause ? ` (${cause})` : ''}`);
 }

@@ -1,0 +1,166 @@
+import net from 'node:net';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { Connection } from '@temporalio/client';
+import pg from 'pg';
+import { readFileSync } from 'node:fs';
+import { tsaCaFile, type Config } from '../config';
+import { migrations } from '../db/migrations';
+import { createS3 } from '../storage/s3';
+import { requestTimestamp } from '../tsa/client';
+
+/** One row of `mailrepo doctor`. */
+export interface CheckResult {
+  service: string;
+  ok: boolean;
+  version: string;
+  tls: 'on' | 'off' | '-';
+  detail: string;
+}
+
+type Check = (cfg: Config) => Promise<Omit<CheckResult, 'service' | 'ok'>>;
+
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${ms / 1000}s`)), ms).unref())]);
+
+const postgres: Check = async (cfg) => {
+  const client = new pg.Client({ connectionString: cfg.DATABASE_URL, connectionTimeoutMillis: 4000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: string; ssl: boolean | null }>(
+      `SELECT current_setting('server_version') AS v, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl`,
+    );
+    const applied = await client
+      .query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')
+      .then((r) => r.rows[0]!.n)
+      .catch(() => 0);
+    const total = Object.keys(migrations).length;
+    if (applied < total) throw new Error(`schema behind: ${applied}/${total} migrations applied (npm run migrate)`);
+    return { version: `PostgreSQL ${rows[0]!.v}`, tls: rows[0]!.ssl ? 'on' : 'off', detail: `${new URL(cfg.DATABASE_URL).host}, schema up to date` };
+  } finally {
+    await client.end();
+  }
+};
+
+async function withTemporal<T>(cfg: Config, fn: (c: Connection) => Promise<T>): Promise<T> {
+  const conn = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, tls: cfg.TEMPORAL_TLS ? {} : false, connectTimeout: 4000 });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+const temporal: Check = (cfg) =>
+  withTemporal(cfg, async (conn) => {
+    const info = await conn.workflowService.getSystemInfo({});
+    await conn.workflowService.describeNamespace({ namespace: cfg.TEMPORAL_NAMESPACE });
+    return { version: `Temporal ${info.serverVersion || '?'}`, tls: cfg.TEMPORAL_TLS ? 'on' : 'off', detail: `${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}` };
+  });
+
+const worker: Check = (cfg) =>
+  withTemporal(cfg, async (conn) => {
+    const res = await conn.workflowService.describeTaskQueue({
+      namespace: cfg.TEMPORAL_NAMESPACE,
+      taskQueue: { name: cfg.TEMPORAL_TASK_QUEUE },
+      taskQueueType: 1,
+    });
+    const pollers = res.pollers ?? [];
+    // Temporal lists pollers seen in the last minutes; a live worker polls continuously.
+    const recent = pollers.filter((p) => {
+      const s = Number(p.lastAccessTime?.seconds ?? 0);
+      return Date.now() / 1000 - s < 90;
+    });
+    if (!recent.length) throw new Error(`no worker polls task queue ${cfg.TEMPORAL_TASK_QUEUE}`);
+    const ids = [...new Set(recent.map((p) => p.identity ?? '?'))];
+    return { version: recent[0]?.workerVersionCapabilities?.buildId || '-', tls: cfg.TEMPORAL_TLS ? 'on' : 'off', detail: `${ids.length} worker(s) on ${cfg.TEMPORAL_TASK_QUEUE}` };
+  });
+
+const objectStorage: Check = async (cfg) => {
+  const s3 = createS3(cfg);
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: cfg.S3_BUCKET }));
+  } finally {
+    s3.destroy();
+  }
+  const server = (await fetch(cfg.S3_ENDPOINT, { method: 'HEAD' }).catch(() => undefined))?.headers.get('server');
+  return { version: server ?? 'S3', tls: cfg.S3_ENDPOINT.startsWith('https:') ? 'on' : 'off', detail: `bucket ${cfg.S3_BUCKET} reachable` };
+};
+
+const tsa: Check = async (cfg) => {
+  const ts = await requestTimestamp(new TextEncoder().encode(`mailrepo doctor ${Date.now()}`), {
+    url: cfg.TSA_URL,
+    caPem: readFileSync(tsaCaFile(cfg), 'utf8'),
+    policy: cfg.TSA_POLICY_OID,
+    username: cfg.TSA_USERNAME,
+    password: cfg.TSA_PASSWORD,
+    timeoutMs: 4000,
+    attempts: 1,
+  });
+  return { version: `policy ${ts.policy}`, tls: cfg.TSA_URL.startsWith('https:') ? 'on' : 'off', detail: `token verified, genTime ${ts.genTime.toISOString()}` };
+};
+
+/** Reads the greeting and the LHLO capabilities; STARTTLS advertised means TLS is available. */
+const lmtp: Check = (cfg) =>
+  new Promise((resolve, reject) => {
+    const socket = net.connect({ host: cfg.LMTP_HOST, port: cfg.LMTP_PORT });
+    let buf = '';
+    let banner = '';
+    socket.setTimeout(4000, () => socket.destroy(new Error('LMTP server did not answer')));
+    socket.on('error', reject);
+    socket.on('data', (d) => {
+      buf += d.toString();
+      if (!banner && buf.includes('\r\n')) {
+        banner = buf.split('\r\n')[0]!;
+        if (!banner.startsWith('220')) return socket.destroy(new Error(`unexpected greeting: ${banner}`));
+        buf = '';
+        socket.write('LHLO doctor.mailrepo\r\n');
+      } else if (banner && /^250 /m.test(buf)) {
+        socket.end('QUIT\r\n');
+        resolve({
+          version: banner.replace(/^220[ -]/, '').slice(0, 40),
+          tls: /STARTTLS/i.test(buf) ? 'on' : 'off',
+          detail: `${cfg.LMTP_HOST}:${cfg.LMTP_PORT}`,
+        });
+      }
+    });
+  });
+
+const portal: Check = async (cfg) => {
+  const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
+  const host = cfg.WEB_HOST === '0.0.0.0' ? '127.0.0.1' : cfg.WEB_HOST;
+  const res = await fetch(`${tls ? 'https' : 'http'}://${host}:${cfg.WEB_PORT}/healthz`);
+  if (!res.ok) throw new Error(`healthz answered HTTP ${res.status}`);
+  const body = (await res.json()) as { version?: string };
+  return { version: `mailrepo ${body.version ?? '?'}`, tls: tls ? 'on' : cfg.WEB_BEHIND_TLS_PROXY ? 'on' : 'off', detail: `port ${cfg.WEB_PORT}${cfg.WEB_BEHIND_TLS_PROXY ? ' (TLS at proxy)' : ''}` };
+};
+
+const codecEndpoint: Check = async (cfg) => {
+  const res = await fetch(`http://127.0.0.1:${cfg.CODEC_SERVER_PORT}/healthz`);
+  if (!res.ok) throw new Error(`healthz answered HTTP ${res.status}`);
+  return { version: '-', tls: 'off', detail: `loopback port ${cfg.CODEC_SERVER_PORT}` };
+};
+
+export function checksFor(cfg: Config): [string, Check][] {
+  return [
+    ['PostgreSQL', postgres],
+    ['Temporal', temporal],
+    ['Temporal worker', worker],
+    ['Object storage (S3)', objectStorage],
+    ['TSA', tsa],
+    ['LMTP ingest', lmtp],
+    ['Portal', portal],
+    ...(cfg.CODEC_SERVER_ENABLED ? ([['Codec endpoint', codecEndpoint]] as [string, Check][]) : []),
+  ];
+}
+
+export async function runChecks(cfg: Config, timeoutMs = 8000): Promise<CheckResult[]> {
+  return Promise.all(
+    checksFor(cfg).map(async ([service, check]) => {
+      try {
+        return { service, ok: true, ...(await withTimeout(check(cfg), timeoutMs)) };
+      } catch (e) {
+        return { service, ok: false, version: '-', tls: '-' as const, detail: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+      }
+    }),
+  );
+}
