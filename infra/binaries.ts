@@ -63,7 +63,8 @@ export function findBinary(spec: BinarySpec): { path: string; source: string } |
 }
 
 function goBinary(): string | undefined {
-  return onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const fromRoot = path.join(process.env.GOROOT ?? '/usr/local/go', 'bin', 'go');
+  return onPath('go') ?? (isExecutable(fromRoot) ? fromRoot : undefined);
 }
 
 async function build(spec: BinarySpec, log: (line: string) => void): Promise<string> {

@@ -17,6 +17,8 @@ export interface ResponderOptions {
   chain?: pkijs.Certificate[];
   policy?: string;
   now?: () => Date;
+  /** The certificate the ESS attribute names; always the signer's, except in negative tests. */
+  essCertificate?: pkijs.Certificate;
 }
 
 // PKIFailureInfo bit numbers (RFC 3161 §2.4.2).
@@ -101,7 +103,7 @@ export async function respond(reqDer: Uint8Array, opts: ResponderOptions): Promi
           attributes: [
             new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })] }),
             new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: ab(digest) })] }),
-            signingCertificateV2(opts.signer.cert),
+            signingCertificateV2(opts.essCertificate ?? opts.signer.cert),
           ],
         }),
       }),

@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+
+/** Runs ESLint on `code` as if it were the file `file`; returns its exit code and output. */
+function lint(file: string, code: string) {
+  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--stdin', '--stdin-filename', file], {
+    cwd: root,
+    input: code,
+    encoding: 'utf8',
+  });
+  return { status: r.status, out: r.stdout + r.stderr };
+}
+
+describe('lint rule: workflows are deterministic', () => {
+  it.each([
+    ["import { readFileSync } from 'node:fs';"],
+    ["import fs from 'fs';"],
+    ["import { Pool } from 'pg';"],
+    ["import { S3Client } from '@aws-sdk/client-s3';"],
+    ["import { createDb } from '../lib/db';"],
+  ])('forbids %s in workflow code', (imp) => {
+    const r = lint('workflows/bad.ts', `${imp}\nexport const x = 1;\n`);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/no-restricted-imports/);
+  });
+
+  it('allows @temporalio/workflow and type-only imports of activities', () => {
+    const r = lint(
+      'workflows/good.ts',
+      "import { proxyActivities } from '@temporalio/workflow';\nimport type { SmokeActivities } from '../activities/smoke';\n" +
+        "export const a = proxyActivities<SmokeActivities>({ startToCloseTimeout: '1 minute' });\n",
+    );
+    expect(r.out).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('does not restrict the same imports outside workflows/', () => {
+    expect(lint('activities/ok.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n").status).toBe(0);
+  });
+});
