@@ -39,10 +39,16 @@ export default tseslint.config(
         {
           paths: forbiddenInWorkflows
             .filter((m) => !m.includes('*'))
-            .map((name) => ({ name, message: 'Workflow code must be deterministic: no I/O or Node built-ins; use an activity.' })),
+            .map((name) => ({
+              name,
+              message:
+                'Workflow code must be deterministic: no I/O or Node built-ins; use an activity.',
+            })),
           patterns: [
             {
-              group: forbiddenInWorkflows.filter((m) => m.includes('*')).concat(['../lib/*', '../activities/*']),
+              group: forbiddenInWorkflows
+                .filter((m) => m.includes('*'))
+                .concat(['../lib/*', '../activities/*']),
               allowTypeImports: true,
               message: 'Workflows may import only types from activities/lib; use proxyActivities.',
             },

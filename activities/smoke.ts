@@ -29,7 +29,8 @@ export function createSmokeActivities({ db, s3, bucket }: SmokeDeps) {
       await putObject(s3, bucket, objectKey, body, digest.toString('base64'));
       const back = await getObjectBytes(s3, bucket, objectKey);
       const sha256 = createHash('sha256').update(back).digest('hex');
-      if (sha256 !== digest.toString('hex')) throw new Error('object read back differs from what was written');
+      if (sha256 !== digest.toString('hex'))
+        throw new Error('object read back differs from what was written');
       return { objectKey, sha256, size: back.byteLength };
     },
 

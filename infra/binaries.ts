@@ -17,13 +17,25 @@ export interface BinarySpec {
 }
 
 export const BINARIES: Record<BinarySpec['name'], BinarySpec> = {
-  temporal: { name: 'temporal', envVar: 'TEMPORAL_CLI', module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' },
+  temporal: {
+    name: 'temporal',
+    envVar: 'TEMPORAL_CLI',
+    module: 'github.com/temporalio/cli/cmd/temporal',
+    version: 'v1.5.1',
+  },
   // `@latest` resolved to this pseudo-version on 2026-11-27; pinned so every machine runs the same MinIO.
-  minio: { name: 'minio', envVar: 'MINIO_BIN', module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
+  minio: {
+    name: 'minio',
+    envVar: 'MINIO_BIN',
+    module: 'github.com/minio/minio',
+    version: 'v0.0.0-20260212201848-7aac2a2c5b7c',
+  },
 };
 
 export function cacheDir(): string {
-  const base = process.env.MAILREPO_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'mailrepo');
+  const base =
+    process.env.MAILREPO_CACHE_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'mailrepo');
   return path.join(base, 'bin');
 }
 
@@ -52,7 +64,8 @@ export function cachedPath(spec: BinarySpec): string {
 export function findBinary(spec: BinarySpec): { path: string; source: string } | undefined {
   const fromEnv = process.env[spec.envVar];
   if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new Error(`${spec.envVar}=${fromEnv} is not an executable file`);
+    if (!isExecutable(fromEnv))
+      throw new Error(`${spec.envVar}=${fromEnv} is not an executable file`);
     return { path: fromEnv, source: spec.envVar };
   }
   const fromPath = onPath(spec.name);
@@ -81,9 +94,13 @@ async function build(spec: BinarySpec, log: (line: string) => void): Promise<str
   const tmp = mkdtempSync(path.join(cacheDir(), `.build-${spec.name}-`));
   const started = Date.now();
   let packages = 0;
-  log(`building ${spec.module}@${spec.version} with go install (a cold build takes several minutes)`);
+  log(
+    `building ${spec.module}@${spec.version} with go install (a cold build takes several minutes)`,
+  );
   const ticker = setInterval(() => {
-    log(`still building ${spec.name}: ${Math.round((Date.now() - started) / 1000)}s, ${packages} packages compiled`);
+    log(
+      `still building ${spec.name}: ${Math.round((Date.now() - started) / 1000)}s, ${packages} packages compiled`,
+    );
   }, 15_000);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -102,7 +119,9 @@ async function build(spec: BinarySpec, log: (line: string) => void): Promise<str
       });
       child.on('error', reject);
       child.on('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`go install ${spec.module} failed (exit ${code}):\n${tail}`)),
+        code === 0
+          ? resolve()
+          : reject(new Error(`go install ${spec.module} failed (exit ${code}):\n${tail}`)),
       );
     });
     const target = cachedPath(spec);
@@ -116,7 +135,9 @@ async function build(spec: BinarySpec, log: (line: string) => void): Promise<str
 }
 
 /** Finds every binary, building the missing ones in parallel. */
-export async function ensureBinaries(log: (line: string) => void = console.log): Promise<Record<BinarySpec['name'], string>> {
+export async function ensureBinaries(
+  log: (line: string) => void = console.log,
+): Promise<Record<BinarySpec['name'], string>> {
   const specs = Object.values(BINARIES);
   const paths = await Promise.all(
     specs.map(async (spec) => {
@@ -125,7 +146,10 @@ export async function ensureBinaries(log: (line: string) => void = console.log):
       return build(spec, (l) => log(`[${spec.name}] ${l}`));
     }),
   );
-  return Object.fromEntries(specs.map((s, i) => [s.name, paths[i]])) as Record<BinarySpec['name'], string>;
+  return Object.fromEntries(specs.map((s, i) => [s.name, paths[i]])) as Record<
+    BinarySpec['name'],
+    string
+  >;
 }
 
 export function binaryVersion(bin: string): string {

@@ -19,7 +19,12 @@ async function main(): Promise<void> {
     dataDir: cfg.DATA_DIR,
     explicitDatabaseUrl,
     persistTemporal: true,
-    apps: [...(cfg.CODEC_SERVER_ENABLED ? (['codec-server'] as const) : []), 'worker', 'lmtp', 'web'],
+    apps: [
+      ...(cfg.CODEC_SERVER_ENABLED ? (['codec-server'] as const) : []),
+      'worker',
+      'lmtp',
+      'web',
+    ],
     ports: {
       temporal: t,
       temporalHttp: t + 10,
@@ -51,19 +56,33 @@ async function main(): Promise<void> {
   const workflowId = `platform-smoke-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   let result: StoredObject;
   try {
-    const client: Client = await connectTemporal({ ...cfg, TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS! });
-    result = await client.workflow.execute(platformSmoke, { taskQueue: cfg.TEMPORAL_TASK_QUEUE, workflowId, workflowExecutionTimeout: '2 minutes' });
+    const client: Client = await connectTemporal({
+      ...cfg,
+      TEMPORAL_ADDRESS: stack.env.TEMPORAL_ADDRESS!,
+    });
+    result = await client.workflow.execute(platformSmoke, {
+      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      workflowId,
+      workflowExecutionTimeout: '2 minutes',
+    });
     await client.connection.close();
   } catch (err) {
     await stack.stop();
-    throw new Error(`the platform self-check failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `the platform self-check failed: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 
   const width = Math.max(...stack.urls.map((u) => u.name.length));
-  console.log(`\nmailrepo is running (${Math.round((Date.now() - started) / 1000)}s). Ctrl-C stops everything.\n`);
+  console.log(
+    `\nmailrepo is running (${Math.round((Date.now() - started) / 1000)}s). Ctrl-C stops everything.\n`,
+  );
   for (const u of stack.urls) console.log(`  ${u.name.padEnd(width)}  ${u.url}`);
-  console.log(`\n  self-check ${workflowId}: stored ${result.size} bytes at ${result.objectKey}, recorded in PostgreSQL`);
-  if (cfg.devDefaultsInForce.length) console.log(`  dev defaults in force: ${cfg.devDefaultsInForce.join(', ')}`);
+  console.log(
+    `\n  self-check ${workflowId}: stored ${result.size} bytes at ${result.objectKey}, recorded in PostgreSQL`,
+  );
+  if (cfg.devDefaultsInForce.length)
+    console.log(`  dev defaults in force: ${cfg.devDefaultsInForce.join(', ')}`);
   console.log('  health of every service: npx mailrepo doctor\n');
 }
 

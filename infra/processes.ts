@@ -9,9 +9,19 @@ export class ProcessGroup {
   private readonly children: { name: string; child: ChildProcess }[] = [];
   private stopping = false;
 
-  constructor(private readonly opts: { quiet?: boolean; onUnexpectedExit?: (name: string, code: number | null) => void } = {}) {}
+  constructor(
+    private readonly opts: {
+      quiet?: boolean;
+      onUnexpectedExit?: (name: string, code: number | null) => void;
+    } = {},
+  ) {}
 
-  start(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  start(
+    name: string,
+    cmd: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+  ): ChildProcess {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: false });
     const tail: string[] = [];
     const pipe = (stream: NodeJS.ReadableStream | null, out: NodeJS.WriteStream) => {
@@ -31,7 +41,8 @@ export class ProcessGroup {
     pipe(child.stderr, process.stderr);
     child.on('exit', (code) => {
       if (this.stopping) return;
-      if (this.opts.quiet) process.stderr.write(`[${name}] exited with ${code}; last output:\n${tail.join('\n')}\n`);
+      if (this.opts.quiet)
+        process.stderr.write(`[${name}] exited with ${code}; last output:\n${tail.join('\n')}\n`);
       this.opts.onUnexpectedExit?.(name, code);
     });
     this.children.push({ name, child });
@@ -77,11 +88,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, child?: ChildProcess): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+  child?: ChildProcess,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) throw new Error(`${what}: process exited with ${child.exitCode} before it was ready`);
+    if (child && child.exitCode !== null)
+      throw new Error(`${what}: process exited with ${child.exitCode} before it was ready`);
     try {
       const v = await probe();
       if (v !== undefined) return v;
@@ -90,5 +107,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${what} not ready after ${timeoutMs / 1000}s${last instanceof Error ? `: ${last.message}` : ''}`);
+  throw new Error(
+    `${what} not ready after ${timeoutMs / 1000}s${last instanceof Error ? `: ${last.message}` : ''}`,
+  );
 }

@@ -22,7 +22,19 @@ export interface StackOptions {
   dataDir: string;
   /** DATABASE_URL as the user set it; unset means "local server, else embedded". */
   explicitDatabaseUrl?: string;
-  ports: { temporal: number; temporalHttp: number; temporalMetrics: number; temporalUi?: number; s3: number; s3Console: number; tsa: number; lmtp: number; web: number; codec: number; embeddedPg: number };
+  ports: {
+    temporal: number;
+    temporalHttp: number;
+    temporalMetrics: number;
+    temporalUi?: number;
+    s3: number;
+    s3Console: number;
+    tsa: number;
+    lmtp: number;
+    web: number;
+    codec: number;
+    embeddedPg: number;
+  };
   /** Persist Temporal in SQLite under dataDir (dev); otherwise in memory (tests). */
   persistTemporal: boolean;
   apps: AppProcess[];
@@ -38,7 +50,10 @@ export interface Stack {
 }
 
 const repo = path.resolve(__dirname, '..');
-const script = (rel: string): [string, string[]] => [process.execPath, ['--import', 'tsx', path.join(repo, rel)]];
+const script = (rel: string): [string, string[]] => [
+  process.execPath,
+  ['--import', 'tsx', path.join(repo, rel)],
+];
 const APP_SCRIPTS: Record<AppProcess | 'dev-tsa', string> = {
   'dev-tsa': 'workers/dev-tsa.ts',
   'codec-server': 'workers/codec-server.ts',
@@ -62,11 +77,17 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
   try {
     const busy = [];
-    for (const [name, port] of Object.entries(ports)) if (port && name !== 'embeddedPg' && (await isPortOpen(port))) busy.push(`${name}:${port}`);
-    if (busy.length) throw new Error(`ports already in use: ${busy.join(', ')} — is another mailrepo stack running?`);
+    for (const [name, port] of Object.entries(ports))
+      if (port && name !== 'embeddedPg' && (await isPortOpen(port))) busy.push(`${name}:${port}`);
+    if (busy.length)
+      throw new Error(
+        `ports already in use: ${busy.join(', ')} — is another mailrepo stack running?`,
+      );
 
     const bins = await ensureBinaries((l) => log(l));
-    const codecEndpoint = o.apps.includes('codec-server') ? `http://127.0.0.1:${ports.codec}` : undefined;
+    const codecEndpoint = o.apps.includes('codec-server')
+      ? `http://127.0.0.1:${ports.codec}`
+      : undefined;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: cfg.NODE_ENV,
@@ -121,17 +142,29 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
     const ready: Record<AppProcess, () => Promise<boolean | undefined>> = {
       'codec-server': () => httpOk(`${codecEndpoint}/healthz`),
-      worker: () => hasWorkflowPoller(env.TEMPORAL_ADDRESS!, cfg.TEMPORAL_NAMESPACE, cfg.TEMPORAL_TASK_QUEUE),
+      worker: () =>
+        hasWorkflowPoller(env.TEMPORAL_ADDRESS!, cfg.TEMPORAL_NAMESPACE, cfg.TEMPORAL_TASK_QUEUE),
       lmtp: async () => ((await isPortOpen(ports.lmtp)) ? true : undefined),
       web: () => httpOk(`http://127.0.0.1:${ports.web}/healthz`),
     };
     await Promise.all(o.apps.map((app) => startApp(group, app, env, ready[app])));
 
     const urls = [
-      ...(ports.temporalUi ? [{ name: 'Temporal Web UI', url: `http://localhost:${ports.temporalUi}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows` }] : []),
+      ...(ports.temporalUi
+        ? [
+            {
+              name: 'Temporal Web UI',
+              url: `http://localhost:${ports.temporalUi}/namespaces/${cfg.TEMPORAL_NAMESPACE}/workflows`,
+            },
+          ]
+        : []),
       { name: 'Temporal gRPC', url: env.TEMPORAL_ADDRESS! },
-      ...(o.apps.includes('web') ? [{ name: 'Portal', url: `http://localhost:${ports.web}/` }] : []),
-      ...(o.apps.includes('lmtp') ? [{ name: 'LMTP ingest', url: `lmtp://127.0.0.1:${ports.lmtp}` }] : []),
+      ...(o.apps.includes('web')
+        ? [{ name: 'Portal', url: `http://localhost:${ports.web}/` }]
+        : []),
+      ...(o.apps.includes('lmtp')
+        ? [{ name: 'LMTP ingest', url: `lmtp://127.0.0.1:${ports.lmtp}` }]
+        : []),
       { name: 'S3 (MinIO)', url: env.S3_ENDPOINT! },
       { name: 'MinIO console', url: `http://localhost:${ports.s3Console}/` },
       { name: 'PostgreSQL', url: redactUrl(db.url) + (db.embedded ? ' (embedded)' : '') },
@@ -145,7 +178,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   }
 }
 
-async function startApp(group: ProcessGroup, app: AppProcess | 'dev-tsa', env: NodeJS.ProcessEnv, ready: () => Promise<boolean | undefined>): Promise<void> {
+async function startApp(
+  group: ProcessGroup,
+  app: AppProcess | 'dev-tsa',
+  env: NodeJS.ProcessEnv,
+  ready: () => Promise<boolean | undefined>,
+): Promise<void> {
   const [cmd, args] = script(APP_SCRIPTS[app]);
   const child = group.start(app, cmd, args, env);
   await waitFor(app, ready, 90_000, child);
@@ -157,7 +195,9 @@ function bundleWorkflows(env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bundling workflow code failed (exit ${code})`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`bundling workflow code failed (exit ${code})`)),
+    );
   });
 }
 
@@ -165,10 +205,18 @@ async function httpOk(url: string): Promise<true | undefined> {
   return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined;
 }
 
-async function hasWorkflowPoller(address: string, namespace: string, taskQueue: string): Promise<true | undefined> {
+async function hasWorkflowPoller(
+  address: string,
+  namespace: string,
+  taskQueue: string,
+): Promise<true | undefined> {
   const conn = await Connection.connect({ address, connectTimeout: 1000 });
   try {
-    const res = await conn.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    const res = await conn.workflowService.describeTaskQueue({
+      namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: 1,
+    });
     return res.pollers?.length ? true : undefined;
   } finally {
     await conn.close();

@@ -22,9 +22,13 @@ app.use((_req, res, next) => {
   res.setHeader('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'");
   next();
 });
-app.get('/healthz', (_req, res) => void res.json({ status: 'ok', service: 'mailrepo-web', version }));
+app.get(
+  '/healthz',
+  (_req, res) => void res.json({ status: 'ok', service: 'mailrepo-web', version }),
+);
 app.get('/', (_req, res) => {
-  res.type('html').send(`<!doctype html><html lang="de"><head><meta charset="utf-8"><title>mailrepo</title></head>
+  res.type('html')
+    .send(`<!doctype html><html lang="de"><head><meta charset="utf-8"><title>mailrepo</title></head>
 <body style="font-family:system-ui;max-width:40rem;margin:4rem auto">
 <h1>mailrepo</h1><p>Das Kundenportal ist in Vorbereitung. / The customer portal is coming soon.</p>
 <p><small>Version ${version}</small></p></body></html>`);
@@ -32,7 +36,17 @@ app.get('/', (_req, res) => {
 
 const tls = cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE;
 const server = tls
-  ? https.createServer({ cert: readFileSync(cfg.WEB_TLS_CERT_FILE!), key: readFileSync(cfg.WEB_TLS_KEY_FILE!), minVersion: 'TLSv1.2' }, app)
+  ? https.createServer(
+      {
+        cert: readFileSync(cfg.WEB_TLS_CERT_FILE!),
+        key: readFileSync(cfg.WEB_TLS_KEY_FILE!),
+        minVersion: 'TLSv1.2',
+      },
+      app,
+    )
   : app;
-const listener = server.listen(cfg.WEB_PORT, cfg.WEB_HOST, () => log.info({ port: cfg.WEB_PORT, tls: !!tls }, 'portal listening'));
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => listener.close(() => process.exit(0)));
+const listener = server.listen(cfg.WEB_PORT, cfg.WEB_HOST, () =>
+  log.info({ port: cfg.WEB_PORT, tls: !!tls }, 'portal listening'),
+);
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => listener.close(() => process.exit(0)));

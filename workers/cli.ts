@@ -15,8 +15,12 @@ program
     if (opts.json) console.log(JSON.stringify(results, null, 2));
     else {
       const color = process.stdout.isTTY;
-      const mark = (ok: boolean) => (ok ? (color ? '\x1b[32mup\x1b[0m' : 'up') : color ? '\x1b[31mDOWN\x1b[0m' : 'DOWN');
-      const table = new Table({ head: ['service', 'status', 'version', 'TLS', 'detail'], style: { head: [], border: [] } });
+      const mark = (ok: boolean) =>
+        ok ? (color ? '\x1b[32mup\x1b[0m' : 'up') : color ? '\x1b[31mDOWN\x1b[0m' : 'DOWN';
+      const table = new Table({
+        head: ['service', 'status', 'version', 'TLS', 'detail'],
+        style: { head: [], border: [] },
+      });
       for (const r of results) table.push([r.service, mark(r.ok), r.version, r.tls, r.detail]);
       console.log(table.toString());
     }

@@ -9,8 +9,12 @@ if (!cfg.CODEC_SERVER_ENABLED) {
   log.warn('CODEC_SERVER_ENABLED is false; not starting');
   process.exit(0);
 }
-const app = createCodecServer(new EncryptionCodec(parseCodecKeys(cfg.TEMPORAL_CODEC_KEYS)), cfg.CODEC_SERVER_CORS_ORIGIN);
+const app = createCodecServer(
+  new EncryptionCodec(parseCodecKeys(cfg.TEMPORAL_CODEC_KEYS)),
+  cfg.CODEC_SERVER_CORS_ORIGIN,
+);
 const server = app.listen(cfg.CODEC_SERVER_PORT, '127.0.0.1', () =>
   log.info({ port: cfg.CODEC_SERVER_PORT }, 'codec endpoint listening'),
 );
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => server.close(() => process.exit(0)));
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => server.close(() => process.exit(0)));

@@ -13,7 +13,9 @@ async function main(): Promise<void> {
   const { tsa } = await loadOrCreateDevPki(path.join(cfg.DATA_DIR, 'tsa'));
   const [, ...chain] = chainFromPem(tsa.certPem);
   const server = createTsaServer({ signer: tsa, chain, log });
-  server.listen(cfg.DEV_TSA_PORT, '127.0.0.1', () => log.info({ port: cfg.DEV_TSA_PORT }, 'dev TSA listening'));
+  server.listen(cfg.DEV_TSA_PORT, '127.0.0.1', () =>
+    log.info({ port: cfg.DEV_TSA_PORT }, 'dev TSA listening'),
+  );
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -27,11 +27,17 @@ const server = new SMTPServer({
   onData(stream, _session, callback) {
     stream.on('data', () => {});
     stream.on('end', () => {
-      const err = Object.assign(new Error('4.3.2 archive ingest not enabled yet, try again later'), { responseCode: 451 });
+      const err = Object.assign(
+        new Error('4.3.2 archive ingest not enabled yet, try again later'),
+        { responseCode: 451 },
+      );
       callback(err);
     });
   },
 });
 server.on('error', (err) => log.error({ err }, 'LMTP server error'));
-server.listen(cfg.LMTP_PORT, cfg.LMTP_HOST, () => log.info({ port: cfg.LMTP_PORT, tls: !!tls }, 'LMTP listening'));
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => server.close(() => process.exit(0)));
+server.listen(cfg.LMTP_PORT, cfg.LMTP_HOST, () =>
+  log.info({ port: cfg.LMTP_PORT, tls: !!tls }, 'LMTP listening'),
+);
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => server.close(() => process.exit(0)));

@@ -43,7 +43,10 @@ async function main(): Promise<void> {
     dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
     shutdownGraceTime: '10 seconds',
   });
-  log.info({ taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE }, 'worker started');
+  log.info(
+    { taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE },
+    'worker started',
+  );
   try {
     // Worker.run() handles SIGINT/SIGTERM itself and drains in-flight tasks.
     await worker.run();

@@ -15,12 +15,22 @@ export const MINIO_DRIVES = 4;
 
 /** MinIO on loopback, erasure-coded over four drive directories (EC:2 — survives two lost drives). */
 export async function startMinio(group: ProcessGroup, o: MinioOptions): Promise<void> {
-  const drives = Array.from({ length: MINIO_DRIVES }, (_, i) => path.join(o.dataDir, `drive${i + 1}`));
+  const drives = Array.from({ length: MINIO_DRIVES }, (_, i) =>
+    path.join(o.dataDir, `drive${i + 1}`),
+  );
   drives.forEach((d) => mkdirSync(d, { recursive: true }));
   const child = group.start(
     'minio',
     o.bin,
-    ['server', '--quiet', '--address', `127.0.0.1:${o.port}`, '--console-address', `127.0.0.1:${o.consolePort}`, path.join(o.dataDir, `drive{1...${MINIO_DRIVES}}`)],
+    [
+      'server',
+      '--quiet',
+      '--address',
+      `127.0.0.1:${o.port}`,
+      '--console-address',
+      `127.0.0.1:${o.consolePort}`,
+      path.join(o.dataDir, `drive{1...${MINIO_DRIVES}}`),
+    ],
     {
       ...process.env,
       MINIO_ROOT_USER: o.accessKey,
@@ -33,7 +43,8 @@ export async function startMinio(group: ProcessGroup, o: MinioOptions): Promise<
   );
   await waitFor(
     'MinIO',
-    async () => ((await fetch(`http://127.0.0.1:${o.port}/minio/health/cluster`)).ok ? true : undefined),
+    async () =>
+      (await fetch(`http://127.0.0.1:${o.port}/minio/health/cluster`)).ok ? true : undefined,
     60_000,
     child,
   );

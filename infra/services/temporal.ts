@@ -18,13 +18,36 @@ export interface TemporalOptions {
 
 /** `temporal server start-dev` with our namespace and search attributes registered at start. */
 export async function startTemporal(group: ProcessGroup, o: TemporalOptions): Promise<void> {
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--http-port', String(o.httpPort)];
-  args.push('--metrics-port', String(o.metricsPort), '--namespace', o.namespace, '--log-level', 'warn');
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--http-port',
+    String(o.httpPort),
+  ];
+  args.push(
+    '--metrics-port',
+    String(o.metricsPort),
+    '--namespace',
+    o.namespace,
+    '--log-level',
+    'warn',
+  );
   for (const sa of searchAttributeFlags) args.push('--search-attribute', sa);
   if (o.dbFile) {
     mkdirSync(path.dirname(o.dbFile), { recursive: true });
     // WAL + synchronous=NORMAL: durable across process crashes, far fewer fsyncs than FULL.
-    args.push('--db-filename', o.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=NORMAL');
+    args.push(
+      '--db-filename',
+      o.dbFile,
+      '--sqlite-pragma',
+      'journal_mode=wal',
+      '--sqlite-pragma',
+      'synchronous=NORMAL',
+    );
   }
   if (o.uiPort) {
     args.push('--ui-ip', '127.0.0.1', '--ui-port', String(o.uiPort));
@@ -34,7 +57,10 @@ export async function startTemporal(group: ProcessGroup, o: TemporalOptions): Pr
   await waitFor(
     'Temporal',
     async () => {
-      const conn = await Connection.connect({ address: `127.0.0.1:${o.port}`, connectTimeout: 1000 });
+      const conn = await Connection.connect({
+        address: `127.0.0.1:${o.port}`,
+        connectTimeout: 1000,
+      });
       try {
         await conn.workflowService.describeNamespace({ namespace: o.namespace });
         return true;

@@ -60,7 +60,12 @@ const spec = {
   TSA_URL: v(z.string().url(), 'http://127.0.0.1:3180/tsa', true),
   /** PEM bundle of the TSA's root CA(s); the dev TSA writes its own under DATA_DIR. */
   TSA_CA_FILE: v(z.string().optional()),
-  TSA_POLICY_OID: v(z.string().regex(/^\d+(\.\d+)+$/).optional()),
+  TSA_POLICY_OID: v(
+    z
+      .string()
+      .regex(/^\d+(\.\d+)+$/)
+      .optional(),
+  ),
   TSA_USERNAME: v(z.string().optional()),
   TSA_PASSWORD: v(z.string().optional()),
   TSA_TIMEOUT_MS: v(z.coerce.number().int().positive(), '10000'),
@@ -105,7 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   cfg.devDefaultsInForce = devDefaultsInForce;
   if (cfg.NODE_ENV === 'production') {
     // The codec endpoint decrypts Temporal payloads for the UI: in production only when asked for.
-    if (env.CODEC_SERVER_ENABLED === undefined) (cfg as { CODEC_SERVER_ENABLED: boolean }).CODEC_SERVER_ENABLED = false;
+    if (env.CODEC_SERVER_ENABLED === undefined)
+      (cfg as { CODEC_SERVER_ENABLED: boolean }).CODEC_SERVER_ENABLED = false;
     assertProductionReady(cfg, env);
   }
   return cfg;
@@ -113,9 +119,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
   const refusals = cfg.devDefaultsInForce.map((n) => `${n} is unset and would use its dev default`);
-  if (env.TEMPORAL_CODEC_KEYS?.includes(DEV_CODEC_KEY)) refusals.push('TEMPORAL_CODEC_KEYS holds the dev key');
+  if (env.TEMPORAL_CODEC_KEYS?.includes(DEV_CODEC_KEY))
+    refusals.push('TEMPORAL_CODEC_KEYS holds the dev key');
   if (cfg.TSA_URL.startsWith(`http://127.0.0.1:${cfg.DEV_TSA_PORT}/`) || !cfg.TSA_CA_FILE)
-    refusals.push('TSA_URL/TSA_CA_FILE must name a real TSA and its CA (the dev TSA is not allowed)');
+    refusals.push(
+      'TSA_URL/TSA_CA_FILE must name a real TSA and its CA (the dev TSA is not allowed)',
+    );
   if (!cfg.TEMPORAL_TLS) refusals.push('TEMPORAL_TLS must be true');
   if (!/[?&]sslmode=(require|verify-ca|verify-full)/.test(cfg.DATABASE_URL))
     refusals.push('DATABASE_URL must set sslmode=require, verify-ca or verify-full');
@@ -123,9 +132,13 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
   if (!cfg.LMTP_TLS_CERT_FILE || !cfg.LMTP_TLS_KEY_FILE)
     refusals.push('LMTP_TLS_CERT_FILE and LMTP_TLS_KEY_FILE are required');
   if (!cfg.WEB_BEHIND_TLS_PROXY && !(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE))
-    refusals.push('the portal needs WEB_TLS_CERT_FILE/WEB_TLS_KEY_FILE or WEB_BEHIND_TLS_PROXY=true');
+    refusals.push(
+      'the portal needs WEB_TLS_CERT_FILE/WEB_TLS_KEY_FILE or WEB_BEHIND_TLS_PROXY=true',
+    );
   if (refusals.length)
-    throw new ConfigError(`Refusing to start with NODE_ENV=production:\n  ${refusals.join('\n  ')}`);
+    throw new ConfigError(
+      `Refusing to start with NODE_ENV=production:\n  ${refusals.join('\n  ')}`,
+    );
 }
 
 /** Loads `.env` from the repository root once, without overriding variables already set. */

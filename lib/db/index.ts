@@ -12,6 +12,8 @@ export function createDb(url: string, poolMax = 10): Db {
   const pool = new pg.Pool({ connectionString: url, max: poolMax });
   // An idle connection dropped by the server (restart, failover) must not crash the process; the
   // pool replaces it and the next query reports any real outage.
-  pool.on('error', (err) => process.emitWarning(`PostgreSQL idle connection error: ${err.message}`));
+  pool.on('error', (err) =>
+    process.emitWarning(`PostgreSQL idle connection error: ${err.message}`),
+  );
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

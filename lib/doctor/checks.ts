@@ -20,10 +20,18 @@ export interface CheckResult {
 type Check = (cfg: Config) => Promise<Omit<CheckResult, 'service' | 'ok'>>;
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`no answer within ${ms / 1000}s`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<T>((_, rej) =>
+      setTimeout(() => rej(new Error(`no answer within ${ms / 1000}s`)), ms).unref(),
+    ),
+  ]);
 
 const postgres: Check = async (cfg) => {
-  const client = new pg.Client({ connectionString: cfg.DATABASE_URL, connectionTimeoutMillis: 4000 });
+  const client = new pg.Client({
+    connectionString: cfg.DATABASE_URL,
+    connectionTimeoutMillis: 4000,
+  });
   await client.connect();
   try {
     const { rows } = await client.query<{ v: string; ssl: boolean | null }>(
@@ -34,15 +42,24 @@ const postgres: Check = async (cfg) => {
       .then((r) => r.rows[0]!.n)
       .catch(() => 0);
     const total = Object.keys(migrations).length;
-    if (applied < total) throw new Error(`schema behind: ${applied}/${total} migrations applied (npm run migrate)`);
-    return { version: `PostgreSQL ${rows[0]!.v}`, tls: rows[0]!.ssl ? 'on' : 'off', detail: `${new URL(cfg.DATABASE_URL).host}, schema up to date` };
+    if (applied < total)
+      throw new Error(`schema behind: ${applied}/${total} migrations applied (npm run migrate)`);
+    return {
+      version: `PostgreSQL ${rows[0]!.v}`,
+      tls: rows[0]!.ssl ? 'on' : 'off',
+      detail: `${new URL(cfg.DATABASE_URL).host}, schema up to date`,
+    };
   } finally {
     await client.end();
   }
 };
 
 async function withTemporal<T>(cfg: Config, fn: (c: Connection) => Promise<T>): Promise<T> {
-  const conn = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS, tls: cfg.TEMPORAL_TLS ? {} : false, connectTimeout: 4000 });
+  const conn = await Connection.connect({
+    address: cfg.TEMPORAL_ADDRESS,
+    tls: cfg.TEMPORAL_TLS ? {} : false,
+    connectTimeout: 4000,
+  });
   try {
     return await fn(conn);
   } finally {
@@ -54,7 +71,11 @@ const temporal: Check = (cfg) =>
   withTemporal(cfg, async (conn) => {
     const info = await conn.workflowService.getSystemInfo({});
     await conn.workflowService.describeNamespace({ namespace: cfg.TEMPORAL_NAMESPACE });
-    return { version: `Temporal ${info.serverVersion || '?'}`, tls: cfg.TEMPORAL_TLS ? 'on' : 'off', detail: `${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}` };
+    return {
+      version: `Temporal ${info.serverVersion || '?'}`,
+      tls: cfg.TEMPORAL_TLS ? 'on' : 'off',
+      detail: `${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}`,
+    };
   });
 
 const worker: Check = (cfg) =>
@@ -72,7 +93,11 @@ const worker: Check = (cfg) =>
     });
     if (!recent.length) throw new Error(`no worker polls task queue ${cfg.TEMPORAL_TASK_QUEUE}`);
     const ids = [...new Set(recent.map((p) => p.identity ?? '?'))];
-    return { version: recent[0]?.workerVersionCapabilities?.buildId || '-', tls: cfg.TEMPORAL_TLS ? 'on' : 'off', detail: `${ids.length} worker(s) on ${cfg.TEMPORAL_TASK_QUEUE}` };
+    return {
+      version: recent[0]?.workerVersionCapabilities?.buildId || '-',
+      tls: cfg.TEMPORAL_TLS ? 'on' : 'off',
+      detail: `${ids.length} worker(s) on ${cfg.TEMPORAL_TASK_QUEUE}`,
+    };
   });
 
 const objectStorage: Check = async (cfg) => {
@@ -82,8 +107,14 @@ const objectStorage: Check = async (cfg) => {
   } finally {
     s3.destroy();
   }
-  const server = (await fetch(cfg.S3_ENDPOINT, { method: 'HEAD' }).catch(() => undefined))?.headers.get('server');
-  return { version: server ?? 'S3', tls: cfg.S3_ENDPOINT.startsWith('https:') ? 'on' : 'off', detail: `bucket ${cfg.S3_BUCKET} reachable` };
+  const server = (
+    await fetch(cfg.S3_ENDPOINT, { method: 'HEAD' }).catch(() => undefined)
+  )?.headers.get('server');
+  return {
+    version: server ?? 'S3',
+    tls: cfg.S3_ENDPOINT.startsWith('https:') ? 'on' : 'off',
+    detail: `bucket ${cfg.S3_BUCKET} reachable`,
+  };
 };
 
 const tsa: Check = async (cfg) => {
@@ -96,7 +127,11 @@ const tsa: Check = async (cfg) => {
     timeoutMs: 4000,
     attempts: 1,
   });
-  return { version: `policy ${ts.policy}`, tls: cfg.TSA_URL.startsWith('https:') ? 'on' : 'off', detail: `token verified, genTime ${ts.genTime.toISOString()}` };
+  return {
+    version: `policy ${ts.policy}`,
+    tls: cfg.TSA_URL.startsWith('https:') ? 'on' : 'off',
+    detail: `token verified, genTime ${ts.genTime.toISOString()}`,
+  };
 };
 
 /** Reads the greeting and the LHLO capabilities; STARTTLS advertised means TLS is available. */
@@ -111,7 +146,8 @@ const lmtp: Check = (cfg) =>
       buf += d.toString();
       if (!banner && buf.includes('\r\n')) {
         banner = buf.split('\r\n')[0]!;
-        if (!banner.startsWith('220')) return socket.destroy(new Error(`unexpected greeting: ${banner}`));
+        if (!banner.startsWith('220'))
+          return socket.destroy(new Error(`unexpected greeting: ${banner}`));
         buf = '';
         socket.write('LHLO doctor.mailrepo\r\n');
       } else if (banner && /^250 /m.test(buf)) {
@@ -131,7 +167,11 @@ const portal: Check = async (cfg) => {
   const res = await fetch(`${tls ? 'https' : 'http'}://${host}:${cfg.WEB_PORT}/healthz`);
   if (!res.ok) throw new Error(`healthz answered HTTP ${res.status}`);
   const body = (await res.json()) as { version?: string };
-  return { version: `mailrepo ${body.version ?? '?'}`, tls: tls ? 'on' : cfg.WEB_BEHIND_TLS_PROXY ? 'on' : 'off', detail: `port ${cfg.WEB_PORT}${cfg.WEB_BEHIND_TLS_PROXY ? ' (TLS at proxy)' : ''}` };
+  return {
+    version: `mailrepo ${body.version ?? '?'}`,
+    tls: tls ? 'on' : cfg.WEB_BEHIND_TLS_PROXY ? 'on' : 'off',
+    detail: `port ${cfg.WEB_PORT}${cfg.WEB_BEHIND_TLS_PROXY ? ' (TLS at proxy)' : ''}`,
+  };
 };
 
 const codecEndpoint: Check = async (cfg) => {
@@ -159,7 +199,13 @@ export async function runChecks(cfg: Config, timeoutMs = 8000): Promise<CheckRes
       try {
         return { service, ok: true, ...(await withTimeout(check(cfg), timeoutMs)) };
       } catch (e) {
-        return { service, ok: false, version: '-', tls: '-' as const, detail: e instanceof Error ? e.message.split('\n')[0]! : String(e) };
+        return {
+          service,
+          ok: false,
+          version: '-',
+          tls: '-' as const,
+          detail: e instanceof Error ? e.message.split('\n')[0]! : String(e),
+        };
       }
     }),
   );

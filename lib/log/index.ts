@@ -22,7 +22,11 @@ export function createLogger(
           // Keep the merging object and the message; drop printf-style arguments.
           const [first, second] = args as unknown[];
           if (typeof first === 'string') return method.call(this, first);
-          return method.call(this, first as object, typeof second === 'string' ? second : undefined);
+          return method.call(
+            this,
+            first as object,
+            typeof second === 'string' ? second : undefined,
+          );
         },
       },
     },

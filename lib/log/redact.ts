@@ -11,7 +11,8 @@ const SENSITIVE_KEY =
   /pass(word|phrase)?|secret|token|^key$|keys$|privatekey|private_key|kek|dek|seed|otp|totp|recovery|authorization|cookie|session|body|content|raw|plaintext|html|text|subject|attachment|mail|message$|^data$/i;
 
 // Keys that look sensitive by the pattern above but carry only metadata.
-const SAFE_KEY = /^(messageId|mailId|contentType|contentLength|keyId|sessionId|tenantId|msg|err|level|time)$/;
+const SAFE_KEY =
+  /^(messageId|mailId|contentType|contentLength|keyId|sessionId|tenantId|msg|err|level|time)$/;
 
 export const REDACTED = '[redacted]';
 

@@ -36,7 +36,13 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> 
   }
 }
 
-export async function putObject(s3: S3Client, bucket: string, key: string, body: Uint8Array, sha256Base64?: string): Promise<void> {
+export async function putObject(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: Uint8Array,
+  sha256Base64?: string,
+): Promise<void> {
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,
@@ -49,7 +55,11 @@ export async function putObject(s3: S3Client, bucket: string, key: string, body:
   );
 }
 
-export async function getObjectBytes(s3: S3Client, bucket: string, key: string): Promise<Uint8Array> {
+export async function getObjectBytes(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<Uint8Array> {
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (!res.Body) throw new Error(`object ${key} has no body`);
   return res.Body.transformToByteArray();

@@ -14,7 +14,14 @@ export async function writeWorkflowBundle(dataDir: string): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath,
     failureConverterPath,
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
+    logger: {
+      log() {},
+      trace() {},
+      debug() {},
+      info() {},
+      warn: console.warn,
+      error: console.error,
+    },
   });
   const out = path.join(dataDir, 'workflow-bundle.js');
   mkdirSync(dataDir, { recursive: true });

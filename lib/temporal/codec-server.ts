@@ -14,11 +14,15 @@ interface JsonPayload {
 }
 
 const fromJson = (p: JsonPayload): Payload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  ),
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
@@ -38,7 +42,8 @@ export function createCodecServer(codec: EncryptionCodec, corsOrigin: string): e
   for (const op of ['encode', 'decode'] as const) {
     app.post(`/${op}`, async (req, res) => {
       const payloads = (req.body as { payloads?: JsonPayload[] } | undefined)?.payloads;
-      if (!Array.isArray(payloads)) return void res.status(400).json({ error: 'expected {"payloads": [...]}' });
+      if (!Array.isArray(payloads))
+        return void res.status(400).json({ error: 'expected {"payloads": [...]}' });
       try {
         const out = await codec[op](payloads.map(fromJson));
         res.json({ payloads: out.map(toJson) });

@@ -29,12 +29,14 @@ export function parseCodecKeys(spec: string): CodecKey[] {
       const sep = entry.indexOf(':');
       const id = entry.slice(0, sep);
       const key = Buffer.from(entry.slice(sep + 1), 'base64');
-      if (sep < 1 || !/^[\w.-]+$/.test(id)) throw new Error('codec key entries must look like id:base64');
+      if (sep < 1 || !/^[\w.-]+$/.test(id))
+        throw new Error('codec key entries must look like id:base64');
       if (key.length !== 32) throw new Error(`codec key ${id} must be 32 bytes, got ${key.length}`);
       return { id, key };
     });
   if (!keys.length) throw new Error('at least one codec key is required');
-  if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new Error('codec key ids must be unique');
+  if (new Set(keys.map((k) => k.id)).size !== keys.length)
+    throw new Error('codec key ids must be unique');
   return keys;
 }
 
@@ -70,13 +72,17 @@ export class EncryptionCodec implements PayloadCodec {
       if (str(p.metadata?.[METADATA_ENCODING]) !== ENCODING) return p;
       const id = str(p.metadata?.[METADATA_KEY_ID]);
       const key = this.byId.get(id);
-      if (!key) throw new Error(`no codec key with id ${JSON.stringify(id)}; cannot decrypt payload`);
+      if (!key)
+        throw new Error(`no codec key with id ${JSON.stringify(id)}; cannot decrypt payload`);
       const data = Buffer.from(p.data ?? new Uint8Array());
       if (data.length < 28) throw new Error('encrypted payload is truncated');
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, 12));
       decipher.setAAD(Buffer.from(`${FORMAT}|${id}`));
       decipher.setAuthTag(data.subarray(data.length - 16));
-      const plain = Buffer.concat([decipher.update(data.subarray(12, data.length - 16)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(data.subarray(12, data.length - 16)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain);
     });
   }

@@ -56,8 +56,10 @@ export interface VerifyOptions {
   policy?: string;
 }
 
-const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
-const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && timingSafeEqual(a, b);
+const sha256 = (b: Uint8Array): Uint8Array =>
+  new Uint8Array(createHash('sha256').update(b).digest());
+const same = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && timingSafeEqual(a, b);
 const stripZeros = (b: Uint8Array): Uint8Array => {
   let i = 0;
   while (i < b.length - 1 && b[i] === 0) i++;
@@ -91,15 +93,25 @@ function octets(v: asn1js.OctetString): Uint8Array {
 
 function findSignerCert(sd: pkijs.SignedData): pkijs.Certificate {
   const si = sd.signerInfos[0]!;
-  const certs = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
+  const certs = (sd.certificates ?? []).filter(
+    (c): c is pkijs.Certificate => c instanceof pkijs.Certificate,
+  );
   const sid = si.sid;
   const match = certs.find((c) => {
     if (sid instanceof pkijs.IssuerAndSerialNumber) {
       return c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber);
     }
     const skiExt = c.extensions?.find((e) => e.extnID === OID.subjectKeyIdentifier);
-    const ski = skiExt && (asn1js.fromBER(skiExt.extnValue.valueBlock.valueHexView).result as asn1js.OctetString);
-    return !!ski && same(new Uint8Array(ski.valueBlock.valueHexView), new Uint8Array((sid as asn1js.OctetString).valueBlock.valueHexView));
+    const ski =
+      skiExt &&
+      (asn1js.fromBER(skiExt.extnValue.valueBlock.valueHexView).result as asn1js.OctetString);
+    return (
+      !!ski &&
+      same(
+        new Uint8Array(ski.valueBlock.valueHexView),
+        new Uint8Array((sid as asn1js.OctetString).valueBlock.valueHexView),
+      )
+    );
   });
   if (!match) throw new TsaError('malformed', 'token does not include the TSA signing certificate');
   return match;
@@ -108,9 +120,12 @@ function findSignerCert(sd: pkijs.SignedData): pkijs.Certificate {
 function checkEku(cert: pkijs.Certificate): void {
   const ext = cert.extensions?.filter((e) => e.extnID === OID.extKeyUsage) ?? [];
   if (ext.length !== 1) throw new TsaError('eku', 'TSA certificate has no extendedKeyUsage');
-  const eku = new pkijs.ExtKeyUsage({ schema: asn1js.fromBER(ext[0]!.extnValue.valueBlock.valueHexView).result });
+  const eku = new pkijs.ExtKeyUsage({
+    schema: asn1js.fromBER(ext[0]!.extnValue.valueBlock.valueHexView).result,
+  });
   // RFC 3161 §2.3: exactly id-kp-timeStamping, and the extension MUST be critical.
-  if (!ext[0]!.critical) throw new TsaError('eku', 'TSA certificate extendedKeyUsage is not critical');
+  if (!ext[0]!.critical)
+    throw new TsaError('eku', 'TSA certificate extendedKeyUsage is not critical');
   if (eku.keyPurposes.length !== 1 || eku.keyPurposes[0] !== OID.kpTimeStamping)
     throw new TsaError('eku', 'TSA certificate extendedKeyUsage is not timeStamping only');
 }
@@ -129,7 +144,9 @@ function checkEssBinding(si: pkijs.SignerInfo, cert: pkijs.Certificate): void {
   let hashField = certId.valueBlock.value[0]!;
   if (v2 && hashField instanceof asn1js.Sequence) {
     const alg = new pkijs.AlgorithmIdentifier({ schema: hashField });
-    hashName = { [OID.sha256]: 'sha256', [OID.sha384]: 'sha384', [OID.sha512]: 'sha512' }[alg.algorithmId] ?? '';
+    hashName =
+      { [OID.sha256]: 'sha256', [OID.sha384]: 'sha384', [OID.sha512]: 'sha512' }[alg.algorithmId] ??
+      '';
     if (!hashName) throw new TsaError('ess', `ESS hash algorithm ${alg.algorithmId} not supported`);
     hashField = certId.valueBlock.value[1]!;
   }
@@ -141,7 +158,10 @@ function checkEssBinding(si: pkijs.SignerInfo, cert: pkijs.Certificate): void {
     throw new TsaError('malformed', 'contentType attribute is not id-ct-TSTInfo');
 }
 
-export async function verifyResponse(respDer: Uint8Array, opts: VerifyOptions): Promise<VerifiedTimestamp> {
+export async function verifyResponse(
+  respDer: Uint8Array,
+  opts: VerifyOptions,
+): Promise<VerifiedTimestamp> {
   let resp: pkijs.TimeStampResp;
   try {
     resp = pkijs.TimeStampResp.fromBER(ab(respDer));
@@ -150,14 +170,18 @@ export async function verifyResponse(respDer: Uint8Array, opts: VerifyOptions): 
   }
   if (resp.status.status !== 0 && resp.status.status !== 1) {
     const text = resp.status.statusStrings?.map((s) => s.valueBlock.value).join('; ') ?? '';
-    throw new TsaError('rejected', `TSA refused the request (status ${resp.status.status}) ${text}`.trim());
+    throw new TsaError(
+      'rejected',
+      `TSA refused the request (status ${resp.status.status}) ${text}`.trim(),
+    );
   }
   if (!resp.timeStampToken || resp.timeStampToken.contentType !== OID.signedData)
     throw new TsaError('malformed', 'response carries no SignedData token');
   const sd = new pkijs.SignedData({ schema: resp.timeStampToken.content });
   if (sd.encapContentInfo.eContentType !== OID.tstInfo || !sd.encapContentInfo.eContent)
     throw new TsaError('malformed', 'token content is not a TSTInfo');
-  if (sd.signerInfos.length !== 1) throw new TsaError('malformed', 'token must have exactly one signer');
+  if (sd.signerInfos.length !== 1)
+    throw new TsaError('malformed', 'token must have exactly one signer');
   const tstDer = octets(sd.encapContentInfo.eContent);
   // pkijs re-wraps a parsed eContent as a constructed OCTET STRING, which its own TSTInfo check in
   // SignedData.verify cannot read; hand it the primitive form (same bytes, same digest).
@@ -171,9 +195,17 @@ export async function verifyResponse(respDer: Uint8Array, opts: VerifyOptions): 
 
   if (tst.messageImprint.hashAlgorithm.algorithmId !== OID.sha256)
     throw new TsaError('imprint', 'token imprint does not use SHA-256');
-  if (!same(new Uint8Array(tst.messageImprint.hashedMessage.valueBlock.valueHexView), sha256(opts.data)))
+  if (
+    !same(
+      new Uint8Array(tst.messageImprint.hashedMessage.valueBlock.valueHexView),
+      sha256(opts.data),
+    )
+  )
     throw new TsaError('imprint', 'token is over other data');
-  if (!tst.nonce || !same(stripZeros(new Uint8Array(tst.nonce.valueBlock.valueHexView)), stripZeros(opts.nonce)))
+  if (
+    !tst.nonce ||
+    !same(stripZeros(new Uint8Array(tst.nonce.valueBlock.valueHexView)), stripZeros(opts.nonce))
+  )
     throw new TsaError('nonce', 'token nonce does not match the request');
   if (opts.policy && tst.policy !== opts.policy)
     throw new TsaError('policy', `token policy ${tst.policy} is not the required ${opts.policy}`);
@@ -196,7 +228,8 @@ export async function verifyResponse(respDer: Uint8Array, opts: VerifyOptions): 
     });
   } catch (e) {
     const r = e as pkijs.SignedDataVerifyResult & { message?: string };
-    if (r.signatureVerified === false) throw new TsaError('signature', `token signature invalid: ${r.message}`);
+    if (r.signatureVerified === false)
+      throw new TsaError('signature', `token signature invalid: ${r.message}`);
     throw new TsaError('chain', `TSA certificate not trusted: ${r.message ?? String(e)}`);
   }
   if (!result.signatureVerified) throw new TsaError('signature', 'token signature invalid');
@@ -224,7 +257,10 @@ export interface TsaClientOptions {
 }
 
 /** Requests a timestamp over `data` and returns it only after every check in verifyResponse. */
-export async function requestTimestamp(data: Uint8Array, opts: TsaClientOptions): Promise<VerifiedTimestamp> {
+export async function requestTimestamp(
+  data: Uint8Array,
+  opts: TsaClientOptions,
+): Promise<VerifiedTimestamp> {
   const req = buildRequest(data, { policy: opts.policy });
   const headers: Record<string, string> = { 'content-type': 'application/timestamp-query' };
   if (opts.username !== undefined)
@@ -245,12 +281,18 @@ export async function requestTimestamp(data: Uint8Array, opts: TsaClientOptions)
       if (!type.startsWith('application/timestamp-reply'))
         throw new TsaError('malformed', `TSA answered with content-type ${type || 'none'}`);
       const body = new Uint8Array(await res.arrayBuffer());
-      return await verifyResponse(body, { data, nonce: req.nonce, caPem: opts.caPem, policy: opts.policy });
+      return await verifyResponse(body, {
+        data,
+        nonce: req.nonce,
+        caPem: opts.caPem,
+        policy: opts.policy,
+      });
     } catch (e) {
       const retryable = !(e instanceof TsaError) || e.reason === 'transport';
       if (!retryable) throw e;
       lastError = e;
-      if (attempt < attempts) await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 500) * 2 ** (attempt - 1)));
+      if (attempt < attempts)
+        await new Promise((r) => setTimeout(r, (opts.backoffMs ?? 500) * 2 ** (attempt - 1)));
     }
   }
   if (lastError instanceof TsaError) throw lastError;

@@ -35,7 +35,10 @@ export function positiveSerial(): ArrayBuffer {
 function name(cn: string): pkijs.RelativeDistinguishedNames {
   return new pkijs.RelativeDistinguishedNames({
     typesAndValues: [
-      new pkijs.AttributeTypeAndValue({ type: OID.commonName, value: new asn1js.Utf8String({ value: cn }) }),
+      new pkijs.AttributeTypeAndValue({
+        type: OID.commonName,
+        value: new asn1js.Utf8String({ value: cn }),
+      }),
     ],
   });
 }
@@ -69,21 +72,69 @@ export async function issueCertificate(opts: IssueOptions): Promise<SignerIdenti
 
   const ext: pkijs.Extension[] = [];
   const ski = keyId(cert);
-  ext.push(new pkijs.Extension({ extnID: OID.subjectKeyIdentifier, critical: false, extnValue: new asn1js.OctetString({ valueHex: ski }).toBER(false) }));
+  ext.push(
+    new pkijs.Extension({
+      extnID: OID.subjectKeyIdentifier,
+      critical: false,
+      extnValue: new asn1js.OctetString({ valueHex: ski }).toBER(false),
+    }),
+  );
   if (opts.issuer) {
-    const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: keyId(opts.issuer.cert) }) });
-    ext.push(new pkijs.Extension({ extnID: OID.authorityKeyIdentifier, critical: false, extnValue: aki.toSchema().toBER(false) }));
+    const aki = new pkijs.AuthorityKeyIdentifier({
+      keyIdentifier: new asn1js.OctetString({ valueHex: keyId(opts.issuer.cert) }),
+    });
+    ext.push(
+      new pkijs.Extension({
+        extnID: OID.authorityKeyIdentifier,
+        critical: false,
+        extnValue: aki.toSchema().toBER(false),
+      }),
+    );
   }
   if (opts.isCa) {
-    ext.push(new pkijs.Extension({ extnID: OID.basicConstraints, critical: true, extnValue: new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 }).toSchema().toBER(false) }));
+    ext.push(
+      new pkijs.Extension({
+        extnID: OID.basicConstraints,
+        critical: true,
+        extnValue: new pkijs.BasicConstraints({ cA: true, pathLenConstraint: 0 })
+          .toSchema()
+          .toBER(false),
+      }),
+    );
     // keyCertSign | cRLSign
-    ext.push(new pkijs.Extension({ extnID: OID.keyUsage, critical: true, extnValue: new asn1js.BitString({ valueHex: new Uint8Array([0x06]).buffer, unusedBits: 1 }).toBER(false) }));
+    ext.push(
+      new pkijs.Extension({
+        extnID: OID.keyUsage,
+        critical: true,
+        extnValue: new asn1js.BitString({
+          valueHex: new Uint8Array([0x06]).buffer,
+          unusedBits: 1,
+        }).toBER(false),
+      }),
+    );
   } else {
     // digitalSignature
-    ext.push(new pkijs.Extension({ extnID: OID.keyUsage, critical: true, extnValue: new asn1js.BitString({ valueHex: new Uint8Array([0x80]).buffer, unusedBits: 7 }).toBER(false) }));
+    ext.push(
+      new pkijs.Extension({
+        extnID: OID.keyUsage,
+        critical: true,
+        extnValue: new asn1js.BitString({
+          valueHex: new Uint8Array([0x80]).buffer,
+          unusedBits: 7,
+        }).toBER(false),
+      }),
+    );
   }
   if (opts.timeStampingEku) {
-    ext.push(new pkijs.Extension({ extnID: OID.extKeyUsage, critical: true, extnValue: new pkijs.ExtKeyUsage({ keyPurposes: [OID.kpTimeStamping] }).toSchema().toBER(false) }));
+    ext.push(
+      new pkijs.Extension({
+        extnID: OID.extKeyUsage,
+        critical: true,
+        extnValue: new pkijs.ExtKeyUsage({ keyPurposes: [OID.kpTimeStamping] })
+          .toSchema()
+          .toBER(false),
+      }),
+    );
   }
   cert.extensions = ext;
 
@@ -100,7 +151,11 @@ export async function issueCertificate(opts: IssueOptions): Promise<SignerIdenti
 }
 
 export async function createDevPki(opts: { tsaEku?: boolean } = {}): Promise<DevPki> {
-  const ca = await issueCertificate({ commonName: 'mailrepo dev TSA root CA', isCa: true, timeStampingEku: false });
+  const ca = await issueCertificate({
+    commonName: 'mailrepo dev TSA root CA',
+    isCa: true,
+    timeStampingEku: false,
+  });
   const tsa = await issueCertificate({
     commonName: 'mailrepo dev TSA',
     isCa: false,
@@ -119,8 +174,14 @@ export async function loadIdentity(certPem: string, keyPem: string): Promise<Sig
 }
 
 /** Loads the dev PKI from `dir`, creating it on first use. Writes ca.pem, tsa.pem, tsa.key. */
-export async function loadOrCreateDevPki(dir: string): Promise<{ tsa: SignerIdentity; caPem: string }> {
-  const files = { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'tsa.pem'), key: path.join(dir, 'tsa.key') };
+export async function loadOrCreateDevPki(
+  dir: string,
+): Promise<{ tsa: SignerIdentity; caPem: string }> {
+  const files = {
+    ca: path.join(dir, 'ca.pem'),
+    cert: path.join(dir, 'tsa.pem'),
+    key: path.join(dir, 'tsa.key'),
+  };
   if (!existsSync(files.ca) || !existsSync(files.cert) || !existsSync(files.key)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pki = await createDevPki();
@@ -130,5 +191,8 @@ export async function loadOrCreateDevPki(dir: string): Promise<{ tsa: SignerIden
     // The CA key is not kept: nothing else is ever issued by the dev CA.
   }
   const certPem = readFileSync(files.cert, 'utf8');
-  return { tsa: await loadIdentity(certPem, readFileSync(files.key, 'utf8')), caPem: readFileSync(files.ca, 'utf8') };
+  return {
+    tsa: await loadIdentity(certPem, readFileSync(files.key, 'utf8')),
+    caPem: readFileSync(files.ca, 'utf8'),
+  };
 }

@@ -6,7 +6,9 @@ export function toPem(label: string, der: ArrayBuffer | Uint8Array): string {
 /** Every DER block with the given label in a PEM bundle, in order. */
 export function fromPem(label: string, pem: string): Uint8Array[] {
   const re = new RegExp(`-----BEGIN ${label}-----([\\s\\S]*?)-----END ${label}-----`, 'g');
-  return [...pem.matchAll(re)].map((m) => new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+  return [...pem.matchAll(re)].map(
+    (m) => new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')),
+  );
 }
 
 /** A fresh ArrayBuffer holding exactly these bytes (pkijs/asn1js want ArrayBuffers). */

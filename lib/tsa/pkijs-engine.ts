@@ -2,7 +2,10 @@ import { webcrypto } from 'node:crypto';
 import * as pkijs from 'pkijs';
 
 /** pkijs needs a WebCrypto engine; Node's own is enough. Import this module before using pkijs. */
-pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
+pkijs.setEngine(
+  'node',
+  new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }),
+);
 
 export { pkijs };
 export const subtle = webcrypto.subtle;

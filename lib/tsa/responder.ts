@@ -26,7 +26,7 @@ const FAIL = { badAlg: 0, badRequest: 2, badDataFormat: 5, unacceptedPolicy: 15 
 
 function rejection(bit: number, text: string): ArrayBuffer {
   const bytes = new Uint8Array(Math.floor(bit / 8) + 1);
-  bytes[Math.floor(bit / 8)] = 0x80 >> bit % 8;
+  bytes[Math.floor(bit / 8)] = 0x80 >> (bit % 8);
   const failInfo = new asn1js.BitString({ valueHex: bytes.buffer, unusedBits: 7 - (bit % 8) });
   const status = new pkijs.PKIStatusInfo({
     status: 2,
@@ -42,7 +42,9 @@ function signingCertificateV2(cert: pkijs.Certificate): pkijs.Attribute {
   // ESSCertIDv2 with the default hash algorithm (SHA-256, so omitted) and issuerSerial.
   const issuerSerial = new asn1js.Sequence({
     value: [
-      new asn1js.Sequence({ value: [new pkijs.GeneralName({ type: 4, value: cert.issuer }).toSchema()] }),
+      new asn1js.Sequence({
+        value: [new pkijs.GeneralName({ type: 4, value: cert.issuer }).toSchema()],
+      }),
       new asn1js.Integer({ valueHex: cert.serialNumber.valueBlock.valueHexView.slice().buffer }),
     ],
   });
@@ -101,8 +103,14 @@ export async function respond(reqDer: Uint8Array, opts: ResponderOptions): Promi
         signedAttrs: new pkijs.SignedAndUnsignedAttributes({
           type: 0,
           attributes: [
-            new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })] }),
-            new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: ab(digest) })] }),
+            new pkijs.Attribute({
+              type: OID.contentType,
+              values: [new asn1js.ObjectIdentifier({ value: OID.tstInfo })],
+            }),
+            new pkijs.Attribute({
+              type: OID.messageDigest,
+              values: [new asn1js.OctetString({ valueHex: ab(digest) })],
+            }),
             signingCertificateV2(opts.essCertificate ?? opts.signer.cert),
           ],
         }),
@@ -114,7 +122,10 @@ export async function respond(reqDer: Uint8Array, opts: ResponderOptions): Promi
 
   const resp = new pkijs.TimeStampResp({
     status: new pkijs.PKIStatusInfo({ status: 0 }),
-    timeStampToken: new pkijs.ContentInfo({ contentType: OID.signedData, content: signed.toSchema(true) }),
+    timeStampToken: new pkijs.ContentInfo({
+      contentType: OID.signedData,
+      content: signed.toSchema(true),
+    }),
   });
   return new Uint8Array(resp.toSchema().toBER(false));
 }

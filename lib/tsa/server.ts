@@ -5,7 +5,9 @@ import { respond, type ResponderOptions } from './responder';
 const MAX_REQUEST = 16 * 1024;
 
 /** RFC 3161 over HTTP (RFC 3161 §3.4): POST application/timestamp-query to `path`. */
-export function createTsaServer(opts: ResponderOptions & { path?: string; log?: Logger }): http.Server {
+export function createTsaServer(
+  opts: ResponderOptions & { path?: string; log?: Logger },
+): http.Server {
   const path = opts.path ?? '/tsa';
   return http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') {

@@ -20,10 +20,27 @@ async function main(): Promise<void> {
   });
   const db = createDb(resolved.url, 1);
   try {
-    const { rows } = await sql<{ n: number; v: string }>`SELECT (SELECT count(*)::int FROM schema_migrations) AS n, current_setting('server_version') AS v`.execute(db);
-    await db.insertInto('smoke_checks').values({ id: 'e1', workflow_id: 'e1', object_key: 'k', object_sha256: 'h', object_size: 1 }).execute();
+    const { rows } = await sql<{
+      n: number;
+      v: string;
+    }>`SELECT (SELECT count(*)::int FROM schema_migrations) AS n, current_setting('server_version') AS v`.execute(
+      db,
+    );
+    await db
+      .insertInto('smoke_checks')
+      .values({ id: 'e1', workflow_id: 'e1', object_key: 'k', object_sha256: 'h', object_size: 1 })
+      .execute();
     const ids = await db.selectFrom('smoke_checks').select('id').execute();
-    console.log(JSON.stringify({ embedded: !!resolved.embedded, url: resolved.url, log: lines, migrations: rows[0]!.n, version: rows[0]!.v, ids: ids.map((r) => r.id) }));
+    console.log(
+      JSON.stringify({
+        embedded: !!resolved.embedded,
+        url: resolved.url,
+        log: lines,
+        migrations: rows[0]!.n,
+        version: rows[0]!.v,
+        ids: ids.map((r) => r.id),
+      }),
+    );
   } finally {
     await db.destroy();
     await resolved.embedded?.stop();

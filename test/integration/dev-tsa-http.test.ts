@@ -17,7 +17,16 @@ describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
     try {
       writeFileSync(path.join(dir, 'data'), data);
       writeFileSync(path.join(dir, 'token.tsr'), token.responseDer);
-      const out = execFileSync('openssl', ['ts', '-verify', '-data', path.join(dir, 'data'), '-in', path.join(dir, 'token.tsr'), '-CAfile', tsaCaFile(cfg)]);
+      const out = execFileSync('openssl', [
+        'ts',
+        '-verify',
+        '-data',
+        path.join(dir, 'data'),
+        '-in',
+        path.join(dir, 'token.tsr'),
+        '-CAfile',
+        tsaCaFile(cfg),
+      ]);
       expect(out.toString()).toMatch(/Verification: OK/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -26,16 +35,32 @@ describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
 
   it('refuses other content types and methods', async () => {
     const req = buildRequest(new Uint8Array([1, 2, 3]));
-    expect((await fetch(cfg.TSA_URL, { method: 'POST', body: Buffer.from(req.der), headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect(
+      (
+        await fetch(cfg.TSA_URL, {
+          method: 'POST',
+          body: Buffer.from(req.der),
+          headers: { 'content-type': 'text/plain' },
+        })
+      ).status,
+    ).toBe(415);
     expect((await fetch(cfg.TSA_URL)).status).toBe(405);
   });
 
   it('answers garbage with a DER rejection, not a crash', async () => {
-    const res = await fetch(cfg.TSA_URL, { method: 'POST', body: 'not DER', headers: { 'content-type': 'application/timestamp-query' } });
+    const res = await fetch(cfg.TSA_URL, {
+      method: 'POST',
+      body: 'not DER',
+      headers: { 'content-type': 'application/timestamp-query' },
+    });
     expect(res.status).toBe(200);
     const req = buildRequest(new Uint8Array([1]));
     await expect(
-      requestTimestamp(new Uint8Array([1]), { url: cfg.TSA_URL.replace('/tsa', '/nope'), caPem: caPem(), attempts: 1 }),
+      requestTimestamp(new Uint8Array([1]), {
+        url: cfg.TSA_URL.replace('/tsa', '/nope'),
+        caPem: caPem(),
+        attempts: 1,
+      }),
     ).rejects.toMatchObject({ reason: 'rejected' });
     expect(req.der.length).toBeGreaterThan(0);
   });
@@ -43,7 +68,12 @@ describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
   it('retries transport failures and then reports the TSA as unreachable', async () => {
     const started = Date.now();
     await expect(
-      requestTimestamp(new Uint8Array([1]), { url: 'http://127.0.0.1:1/tsa', caPem: caPem(), attempts: 3, backoffMs: 50 }),
+      requestTimestamp(new Uint8Array([1]), {
+        url: 'http://127.0.0.1:1/tsa',
+        caPem: caPem(),
+        attempts: 3,
+        backoffMs: 50,
+      }),
     ).rejects.toMatchObject({ reason: 'transport' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
   });

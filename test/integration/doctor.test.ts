@@ -7,7 +7,11 @@ import { stackConfig } from '../helpers/stack-env';
 const bin = path.resolve(__dirname, '../../bin/mailrepo.cjs');
 
 function doctor(env: NodeJS.ProcessEnv) {
-  const r = spawnSync(process.execPath, [bin, 'doctor', '--json'], { env, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [bin, 'doctor', '--json'], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { status: r.status, rows: JSON.parse(r.stdout) as CheckResult[], stderr: r.stderr };
 }
 
@@ -19,7 +23,15 @@ describe('mailrepo doctor', () => {
     expect(rows.filter((r) => !r.ok)).toEqual([]);
     expect(status).toBe(0);
     expect(rows.map((r) => r.service)).toEqual(
-      expect.arrayContaining(['PostgreSQL', 'Temporal', 'Temporal worker', 'Object storage (S3)', 'TSA', 'LMTP ingest', 'Portal']),
+      expect.arrayContaining([
+        'PostgreSQL',
+        'Temporal',
+        'Temporal worker',
+        'Object storage (S3)',
+        'TSA',
+        'LMTP ingest',
+        'Portal',
+      ]),
     );
     const by = Object.fromEntries(rows.map((r) => [r.service, r]));
     expect(by['PostgreSQL']!.version).toMatch(/^PostgreSQL \d+/);
@@ -31,7 +43,10 @@ describe('mailrepo doctor', () => {
 
   it('marks a stopped service red and exits 1', async () => {
     const dead = await freePort();
-    const { status, rows, stderr } = doctor({ ...process.env, S3_ENDPOINT: `http://127.0.0.1:${dead}` });
+    const { status, rows, stderr } = doctor({
+      ...process.env,
+      S3_ENDPOINT: `http://127.0.0.1:${dead}`,
+    });
     expect(status).toBe(1);
     const s3 = rows.find((r) => r.service === 'Object storage (S3)')!;
     expect(s3.ok).toBe(false);

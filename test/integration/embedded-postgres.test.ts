@@ -12,7 +12,10 @@ describe('database resolution without a PostgreSQL server', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-embedded-'));
     try {
       const probe = path.resolve(__dirname, '../helpers/embedded-db-probe.ts');
-      const r = spawnSync(process.execPath, ['--import', 'tsx', probe, dir], { encoding: 'utf8', timeout: 110_000 });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', probe, dir], {
+        encoding: 'utf8',
+        timeout: 110_000,
+      });
       expect(r.stderr).not.toMatch(/Error/);
       expect(r.status).toBe(0);
       const seen = JSON.parse(r.stdout.trim().split('\n').pop()!);

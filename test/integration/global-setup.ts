@@ -15,7 +15,13 @@ export default async function globalSetup(): Promise<void> {
   const dbName = `mailrepo_test_${Date.now()}_${process.pid}`;
   const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/${dbName}`;
-  const cfg = loadConfig({ ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir, DATABASE_URL: base.toString(), LOG_LEVEL: 'warn' });
+  const cfg = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    DATABASE_URL: base.toString(),
+    LOG_LEVEL: 'warn',
+  });
   const ports = {
     temporal: await freePort(),
     temporalHttp: await freePort(),
@@ -29,7 +35,9 @@ export default async function globalSetup(): Promise<void> {
     embeddedPg: await freePort(),
   };
   const started = Date.now();
-  process.stdout.write('\nstarting the integration stack (Temporal, MinIO, PostgreSQL, TSA, workers)…\n');
+  process.stdout.write(
+    '\nstarting the integration stack (Temporal, MinIO, PostgreSQL, TSA, workers)…\n',
+  );
   const stack: Stack = await startStack({
     cfg,
     dataDir,
@@ -44,12 +52,27 @@ export default async function globalSetup(): Promise<void> {
   process.stdout.write(`integration stack up in ${Math.round((Date.now() - started) / 1000)}s\n`);
   const env: Record<string, string> = {};
   for (const key of [
-    'NODE_ENV', 'DATA_DIR', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE',
-    'S3_ENDPOINT', 'TSA_URL', 'TSA_CA_FILE', 'DEV_TSA_PORT', 'LMTP_PORT', 'WEB_PORT', 'CODEC_SERVER_PORT', 'LOG_LEVEL',
+    'NODE_ENV',
+    'DATA_DIR',
+    'DATABASE_URL',
+    'TEMPORAL_ADDRESS',
+    'TEMPORAL_NAMESPACE',
+    'TEMPORAL_TASK_QUEUE',
+    'S3_ENDPOINT',
+    'TSA_URL',
+    'TSA_CA_FILE',
+    'DEV_TSA_PORT',
+    'LMTP_PORT',
+    'WEB_PORT',
+    'CODEC_SERVER_PORT',
+    'LOG_LEVEL',
   ]) {
     const v = stack.env[key] ?? (key === 'LOG_LEVEL' ? 'warn' : undefined);
     if (v !== undefined) env[key] = v;
   }
   Object.assign(process.env, env);
-  (globalThis as { __MAILREPO_STACK__?: { stack: Stack; dataDir: string } }).__MAILREPO_STACK__ = { stack, dataDir };
+  (globalThis as { __MAILREPO_STACK__?: { stack: Stack; dataDir: string } }).__MAILREPO_STACK__ = {
+    stack,
+    dataDir,
+  };
 }

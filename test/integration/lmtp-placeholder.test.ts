@@ -15,7 +15,10 @@ describe('LMTP worker before ingest is enabled', () => {
       socket.on('data', (d) => {
         out += d.toString();
         // Send the next line whenever the server has finished a (possibly multi-line) reply.
-        while (/^\d{3} .*\r\n$/m.test(out.split('\r\n').slice(-2).join('\r\n')) && step < lines.length) {
+        while (
+          /^\d{3} .*\r\n$/m.test(out.split('\r\n').slice(-2).join('\r\n')) &&
+          step < lines.length
+        ) {
           socket.write(`${lines[step++]}\r\n`);
           if (lines[step - 1] === 'DATA') break;
           break;

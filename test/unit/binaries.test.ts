@@ -15,7 +15,12 @@ describe('finding the Temporal CLI and MinIO', () => {
 
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-bin-'));
-    process.env = { ...saved, PATH: path.join(dir, 'empty-path'), MAILREPO_CACHE_DIR: path.join(dir, 'cache'), GOROOT: path.join(dir, 'no-go') };
+    process.env = {
+      ...saved,
+      PATH: path.join(dir, 'empty-path'),
+      MAILREPO_CACHE_DIR: path.join(dir, 'cache'),
+      GOROOT: path.join(dir, 'no-go'),
+    };
     delete process.env.TEMPORAL_CLI;
     delete process.env.MINIO_BIN;
   });
@@ -30,7 +35,10 @@ describe('finding the Temporal CLI and MinIO', () => {
     const onPath = exe(path.join(dir, 'empty-path', 'temporal'));
     expect(findBinary(BINARIES.temporal)).toEqual({ path: onPath, source: 'PATH' });
     process.env.TEMPORAL_CLI = exe(path.join(dir, 'custom', 'temporal-cli'));
-    expect(findBinary(BINARIES.temporal)).toEqual({ path: process.env.TEMPORAL_CLI, source: 'TEMPORAL_CLI' });
+    expect(findBinary(BINARIES.temporal)).toEqual({
+      path: process.env.TEMPORAL_CLI,
+      source: 'TEMPORAL_CLI',
+    });
   });
 
   it('refuses an env var that names no executable', () => {
@@ -40,14 +48,18 @@ describe('finding the Temporal CLI and MinIO', () => {
 
   it('keeps cached builds outside the repository, versioned', () => {
     expect(cachedPath(BINARIES.temporal)).toBe(path.join(dir, 'cache', 'bin', 'temporal-v1.5.1'));
-    expect(path.relative(path.resolve(__dirname, '../..'), cachedPath(BINARIES.minio)).startsWith('..')).toBe(true);
+    expect(
+      path.relative(path.resolve(__dirname, '../..'), cachedPath(BINARIES.minio)).startsWith('..'),
+    ).toBe(true);
   });
 
   it('without Go and without a binary, says exactly what to install', async () => {
     exe(cachedPath(BINARIES.temporal));
     const err = await ensureBinaries(() => {}).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).message).toMatch(/minio was not found and cannot be built: Go is not installed/);
+    expect((err as Error).message).toMatch(
+      /minio was not found and cannot be built: Go is not installed/,
+    );
     expect((err as Error).message).toMatch(/Install Go/);
     expect((err as Error).message).toMatch(/MINIO_BIN/);
   });

@@ -23,7 +23,9 @@ describe('config', () => {
     expect(cfg.NODE_ENV).toBe('development');
     expect(cfg.TEMPORAL_NAMESPACE).toBe('mailrepo');
     expect(cfg.LMTP_PORT).toBe(2424);
-    expect(cfg.devDefaultsInForce).toEqual(expect.arrayContaining(['TSA_URL', 'TEMPORAL_CODEC_KEYS', 'DATABASE_URL']));
+    expect(cfg.devDefaultsInForce).toEqual(
+      expect.arrayContaining(['TSA_URL', 'TEMPORAL_CODEC_KEYS', 'DATABASE_URL']),
+    );
   });
 
   it('rejects invalid values with the variable name', () => {

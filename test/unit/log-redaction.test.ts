@@ -25,7 +25,12 @@ describe('log redaction', () => {
         mail: { raw: MAIL },
         nested: { deeper: { body: MAIL, html: `<p>${MAIL}</p>`, subject: 'Quarterly numbers' } },
         user: { email: 'a@example.de', password: PASSWORD },
-        req: { headers: { authorization: `Basic ${Buffer.from(`a:${PASSWORD}`).toString('base64')}`, cookie: 'sid=abc' } },
+        req: {
+          headers: {
+            authorization: `Basic ${Buffer.from(`a:${PASSWORD}`).toString('base64')}`,
+            cookie: 'sid=abc',
+          },
+        },
         dek: KEY,
         wrapped: { anyName: new Uint8Array(KEY) },
         keys: [KEY.toString('base64')],

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
-import { encodeErrorToFailure, encodeFailure, loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
+import {
+  encodeErrorToFailure,
+  encodeFailure,
+  loadDataConverter,
+} from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { EncryptionCodec, ENCODING, parseCodecKeys } from '../../lib/temporal/codec';
 import { dataConverter } from '../../lib/temporal/data-converter';
@@ -32,7 +36,9 @@ describe('EncryptionCodec', () => {
 
   it('fails on an unknown key id and on a tampered payload', async () => {
     const [enc] = await new EncryptionCodec(parseCodecKeys(key('a'))).encode([payload]);
-    await expect(new EncryptionCodec(parseCodecKeys(key('b'))).decode([enc!])).rejects.toThrow(/no codec key with id "a"/);
+    await expect(new EncryptionCodec(parseCodecKeys(key('b'))).decode([enc!])).rejects.toThrow(
+      /no codec key with id "a"/,
+    );
     const codec = new EncryptionCodec(parseCodecKeys(key('a')));
     const [mine] = await codec.encode([payload]);
     const data = Buffer.from(mine!.data!);
@@ -50,7 +56,10 @@ describe('EncryptionCodec', () => {
     const loaded = loadDataConverter(dataConverter(key('f')));
     const failure = await encodeFailure(
       loaded.payloadCodecs,
-      await encodeErrorToFailure(loaded, ApplicationFailure.nonRetryable('could not parse mail from ceo@example.de')),
+      await encodeErrorToFailure(
+        loaded,
+        ApplicationFailure.nonRetryable('could not parse mail from ceo@example.de'),
+      ),
     );
     const bytes = Buffer.from(temporal.api.failure.v1.Failure.encode(failure).finish());
     expect(failure.message).toBe('Encoded failure');

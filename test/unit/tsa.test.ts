@@ -34,13 +34,33 @@ describe('RFC 3161: dev TSA and client', () => {
   it('issues tokens that `openssl ts -verify -CAfile` accepts', async () => {
     const req = buildRequest(data);
     const resp = await respond(req.der, { signer: pki.tsa });
-    const out = openssl(['ts', '-verify', '-data', file('data.bin', data), '-in', file('dev.tsr', resp), '-CAfile', file('ca.pem', pki.ca.certPem)]);
+    const out = openssl([
+      'ts',
+      '-verify',
+      '-data',
+      file('data.bin', data),
+      '-in',
+      file('dev.tsr', resp),
+      '-CAfile',
+      file('ca.pem', pki.ca.certPem),
+    ]);
     expect(out).toMatch(/Verification: OK/);
     const text = openssl(['ts', '-reply', '-in', path.join(dir, 'dev.tsr'), '-text']);
     expect(text).toMatch(/Status: Granted/);
     expect(text).toContain(`Nonce: 0x${Buffer.from(req.nonce).toString('hex').toUpperCase()}`);
     // A token over other data fails openssl's check too.
-    expect(() => openssl(['ts', '-verify', '-data', file('other.bin', 'other'), '-in', path.join(dir, 'dev.tsr'), '-CAfile', path.join(dir, 'ca.pem')])).toThrow();
+    expect(() =>
+      openssl([
+        'ts',
+        '-verify',
+        '-data',
+        file('other.bin', 'other'),
+        '-in',
+        path.join(dir, 'dev.tsr'),
+        '-CAfile',
+        path.join(dir, 'ca.pem'),
+      ]),
+    ).toThrow();
   });
 
   it('issues positive serial numbers and the required signed attributes', async () => {
@@ -48,9 +68,17 @@ describe('RFC 3161: dev TSA and client', () => {
     const resp = pkijs.TimeStampResp.fromBER(ab(await respond(req.der, { signer: pki.tsa })));
     const sd = new pkijs.SignedData({ schema: resp.timeStampToken!.content });
     const attrs = sd.signerInfos[0]!.signedAttrs!.attributes.map((a) => a.type);
-    expect(attrs).toEqual(expect.arrayContaining(['1.2.840.113549.1.9.3', '1.2.840.113549.1.9.4', '1.2.840.113549.1.9.16.2.47']));
+    expect(attrs).toEqual(
+      expect.arrayContaining([
+        '1.2.840.113549.1.9.3',
+        '1.2.840.113549.1.9.4',
+        '1.2.840.113549.1.9.16.2.47',
+      ]),
+    );
     const eContent = sd.encapContentInfo.eContent!;
-    const inner = eContent.idBlock.isConstructed ? (eContent.valueBlock.value[0] as asn1js.OctetString) : eContent;
+    const inner = eContent.idBlock.isConstructed
+      ? (eContent.valueBlock.value[0] as asn1js.OctetString)
+      : eContent;
     const tst = pkijs.TSTInfo.fromBER(ab(new Uint8Array(inner.valueBlock.valueHexView)));
     expect(tst.serialNumber.valueBlock.valueHexView[0]! & 0x80).toBe(0);
     expect(pki.tsa.cert.serialNumber.valueBlock.valueHexView[0]! & 0x80).toBe(0);
@@ -67,8 +95,22 @@ describe('RFC 3161: dev TSA and client', () => {
     file('ossl-tsa.pem', pki.tsa.certPem);
     file('ossl-tsa.key', pki.tsa.keyPem);
     const req = buildRequest(data);
-    openssl(['ts', '-reply', '-config', cnf, '-queryfile', file('req.tsq', req.der), '-out', path.join(dir, 'ossl.tsr')]);
-    const token = await verifyResponse(readFileSync(path.join(dir, 'ossl.tsr')), { data, nonce: req.nonce, caPem: pki.ca.certPem, policy: '1.2.3.4.1' });
+    openssl([
+      'ts',
+      '-reply',
+      '-config',
+      cnf,
+      '-queryfile',
+      file('req.tsq', req.der),
+      '-out',
+      path.join(dir, 'ossl.tsr'),
+    ]);
+    const token = await verifyResponse(readFileSync(path.join(dir, 'ossl.tsr')), {
+      data,
+      nonce: req.nonce,
+      caPem: pki.ca.certPem,
+      policy: '1.2.3.4.1',
+    });
     expect(token.policy).toBe('1.2.3.4.1');
     expect(Math.abs(token.genTime.getTime() - Date.now())).toBeLessThan(60_000);
   });
@@ -83,30 +125,47 @@ describe('RFC 3161: dev TSA and client', () => {
   }
 
   it('rejects a token whose certificate lacks the timeStamping EKU', async () => {
-    const noEku = await issueCertificate({ commonName: 'not a TSA', isCa: false, timeStampingEku: false, issuer: pki.ca });
+    const noEku = await issueCertificate({
+      commonName: 'not a TSA',
+      isCa: false,
+      timeStampingEku: false,
+      issuer: pki.ca,
+    });
     const req = buildRequest(data);
     const resp = await respond(req.der, { signer: noEku });
-    expect((await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }))).reason).toBe('eku');
+    expect(
+      (await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem })))
+        .reason,
+    ).toBe('eku');
   });
 
   it('rejects a token with a nonce other than ours', async () => {
     const mine = buildRequest(data);
     const someoneElses = buildRequest(data);
     const resp = await respond(someoneElses.der, { signer: pki.tsa });
-    expect((await rejection(verifyResponse(resp, { data, nonce: mine.nonce, caPem: pki.ca.certPem }))).reason).toBe('nonce');
+    expect(
+      (await rejection(verifyResponse(resp, { data, nonce: mine.nonce, caPem: pki.ca.certPem })))
+        .reason,
+    ).toBe('nonce');
   });
 
   it('rejects a token over other data', async () => {
     const req = buildRequest(new TextEncoder().encode('something else'));
     const resp = await respond(req.der, { signer: pki.tsa });
-    expect((await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }))).reason).toBe('imprint');
+    expect(
+      (await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem })))
+        .reason,
+    ).toBe('imprint');
   });
 
   it('rejects a token from a TSA under another CA', async () => {
     const other = await createDevPki();
     const req = buildRequest(data);
     const resp = await respond(req.der, { signer: other.tsa });
-    expect((await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }))).reason).toBe('chain');
+    expect(
+      (await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem })))
+        .reason,
+    ).toBe('chain');
   });
 
   it('rejects a token whose signature was altered', async () => {
@@ -114,18 +173,39 @@ describe('RFC 3161: dev TSA and client', () => {
     const resp = Buffer.from(await respond(req.der, { signer: pki.tsa }));
     // The ECDSA signature is the last OCTET STRING of the SignerInfo, at the end of the token.
     resp[resp.length - 5]! ^= 0x01;
-    const err = await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }));
+    const err = await rejection(
+      verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }),
+    );
     expect(['signature', 'malformed']).toContain(err.reason);
   });
 
   it('rejects a token whose ESS binding names another certificate', async () => {
     const req = buildRequest(data);
-    const other = await issueCertificate({ commonName: 'mailrepo dev TSA', isCa: false, timeStampingEku: true, issuer: pki.ca });
+    const other = await issueCertificate({
+      commonName: 'mailrepo dev TSA',
+      isCa: false,
+      timeStampingEku: true,
+      issuer: pki.ca,
+    });
     // Validly signed by the real TSA, but the signed ESS attribute names another certificate.
     const resp = await respond(req.der, { signer: pki.tsa, essCertificate: other.cert });
-    expect((await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }))).reason).toBe('ess');
+    expect(
+      (await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem })))
+        .reason,
+    ).toBe('ess');
     // openssl agrees that the token is invalid.
-    expect(() => openssl(['ts', '-verify', '-data', file('ess.bin', data), '-in', file('ess.tsr', resp), '-CAfile', file('ca2.pem', pki.ca.certPem)])).toThrow();
+    expect(() =>
+      openssl([
+        'ts',
+        '-verify',
+        '-data',
+        file('ess.bin', data),
+        '-in',
+        file('ess.tsr', resp),
+        '-CAfile',
+        file('ca2.pem', pki.ca.certPem),
+      ]),
+    ).toThrow();
   });
 
   it('reports a TSA refusal (SHA-1 imprint) as rejected', async () => {
@@ -138,12 +218,24 @@ describe('RFC 3161: dev TSA and client', () => {
       certReq: true,
     });
     const resp = await respond(new Uint8Array(req.toSchema().toBER(false)), { signer: pki.tsa });
-    expect((await rejection(verifyResponse(resp, { data, nonce: new Uint8Array([1]), caPem: pki.ca.certPem }))).reason).toBe('rejected');
+    expect(
+      (
+        await rejection(
+          verifyResponse(resp, { data, nonce: new Uint8Array([1]), caPem: pki.ca.certPem }),
+        )
+      ).reason,
+    ).toBe('rejected');
   });
 
   it('rejects a policy other than the configured one', async () => {
     const req = buildRequest(data);
     const resp = await respond(req.der, { signer: pki.tsa });
-    expect((await rejection(verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem, policy: '1.2.3' }))).reason).toBe('policy');
+    expect(
+      (
+        await rejection(
+          verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem, policy: '1.2.3' }),
+        )
+      ).reason,
+    ).toBe('policy');
   });
 });

@@ -5,11 +5,20 @@ const root = path.resolve(__dirname, '../..');
 
 /** Runs ESLint on `code` as if it were the file `file`; returns its exit code and output. */
 function lint(file: string, code: string) {
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--stdin', '--stdin-filename', file], {
-    cwd: root,
-    input: code,
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'),
+      '--stdin',
+      '--stdin-filename',
+      file,
+    ],
+    {
+      cwd: root,
+      input: code,
+      encoding: 'utf8',
+    },
+  );
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
@@ -37,6 +46,11 @@ describe('lint rule: workflows are deterministic', () => {
   });
 
   it('does not restrict the same imports outside workflows/', () => {
-    expect(lint('activities/ok.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n").status).toBe(0);
+    expect(
+      lint(
+        'activities/ok.ts',
+        "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n",
+      ).status,
+    ).toBe(0);
   });
 });
