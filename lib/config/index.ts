@@ -85,6 +85,9 @@ const spec = {
 } as const;
 
 type Spec = typeof spec;
+
+/** Every variable this module reads (tests check that .env.example documents each). */
+export const configVariables = Object.keys(spec) as (keyof Spec)[];
 export type Config = { [K in keyof Spec]: z.output<Spec[K]['schema']> } & {
   /** Names of dev-only defaults in force (always empty in production). */
   devDefaultsInForce: string[];

@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig } from '../../lib/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, configVariables, loadConfig } from '../../lib/config';
 
 const productionEnv = {
   NODE_ENV: 'production',
@@ -59,5 +61,11 @@ describe('config', () => {
   it('refuses the dev codec key even when set explicitly in production', () => {
     const dev = loadConfig({}).TEMPORAL_CODEC_KEYS;
     expect(() => loadConfig({ ...productionEnv, TEMPORAL_CODEC_KEYS: dev })).toThrow(/dev key/);
+  });
+
+  it('documents every variable in .env.example', () => {
+    const example = readFileSync(path.resolve(__dirname, '../../.env.example'), 'utf8');
+    const missing = configVariables.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example));
+    expect(missing).toEqual([]);
   });
 });
