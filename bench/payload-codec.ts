@@ -10,6 +10,8 @@ export async function benchPayloadCodec(): Promise<void> {
     const [enc] = await codec.encode([payload]);
     const e = await opsPerSecond(() => codec.encode([payload]));
     const d = await opsPerSecond(() => codec.decode([enc!]));
-    console.log(`payload codec ${String(size).padStart(6)} B: encode ${fmt(e)}/s, decode ${fmt(d)}/s`);
+    console.log(
+      `payload codec ${String(size).padStart(6)} B: encode ${fmt(e)}/s, decode ${fmt(d)}/s`,
+    );
   }
 }

@@ -10,6 +10,8 @@ export async function benchTsa(): Promise<void> {
   const req = buildRequest(data);
   const resp = await respond(req.der, { signer: pki.tsa });
   const issue = await opsPerSecond(() => respond(req.der, { signer: pki.tsa }));
-  const verify = await opsPerSecond(() => verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }));
+  const verify = await opsPerSecond(() =>
+    verifyResponse(resp, { data, nonce: req.nonce, caPem: pki.ca.certPem }),
+  );
   console.log(`dev TSA: issue ${fmt(issue)} tokens/s, client verify ${fmt(verify)} tokens/s`);
 }

@@ -65,7 +65,9 @@ describe('config', () => {
 
   it('documents every variable in .env.example', () => {
     const example = readFileSync(path.resolve(__dirname, '../../.env.example'), 'utf8');
-    const missing = configVariables.filter((name) => !new RegExp(`^#? ?${name}=`, 'm').test(example));
+    const missing = configVariables.filter(
+      (name) => !new RegExp(`^#? ?${name}=`, 'm').test(example),
+    );
     expect(missing).toEqual([]);
   });
 });
