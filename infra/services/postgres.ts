@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { repoRoot } from '../../lib/config';
 import { createDb } from '../../lib/db';
 import { ensureDatabase, migrateToLatest } from '../../lib/db/migrate';
 
