@@ -18,7 +18,7 @@ const tls =
 const server = new SMTPServer({
   lmtp: true,
   name: 'mailrepo',
-  banner: 'mailrepo LMTP',
+  banner: `ready (mailrepo ${(require('../package.json') as { version: string }).version})`,
   authOptional: true,
   disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
   ...(tls ? { ...tls, minVersion: 'TLSv1.2' as const } : {}),

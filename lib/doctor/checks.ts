@@ -94,7 +94,7 @@ const worker: Check = (cfg) =>
     if (!recent.length) throw new Error(`no worker polls task queue ${cfg.TEMPORAL_TASK_QUEUE}`);
     const ids = [...new Set(recent.map((p) => p.identity ?? '?'))];
     return {
-      version: recent[0]?.workerVersionCapabilities?.buildId || '-',
+      version: (recent[0]?.workerVersionCapabilities?.buildId || '-').split('+')[0]!,
       tls: cfg.TEMPORAL_TLS ? 'on' : 'off',
       detail: `${ids.length} worker(s) on ${cfg.TEMPORAL_TASK_QUEUE}`,
     };
