@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import { createS3, ensureBucket } from '../lib/storage/s3';
+import { recentWorkflowPollers } from '../lib/temporal/pollers';
 import { ensureBinaries } from './binaries';
 import { isPortOpen, ProcessGroup, waitFor } from './processes';
 import { startMinio } from './services/minio';
@@ -140,10 +140,18 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     database = db;
     env.DATABASE_URL = db.url;
 
-    const ready: Record<AppProcess, () => Promise<boolean | undefined>> = {
+    const ready: Record<AppProcess, (child: ChildProcess) => Promise<boolean | undefined>> = {
       'codec-server': () => httpOk(`${codecEndpoint}/healthz`),
-      worker: () =>
-        hasWorkflowPoller(env.TEMPORAL_ADDRESS!, cfg.TEMPORAL_NAMESPACE, cfg.TEMPORAL_TASK_QUEUE),
+      // Ready when *this* child polls (identity pid@host), not a poller left from an earlier run.
+      worker: async (child) => {
+        const pollers = await recentWorkflowPollers({
+          address: env.TEMPORAL_ADDRESS!,
+          tls: false,
+          namespace: cfg.TEMPORAL_NAMESPACE,
+          taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+        });
+        return pollers.some((p) => p.identity?.startsWith(`${child.pid}@`)) || undefined;
+      },
       lmtp: async () => ((await isPortOpen(ports.lmtp)) ? true : undefined),
       web: () => httpOk(`http://127.0.0.1:${ports.web}/healthz`),
     };
@@ -182,11 +190,11 @@ async function startApp(
   group: ProcessGroup,
   app: AppProcess | 'dev-tsa',
   env: NodeJS.ProcessEnv,
-  ready: () => Promise<boolean | undefined>,
+  ready: (child: ChildProcess) => Promise<boolean | undefined>,
 ): Promise<void> {
   const [cmd, args] = script(APP_SCRIPTS[app]);
   const child = group.start(app, cmd, args, env);
-  await waitFor(app, ready, 90_000, child);
+  await waitFor(app, () => ready(child), 90_000, child);
 }
 
 /** In a child process: webpack would otherwise block this event loop for seconds. */
@@ -203,24 +211,6 @@ function bundleWorkflows(env: NodeJS.ProcessEnv): Promise<void> {
 
 async function httpOk(url: string): Promise<true | undefined> {
   return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined;
-}
-
-async function hasWorkflowPoller(
-  address: string,
-  namespace: string,
-  taskQueue: string,
-): Promise<true | undefined> {
-  const conn = await Connection.connect({ address, connectTimeout: 1000 });
-  try {
-    const res = await conn.workflowService.describeTaskQueue({
-      namespace,
-      taskQueue: { name: taskQueue },
-      taskQueueType: 1,
-    });
-    return res.pollers?.length ? true : undefined;
-  } finally {
-    await conn.close();
-  }
 }
 
 export function redactUrl(url: string): string {

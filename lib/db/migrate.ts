@@ -20,38 +20,46 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   return (results ?? []).map((r) => r.migrationName);
 }
 
-/** Creates the database named in `url` when it does not exist yet (connecting to `postgres`). */
-export async function ensureDatabase(url: string): Promise<boolean> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+/**
+ * Runs `fn` on a connection to the `postgres` maintenance database of the server in `url`, with the
+ * (validated) name of the database `url` names. CREATE/DROP DATABASE cannot run inside that database.
+ */
+async function onServer<T>(
+  url: string,
+  fn: (client: pg.Client, name: string) => Promise<T>,
+): Promise<T> {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  // Identifiers cannot be bound as parameters; only plain names are accepted.
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`unsupported database name: ${name}`);
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount) return false;
-    await client.query(`CREATE DATABASE "${name}"`);
-    return true;
-  } catch (err) {
-    // Two processes racing to create it: the loser sees duplicate_database, which is fine.
-    if ((err as { code?: string }).code === '42P04') return false;
-    throw err;
+    return await fn(client, name);
   } finally {
     await client.end();
   }
 }
 
-export async function dropDatabase(url: string): Promise<void> {
-  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
+/** Creates the database named in `url` when it does not exist yet. */
+export function ensureDatabase(url: string): Promise<boolean> {
+  return onServer(url, async (client, name) => {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    try {
+      await client.query(`CREATE DATABASE "${name}"`);
+      return true;
+    } catch (err) {
+      // Two processes racing to create it: the loser sees duplicate_database, which is fine.
+      if ((err as { code?: string }).code === '42P04') return false;
+      throw err;
+    }
+  });
+}
+
+export function dropDatabase(url: string): Promise<void> {
+  return onServer(url, async (client, name) => {
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  });
 }

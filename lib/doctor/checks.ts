@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { tsaCaFile, type Config } from '../config';
 import { migrations } from '../db/migrations';
 import { createS3 } from '../storage/s3';
+import { recentWorkflowPollers } from '../temporal/pollers';
 import { requestTimestamp } from '../tsa/client';
 
 /** One row of `mailrepo doctor`. */
@@ -78,27 +79,21 @@ const temporal: Check = (cfg) =>
     };
   });
 
-const worker: Check = (cfg) =>
-  withTemporal(cfg, async (conn) => {
-    const res = await conn.workflowService.describeTaskQueue({
-      namespace: cfg.TEMPORAL_NAMESPACE,
-      taskQueue: { name: cfg.TEMPORAL_TASK_QUEUE },
-      taskQueueType: 1,
-    });
-    const pollers = res.pollers ?? [];
-    // Temporal lists pollers seen in the last minutes; a live worker polls continuously.
-    const recent = pollers.filter((p) => {
-      const s = Number(p.lastAccessTime?.seconds ?? 0);
-      return Date.now() / 1000 - s < 90;
-    });
-    if (!recent.length) throw new Error(`no worker polls task queue ${cfg.TEMPORAL_TASK_QUEUE}`);
-    const ids = [...new Set(recent.map((p) => p.identity ?? '?'))];
-    return {
-      version: (recent[0]?.workerVersionCapabilities?.buildId || '-').split('+')[0]!,
-      tls: cfg.TEMPORAL_TLS ? 'on' : 'off',
-      detail: `${ids.length} worker(s) on ${cfg.TEMPORAL_TASK_QUEUE}`,
-    };
+const worker: Check = async (cfg) => {
+  const recent = await recentWorkflowPollers({
+    address: cfg.TEMPORAL_ADDRESS,
+    tls: cfg.TEMPORAL_TLS,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue: cfg.TEMPORAL_TASK_QUEUE,
   });
+  if (!recent.length) throw new Error(`no worker polls task queue ${cfg.TEMPORAL_TASK_QUEUE}`);
+  const ids = new Set(recent.map((p) => p.identity ?? '?'));
+  return {
+    version: (recent[0]?.workerVersionCapabilities?.buildId || '-').split('+')[0]!,
+    tls: cfg.TEMPORAL_TLS ? 'on' : 'off',
+    detail: `${ids.size} worker(s) on ${cfg.TEMPORAL_TASK_QUEUE}`,
+  };
+};
 
 const objectStorage: Check = async (cfg) => {
   const s3 = createS3(cfg);
