@@ -1,0 +1,34 @@
+import { utf8 } from './bytes';
+
+/**
+ * What a ciphertext is bound to. Every AEAD/HPKE call includes this as associated data, so no blob
+ * can be moved to another tenant, epoch, message or purpose (DESIGN §4).
+ */
+export type Purpose =
+  | 'mail-body'
+  | 'mail-dek'
+  | 'mail-tokens'
+  | 'user-private-key'
+  | 'user-private-key-recovery'
+  | 'tenant-private-key'
+  | 'epoch-private-key'
+  | 'epoch-index-key';
+
+export interface Binding {
+  tenant: string;
+  /** Epoch id, or '-' where no epoch applies (user and tenant keys). */
+  epoch?: string;
+  /** Message id, user id or key version: whatever this blob belongs to. */
+  message?: string;
+  purpose: Purpose;
+}
+
+const FIELD = /^[A-Za-z0-9._:@+-]*$/;
+
+/** `mailrepo/v1|tenant|epoch|message|purpose`; fields may not contain the separator. */
+export function bindingBytes(b: Binding): Buffer {
+  const fields = [b.tenant, b.epoch ?? '-', b.message ?? '-', b.purpose];
+  for (const f of fields)
+    if (!FIELD.test(f)) throw new Error('binding fields may contain only [A-Za-z0-9._:@+-]');
+  return utf8(`mailrepo/v1|${fields.join('|')}`);
+}

@@ -1,0 +1,225 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TAG_LEN } from './aead';
+import { utf8, zeroize } from './bytes';
+import { bindingBytes, type Binding } from './context';
+import { CryptoError } from './errors';
+import { expectHeader, header, Suite } from './format';
+
+/**
+ * Streaming AEAD for mail bodies (the STREAM construction, as Tink's AES-GCM-HKDF streaming):
+ *
+ *   header  = 01 03 | salt (32) | nonce prefix (7)                                  43 bytes
+ *   key     = HKDF-SHA256(ikm = DEK, salt, info = "mailrepo/v1/stream" ‖ binding)   32 bytes
+ *   nonce_i = nonce prefix (7) | i as uint32 big-endian (4) | last ? 01 : 00 (1)
+ *   segment = AES-256-GCM(key, nonce_i, aad = header, plaintext_i) ‖ tag (16)
+ *
+ * Every plaintext segment is 64 KiB except the last (0..64 KiB, so an empty body is one empty
+ * segment). The counter rejects reordering, the last flag rejects truncation at a segment
+ * boundary, salt and binding reject segments from another message or context. Memory stays at a
+ * couple of segments whatever the size of the mail.
+ */
+
+export const SEGMENT = 64 * 1024;
+const CT_SEGMENT = SEGMENT + TAG_LEN;
+const SALT_LEN = 32;
+const PREFIX_LEN = 7;
+export const HEADER_LEN = 2 + SALT_LEN + PREFIX_LEN;
+const MAX_SEGMENTS = 2 ** 32;
+
+function segmentKey(dek: Uint8Array, salt: Uint8Array, binding: Binding): Buffer {
+  if (dek.length !== 32) throw new CryptoError('invalid-key');
+  return Buffer.from(
+    hkdfSync(
+      'sha256',
+      dek,
+      salt,
+      Buffer.concat([utf8('mailrepo/v1/stream'), bindingBytes(binding)]),
+      32,
+    ),
+  );
+}
+
+function nonce(prefix: Uint8Array, index: number, last: boolean): Buffer {
+  if (index >= MAX_SEGMENTS) throw new CryptoError('malformed');
+  const n = Buffer.alloc(12);
+  n.set(prefix, 0);
+  n.writeUInt32BE(index, PREFIX_LEN);
+  n[11] = last ? 1 : 0;
+  return n;
+}
+
+/** Collects chunks and hands out exact-size pieces without re-copying on every write. */
+class ByteQueue {
+  private chunks: Buffer[] = [];
+  length = 0;
+  push(b: Buffer): void {
+    if (b.length) {
+      this.chunks.push(b);
+      this.length += b.length;
+    }
+  }
+  take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - off);
+      c.copy(out, off, 0, k);
+      off += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.length -= n;
+    return out;
+  }
+}
+
+export class EncryptStream extends Transform {
+  private readonly header: Buffer;
+  private readonly key: Buffer;
+  private readonly prefix: Buffer;
+  private readonly queue = new ByteQueue();
+  private index = 0;
+  private started = false;
+
+  constructor(dek: Uint8Array, binding: Binding) {
+    super();
+    const salt = randomBytes(SALT_LEN);
+    this.prefix = randomBytes(PREFIX_LEN);
+    this.header = Buffer.concat([header(Suite.StreamAes256GcmHkdf64K), salt, this.prefix]);
+    this.key = segmentKey(dek, salt, binding);
+  }
+
+  private segment(plaintext: Buffer, last: boolean): Buffer {
+    const c = createCipheriv('aes-256-gcm', this.key, nonce(this.prefix, this.index++, last));
+    c.setAAD(this.header);
+    const out = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+    plaintext.fill(0);
+    return out;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      if (!this.started) {
+        this.started = true;
+        this.push(this.header);
+      }
+      this.queue.push(chunk);
+      // Keep at least one byte back: only at the end do we know which segment is the last.
+      while (this.queue.length > SEGMENT) this.push(this.segment(this.queue.take(SEGMENT), false));
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      if (!this.started) this.push(this.header);
+      this.push(this.segment(this.queue.take(this.queue.length), true));
+      zeroize(this.key);
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
+    zeroize(this.key);
+    cb(err);
+  }
+}
+
+export class DecryptStream extends Transform {
+  private header?: Buffer;
+  private key?: Buffer;
+  private readonly queue = new ByteQueue();
+  private index = 0;
+
+  constructor(
+    private readonly dek: Uint8Array,
+    private readonly binding: Binding,
+  ) {
+    super();
+  }
+
+  /** Decrypts one segment and returns its plaintext only if the tag verifies. */
+  private segment(ciphertext: Buffer, last: boolean): Buffer {
+    if (ciphertext.length < TAG_LEN) throw new CryptoError('truncated');
+    const d = createDecipheriv(
+      'aes-256-gcm',
+      this.key!,
+      nonce(this.header!.subarray(2 + SALT_LEN), this.index++, last),
+    );
+    d.setAAD(this.header!);
+    d.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LEN));
+    const plaintext = d.update(ciphertext.subarray(0, ciphertext.length - TAG_LEN));
+    try {
+      d.final();
+    } catch {
+      plaintext.fill(0);
+      throw new CryptoError('decrypt-failed');
+    }
+    return plaintext;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    try {
+      this.queue.push(chunk);
+      if (!this.header) {
+        if (this.queue.length < HEADER_LEN) return cb();
+        this.header = this.queue.take(HEADER_LEN);
+        expectHeader(this.header, Suite.StreamAes256GcmHkdf64K, HEADER_LEN);
+        this.key = segmentKey(this.dek, this.header.subarray(2, 2 + SALT_LEN), this.binding);
+      }
+      while (this.queue.length > CT_SEGMENT)
+        this.push(this.segment(this.queue.take(CT_SEGMENT), false));
+      cb();
+    } catch (e) {
+      cb(e as Error);
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    try {
+      if (!this.header) throw new CryptoError('truncated');
+      this.push(this.segment(this.queue.take(this.queue.length), true));
+      zeroize(this.key);
+      cb();
+    } catch (e) {
+      zeroize(this.key);
+      cb(e as Error);
+    }
+  }
+
+  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
+    zeroize(this.key);
+    cb(err);
+  }
+}
+
+async function collect(input: Uint8Array, transform: Transform): Promise<Buffer> {
+  const out: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out.push(chunk);
+      cb();
+    },
+  });
+  await pipeline(Readable.from([Buffer.from(input)]), transform, sink);
+  return Buffer.concat(out);
+}
+
+/** Whole-buffer helpers for small bodies and tests; large mails use the streams directly. */
+export const encryptBuffer = (dek: Uint8Array, binding: Binding, plaintext: Uint8Array) =>
+  collect(plaintext, new EncryptStream(dek, binding));
+export const decryptBuffer = (dek: Uint8Array, binding: Binding, ciphertext: Uint8Array) =>
+  collect(ciphertext, new DecryptStream(dek, binding));
+
+/** Ciphertext size for a plaintext of `n` bytes. */
+export function ciphertextLength(n: number): number {
+  const segments = Math.max(1, Math.ceil(n / SEGMENT));
+  return HEADER_LEN + n + segments * TAG_LEN;
+}
