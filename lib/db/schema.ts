@@ -3,6 +3,59 @@ import type { ColumnType, Generated } from 'kysely';
 /** Typed schema of every table; each migration that adds a table adds its interface here. */
 export interface Database {
   smoke_checks: SmokeChecksTable;
+  tenants: TenantsTable;
+  users: UsersTable;
+  tenant_key_grants: TenantKeyGrantsTable;
+  epochs: EpochsTable;
+}
+
+type Created = ColumnType<Date, never, never>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  public_key: Buffer;
+  key_version: number;
+  recovery_public_key: Buffer;
+  created_at: Created;
+}
+
+export interface UsersTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  role: 'admin' | 'member';
+  public_key: Buffer;
+  wrapped_private_key: Buffer;
+  recovery_sealed_private_key: Buffer;
+  password_salt: Buffer;
+  argon2_memory_kib: number;
+  argon2_iterations: number;
+  argon2_parallelism: number;
+  password_verifier: Buffer;
+  disabled_at: Date | null;
+  created_at: Created;
+}
+
+export interface TenantKeyGrantsTable {
+  tenant_id: string;
+  user_id: string;
+  key_version: number;
+  sealed_private_key: Buffer;
+  created_at: Created;
+}
+
+export interface EpochsTable {
+  id: string;
+  tenant_id: string;
+  retention_class: string;
+  month: string;
+  public_key: Buffer;
+  sealed_private_key: Buffer | null;
+  tenant_key_version: number;
+  sealed_index_key: Buffer | null;
+  created_at: Created;
+  shredded_at: Date | null;
 }
 
 /** One row per platform self-check run (dev start-up and the integration smoke test). */

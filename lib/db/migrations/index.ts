@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_platform';
+import * as m0002 from './0002_key_vault';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -7,4 +8,5 @@ import * as m0001 from './0001_platform';
  */
 export const migrations: Record<string, Migration> = {
   '0001_platform': m0001,
+  '0002_key_vault': m0002,
 };

@@ -1,0 +1,43 @@
+import type { Binding } from '../crypto/context';
+
+/** The associated data of every key the vault stores: which tenant, which holder, which version. */
+export const bind = {
+  userKey: (tenant: string, userId: string): Binding => ({
+    tenant,
+    message: userId,
+    purpose: 'user-private-key',
+  }),
+  userKeyRecovery: (tenant: string, userId: string): Binding => ({
+    tenant,
+    message: userId,
+    purpose: 'user-private-key-recovery',
+  }),
+  tenantGrant: (tenant: string, keyVersion: number, userId: string): Binding => ({
+    tenant,
+    message: `v${keyVersion}.${userId}`,
+    purpose: 'tenant-private-key',
+  }),
+  epochKey: (tenant: string, epochId: string, tenantKeyVersion: number): Binding => ({
+    tenant,
+    epoch: epochId,
+    message: `v${tenantKeyVersion}`,
+    purpose: 'epoch-private-key',
+  }),
+  indexKey: (tenant: string, epochId: string): Binding => ({
+    tenant,
+    epoch: epochId,
+    purpose: 'epoch-index-key',
+  }),
+  mailDek: (tenant: string, epochId: string, messageId: string): Binding => ({
+    tenant,
+    epoch: epochId,
+    message: messageId,
+    purpose: 'mail-dek',
+  }),
+  mailBody: (tenant: string, epochId: string, messageId: string): Binding => ({
+    tenant,
+    epoch: epochId,
+    message: messageId,
+    purpose: 'mail-body',
+  }),
+};

@@ -1,0 +1,124 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { equalBytes, zeroize } from '../crypto/bytes';
+import { CryptoError } from '../crypto/errors';
+import { openSealed, sealTo } from '../crypto/sealed-box';
+import { generateKeyPair, publicFromPrivate } from '../crypto/x25519';
+import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
+import { bind } from './bindings';
+import { VaultError, type UnlockedSession } from './session';
+
+export interface EpochPublicKey {
+  epochId: string;
+  publicKey: Buffer;
+}
+
+/** `YYYY-MM` in UTC: epochs are per tenant × retention class × calendar month. */
+export const epochMonth = (d: Date): string => d.toISOString().slice(0, 7);
+
+/**
+ * The epoch public key ingest encrypts DEKs to, creating the epoch on first use. Needs no private
+ * key: the new epoch's private half is sealed to the tenant public key and forgotten at once, and
+ * its index key is sealed to the epoch public key. Concurrent callers converge on one epoch.
+ */
+export async function currentEpochPublicKey(
+  db: Db,
+  input: { tenantId: string; retentionClass: string; now?: Date },
+): Promise<EpochPublicKey> {
+  const month = epochMonth(input.now ?? new Date());
+  return withTenant(db, input.tenantId, async (tx) => {
+    const existing = await tx
+      .selectFrom('epochs')
+      .select(['id', 'public_key'])
+      .where('tenant_id', '=', input.tenantId)
+      .where('retention_class', '=', input.retentionClass)
+      .where('month', '=', month)
+      .executeTakeFirst();
+    if (existing) return { epochId: existing.id, publicKey: existing.public_key };
+
+    const tenant = await tx
+      .selectFrom('tenants')
+      .select(['public_key', 'key_version'])
+      .where('id', '=', input.tenantId)
+      .executeTakeFirstOrThrow();
+    const id = randomUUID();
+    const keys = generateKeyPair();
+    const indexKey = randomBytes(32);
+    try {
+      await tx
+        .insertInto('epochs')
+        .values({
+          id,
+          tenant_id: input.tenantId,
+          retention_class: input.retentionClass,
+          month,
+          public_key: keys.publicKey,
+          sealed_private_key: sealTo(
+            tenant.public_key,
+            bind.epochKey(input.tenantId, id, tenant.key_version),
+            keys.privateKey,
+          ),
+          tenant_key_version: tenant.key_version,
+          sealed_index_key: sealTo(keys.publicKey, bind.indexKey(input.tenantId, id), indexKey),
+        })
+        .onConflict((oc) => oc.columns(['tenant_id', 'retention_class', 'month']).doNothing())
+        .execute();
+    } finally {
+      zeroize(keys.privateKey, indexKey);
+    }
+    const row = await tx
+      .selectFrom('epochs')
+      .select(['id', 'public_key'])
+      .where('tenant_id', '=', input.tenantId)
+      .where('retention_class', '=', input.retentionClass)
+      .where('month', '=', month)
+      .executeTakeFirstOrThrow();
+    return { epochId: row.id, publicKey: row.public_key };
+  });
+}
+
+export interface UnlockedEpoch {
+  epochId: string;
+  privateKey: Buffer;
+  indexKey: Buffer;
+}
+
+/**
+ * Opens an epoch's private and index keys with the session's tenant key. The stored public key is
+ * checked against the private half: a public key substituted in the database (so that ingest would
+ * encrypt to someone else) is detected here rather than trusted.
+ */
+export async function unlockEpoch(
+  db: Db,
+  session: UnlockedSession,
+  epochId: string,
+): Promise<UnlockedEpoch> {
+  return withTenant(db, session.tenantId, async (tx) => {
+    const epoch = await tx
+      .selectFrom('epochs')
+      .selectAll()
+      .where('id', '=', epochId)
+      .where('tenant_id', '=', session.tenantId)
+      .executeTakeFirst();
+    if (!epoch) throw new VaultError('no such epoch');
+    if (!epoch.sealed_private_key || !epoch.sealed_index_key)
+      throw new VaultError('epoch has been shredded');
+    if (epoch.tenant_key_version !== session.tenantKeyVersion)
+      throw new VaultError('the tenant key was rotated; unlock again');
+    const privateKey = openSealed(
+      session.tenantPrivateKey,
+      bind.epochKey(session.tenantId, epochId, epoch.tenant_key_version),
+      epoch.sealed_private_key,
+    );
+    if (!equalBytes(publicFromPrivate(privateKey), epoch.public_key)) {
+      zeroize(privateKey);
+      throw new CryptoError('key-mismatch');
+    }
+    const indexKey = openSealed(
+      privateKey,
+      bind.indexKey(session.tenantId, epochId),
+      epoch.sealed_index_key,
+    );
+    return { epochId, privateKey, indexKey };
+  });
+}

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import { zeroize } from '../crypto/bytes';
+import type { Argon2Params } from '../crypto/password';
+import { encodeRecoveryKey, generateRecoverySecret, recoveryKeyPair } from '../crypto/recovery-key';
+import { generateKeyPair } from '../crypto/x25519';
+import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
+import { insertUser, type NewUser } from './users';
+
+export interface CreatedTenant {
+  tenantId: string;
+  adminUserId: string;
+  /** Shown once to the customer; never stored. */
+  recoveryKey: string;
+}
+
+/** A new tenant: its key pair, the recovery key, and the first administrator. */
+export async function createTenant(
+  db: Db,
+  input: { name: string; admin: Omit<NewUser, 'role'>; argon2?: Argon2Params },
+): Promise<CreatedTenant> {
+  const tenantId = randomUUID();
+  const tenantKeys = generateKeyPair();
+  const recoverySecret = generateRecoverySecret();
+  const recovery = recoveryKeyPair(recoverySecret);
+  try {
+    const adminUserId = await withTenant(db, tenantId, async (tx) => {
+      await tx
+        .insertInto('tenants')
+        .values({
+          id: tenantId,
+          name: input.name,
+          public_key: tenantKeys.publicKey,
+          key_version: 1,
+          recovery_public_key: recovery.publicKey,
+        })
+        .execute();
+      return insertUser(
+        tx,
+        {
+          tenantId,
+          keyVersion: 1,
+          tenantPrivateKey: tenantKeys.privateKey,
+          recoveryPublicKey: recovery.publicKey,
+        },
+        { ...input.admin, role: 'admin' },
+        input.argon2,
+      );
+    });
+    return { tenantId, adminUserId, recoveryKey: encodeRecoveryKey(recoverySecret) };
+  } finally {
+    zeroize(tenantKeys.privateKey, recoverySecret, recovery.privateKey);
+  }
+}

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { zeroize } from '../crypto/bytes';
+import { CryptoError } from '../crypto/errors';
+import {
+  checkPassword,
+  DEFAULT_ARGON2,
+  derivePasswordKeys,
+  needsUpgrade,
+  newPassword,
+  type Argon2Params,
+} from '../crypto/password';
+import { openSealed, unwrap, wrap } from '../crypto/sealed-box';
+import type { Db } from '../db';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
+import { bind } from './bindings';
+import type { UnlockedSession } from './session';
+import { passwordColumns } from './users';
+
+export const userByEmail = (tx: TenantTx, tenantId: string, email: string) =>
+  tx
+    .selectFrom('users')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where(sql<string>`lower(email)`, '=', email.trim().toLowerCase())
+    .where('disabled_at', 'is', null)
+    .executeTakeFirst();
+
+/** Opens the tenant private key granted to `userId` at the tenant's current key version. */
+export async function openTenantKey(
+  tx: TenantTx,
+  tenantId: string,
+  userId: string,
+  userPrivateKey: Uint8Array,
+) {
+  const tenant = await tx
+    .selectFrom('tenants')
+    .select(['key_version'])
+    .where('id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  const grant = await tx
+    .selectFrom('tenant_key_grants')
+    .select('sealed_private_key')
+    .where('tenant_id', '=', tenantId)
+    .where('user_id', '=', userId)
+    .where('key_version', '=', tenant.key_version)
+    .executeTakeFirst();
+  if (!grant) throw new CryptoError('decrypt-failed');
+  const key = openSealed(
+    userPrivateKey,
+    bind.tenantGrant(tenantId, tenant.key_version, userId),
+    grant.sealed_private_key,
+  );
+  return { tenantPrivateKey: key, tenantKeyVersion: tenant.key_version };
+}
+
+/**
+ * Password → KEK → user private key → tenant private key. A wrong password and an unknown e-mail
+ * address fail alike and take the same Argon2 time. When the configured Argon2 parameters are
+ * stronger than the stored ones, the private key is re-wrapped under a KEK with the new ones.
+ */
+export async function unlock(
+  db: Db,
+  input: { tenantId: string; email: string; password: string; argon2?: Argon2Params },
+): Promise<UnlockedSession> {
+  const configured = input.argon2 ?? DEFAULT_ARGON2;
+  return withTenant(db, input.tenantId, async (tx) => {
+    const user = await userByEmail(tx, input.tenantId, input.email);
+    if (!user) {
+      const dummy = await derivePasswordKeys(input.password, randomBytes(16), configured);
+      zeroize(dummy.kek, dummy.authKey);
+      throw new CryptoError('wrong-password');
+    }
+    const stored: Argon2Params = {
+      memoryKiB: user.argon2_memory_kib,
+      iterations: user.argon2_iterations,
+      parallelism: user.argon2_parallelism,
+    };
+    const keys = await checkPassword(input.password, {
+      salt: user.password_salt,
+      params: stored,
+      verifier: user.password_verifier,
+    });
+    if (!keys) throw new CryptoError('wrong-password');
+    const userPrivateKey = unwrap(
+      keys.kek,
+      bind.userKey(input.tenantId, user.id),
+      user.wrapped_private_key,
+    );
+    zeroize(keys.kek, keys.authKey);
+
+    if (needsUpgrade(stored, configured)) {
+      const upgraded = await newPassword(input.password, configured);
+      await tx
+        .updateTable('users')
+        .set({
+          wrapped_private_key: wrap(
+            upgraded.keys.kek,
+            bind.userKey(input.tenantId, user.id),
+            userPrivateKey,
+          ),
+          ...passwordColumns(upgraded.record),
+        })
+        .where('id', '=', user.id)
+        .execute();
+      zeroize(upgraded.keys.kek, upgraded.keys.authKey);
+    }
+    const { tenantPrivateKey, tenantKeyVersion } = await openTenantKey(
+      tx,
+      input.tenantId,
+      user.id,
+      userPrivateKey,
+    );
+    return {
+      tenantId: input.tenantId,
+      userId: user.id,
+      role: user.role,
+      userPrivateKey,
+      tenantPrivateKey,
+      tenantKeyVersion,
+    };
+  });
+}

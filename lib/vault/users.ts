@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { zeroize } from '../crypto/bytes';
+import { newPassword, type Argon2Params, type PasswordRecord } from '../crypto/password';
+import { sealTo, wrap } from '../crypto/sealed-box';
+import { generateKeyPair } from '../crypto/x25519';
+import type { TenantTx } from '../db/tenant-scope';
+import { bind } from './bindings';
+
+export interface NewUser {
+  email: string;
+  password: string;
+  role: 'admin' | 'member';
+}
+
+export const passwordColumns = (r: PasswordRecord) => ({
+  password_salt: r.salt,
+  argon2_memory_kib: r.params.memoryKiB,
+  argon2_iterations: r.params.iterations,
+  argon2_parallelism: r.params.parallelism,
+  password_verifier: r.verifier,
+});
+
+/**
+ * Creates a user with a fresh key pair: private half wrapped under the password KEK and sealed to
+ * the tenant's recovery public key; the tenant private key is granted to the new user. Inside the
+ * caller's tenant transaction.
+ */
+export async function insertUser(
+  tx: TenantTx,
+  t: {
+    tenantId: string;
+    keyVersion: number;
+    tenantPrivateKey: Uint8Array;
+    recoveryPublicKey: Uint8Array;
+  },
+  user: NewUser,
+  argon2?: Argon2Params,
+): Promise<string> {
+  const email = user.email.trim();
+  if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new Error('not an e-mail address');
+  if (user.password.length < 12) throw new Error('passwords need at least 12 characters');
+  const id = randomUUID();
+  const keys = generateKeyPair();
+  const { record, keys: pw } = await newPassword(user.password, argon2);
+  try {
+    await tx
+      .insertInto('users')
+      .values({
+        id,
+        tenant_id: t.tenantId,
+        email,
+        role: user.role,
+        public_key: keys.publicKey,
+        wrapped_private_key: wrap(pw.kek, bind.userKey(t.tenantId, id), keys.privateKey),
+        recovery_sealed_private_key: sealTo(
+          t.recoveryPublicKey,
+          bind.userKeyRecovery(t.tenantId, id),
+          keys.privateKey,
+        ),
+        ...passwordColumns(record),
+      })
+      .execute();
+    await tx
+      .insertInto('tenant_key_grants')
+      .values({
+        tenant_id: t.tenantId,
+        user_id: id,
+        key_version: t.keyVersion,
+        sealed_private_key: sealTo(
+          keys.publicKey,
+          bind.tenantGrant(t.tenantId, t.keyVersion, id),
+          t.tenantPrivateKey,
+        ),
+      })
+      .execute();
+    return id;
+  } finally {
+    zeroize(keys.privateKey, pw.kek, pw.authKey);
+  }
+}
