@@ -1,3 +1,4 @@
+import { benchCrypto } from './crypto';
 import { benchPayloadCodec } from './payload-codec';
 import { benchTsa } from './tsa';
 
@@ -6,6 +7,7 @@ async function main(): Promise<void> {
   console.log(`node ${process.version}, ${new Date().toISOString()}`);
   await benchPayloadCodec();
   await benchTsa();
+  await benchCrypto();
 }
 
 main().catch((err) => {

@@ -60,7 +60,19 @@ class ByteQueue {
       this.length += b.length;
     }
   }
-  take(n: number): Buffer {
+  /**
+   * The next `n` bytes: a view into the first chunk when it holds them all (no copy), otherwise a
+   * fresh copy. `copied` tells the caller whether the bytes are its own to wipe.
+   */
+  take(n: number): { bytes: Buffer; copied: boolean } {
+    const first = this.chunks[0];
+    if (first && first.length >= n) {
+      const bytes = first.subarray(0, n);
+      if (n === first.length) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.length -= n;
+      return { bytes, copied: false };
+    }
     const out = Buffer.allocUnsafe(n);
     let off = 0;
     while (off < n) {
@@ -72,7 +84,7 @@ class ByteQueue {
       else this.chunks[0] = c.subarray(k);
     }
     this.length -= n;
-    return out;
+    return { bytes: out, copied: true };
   }
 }
 
@@ -92,12 +104,15 @@ export class EncryptStream extends Transform {
     this.key = segmentKey(dek, salt, binding);
   }
 
-  private segment(plaintext: Buffer, last: boolean): Buffer {
+  /** Pushes one segment as ciphertext and tag (two chunks: no copy into a joint buffer). */
+  private segment(plaintext: { bytes: Buffer; copied: boolean }, last: boolean): void {
     const c = createCipheriv('aes-256-gcm', this.key, nonce(this.prefix, this.index++, last));
     c.setAAD(this.header);
-    const out = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
-    plaintext.fill(0);
-    return out;
+    this.push(c.update(plaintext.bytes));
+    c.final();
+    this.push(c.getAuthTag());
+    // Our own copy of plaintext is wiped; a view into the caller's buffer is the caller's to manage.
+    if (plaintext.copied) plaintext.bytes.fill(0);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -108,7 +123,7 @@ export class EncryptStream extends Transform {
       }
       this.queue.push(chunk);
       // Keep at least one byte back: only at the end do we know which segment is the last.
-      while (this.queue.length > SEGMENT) this.push(this.segment(this.queue.take(SEGMENT), false));
+      while (this.queue.length > SEGMENT) this.segment(this.queue.take(SEGMENT), false);
       cb();
     } catch (e) {
       cb(e as Error);
@@ -118,7 +133,7 @@ export class EncryptStream extends Transform {
   override _flush(cb: TransformCallback): void {
     try {
       if (!this.started) this.push(this.header);
-      this.push(this.segment(this.queue.take(this.queue.length), true));
+      this.segment(this.queue.take(this.queue.length), true);
       zeroize(this.key);
       cb();
     } catch (e) {
@@ -170,12 +185,12 @@ export class DecryptStream extends Transform {
       this.queue.push(chunk);
       if (!this.header) {
         if (this.queue.length < HEADER_LEN) return cb();
-        this.header = this.queue.take(HEADER_LEN);
+        this.header = Buffer.from(this.queue.take(HEADER_LEN).bytes);
         expectHeader(this.header, Suite.StreamAes256GcmHkdf64K, HEADER_LEN);
         this.key = segmentKey(this.dek, this.header.subarray(2, 2 + SALT_LEN), this.binding);
       }
       while (this.queue.length > CT_SEGMENT)
-        this.push(this.segment(this.queue.take(CT_SEGMENT), false));
+        this.push(this.segment(this.queue.take(CT_SEGMENT).bytes, false));
       cb();
     } catch (e) {
       cb(e as Error);
@@ -185,7 +200,7 @@ export class DecryptStream extends Transform {
   override _flush(cb: TransformCallback): void {
     try {
       if (!this.header) throw new CryptoError('truncated');
-      this.push(this.segment(this.queue.take(this.queue.length), true));
+      this.push(this.segment(this.queue.take(this.queue.length).bytes, true));
       zeroize(this.key);
       cb();
     } catch (e) {

@@ -14,7 +14,7 @@ import {
   recoveryKeyPair,
 } from '../../lib/crypto/recovery-key';
 import { openSealed, sealTo, unwrap, wrap } from '../../lib/crypto/sealed-box';
-import { generateKeyPair, publicFromPrivate } from '../../lib/crypto/x25519';
+import { dh, generateKeyPair, publicFromPrivate } from '../../lib/crypto/x25519';
 
 const FAST = { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 };
 const binding: Binding = { tenant: 't1', epoch: 'e1', message: 'm1', purpose: 'mail-dek' };
@@ -151,5 +151,24 @@ describe('hygiene: no key bytes in errors', () => {
       expect(everything).not.toContain(key.toString('base64'));
     }
     expect(err.message).toBe('decryption failed: wrong key, wrong context or altered data');
+  });
+});
+
+describe('X25519 key import', () => {
+  it('agrees with the RFC 7748 §6.1 test vector', () => {
+    const aPriv = Buffer.from(
+      '77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a',
+      'hex',
+    );
+    const bPub = Buffer.from(
+      'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f',
+      'hex',
+    );
+    expect(publicFromPrivate(aPriv).toString('hex')).toBe(
+      '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a',
+    );
+    expect(dh(aPriv, bPub).toString('hex')).toBe(
+      '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+    );
   });
 });
