@@ -68,3 +68,28 @@ describe('log redaction', () => {
     expect(out).not.toContain('merger');
   });
 });
+
+describe('log redaction of key material', () => {
+  it('prints none of the keys of an unlocked session logged by mistake', () => {
+    const { log, lines } = capture();
+    const session = {
+      tenantId: '3f1c…',
+      userId: 'u-1',
+      role: 'admin',
+      userPrivateKey: Buffer.alloc(32, 0xa1),
+      tenantPrivateKey: Buffer.alloc(32, 0xb2),
+      tenantKeyVersion: 2,
+    };
+    log.warn(
+      { session, epoch: { privateKey: Buffer.alloc(32, 0xc3), indexKey: Buffer.alloc(32, 0xd4) } },
+      'oops',
+    );
+    const out = lines.join('');
+    for (const b of [0xa1, 0xb2, 0xc3, 0xd4]) {
+      const key = Buffer.alloc(32, b);
+      expect(out).not.toContain(key.toString('hex'));
+      expect(out).not.toContain(key.toString('base64'));
+    }
+    expect(JSON.parse(out).session.tenantKeyVersion).toBe(2);
+  });
+});
