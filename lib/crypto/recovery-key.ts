@@ -55,7 +55,9 @@ function fromBase32(text: string, byteLength: number): Buffer {
       value &= (1 << bits) - 1;
     }
   }
-  if (i !== byteLength) throw new CryptoError('bad-recovery-key');
+  // The last character carries padding bits; only the canonical (zero) padding is accepted, so a
+  // typo there cannot decode silently.
+  if (i !== byteLength || value !== 0) throw new CryptoError('bad-recovery-key');
   return out;
 }
 

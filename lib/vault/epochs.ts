@@ -27,13 +27,15 @@ export async function currentEpochPublicKey(
 ): Promise<EpochPublicKey> {
   const month = epochMonth(input.now ?? new Date());
   return withTenant(db, input.tenantId, async (tx) => {
-    const existing = await tx
-      .selectFrom('epochs')
-      .select(['id', 'public_key'])
-      .where('tenant_id', '=', input.tenantId)
-      .where('retention_class', '=', input.retentionClass)
-      .where('month', '=', month)
-      .executeTakeFirst();
+    const findEpoch = () =>
+      tx
+        .selectFrom('epochs')
+        .select(['id', 'public_key'])
+        .where('tenant_id', '=', input.tenantId)
+        .where('retention_class', '=', input.retentionClass)
+        .where('month', '=', month)
+        .executeTakeFirst();
+    const existing = await findEpoch();
     if (existing) return { epochId: existing.id, publicKey: existing.public_key };
 
     const tenant = await tx
@@ -66,13 +68,9 @@ export async function currentEpochPublicKey(
     } finally {
       zeroize(keys.privateKey, indexKey);
     }
-    const row = await tx
-      .selectFrom('epochs')
-      .select(['id', 'public_key'])
-      .where('tenant_id', '=', input.tenantId)
-      .where('retention_class', '=', input.retentionClass)
-      .where('month', '=', month)
-      .executeTakeFirstOrThrow();
+    const row = await findEpoch().then(
+      (r) => r ?? Promise.reject(new VaultError('epoch vanished')),
+    );
     return { epochId: row.id, publicKey: row.public_key };
   });
 }

@@ -1,34 +1,42 @@
 import { equalBytes, zeroize } from '../crypto/bytes';
 import { CryptoError } from '../crypto/errors';
-import { checkPassword, DEFAULT_ARGON2, newPassword, type Argon2Params } from '../crypto/password';
+import { DEFAULT_ARGON2, newPassword, type Argon2Params } from '../crypto/password';
 import { decodeRecoveryKey, recoveryKeyPair } from '../crypto/recovery-key';
-import { openSealed, unwrap, wrap } from '../crypto/sealed-box';
+import { openSealed, wrap } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { bind } from './bindings';
-import { userByEmail } from './unlock';
+import { unwrapWithPassword, userByEmail } from './unlock';
 import { passwordColumns } from './users';
 
-async function setPassword(
+/**
+ * Wraps the user's private key under a KEK from `password` (fresh salt) and stores it. Consumes
+ * `userPrivateKey`: it is wiped afterwards, whatever happens.
+ */
+async function replacePassword(
   tx: TenantTx,
   tenantId: string,
   userId: string,
-  userPrivateKey: Uint8Array,
+  userPrivateKey: Buffer,
   password: string,
-  argon2: Argon2Params,
+  argon2: Argon2Params = DEFAULT_ARGON2,
 ) {
-  if (password.length < 12) throw new Error('passwords need at least 12 characters');
-  const { record, keys } = await newPassword(password, argon2);
-  await tx
-    .updateTable('users')
-    .set({
-      wrapped_private_key: wrap(keys.kek, bind.userKey(tenantId, userId), userPrivateKey),
-      ...passwordColumns(record),
-    })
-    .where('id', '=', userId)
-    .where('tenant_id', '=', tenantId)
-    .execute();
-  zeroize(keys.kek, keys.authKey);
+  try {
+    if (password.length < 12) throw new Error('passwords need at least 12 characters');
+    const { record, keys } = await newPassword(password, argon2);
+    await tx
+      .updateTable('users')
+      .set({
+        wrapped_private_key: wrap(keys.kek, bind.userKey(tenantId, userId), userPrivateKey),
+        ...passwordColumns(record),
+      })
+      .where('id', '=', userId)
+      .where('tenant_id', '=', tenantId)
+      .execute();
+    zeroize(keys.kek, keys.authKey);
+  } finally {
+    zeroize(userPrivateKey);
+  }
 }
 
 /** Re-wraps the user's private key under a KEK from the new password; nothing else changes. */
@@ -45,34 +53,19 @@ export async function changePassword(
   await withTenant(db, input.tenantId, async (tx) => {
     const user = await userByEmail(tx, input.tenantId, input.email);
     if (!user) throw new CryptoError('wrong-password');
-    const keys = await checkPassword(input.currentPassword, {
-      salt: user.password_salt,
-      params: {
-        memoryKiB: user.argon2_memory_kib,
-        iterations: user.argon2_iterations,
-        parallelism: user.argon2_parallelism,
-      },
-      verifier: user.password_verifier,
-    });
-    if (!keys) throw new CryptoError('wrong-password');
-    const userPrivateKey = unwrap(
-      keys.kek,
-      bind.userKey(input.tenantId, user.id),
-      user.wrapped_private_key,
+    const { userPrivateKey } = await unwrapWithPassword(
+      input.tenantId,
+      user,
+      input.currentPassword,
     );
-    zeroize(keys.kek, keys.authKey);
-    try {
-      await setPassword(
-        tx,
-        input.tenantId,
-        user.id,
-        userPrivateKey,
-        input.newPassword,
-        input.argon2 ?? DEFAULT_ARGON2,
-      );
-    } finally {
-      zeroize(userPrivateKey);
-    }
+    await replacePassword(
+      tx,
+      input.tenantId,
+      user.id,
+      userPrivateKey,
+      input.newPassword,
+      input.argon2,
+    );
   });
 }
 
@@ -109,18 +102,14 @@ export async function recoverAccess(
         bind.userKeyRecovery(input.tenantId, user.id),
         user.recovery_sealed_private_key,
       );
-      try {
-        await setPassword(
-          tx,
-          input.tenantId,
-          user.id,
-          userPrivateKey,
-          input.newPassword,
-          input.argon2 ?? DEFAULT_ARGON2,
-        );
-      } finally {
-        zeroize(userPrivateKey);
-      }
+      await replacePassword(
+        tx,
+        input.tenantId,
+        user.id,
+        userPrivateKey,
+        input.newPassword,
+        input.argon2,
+      );
     });
   } finally {
     zeroize(recovery.privateKey);

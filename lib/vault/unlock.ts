@@ -26,6 +26,33 @@ export const userByEmail = (tx: TenantTx, tenantId: string, email: string) =>
     .where('disabled_at', 'is', null)
     .executeTakeFirst();
 
+type UserRow = NonNullable<Awaited<ReturnType<typeof userByEmail>>>;
+
+/** Checks `password` against the user's record and unwraps their private key with its KEK. */
+export async function unwrapWithPassword(tenantId: string, user: UserRow, password: string) {
+  const stored: Argon2Params = {
+    memoryKiB: user.argon2_memory_kib,
+    iterations: user.argon2_iterations,
+    parallelism: user.argon2_parallelism,
+  };
+  const keys = await checkPassword(password, {
+    salt: user.password_salt,
+    params: stored,
+    verifier: user.password_verifier,
+  });
+  if (!keys) throw new CryptoError('wrong-password');
+  try {
+    const userPrivateKey = unwrap(
+      keys.kek,
+      bind.userKey(tenantId, user.id),
+      user.wrapped_private_key,
+    );
+    return { userPrivateKey, stored };
+  } finally {
+    zeroize(keys.kek, keys.authKey);
+  }
+}
+
 /** Opens the tenant private key granted to `userId` at the tenant's current key version. */
 export async function openTenantKey(
   tx: TenantTx,
@@ -71,23 +98,11 @@ export async function unlock(
       zeroize(dummy.kek, dummy.authKey);
       throw new CryptoError('wrong-password');
     }
-    const stored: Argon2Params = {
-      memoryKiB: user.argon2_memory_kib,
-      iterations: user.argon2_iterations,
-      parallelism: user.argon2_parallelism,
-    };
-    const keys = await checkPassword(input.password, {
-      salt: user.password_salt,
-      params: stored,
-      verifier: user.password_verifier,
-    });
-    if (!keys) throw new CryptoError('wrong-password');
-    const userPrivateKey = unwrap(
-      keys.kek,
-      bind.userKey(input.tenantId, user.id),
-      user.wrapped_private_key,
+    const { userPrivateKey, stored } = await unwrapWithPassword(
+      input.tenantId,
+      user,
+      input.password,
     );
-    zeroize(keys.kek, keys.authKey);
 
     if (needsUpgrade(stored, configured)) {
       const upgraded = await newPassword(input.password, configured);
