@@ -12,6 +12,8 @@ export const repoRoot = path.resolve(__dirname, '..', '..');
 
 // A fixed, publicly known key: it keeps dev Temporal history unreadable to casual tools, nothing more.
 const DEV_CODEC_KEY = 'dev:bWFpbHJlcG8tZGV2LWNvZGVjLWtleS0zMi1ieXRlcyE=';
+// Same idea for the key that wraps ledger signing keys at rest.
+const DEV_LEDGER_WRAP_KEY = 'bWFpbHJlcG8tZGV2LWxlZGdlci13cmFwLWtleS0zMiE=';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -57,6 +59,21 @@ const spec = {
   S3_BUCKET: v(z.string().min(3), 'mailrepo'),
   MINIO_CONSOLE_PORT: v(port, '9001'),
 
+  /**
+   * base64 of 32 bytes: wraps the Ed25519 keys that sign log checkpoints. Checkpoints are signed by
+   * a scheduled workflow with no user present, so this key is a server secret (an HSM/KMS in
+   * production), unlike the tenant keys.
+   */
+  LEDGER_KEY_WRAP_KEY: v(
+    z.string().refine((s) => Buffer.from(s, 'base64').length === 32, 'must be base64 of 32 bytes'),
+    DEV_LEDGER_WRAP_KEY,
+    true,
+  ),
+  /** Prefix of log origins in checkpoints, e.g. `archive.example.de/mailrepo`. */
+  LEDGER_ORIGIN: v(
+    z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/),
+    'dev.mailrepo.invalid/mailrepo',
+  ),
   TSA_URL: v(z.string().url(), 'http://127.0.0.1:3180/tsa', true),
   /** PEM bundle of the TSA's root CA(s); the dev TSA writes its own under DATA_DIR. */
   TSA_CA_FILE: v(z.string().optional()),
@@ -122,6 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
   const refusals = cfg.devDefaultsInForce.map((n) => `${n} is unset and would use its dev default`);
+  if (env.LEDGER_KEY_WRAP_KEY === DEV_LEDGER_WRAP_KEY)
+    refusals.push('LEDGER_KEY_WRAP_KEY is the dev key');
   if (env.TEMPORAL_CODEC_KEYS?.includes(DEV_CODEC_KEY))
     refusals.push('TEMPORAL_CODEC_KEYS holds the dev key');
   if (cfg.TSA_URL.startsWith(`http://127.0.0.1:${cfg.DEV_TSA_PORT}/`) || !cfg.TSA_CA_FILE)

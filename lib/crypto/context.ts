@@ -12,7 +12,8 @@ export type Purpose =
   | 'user-private-key-recovery'
   | 'tenant-private-key'
   | 'epoch-private-key'
-  | 'epoch-index-key';
+  | 'epoch-index-key'
+  | 'ledger-signing-key';
 
 export interface Binding {
   tenant: string;

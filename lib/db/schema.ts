@@ -7,6 +7,38 @@ export interface Database {
   users: UsersTable;
   tenant_key_grants: TenantKeyGrantsTable;
   epochs: EpochsTable;
+  ledger_logs: LedgerLogsTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_tiles: LedgerTilesTable;
+}
+
+export interface LedgerLogsTable {
+  id: string;
+  tenant_id: string | null;
+  origin: string;
+  size: number;
+  integrated_size: number;
+  root: Buffer;
+  signing_public_key: Buffer;
+  signing_wrapped_private_key: Buffer;
+  created_at: Created;
+}
+
+export interface LedgerEntriesTable {
+  log_id: string;
+  tenant_id: string | null;
+  idx: number;
+  entry_hash: Buffer;
+  kind: 'mail' | 'audit-head' | 'tombstone' | 'checkpoint';
+  created_at: Created;
+}
+
+export interface LedgerTilesTable {
+  log_id: string;
+  tenant_id: string | null;
+  level: number;
+  tile_index: number;
+  hashes: Buffer;
 }
 
 type Created = ColumnType<Date, never, never>;

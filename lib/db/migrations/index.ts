@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_platform';
 import * as m0002 from './0002_key_vault';
+import * as m0003 from './0003_ledger';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -9,4 +10,5 @@ import * as m0002 from './0002_key_vault';
 export const migrations: Record<string, Migration> = {
   '0001_platform': m0001,
   '0002_key_vault': m0002,
+  '0003_ledger': m0003,
 };

@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import { zeroize } from '../crypto/bytes';
+import { unwrap, wrap } from '../crypto/sealed-box';
+import type { Database, Db } from '../db';
+import { EMPTY_ROOT, consistencyProof, hashLeaf, inclusionProof, type Hash } from './merkle';
+import { generateSigningKey, signCheckpoint, type Checkpoint } from './checkpoint';
+import { integrate, tileHasher, TILE_WIDTH, type TileReader } from './tiles';
+
+/**
+ * Merkle logs in PostgreSQL, Tessera-style: `append` only sequences (assigns the next index, once
+ * per entry hash, under the log's row lock, so concurrent appends leave no gap and no duplicate);
+ * `integrateLog` later folds sequenced entries into tiles and a new root, in batches. Runs with the
+ * caller's database handle: tenant code passes a tenant-scoped transaction, the checkpointer the
+ * system connection.
+ */
+
+type Tx = Transaction<Database>;
+type Conn = Db | Tx;
+
+export type EntryKind = 'mail' | 'audit-head' | 'tombstone' | 'checkpoint';
+
+const signingBinding = (logId: string) => ({
+  tenant: 'ledger',
+  message: logId,
+  purpose: 'ledger-signing-key' as const,
+});
+
+export interface LogRef {
+  id: string;
+  tenantId: string | null;
+  origin: string;
+}
+
+/** The tenant's log (or, with tenantId null, the anchor log), created with its signing key on first use. */
+export async function ensureLog(
+  db: Conn,
+  opts: { tenantId: string | null; originPrefix: string; wrapKey: Buffer },
+): Promise<LogRef> {
+  const find = () =>
+    db
+      .selectFrom('ledger_logs')
+      .select(['id', 'tenant_id', 'origin'])
+      .where((eb) =>
+        opts.tenantId ? eb('tenant_id', '=', opts.tenantId) : eb('tenant_id', 'is', null),
+      )
+      .executeTakeFirst();
+  const existing = await find();
+  if (existing) return { id: existing.id, tenantId: existing.tenant_id, origin: existing.origin };
+  const id = randomUUID();
+  const key = generateSigningKey();
+  const origin = `${opts.originPrefix}/${opts.tenantId ? `tenant/${opts.tenantId}` : 'anchor'}`;
+  await db
+    .insertInto('ledger_logs')
+    .values({
+      id,
+      tenant_id: opts.tenantId,
+      origin,
+      size: 0,
+      integrated_size: 0,
+      root: EMPTY_ROOT,
+      signing_public_key: key.publicKey,
+      signing_wrapped_private_key: wrap(opts.wrapKey, signingBinding(id), key.privateKey),
+    })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+  zeroize(key.privateKey);
+  const row = await find();
+  if (!row) throw new Error('ledger log could not be created');
+  return { id: row.id, tenantId: row.tenant_id, origin: row.origin };
+}
+
+/**
+ * Sequences `entryHash` (the SHA-256 of what is being logged) in the log. Idempotent: appending the
+ * same entry again returns its original index. Must run inside a transaction.
+ */
+export async function appendEntry(
+  tx: Tx,
+  log: LogRef,
+  entryHash: Buffer,
+  kind: EntryKind,
+): Promise<{ index: number; fresh: boolean }> {
+  if (entryHash.length !== 32) throw new Error('entry hash must be 32 bytes');
+  const locked = await tx
+    .selectFrom('ledger_logs')
+    .select('size')
+    .where('id', '=', log.id)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const existing = await tx
+    .selectFrom('ledger_entries')
+    .select('idx')
+    .where('log_id', '=', log.id)
+    .where('entry_hash', '=', entryHash)
+    .executeTakeFirst();
+  if (existing) return { index: existing.idx, fresh: false };
+  await tx
+    .insertInto('ledger_entries')
+    .values({
+      log_id: log.id,
+      tenant_id: log.tenantId,
+      idx: locked.size,
+      entry_hash: entryHash,
+      kind,
+    })
+    .execute();
+  await tx
+    .updateTable('ledger_logs')
+    .set({ size: locked.size + 1 })
+    .where('id', '=', log.id)
+    .execute();
+  return { index: locked.size, fresh: true };
+}
+
+/** Tiles from the database, fetched in one query per pass (see `withTiles`). */
+class TileCache implements TileReader {
+  readonly tiles = new Map<string, Buffer>();
+  readonly missing = new Set<string>();
+  tile(level: number, index: number): Buffer {
+    const key = `${level}/${index}`;
+    const t = this.tiles.get(key);
+    if (t) return t;
+    this.missing.add(key);
+    // A stand-in of full width: which tiles a proof touches depends only on sizes and indices,
+    // never on hash values, so one pass with stand-ins finds every tile the real pass will need.
+    return Buffer.alloc(TILE_WIDTH * 32);
+  }
+}
+
+async function loadTiles(db: Conn, logId: string, cache: TileCache): Promise<void> {
+  const keys = [...cache.missing].map((k) => k.split('/').map(Number) as [number, number]);
+  cache.missing.clear();
+  if (!keys.length) return;
+  const rows = await db
+    .selectFrom('ledger_tiles')
+    .select(['level', 'tile_index', 'hashes'])
+    .where('log_id', '=', logId)
+    .where((eb) =>
+      eb.or(keys.map(([l, i]) => eb.and([eb('level', '=', l), eb('tile_index', '=', i)]))),
+    )
+    .execute();
+  for (const [l, i] of keys) cache.tiles.set(`${l}/${i}`, Buffer.alloc(0));
+  for (const r of rows) cache.tiles.set(`${r.level}/${r.tile_index}`, r.hashes);
+}
+
+/**
+ * Runs a pure tile computation until every tile it reads is loaded: a pass with stand-ins records
+ * the tiles it touched (or fails on a stand-in), they are fetched in one query, and it runs again.
+ * Levels are discovered one per pass, so a tree of n leaves needs at most log256(n) + 2 passes.
+ */
+async function withTiles<T>(
+  db: Conn,
+  logId: string,
+  fn: (tiles: TileReader) => T,
+  cache = new TileCache(),
+): Promise<T> {
+  for (let pass = 0; pass < 8; pass++) {
+    let result: T | undefined;
+    let failure: unknown;
+    try {
+      result = fn(cache);
+    } catch (e) {
+      failure = e;
+    }
+    if (!cache.missing.size) {
+      if (failure) throw failure;
+      return result as T;
+    }
+    await loadTiles(db, logId, cache);
+  }
+  throw new Error('tile access did not converge');
+}
+
+/**
+ * Integrates up to `maxBatch` sequenced entries into tiles and returns the new integrated size and
+ * root. Holds the log's row lock, so integrations of one log never interleave.
+ */
+export async function integrateLog(
+  tx: Tx,
+  log: LogRef,
+  maxBatch = 50_000,
+): Promise<{ size: number; root: Hash }> {
+  const row = await tx
+    .selectFrom('ledger_logs')
+    .select(['size', 'integrated_size', 'root'])
+    .where('id', '=', log.id)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const from = row.integrated_size;
+  const to = Math.min(row.size, from + maxBatch);
+  if (to === from) return { size: from, root: row.root };
+  const entries = await tx
+    .selectFrom('ledger_entries')
+    .select(['idx', 'entry_hash'])
+    .where('log_id', '=', log.id)
+    .where('idx', '>=', from)
+    .where('idx', '<', to)
+    .orderBy('idx')
+    .execute();
+  if (entries.length !== to - from || entries.some((e, k) => e.idx !== from + k))
+    throw new Error(`log ${log.id} has a gap between ${from} and ${to}`);
+  const leaves = entries.map((e) => hashLeaf(e.entry_hash));
+  const cache = new TileCache();
+  const touched = await withTiles(tx, log.id, (tiles) => integrate(tiles, from, leaves), cache);
+  for (const t of touched.values()) {
+    await tx
+      .insertInto('ledger_tiles')
+      .values({
+        log_id: log.id,
+        tenant_id: log.tenantId,
+        level: t.level,
+        tile_index: t.index,
+        hashes: t.hashes,
+      })
+      .onConflict((oc) =>
+        oc.columns(['log_id', 'level', 'tile_index']).doUpdateSet({ hashes: t.hashes }),
+      )
+      .execute();
+    cache.tiles.set(`${t.level}/${t.index}`, t.hashes);
+  }
+  const root = await withTiles(tx, log.id, (tiles) => tileHasher(tiles).hash(0, to), cache);
+  await tx
+    .updateTable('ledger_logs')
+    .set({ integrated_size: to, root })
+    .where('id', '=', log.id)
+    .execute();
+  return { size: to, root };
+}
+
+export async function inclusionProofFor(
+  db: Conn,
+  logId: string,
+  index: number,
+  size: number,
+): Promise<Hash[]> {
+  return withTiles(db, logId, (tiles) => inclusionProof(tileHasher(tiles), index, size));
+}
+
+export async function consistencyProofFor(
+  db: Conn,
+  logId: string,
+  size1: number,
+  size2: number,
+): Promise<Hash[]> {
+  return withTiles(db, logId, (tiles) => consistencyProof(tileHasher(tiles), size1, size2));
+}
+
+export async function rootAt(db: Conn, logId: string, size: number): Promise<Hash> {
+  return withTiles(db, logId, (tiles) => tileHasher(tiles).hash(0, size));
+}
+
+/** Signs the log's current integrated state as a checkpoint note. */
+export async function signCurrentCheckpoint(
+  db: Conn,
+  log: LogRef,
+  wrapKey: Buffer,
+): Promise<{ checkpoint: Checkpoint; note: string }> {
+  const row = await db
+    .selectFrom('ledger_logs')
+    .selectAll()
+    .where('id', '=', log.id)
+    .executeTakeFirstOrThrow();
+  const checkpoint = { origin: row.origin, size: row.integrated_size, root: row.root };
+  const privateKey = unwrap(wrapKey, signingBinding(log.id), row.signing_wrapped_private_key);
+  try {
+    return {
+      checkpoint,
+      note: signCheckpoint(checkpoint, row.origin, privateKey, row.signing_public_key),
+    };
+  } finally {
+    zeroize(privateKey);
+  }
+}
