@@ -1,10 +1,10 @@
-import type { SmokeDeps } from './smoke';
-import { createSmokeActivities } from './smoke';
+import { createLedgerActivities, type LedgerDeps } from './ledger';
+import { createSmokeActivities, type SmokeDeps } from './smoke';
 
-export type ActivityDeps = SmokeDeps;
+export type ActivityDeps = SmokeDeps & LedgerDeps;
 
 /** Every activity the worker registers, built once with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createSmokeActivities(deps) };
+  return { ...createSmokeActivities(deps), ...createLedgerActivities(deps) };
 }
 export type Activities = ReturnType<typeof createActivities>;

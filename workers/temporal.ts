@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { config } from '../lib/config';
+import { config, tsaCaFile } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
 import { writeWorkflowBundle } from '../lib/temporal/bundle';
+import { connectTemporal } from '../lib/temporal/client';
 import { dataConverter } from '../lib/temporal/data-converter';
+import { ensureLedgerSchedule } from '../lib/temporal/schedules';
 
 /** The Temporal worker process: every workflow and activity, on the configured task queue. */
 async function main(): Promise<void> {
@@ -39,10 +41,29 @@ async function main(): Promise<void> {
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     workflowBundle: { codePath: bundlePath },
-    activities: createActivities({ db, s3, bucket: cfg.S3_BUCKET }),
+    activities: createActivities({
+      db,
+      s3,
+      bucket: cfg.S3_BUCKET,
+      ledger: {
+        wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
+        originPrefix: cfg.LEDGER_ORIGIN,
+      },
+      tsa: {
+        url: cfg.TSA_URL,
+        caFile: tsaCaFile(cfg),
+        policy: cfg.TSA_POLICY_OID,
+        username: cfg.TSA_USERNAME,
+        password: cfg.TSA_PASSWORD,
+        timeoutMs: cfg.TSA_TIMEOUT_MS,
+      },
+    }),
     dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
     shutdownGraceTime: '10 seconds',
   });
+  const client = await connectTemporal(cfg);
+  await ensureLedgerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.LEDGER_CHECKPOINT_INTERVAL_S);
+  await client.connection.close();
   log.info(
     { taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE },
     'worker started',

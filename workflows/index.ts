@@ -1,1 +1,2 @@
 export { platformSmoke } from './platform-smoke';
+export { ledgerCheckpoint } from './ledger-checkpoint';

@@ -69,6 +69,8 @@ const spec = {
     DEV_LEDGER_WRAP_KEY,
     true,
   ),
+  /** Seconds between runs of the ledgerCheckpoint schedule (it does nothing when nothing is new). */
+  LEDGER_CHECKPOINT_INTERVAL_S: v(z.coerce.number().int().min(1).max(3600), '10'),
   /** Prefix of log origins in checkpoints, e.g. `archive.example.de/mailrepo`. */
   LEDGER_ORIGIN: v(
     z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/),

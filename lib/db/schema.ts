@@ -10,6 +10,19 @@ export interface Database {
   ledger_logs: LedgerLogsTable;
   ledger_entries: LedgerEntriesTable;
   ledger_tiles: LedgerTilesTable;
+  ledger_checkpoints: LedgerCheckpointsTable;
+}
+
+export interface LedgerCheckpointsTable {
+  log_id: string;
+  tenant_id: string | null;
+  size: number;
+  root: Buffer;
+  note: string;
+  anchor_index: number | null;
+  tsa_response: Buffer | null;
+  tsa_gen_time: Date | null;
+  created_at: Created;
 }
 
 export interface LedgerLogsTable {

@@ -34,6 +34,8 @@ export default async function globalSetup(): Promise<void> {
     codec: await freePort(),
     embeddedPg: await freePort(),
   };
+  // Checkpoint often, so tests that wait for a timestamp wait seconds, not ten.
+  process.env.LEDGER_CHECKPOINT_INTERVAL_S = '2';
   const started = Date.now();
   process.stdout.write(
     '\nstarting the integration stack (Temporal, MinIO, PostgreSQL, TSA, workers)…\n',

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_platform';
 import * as m0002 from './0002_key_vault';
 import * as m0003 from './0003_ledger';
+import * as m0004 from './0004_ledger_checkpoints';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001_platform': m0001,
   '0002_key_vault': m0002,
   '0003_ledger': m0003,
+  '0004_ledger_checkpoints': m0004,
 };

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
+import { checkpointRound, timestampCovering, type RoundResult } from '../lib/ledger/checkpointer';
+import { appendEntry, ensureLog, type EntryKind } from '../lib/ledger/store';
+import type { TsaClientOptions } from '../lib/tsa/client';
+
+export interface LedgerDeps {
+  db: Db;
+  ledger: { wrapKey: Buffer; originPrefix: string };
+  /** TSA settings; the CA bundle is read per round so a renewed CA file is picked up. */
+  tsa: Omit<TsaClientOptions, 'caPem'> & { caFile: string };
+}
+
+export interface TimestampCoverage {
+  tenantCheckpointSize: number;
+  anchorCheckpointSize: number;
+  genTime: string;
+}
+
+export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
+  return {
+    /** Appends an entry hash (hex) to the tenant's log; idempotent, so retries are harmless. */
+    async ledgerAppend(input: {
+      tenantId: string;
+      entryHashHex: string;
+      kind: EntryKind;
+    }): Promise<{ index: number }> {
+      const hash = Buffer.from(input.entryHashHex, 'hex');
+      if (hash.length !== 32)
+        throw ApplicationFailure.nonRetryable('entry hash must be 32 bytes of hex', 'InvalidEntry');
+      return withTenant(db, input.tenantId, async (tx) => {
+        const log = await ensureLog(tx, { tenantId: input.tenantId, ...ledger });
+        const { index } = await appendEntry(tx, log, hash, input.kind);
+        return { index };
+      });
+    },
+
+    /**
+     * Completes once the entry is covered by a timestamped anchor checkpoint; until then it fails
+     * retryably, and Temporal's retry policy (the caller's) paces the polling durably.
+     */
+    async awaitTimestamp(input: { tenantId: string; index: number }): Promise<TimestampCoverage> {
+      const log = await db
+        .selectFrom('ledger_logs')
+        .select('id')
+        .where('tenant_id', '=', input.tenantId)
+        .executeTakeFirst();
+      const covered = log && (await timestampCovering(db, log.id, input.index));
+      if (!covered)
+        throw ApplicationFailure.retryable(
+          'entry is not yet covered by a timestamped checkpoint',
+          'NotYetTimestamped',
+        );
+      return {
+        tenantCheckpointSize: covered.tenantCheckpoint.size,
+        anchorCheckpointSize: covered.anchorCheckpoint.size,
+        genTime: covered.anchorCheckpoint.tsa_gen_time!.toISOString(),
+      };
+    },
+
+    async runLedgerCheckpoint(): Promise<RoundResult> {
+      const { caFile, ...rest } = tsa;
+      return checkpointRound({
+        db,
+        ...ledger,
+        tsa: { ...rest, caPem: readFileSync(caFile, 'utf8') },
+      });
+    },
+  };
+}
+
+export type LedgerActivities = ReturnType<typeof createLedgerActivities>;

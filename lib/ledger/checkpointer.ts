@@ -1,0 +1,167 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../db';
+import { requestTimestamp, type TsaClientOptions } from '../tsa/client';
+import { appendEntry, ensureLog, integrateLog, signCurrentCheckpoint, type LogRef } from './store';
+
+/**
+ * One checkpoint round (the body of the ledgerCheckpoint workflow's activity), as the system — it
+ * works across tenants:
+ *  1. every tenant log with new entries is integrated and signed; the checkpoint note's SHA-256 is
+ *     appended to the anchor log;
+ *  2. the anchor log is integrated and signed, and that one note is timestamped over RFC 3161.
+ * A TSA failure leaves the anchor checkpoint without a token; entries are not lost or blocked, and
+ * the next round timestamps a newer checkpoint that covers them. Safe to repeat (retries).
+ */
+
+export interface CheckpointDeps {
+  db: Db;
+  wrapKey: Buffer;
+  originPrefix: string;
+  tsa: TsaClientOptions;
+}
+
+export interface RoundResult {
+  tenantCheckpoints: number;
+  anchorSize: number;
+  timestamped: boolean;
+  tsaError?: string;
+}
+
+export const noteHash = (note: string): Buffer => createHash('sha256').update(note).digest();
+
+async function checkpointLog(deps: CheckpointDeps, log: LogRef, anchor: LogRef): Promise<boolean> {
+  return deps.db.transaction().execute(async (tx) => {
+    const { size } = await integrateLog(tx, log);
+    const last = await tx
+      .selectFrom('ledger_checkpoints')
+      .select('size')
+      .where('log_id', '=', log.id)
+      .orderBy('size', 'desc')
+      .executeTakeFirst();
+    if (size === 0 || (last && last.size >= size)) return false;
+    const { checkpoint, note } = await signCurrentCheckpoint(tx, log, deps.wrapKey);
+    const { index } = await appendEntry(tx, anchor, noteHash(note), 'checkpoint');
+    await tx
+      .insertInto('ledger_checkpoints')
+      .values({
+        log_id: log.id,
+        tenant_id: log.tenantId,
+        size: checkpoint.size,
+        root: checkpoint.root,
+        note,
+        anchor_index: index,
+        tsa_response: null,
+        tsa_gen_time: null,
+      })
+      .execute();
+    return true;
+  });
+}
+
+export async function checkpointRound(deps: CheckpointDeps): Promise<RoundResult> {
+  const anchor = await ensureLog(deps.db, {
+    tenantId: null,
+    originPrefix: deps.originPrefix,
+    wrapKey: deps.wrapKey,
+  });
+  const dirty = await deps.db
+    .selectFrom('ledger_logs')
+    .select(['id', 'tenant_id', 'origin'])
+    .where('tenant_id', 'is not', null)
+    .where((eb) =>
+      eb(
+        'size',
+        '>',
+        eb.fn.coalesce(
+          eb
+            .selectFrom('ledger_checkpoints')
+            .select((e) => e.fn.max('ledger_checkpoints.size').as('s'))
+            .whereRef('ledger_checkpoints.log_id', '=', 'ledger_logs.id'),
+          eb.lit(0),
+        ),
+      ),
+    )
+    .execute();
+  let tenantCheckpoints = 0;
+  for (const l of dirty) {
+    if (await checkpointLog(deps, { id: l.id, tenantId: l.tenant_id, origin: l.origin }, anchor))
+      tenantCheckpoints++;
+  }
+
+  // The anchor: a new checkpoint when it grew; a token for the newest checkpoint that lacks one.
+  await deps.db.transaction().execute(async (tx) => {
+    const { size } = await integrateLog(tx, anchor);
+    const last = await tx
+      .selectFrom('ledger_checkpoints')
+      .select('size')
+      .where('log_id', '=', anchor.id)
+      .orderBy('size', 'desc')
+      .executeTakeFirst();
+    if (size > 0 && (!last || last.size < size)) {
+      const { checkpoint, note } = await signCurrentCheckpoint(tx, anchor, deps.wrapKey);
+      await tx
+        .insertInto('ledger_checkpoints')
+        .values({
+          log_id: anchor.id,
+          tenant_id: null,
+          size: checkpoint.size,
+          root: checkpoint.root,
+          note,
+          anchor_index: null,
+          tsa_response: null,
+          tsa_gen_time: null,
+        })
+        .execute();
+    }
+  });
+  const newest = await deps.db
+    .selectFrom('ledger_checkpoints')
+    .selectAll()
+    .where('log_id', '=', anchor.id)
+    .orderBy('size', 'desc')
+    .executeTakeFirst();
+  if (!newest) return { tenantCheckpoints, anchorSize: 0, timestamped: false };
+  if (newest.tsa_response) return { tenantCheckpoints, anchorSize: newest.size, timestamped: true };
+  try {
+    const token = await requestTimestamp(Buffer.from(newest.note), deps.tsa);
+    await deps.db
+      .updateTable('ledger_checkpoints')
+      .set({ tsa_response: Buffer.from(token.responseDer), tsa_gen_time: token.genTime })
+      .where('log_id', '=', anchor.id)
+      .where('size', '=', newest.size)
+      .where('tsa_response', 'is', null)
+      .execute();
+    return { tenantCheckpoints, anchorSize: newest.size, timestamped: true };
+  } catch (e) {
+    return {
+      tenantCheckpoints,
+      anchorSize: newest.size,
+      timestamped: false,
+      tsaError: e instanceof Error ? e.message : String(e),
+    };
+  }
+}
+
+/**
+ * The timestamped anchor checkpoint covering tenant entry `index`, if any yet: the first tenant
+ * checkpoint beyond the entry, and the first timestamped anchor checkpoint beyond that note.
+ */
+export async function timestampCovering(db: Db, tenantLogId: string, index: number) {
+  const tenantCp = await db
+    .selectFrom('ledger_checkpoints')
+    .selectAll()
+    .where('log_id', '=', tenantLogId)
+    .where('size', '>', index)
+    .orderBy('size', 'asc')
+    .executeTakeFirst();
+  if (!tenantCp || tenantCp.anchor_index === null) return undefined;
+  const anchorCp = await db
+    .selectFrom('ledger_checkpoints')
+    .selectAll()
+    .where('tenant_id', 'is', null)
+    .where('size', '>', tenantCp.anchor_index)
+    .where('tsa_response', 'is not', null)
+    .orderBy('size', 'asc')
+    .executeTakeFirst();
+  return anchorCp ? { tenantCheckpoint: tenantCp, anchorCheckpoint: anchorCp } : undefined;
+}

@@ -1,0 +1,203 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { tsaCaFile } from '../../lib/config';
+import { createDb, type Db } from '../../lib/db';
+import { dropDatabase, ensureDatabase, migrateToLatest } from '../../lib/db/migrate';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { openCheckpoint } from '../../lib/ledger/checkpoint';
+import { checkpointRound, noteHash, timestampCovering } from '../../lib/ledger/checkpointer';
+import { hashLeaf, verifyInclusion } from '../../lib/ledger/merkle';
+import { appendEntry, ensureLog, inclusionProofFor } from '../../lib/ledger/store';
+import { connectTemporal } from '../../lib/temporal/client';
+import { LEDGER_SCHEDULE_ID } from '../../lib/temporal/schedules';
+import { createTenant } from '../../lib/vault';
+import { stackConfig } from '../helpers/stack-env';
+
+const cfg = stackConfig();
+const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
+const FAST = { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 };
+const caPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+
+async function tenantLog(db: Db) {
+  const { tenantId } = await createTenant(db, {
+    name: 'Anker GmbH',
+    admin: { email: 'a@anker.example', password: 'ein langes Passwort' },
+    argon2: FAST,
+  });
+  const log = await withTenant(db, tenantId, (tx) =>
+    ensureLog(tx, { tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
+  );
+  return { tenantId, log };
+}
+
+describe('checkpoints and timestamps', () => {
+  // A database of its own: the stack's schedule checkpoints the shared one every 2 s.
+  const url = new URL(cfg.DATABASE_URL);
+  url.pathname = `${url.pathname}_cp`;
+  let db: Db;
+  beforeAll(async () => {
+    await ensureDatabase(url.toString());
+    db = createDb(url.toString(), 4);
+    await migrateToLatest(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await dropDatabase(url.toString());
+  });
+
+  it('survives a TSA outage: entries stay pending, the next round covers them', async () => {
+    const { tenantId, log } = await tenantLog(db);
+    const entries = Array.from({ length: 5 }, () => randomBytes(32));
+    await withTenant(db, tenantId, async (tx) => {
+      for (const e of entries) await appendEntry(tx, log, e, 'mail');
+    });
+
+    const down = await checkpointRound({
+      db,
+      wrapKey,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      tsa: { url: 'http://127.0.0.1:1/tsa', caPem: caPem(), attempts: 2, backoffMs: 10 },
+    });
+    expect(down).toMatchObject({ tenantCheckpoints: 1, timestamped: false });
+    expect(down.tsaError).toMatch(/unreachable/);
+    expect(await timestampCovering(db, log.id, 4)).toBeUndefined();
+
+    // More mail arrives during the outage; nothing blocks it.
+    await withTenant(db, tenantId, (tx) => appendEntry(tx, log, randomBytes(32), 'mail'));
+
+    const up = await checkpointRound({
+      db,
+      wrapKey,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+    });
+    expect(up).toMatchObject({ tenantCheckpoints: 1, timestamped: true });
+    const covered = (await timestampCovering(db, log.id, 5))!;
+    expect(covered).toBeDefined();
+    expect(covered.tenantCheckpoint.size).toBe(6);
+
+    // The chain holds: tenant note signed by the tenant log key, its hash in the anchor log under
+    // the anchor checkpoint, and the TSA token over exactly that anchor checkpoint (openssl).
+    const logRow = await db
+      .selectFrom('ledger_logs')
+      .selectAll()
+      .where('id', '=', log.id)
+      .executeTakeFirstOrThrow();
+    const tenantCp = openCheckpoint(covered.tenantCheckpoint.note, {
+      name: logRow.origin,
+      publicKey: logRow.signing_public_key,
+    });
+    const leafIdx = 2;
+    verifyInclusion(
+      hashLeaf(entries[leafIdx]!),
+      leafIdx,
+      tenantCp.size,
+      await inclusionProofFor(db, log.id, leafIdx, tenantCp.size),
+      tenantCp.root,
+    );
+    const anchorRow = await db
+      .selectFrom('ledger_logs')
+      .selectAll()
+      .where('tenant_id', 'is', null)
+      .executeTakeFirstOrThrow();
+    const anchorCp = openCheckpoint(covered.anchorCheckpoint.note, {
+      name: anchorRow.origin,
+      publicKey: anchorRow.signing_public_key,
+    });
+    const anchorProof = await inclusionProofFor(
+      db,
+      anchorRow.id,
+      covered.tenantCheckpoint.anchor_index!,
+      anchorCp.size,
+    );
+    verifyInclusion(
+      hashLeaf(noteHash(covered.tenantCheckpoint.note)),
+      covered.tenantCheckpoint.anchor_index!,
+      anchorCp.size,
+      anchorProof,
+      anchorCp.root,
+    );
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-cp-'));
+    try {
+      writeFileSync(path.join(dir, 'checkpoint'), covered.anchorCheckpoint.note);
+      writeFileSync(path.join(dir, 'token.tsr'), covered.anchorCheckpoint.tsa_response!);
+      const out = execFileSync('openssl', [
+        'ts',
+        '-verify',
+        '-data',
+        path.join(dir, 'checkpoint'),
+        '-in',
+        path.join(dir, 'token.tsr'),
+        '-CAfile',
+        tsaCaFile(cfg),
+      ]);
+      expect(out.toString()).toMatch(/Verification: OK/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('does nothing when no log has new entries', async () => {
+    await checkpointRound({
+      db,
+      wrapKey,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+    });
+    const again = await checkpointRound({
+      db,
+      wrapKey,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+    });
+    expect(again.tenantCheckpoints).toBe(0);
+    const count = await db
+      .selectFrom('ledger_checkpoints')
+      .select((e) => e.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const again2 = await checkpointRound({
+      db,
+      wrapKey,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+    });
+    expect(again2.tenantCheckpoints).toBe(0);
+    expect(
+      await db
+        .selectFrom('ledger_checkpoints')
+        .select((e) => e.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
+    ).toEqual(count);
+  });
+});
+
+describe('ledgerCheckpoint schedule on the real worker', () => {
+  let db: Db;
+  beforeAll(() => {
+    db = createDb(cfg.DATABASE_URL, 2);
+  });
+  afterAll(() => db.destroy());
+
+  it('is registered, and timestamps a new entry within a few rounds', async () => {
+    const client = await connectTemporal(cfg);
+    try {
+      const desc = await client.schedule.getHandle(LEDGER_SCHEDULE_ID).describe();
+      expect(desc.action).toMatchObject({ workflowType: 'ledgerCheckpoint' });
+    } finally {
+      await client.connection.close();
+    }
+    const { tenantId, log } = await tenantLog(db);
+    const entry = createHash('sha256').update(`mail ${Date.now()}`).digest();
+    const { index } = await withTenant(db, tenantId, (tx) => appendEntry(tx, log, entry, 'mail'));
+    const deadline = Date.now() + 30_000;
+    let covered;
+    while (!covered && Date.now() < deadline) {
+      covered = await timestampCovering(db, log.id, index);
+      if (!covered) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(covered?.anchorCheckpoint.tsa_response).toBeTruthy();
+  }, 40_000);
+});
