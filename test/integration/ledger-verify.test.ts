@@ -1,0 +1,106 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { createDb, type Db } from '../../lib/db';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { checkpointRound } from '../../lib/ledger/checkpointer';
+import { appendEntry, ensureLog } from '../../lib/ledger/store';
+import { verifyLog } from '../../lib/ledger/verify-log';
+import { readFileSync } from 'node:fs';
+import { tsaCaFile } from '../../lib/config';
+import { createTenant } from '../../lib/vault';
+import { stackConfig } from '../helpers/stack-env';
+
+const cfg = stackConfig();
+const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
+const FAST = { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 };
+const bin = path.resolve(__dirname, '../../bin/mailrepo.cjs');
+let db: Db;
+beforeAll(() => {
+  db = createDb(cfg.DATABASE_URL, 4);
+});
+afterAll(() => db.destroy());
+
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [bin, ...args], {
+    env: process.env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+
+describe('whole-log verification', () => {
+  it('passes an intact log and names the first bad index after tampering in PostgreSQL', async () => {
+    const { tenantId } = await createTenant(db, {
+      name: 'Prüfung GmbH',
+      admin: { email: 'a@pruefung.example', password: 'ein langes Passwort' },
+      argon2: FAST,
+    });
+    const log = await withTenant(db, tenantId, (tx) =>
+      ensureLog(tx, { tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
+    );
+    await withTenant(db, tenantId, async (tx) => {
+      for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
+    });
+    const tsa = { url: cfg.TSA_URL, caPem: readFileSync(tsaCaFile(cfg), 'utf8') };
+    await checkpointRound({ db, wrapKey, originPrefix: cfg.LEDGER_ORIGIN, tsa });
+    await withTenant(db, tenantId, async (tx) => {
+      for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
+    });
+    await checkpointRound({ db, wrapKey, originPrefix: cfg.LEDGER_ORIGIN, tsa });
+
+    const clean = await verifyLog(db, log.id);
+    expect(clean.problems).toEqual([]);
+    expect(clean).toMatchObject({ size: 600 });
+    expect(clean.checkpoints).toBeGreaterThanOrEqual(2);
+    const ok = cli('ledger', 'verify', '--tenant', tenantId);
+    expect(ok.stdout).toMatch(/OK: tiles, roots, checkpoint signatures/);
+    expect(ok.status).toBe(0);
+
+    // A changed leaf (an entry's hash rewritten in the database).
+    const original = await db
+      .selectFrom('ledger_entries')
+      .select('entry_hash')
+      .where('log_id', '=', log.id)
+      .where('idx', '=', 417)
+      .executeTakeFirstOrThrow();
+    await db
+      .updateTable('ledger_entries')
+      .set({ entry_hash: randomBytes(32) })
+      .where('log_id', '=', log.id)
+      .where('idx', '=', 417)
+      .execute();
+    const leaf = await verifyLog(db, log.id);
+    expect(leaf.problems[0]).toMatchObject({ at: 417 });
+    const bad = cli('ledger', 'verify', '--tenant', tenantId);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/FAILED at index 417/);
+    await db
+      .updateTable('ledger_entries')
+      .set({ entry_hash: original.entry_hash })
+      .where('log_id', '=', log.id)
+      .where('idx', '=', 417)
+      .execute();
+    expect((await verifyLog(db, log.id)).problems).toEqual([]);
+
+    // A changed interior hash (a tile rewritten directly): hash 5 of level-0 tile 1 is leaf 261.
+    const tile = await db
+      .selectFrom('ledger_tiles')
+      .select('hashes')
+      .where('log_id', '=', log.id)
+      .where('level', '=', 0)
+      .where('tile_index', '=', 1)
+      .executeTakeFirstOrThrow();
+    const forged = Buffer.from(tile.hashes);
+    forged[5 * 32]! ^= 0x01;
+    await db
+      .updateTable('ledger_tiles')
+      .set({ hashes: forged })
+      .where('log_id', '=', log.id)
+      .where('level', '=', 0)
+      .where('tile_index', '=', 1)
+      .execute();
+    const tiled = await verifyLog(db, log.id);
+    expect(tiled.problems[0]).toMatchObject({ at: 261 });
+    expect(tiled.problems[0]!.what).toMatch(/tile \(0, 1\)/);
+  }, 60_000);
+});
