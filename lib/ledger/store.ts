@@ -200,8 +200,16 @@ export async function integrateLog(
   if (entries.length !== to - from || entries.some((e, k) => e.idx !== from + k))
     throw new Error(`log ${log.id} has a gap between ${from} and ${to}`);
   const leaves = entries.map((e) => hashLeaf(e.entry_hash));
+  // Integration reads only the frontier: at each level the tile holding the first new position
+  // (tiles to its right do not exist yet, tiles to its left are full and never read). Load
+  // exactly those, and treat every other tile as empty.
   const cache = new TileCache();
-  const touched = await withTiles(tx, log.id, (tiles) => integrate(tiles, from, leaves), cache);
+  for (let level = 0; 256 ** level <= to; level++) {
+    cache.missing.add(`${level}/${Math.floor(Math.floor(from / 256 ** level) / TILE_WIDTH)}`);
+  }
+  await loadTiles(tx, log.id, cache);
+  const frontier: TileReader = { tile: (l, i) => cache.tiles.get(`${l}/${i}`) ?? Buffer.alloc(0) };
+  const touched = integrate(frontier, from, leaves);
   for (const t of touched.values()) {
     await tx
       .insertInto('ledger_tiles')
