@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { buildRequest, requestTimestamp } from '../../lib/tsa/client';
 import { tsaCaFile } from '../../lib/config';
+import { opensslTsVerify } from '../helpers/openssl';
 import { stackConfig } from '../helpers/stack-env';
 
 describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
@@ -13,24 +11,7 @@ describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
   it('answers application/timestamp-query with a token our client and openssl both accept', async () => {
     const data = new TextEncoder().encode(`anchor checkpoint ${Date.now()}`);
     const token = await requestTimestamp(data, { url: cfg.TSA_URL, caPem: caPem() });
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-tsa-http-'));
-    try {
-      writeFileSync(path.join(dir, 'data'), data);
-      writeFileSync(path.join(dir, 'token.tsr'), token.responseDer);
-      const out = execFileSync('openssl', [
-        'ts',
-        '-verify',
-        '-data',
-        path.join(dir, 'data'),
-        '-in',
-        path.join(dir, 'token.tsr'),
-        '-CAfile',
-        tsaCaFile(cfg),
-      ]);
-      expect(out.toString()).toMatch(/Verification: OK/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(opensslTsVerify(data, token.responseDer, tsaCaFile(cfg))).toMatch(/Verification: OK/);
   });
 
   it('refuses other content types and methods', async () => {

@@ -1,8 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { tsaCaFile } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
 import { dropDatabase, ensureDatabase, migrateToLatest } from '../../lib/db/migrate';
@@ -10,28 +7,18 @@ import { withTenant } from '../../lib/db/tenant-scope';
 import { openCheckpoint } from '../../lib/ledger/checkpoint';
 import { checkpointRound, noteHash, timestampCovering } from '../../lib/ledger/checkpointer';
 import { hashLeaf, verifyInclusion } from '../../lib/ledger/merkle';
-import { appendEntry, ensureLog, inclusionProofFor } from '../../lib/ledger/store';
+import { appendEntry, inclusionProofFor } from '../../lib/ledger/store';
 import { connectTemporal } from '../../lib/temporal/client';
 import { LEDGER_SCHEDULE_ID } from '../../lib/temporal/schedules';
-import { createTenant } from '../../lib/vault';
+import { tenantWithLog } from '../helpers/ledger';
+import { opensslTsVerify } from '../helpers/openssl';
 import { stackConfig } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
-const FAST = { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 };
 const caPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
 
-async function tenantLog(db: Db) {
-  const { tenantId } = await createTenant(db, {
-    name: 'Anker GmbH',
-    admin: { email: 'a@anker.example', password: 'ein langes Passwort' },
-    argon2: FAST,
-  });
-  const log = await withTenant(db, tenantId, (tx) =>
-    ensureLog(tx, { tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
-  );
-  return { tenantId, log };
-}
+const tenantLog = (db: Db) => tenantWithLog(db, cfg, 'Anker GmbH');
 
 describe('checkpoints and timestamps', () => {
   // A database of its own: the stack's schedule checkpoints the shared one every 2 s.
@@ -120,24 +107,13 @@ describe('checkpoints and timestamps', () => {
       anchorProof,
       anchorCp.root,
     );
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-cp-'));
-    try {
-      writeFileSync(path.join(dir, 'checkpoint'), covered.anchorCheckpoint.note);
-      writeFileSync(path.join(dir, 'token.tsr'), covered.anchorCheckpoint.tsa_response!);
-      const out = execFileSync('openssl', [
-        'ts',
-        '-verify',
-        '-data',
-        path.join(dir, 'checkpoint'),
-        '-in',
-        path.join(dir, 'token.tsr'),
-        '-CAfile',
+    expect(
+      opensslTsVerify(
+        covered.anchorCheckpoint.note,
+        covered.anchorCheckpoint.tsa_response!,
         tsaCaFile(cfg),
-      ]);
-      expect(out.toString()).toMatch(/Verification: OK/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      ),
+    ).toMatch(/Verification: OK/);
   });
 
   it('does nothing when no log has new entries', async () => {

@@ -15,14 +15,12 @@ import {
   inclusionProofFor,
   integrateLog,
   signCurrentCheckpoint,
-  type LogRef,
 } from '../../lib/ledger/store';
-import { createTenant } from '../../lib/vault';
+import { tenantWithLog } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
-const FAST = { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 };
 let db: Db;
 beforeAll(() => {
   db = createDb(cfg.DATABASE_URL, 8);
@@ -31,21 +29,11 @@ afterAll(() => db.destroy());
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
-async function tenantWithLog(): Promise<{ tenantId: string; log: LogRef }> {
-  const { tenantId } = await createTenant(db, {
-    name: 'Ledger GmbH',
-    admin: { email: 'a@ledger.example', password: 'ein langes Passwort' },
-    argon2: FAST,
-  });
-  const log = await withTenant(db, tenantId, (tx) =>
-    ensureLog(tx, { tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
-  );
-  return { tenantId, log };
-}
+const newTenantLog = () => tenantWithLog(db, cfg);
 
 describe('ledger store on PostgreSQL', () => {
   it('sequences concurrent appends without gaps or duplicates, idempotently per entry', async () => {
-    const { tenantId, log } = await tenantWithLog();
+    const { tenantId, log } = await newTenantLog();
     const entries = Array.from({ length: 120 }, (_, i) => sha(`mail ${i}`));
     // 240 appends (every entry twice) from 12 concurrent workers.
     const work = [...entries, ...entries].sort(() => Math.random() - 0.5);
@@ -73,7 +61,7 @@ describe('ledger store on PostgreSQL', () => {
   });
 
   it('integrates in batches into tiles whose root and proofs match the reference tree', async () => {
-    const { tenantId, log } = await tenantWithLog();
+    const { tenantId, log } = await newTenantLog();
     const entries = Array.from({ length: 700 }, () => randomBytes(32));
     await withTenant(db, tenantId, async (tx) => {
       for (const e of entries) await appendEntry(tx, log, e, 'mail');
@@ -111,8 +99,8 @@ describe('ledger store on PostgreSQL', () => {
   });
 
   it('keeps one tenant’s log invisible to another, and the anchor log shared', async () => {
-    const a = await tenantWithLog();
-    const b = await tenantWithLog();
+    const a = await newTenantLog();
+    const b = await newTenantLog();
     await withTenant(db, b.tenantId, (tx) => appendEntry(tx, b.log, sha(randomUUID()), 'mail'));
     const seen = await withTenant(db, a.tenantId, (tx) =>
       tx.selectFrom('ledger_entries').select('log_id').where('log_id', '=', b.log.id).execute(),

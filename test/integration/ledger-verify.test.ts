@@ -4,16 +4,15 @@ import path from 'node:path';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { checkpointRound } from '../../lib/ledger/checkpointer';
-import { appendEntry, ensureLog } from '../../lib/ledger/store';
+import { appendEntry } from '../../lib/ledger/store';
 import { verifyLog } from '../../lib/ledger/verify-log';
 import { readFileSync } from 'node:fs';
 import { tsaCaFile } from '../../lib/config';
-import { createTenant } from '../../lib/vault';
+import { tenantWithLog } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
-const FAST = { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 };
 const bin = path.resolve(__dirname, '../../bin/mailrepo.cjs');
 let db: Db;
 beforeAll(() => {
@@ -30,14 +29,7 @@ const cli = (...args: string[]) =>
 
 describe('whole-log verification', () => {
   it('passes an intact log and names the first bad index after tampering in PostgreSQL', async () => {
-    const { tenantId } = await createTenant(db, {
-      name: 'Prüfung GmbH',
-      admin: { email: 'a@pruefung.example', password: 'ein langes Passwort' },
-      argon2: FAST,
-    });
-    const log = await withTenant(db, tenantId, (tx) =>
-      ensureLog(tx, { tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
-    );
+    const { tenantId, log } = await tenantWithLog(db, cfg, 'Prüfung GmbH');
     await withTenant(db, tenantId, async (tx) => {
       for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
     });
