@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import * as aead from './aead';
 import { TAG_LEN } from './aead';
 import { utf8, zeroize } from './bytes';
 import { bindingBytes, type Binding } from './context';
@@ -163,21 +164,8 @@ export class DecryptStream extends Transform {
   /** Decrypts one segment and returns its plaintext only if the tag verifies. */
   private segment(ciphertext: Buffer, last: boolean): Buffer {
     if (ciphertext.length < TAG_LEN) throw new CryptoError('truncated');
-    const d = createDecipheriv(
-      'aes-256-gcm',
-      this.key!,
-      nonce(this.header!.subarray(2 + SALT_LEN), this.index++, last),
-    );
-    d.setAAD(this.header!);
-    d.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LEN));
-    const plaintext = d.update(ciphertext.subarray(0, ciphertext.length - TAG_LEN));
-    try {
-      d.final();
-    } catch {
-      plaintext.fill(0);
-      throw new CryptoError('decrypt-failed');
-    }
-    return plaintext;
+    const n = nonce(this.header!.subarray(2 + SALT_LEN), this.index++, last);
+    return aead.open(this.key!, n, this.header!, ciphertext);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

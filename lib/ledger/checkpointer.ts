@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db';
+import type { Transaction } from 'kysely';
+import type { Database, Db } from '../db';
+
+type Tx = Transaction<Database>;
 import { requestTimestamp, type TsaClientOptions } from '../tsa/client';
 import { appendEntry, ensureLog, integrateLog, signCurrentCheckpoint, type LogRef } from './store';
 
@@ -29,33 +32,42 @@ export interface RoundResult {
 
 export const noteHash = (note: string): Buffer => createHash('sha256').update(note).digest();
 
-async function checkpointLog(deps: CheckpointDeps, log: LogRef, anchor: LogRef): Promise<boolean> {
-  return deps.db.transaction().execute(async (tx) => {
-    const { size } = await integrateLog(tx, log);
-    const last = await tx
-      .selectFrom('ledger_checkpoints')
-      .select('size')
-      .where('log_id', '=', log.id)
-      .orderBy('size', 'desc')
-      .executeTakeFirst();
-    if (size === 0 || (last && last.size >= size)) return false;
-    const { checkpoint, note } = await signCurrentCheckpoint(tx, log, deps.wrapKey);
-    const { index } = await appendEntry(tx, anchor, noteHash(note), 'checkpoint');
-    await tx
-      .insertInto('ledger_checkpoints')
-      .values({
-        log_id: log.id,
-        tenant_id: log.tenantId,
-        size: checkpoint.size,
-        root: checkpoint.root,
-        note,
-        anchor_index: index,
-        tsa_response: null,
-        tsa_gen_time: null,
-      })
-      .execute();
-    return true;
-  });
+/**
+ * Integrates `log` and, if it grew since its last checkpoint, signs and records a new one. A tenant
+ * checkpoint's note is appended to `anchor`, and its index there is recorded with it.
+ */
+async function checkpointIfGrown(
+  tx: Tx,
+  deps: CheckpointDeps,
+  log: LogRef,
+  anchor?: LogRef,
+): Promise<boolean> {
+  const { size } = await integrateLog(tx, log);
+  const last = await tx
+    .selectFrom('ledger_checkpoints')
+    .select('size')
+    .where('log_id', '=', log.id)
+    .orderBy('size', 'desc')
+    .executeTakeFirst();
+  if (size === 0 || (last && last.size >= size)) return false;
+  const { checkpoint, note } = await signCurrentCheckpoint(tx, log, deps.wrapKey);
+  const anchorIndex = anchor
+    ? (await appendEntry(tx, anchor, noteHash(note), 'checkpoint')).index
+    : null;
+  await tx
+    .insertInto('ledger_checkpoints')
+    .values({
+      log_id: log.id,
+      tenant_id: log.tenantId,
+      size: checkpoint.size,
+      root: checkpoint.root,
+      note,
+      anchor_index: anchorIndex,
+      tsa_response: null,
+      tsa_gen_time: null,
+    })
+    .execute();
+  return true;
 }
 
 export async function checkpointRound(deps: CheckpointDeps): Promise<RoundResult> {
@@ -84,36 +96,13 @@ export async function checkpointRound(deps: CheckpointDeps): Promise<RoundResult
     .execute();
   let tenantCheckpoints = 0;
   for (const l of dirty) {
-    if (await checkpointLog(deps, { id: l.id, tenantId: l.tenant_id, origin: l.origin }, anchor))
+    const log = { id: l.id, tenantId: l.tenant_id, origin: l.origin };
+    if (await deps.db.transaction().execute((tx) => checkpointIfGrown(tx, deps, log, anchor)))
       tenantCheckpoints++;
   }
 
   // The anchor: a new checkpoint when it grew; a token for the newest checkpoint that lacks one.
-  await deps.db.transaction().execute(async (tx) => {
-    const { size } = await integrateLog(tx, anchor);
-    const last = await tx
-      .selectFrom('ledger_checkpoints')
-      .select('size')
-      .where('log_id', '=', anchor.id)
-      .orderBy('size', 'desc')
-      .executeTakeFirst();
-    if (size > 0 && (!last || last.size < size)) {
-      const { checkpoint, note } = await signCurrentCheckpoint(tx, anchor, deps.wrapKey);
-      await tx
-        .insertInto('ledger_checkpoints')
-        .values({
-          log_id: anchor.id,
-          tenant_id: null,
-          size: checkpoint.size,
-          root: checkpoint.root,
-          note,
-          anchor_index: null,
-          tsa_response: null,
-          tsa_gen_time: null,
-        })
-        .execute();
-    }
-  });
+  await deps.db.transaction().execute((tx) => checkpointIfGrown(tx, deps, anchor));
   const newest = await deps.db
     .selectFrom('ledger_checkpoints')
     .selectAll()
