@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../lib/db';
-import { withTenant } from '../lib/db/tenant-scope';
 import { checkpointRound, timestampCovering, type RoundResult } from '../lib/ledger/checkpointer';
-import { appendEntry, ensureLog, type EntryKind } from '../lib/ledger/store';
+import { AppendBatcher } from '../lib/ledger/append-batcher';
+import type { EntryKind } from '../lib/ledger/store';
 import type { TsaClientOptions } from '../lib/tsa/client';
 
 export interface LedgerDeps {
@@ -20,6 +20,8 @@ export interface TimestampCoverage {
 }
 
 export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
+  // One batcher per worker process: concurrent ledgerAppend activities share transactions.
+  const batcher = new AppendBatcher(db, ledger);
   return {
     /** Appends an entry hash (hex) to the tenant's log; idempotent, so retries are harmless. */
     async ledgerAppend(input: {
@@ -30,11 +32,7 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
       const hash = Buffer.from(input.entryHashHex, 'hex');
       if (hash.length !== 32)
         throw ApplicationFailure.nonRetryable('entry hash must be 32 bytes of hex', 'InvalidEntry');
-      return withTenant(db, input.tenantId, async (tx) => {
-        const log = await ensureLog(tx, { tenantId: input.tenantId, ...ledger });
-        const { index } = await appendEntry(tx, log, hash, input.kind);
-        return { index };
-      });
+      return batcher.append(input.tenantId, hash, input.kind);
     },
 
     /**

@@ -71,45 +71,75 @@ export async function ensureLog(
 }
 
 /**
- * Sequences `entryHash` (the SHA-256 of what is being logged) in the log. Idempotent: appending the
- * same entry again returns its original index. Must run inside a transaction.
+ * Sequences entry hashes (SHA-256 of what is logged) in one transaction: the log's row lock is
+ * taken once, entries already in the log keep their index (appending is idempotent), new ones get
+ * the next indices in order, all inserted with one statement. Must run inside a transaction.
  */
-export async function appendEntry(
+export async function appendEntries(
   tx: Tx,
   log: LogRef,
-  entryHash: Buffer,
-  kind: EntryKind,
-): Promise<{ index: number; fresh: boolean }> {
-  if (entryHash.length !== 32) throw new Error('entry hash must be 32 bytes');
+  items: { entryHash: Buffer; kind: EntryKind }[],
+): Promise<{ index: number; fresh: boolean }[]> {
+  for (const it of items)
+    if (it.entryHash.length !== 32) throw new Error('entry hash must be 32 bytes');
   const locked = await tx
     .selectFrom('ledger_logs')
     .select('size')
     .where('id', '=', log.id)
     .forUpdate()
     .executeTakeFirstOrThrow();
-  const existing = await tx
-    .selectFrom('ledger_entries')
-    .select('idx')
-    .where('log_id', '=', log.id)
-    .where('entry_hash', '=', entryHash)
-    .executeTakeFirst();
-  if (existing) return { index: existing.idx, fresh: false };
-  await tx
-    .insertInto('ledger_entries')
-    .values({
+  const known = new Map<string, number>();
+  if (items.length) {
+    const existing = await tx
+      .selectFrom('ledger_entries')
+      .select(['idx', 'entry_hash'])
+      .where('log_id', '=', log.id)
+      .where(
+        'entry_hash',
+        'in',
+        items.map((i) => i.entryHash),
+      )
+      .execute();
+    for (const e of existing) known.set(e.entry_hash.toString('hex'), e.idx);
+  }
+  let next = locked.size;
+  const rows: {
+    log_id: string;
+    tenant_id: string | null;
+    idx: number;
+    entry_hash: Buffer;
+    kind: EntryKind;
+  }[] = [];
+  const out = items.map((it) => {
+    const key = it.entryHash.toString('hex');
+    const had = known.get(key);
+    if (had !== undefined) return { index: had, fresh: false };
+    known.set(key, next);
+    rows.push({
       log_id: log.id,
       tenant_id: log.tenantId,
-      idx: locked.size,
-      entry_hash: entryHash,
-      kind,
-    })
-    .execute();
-  await tx
-    .updateTable('ledger_logs')
-    .set({ size: locked.size + 1 })
-    .where('id', '=', log.id)
-    .execute();
-  return { index: locked.size, fresh: true };
+      idx: next,
+      entry_hash: it.entryHash,
+      kind: it.kind,
+    });
+    return { index: next++, fresh: true };
+  });
+  if (rows.length) {
+    await tx.insertInto('ledger_entries').values(rows).execute();
+    await tx.updateTable('ledger_logs').set({ size: next }).where('id', '=', log.id).execute();
+  }
+  return out;
+}
+
+/** One entry; see appendEntries. */
+export async function appendEntry(
+  tx: Tx,
+  log: LogRef,
+  entryHash: Buffer,
+  kind: EntryKind,
+): Promise<{ index: number; fresh: boolean }> {
+  const [r] = await appendEntries(tx, log, [{ entryHash, kind }]);
+  return r!;
 }
 
 /** Tiles from the database, fetched in one query per pass (see `withTiles`). */
