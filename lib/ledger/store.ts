@@ -146,6 +146,8 @@ export async function appendEntry(
 class TileCache implements TileReader {
   readonly tiles = new Map<string, Buffer>();
   readonly missing = new Set<string>();
+  /** Set for a discovery pass: tiles are recorded, nothing is hashed (see TileReader.recording). */
+  recording = false;
   tile(level: number, index: number): Buffer {
     const key = `${level}/${index}`;
     const t = this.tiles.get(key);
@@ -184,6 +186,17 @@ async function withTiles<T>(
   fn: (tiles: TileReader) => T,
   cache = new TileCache(),
 ): Promise<T> {
+  // Discovery pass: which tiles are read depends only on sizes and indices, so one pass that
+  // records without hashing finds them all for proofs and roots.
+  cache.recording = true;
+  try {
+    fn(cache);
+  } catch {
+    // A failure on a stand-in is expected here; the real passes below decide.
+  } finally {
+    cache.recording = false;
+  }
+  if (cache.missing.size) await loadTiles(db, logId, cache);
   for (let pass = 0; pass < 8; pass++) {
     let result: T | undefined;
     let failure: unknown;
