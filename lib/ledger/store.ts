@@ -5,7 +5,7 @@ import { unwrap, wrap } from '../crypto/sealed-box';
 import type { Database, Db } from '../db';
 import { EMPTY_ROOT, consistencyProof, hashLeaf, inclusionProof, type Hash } from './merkle';
 import { generateSigningKey, signCheckpoint, type Checkpoint } from './checkpoint';
-import { integrate, tileHasher, TILE_WIDTH, type TileReader } from './tiles';
+import { fullTileLevels, integrate, tileHasher, TILE_WIDTH, type TileReader } from './tiles';
 
 /**
  * Merkle logs in PostgreSQL, Tessera-style: `append` only sequences (assigns the next index, once
@@ -142,12 +142,46 @@ export async function appendEntry(
   return r!;
 }
 
+/**
+ * Full tiles never change (a tile is rewritten only while it fills), so serving processes keep a
+ * bounded cache of them, with their internal levels memoised: a proof then needs the database only
+ * for the partial tiles on the right edge and hardly any hashing. Keyed by log, level and index.
+ */
+const FULL_TILE_CACHE_MAX = 4096; // × (8 KiB tile + ~16 KiB of levels) ≈ 100 MiB at most
+const fullTiles = new Map<string, Hash[][]>();
+
+function rememberFullTile(key: string, tile: Buffer): Hash[][] {
+  const levels = fullTileLevels(tile);
+  fullTiles.set(key, levels);
+  if (fullTiles.size > FULL_TILE_CACHE_MAX) fullTiles.delete(fullTiles.keys().next().value!);
+  return levels;
+}
+
 /** Tiles from the database, fetched in one query per pass (see `withTiles`). */
 class TileCache implements TileReader {
   readonly tiles = new Map<string, Buffer>();
   readonly missing = new Set<string>();
   /** Set for a discovery pass: tiles are recorded, nothing is hashed (see TileReader.recording). */
   recording = false;
+
+  /** `shared`: use and fill the process-wide cache of full tiles (never for audits). */
+  constructor(
+    readonly logId = '',
+    readonly shared = false,
+  ) {}
+
+  node(level: number, index: number, r: number, k: number): Hash | undefined {
+    if (!this.shared) return undefined;
+    const key = `${this.logId}/${level}/${index}`;
+    let levels = fullTiles.get(key);
+    if (!levels) {
+      const t = this.tiles.get(`${level}/${index}`);
+      if (!t || t.length !== TILE_WIDTH * 32) return undefined;
+      levels = rememberFullTile(key, t);
+    }
+    return levels[r]![k];
+  }
+
   tile(level: number, index: number): Buffer {
     const key = `${level}/${index}`;
     const t = this.tiles.get(key);
@@ -160,6 +194,15 @@ class TileCache implements TileReader {
 }
 
 async function loadTiles(db: Conn, logId: string, cache: TileCache): Promise<void> {
+  if (cache.shared) {
+    for (const k of [...cache.missing]) {
+      const levels = fullTiles.get(`${logId}/${k}`);
+      if (levels) {
+        cache.tiles.set(k, Buffer.concat(levels[0]!));
+        cache.missing.delete(k);
+      }
+    }
+  }
   const keys = [...cache.missing].map((k) => k.split('/').map(Number) as [number, number]);
   cache.missing.clear();
   if (!keys.length) return;
@@ -278,13 +321,20 @@ export async function integrateLog(
   return { size: to, root };
 }
 
+/** Options of the proof functions: `fresh` reads every tile from the database (audits). */
+export interface ProofOptions {
+  fresh?: boolean;
+}
+
 export async function inclusionProofFor(
   db: Conn,
   logId: string,
   index: number,
   size: number,
+  opts: ProofOptions = {},
 ): Promise<Hash[]> {
-  return withTiles(db, logId, (tiles) => inclusionProof(tileHasher(tiles), index, size));
+  const cache = new TileCache(logId, !opts.fresh);
+  return withTiles(db, logId, (tiles) => inclusionProof(tileHasher(tiles), index, size), cache);
 }
 
 export async function consistencyProofFor(
@@ -292,8 +342,10 @@ export async function consistencyProofFor(
   logId: string,
   size1: number,
   size2: number,
+  opts: ProofOptions = {},
 ): Promise<Hash[]> {
-  return withTiles(db, logId, (tiles) => consistencyProof(tileHasher(tiles), size1, size2));
+  const cache = new TileCache(logId, !opts.fresh);
+  return withTiles(db, logId, (tiles) => consistencyProof(tileHasher(tiles), size1, size2), cache);
 }
 
 export async function rootAt(db: Conn, logId: string, size: number): Promise<Hash> {

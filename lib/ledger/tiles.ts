@@ -19,6 +19,27 @@ export interface TileReader {
    * the hashing up inside a tile is skipped (it dominates the cost of a proof).
    */
   readonly recording?: boolean;
+  /**
+   * Optionally, the hash `r` heights above tile (level, index) at position `k` of that height,
+   * from memoised internal levels of a full tile; undefined means "compute it from the tile".
+   */
+  node?(level: number, index: number, r: number, k: number): Hash | undefined;
+}
+
+/** The 9 levels of a full tile's internal tree: 256 hashes, 128, …, 1 (its root). */
+export function fullTileLevels(tile: Buffer): Hash[][] {
+  const levels: Hash[][] = [
+    Array.from({ length: TILE_WIDTH }, (_, k) => tile.subarray(k * HASH_SIZE, (k + 1) * HASH_SIZE)),
+  ];
+  while (levels.at(-1)!.length > 1) {
+    const prev = levels.at(-1)!;
+    levels.push(
+      Array.from({ length: prev.length / 2 }, (_, k) =>
+        hashChildren(prev[2 * k]!, prev[2 * k + 1]!),
+      ),
+    );
+  }
+  return levels;
 }
 
 const RECORDING_PLACEHOLDER = Buffer.alloc(32);
@@ -36,6 +57,8 @@ function hashFromTile(tiles: TileReader, level: number, r: number, i: number): H
   const tile = tiles.tile(level, Math.floor(first / TILE_WIDTH));
   if (tiles.recording) return RECORDING_PLACEHOLDER;
   const offset = first % TILE_WIDTH;
+  const memo = tiles.node?.(level, Math.floor(first / TILE_WIDTH), r, offset >> r);
+  if (memo) return Buffer.from(memo);
   let row: Hash[] = [];
   for (let k = 0; k < pow2(r); k++) {
     const start = (offset + k) * HASH_SIZE;

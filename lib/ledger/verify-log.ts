@@ -122,7 +122,7 @@ export async function verifyLog(db: Db, logId: string): Promise<LogReport> {
       });
     if (previous) {
       try {
-        const proof = await consistencyProofFor(db, logId, previous.size, cp.size);
+        const proof = await consistencyProofFor(db, logId, previous.size, cp.size, { fresh: true });
         verifyConsistency(previous.size, cp.size, proof, previous.root, cp.root);
       } catch (e) {
         // The stored tiles cannot prove it; the entries themselves still might (tiles were reported).
@@ -153,7 +153,9 @@ export async function verifyLog(db: Db, logId: string): Promise<LogReport> {
         .executeTakeFirst();
       if (anchorCp) {
         try {
-          const proof = await inclusionProofFor(db, anchor.id, c.anchor_index, anchorCp.size);
+          const proof = await inclusionProofFor(db, anchor.id, c.anchor_index, anchorCp.size, {
+            fresh: true,
+          });
           verifyInclusion(
             hashLeaf(noteHash(c.note)),
             c.anchor_index,
