@@ -121,6 +121,18 @@ async function main(): Promise<void> {
       .where('id', '=', big.id)
       .executeTakeFirstOrThrow();
     const entries = new Map<number, Buffer>();
+    const cold: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t = performance.now();
+      await inclusionProofFor(db, big.id, Math.floor(Math.random() * leaves), leaves);
+      cold.push(performance.now() - t);
+    }
+    console.log(
+      `inclusion proof right after the bulk load (cold caches, PostgreSQL still writing): p50 ${percentile(cold, 0.5).toFixed(2)} ms, p99 ${percentile(cold, 0.99).toFixed(2)} ms`,
+    );
+    // Steady state: the bulk load checkpointed and analysed, as it would be in a running archive.
+    await sql`CHECKPOINT`.execute(db);
+    await sql`ANALYZE ledger_tiles`.execute(db);
     const times: number[] = [];
     for (let i = 0; i < 300; i++) {
       const index = Math.floor(Math.random() * leaves);
@@ -139,7 +151,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `inclusion proof from PostgreSQL tiles at ${fmt(leaves)} leaves: p50 ${percentile(times, 0.5).toFixed(2)} ms, p99 ${percentile(times, 0.99).toFixed(2)} ms (goal p99 < 5 ms); ${entries.size} proofs verified`,
+      `inclusion proof from PostgreSQL tiles at ${fmt(leaves)} leaves, steady state: p50 ${percentile(times, 0.5).toFixed(2)} ms, p99 ${percentile(times, 0.99).toFixed(2)} ms (goal p99 < 5 ms); ${entries.size} proofs verified`,
     );
   } finally {
     await db.destroy();
