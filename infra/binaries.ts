@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -150,9 +150,4 @@ export async function ensureBinaries(
     BinarySpec['name'],
     string
   >;
-}
-
-export function binaryVersion(bin: string): string {
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  return (r.stdout || r.stderr || '').split('\n')[0]?.trim() ?? '';
 }

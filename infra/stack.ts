@@ -213,7 +213,7 @@ async function httpOk(url: string): Promise<true | undefined> {
   return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok ? true : undefined;
 }
 
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();

@@ -348,10 +348,6 @@ export async function consistencyProofFor(
   return withTiles(db, logId, (tiles) => consistencyProof(tileHasher(tiles), size1, size2), cache);
 }
 
-export async function rootAt(db: Conn, logId: string, size: number): Promise<Hash> {
-  return withTiles(db, logId, (tiles) => tileHasher(tiles).hash(0, size));
-}
-
 /** Signs the log's current integrated state as a checkpoint note. */
 export async function signCurrentCheckpoint(
   db: Conn,
