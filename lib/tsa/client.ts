@@ -3,7 +3,7 @@ import * as asn1js from 'asn1js';
 import { pkijs } from './pkijs-engine';
 import { OID } from './oids';
 import { ab, fromPem } from './pem';
-import { randomNonce } from './responder';
+import { positiveRandom } from './positive-random';
 
 /**
  * RFC 3161 client. pkijs verifies the CMS signature, the messageDigest attribute and the chain; it
@@ -69,7 +69,7 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export function buildRequest(data: Uint8Array, opts: { policy?: string } = {}): TimestampRequest {
   const digest = sha256(data);
-  const nonce = randomNonce();
+  const nonce = positiveRandom(8);
   const req = new pkijs.TimeStampReq({
     version: 1,
     messageImprint: new pkijs.MessageImprint({

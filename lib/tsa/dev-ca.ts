@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as asn1js from 'asn1js';
 import { pkijs, subtle } from './pkijs-engine';
 import { OID } from './oids';
 import { ab, fromPem, toPem } from './pem';
+import { positiveRandom } from './positive-random';
 
 /**
  * The dev TSA's PKI: a self-signed CA and a TSA certificate it issues. Generated on first start
@@ -23,13 +24,6 @@ export interface SignerIdentity {
 export interface DevPki {
   ca: SignerIdentity;
   tsa: SignerIdentity;
-}
-
-/** 16 random bytes with the top bit cleared: a positive INTEGER, as RFC 5280 requires. */
-export function positiveSerial(): ArrayBuffer {
-  const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x01;
-  return ab(b);
 }
 
 function name(cn: string): pkijs.RelativeDistinguishedNames {
@@ -62,7 +56,7 @@ export async function issueCertificate(opts: IssueOptions): Promise<SignerIdenti
   const keys = (await subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = new pkijs.Certificate();
   cert.version = 2;
-  cert.serialNumber = new asn1js.Integer({ valueHex: positiveSerial() });
+  cert.serialNumber = new asn1js.Integer({ valueHex: ab(positiveRandom(16)) });
   cert.subject = name(opts.commonName);
   cert.issuer = opts.issuer ? opts.issuer.cert.subject : name(opts.commonName);
   const now = Date.now();

@@ -1,9 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { pkijs } from './pkijs-engine';
 import { HASH_BY_OID, OID } from './oids';
 import { ab, fromPem } from './pem';
-import { positiveSerial, type SignerIdentity } from './dev-ca';
+import type { SignerIdentity } from './dev-ca';
+import { positiveRandom } from './positive-random';
 
 /**
  * RFC 3161 responder used by the dev TSA: turns a DER TimeStampReq into a DER TimeStampResp signed
@@ -78,7 +79,7 @@ export async function respond(reqDer: Uint8Array, opts: ResponderOptions): Promi
     version: 1,
     policy,
     messageImprint: req.messageImprint,
-    serialNumber: new asn1js.Integer({ valueHex: positiveSerial() }),
+    serialNumber: new asn1js.Integer({ valueHex: ab(positiveRandom(16)) }),
     genTime: opts.now?.() ?? new Date(),
     accuracy: new pkijs.Accuracy({ seconds: 1 }),
     ordering: false,
@@ -134,9 +135,3 @@ export async function respond(reqDer: Uint8Array, opts: ResponderOptions): Promi
 export function chainFromPem(pem: string): pkijs.Certificate[] {
   return fromPem('CERTIFICATE', pem).map((der) => pkijs.Certificate.fromBER(ab(der)));
 }
-
-export const randomNonce = (): Uint8Array => {
-  const b = randomBytes(8);
-  b[0] = (b[0]! & 0x7f) | 0x01;
-  return b;
-};
