@@ -1,17 +1,17 @@
 import { equalBytes, zeroize } from '../crypto/bytes';
 import { CryptoError } from '../crypto/errors';
-import { DEFAULT_ARGON2, newPassword, type Argon2Params } from '../crypto/password';
+import type { Argon2Params } from '../crypto/password';
 import { decodeRecoveryKey, recoveryKeyPair } from '../crypto/recovery-key';
-import { openSealed, wrap } from '../crypto/sealed-box';
+import { openSealed } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { bind } from './bindings';
 import { unwrapWithPassword, userByEmail } from './unlock';
-import { passwordColumns } from './users';
+import { storePasswordWrap } from './users';
 
 /**
- * Wraps the user's private key under a KEK from `password` (fresh salt) and stores it. Consumes
- * `userPrivateKey`: it is wiped afterwards, whatever happens.
+ * Checks the new password's length and stores the user's private key under it (storePasswordWrap).
+ * Consumes `userPrivateKey`: it is wiped afterwards, whatever happens.
  */
 async function replacePassword(
   tx: TenantTx,
@@ -19,21 +19,11 @@ async function replacePassword(
   userId: string,
   userPrivateKey: Buffer,
   password: string,
-  argon2: Argon2Params = DEFAULT_ARGON2,
+  argon2?: Argon2Params,
 ) {
   try {
     if (password.length < 12) throw new Error('passwords need at least 12 characters');
-    const { record, keys } = await newPassword(password, argon2);
-    await tx
-      .updateTable('users')
-      .set({
-        wrapped_private_key: wrap(keys.kek, bind.userKey(tenantId, userId), userPrivateKey),
-        ...passwordColumns(record),
-      })
-      .where('id', '=', userId)
-      .where('tenant_id', '=', tenantId)
-      .execute();
-    zeroize(keys.kek, keys.authKey);
+    await storePasswordWrap(tx, tenantId, userId, userPrivateKey, password, argon2);
   } finally {
     zeroize(userPrivateKey);
   }

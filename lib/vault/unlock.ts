@@ -7,15 +7,14 @@ import {
   DEFAULT_ARGON2,
   derivePasswordKeys,
   needsUpgrade,
-  newPassword,
   type Argon2Params,
 } from '../crypto/password';
-import { openSealed, unwrap, wrap } from '../crypto/sealed-box';
+import { openSealed, unwrap } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { bind } from './bindings';
 import type { UnlockedSession } from './session';
-import { passwordColumns } from './users';
+import { storePasswordWrap } from './users';
 
 export const userByEmail = (tx: TenantTx, tenantId: string, email: string) =>
   tx
@@ -105,21 +104,16 @@ export async function unlock(
     );
 
     if (needsUpgrade(stored, configured)) {
-      const upgraded = await newPassword(input.password, configured);
-      await tx
-        .updateTable('users')
-        .set({
-          wrapped_private_key: wrap(
-            upgraded.keys.kek,
-            bind.userKey(input.tenantId, user.id),
-            userPrivateKey,
-          ),
-          ...passwordColumns(upgraded.record),
-        })
-        .where('id', '=', user.id)
-        .execute();
-      zeroize(upgraded.keys.kek, upgraded.keys.authKey);
+      await storePasswordWrap(
+        tx,
+        input.tenantId,
+        user.id,
+        userPrivateKey,
+        input.password,
+        configured,
+      );
     }
+
     const { tenantPrivateKey, tenantKeyVersion } = await openTenantKey(
       tx,
       input.tenantId,

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { zeroize } from '../crypto/bytes';
-import { newPassword, type Argon2Params, type PasswordRecord } from '../crypto/password';
+import {
+  DEFAULT_ARGON2,
+  newPassword,
+  type Argon2Params,
+  type PasswordRecord,
+} from '../crypto/password';
 import { sealTo, wrap } from '../crypto/sealed-box';
 import { generateKeyPair } from '../crypto/x25519';
 import type { TenantTx } from '../db/tenant-scope';
@@ -19,6 +24,34 @@ export const passwordColumns = (r: PasswordRecord) => ({
   argon2_parallelism: r.params.parallelism,
   password_verifier: r.verifier,
 });
+
+/**
+ * Wraps `userPrivateKey` under a KEK from `password` (fresh salt, given Argon2 parameters) and
+ * stores it with the new password record. Does not consume the key: callers wipe it.
+ */
+export async function storePasswordWrap(
+  tx: TenantTx,
+  tenantId: string,
+  userId: string,
+  userPrivateKey: Uint8Array,
+  password: string,
+  argon2: Argon2Params = DEFAULT_ARGON2,
+): Promise<void> {
+  const { record, keys } = await newPassword(password, argon2);
+  try {
+    await tx
+      .updateTable('users')
+      .set({
+        wrapped_private_key: wrap(keys.kek, bind.userKey(tenantId, userId), userPrivateKey),
+        ...passwordColumns(record),
+      })
+      .where('id', '=', userId)
+      .where('tenant_id', '=', tenantId)
+      .execute();
+  } finally {
+    zeroize(keys.kek, keys.authKey);
+  }
+}
 
 /**
  * Creates a user with a fresh key pair: private half wrapped under the password KEK and sealed to
