@@ -3,6 +3,8 @@ import https from 'node:https';
 import express from 'express';
 import { config } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { closeOnSignals } from '../lib/process/close-on-signals';
+import { version } from '../lib/version';
 
 /**
  * The portal's HTTP server. A placeholder page until the portal issue moves this to React Router 7
@@ -10,7 +12,6 @@ import { createLogger } from '../lib/log';
  */
 const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
-const version: string = (require('../package.json') as { version: string }).version;
 
 const app = express();
 app.disable('x-powered-by');
@@ -48,5 +49,4 @@ const server = tls
 const listener = server.listen(cfg.WEB_PORT, cfg.WEB_HOST, () =>
   log.info({ port: cfg.WEB_PORT, tls: !!tls }, 'portal listening'),
 );
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.on(sig, () => listener.close(() => process.exit(0)));
+closeOnSignals(listener);

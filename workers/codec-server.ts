@@ -1,5 +1,6 @@
 import { config } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { closeOnSignals } from '../lib/process/close-on-signals';
 import { EncryptionCodec, parseCodecKeys } from '../lib/temporal/codec';
 import { createCodecServer } from '../lib/temporal/codec-server';
 
@@ -16,5 +17,4 @@ const app = createCodecServer(
 const server = app.listen(cfg.CODEC_SERVER_PORT, '127.0.0.1', () =>
   log.info({ port: cfg.CODEC_SERVER_PORT }, 'codec endpoint listening'),
 );
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.on(sig, () => server.close(() => process.exit(0)));
+closeOnSignals(server);

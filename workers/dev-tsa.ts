@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { config } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { closeOnSignals } from '../lib/process/close-on-signals';
 import { loadOrCreateDevPki } from '../lib/tsa/dev-ca';
 import { chainFromPem } from '../lib/tsa/responder';
 import { createTsaServer } from '../lib/tsa/server';
@@ -16,9 +17,7 @@ async function main(): Promise<void> {
   server.listen(cfg.DEV_TSA_PORT, '127.0.0.1', () =>
     log.info({ port: cfg.DEV_TSA_PORT }, 'dev TSA listening'),
   );
-  const stop = () => server.close(() => process.exit(0));
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  closeOnSignals(server);
 }
 
 main().catch((err) => {

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { SMTPServer } from 'smtp-server';
 import { config } from '../lib/config';
 import { createLogger } from '../lib/log';
+import { closeOnSignals } from '../lib/process/close-on-signals';
+import { version } from '../lib/version';
 
 /**
  * LMTP ingest endpoint. Until the archiveMail workflow exists (ingest issue) every message is
@@ -18,7 +20,7 @@ const tls =
 const server = new SMTPServer({
   lmtp: true,
   name: 'mailrepo',
-  banner: `ready (mailrepo ${(require('../package.json') as { version: string }).version})`,
+  banner: `ready (mailrepo ${version})`,
   authOptional: true,
   disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
   ...(tls ? { ...tls, minVersion: 'TLSv1.2' as const } : {}),
@@ -39,5 +41,4 @@ server.on('error', (err) => log.error({ err }, 'LMTP server error'));
 server.listen(cfg.LMTP_PORT, cfg.LMTP_HOST, () =>
   log.info({ port: cfg.LMTP_PORT, tls: !!tls }, 'LMTP listening'),
 );
-for (const sig of ['SIGINT', 'SIGTERM'] as const)
-  process.on(sig, () => server.close(() => process.exit(0)));
+closeOnSignals(server);
