@@ -135,7 +135,7 @@ export async function checkpointRound(deps: CheckpointDeps): Promise<RoundResult
  * The timestamped anchor checkpoint covering tenant entry `index`, if any yet: the first tenant
  * checkpoint beyond the entry, and the first timestamped anchor checkpoint beyond that note.
  */
-export async function timestampCovering(db: Db, tenantLogId: string, index: number) {
+export async function timestampCovering(db: Db | Tx, tenantLogId: string, index: number) {
   const tenantCp = await db
     .selectFrom('ledger_checkpoints')
     .selectAll()

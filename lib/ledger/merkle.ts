@@ -89,6 +89,40 @@ export class ProofError extends Error {
   override name = 'ProofError';
 }
 
+export interface PathStep {
+  sibling: Uint8Array;
+  /** The sibling is the left child: node = H(0x01 ‖ sibling ‖ r), else H(0x01 ‖ r ‖ sibling). */
+  siblingOnLeft: boolean;
+}
+
+/**
+ * The hashing steps from a leaf to the root that an inclusion proof prescribes (RFC 9162
+ * §2.1.3.2); throws ProofError when the proof's length cannot fit the tree.
+ */
+export function inclusionPath(index: number, size: number, proof: Uint8Array[]): PathStep[] {
+  if (!(index >= 0 && index < size))
+    throw new ProofError(`leaf index ${index} is outside a tree of size ${size}`);
+  let fn = index;
+  let sn = size - 1;
+  const steps: PathStep[] = [];
+  for (const p of proof) {
+    if (sn === 0) throw new ProofError('inclusion proof is longer than the tree is deep');
+    if (fn % 2 === 1 || fn === sn) {
+      steps.push({ sibling: p, siblingOnLeft: true });
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      steps.push({ sibling: p, siblingOnLeft: false });
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new ProofError('inclusion proof is too short');
+  return steps;
+}
+
 /** RFC 9162 §2.1.3.2. Throws ProofError naming what failed; returns on success. */
 export function verifyInclusion(
   leafHash: Uint8Array,
@@ -97,28 +131,9 @@ export function verifyInclusion(
   proof: Uint8Array[],
   root: Uint8Array,
 ): void {
-  if (!(index >= 0 && index < size))
-    throw new ProofError(`leaf index ${index} is outside a tree of size ${size}`);
-  let fn = index;
-  let sn = size - 1;
   let r: Hash = Buffer.from(leafHash);
-  for (const p of proof) {
-    if (sn === 0) throw new ProofError('inclusion proof is longer than the tree is deep');
-    if (fn % 2 === 1 || fn === sn) {
-      r = hashChildren(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
-      }
-    } else {
-      r = hashChildren(r, p);
-    }
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
-  }
-  if (sn !== 0) throw new ProofError('inclusion proof is too short');
+  for (const step of inclusionPath(index, size, proof))
+    r = step.siblingOnLeft ? hashChildren(step.sibling, r) : hashChildren(r, step.sibling);
   if (!equalBytes(r, root)) throw new ProofError('inclusion proof does not lead to the root');
 }
 

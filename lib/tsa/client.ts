@@ -50,7 +50,8 @@ export interface VerifiedTimestamp {
 
 export interface VerifyOptions {
   data: Uint8Array;
-  nonce: Uint8Array;
+  /** The request's nonce; omitted when checking a stored token later. */
+  nonce?: Uint8Array;
   /** Trusted root(s), PEM. */
   caPem: string;
   policy?: string;
@@ -158,6 +159,7 @@ function checkEssBinding(si: pkijs.SignerInfo, cert: pkijs.Certificate): void {
     throw new TsaError('malformed', 'contentType attribute is not id-ct-TSTInfo');
 }
 
+/** The status of a TimeStampResp, then its token, through every check of verifyToken. */
 export async function verifyResponse(
   respDer: Uint8Array,
   opts: VerifyOptions,
@@ -175,9 +177,45 @@ export async function verifyResponse(
       `TSA refused the request (status ${resp.status.status}) ${text}`.trim(),
     );
   }
-  if (!resp.timeStampToken || resp.timeStampToken.contentType !== OID.signedData)
-    throw new TsaError('malformed', 'response carries no SignedData token');
-  const sd = new pkijs.SignedData({ schema: resp.timeStampToken.content });
+  if (!resp.timeStampToken) throw new TsaError('malformed', 'response carries no token');
+  const verified = await verifyToken(resp.timeStampToken, opts);
+  return { ...verified, responseDer: respDer };
+}
+
+/** DER of the TimeStampToken (a CMS ContentInfo) inside a TimeStampResp. */
+export function tokenOf(respDer: Uint8Array): Uint8Array {
+  const resp = pkijs.TimeStampResp.fromBER(ab(respDer));
+  if (!resp.timeStampToken) throw new TsaError('malformed', 'response carries no token');
+  return new Uint8Array(resp.timeStampToken.toSchema().toBER(false));
+}
+
+/** Every certificate a token carries, DER, in the order the TSA sent them. */
+export function tokenCertificates(token: pkijs.ContentInfo | Uint8Array): Uint8Array[] {
+  const ci = token instanceof Uint8Array ? pkijs.ContentInfo.fromBER(ab(token)) : token;
+  const sd = new pkijs.SignedData({ schema: ci.content });
+  return (sd.certificates ?? [])
+    .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
+    .map((c) => new Uint8Array(c.toSchema(true).toBER(false)));
+}
+
+/**
+ * Checks a TimeStampToken: imprint over `data`, the nonce (when given: stored tokens are checked
+ * without it), policy, the TSA certificate's EKU and ESS binding, the signature and the chain to
+ * `caPem` at the token's time.
+ */
+export async function verifyToken(
+  token: pkijs.ContentInfo | Uint8Array,
+  opts: VerifyOptions,
+): Promise<Omit<VerifiedTimestamp, 'responseDer'>> {
+  let ci: pkijs.ContentInfo;
+  try {
+    ci = token instanceof Uint8Array ? pkijs.ContentInfo.fromBER(ab(token)) : token;
+  } catch {
+    throw new TsaError('malformed', 'token is not a DER ContentInfo');
+  }
+  if (ci.contentType !== OID.signedData)
+    throw new TsaError('malformed', 'token is not a SignedData');
+  const sd = new pkijs.SignedData({ schema: ci.content });
   if (sd.encapContentInfo.eContentType !== OID.tstInfo || !sd.encapContentInfo.eContent)
     throw new TsaError('malformed', 'token content is not a TSTInfo');
   if (sd.signerInfos.length !== 1)
@@ -203,8 +241,9 @@ export async function verifyResponse(
   )
     throw new TsaError('imprint', 'token is over other data');
   if (
-    !tst.nonce ||
-    !same(stripZeros(new Uint8Array(tst.nonce.valueBlock.valueHexView)), stripZeros(opts.nonce))
+    opts.nonce &&
+    (!tst.nonce ||
+      !same(stripZeros(new Uint8Array(tst.nonce.valueBlock.valueHexView)), stripZeros(opts.nonce)))
   )
     throw new TsaError('nonce', 'token nonce does not match the request');
   if (opts.policy && tst.policy !== opts.policy)
@@ -239,7 +278,6 @@ export async function verifyResponse(
     genTime: tst.genTime,
     serialHex: hex(new Uint8Array(tst.serialNumber.valueBlock.valueHexView)),
     policy: tst.policy,
-    responseDer: respDer,
     signerCertDer: new Uint8Array(signerCert.toSchema(true).toBER(false)),
   };
 }

@@ -120,6 +120,9 @@ export async function respond(reqDer: Uint8Array, opts: ResponderOptions): Promi
     ...(req.certReq ? { certificates: [opts.signer.cert, ...(opts.chain ?? [])] } : {}),
   });
   await signed.sign(opts.signer.key, 0, 'SHA-256');
+  // pkijs's constructor turns eContent into a constructed (BER) OCTET STRING; a TSA sends DER,
+  // and the verifiers in proof bundles expect it. Assigned after construction, it stays primitive.
+  signed.encapContentInfo.eContent = new asn1js.OctetString({ valueHex: tstDer });
 
   const resp = new pkijs.TimeStampResp({
     status: new pkijs.PKIStatusInfo({ status: 0 }),

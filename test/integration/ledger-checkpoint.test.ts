@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tsaCaFile } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
-import { dropDatabase, ensureDatabase, migrateToLatest } from '../../lib/db/migrate';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { openCheckpoint } from '../../lib/ledger/checkpoint';
 import { checkpointRound, noteHash, timestampCovering } from '../../lib/ledger/checkpointer';
@@ -11,6 +10,7 @@ import { appendEntry, inclusionProofFor } from '../../lib/ledger/store';
 import { connectTemporal } from '../../lib/temporal/client';
 import { LEDGER_SCHEDULE_ID } from '../../lib/temporal/schedules';
 import { tenantWithLog } from '../helpers/ledger';
+import { ownDatabase } from '../helpers/own-database';
 import { opensslTsVerify } from '../helpers/openssl';
 import { stackConfig } from '../helpers/stack-env';
 
@@ -22,17 +22,10 @@ const tenantLog = (db: Db) => tenantWithLog(db, cfg, 'Anker GmbH');
 
 describe('checkpoints and timestamps', () => {
   // A database of its own: the stack's schedule checkpoints the shared one every 2 s.
-  const url = new URL(cfg.DATABASE_URL);
-  url.pathname = `${url.pathname}_cp`;
+  const own = ownDatabase(cfg, 'cp');
   let db: Db;
-  beforeAll(async () => {
-    await ensureDatabase(url.toString());
-    db = createDb(url.toString(), 4);
-    await migrateToLatest(db);
-  });
-  afterAll(async () => {
-    await db.destroy();
-    await dropDatabase(url.toString());
+  beforeAll(() => {
+    db = own.db();
   });
 
   it('survives a TSA outage: entries stay pending, the next round covers them', async () => {

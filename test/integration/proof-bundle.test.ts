@@ -1,0 +1,326 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { tsaCaFile } from '../../lib/config';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { generateSigningKey, signCheckpoint, verifierKey } from '../../lib/ledger/checkpoint';
+import { checkpointRound } from '../../lib/ledger/checkpointer';
+import { appendEntry } from '../../lib/ledger/store';
+import { BundleFile } from '../../lib/proof/bundle-layout';
+import { buildProofBundle, ProofUnavailableError } from '../../lib/proof/build-bundle';
+import { evidenceRecord } from '../../lib/proof/evidence-record';
+import { formatTlogProof, parseTlogProof } from '../../lib/proof/tlog-proof';
+import { BundleVerifyError, verifyBundle } from '../../lib/proof/verify-bundle';
+import { requestTimestamp, tokenOf } from '../../lib/tsa/client';
+import { tenantWithLog } from '../helpers/ledger';
+import { ownDatabase } from '../helpers/own-database';
+import { stackConfig } from '../helpers/stack-env';
+
+const cfg = stackConfig();
+const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
+const caPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+const round = (db: ReturnType<typeof own.db>) =>
+  checkpointRound({
+    db,
+    wrapKey,
+    originPrefix: cfg.LEDGER_ORIGIN,
+    tsa: { url: cfg.TSA_URL, caPem: caPem() },
+  });
+
+const own = ownDatabase(cfg, 'proof');
+
+const mailText = (n: number) =>
+  Buffer.from(
+    `From: Buchhaltung <buchhaltung@kunde.example>\r\nTo: chef@kunde.example\r\n` +
+      `Subject: Rechnung ${n} – Grüße\r\nMessage-ID: <${n}@kunde.example>\r\n\r\nAnbei die Rechnung ${n}.\r\n`,
+  );
+
+type Files = Record<string, Uint8Array>;
+const rezip = (files: Files) => zipSync(files);
+
+/** The bundle unpacked into a fresh directory outside the project, with the mail beside it. */
+function unpack(zip: Uint8Array, mail: Uint8Array): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-bundle-'));
+  for (const [name, bytes] of Object.entries(unzipSync(zip))) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), bytes);
+  }
+  writeFileSync(path.join(dir, 'mail.eml'), mail);
+  return dir;
+}
+
+/** verify.py as a customer runs it: in the unpacked bundle, nothing but python3 and openssl. */
+function runScript(zip: Uint8Array, mail: Uint8Array, args: string[] = []) {
+  const dir = unpack(zip, mail);
+  try {
+    const r = spawnSync('python3', ['verify.py', 'mail.eml', ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH!, HOME: dir },
+      encoding: 'utf8',
+    });
+    return { status: r.status, out: r.stdout + r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function expectStepFails(zip: Uint8Array, mail: Uint8Array, step: string, why: RegExp) {
+  const err = await verifyBundle(zip, mail).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(BundleVerifyError);
+  expect((err as BundleVerifyError).step).toBe(step);
+  expect((err as Error).message).toMatch(why);
+  const script = runScript(zip, mail);
+  expect(script.status).toBe(1);
+  expect(script.out).toContain(`FAILED: ${step}:`);
+}
+
+describe('proof bundles', () => {
+  let db: ReturnType<typeof own.db>;
+  let tenantId: string;
+  let mail: Buffer;
+  let zip: Uint8Array;
+
+  beforeAll(async () => {
+    db = own.db();
+    const t = await tenantWithLog(db, cfg, 'Beweis GmbH');
+    const other = await tenantWithLog(db, cfg, 'Nachbar AG');
+    tenantId = t.tenantId;
+    // Several rounds, two tenants: the proofs are at inner positions of both logs, and the
+    // covering checkpoints are older than the newest ones.
+    for (let r = 0; r < 3; r++) {
+      await withTenant(db, tenantId, async (tx) => {
+        for (let i = 0; i < 7; i++)
+          await appendEntry(tx, t.log, sha256(mailText(r * 10 + i)), 'mail');
+      });
+      await withTenant(db, other.tenantId, (tx) =>
+        appendEntry(tx, other.log, randomBytes(32), 'mail'),
+      );
+      await round(db);
+    }
+    mail = mailText(13);
+    zip = (await buildProofBundle(db, { tenantId, entrySha256: sha256(mail), tsaCaPem: caPem() }))
+      .zip;
+  }, 60_000);
+
+  it('verifies with mailrepo verify, naming every step', async () => {
+    const v = await verifyBundle(zip, mail);
+    expect(v.report.map((l) => l.split(':')[0])).toEqual([
+      'mail hash',
+      'tenant checkpoint signature',
+      'tenant inclusion proof',
+      'anchor checkpoint signature',
+      'anchor inclusion proof',
+      'anchor checkpoint file',
+      'RFC 3161 timestamp',
+      'evidence record',
+    ]);
+    expect(v.manifest.tenantLog).toMatchObject({ index: 10, checkpointSize: 14 });
+    expect(v.trustedFromBundle).toHaveLength(3);
+  });
+
+  it('verifies with the bundled stdlib-only script and openssl, outside the project', () => {
+    const r = runScript(zip, mail);
+    expect(r.out).toContain('VERIFIED');
+    expect(r.status).toBe(0);
+  });
+
+  it('verifies with exactly the openssl commands written in VERIFY.md', () => {
+    const dir = unpack(zip, mail);
+    try {
+      const md = readFileSync(path.join(dir, BundleFile.instructions), 'utf8');
+      const steps = md.split(/^\*\*(\d)\. /m).slice(1);
+      const outputs: Record<string, string> = {};
+      for (let i = 0; i < steps.length; i += 2) {
+        const commands = steps[i + 1]!.split('\n')
+          .filter((l) => l.startsWith('    '))
+          .map((l) => l.slice(4))
+          .join('\n');
+        outputs[steps[i]!] = execFileSync('bash', ['-euo', 'pipefail', '-c', commands], {
+          cwd: dir,
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
+      }
+      const rootLine = (f: string) => readFileSync(path.join(dir, f), 'utf8').split('\n')[2];
+      expect(outputs['1']).toContain('mail.eml: OK');
+      expect(outputs['2']).toContain('Signature Verified Successfully');
+      expect(outputs['3']!.trim()).toBe(rootLine(BundleFile.tenantCheckpoint));
+      expect(outputs['4']).toContain('Signature Verified Successfully');
+      expect(outputs['5']!.trim()).toBe(rootLine(BundleFile.anchorCheckpoint));
+      expect(outputs['6']).toMatch(/Verification: OK[\s\S]*Time stamp: /);
+      expect(outputs['7']).toContain('Verification: OK');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('verifies with the Go reference implementations of signed notes and RFC 9162 proofs', () => {
+    const dir = unpack(zip, mail);
+    try {
+      const src = path.join(__dirname, '../interop/go-verifier');
+      const bin = path.join(dir, 'go-verifier');
+      execFileSync('go', ['build', '-o', bin, '.'], { cwd: src, stdio: 'pipe' });
+      const ok = spawnSync(bin, [dir, path.join(dir, 'mail.eml')], { encoding: 'utf8' });
+      expect(ok.stdout).toContain('VERIFIED');
+      // And it is no pushover: a changed mail fails there too.
+      writeFileSync(path.join(dir, 'mail.eml'), Buffer.concat([mail, Buffer.from('x')]));
+      const bad = spawnSync(bin, [dir, path.join(dir, 'mail.eml')], { encoding: 'utf8' });
+      expect(bad.stdout).toContain('FAILED: tenant inclusion');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('verifies with the mailrepo CLI, and fails there with exit code 1', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-cli-'));
+    try {
+      writeFileSync(path.join(dir, 'bundle.zip'), zip);
+      writeFileSync(path.join(dir, 'mail.eml'), mail);
+      const bin = path.join(__dirname, '../../bin/mailrepo.cjs');
+      const ok = spawnSync('node', [bin, 'verify', 'bundle.zip', 'mail.eml'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(ok.stdout).toContain('VERIFIED');
+      expect(ok.status).toBe(0);
+      writeFileSync(path.join(dir, 'mail.eml'), Buffer.concat([mail, Buffer.from(' ')]));
+      const bad = spawnSync('node', [bin, 'verify', 'bundle.zip', 'mail.eml'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(bad.stdout).toContain('FAILED: mail hash:');
+      expect(bad.status).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('fails at "mail hash" for a changed byte in the mail', async () => {
+    const changed = Buffer.from(mail);
+    changed.writeUInt8(changed.readUInt8(changed.length - 5) ^ 0x01, changed.length - 5);
+    await expectStepFails(zip, changed, 'mail hash', /is not the archived/);
+  });
+
+  it('fails at "tenant inclusion proof" for a changed proof line', async () => {
+    const files: Files = unzipSync(zip);
+    const proof = parseTlogProof(strFromU8(files[BundleFile.tenantProof]!));
+    proof.proof[1] = randomBytes(32);
+    files[BundleFile.tenantProof] = strToU8(formatTlogProof(proof));
+    await expectStepFails(rezip(files), mail, 'tenant inclusion proof', /not at index 10 /);
+  });
+
+  it('fails at "anchor inclusion proof" for a changed anchor proof line', async () => {
+    const files: Files = unzipSync(zip);
+    const text = strFromU8(files[BundleFile.anchorProof]!).split('\n');
+    text[2] = randomBytes(32).toString('base64');
+    files[BundleFile.anchorProof] = strToU8(text.join('\n'));
+    await expectStepFails(rezip(files), mail, 'anchor inclusion proof', /root|longer|short/);
+  });
+
+  it('fails at "tenant checkpoint signature" for a checkpoint signed by another key', async () => {
+    const files: Files = unzipSync(zip);
+    const proof = parseTlogProof(strFromU8(files[BundleFile.tenantProof]!));
+    const [origin, size, root] = proof.checkpoint.split('\n');
+    const other = generateSigningKey();
+    const forged = signCheckpoint(
+      { origin: origin!, size: Number(size), root: Buffer.from(root!, 'base64') },
+      origin!,
+      other.privateKey,
+      other.publicKey,
+    );
+    files[BundleFile.tenantProof] = strToU8(formatTlogProof({ ...proof, checkpoint: forged }));
+    files[BundleFile.tenantCheckpoint] = strToU8(forged);
+    await expectStepFails(rezip(files), mail, 'tenant checkpoint signature', /not signed by/);
+
+    // A forger who also swaps the key file is caught by the key the customer pins.
+    const keyFiles = { ...files };
+    const genuineKey = strFromU8(files[BundleFile.tenantKey]!).trim();
+    keyFiles[BundleFile.tenantKey] = strToU8(
+      `${verifierKey({ name: origin!, publicKey: other.publicKey })}\n`,
+    );
+    // The anchor log never saw the forged note, so even unpinned it fails further on.
+    await expect(verifyBundle(rezip(keyFiles), mail)).rejects.toMatchObject({
+      step: 'anchor inclusion proof',
+    });
+    await expect(
+      verifyBundle(rezip(keyFiles), mail, { tenantKey: genuineKey }),
+    ).rejects.toMatchObject({ step: 'tenant checkpoint signature' });
+    const script = runScript(rezip(keyFiles), mail, ['--tenant-key', genuineKey]);
+    expect(script.out).toContain('FAILED: tenant checkpoint signature:');
+  });
+
+  it('fails at "tenant checkpoint signature" for a changed signature byte', async () => {
+    const files: Files = unzipSync(zip);
+    const proof = parseTlogProof(strFromU8(files[BundleFile.tenantProof]!));
+    const lines = proof.checkpoint.split('\n');
+    const sigLine = lines[4]!;
+    const [dash, name, b64] = sigLine.split(' ');
+    const raw = Buffer.from(b64!, 'base64');
+    raw.writeUInt8(raw.readUInt8(40) ^ 0x80, 40);
+    lines[4] = `${dash} ${name} ${raw.toString('base64')}`;
+    proof.checkpoint = lines.join('\n');
+    files[BundleFile.tenantProof] = strToU8(formatTlogProof(proof));
+    await expectStepFails(rezip(files), mail, 'tenant checkpoint signature', /invalid/);
+  });
+
+  it('fails at "RFC 3161 timestamp" and "evidence record" for a token over another checkpoint', async () => {
+    const files: Files = unzipSync(zip);
+    // A genuine token from the same TSA, over a different (older) checkpoint note.
+    const older = await db
+      .selectFrom('ledger_checkpoints')
+      .select('note')
+      .where('tenant_id', 'is', null)
+      .orderBy('size', 'asc')
+      .executeTakeFirstOrThrow();
+    const foreign = await requestTimestamp(Buffer.from(older.note), {
+      url: cfg.TSA_URL,
+      caPem: caPem(),
+    });
+    const withTsr = { ...files, [BundleFile.timestampResponse]: foreign.responseDer };
+    await expectStepFails(rezip(withTsr), mail, 'RFC 3161 timestamp', /other data/);
+    const withErs = {
+      ...files,
+      [BundleFile.evidenceRecord]: evidenceRecord(tokenOf(foreign.responseDer)),
+    };
+    await expectStepFails(rezip(withErs), mail, 'evidence record', /other data/);
+  }, 30_000);
+
+  it('fails at "RFC 3161 timestamp" against a TSA root the customer pins', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-ca-'));
+    try {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-subj', '/CN=Another TSA Root', '-keyout', path.join(dir, 'k.pem'),
+        '-out', path.join(dir, 'root.pem'), '-days', '2',
+      ], { stdio: 'pipe' }); // prettier-ignore
+      const otherRoot = readFileSync(path.join(dir, 'root.pem'), 'utf8');
+      await expect(verifyBundle(zip, mail, { tsaRootPem: otherRoot })).rejects.toMatchObject({
+        step: 'RFC 3161 timestamp',
+      });
+      const script = runScript(zip, mail, ['--tsa-root', path.join(dir, 'root.pem')]);
+      expect(script.out).toContain('FAILED: RFC 3161 timestamp:');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is not offered for an entry that is not yet timestamped, or not in the ledger', async () => {
+    const t = await tenantWithLog(db, cfg, 'Frisch GmbH');
+    const pending = randomBytes(32);
+    await withTenant(db, t.tenantId, (tx) => appendEntry(tx, t.log, pending, 'mail'));
+    await expect(
+      buildProofBundle(db, { tenantId: t.tenantId, entrySha256: pending, tsaCaPem: caPem() }),
+    ).rejects.toMatchObject({ reason: 'not-yet-timestamped' });
+    // Another tenant's mail is not in this tenant's ledger (nor visible to it).
+    await expect(
+      buildProofBundle(db, { tenantId: t.tenantId, entrySha256: sha256(mail), tsaCaPem: caPem() }),
+    ).rejects.toBeInstanceOf(ProofUnavailableError);
+  });
+});
