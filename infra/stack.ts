@@ -50,9 +50,15 @@ export interface Stack {
 }
 
 const repo = path.resolve(__dirname, '..');
+/**
+ * Node flags of the product's serving processes: a small young generation keeps each scavenge
+ * short, which halves the p99 of proof serving on 2 cores (docs/decisions/0006).
+ */
+export const SERVING_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 const script = (rel: string): [string, string[]] => [
   process.execPath,
-  ['--import', 'tsx', path.join(repo, rel)],
+  [...SERVING_NODE_FLAGS, '--import', 'tsx', path.join(repo, rel)],
 ];
 const APP_SCRIPTS: Record<AppProcess | 'dev-tsa', string> = {
   'dev-tsa': 'workers/dev-tsa.ts',

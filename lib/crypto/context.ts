@@ -13,7 +13,9 @@ export type Purpose =
   | 'tenant-private-key'
   | 'epoch-private-key'
   | 'epoch-index-key'
-  | 'ledger-signing-key';
+  | 'ledger-signing-key'
+  | 'audit-private-key'
+  | 'audit-details';
 
 export interface Binding {
   tenant: string;

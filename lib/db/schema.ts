@@ -11,6 +11,58 @@ export interface Database {
   ledger_entries: LedgerEntriesTable;
   ledger_tiles: LedgerTilesTable;
   ledger_checkpoints: LedgerCheckpointsTable;
+  audit_keys: AuditKeysTable;
+  audit_events: AuditEventsTable;
+  audit_heads: AuditHeadsTable;
+  audit_anchors: AuditAnchorsTable;
+  ingest_addresses: IngestAddressesTable;
+}
+
+export interface AuditKeysTable {
+  tenant_id: string;
+  public_key: Buffer;
+  sealed_private_key: Buffer;
+  tenant_key_version: number;
+}
+
+export interface AuditEventsTable {
+  tenant_id: string;
+  seq: number;
+  id: string;
+  at: Date;
+  action: string;
+  actor_type: 'user' | 'operator' | 'system';
+  actor_id: string | null;
+  actor_label: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  details: ColumnType<Record<string, unknown>, string, never>;
+  sealed_details: Buffer | null;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+export interface AuditHeadsTable {
+  tenant_id: string;
+  seq: number;
+  hash: Buffer;
+}
+
+export interface AuditAnchorsTable {
+  tenant_id: string;
+  seq: number;
+  hash: Buffer;
+  ledger_index: number;
+  anchored_at: Generated<Date>;
+}
+
+export interface IngestAddressesTable {
+  id: string;
+  tenant_id: string;
+  address: string;
+  created_at: Generated<Date>;
+  removed_at: Date | null;
 }
 
 export interface LedgerCheckpointsTable {

@@ -3,6 +3,7 @@ import type { Transaction } from 'kysely';
 import type { Database, Db } from '../db';
 
 type Tx = Transaction<Database>;
+import { anchorAuditHeads } from '../audit/anchor';
 import { requestTimestamp, type TsaClientOptions } from '../tsa/client';
 import { appendEntry, ensureLog, integrateLog, signCurrentCheckpoint, type LogRef } from './store';
 
@@ -71,6 +72,8 @@ async function checkpointIfGrown(
 }
 
 export async function checkpointRound(deps: CheckpointDeps): Promise<RoundResult> {
+  // Audit chain heads first, so this round's tenant checkpoints cover them.
+  await anchorAuditHeads(deps.db, deps);
   const anchor = await ensureLog(deps.db, {
     tenantId: null,
     originPrefix: deps.originPrefix,

@@ -4,8 +4,16 @@ import { zeroize } from '../crypto/bytes';
 import { unwrap, wrap } from '../crypto/sealed-box';
 import type { Database, Db } from '../db';
 import { EMPTY_ROOT, consistencyProof, hashLeaf, inclusionProof, type Hash } from './merkle';
-import { generateSigningKey, signCheckpoint, type Checkpoint } from './checkpoint';
-import { fullTileLevels, integrate, tileHasher, TILE_WIDTH, type TileReader } from './tiles';
+import { recordAudit } from '../audit/record';
+import { generateSigningKey, keyHash, signCheckpoint, type Checkpoint } from './checkpoint';
+import {
+  fullTileNodes,
+  integrate,
+  tileHasher,
+  tileNode,
+  TILE_WIDTH,
+  type TileReader,
+} from './tiles';
 
 /**
  * Merkle logs in PostgreSQL, Tessera-style: `append` only sequences (assigns the next index, once
@@ -50,20 +58,36 @@ export async function ensureLog(
   const id = randomUUID();
   const key = generateSigningKey();
   const origin = `${opts.originPrefix}/${opts.tenantId ? `tenant/${opts.tenantId}` : 'anchor'}`;
-  await db
-    .insertInto('ledger_logs')
-    .values({
-      id,
-      tenant_id: opts.tenantId,
-      origin,
-      size: 0,
-      integrated_size: 0,
-      root: EMPTY_ROOT,
-      signing_public_key: key.publicKey,
-      signing_wrapped_private_key: wrap(opts.wrapKey, signingBinding(id), key.privateKey),
-    })
-    .onConflict((oc) => oc.doNothing())
-    .execute();
+  const create = async (tx: Tx) => {
+    const inserted = await tx
+      .insertInto('ledger_logs')
+      .values({
+        id,
+        tenant_id: opts.tenantId,
+        origin,
+        size: 0,
+        integrated_size: 0,
+        root: EMPTY_ROOT,
+        signing_public_key: key.publicKey,
+        signing_wrapped_private_key: wrap(opts.wrapKey, signingBinding(id), key.privateKey),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (inserted && opts.tenantId)
+      await recordAudit(tx, opts.tenantId, {
+        action: 'key.created',
+        actor: { type: 'system', label: 'ledger' },
+        target: { type: 'ledger-log', id },
+        details: {
+          purpose: 'ledger-signing',
+          origin,
+          keyHash: keyHash(origin, key.publicKey).toString('hex'),
+        },
+      });
+  };
+  if (db.isTransaction) await create(db as Tx);
+  else await (db as Db).transaction().execute(create);
   zeroize(key.privateKey);
   const row = await find();
   if (!row) throw new Error('ledger log could not be created');
@@ -147,14 +171,14 @@ export async function appendEntry(
  * bounded cache of them, with their internal levels memoised: a proof then needs the database only
  * for the partial tiles on the right edge and hardly any hashing. Keyed by log, level and index.
  */
-const FULL_TILE_CACHE_MAX = 4096; // × (8 KiB tile + ~16 KiB of levels) ≈ 100 MiB at most
-const fullTiles = new Map<string, Hash[][]>();
+const FULL_TILE_CACHE_MAX = 4096; // × 16 KiB (tile and its internal levels) = 64 MiB at most
+const fullTiles = new Map<string, Buffer>();
 
-function rememberFullTile(key: string, tile: Buffer): Hash[][] {
-  const levels = fullTileLevels(tile);
-  fullTiles.set(key, levels);
+function rememberFullTile(key: string, tile: Buffer): Buffer {
+  const nodes = fullTileNodes(tile);
+  fullTiles.set(key, nodes);
   if (fullTiles.size > FULL_TILE_CACHE_MAX) fullTiles.delete(fullTiles.keys().next().value!);
-  return levels;
+  return nodes;
 }
 
 /** Tiles from the database, fetched in one query per pass (see `withTiles`). */
@@ -173,13 +197,13 @@ class TileCache implements TileReader {
   node(level: number, index: number, r: number, k: number): Hash | undefined {
     if (!this.shared) return undefined;
     const key = `${this.logId}/${level}/${index}`;
-    let levels = fullTiles.get(key);
-    if (!levels) {
+    let nodes = fullTiles.get(key);
+    if (!nodes) {
       const t = this.tiles.get(`${level}/${index}`);
       if (!t || t.length !== TILE_WIDTH * 32) return undefined;
-      levels = rememberFullTile(key, t);
+      nodes = rememberFullTile(key, t);
     }
-    return levels[r]![k];
+    return tileNode(nodes, r, k);
   }
 
   tile(level: number, index: number): Buffer {
@@ -196,9 +220,9 @@ class TileCache implements TileReader {
 async function loadTiles(db: Conn, logId: string, cache: TileCache): Promise<void> {
   if (cache.shared) {
     for (const k of [...cache.missing]) {
-      const levels = fullTiles.get(`${logId}/${k}`);
-      if (levels) {
-        cache.tiles.set(k, Buffer.concat(levels[0]!));
+      const nodes = fullTiles.get(`${logId}/${k}`);
+      if (nodes) {
+        cache.tiles.set(k, nodes.subarray(0, TILE_WIDTH * 32));
         cache.missing.delete(k);
       }
     }

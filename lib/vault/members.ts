@@ -1,6 +1,7 @@
 import type { Argon2Params } from '../crypto/password';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
+import { recordAudit } from '../audit/record';
 import { requireAdmin, VaultError, type UnlockedSession } from './session';
 import { insertUser, type NewUser } from './users';
 
@@ -20,7 +21,7 @@ export async function addMember(
       .executeTakeFirstOrThrow();
     if (tenant.key_version !== admin.tenantKeyVersion)
       throw new VaultError('the tenant key was rotated; unlock again');
-    return insertUser(
+    const userId = await insertUser(
       tx,
       {
         tenantId: admin.tenantId,
@@ -31,5 +32,12 @@ export async function addMember(
       user,
       argon2,
     );
+    await recordAudit(tx, admin.tenantId, {
+      action: 'user.added',
+      actor: { type: 'user', id: admin.userId },
+      target: { type: 'user', id: userId },
+      details: { email: user.email, role: user.role },
+    });
+    return userId;
   });
 }

@@ -4,6 +4,7 @@ import type { Argon2Params } from '../crypto/password';
 import { decodeRecoveryKey, recoveryKeyPair } from '../crypto/recovery-key';
 import { openSealed } from '../crypto/sealed-box';
 import type { Db } from '../db';
+import { recordAudit } from '../audit/record';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { bind } from './bindings';
 import { unwrapWithPassword, userByEmail } from './unlock';
@@ -56,6 +57,11 @@ export async function changePassword(
       input.newPassword,
       input.argon2,
     );
+    await recordAudit(tx, input.tenantId, {
+      action: 'password.changed',
+      actor: { type: 'user', id: user.id, label: user.email },
+      target: { type: 'user', id: user.id },
+    });
   });
 }
 
@@ -100,6 +106,12 @@ export async function recoverAccess(
         input.newPassword,
         input.argon2,
       );
+      await recordAudit(tx, input.tenantId, {
+        action: 'key.recovered',
+        actor: { type: 'user', id: user.id, label: user.email },
+        target: { type: 'user', id: user.id },
+        details: { method: 'recovery-key', passwordReset: true },
+      });
     });
   } finally {
     zeroize(recovery.privateKey);

@@ -2,6 +2,8 @@ import { zeroize } from '../crypto/bytes';
 import { openSealed, sealTo } from '../crypto/sealed-box';
 import { generateKeyPair } from '../crypto/x25519';
 import type { Db } from '../db';
+import { resealAuditKey } from '../audit/audit-key';
+import { recordAudit } from '../audit/record';
 import { withTenant } from '../db/tenant-scope';
 import { bind } from './bindings';
 import { requireAdmin, VaultError, type UnlockedSession } from './session';
@@ -62,6 +64,8 @@ export async function rotateTenantKey(
         zeroize(epochKey);
       }
 
+      await resealAuditKey(tx, tenantId, admin.tenantPrivateKey, next.publicKey, v);
+
       if (remove.size)
         await tx
           .updateTable('users')
@@ -100,6 +104,25 @@ export async function rotateTenantKey(
         .set({ public_key: next.publicKey, key_version: v })
         .where('id', '=', tenantId)
         .execute();
+      const actor = { type: 'user' as const, id: admin.userId };
+      await recordAudit(tx, tenantId, {
+        action: 'key.rotated',
+        actor,
+        target: { type: 'tenant-key', id: `v${v}` },
+        details: {
+          from: tenant.key_version,
+          to: v,
+          epochsResealed: epochs.length,
+          members: members.length,
+        },
+      });
+      for (const userId of remove)
+        await recordAudit(tx, tenantId, {
+          action: 'user.removed',
+          actor,
+          target: { type: 'user', id: userId },
+          details: { atKeyVersion: v },
+        });
       return v;
     });
     zeroize(admin.tenantPrivateKey);

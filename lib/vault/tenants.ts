@@ -5,6 +5,7 @@ import { encodeRecoveryKey, generateRecoverySecret, recoveryKeyPair } from '../c
 import { generateKeyPair } from '../crypto/x25519';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
+import { recordAudit, type Actor } from '../audit/record';
 import { insertUser, type NewUser } from './users';
 
 export interface CreatedTenant {
@@ -17,7 +18,7 @@ export interface CreatedTenant {
 /** A new tenant: its key pair, the recovery key, and the first administrator. */
 export async function createTenant(
   db: Db,
-  input: { name: string; admin: Omit<NewUser, 'role'>; argon2?: Argon2Params },
+  input: { name: string; admin: Omit<NewUser, 'role'>; argon2?: Argon2Params; actor?: Actor },
 ): Promise<CreatedTenant> {
   const tenantId = randomUUID();
   const tenantKeys = generateKeyPair();
@@ -35,7 +36,20 @@ export async function createTenant(
           recovery_public_key: recovery.publicKey,
         })
         .execute();
-      return insertUser(
+      const actor = input.actor ?? { type: 'system' as const };
+      await recordAudit(tx, tenantId, {
+        action: 'tenant.created',
+        actor,
+        target: { type: 'tenant', id: tenantId },
+        details: { name: input.name },
+      });
+      await recordAudit(tx, tenantId, {
+        action: 'key.created',
+        actor,
+        target: { type: 'tenant-key', id: 'v1' },
+        details: { purpose: 'tenant', version: 1 },
+      });
+      const userId = await insertUser(
         tx,
         {
           tenantId,
@@ -46,6 +60,13 @@ export async function createTenant(
         { ...input.admin, role: 'admin' },
         input.argon2,
       );
+      await recordAudit(tx, tenantId, {
+        action: 'user.added',
+        actor,
+        target: { type: 'user', id: userId },
+        details: { email: input.admin.email, role: 'admin' },
+      });
+      return userId;
     });
     return { tenantId, adminUserId, recoveryKey: encodeRecoveryKey(recoverySecret) };
   } finally {

@@ -121,7 +121,8 @@ describe('proof bundles', () => {
       'RFC 3161 timestamp',
       'evidence record',
     ]);
-    expect(v.manifest.tenantLog).toMatchObject({ index: 10, checkpointSize: 14 });
+    // Round 1: mails 0–6, then the tenant's audit chain head (7); round 2: mails 8–14.
+    expect(v.manifest.tenantLog).toMatchObject({ index: 11, checkpointSize: 15 });
     expect(v.trustedFromBundle).toHaveLength(3);
   });
 
@@ -213,7 +214,7 @@ describe('proof bundles', () => {
     const proof = parseTlogProof(strFromU8(files[BundleFile.tenantProof]!));
     proof.proof[1] = randomBytes(32);
     files[BundleFile.tenantProof] = strToU8(formatTlogProof(proof));
-    await expectStepFails(rezip(files), mail, 'tenant inclusion proof', /not at index 10 /);
+    await expectStepFails(rezip(files), mail, 'tenant inclusion proof', /not at index 11 /);
   });
 
   it('fails at "anchor inclusion proof" for a changed anchor proof line', async () => {

@@ -7,7 +7,8 @@ import {
   verifyInclusion,
 } from '../../lib/ledger/merkle';
 import {
-  fullTileLevels,
+  fullTileNodes,
+  tileNode,
   integrate,
   tileHasher,
   TILE_WIDTH,
@@ -72,15 +73,15 @@ describe('ledger tiles', () => {
 
   it('gives identical roots and proofs when full tiles come with memoised internal levels', () => {
     const plain = buildTiles(leaves, [256]);
-    const memo = new Map<string, Buffer[][]>();
+    const memo = new Map<string, Buffer>();
     const withMemo: TileReader = {
       tile: (l, i) => plain.tile(l, i),
       node: (l, i, r, k) => {
         const t = plain.tile(l, i);
         if (t.length !== TILE_WIDTH * 32) return undefined;
         const key = `${l}/${i}`;
-        if (!memo.has(key)) memo.set(key, fullTileLevels(t));
-        return memo.get(key)![r]![k];
+        if (!memo.has(key)) memo.set(key, fullTileNodes(t));
+        return tileNode(memo.get(key)!, r, k);
       },
     };
     const memoHasher = tileHasher(withMemo);

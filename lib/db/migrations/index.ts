@@ -3,6 +3,8 @@ import * as m0001 from './0001_platform';
 import * as m0002 from './0002_key_vault';
 import * as m0003 from './0003_ledger';
 import * as m0004 from './0004_ledger_checkpoints';
+import * as m0005 from './0005_audit';
+import * as m0006 from './0006_ingest_addresses';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   '0002_key_vault': m0002,
   '0003_ledger': m0003,
   '0004_ledger_checkpoints': m0004,
+  '0005_audit': m0005,
+  '0006_ingest_addresses': m0006,
 };

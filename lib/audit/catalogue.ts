@@ -1,0 +1,79 @@
+/**
+ * The audit event catalogue (docs/audit.md is its prose form): every security-relevant action and
+ * the feature whose code performs it. A feature marked built here must emit each of its events —
+ * test/unit/audit-catalogue.test.ts fails for any catalogue event of a built feature that no code
+ * path emits. Each issue that builds a feature flips its flag in the same commit.
+ */
+
+export const FEATURES = {
+  /** Key vault: tenants, members, keys, passwords (lib/vault). */
+  vault: true,
+  /** Ingest address management (lib/ingest/addresses.ts, `mailrepo ingest-address`). */
+  ingestAddresses: true,
+  /** The audit log's own export. */
+  audit: true,
+  /** Portal accounts: login, second factor, sessions, users, settings. */
+  portal: false,
+  /** Portal archive: every decryption of mail content. */
+  archive: false,
+  /** Exports, retention, legal holds. */
+  lifecycle: false,
+} as const;
+export type Feature = keyof typeof FEATURES;
+
+interface EventSpec {
+  feature: Feature;
+  /** What happened, for docs/audit.md and the portal's audit view. */
+  summary: string;
+}
+
+export const AUDIT_EVENTS = {
+  'tenant.created': { feature: 'vault', summary: 'tenant created with its first administrator' },
+  'key.created': {
+    feature: 'vault',
+    summary: 'a key was created (tenant key, ledger signing key)',
+  },
+  'key.rotated': { feature: 'vault', summary: 'tenant key rotated; live epoch keys re-sealed' },
+  'key.recovered': { feature: 'vault', summary: "a user's access restored with the recovery key" },
+  'password.changed': { feature: 'vault', summary: 'a user changed their password' },
+  'user.added': { feature: 'vault', summary: 'a user was given access to the tenant key' },
+  'user.removed': { feature: 'vault', summary: "a user's access removed (at key rotation)" },
+
+  'ingest_address.added': { feature: 'ingestAddresses', summary: 'ingest address added' },
+  'ingest_address.removed': { feature: 'ingestAddresses', summary: 'ingest address removed' },
+
+  'audit.exported': { feature: 'audit', summary: 'the audit log was exported for an auditor' },
+
+  'auth.login.succeeded': { feature: 'portal', summary: 'password accepted' },
+  'auth.login.failed': { feature: 'portal', summary: 'wrong e-mail or password' },
+  'auth.login.locked': { feature: 'portal', summary: 'account temporarily locked after failures' },
+  'auth.second_factor.succeeded': { feature: 'portal', summary: 'second factor accepted' },
+  'auth.second_factor.failed': { feature: 'portal', summary: 'second factor rejected' },
+  'auth.totp.added': { feature: 'portal', summary: 'TOTP authenticator enrolled' },
+  'auth.totp.removed': { feature: 'portal', summary: 'TOTP authenticator removed' },
+  'auth.passkey.added': { feature: 'portal', summary: 'passkey registered' },
+  'auth.passkey.removed': { feature: 'portal', summary: 'passkey removed' },
+  'auth.recovery_code.used': { feature: 'portal', summary: 'a single-use recovery code was used' },
+  'session.created': { feature: 'portal', summary: 'session started after both factors' },
+  'session.revoked': { feature: 'portal', summary: 'session ended by the user or an admin' },
+  'session.expired': { feature: 'portal', summary: 'session ended by inactivity timeout' },
+  'user.invited': { feature: 'portal', summary: 'a user was invited' },
+  'user.role_changed': { feature: 'portal', summary: "a user's role changed" },
+  'setting.changed': { feature: 'portal', summary: 'a setting changed (old → new, never secrets)' },
+
+  'mail.viewed': { feature: 'archive', summary: 'mail decrypted for viewing (message id)' },
+  'mail.attachment_downloaded': { feature: 'archive', summary: 'attachment decrypted' },
+  'mail.original_downloaded': { feature: 'archive', summary: 'original .eml decrypted' },
+  'mail.pdf_downloaded': { feature: 'archive', summary: 'mail decrypted into a PDF' },
+  'mail.searched': { feature: 'archive', summary: 'search over decrypted index (terms sealed)' },
+
+  'export.created': { feature: 'lifecycle', summary: 'export started (scope, number of mails)' },
+  'export.downloaded': { feature: 'lifecycle', summary: 'export file downloaded' },
+  'export.expired': { feature: 'lifecycle', summary: 'export file deleted at expiry' },
+  'mail.deleted': { feature: 'lifecycle', summary: 'mail deleted' },
+  'retention.shredded': { feature: 'lifecycle', summary: 'epoch keys destroyed at retention end' },
+  'legal_hold.set': { feature: 'lifecycle', summary: 'legal hold set (scope, reason)' },
+  'legal_hold.released': { feature: 'lifecycle', summary: 'legal hold released' },
+} as const satisfies Record<string, EventSpec>;
+
+export type AuditAction = keyof typeof AUDIT_EVENTS;

@@ -1,0 +1,363 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { strFromU8, strToU8, unzipSync } from 'fflate';
+import { sql } from 'kysely';
+import { openAuditDetails } from '../../lib/audit/audit-key';
+import { chainHash } from '../../lib/audit/canonical';
+import { exportAuditLog } from '../../lib/audit/export';
+import { chainedFromRow, recordAudit } from '../../lib/audit/record';
+import { verifyAuditChain } from '../../lib/audit/verify-chain';
+import { tsaCaFile } from '../../lib/config';
+import type { Db } from '../../lib/db';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { addIngestAddress, removeIngestAddress } from '../../lib/ingest/addresses';
+import { checkpointRound } from '../../lib/ledger/checkpointer';
+import { ensureLog } from '../../lib/ledger/store';
+import {
+  addMember,
+  changePassword,
+  createTenant,
+  recoverAccess,
+  rotateTenantKey,
+  unlock,
+} from '../../lib/vault';
+import { FAST_ARGON2 } from '../helpers/ledger';
+import { ownDatabase } from '../helpers/own-database';
+import { stackConfig } from '../helpers/stack-env';
+
+const cfg = stackConfig();
+const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
+const caPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+const own = ownDatabase(cfg, 'audit');
+const PASSWORD = 'ein langes Passwort';
+const operator = { type: 'operator' as const, label: 'test' };
+
+const round = (db: Db) =>
+  checkpointRound({
+    db,
+    wrapKey,
+    originPrefix: cfg.LEDGER_ORIGIN,
+    tsa: { url: cfg.TSA_URL, caPem: caPem() },
+  });
+
+async function newTenant(db: Db, name = 'Prüfung GmbH') {
+  const t = await createTenant(db, {
+    name,
+    admin: { email: 'admin@pruefung.example', password: PASSWORD },
+    argon2: FAST_ARGON2,
+  });
+  const session = () =>
+    unlock(db, {
+      tenantId: t.tenantId,
+      email: 'admin@pruefung.example',
+      password: PASSWORD,
+      argon2: FAST_ARGON2,
+    });
+  return { ...t, session };
+}
+
+const events = (db: Db, tenantId: string) =>
+  withTenant(db, tenantId, (tx) =>
+    tx
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('seq')
+      .execute(),
+  );
+
+async function failure(p: Promise<unknown>): Promise<Error | undefined> {
+  return p.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+}
+
+describe('audit log', () => {
+  let db: Db;
+  beforeAll(() => {
+    db = own.db();
+  });
+
+  it('writes the event in the action’s transaction: both commit or neither', async () => {
+    const t = await newTenant(db);
+    const before = (await events(db, t.tenantId)).length;
+    const err = await failure(
+      withTenant(db, t.tenantId, async (tx) => {
+        await recordAudit(tx, t.tenantId, { action: 'setting.changed', actor: operator });
+        throw new Error('the action failed after its event was written');
+      }),
+    );
+    expect(err?.message).toMatch(/action failed/);
+    expect(await events(db, t.tenantId)).toHaveLength(before);
+    await withTenant(db, t.tenantId, (tx) =>
+      recordAudit(tx, t.tenantId, { action: 'setting.changed', actor: operator }),
+    );
+    expect(await events(db, t.tenantId)).toHaveLength(before + 1);
+  });
+
+  it('emits the events of every vault, ledger and ingest-address action that exists', async () => {
+    const t = await newTenant(db);
+    let admin = await t.session();
+    const memberId = await addMember(
+      db,
+      admin,
+      { email: 'kollegin@pruefung.example', password: PASSWORD, role: 'member' },
+      FAST_ARGON2,
+    );
+    await changePassword(db, {
+      tenantId: t.tenantId,
+      email: 'admin@pruefung.example',
+      currentPassword: PASSWORD,
+      newPassword: `${PASSWORD} neu`,
+      argon2: FAST_ARGON2,
+    });
+    await recoverAccess(db, {
+      tenantId: t.tenantId,
+      email: 'admin@pruefung.example',
+      recoveryKey: t.recoveryKey,
+      newPassword: PASSWORD,
+      argon2: FAST_ARGON2,
+    });
+    admin = await t.session();
+    await rotateTenantKey(db, admin, { removeUserIds: [memberId] });
+    await withTenant(db, t.tenantId, (tx) =>
+      ensureLog(tx, { tenantId: t.tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
+    );
+    await addIngestAddress(db, t.tenantId, 'Journal@Pruefung.example', operator);
+    await removeIngestAddress(db, t.tenantId, 'journal@pruefung.example', operator);
+    await exportAuditLog(db, { tenantId: t.tenantId, tsaCaPem: caPem(), actor: operator });
+
+    const rows = await events(db, t.tenantId);
+    expect(rows.map((r) => r.action)).toEqual([
+      'tenant.created',
+      'key.created',
+      'user.added',
+      'user.added',
+      'password.changed',
+      'key.recovered',
+      'key.rotated',
+      'user.removed',
+      'key.created',
+      'ingest_address.added',
+      'ingest_address.removed',
+      'audit.exported',
+    ]);
+    const by = (a: string) => rows.filter((r) => r.action === a);
+    expect(by('user.added')[1]).toMatchObject({
+      actor_type: 'user',
+      actor_id: admin.userId,
+      target_id: memberId,
+      details: { email: 'kollegin@pruefung.example', role: 'member' },
+    });
+    expect(by('key.rotated')[0]!.details).toMatchObject({ from: 1, to: 2 });
+    expect(by('user.removed')[0]!.target_id).toBe(memberId);
+    expect(by('key.created')[1]!.details).toMatchObject({ purpose: 'ledger-signing' });
+    expect(by('ingest_address.added')[0]!.details).toEqual({
+      address: 'journal@pruefung.example',
+    });
+    // Secrets never appear: no password, recovery key or key material in any event.
+    const all = JSON.stringify(rows);
+    for (const secret of [PASSWORD, t.recoveryKey, 'neu']) expect(all.includes(secret)).toBe(false);
+    expect((await verifyAuditChain(db, t.tenantId)).problems).toEqual([]);
+  }, 60_000);
+
+  it('refuses UPDATE, DELETE and TRUNCATE to the application role and to the owner', async () => {
+    const t = await newTenant(db);
+    await round(db); // gives the tenant an anchor row, so the anchor statements have a target
+    const attempts = [
+      sql`UPDATE audit_events SET details = '{"x":1}'::jsonb WHERE seq = 1`,
+      sql`DELETE FROM audit_events WHERE seq = 1`,
+      sql`TRUNCATE audit_events`,
+      sql`UPDATE audit_anchors SET seq = seq`,
+      sql`DELETE FROM audit_anchors`,
+      sql`TRUNCATE audit_anchors`,
+    ];
+    for (const role of ['mailrepo_app', 'mailrepo_audit_owner'])
+      for (const statement of attempts) {
+        const err = await failure(
+          db.transaction().execute(async (tx) => {
+            await sql`SET LOCAL ROLE ${sql.raw(role)}`.execute(tx);
+            await sql`SELECT set_config('app.tenant_id', ${t.tenantId}, true)`.execute(tx);
+            // The row is visible to the role, so a silent "0 rows" cannot pass for a refusal.
+            const visible = await sql<{
+              n: number;
+            }>`SELECT count(*)::int AS n FROM audit_events`.execute(tx);
+            const anchors = await sql<{
+              n: number;
+            }>`SELECT count(*)::int AS n FROM audit_anchors`.execute(tx);
+            if (role === 'mailrepo_audit_owner') {
+              expect(visible.rows[0]!.n).toBeGreaterThan(0);
+              expect(anchors.rows[0]!.n).toBeGreaterThan(0);
+            }
+            await statement.execute(tx);
+          }),
+        );
+        expect(err?.message).toMatch(/append-only|permission denied/);
+      }
+    // Creation's three events, and the ledger signing key created when the head was anchored.
+    expect(await events(db, t.tenantId)).toHaveLength(4);
+  });
+
+  it('keeps tenants apart: no reading or writing another tenant’s events', async () => {
+    const a = await newTenant(db, 'A GmbH');
+    const b = await newTenant(db, 'B GmbH');
+    const seen = await withTenant(db, b.tenantId, (tx) =>
+      tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', a.tenantId).execute(),
+    );
+    expect(seen).toEqual([]);
+    const err = await failure(
+      withTenant(db, b.tenantId, (tx) =>
+        recordAudit(tx, a.tenantId, { action: 'setting.changed', actor: operator }),
+      ),
+    );
+    expect(err?.message).toMatch(/row-level security|violates/);
+  });
+
+  it('serialises concurrent events into one chain without gaps', async () => {
+    const t = await newTenant(db);
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        withTenant(db, t.tenantId, (tx) =>
+          recordAudit(tx, t.tenantId, {
+            action: 'setting.changed',
+            actor: operator,
+            details: { key: `s${i}`, old: null, new: i },
+          }),
+        ),
+      ),
+    );
+    const rows = await events(db, t.tenantId);
+    expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 28 }, (_, i) => i + 1));
+    expect((await verifyAuditChain(db, t.tenantId)).problems).toEqual([]);
+  });
+
+  it('seals content-derived details to the tenant key, readable after a key rotation', async () => {
+    const t = await newTenant(db);
+    await withTenant(db, t.tenantId, (tx) =>
+      recordAudit(tx, t.tenantId, {
+        action: 'mail.searched',
+        actor: operator,
+        details: { results: 3 },
+        sealed: { query: 'Rechnung Müller' },
+      }),
+    );
+    const row = (await events(db, t.tenantId)).at(-1)!;
+    expect(row.sealed_details).not.toBeNull();
+    expect(JSON.stringify(row).includes('Müller')).toBe(false);
+    expect(row.sealed_details!.includes(Buffer.from('Rechnung'))).toBe(false);
+    const admin = await t.session();
+    const open = (s: typeof admin) =>
+      withTenant(db, t.tenantId, (tx) => openAuditDetails(tx, s, row));
+    expect(await open(admin)).toEqual({ query: 'Rechnung Müller' });
+    const rotated = await rotateTenantKey(db, admin);
+    expect(await open(rotated)).toEqual({ query: 'Rechnung Müller' });
+  });
+
+  describe('anchored in the ledger', () => {
+    let tenantId: string;
+    beforeAll(async () => {
+      ({ tenantId } = await newTenant(db, 'Anker Audit GmbH'));
+      for (let i = 0; i < 4; i++)
+        await withTenant(db, tenantId, (tx) =>
+          recordAudit(tx, tenantId, {
+            action: 'setting.changed',
+            actor: operator,
+            details: { key: 'retention', old: `${i}y`, new: `${i + 1}y` },
+          }),
+        );
+      await round(db); // anchors the head and creates the tenant log (a key.created event)
+      await round(db); // anchors that event's head too, and timestamps it
+    }, 60_000);
+
+    it('appends each new chain head to the tenant ledger at checkpoint time', async () => {
+      const anchors = await db
+        .selectFrom('audit_anchors')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .orderBy('seq')
+        .execute();
+      expect(anchors.map((a) => Number(a.seq))).toEqual([7, 8]);
+      const report = await verifyAuditChain(db, tenantId);
+      expect(report).toMatchObject({ events: 8, anchoredHeads: 2, problems: [] });
+    });
+
+    it('gives auditors an export that the bundled script verifies, and catches a changed row', async () => {
+      const { zip } = await exportAuditLog(db, { tenantId, tsaCaPem: caPem(), actor: operator });
+      const files = unzipSync(zip);
+      expect(Object.keys(files)).toEqual(
+        expect.arrayContaining(['events.json', 'events.csv', 'anchors/8.zip', 'verify-audit.py']),
+      );
+      expect(strFromU8(files['events.csv']!).split('\r\n')[0]).toMatch(/^seq,at,action,/);
+      const run = (f: Record<string, Uint8Array>) => {
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-audit-'));
+        try {
+          for (const [name, bytes] of Object.entries(f)) {
+            mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+            writeFileSync(path.join(dir, name), bytes);
+          }
+          const r = spawnSync('python3', ['verify-audit.py'], { cwd: dir, encoding: 'utf8' });
+          return { status: r.status, out: r.stdout + r.stderr };
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
+      const ok = run(files);
+      expect(ok.out).toContain('VERIFIED');
+      expect(ok.status).toBe(0);
+      const json = JSON.parse(strFromU8(files['events.json']!)) as { details: unknown }[];
+      json[2]!.details = { key: 'retention', old: '1y', new: '99y' };
+      const bad = run({ ...files, 'events.json': strToU8(JSON.stringify(json)) });
+      expect(bad.out).toContain('FAILED: event 3');
+      expect(bad.status).toBe(1);
+    }, 60_000);
+
+    it('names the first bad event after a superuser edits a row behind the triggers', async () => {
+      const tamper = async (fn: () => Promise<unknown>) => {
+        await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(db);
+        try {
+          await fn();
+        } finally {
+          await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(db);
+        }
+      };
+      // A plain edit: event 3's details change, its stored hash does not.
+      await tamper(() =>
+        sql`UPDATE audit_events SET details = '{"key":"retention","old":"1y","new":"99y"}'::jsonb
+            WHERE tenant_id = ${tenantId} AND seq = 3`.execute(db),
+      );
+      let report = await verifyAuditChain(db, tenantId);
+      expect(report.problems[0]).toMatchObject({ seq: 3, what: expect.stringMatching(/altered/) });
+
+      // A careful forger recomputes every hash from there on: the chain is consistent again,
+      // but no longer ends in the heads the ledger holds.
+      await tamper(async () => {
+        const rows = await db
+          .selectFrom('audit_events')
+          .selectAll()
+          .where('tenant_id', '=', tenantId)
+          .orderBy('seq')
+          .execute();
+        let prev = rows[1]!.hash;
+        for (const r of rows.slice(2)) {
+          const hash = chainHash(prev, chainedFromRow(r));
+          await db
+            .updateTable('audit_events')
+            .set({ prev_hash: prev, hash })
+            .where('tenant_id', '=', tenantId)
+            .where('seq', '=', r.seq)
+            .execute();
+          prev = hash;
+        }
+      });
+      report = await verifyAuditChain(db, tenantId);
+      expect(report.problems.length).toBeGreaterThan(0);
+      expect(report.problems[0]!.what).toMatch(
+        /not in the intact chain: an event after 0 and up to 7/,
+      );
+      expect(report.problems.every((p) => !/altered \(/.test(p.what))).toBe(true);
+    });
+  });
+});

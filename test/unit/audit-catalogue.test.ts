@@ -1,0 +1,54 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { AUDIT_EVENTS, FEATURES, type AuditAction } from '../../lib/audit/catalogue';
+
+/**
+ * The catalogue is a contract: every event of a built feature must be emitted by some code path
+ * (an `action: '<event>'` passed to recordAudit in product code), and docs/audit.md must list
+ * every event. Behavioural tests per event live with each feature (test/integration/audit-log…).
+ */
+
+const ROOT = path.join(__dirname, '../..');
+const PRODUCT_DIRS = ['lib', 'activities', 'workers', 'web'];
+
+function sources(dir: string): string[] {
+  const full = path.join(ROOT, dir);
+  let entries: string[];
+  try {
+    entries = readdirSync(full);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => {
+    const rel = path.join(dir, name);
+    if (statSync(path.join(ROOT, rel)).isDirectory())
+      return name === 'node_modules' || name === 'build' ? [] : sources(rel);
+    return /\.(ts|tsx)$/.test(name) && rel !== path.join('lib', 'audit', 'catalogue.ts')
+      ? [rel]
+      : [];
+  });
+}
+
+const code = PRODUCT_DIRS.flatMap(sources)
+  .map((f) => readFileSync(path.join(ROOT, f), 'utf8'))
+  .join('\n');
+
+const events = Object.entries(AUDIT_EVENTS) as [AuditAction, { feature: keyof typeof FEATURES }][];
+
+describe('audit event catalogue', () => {
+  it.each(events.filter(([, e]) => FEATURES[e.feature]))(
+    '%s is emitted by product code (its feature is built)',
+    (action) => {
+      expect(code).toContain(`action: '${action}'`);
+    },
+  );
+
+  it('is documented event by event in docs/audit.md', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/audit.md'), 'utf8');
+    for (const [action] of events) expect(doc).toContain(`\`${action}\``);
+  });
+
+  it('names features that exist', () => {
+    for (const [, e] of events) expect(Object.keys(FEATURES)).toContain(e.feature);
+  });
+});
