@@ -7,13 +7,13 @@ import type { Config } from '../../lib/config';
  * rounds by hand: the stack's schedule checkpoints the shared database every 2 s.
  * Call in a describe block; `db()` is ready in the tests.
  */
-export function ownDatabase(cfg: Config, suffix: string): { db: () => Db } {
+export function ownDatabase(cfg: Config, suffix: string, poolSize = 4): { db: () => Db } {
   const url = new URL(cfg.DATABASE_URL);
   url.pathname = `${url.pathname}_${suffix}`;
   let db: Db | undefined;
   beforeAll(async () => {
     await ensureDatabase(url.toString());
-    db = createDb(url.toString(), 4);
+    db = createDb(url.toString(), poolSize);
     await migrateToLatest(db);
   });
   afterAll(async () => {

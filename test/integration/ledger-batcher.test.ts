@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
-import { createDb, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { AppendBatcher } from '../../lib/ledger/append-batcher';
 import { verifyLog } from '../../lib/ledger/verify-log';
 import { tenantWithLog } from '../helpers/ledger';
+import { ownDatabase } from '../helpers/own-database';
 import { stackConfig } from '../helpers/stack-env';
 
 const cfg = stackConfig();
+// Its own database: the stack's schedule would anchor these tenants' audit heads meanwhile.
+const own = ownDatabase(cfg, 'batch', 6);
 let db: Db;
 beforeAll(() => {
-  db = createDb(cfg.DATABASE_URL, 6);
+  db = own.db();
 });
-afterAll(() => db.destroy());
 
 describe('append batcher', () => {
   it('sequences concurrent appends of several tenants in batches: contiguous, deduplicated, durable', async () => {

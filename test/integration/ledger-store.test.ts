@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createDb, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { openCheckpoint } from '../../lib/ledger/checkpoint';
 import {
@@ -17,15 +17,18 @@ import {
   signCurrentCheckpoint,
 } from '../../lib/ledger/store';
 import { tenantWithLog } from '../helpers/ledger';
+import { ownDatabase } from '../helpers/own-database';
 import { stackConfig } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
+// A database of its own: the stack's checkpoint schedule would integrate these logs (and anchor
+// their tenants' audit heads into them) while the tests count sizes.
+const own = ownDatabase(cfg, 'store', 8);
 let db: Db;
 beforeAll(() => {
-  db = createDb(cfg.DATABASE_URL, 8);
+  db = own.db();
 });
-afterAll(() => db.destroy());
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
