@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { config, tsaCaFile } from '../lib/config';
 import { createDb } from '../lib/db';
 import { runChecks } from '../lib/doctor/checks';
+import { verifierKey } from '../lib/ledger/checkpoint';
 import { verifyLog } from '../lib/ledger/verify-log';
 import { buildProofBundle } from '../lib/proof/build-bundle';
 import { exportAuditLog } from '../lib/audit/export';
@@ -124,6 +125,30 @@ program
       await db.destroy();
     }
   });
+
+ledger
+  .command('keys')
+  .description('print the verifier keys of the anchor log and, with --tenant, of a tenant log')
+  .option('--tenant <id>', 'also the tenant log key')
+  .action((opts: { tenant?: string }) =>
+    withDb(async (db) => {
+      const rows = await db
+        .selectFrom('ledger_logs')
+        .select(['tenant_id', 'origin', 'signing_public_key'])
+        .where((eb) =>
+          opts.tenant
+            ? eb.or([eb('tenant_id', 'is', null), eb('tenant_id', '=', opts.tenant)])
+            : eb('tenant_id', 'is', null),
+        )
+        .execute();
+      if (opts.tenant && !rows.some((r) => r.tenant_id === opts.tenant))
+        throw new Error(`tenant ${opts.tenant} has no ledger yet`);
+      for (const r of rows)
+        console.log(
+          `${r.tenant_id ? 'tenant' : 'anchor'}\t${verifierKey({ name: r.origin, publicKey: r.signing_public_key })}`,
+        );
+    }),
+  );
 
 const audit = program.command('audit').description('the tamper-evident audit log');
 audit

@@ -7,7 +7,11 @@ import type { Config } from '../../lib/config';
  * rounds by hand: the stack's schedule checkpoints the shared database every 2 s.
  * Call in a describe block; `db()` is ready in the tests.
  */
-export function ownDatabase(cfg: Config, suffix: string, poolSize = 4): { db: () => Db } {
+export function ownDatabase(
+  cfg: Config,
+  suffix: string,
+  poolSize = 4,
+): { db: () => Db; url: string } {
   const url = new URL(cfg.DATABASE_URL);
   url.pathname = `${url.pathname}_${suffix}`;
   let db: Db | undefined;
@@ -21,6 +25,7 @@ export function ownDatabase(cfg: Config, suffix: string, poolSize = 4): { db: ()
     await dropDatabase(url.toString());
   });
   return {
+    url: url.toString(),
     db: () => {
       if (!db) throw new Error('database not ready (used outside a test?)');
       return db;

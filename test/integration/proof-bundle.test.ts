@@ -32,6 +32,7 @@ const round = (db: ReturnType<typeof own.db>) =>
   });
 
 const own = ownDatabase(cfg, 'proof');
+const ownUrl = own.url;
 
 const mailText = (n: number) =>
   Buffer.from(
@@ -198,6 +199,15 @@ describe('proof bundles', () => {
       });
       expect(bad.stdout).toContain('FAILED: mail hash:');
       expect(bad.status).toBe(1);
+      // The keys a customer pins come from `mailrepo ledger keys` (and the portal).
+      const keys = spawnSync('node', [bin, 'ledger', 'keys', '--tenant', tenantId], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { ...process.env, DATABASE_URL: ownUrl },
+      });
+      const files = unzipSync(zip);
+      expect(keys.stdout).toContain(`tenant\t${strFromU8(files[BundleFile.tenantKey]!).trim()}`);
+      expect(keys.stdout).toContain(`anchor\t${strFromU8(files[BundleFile.anchorKey]!).trim()}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
