@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { ensureRole, tenantIsolation } from './tenant-isolation';
 
 /**
  * Audit log (DESIGN §6, issue 5). `audit_events` is one hash chain per tenant; `audit_heads` holds
@@ -9,11 +10,7 @@ import { sql, type Kysely } from 'kysely';
  * triggers), and the anchored heads in the ledger catch what it changes.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql`DO $$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mailrepo_audit_owner') THEN
-      CREATE ROLE mailrepo_audit_owner NOLOGIN;
-    END IF;
-  END $$`.execute(db);
+  await ensureRole(db, 'mailrepo_audit_owner');
   await sql`GRANT USAGE ON SCHEMA public TO mailrepo_audit_owner`.execute(db);
 
   await sql`CREATE TABLE audit_keys (
@@ -70,16 +67,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ['audit_heads', 'SELECT, INSERT, UPDATE'],
     ['audit_anchors', 'SELECT'],
   ] as const) {
-    await sql.raw(`ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`).execute(db);
-    await sql.raw(`ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`).execute(db);
-    await sql
-      .raw(
-        `CREATE POLICY tenant_isolation ON ${table}
-           USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-           WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)`,
-      )
-      .execute(db);
-    await sql.raw(`GRANT ${grants} ON ${table} TO mailrepo_app`).execute(db);
+    await tenantIsolation(db, table, grants);
   }
   for (const table of ['audit_events', 'audit_anchors']) {
     await sql

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { tenantIsolation } from './tenant-isolation';
 
 /**
  * Ingest addresses: the recipient addresses (journal targets) whose mail belongs to a tenant. A
@@ -16,10 +17,5 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`CREATE UNIQUE INDEX ingest_addresses_live ON ingest_addresses (address) WHERE removed_at IS NULL`.execute(
     db,
   );
-  await sql`ALTER TABLE ingest_addresses ENABLE ROW LEVEL SECURITY`.execute(db);
-  await sql`ALTER TABLE ingest_addresses FORCE ROW LEVEL SECURITY`.execute(db);
-  await sql`CREATE POLICY tenant_isolation ON ingest_addresses
-    USING (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)
-    WITH CHECK (tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid)`.execute(db);
-  await sql`GRANT SELECT, INSERT, UPDATE ON ingest_addresses TO mailrepo_app`.execute(db);
+  await tenantIsolation(db, 'ingest_addresses', 'SELECT, INSERT, UPDATE');
 }
