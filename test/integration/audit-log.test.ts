@@ -282,6 +282,13 @@ describe('audit log', () => {
       expect(anchors.map((a) => Number(a.seq))).toEqual([7, 8]);
       const report = await verifyAuditChain(db, tenantId);
       expect(report).toMatchObject({ events: 8, anchoredHeads: 2, problems: [] });
+      const cli = spawnSync(
+        'node',
+        [path.join(__dirname, '../../bin/mailrepo.cjs'), 'audit', 'verify', '--tenant', tenantId],
+        { encoding: 'utf8', env: { ...process.env, DATABASE_URL: own.url } },
+      );
+      expect(cli.stdout).toContain('8 events, 2 heads in the ledger');
+      expect(cli.status).toBe(0);
     });
 
     it('gives auditors an export that the bundled script verifies, and catches a changed row', async () => {
@@ -330,6 +337,13 @@ describe('audit log', () => {
       );
       let report = await verifyAuditChain(db, tenantId);
       expect(report.problems[0]).toMatchObject({ seq: 3, what: expect.stringMatching(/altered/) });
+      const cli = spawnSync(
+        'node',
+        [path.join(__dirname, '../../bin/mailrepo.cjs'), 'audit', 'verify', '--tenant', tenantId],
+        { encoding: 'utf8', env: { ...process.env, DATABASE_URL: own.url } },
+      );
+      expect(cli.stderr.split('\n')[0]).toMatch(/^FAILED at event 3: .*altered/);
+      expect(cli.status).toBe(1);
 
       // A careful forger recomputes every hash from there on: the chain is consistent again,
       // but no longer ends in the heads the ledger holds.
