@@ -1,3 +1,4 @@
+import { createArchiveActivities } from './archive';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
@@ -5,6 +6,10 @@ export type ActivityDeps = SmokeDeps & LedgerDeps;
 
 /** Every activity the worker registers, built once with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createSmokeActivities(deps), ...createLedgerActivities(deps) };
+  return {
+    ...createSmokeActivities(deps),
+    ...createLedgerActivities(deps),
+    ...createArchiveActivities(deps),
+  };
 }
 export type Activities = ReturnType<typeof createActivities>;

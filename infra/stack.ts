@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { ensureDevLmtpCert } from './dev-tls';
 import type { Config } from '../lib/config';
 import { createS3, ensureBucket } from '../lib/storage/s3';
 import { recentWorkflowPollers } from '../lib/temporal/pollers';
@@ -110,6 +111,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       CODEC_SERVER_PORT: String(ports.codec),
       WORKFLOW_BUNDLE: path.join(o.dataDir, 'workflow-bundle.js'),
     };
+    if (!cfg.LMTP_TLS_CERT_FILE) {
+      const devCert = ensureDevLmtpCert(o.dataDir);
+      if (devCert) {
+        env.LMTP_TLS_CERT_FILE = devCert.cert;
+        env.LMTP_TLS_KEY_FILE = devCert.key;
+      } else log('!! openssl not found: LMTP runs without STARTTLS');
+    }
 
     const [db] = await Promise.all([
       resolveDatabase({

@@ -1,44 +1,57 @@
 import { readFileSync } from 'node:fs';
-import { SMTPServer } from 'smtp-server';
 import { config } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLmtpServer } from '../lib/ingest/lmtp-server';
 import { createLogger } from '../lib/log';
-import { closeOnSignals } from '../lib/process/close-on-signals';
+import { createS3 } from '../lib/storage/s3';
+import { connectTemporal } from '../lib/temporal/client';
 import { version } from '../lib/version';
 
-/**
- * LMTP ingest endpoint. Until the archiveMail workflow exists (ingest issue) every message is
- * answered with a temporary failure, so a sending MTA keeps it queued and retries: nothing is
- * acknowledged that was not stored.
- */
-const cfg = config();
-const log = createLogger('lmtp', { level: cfg.LOG_LEVEL });
-const tls =
-  cfg.LMTP_TLS_CERT_FILE && cfg.LMTP_TLS_KEY_FILE
-    ? { cert: readFileSync(cfg.LMTP_TLS_CERT_FILE), key: readFileSync(cfg.LMTP_TLS_KEY_FILE) }
-    : undefined;
+/** The LMTP ingest process: mail from the customer's MTA, encrypted on receipt (lib/ingest). */
+async function main(): Promise<void> {
+  const cfg = config();
+  const log = createLogger('lmtp', { level: cfg.LOG_LEVEL });
+  const tls =
+    cfg.LMTP_TLS_CERT_FILE && cfg.LMTP_TLS_KEY_FILE
+      ? { cert: readFileSync(cfg.LMTP_TLS_CERT_FILE), key: readFileSync(cfg.LMTP_TLS_KEY_FILE) }
+      : undefined;
+  const db = createDb(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const s3 = createS3(cfg);
+  const temporal = await connectTemporal(cfg);
+  const lmtp = createLmtpServer(
+    { db, s3, bucket: cfg.S3_BUCKET, temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE, log },
+    {
+      tls,
+      requireTls: cfg.LMTP_REQUIRE_TLS,
+      maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
+      maxConnections: cfg.LMTP_MAX_CONNECTIONS,
+      maxConcurrentMails: cfg.LMTP_MAX_CONCURRENT_MAILS,
+      banner: `ready (mailrepo ${version})`,
+    },
+  );
+  lmtp.server.on('error', (err) => log.error({ err }, 'LMTP server error'));
+  lmtp.server.listen(cfg.LMTP_PORT, cfg.LMTP_HOST, () =>
+    log.info(
+      { port: cfg.LMTP_PORT, tls: !!tls, requireTls: cfg.LMTP_REQUIRE_TLS },
+      'LMTP listening',
+    ),
+  );
+  const stop = () => {
+    log.info({ inFlight: lmtp.inFlight }, 'draining: finishing mails in flight');
+    void lmtp
+      .drain(cfg.LMTP_SHUTDOWN_GRACE_MS)
+      .then(async () => {
+        await temporal.connection.close();
+        await db.destroy();
+        s3.destroy();
+      })
+      .finally(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
 
-const server = new SMTPServer({
-  lmtp: true,
-  name: 'mailrepo',
-  banner: `ready (mailrepo ${version})`,
-  authOptional: true,
-  disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
-  ...(tls ? { ...tls, minVersion: 'TLSv1.2' as const } : {}),
-  size: 100 * 1024 * 1024,
-  logger: false,
-  onData(stream, _session, callback) {
-    stream.on('data', () => {});
-    stream.on('end', () => {
-      const err = Object.assign(
-        new Error('4.3.2 archive ingest not enabled yet, try again later'),
-        { responseCode: 451 },
-      );
-      callback(err);
-    });
-  },
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
 });
-server.on('error', (err) => log.error({ err }, 'LMTP server error'));
-server.listen(cfg.LMTP_PORT, cfg.LMTP_HOST, () =>
-  log.info({ port: cfg.LMTP_PORT, tls: !!tls }, 'LMTP listening'),
-);
-closeOnSignals(server);

@@ -1,2 +1,3 @@
 export { platformSmoke } from './platform-smoke';
 export { ledgerCheckpoint } from './ledger-checkpoint';
+export { archiveMail } from './archive-mail';

@@ -12,6 +12,8 @@ export const FEATURES = {
   ingestAddresses: true,
   /** The audit log's own export. */
   audit: true,
+  /** LMTP ingest and the archiveMail workflow. */
+  ingest: true,
   /** Portal accounts: login, second factor, sessions, users, settings. */
   portal: false,
   /** Portal archive: every decryption of mail content. */
@@ -41,6 +43,8 @@ export const AUDIT_EVENTS = {
 
   'ingest_address.added': { feature: 'ingestAddresses', summary: 'ingest address added' },
   'ingest_address.removed': { feature: 'ingestAddresses', summary: 'ingest address removed' },
+
+  'mail.archived': { feature: 'ingest', summary: 'a received mail was stored and ledgered' },
 
   'audit.exported': { feature: 'audit', summary: 'the audit log was exported for an auditor' },
 

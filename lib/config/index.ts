@@ -94,6 +94,11 @@ const spec = {
   LMTP_PORT: v(port, '2424'),
   LMTP_TLS_CERT_FILE: v(z.string().optional()),
   LMTP_TLS_KEY_FILE: v(z.string().optional()),
+  LMTP_REQUIRE_TLS: v(bool, 'false'),
+  LMTP_MAX_MESSAGE_BYTES: v(z.coerce.number().int().positive(), String(50 * 1024 * 1024)),
+  LMTP_MAX_CONNECTIONS: v(z.coerce.number().int().positive(), '100'),
+  LMTP_MAX_CONCURRENT_MAILS: v(z.coerce.number().int().positive(), '32'),
+  LMTP_SHUTDOWN_GRACE_MS: v(z.coerce.number().int().positive(), '30000'),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),
   WEB_PORT: v(port, '3000'),
@@ -155,6 +160,7 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
   if (!cfg.S3_ENDPOINT.startsWith('https://')) refusals.push('S3_ENDPOINT must use https');
   if (!cfg.LMTP_TLS_CERT_FILE || !cfg.LMTP_TLS_KEY_FILE)
     refusals.push('LMTP_TLS_CERT_FILE and LMTP_TLS_KEY_FILE are required');
+  if (!cfg.LMTP_REQUIRE_TLS) refusals.push('LMTP_REQUIRE_TLS must be true');
   if (!cfg.WEB_BEHIND_TLS_PROXY && !(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE))
     refusals.push(
       'the portal needs WEB_TLS_CERT_FILE/WEB_TLS_KEY_FILE or WEB_BEHIND_TLS_PROXY=true',

@@ -8,6 +8,8 @@ export type Purpose =
   | 'mail-body'
   | 'mail-dek'
   | 'mail-tokens'
+  | 'mail-metadata'
+  | 'receipt-envelope'
   | 'user-private-key'
   | 'user-private-key-recovery'
   | 'tenant-private-key'

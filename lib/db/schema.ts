@@ -16,6 +16,46 @@ export interface Database {
   audit_heads: AuditHeadsTable;
   audit_anchors: AuditAnchorsTable;
   ingest_addresses: IngestAddressesTable;
+  messages: MessagesTable;
+  message_receipts: MessageReceiptsTable;
+  search_index_queue: SearchIndexQueueTable;
+}
+
+export type MessageState = 'staged' | 'stored' | 'ledgered' | 'sealed';
+
+export interface MessagesTable {
+  id: string;
+  tenant_id: string;
+  sha256: Buffer;
+  size: number;
+  epoch_id: string;
+  sealed_dek: Buffer;
+  staging_key: string;
+  object_key: string | null;
+  ciphertext_sha256: Buffer;
+  ciphertext_size: number;
+  enc_metadata: Buffer;
+  enc_tokens: Buffer;
+  state: Generated<MessageState>;
+  ledger_index: number | null;
+  received_at: Generated<Date>;
+  sealed_at: Date | null;
+}
+
+export interface MessageReceiptsTable {
+  id: string;
+  tenant_id: string;
+  message_id: string;
+  received_at: Generated<Date>;
+  duplicate: boolean;
+  ingest_address: string;
+  sealed_envelope: Buffer;
+}
+
+export interface SearchIndexQueueTable {
+  message_id: string;
+  tenant_id: string;
+  queued_at: Generated<Date>;
 }
 
 export interface AuditKeysTable {

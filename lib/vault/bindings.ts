@@ -40,4 +40,18 @@ export const bind = {
     message: messageId,
     purpose: 'mail-body',
   }),
+  /** Metadata and search tokens of a mail: under the mail's DEK, bound to their purpose. */
+  mailPart: (
+    tenant: string,
+    epochId: string,
+    messageId: string,
+    part: 'mail-metadata' | 'mail-tokens',
+  ): Binding => ({ tenant, epoch: epochId, message: messageId, purpose: part }),
+  /** The SMTP envelope of one delivery (duplicates included), sealed to the epoch key. */
+  receiptEnvelope: (tenant: string, epochId: string, receiptId: string): Binding => ({
+    tenant,
+    epoch: epochId,
+    message: receiptId,
+    purpose: 'receipt-envelope',
+  }),
 };

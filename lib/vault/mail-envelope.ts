@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { zeroize } from '../crypto/bytes';
 import { openSealed, sealTo } from '../crypto/sealed-box';
-import { DecryptStream, EncryptStream } from '../crypto/stream';
+import { decryptBuffer, DecryptStream, encryptBuffer, EncryptStream } from '../crypto/stream';
 import { bind } from './bindings';
 import type { EpochPublicKey, UnlockedEpoch } from './epochs';
 
@@ -15,11 +15,65 @@ export function encryptMail(
   tenantId: string,
   messageId: string,
 ): { sealedDek: Buffer; body: EncryptStream } {
+  const e = beginMailEncryption(epoch, tenantId, messageId);
+  e.dispose();
+  return { sealedDek: e.sealedDek, body: e.body };
+}
+
+export type MailPart = 'mail-metadata' | 'mail-tokens';
+
+export interface MailEncryption {
+  sealedDek: Buffer;
+  body: EncryptStream;
+  /** Encrypts a part (metadata, token list) under the same DEK; only before dispose(). */
+  encryptPart(part: MailPart, plaintext: Uint8Array): Promise<Buffer>;
+  /** Zeroes the DEK; call once the parts are encrypted (the body stream keeps its own key). */
+  dispose(): void;
+}
+
+/** As encryptMail, keeping the DEK until the mail's metadata and tokens are encrypted too. */
+export function beginMailEncryption(
+  epoch: EpochPublicKey,
+  tenantId: string,
+  messageId: string,
+): MailEncryption {
   const dek = randomBytes(32);
   const sealedDek = sealTo(epoch.publicKey, bind.mailDek(tenantId, epoch.epochId, messageId), dek);
   const body = new EncryptStream(dek, bind.mailBody(tenantId, epoch.epochId, messageId));
-  zeroize(dek);
-  return { sealedDek, body };
+  let disposed = false;
+  return {
+    sealedDek,
+    body,
+    encryptPart: (part, plaintext) => {
+      if (disposed) throw new Error('the mail key was already disposed');
+      return encryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), plaintext);
+    },
+    dispose: () => {
+      disposed = true;
+      zeroize(dek);
+    },
+  };
+}
+
+/** Decrypts a mail's metadata or token list; needs the unlocked epoch. */
+export async function decryptMailPart(
+  epoch: UnlockedEpoch,
+  tenantId: string,
+  messageId: string,
+  sealedDek: Uint8Array,
+  part: MailPart,
+  blob: Uint8Array,
+): Promise<Buffer> {
+  const dek = openSealed(
+    epoch.privateKey,
+    bind.mailDek(tenantId, epoch.epochId, messageId),
+    sealedDek,
+  );
+  try {
+    return await decryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), blob);
+  } finally {
+    zeroize(dek);
+  }
 }
 
 /** The decrypting stream for one mail; needs the unlocked epoch (so an unlocked session). */

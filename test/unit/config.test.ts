@@ -17,6 +17,7 @@ const productionEnv = {
   TSA_CA_FILE: '/etc/mailrepo/tsa-ca.pem',
   LMTP_TLS_CERT_FILE: '/etc/mailrepo/lmtp.crt',
   LMTP_TLS_KEY_FILE: '/etc/mailrepo/lmtp.key',
+  LMTP_REQUIRE_TLS: 'true',
   WEB_BEHIND_TLS_PROXY: 'true',
 };
 
@@ -51,6 +52,7 @@ describe('config', () => {
     ['DATABASE_URL', 'postgres://app@db.internal:5432/mailrepo', /sslmode/],
     ['S3_ENDPOINT', 'http://s3.internal', /S3_ENDPOINT must use https/],
     ['LMTP_TLS_CERT_FILE', undefined, /LMTP_TLS/],
+    ['LMTP_REQUIRE_TLS', 'false', /LMTP_REQUIRE_TLS must be true/],
     ['WEB_BEHIND_TLS_PROXY', 'false', /portal needs/],
     ['S3_SECRET_KEY', undefined, /S3_SECRET_KEY/],
     ['LEDGER_KEY_WRAP_KEY', undefined, /LEDGER_KEY_WRAP_KEY/],

@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ApplicationFailure } from '@temporalio/activity';
+import { recordAudit } from '../lib/audit/record';
+import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
+import { deleteStaging } from '../lib/ingest/staging';
+
+/**
+ * The archiveMail workflow's own activities (ledgerAppend and awaitTimestamp come from the
+ * ledger). Each is idempotent: it looks at the message row first and does only what is missing,
+ * so a retry after a crash at any point converges on one archive entry.
+ */
+export interface ArchiveDeps {
+  db: Db;
+  s3: S3Client;
+  bucket: string;
+}
+
+export interface MessageRef {
+  tenantId: string;
+  messageId: string;
+}
+
+async function objectDigest(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<{ sha256: Buffer; size: number } | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of res.Body as Readable) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    return { sha256: hash.digest(), size };
+  } catch (e) {
+    if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
+    throw e;
+  }
+}
+
+export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
+  const message = (ref: MessageRef) =>
+    withTenant(db, ref.tenantId, (tx) =>
+      tx.selectFrom('messages').selectAll().where('id', '=', ref.messageId).executeTakeFirst(),
+    );
+  const setState = (ref: MessageRef, values: Record<string, unknown>, from: string[]) =>
+    withTenant(db, ref.tenantId, (tx) =>
+      tx
+        .updateTable('messages')
+        .set(values)
+        .where('id', '=', ref.messageId)
+        .where('state', 'in', from as ('staged' | 'stored' | 'ledgered' | 'sealed')[])
+        .execute(),
+    );
+
+  return {
+    /**
+     * Promotes the staging object into the tenant's storage area and verifies the ciphertext's
+     * SHA-256 and size against what ingest computed while uploading.
+     */
+    async storeMail(ref: MessageRef): Promise<{ objectKey: string }> {
+      const row = await message(ref);
+      if (!row) throw ApplicationFailure.nonRetryable('message row not found', 'MessageNotFound');
+      const objectKey = `mail/${row.tenant_id}/${row.epoch_id}/${row.id}`;
+      if (row.state !== 'staged') return { objectKey: row.object_key ?? objectKey };
+      let stored = await objectDigest(s3, bucket, objectKey);
+      const matches = (d?: { sha256: Buffer; size: number }) =>
+        !!d && d.sha256.equals(row.ciphertext_sha256) && d.size === Number(row.ciphertext_size);
+      if (!matches(stored)) {
+        try {
+          await s3.send(
+            new CopyObjectCommand({
+              Bucket: bucket,
+              Key: objectKey,
+              CopySource: `${bucket}/${row.staging_key}`,
+            }),
+          );
+        } catch (e) {
+          if ((e as { name?: string }).name === 'NoSuchKey')
+            throw ApplicationFailure.nonRetryable(
+              'the staging object is gone and no verified copy exists',
+              'StagingLost',
+            );
+          throw e;
+        }
+        stored = await objectDigest(s3, bucket, objectKey);
+        if (!matches(stored))
+          throw ApplicationFailure.retryable(
+            'stored ciphertext does not match its hash',
+            'Mismatch',
+          );
+      }
+      await setState(ref, { state: 'stored', object_key: objectKey }, ['staged']);
+      await deleteStaging(s3, bucket, row.staging_key);
+      return { objectKey };
+    },
+
+    async markLedgered(ref: MessageRef & { index: number }): Promise<void> {
+      await setState(ref, { state: 'ledgered', ledger_index: ref.index }, ['stored']);
+    },
+
+    /** Queues the encrypted token list for the search index maintenance (DESIGN §7). */
+    async queueIndex(ref: MessageRef): Promise<void> {
+      await withTenant(db, ref.tenantId, (tx) =>
+        tx
+          .insertInto('search_index_queue')
+          .values({ message_id: ref.messageId, tenant_id: ref.tenantId })
+          .onConflict((oc) => oc.column('message_id').doNothing())
+          .execute(),
+      );
+    },
+
+    /** One `mail.archived` event per message, however often this runs. */
+    async auditArchived(ref: MessageRef & { index: number }): Promise<void> {
+      await withTenant(db, ref.tenantId, async (tx) => {
+        const seen = await tx
+          .selectFrom('audit_events')
+          .select('seq')
+          .where('tenant_id', '=', ref.tenantId)
+          .where('action', '=', 'mail.archived')
+          .where('target_id', '=', ref.messageId)
+          .executeTakeFirst();
+        if (seen) return;
+        await recordAudit(tx, ref.tenantId, {
+          action: 'mail.archived',
+          actor: { type: 'system', label: 'ingest' },
+          target: { type: 'message', id: ref.messageId },
+          details: { ledgerIndex: ref.index },
+        });
+      });
+    },
+
+    async markSealed(ref: MessageRef): Promise<void> {
+      await setState(ref, { state: 'sealed', sealed_at: new Date() }, ['ledgered']);
+    },
+  };
+}
+
+export type ArchiveActivities = ReturnType<typeof createArchiveActivities>;

@@ -1,0 +1,123 @@
+import { sql } from 'kysely';
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { receiveMail, type IngestDeps, type Outcome } from './receive';
+
+/**
+ * The LMTP endpoint (RFC 2033) on smtp-server: LHLO, PIPELINING, 8BITMIME, SMTPUTF8, STARTTLS,
+ * a size limit, connection and concurrency limits, one reply per recipient after DATA. Unknown
+ * recipients are refused at RCPT (550 5.1.1) without touching the others. `drain()` finishes the
+ * mails in flight and answers 421 to everything new, for a restart that loses nothing.
+ */
+
+export interface LmtpOptions {
+  tls?: { cert: Buffer; key: Buffer };
+  requireTls: boolean;
+  maxMessageBytes: number;
+  maxConnections: number;
+  maxConcurrentMails: number;
+  banner: string;
+}
+
+const smtpError = (code: number, text: string) =>
+  Object.assign(new Error(text), { responseCode: code });
+
+export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
+  const tenantsBySession = new Map<string, Map<string, string>>();
+  let inFlight = 0;
+  let draining = false;
+
+  const server = new SMTPServer({
+    lmtp: true,
+    name: 'mailrepo',
+    banner: opts.banner,
+    authOptional: true,
+    disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(opts.tls ? { ...opts.tls, minVersion: 'TLSv1.2' as const } : {}),
+    size: opts.maxMessageBytes,
+    maxClients: opts.maxConnections,
+    logger: false,
+    onConnect(_session, cb) {
+      if (draining) return cb(smtpError(421, '4.3.2 mailrepo is restarting, try again later'));
+      cb();
+    },
+    onMailFrom(_address, session, cb) {
+      if (draining) return cb(smtpError(421, '4.3.2 mailrepo is restarting, try again later'));
+      if (opts.requireTls && !session.secure)
+        return cb(smtpError(530, '5.7.0 Must issue a STARTTLS command first'));
+      tenantsBySession.set(session.id, new Map());
+      cb();
+    },
+    onRcptTo(address, session, cb) {
+      const rcpt = address.address.toLowerCase();
+      sql<{ tenant: string | null }>`SELECT ingest_address_tenant(${rcpt}) AS tenant`
+        .execute(deps.db)
+        .then(
+          (r) => {
+            const tenant = r.rows[0]?.tenant;
+            if (!tenant) return cb(smtpError(550, `5.1.1 <${rcpt}>: not an archive address`));
+            tenantsBySession.get(session.id)?.set(address.address, tenant);
+            cb();
+          },
+          (err: unknown) => {
+            deps.log.error({ err }, 'recipient lookup failed');
+            cb(smtpError(451, '4.3.0 archive temporarily unavailable, try again later'));
+          },
+        );
+    },
+    onData(stream, session, cb) {
+      if (inFlight >= opts.maxConcurrentMails) {
+        stream.resume();
+        return cb(smtpError(451, '4.3.2 too many mails in progress, try again later'));
+      }
+      inFlight++;
+      const map = tenantsBySession.get(session.id) ?? new Map<string, string>();
+      const recipients = session.envelope.rcptTo.map((r) => ({
+        address: r.address.toLowerCase(),
+        tenantId: map.get(r.address)!,
+      }));
+      receiveMail(deps, stream, {
+        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        recipients,
+        remoteAddress: session.remoteAddress,
+        clientHostname: session.hostNameAppearsAs,
+      })
+        .then((outcomes) =>
+          cb(
+            null,
+            recipients.map((r) => reply(outcomes.get(r.tenantId))),
+          ),
+        )
+        .catch((err: unknown) => {
+          deps.log.error({ err }, 'ingest failed');
+          cb(smtpError(451, '4.3.0 archive temporarily unavailable, try again later'));
+        })
+        .finally(() => inFlight--);
+    },
+    onClose(session: SMTPServerSession) {
+      tenantsBySession.delete(session.id);
+    },
+  });
+
+  return {
+    server,
+    get inFlight() {
+      return inFlight;
+    },
+    /** Finishes mails in flight (up to `graceMs`), then closes; new sessions get 421 meanwhile. */
+    async drain(graceMs: number): Promise<void> {
+      draining = true;
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      (server.options as { closeTimeout?: number }).closeTimeout = 500;
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function reply(o: Outcome | undefined): string | Error {
+  if (!o) return smtpError(451, '4.3.0 archive temporarily unavailable, try again later');
+  if (!o.ok) return smtpError(o.code, o.text);
+  return o.duplicate
+    ? `2.0.0 ${o.messageId} already archived (duplicate delivery recorded)`
+    : `2.0.0 ${o.messageId} archived`;
+}

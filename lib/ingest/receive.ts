@@ -1,0 +1,276 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import { sealTo } from '../crypto/sealed-box';
+import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
+import type { Logger } from '../log';
+import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
+import { bind } from '../vault/bindings';
+import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';
+import { startArchive } from './archive-start';
+import { MetadataExtractor, type MailMetadata } from './mime-metadata';
+import { deleteStaging, StagingUpload } from './staging';
+
+/**
+ * One delivery, as the LMTP worker hands it over: the DATA stream is hashed (SHA-256 of the exact
+ * bytes), parsed for metadata and search tokens, and stream-encrypted into one staging object per
+ * tenant among the recipients — plaintext never touches disk. A tenant's recipients get success
+ * only once its ciphertext is durable in S3, its row is committed and its archiveMail workflow is
+ * started (or the mail is a known duplicate); anything less is a temporary failure.
+ */
+
+export interface IngestDeps {
+  db: Db;
+  s3: S3Client;
+  bucket: string;
+  temporal: Client;
+  taskQueue: string;
+  log: Logger;
+}
+
+export interface Delivery {
+  mailFrom: string;
+  /** Accepted recipients with their tenant, in RCPT order. */
+  recipients: { address: string; tenantId: string }[];
+  remoteAddress?: string;
+  clientHostname?: string;
+}
+
+export type Outcome =
+  { ok: true; messageId: string; duplicate: boolean } | { ok: false; code: number; text: string };
+
+const RETENTION_CLASS = 'default';
+const TEMPORARY: Outcome = {
+  ok: false,
+  code: 451,
+  text: '4.3.0 archive temporarily unavailable, try again later',
+};
+
+interface TenantIngest {
+  tenantId: string;
+  epoch: EpochPublicKey;
+  messageId: string;
+  encryption: MailEncryption;
+  staging: StagingUpload;
+  failed?: unknown;
+}
+
+function write(sink: Writable, chunk: Buffer): Promise<void> {
+  return sink.write(chunk) ? Promise.resolve() : new Promise((r) => sink.once('drain', r));
+}
+
+async function prepare(deps: IngestDeps, tenantId: string): Promise<TenantIngest> {
+  const epoch = await currentEpochPublicKey(deps.db, { tenantId, retentionClass: RETENTION_CLASS });
+  const messageId = randomUUID();
+  const encryption = beginMailEncryption(epoch, tenantId, messageId);
+  const staging = new StagingUpload(deps.s3, deps.bucket, `staging/${tenantId}/${messageId}`);
+  encryption.body.pipe(staging.input);
+  encryption.body.on('error', (e) => staging.input.destroy(e));
+  return { tenantId, epoch, messageId, encryption, staging };
+}
+
+/** Per tenant: the outcome for all of that tenant's recipients. */
+export async function receiveMail(
+  deps: IngestDeps,
+  source: Readable & { sizeExceeded?: boolean },
+  delivery: Delivery,
+): Promise<Map<string, Outcome>> {
+  const outcomes = new Map<string, Outcome>();
+  const tenantIds = [...new Set(delivery.recipients.map((r) => r.tenantId))];
+  const prepared = await Promise.allSettled(tenantIds.map((t) => prepare(deps, t)));
+  const active: TenantIngest[] = [];
+  prepared.forEach((p, i) => {
+    if (p.status === 'fulfilled') active.push(p.value);
+    else {
+      deps.log.error({ err: p.reason, tenantId: tenantIds[i] }, 'ingest preparation failed');
+      outcomes.set(tenantIds[i]!, TEMPORARY);
+    }
+  });
+
+  const plain = createHash('sha256');
+  let size = 0;
+  const extractor = new MetadataExtractor();
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      plain.update(chunk);
+      size += chunk.length;
+      await Promise.all([
+        write(extractor, chunk),
+        ...active
+          .filter((t) => !t.failed)
+          .map((t) =>
+            write(t.encryption.body, chunk).catch((e: unknown) => {
+              t.failed = e;
+            }),
+          ),
+      ]);
+    }
+  } catch (e) {
+    // The client went away mid-DATA: nothing was acknowledged, nothing may remain.
+    await Promise.all(active.map((t) => t.staging.discard()));
+    for (const t of active) t.encryption.dispose();
+    throw e;
+  }
+  extractor.end();
+  for (const t of active) t.encryption.body.end();
+  const sha256 = plain.digest();
+
+  await Promise.all(
+    active.map(async (t) => {
+      try {
+        await t.staging.done;
+      } catch (e) {
+        t.failed ??= e;
+      }
+    }),
+  );
+  if (source.sizeExceeded) {
+    await Promise.all(active.map((t) => t.staging.discard()));
+    for (const t of active) t.encryption.dispose();
+    for (const id of tenantIds)
+      outcomes.set(id, { ok: false, code: 552, text: '5.3.4 message exceeds the size limit' });
+    return outcomes;
+  }
+  const { metadata, tokens } = await withTimeout(extractor.result, 30_000);
+
+  await Promise.all(
+    active.map(async (t) => {
+      if (t.failed) {
+        deps.log.error({ err: t.failed, tenantId: t.tenantId }, 'staging upload failed');
+        t.encryption.dispose();
+        await t.staging.discard();
+        outcomes.set(t.tenantId, TEMPORARY);
+        return;
+      }
+      try {
+        outcomes.set(
+          t.tenantId,
+          await register(deps, t, { sha256, size, metadata, tokens, delivery }),
+        );
+      } catch (err) {
+        deps.log.error({ err, tenantId: t.tenantId }, 'registering the mail failed');
+        outcomes.set(t.tenantId, TEMPORARY);
+      } finally {
+        t.encryption.dispose();
+      }
+    }),
+  );
+  return outcomes;
+}
+
+async function withTimeout<T extends { metadata: MailMetadata; tokens: string[] }>(
+  p: Promise<T>,
+  ms: number,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          metadata: { ...emptyMetadata(), parseError: 'MIME parsing timed out' },
+          tokens: [],
+        } as unknown as T),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function emptyMetadata(): MailMetadata {
+  return {
+    from: [], to: [], cc: [], bcc: [], replyTo: [], subject: null, date: null, messageId: null,
+    inReplyTo: null, attachments: [], textLength: 0, hasHtml: false,
+  }; // prettier-ignore
+}
+
+async function register(
+  deps: IngestDeps,
+  t: TenantIngest,
+  mail: {
+    sha256: Buffer;
+    size: number;
+    metadata: MailMetadata;
+    tokens: string[];
+    delivery: Delivery;
+  },
+): Promise<Outcome> {
+  const { tenantId } = t;
+  const cipher = t.staging.result();
+  const envelope = {
+    mailFrom: mail.delivery.mailFrom,
+    rcptTo: mail.delivery.recipients.filter((r) => r.tenantId === tenantId).map((r) => r.address),
+    remoteAddress: mail.delivery.remoteAddress ?? null,
+    clientHostname: mail.delivery.clientHostname ?? null,
+  };
+  const encMetadata = await t.encryption.encryptPart(
+    'mail-metadata',
+    Buffer.from(JSON.stringify({ ...mail.metadata, envelope }), 'utf8'),
+  );
+  const encTokens = await t.encryption.encryptPart(
+    'mail-tokens',
+    Buffer.from(JSON.stringify(mail.tokens), 'utf8'),
+  );
+  const receiptId = randomUUID();
+  const row = await withTenant(deps.db, tenantId, async (tx) => {
+    const inserted = await tx
+      .insertInto('messages')
+      .values({
+        id: t.messageId,
+        tenant_id: tenantId,
+        sha256: mail.sha256,
+        size: mail.size,
+        epoch_id: t.epoch.epochId,
+        sealed_dek: t.encryption.sealedDek,
+        staging_key: t.staging.key,
+        object_key: null,
+        ciphertext_sha256: cipher.sha256,
+        ciphertext_size: cipher.size,
+        enc_metadata: encMetadata,
+        enc_tokens: encTokens,
+        ledger_index: null,
+        sealed_at: null,
+      })
+      .onConflict((oc) => oc.columns(['tenant_id', 'sha256']).doNothing())
+      .returning(['id', 'state'])
+      .executeTakeFirst();
+    const message =
+      inserted ??
+      (await tx
+        .selectFrom('messages')
+        .select(['id', 'state'])
+        .where('tenant_id', '=', tenantId)
+        .where('sha256', '=', mail.sha256)
+        .executeTakeFirstOrThrow());
+    await tx
+      .insertInto('message_receipts')
+      .values({
+        id: receiptId,
+        tenant_id: tenantId,
+        message_id: message.id,
+        duplicate: !inserted,
+        ingest_address: envelope.rcptTo[0]!,
+        sealed_envelope: sealTo(
+          t.epoch.publicKey,
+          bind.receiptEnvelope(tenantId, t.epoch.epochId, receiptId),
+          Buffer.from(JSON.stringify(envelope), 'utf8'),
+        ),
+      })
+      .execute();
+    return { id: message.id, state: message.state, duplicate: !inserted };
+  });
+  // A duplicate's own ciphertext is not needed: the first delivery's is (or will be) archived.
+  if (row.duplicate) await deleteStaging(deps.s3, deps.bucket, t.staging.key);
+  if (row.state === 'staged')
+    await startArchive(deps.temporal, deps.taskQueue, {
+      tenantId,
+      messageId: row.id,
+      sha256Hex: mail.sha256.toString('hex'),
+    });
+  return { ok: true, messageId: row.id, duplicate: row.duplicate };
+}

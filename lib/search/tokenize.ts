@@ -1,0 +1,36 @@
+/**
+ * Search tokens (DESIGN §7): the words a mail can be found by, folded so that a query matches
+ * regardless of case and diacritics — "Müller", "MÜLLER" and "muller" give "muller", "Straße"
+ * gives "strasse". Ingest stores the token list encrypted; the search index is built from it in an
+ * unlocked session. Queries are folded with the same function.
+ */
+
+const MAX_TOKEN = 64;
+
+export function fold(word: string): string {
+  return word
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/ß/g, 'ss');
+}
+
+/** The distinct folded words of `text`, plus whole e-mail addresses and their domains. */
+export function tokenize(text: string, into = new Set<string>(), limit = 100_000): Set<string> {
+  // Bounded on both sides of the @: an unbounded pattern backtracks quadratically over long
+  // runs without spaces (a base64 line), which would let one mail stall ingest.
+  for (const m of text.matchAll(/[^\s<>()[\]{}"',;:@]{1,64}@[^\s<>()[\]{}"',;:@]{1,190}/g)) {
+    if (into.size >= limit) return into;
+    const address = fold(m[0]).replace(/\.+$/, '');
+    if (address.length <= 254) {
+      into.add(address);
+      into.add(address.slice(address.indexOf('@') + 1));
+    }
+  }
+  for (const m of text.matchAll(/[\p{L}\p{N}]+/gu)) {
+    if (into.size >= limit) break;
+    const t = fold(m[0]);
+    if (t.length >= 2 && t.length <= MAX_TOKEN) into.add(t);
+  }
+  return into;
+}

@@ -1,0 +1,376 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import { createDb, type Db } from '../../lib/db';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { archiveWorkflowId } from '../../lib/ingest/archive-start';
+import { addIngestAddress } from '../../lib/ingest/addresses';
+import { createLmtpServer, type LmtpOptions } from '../../lib/ingest/lmtp-server';
+import { createLogger } from '../../lib/log';
+import { createS3 } from '../../lib/storage/s3';
+import { connectTemporal } from '../../lib/temporal/client';
+import { createTenant, unlock, unlockEpoch } from '../../lib/vault';
+import { decryptMail, decryptMailPart } from '../../lib/vault/mail-envelope';
+import { FAST_ARGON2 } from '../helpers/ledger';
+import { stackConfig } from '../helpers/stack-env';
+
+const cfg = stackConfig();
+const execFileAsync = promisify(execFile);
+const s3 = createS3(cfg);
+const SENDER = path.join(__dirname, '../helpers/lmtp_send.py');
+const PASSWORD = 'ein langes Passwort';
+let db: Db;
+let temporal: Client;
+
+beforeAll(async () => {
+  db = createDb(cfg.DATABASE_URL, 6);
+  temporal = await connectTemporal(cfg);
+});
+afterAll(async () => {
+  await db.destroy();
+  await temporal.connection.close();
+  s3.destroy();
+});
+
+interface SendResult {
+  lhlo: [number, string];
+  mail?: [number, string];
+  rcpt: Record<string, [number, string]>;
+  data: Record<string, [number, string]>[];
+}
+
+/** Asynchronous, so that a server in this process can answer meanwhile. */
+async function send(
+  mail: Buffer,
+  rcpts: string[],
+  opts: { port?: number; flags?: string[] } = {},
+): Promise<SendResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-lmtp-'));
+  try {
+    writeFileSync(path.join(dir, 'mail.eml'), mail);
+    const { stdout: out } = await execFileAsync(
+      'python3',
+      [
+        SENDER,
+        '127.0.0.1',
+        String(opts.port ?? cfg.LMTP_PORT),
+        path.join(dir, 'mail.eml'),
+        'journal@kunde.example',
+        ...rcpts,
+        ...(opts.flags ?? []),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 120_000 },
+    );
+    return JSON.parse(out) as SendResult;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
+const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'utf8');
+
+async function archiveTenant(name: string, address: string) {
+  const email = `admin@${name.toLowerCase().replace(/\W/g, '')}.example`;
+  const t = await createTenant(db, {
+    name,
+    admin: { email, password: PASSWORD },
+    argon2: FAST_ARGON2,
+  });
+  await addIngestAddress(db, t.tenantId, address, { type: 'operator', label: 'test' });
+  return { ...t, email };
+}
+
+/** Waits for the archive workflow, then decrypts the archived ciphertext with the admin's password. */
+async function archived(tenant: { tenantId: string; email: string }, mail: Buffer) {
+  const handle = temporal.workflow.getHandle(
+    archiveWorkflowId(tenant.tenantId, sha256(mail).toString('hex')),
+  );
+  const result = (await handle.result()) as { messageId: string; ledgerIndex: number };
+  const row = await withTenant(db, tenant.tenantId, (tx) =>
+    tx
+      .selectFrom('messages')
+      .selectAll()
+      .where('id', '=', result.messageId)
+      .executeTakeFirstOrThrow(),
+  );
+  const session = await unlock(db, {
+    tenantId: tenant.tenantId,
+    email: tenant.email,
+    password: PASSWORD,
+    argon2: FAST_ARGON2,
+  });
+  const epoch = await unlockEpoch(db, session, row.epoch_id);
+  const obj = await s3.send(new GetObjectCommand({ Bucket: cfg.S3_BUCKET, Key: row.object_key! }));
+  const out: Buffer[] = [];
+  await pipeline(
+    obj.Body as Readable,
+    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek),
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c);
+        cb();
+      },
+    }),
+  );
+  const metadata = JSON.parse(
+    (
+      await decryptMailPart(
+        epoch,
+        tenant.tenantId,
+        row.id,
+        row.sealed_dek,
+        'mail-metadata',
+        row.enc_metadata,
+      )
+    ).toString(),
+  ) as Record<string, unknown>;
+  const tokens = JSON.parse(
+    (
+      await decryptMailPart(
+        epoch,
+        tenant.tenantId,
+        row.id,
+        row.sealed_dek,
+        'mail-tokens',
+        row.enc_tokens,
+      )
+    ).toString(),
+  ) as string[];
+  return { row, plaintext: Buffer.concat(out), metadata, tokens, result };
+}
+
+const simpleMail = (subject: string, body = 'Anbei die Unterlagen.') =>
+  crlf(
+    `From: Buchhaltung <buchhaltung@kunde.example>\nTo: Chefin <chefin@kunde.example>\n` +
+      `Subject: ${subject}\nMessage-ID: <${randomUUID()}@kunde.example>\n` +
+      `Date: Fri, 27 Nov 2026 08:00:00 +0100\n\n${body}\n`,
+  );
+
+describe('LMTP ingest on the real worker', () => {
+  it('archives a mail for one recipient: 250 only after storage, byte-exact, sealed', async () => {
+    const t = await archiveTenant('Eins GmbH', 'archiv@eins.example');
+    const mail = simpleMail('Rechnung 4711 – Müller');
+    const r = await send(mail, ['archiv@eins.example']);
+    expect(r.lhlo[0]).toBe(250);
+    expect(r.lhlo[1]).toMatch(/PIPELINING/);
+    expect(r.lhlo[1]).toMatch(/8BITMIME/);
+    expect(r.lhlo[1]).toMatch(/SMTPUTF8/);
+    expect(r.lhlo[1]).toMatch(/STARTTLS/);
+    expect(r.data[0]!['archiv@eins.example']![0]).toBe(250);
+
+    const a = await archived(t, mail);
+    expect(a.plaintext.equals(mail)).toBe(true);
+    expect(a.row.sha256.equals(sha256(mail))).toBe(true);
+    expect(a.row.state).toBe('sealed');
+    expect(a.metadata).toMatchObject({
+      subject: 'Rechnung 4711 – Müller',
+      from: [{ name: 'Buchhaltung', address: 'buchhaltung@kunde.example' }],
+      envelope: { mailFrom: 'journal@kunde.example', rcptTo: ['archiv@eins.example'] },
+    });
+    expect(a.tokens).toEqual(expect.arrayContaining(['rechnung', '4711', 'muller', 'unterlagen']));
+    // Nothing readable stored: not in the row, not in the object store.
+    expect(JSON.stringify(a.row).includes('Unterlagen')).toBe(false);
+    const raw = await s3.send(
+      new GetObjectCommand({ Bucket: cfg.S3_BUCKET, Key: a.row.object_key! }),
+    );
+    const stored = Buffer.from(await raw.Body!.transformToByteArray());
+    expect(stored.includes(Buffer.from('Unterlagen'))).toBe(false);
+    // The staging object is gone once promoted.
+    await expect(
+      s3.send(new HeadObjectCommand({ Bucket: cfg.S3_BUCKET, Key: a.row.staging_key })),
+    ).rejects.toMatchObject({ name: 'NotFound' });
+  }, 60_000);
+
+  it('answers per recipient across two tenants, refusing an unknown one at RCPT', async () => {
+    const a = await archiveTenant('Zwei A GmbH', 'archiv@zwei-a.example');
+    const b = await archiveTenant('Zwei B GmbH', 'archiv@zwei-b.example');
+    const mail = simpleMail('Gemeinsames Projekt');
+    const r = await send(mail, [
+      'archiv@zwei-a.example',
+      'niemand@nirgends.example',
+      'ARCHIV@zwei-b.example',
+    ]);
+    expect(r.rcpt['niemand@nirgends.example']![0]).toBe(550);
+    expect(r.rcpt['niemand@nirgends.example']![1]).toMatch(/^5\.1\.1/);
+    expect(r.data[0]!['archiv@zwei-a.example']![0]).toBe(250);
+    expect(r.data[0]!['ARCHIV@zwei-b.example']![0]).toBe(250);
+    const [inA, inB] = await Promise.all([archived(a, mail), archived(b, mail)]);
+    expect(inA.plaintext.equals(mail) && inB.plaintext.equals(mail)).toBe(true);
+    // One ciphertext per tenant, each under its own tenant's keys.
+    expect(inA.row.object_key).not.toBe(inB.row.object_key);
+    expect(inA.row.ciphertext_sha256.equals(inB.row.ciphertext_sha256)).toBe(false);
+  }, 60_000);
+
+  it('records a re-delivery as a duplicate receipt, not a second archive entry', async () => {
+    const t = await archiveTenant('Doppelt GmbH', 'archiv@doppelt.example');
+    const mail = simpleMail('Zweimal zugestellt');
+    expect(
+      (await send(mail, ['archiv@doppelt.example'])).data[0]!['archiv@doppelt.example']![0],
+    ).toBe(250);
+    await archived(t, mail);
+    const again = await send(mail, ['archiv@doppelt.example']);
+    expect(again.data[0]!['archiv@doppelt.example']).toEqual([
+      250,
+      expect.stringMatching(/already archived/),
+    ]);
+    const rows = await withTenant(db, t.tenantId, (tx) =>
+      tx.selectFrom('messages').select('id').where('tenant_id', '=', t.tenantId).execute(),
+    );
+    expect(rows).toHaveLength(1);
+    const receipts = await withTenant(db, t.tenantId, (tx) =>
+      tx.selectFrom('message_receipts').select('duplicate').orderBy('received_at').execute(),
+    );
+    expect(receipts.map((x) => x.duplicate)).toEqual([false, true]);
+    // The duplicate's own staging object was removed.
+    const staging = await s3.send(
+      new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `staging/${t.tenantId}/` }),
+    );
+    expect(staging.KeyCount ?? 0).toBe(0);
+  }, 60_000);
+
+  it('archives malformed MIME byte-exact, and 8-bit UTF-8 headers over SMTPUTF8', async () => {
+    const t = await archiveTenant('Kaputt GmbH', 'archiv@kaputt.example');
+    const malformed = crlf(
+      'From: =?utf-8?B?broken\nSubject: Unvollständig\nContent-Type: multipart/mixed; boundary="x"\n\n' +
+        '--x\nContent-Type: text/plain\n\nTeil eins ohne Ende\n--y\n\x00\x01 binär \xff\n',
+    );
+    const utf8 = crlf(
+      'From: Jürgen Groß <jürgen@größe.example>\nSubject: Übergrößenträger ✓\n\nÄÖÜ\n',
+    );
+    expect(
+      (await send(malformed, ['archiv@kaputt.example'])).data[0]!['archiv@kaputt.example']![0],
+    ).toBe(250);
+    const u = await send(utf8, ['archiv@kaputt.example'], { flags: ['--smtputf8'] });
+    expect(u.data[0]!['archiv@kaputt.example']![0]).toBe(250);
+    const m = await archived(t, malformed);
+    expect(m.plaintext.equals(malformed)).toBe(true);
+    const x = await archived(t, utf8);
+    expect(x.plaintext.equals(utf8)).toBe(true);
+    expect(x.metadata).toMatchObject({ subject: 'Übergrößenträger ✓' });
+  }, 60_000);
+
+  it('takes several mails in one pipelined session', async () => {
+    const t = await archiveTenant('Stapel GmbH', 'archiv@stapel.example');
+    const mails = [1, 2, 3].map((i) => simpleMail(`Stapel ${i}`, `Inhalt ${i} ${randomUUID()}`));
+    const transcript = await rawSession([
+      'LHLO test.example',
+      ...mails.flatMap((m) => [
+        'MAIL FROM:<journal@kunde.example>',
+        'RCPT TO:<archiv@stapel.example>',
+        'DATA',
+        `${m.toString()}.`,
+      ]),
+      'QUIT',
+    ]);
+    expect(transcript.match(/^250 2\.0\.0 \S+ archived/gm)).toHaveLength(3);
+    for (const m of mails) expect((await archived(t, m)).plaintext.equals(m)).toBe(true);
+  }, 60_000);
+});
+
+/** A raw LMTP session that pipelines every command group (RFC 2920) and collects the replies. */
+function rawSession(lines: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port: cfg.LMTP_PORT });
+    let out = '';
+    socket.setTimeout(60_000, () => socket.destroy(new Error(`timeout:\n${out}`)));
+    socket.on('error', reject);
+    socket.once('data', () => {
+      // Greeting received: send everything up to each DATA at once, the data after its 354.
+      let rest = [...lines];
+      const flush = () => {
+        const i = rest.indexOf('DATA');
+        const batch = i < 0 ? rest : rest.slice(0, i + 1);
+        rest = i < 0 ? [] : rest.slice(i + 1);
+        socket.write(batch.map((l) => `${l}\r\n`).join(''));
+      };
+      socket.on('data', (d) => {
+        out += d.toString();
+        if (/^354 /m.test(d.toString()) && rest.length) {
+          socket.write(`${rest.shift()}\r\n`);
+          flush();
+        }
+      });
+      flush();
+    });
+    socket.on('close', () => resolve(out));
+  });
+}
+
+describe('LMTP limits and shutdown (the same server code, in process)', () => {
+  const log = createLogger('lmtp-test', { level: 'silent' });
+  async function start(opts: Partial<LmtpOptions>) {
+    const lmtp = createLmtpServer(
+      { db, s3, bucket: cfg.S3_BUCKET, temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE, log },
+      {
+        requireTls: false,
+        maxMessageBytes: 1024 * 1024,
+        maxConnections: 10,
+        maxConcurrentMails: 4,
+        banner: 'test',
+        ...opts,
+      },
+    );
+    await new Promise<void>((r) => lmtp.server.listen(0, '127.0.0.1', r));
+    return { lmtp, port: (lmtp.server.server.address() as net.AddressInfo).port };
+  }
+
+  it('refuses an oversize mail with 552 and leaves nothing behind', async () => {
+    const t = await archiveTenant('Gross GmbH', 'archiv@gross.example');
+    const { lmtp, port } = await start({});
+    try {
+      const big = Buffer.concat([
+        simpleMail('Zu groß'),
+        crlf(randomBytes(1024 * 1024).toString('base64')),
+      ]);
+      const r = await send(big, ['archiv@gross.example'], { port });
+      expect(r.data[0]!['archiv@gross.example']![0]).toBe(552);
+      const rows = await withTenant(db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select('id').execute(),
+      );
+      expect(rows).toEqual([]);
+      const staging = await s3.send(
+        new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `staging/${t.tenantId}/` }),
+      );
+      expect(staging.KeyCount ?? 0).toBe(0);
+    } finally {
+      await lmtp.drain(1000);
+    }
+  }, 60_000);
+
+  it('requires STARTTLS when configured', async () => {
+    await archiveTenant('Tls GmbH', 'archiv@tls.example');
+    const certDir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-tls-'));
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-subj', '/CN=localhost', '-days', '2', '-keyout', path.join(certDir, 'k.pem'),
+      '-out', path.join(certDir, 'c.pem'),
+    ], { stdio: 'pipe' }); // prettier-ignore
+    const { readFileSync } = await import('node:fs');
+    const { lmtp, port } = await start({
+      requireTls: true,
+      tls: {
+        cert: readFileSync(path.join(certDir, 'c.pem')),
+        key: readFileSync(path.join(certDir, 'k.pem')),
+      },
+    });
+    try {
+      const mail = simpleMail('Nur verschlüsselt');
+      const plain = await send(mail, ['archiv@tls.example'], { port });
+      expect(plain.mail?.[0]).toBe(530);
+      const tls = await send(mail, ['archiv@tls.example'], { port, flags: ['--starttls'] });
+      expect(tls.data[0]!['archiv@tls.example']![0]).toBe(250);
+    } finally {
+      await lmtp.drain(1000);
+      rmSync(certDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
