@@ -19,6 +19,8 @@ import { createS3 } from '../../lib/storage/s3';
 import { connectTemporal } from '../../lib/temporal/client';
 import { createTenant, unlock, unlockEpoch } from '../../lib/vault';
 import { decryptMail, decryptMailPart } from '../../lib/vault/mail-envelope';
+import { stageQuery } from '../../workflows/archive-mail';
+import { MAIL_STAGE, TENANT_ID } from '../../workflows/search-attributes';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
 
@@ -169,6 +171,13 @@ describe('LMTP ingest on the real worker', () => {
 
     const a = await archived(t, mail);
     expect(a.plaintext.equals(mail)).toBe(true);
+    const handle = temporal.workflow.getHandle(
+      archiveWorkflowId(t.tenantId, sha256(mail).toString('hex')),
+    );
+    expect(await handle.query(stageQuery)).toBe('sealed');
+    const desc = await handle.describe();
+    expect(desc.typedSearchAttributes.get(MAIL_STAGE)).toBe('sealed');
+    expect(desc.typedSearchAttributes.get(TENANT_ID)).toBe(t.tenantId);
     expect(a.row.sha256.equals(sha256(mail))).toBe(true);
     expect(a.row.state).toBe('sealed');
     expect(a.metadata).toMatchObject({
@@ -258,6 +267,32 @@ describe('LMTP ingest on the real worker', () => {
     expect(x.metadata).toMatchObject({ subject: 'Übergrößenträger ✓' });
   }, 60_000);
 
+  it('archives a 30 MB attachment through multipart staging, byte-exact', async () => {
+    const t = await archiveTenant('Anhang GmbH', 'archiv@anhang.example');
+    const attachment = randomBytes(30 * 1024 * 1024);
+    const mail = crlf(
+      'From: a@kunde.example\nTo: b@kunde.example\nSubject: Groß\nMIME-Version: 1.0\n' +
+        'Content-Type: multipart/mixed; boundary="b1"\n\n--b1\nContent-Type: text/plain\n\nSiehe Anhang.\n' +
+        '--b1\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename="daten.bin"\n' +
+        `Content-Transfer-Encoding: base64\n\n${attachment.toString('base64').replace(/.{76}/g, '$&\n')}\n--b1--\n`,
+    );
+    const r = await send(mail, ['archiv@anhang.example']);
+    expect(r.data[0]!['archiv@anhang.example']![0]).toBe(250);
+    const a = await archived(t, mail);
+    expect(a.row.sha256.equals(sha256(mail))).toBe(true);
+    expect(a.plaintext.length).toBe(mail.length);
+    expect(a.plaintext.equals(mail)).toBe(true);
+    expect(a.metadata).toMatchObject({
+      attachments: [
+        {
+          filename: 'daten.bin',
+          size: attachment.length,
+          sha256: sha256(attachment).toString('hex'),
+        },
+      ],
+    });
+  }, 120_000);
+
   it('takes several mails in one pipelined session', async () => {
     const t = await archiveTenant('Stapel GmbH', 'archiv@stapel.example');
     const mails = [1, 2, 3].map((i) => simpleMail(`Stapel ${i}`, `Inhalt ${i} ${randomUUID()}`));
@@ -344,6 +379,42 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
     } finally {
       await lmtp.drain(1000);
     }
+  }, 60_000);
+
+  it('drains on shutdown: the mail in flight gets 250, new connections get 421', async () => {
+    const t = await archiveTenant('Neustart GmbH', 'archiv@neustart.example');
+    const { lmtp, port } = await start({});
+    const mail = simpleMail('Während des Neustarts');
+    // A client that stops in the middle of DATA until the drain has begun.
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let transcript = '';
+    socket.on('data', (d) => (transcript += d.toString()));
+    const until = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(transcript); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      expect(transcript).toMatch(re);
+    };
+    await until(/^220 /m);
+    socket.write(
+      'LHLO t.example\r\nMAIL FROM:<j@kunde.example>\r\nRCPT TO:<archiv@neustart.example>\r\nDATA\r\n',
+    );
+    await until(/^354 /m);
+    socket.write(mail.subarray(0, 40));
+    while (lmtp.inFlight === 0) await new Promise((r) => setTimeout(r, 10));
+    const drained = lmtp.drain(10_000);
+    const late = await new Promise<string>((resolve) => {
+      const c = net.connect({ host: '127.0.0.1', port });
+      let out = '';
+      c.on('data', (d) => (out += d.toString()));
+      c.on('close', () => resolve(out));
+      c.on('error', () => resolve(out || 'refused'));
+    });
+    expect(late).toMatch(/^421 /);
+    socket.write(Buffer.concat([mail.subarray(40), Buffer.from('.\r\nQUIT\r\n')]));
+    await drained;
+    await until(/^250 2\.0\.0 \S+ archived/m);
+    socket.destroy();
+    expect((await archived(t, mail)).plaintext.equals(mail)).toBe(true);
   }, 60_000);
 
   it('requires STARTTLS when configured', async () => {
