@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Db } from '../lib/db';
 import { checkpointRound, timestampCovering, type RoundResult } from '../lib/ledger/checkpointer';
 import { AppendBatcher } from '../lib/ledger/append-batcher';
+import { CoverageWatcher } from '../lib/ledger/coverage-watcher';
 import type { EntryKind } from '../lib/ledger/store';
 import type { TsaClientOptions } from '../lib/tsa/client';
 
@@ -22,6 +23,8 @@ export interface TimestampCoverage {
 export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
   // One batcher per worker process: concurrent ledgerAppend activities share transactions.
   const batcher = new AppendBatcher(db, ledger);
+  // One watcher per process: waiting mails cost one query per tenant and second, not one each.
+  const watcher = new CoverageWatcher(db);
   return {
     /** Appends an entry hash (hex) to the tenant's log; idempotent, so retries are harmless. */
     async ledgerAppend(input: {
@@ -36,16 +39,33 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
     },
 
     /**
-     * Completes once the entry is covered by a timestamped anchor checkpoint; until then it fails
-     * retryably, and Temporal's retry policy (the caller's) paces the polling durably.
+     * Completes once the entry is covered by a timestamped anchor checkpoint. It waits (shared
+     * watcher, heartbeating) for up to `waitMs`, then fails retryably so that Temporal's retry
+     * policy (the caller's) takes over durably: one activity task per wait instead of one per
+     * poll keeps the Temporal server's load per mail low.
      */
-    async awaitTimestamp(input: { tenantId: string; index: number }): Promise<TimestampCoverage> {
+    async awaitTimestamp(input: {
+      tenantId: string;
+      index: number;
+      waitMs?: number;
+    }): Promise<TimestampCoverage> {
       const log = await db
         .selectFrom('ledger_logs')
         .select('id')
         .where('tenant_id', '=', input.tenantId)
         .executeTakeFirst();
-      const covered = log && (await timestampCovering(db, log.id, input.index));
+      const lookup = () => (log ? timestampCovering(db, log.id, input.index) : undefined);
+      let covered = await lookup();
+      if (!covered && input.waitMs) {
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat(), 2000);
+        try {
+          if (await watcher.wait(input.tenantId, input.index, input.waitMs))
+            covered = await lookup();
+        } finally {
+          clearInterval(beat);
+        }
+      }
       if (!covered)
         throw ApplicationFailure.retryable(
           'entry is not yet covered by a timestamped checkpoint',

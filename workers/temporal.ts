@@ -60,6 +60,8 @@ async function main(): Promise<void> {
     }),
     dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
     shutdownGraceTime: '10 seconds',
+    // Most running activities are archiveMail's awaitTimestamp: waiting, not working.
+    maxConcurrentActivityTaskExecutions: 2000,
   });
   const client = await connectTemporal(cfg);
   await ensureLedgerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.LEDGER_CHECKPOINT_INTERVAL_S);

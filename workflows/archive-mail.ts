@@ -1,6 +1,7 @@
 import {
   defineQuery,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -14,7 +15,7 @@ export const stageQuery = defineQuery<MailStage>('stage');
 
 const PERMANENT = ['MessageNotFound', 'StagingLost', 'InvalidEntry'];
 
-const archive = proxyActivities<ArchiveActivities>({
+const { storeMail } = proxyActivities<ArchiveActivities>({
   startToCloseTimeout: '5 minutes',
   retry: {
     initialInterval: '1 second',
@@ -23,7 +24,16 @@ const archive = proxyActivities<ArchiveActivities>({
     nonRetryableErrorTypes: PERMANENT,
   },
 });
-const { ledgerAppend } = proxyActivities<LedgerActivities>({
+// Short database-only steps run as local activities: no task round trip through the server.
+const local = proxyLocalActivities<ArchiveActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '500 milliseconds',
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: PERMANENT,
+  },
+});
+const { ledgerAppend } = proxyLocalActivities<LedgerActivities>({
   startToCloseTimeout: '1 minute',
   retry: {
     initialInterval: '1 second',
@@ -31,10 +41,11 @@ const { ledgerAppend } = proxyActivities<LedgerActivities>({
     nonRetryableErrorTypes: PERMANENT,
   },
 });
-// Polls until a timestamped checkpoint covers the entry: a TSA outage only makes this wait.
+// Waits (heartbeating) for a timestamped checkpoint: a TSA outage only makes this take longer.
 const { awaitTimestamp } = proxyActivities<LedgerActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 1.5, maximumInterval: '1 minute' },
+  startToCloseTimeout: '90 seconds',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 /**
@@ -54,7 +65,7 @@ export async function archiveMail(input: ArchiveMailInput): Promise<{
   };
   const ref = { tenantId: input.tenantId, messageId: input.messageId };
 
-  await archive.storeMail(ref);
+  await storeMail(ref);
   advance('stored');
 
   const { index } = await ledgerAppend({
@@ -62,13 +73,13 @@ export async function archiveMail(input: ArchiveMailInput): Promise<{
     entryHashHex: input.sha256Hex,
     kind: 'mail',
   });
-  await archive.markLedgered({ ...ref, index });
+  await local.markLedgered({ ...ref, index });
   advance('ledgered');
-  await archive.queueIndex(ref);
-  await archive.auditArchived({ ...ref, index });
+  await local.queueIndex(ref);
+  await local.auditArchived({ ...ref, index });
 
-  const covered = await awaitTimestamp({ tenantId: input.tenantId, index });
-  await archive.markSealed(ref);
+  const covered = await awaitTimestamp({ tenantId: input.tenantId, index, waitMs: 60_000 });
+  await local.markSealed(ref);
   advance('sealed');
   return { messageId: input.messageId, ledgerIndex: index, timestampedAt: covered.genTime };
 }

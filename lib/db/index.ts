@@ -9,7 +9,15 @@ export type Db = Kysely<Database>;
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 export function createDb(url: string, poolMax = 10): Db {
-  const pool = new pg.Pool({ connectionString: url, max: poolMax });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    // Waiting for a free connection fails after 15 s (a caller answers "try again later")
+    // instead of queueing forever, and the server ends a transaction left idle for 60 s, so a
+    // stuck caller cannot hold locks or connections indefinitely.
+    connectionTimeoutMillis: 15_000,
+    options: '-c idle_in_transaction_session_timeout=60000',
+  });
   // An idle connection dropped by the server (restart, failover) must not crash the process; the
   // pool replaces it and the next query reports any real outage.
   pool.on('error', (err) =>

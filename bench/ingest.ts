@@ -1,0 +1,203 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { startEphemeralStack } from '../infra/ephemeral-stack';
+import { loadConfig } from '../lib/config';
+import { createDb, type Db } from '../lib/db';
+import { addIngestAddress } from '../lib/ingest/addresses';
+import { createTenant } from '../lib/vault';
+import { fmt } from './measure';
+
+/**
+ * `npm run bench:ingest [-- <connections> <seconds>]`: the whole product on free ports, a load
+ * generator speaking LMTP over N parallel connections, and the figures issue 6 asks for —
+ * sustained mails/s end to end (LMTP accepted → archiveMail sealed), acknowledgement latency
+ * p50/p99 (end of DATA → 250), and CPU per process. Two runs: 20 KB mails, then a size mix.
+ */
+
+const percentile = (xs: number[], p: number) =>
+  xs.length
+    ? xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
+    : NaN;
+
+function mailOfSize(bytes: number): Buffer {
+  const head =
+    `From: Vertrieb <vertrieb@kunde.example>\r\nTo: Einkauf <einkauf@lieferant.example>\r\n` +
+    `Subject: Angebot ${randomUUID()}\r\nMessage-ID: <${randomUUID()}@kunde.example>\r\n` +
+    `Date: ${new Date().toUTCString()}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n`;
+  const words =
+    'Sehr geehrte Damen und Herren anbei unser Angebot für die Lieferung im Dezember '.repeat(
+      Math.ceil(bytes / 80),
+    );
+  const body = words.slice(0, Math.max(0, bytes - head.length)).replace(/(.{72})/g, '$1\r\n');
+  return Buffer.from(`${head}${body}\r\n`);
+}
+
+/** A realistic mix: mostly small mails, some with attachments, a few large ones. */
+function mixedSize(): number {
+  const r = Math.random();
+  if (r < 0.6) return 4_000 + Math.floor(Math.random() * 20_000);
+  if (r < 0.9) return 30_000 + Math.floor(Math.random() * 200_000);
+  if (r < 0.98) return 300_000 + Math.floor(Math.random() * 1_500_000);
+  return 3_000_000 + Math.floor(Math.random() * 5_000_000);
+}
+
+/** One LMTP connection sending mails back to back until `until`; returns ack latencies (ms). */
+async function connection(port: number, rcpt: string, until: number, size: () => number) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.setNoDelay(true);
+  let buf = '';
+  const waiters: ((line: string) => void)[] = [];
+  // Replies that arrive before anyone waits for them (pipelining) queue up here.
+  const early: string[] = [];
+  socket.on('data', (d) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\r\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      if (!/^\d{3} /.test(line)) continue;
+      const w = waiters.shift();
+      if (w) w(line);
+      else early.push(line);
+    }
+  });
+  const reply = () =>
+    early.length ? Promise.resolve(early.shift()!) : new Promise<string>((r) => waiters.push(r));
+  const expect = async (code: string) => {
+    const line = await reply();
+    if (!line.startsWith(code)) throw new Error(`expected ${code}, got ${line}`);
+  };
+  await expect('220');
+  socket.write('LHLO bench.example\r\n');
+  await expect('250');
+  const acks: number[] = [];
+  let bytes = 0;
+  while (Date.now() < until) {
+    const mail = mailOfSize(size());
+    socket.write(`MAIL FROM:<journal@kunde.example>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
+    await expect('250');
+    await expect('250');
+    await expect('354');
+    socket.write(mail);
+    const t = performance.now();
+    socket.write('.\r\n');
+    await expect('250');
+    acks.push(performance.now() - t);
+    bytes += mail.length;
+  }
+  socket.end('QUIT\r\n');
+  return { acks, bytes };
+}
+
+/** CPU seconds so far of the stack's processes, by role (from ps). */
+function cpuByProcess(): Map<string, number> {
+  const roles: [RegExp, string][] = [
+    [/workers\/lmtp\.ts/, 'LMTP worker'],
+    [/workers\/temporal\.ts/, 'Temporal worker'],
+    [/temporal.*server start-dev/, 'Temporal server'],
+    [/minio server/, 'MinIO'],
+    [/postgres:/, 'PostgreSQL'],
+    [/workers\/dev-tsa\.ts/, 'dev TSA'],
+  ];
+  const out = new Map<string, number>();
+  for (const line of execFileSync('ps', ['-eo', 'times=,args='], { encoding: 'utf8' }).split(
+    '\n',
+  )) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const role = roles.find(([re]) => re.test(m[2]!))?.[1];
+    if (role) out.set(role, (out.get(role) ?? 0) + Number(m[1]));
+  }
+  return out;
+}
+
+async function sealedCount(
+  db: Db,
+): Promise<{ total: number; sealed: number; lastSealed: Date | null }> {
+  const r = await db
+    .selectFrom('messages')
+    .select((e) => [
+      e.fn.countAll<string>().as('total'),
+      e.fn.count<string>('sealed_at').as('sealed'),
+      e.fn.max('sealed_at').as('last'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { total: Number(r.total), sealed: Number(r.sealed), lastSealed: r.last as Date | null };
+}
+
+async function run(
+  db: Db,
+  port: number,
+  tenant: { rcpt: string },
+  label: string,
+  connections: number,
+  seconds: number,
+  size: () => number,
+) {
+  const before = await sealedCount(db);
+  const cpu0 = cpuByProcess();
+  const start = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: connections }, () =>
+      connection(port, tenant.rcpt, start + seconds * 1000, size),
+    ),
+  );
+  const sentAt = Date.now();
+  const acks = results.flatMap((r) => r.acks);
+  const bytes = results.reduce((n, r) => n + r.bytes, 0);
+  // Wait until every acknowledged mail is sealed (timestamped), or give up after 5 minutes.
+  let now = await sealedCount(db);
+  while (now.sealed - before.sealed < acks.length && Date.now() - sentAt < 300_000) {
+    await new Promise((r) => setTimeout(r, 500));
+    now = await sealedCount(db);
+  }
+  const cpu1 = cpuByProcess();
+  const sealed = now.sealed - before.sealed;
+  const endToEnd = ((now.lastSealed?.getTime() ?? Date.now()) - start) / 1000;
+  console.log(
+    `${label}: ${connections} connections × ${seconds} s — ${fmt(acks.length)} mails (${(bytes / 1e6).toFixed(1)} MB) acknowledged, ${fmt(acks.length / ((sentAt - start) / 1000))}/s accepted; ` +
+      `${fmt(sealed)} sealed, ${(sealed / endToEnd).toFixed(1)} mails/s end to end (LMTP → sealed, ${endToEnd.toFixed(1)} s); ` +
+      `ack latency p50 ${percentile(acks, 0.5).toFixed(0)} ms, p99 ${percentile(acks, 0.99).toFixed(0)} ms (goal for 20 KB: ≥ 50/s, p99 < 250 ms)`,
+  );
+  const wall = (Date.now() - start) / 1000;
+  console.log(
+    `  CPU over ${wall.toFixed(0)} s (share of one core): ` +
+      [...cpu1]
+        .map(([role, s]) => `${role} ${(((s - (cpu0.get(role) ?? 0)) / wall) * 100).toFixed(0)}%`)
+        .join(', '),
+  );
+}
+
+async function main(): Promise<void> {
+  const connections = Number(process.argv[2] ?? 8);
+  const seconds = Number(process.argv[3] ?? 30);
+  console.log(`node ${process.version}, ${new Date().toISOString()}; starting the stack…`);
+  const running = await startEphemeralStack({
+    prefix: 'mailrepo_bench_ingest',
+    apps: ['worker', 'lmtp'],
+    checkpointIntervalS: 10,
+    verbose: process.env.BENCH_VERBOSE === '1',
+  });
+  const cfg = loadConfig({ ...process.env, ...running.env });
+  const db = createDb(cfg.DATABASE_URL, 4);
+  try {
+    const t = await createTenant(db, {
+      name: 'Last GmbH',
+      admin: { email: 'admin@last.example', password: randomBytes(12).toString('hex') },
+      argon2: { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 },
+    });
+    const rcpt = 'archiv@last.example';
+    await addIngestAddress(db, t.tenantId, rcpt, { type: 'operator', label: 'bench' });
+    await run(db, cfg.LMTP_PORT, { rcpt }, '20 KB mails', connections, seconds, () => 20_000);
+    await run(db, cfg.LMTP_PORT, { rcpt }, 'size mix', connections, seconds, mixedSize);
+  } finally {
+    await db.destroy();
+    await running.dispose();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
