@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../lib/config';
 import { dropDatabase } from '../lib/db/migrate';
-import { freePort } from './processes';
+import { freePorts } from './processes';
 import { startStack, type AppProcess, type Stack } from './stack';
 
 /**
@@ -44,17 +44,29 @@ export async function startEphemeralStack(opts: {
     DATABASE_URL: base.toString(),
     LOG_LEVEL: opts.verbose ? 'info' : 'warn',
   });
+  const [
+    temporal,
+    temporalHttp,
+    temporalMetrics,
+    s3,
+    s3Console,
+    tsa,
+    lmtp,
+    web,
+    codec,
+    embeddedPg,
+  ] = await freePorts(10);
   const ports = {
-    temporal: await freePort(),
-    temporalHttp: await freePort(),
-    temporalMetrics: await freePort(),
-    s3: await freePort(),
-    s3Console: await freePort(),
-    tsa: await freePort(),
-    lmtp: await freePort(),
-    web: await freePort(),
-    codec: await freePort(),
-    embeddedPg: await freePort(),
+    temporal: temporal!,
+    temporalHttp: temporalHttp!,
+    temporalMetrics: temporalMetrics!,
+    s3: s3!,
+    s3Console: s3Console!,
+    tsa: tsa!,
+    lmtp: lmtp!,
+    web: web!,
+    codec: codec!,
+    embeddedPg: embeddedPg!,
   };
   const stack = await startStack({
     cfg,

@@ -88,6 +88,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `n` free ports, all different: the kernel may hand the same ephemeral port to two sequential
+ * probes once the first is closed, and two services on one port fail to start.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-
 import type { Client } from '@temporalio/client';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
+import { freePort } from '../../infra/processes';
 import { archiveWorkflowId } from '../../lib/ingest/archive-start';
 import { addIngestAddress } from '../../lib/ingest/addresses';
 import { createLmtpServer, type LmtpOptions } from '../../lib/ingest/lmtp-server';
@@ -444,4 +445,70 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
       rmSync(certDir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('LMTP worker killed in the middle of DATA', () => {
+  it('acknowledged nothing, archived nothing, and the retry is archived once', async () => {
+    const t = await archiveTenant('Absturz GmbH', 'archiv@absturz.example');
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(__dirname, '../../workers/lmtp.ts')],
+      { env: { ...process.env, LMTP_PORT: String(port) }, stdio: 'ignore' },
+    );
+    try {
+      // Wait for the greeting, then stop half-way through a large mail and kill -9.
+      let transcript = '';
+      const socket = await new Promise<net.Socket>((resolve, reject) => {
+        const tryConnect = (n: number) => {
+          const s = net.connect({ host: '127.0.0.1', port });
+          s.once('connect', () => resolve(s));
+          s.once('error', () => (n > 0 ? setTimeout(() => tryConnect(n - 1), 200) : reject()));
+        };
+        tryConnect(100);
+      });
+      socket.on('data', (d) => (transcript += d.toString()));
+      socket.on('error', () => {});
+      const until = async (re: RegExp) => {
+        for (let i = 0; i < 200 && !re.test(transcript); i++)
+          await new Promise((r) => setTimeout(r, 25));
+        expect(transcript).toMatch(re);
+      };
+      await until(/^220 /m);
+      socket.write(
+        'LHLO t.example\r\nMAIL FROM:<j@kunde.example>\r\nRCPT TO:<archiv@absturz.example>\r\nDATA\r\n',
+      );
+      await until(/^354 /m);
+      const mail = Buffer.concat([
+        simpleMail('Abgebrochen'),
+        // Ends with a line break, as every mail does on the wire.
+        crlf(
+          `${randomBytes(12 * 1024 * 1024)
+            .toString('base64')
+            .replace(/.{76}/g, '$&\n')}\n`,
+        ),
+      ]);
+      socket.write(mail.subarray(0, 9 * 1024 * 1024));
+      await new Promise((r) => setTimeout(r, 1500));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      socket.destroy();
+      expect(transcript).not.toMatch(/^250 2\.0\.0/m);
+      const rows = await withTenant(db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select('id').execute(),
+      );
+      expect(rows).toEqual([]);
+
+      // The sender retries against the running worker: archived, exactly once.
+      const retry = await send(mail, ['archiv@absturz.example']);
+      expect(retry.data[0]!['archiv@absturz.example']![0]).toBe(250);
+      expect((await archived(t, mail)).plaintext.equals(mail)).toBe(true);
+      const after = await withTenant(db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select('id').execute(),
+      );
+      expect(after).toHaveLength(1);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 120_000);
 });
