@@ -312,6 +312,32 @@ describe('LMTP ingest on the real worker', () => {
   }, 60_000);
 });
 
+/**
+ * A raw session that has sent LHLO, MAIL, RCPT and DATA and got 354: the caller writes the mail.
+ * `retries` waits for a server that is still starting.
+ */
+async function intoData(port: number, rcpt: string, retries = 0) {
+  const socket = await new Promise<net.Socket>((resolve, reject) => {
+    const attempt = (n: number) => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => resolve(s));
+      s.once('error', (e) => (n > 0 ? setTimeout(() => attempt(n - 1), 200) : reject(e)));
+    };
+    attempt(retries);
+  });
+  let text = '';
+  socket.on('data', (d) => (text += d.toString()));
+  socket.on('error', () => {});
+  const until = async (re: RegExp) => {
+    for (let i = 0; i < 200 && !re.test(text); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(text).toMatch(re);
+  };
+  await until(/^220 /m);
+  socket.write(`LHLO t.example\r\nMAIL FROM:<j@kunde.example>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
+  await until(/^354 /m);
+  return { socket, until, transcript: () => text };
+}
+
 /** A raw LMTP session that pipelines every command group (RFC 2920) and collects the replies. */
 function rawSession(lines: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -387,19 +413,7 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
     const { lmtp, port } = await start({});
     const mail = simpleMail('Während des Neustarts');
     // A client that stops in the middle of DATA until the drain has begun.
-    const socket = net.connect({ host: '127.0.0.1', port });
-    let transcript = '';
-    socket.on('data', (d) => (transcript += d.toString()));
-    const until = async (re: RegExp) => {
-      for (let i = 0; i < 200 && !re.test(transcript); i++)
-        await new Promise((r) => setTimeout(r, 25));
-      expect(transcript).toMatch(re);
-    };
-    await until(/^220 /m);
-    socket.write(
-      'LHLO t.example\r\nMAIL FROM:<j@kunde.example>\r\nRCPT TO:<archiv@neustart.example>\r\nDATA\r\n',
-    );
-    await until(/^354 /m);
+    const { socket, until } = await intoData(port, 'archiv@neustart.example');
     socket.write(mail.subarray(0, 40));
     while (lmtp.inFlight === 0) await new Promise((r) => setTimeout(r, 10));
     const drained = lmtp.drain(10_000);
@@ -457,28 +471,8 @@ describe('LMTP worker killed in the middle of DATA', () => {
       { env: { ...process.env, LMTP_PORT: String(port) }, stdio: 'ignore' },
     );
     try {
-      // Wait for the greeting, then stop half-way through a large mail and kill -9.
-      let transcript = '';
-      const socket = await new Promise<net.Socket>((resolve, reject) => {
-        const tryConnect = (n: number) => {
-          const s = net.connect({ host: '127.0.0.1', port });
-          s.once('connect', () => resolve(s));
-          s.once('error', () => (n > 0 ? setTimeout(() => tryConnect(n - 1), 200) : reject()));
-        };
-        tryConnect(100);
-      });
-      socket.on('data', (d) => (transcript += d.toString()));
-      socket.on('error', () => {});
-      const until = async (re: RegExp) => {
-        for (let i = 0; i < 200 && !re.test(transcript); i++)
-          await new Promise((r) => setTimeout(r, 25));
-        expect(transcript).toMatch(re);
-      };
-      await until(/^220 /m);
-      socket.write(
-        'LHLO t.example\r\nMAIL FROM:<j@kunde.example>\r\nRCPT TO:<archiv@absturz.example>\r\nDATA\r\n',
-      );
-      await until(/^354 /m);
+      // Stop half-way through a large mail, then kill -9.
+      const { socket, transcript } = await intoData(port, 'archiv@absturz.example', 100);
       const mail = Buffer.concat([
         simpleMail('Abgebrochen'),
         // Ends with a line break, as every mail does on the wire.
@@ -493,7 +487,7 @@ describe('LMTP worker killed in the middle of DATA', () => {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       socket.destroy();
-      expect(transcript).not.toMatch(/^250 2\.0\.0/m);
+      expect(transcript()).not.toMatch(/^250 2\.0\.0/m);
       const rows = await withTenant(db, t.tenantId, (tx) =>
         tx.selectFrom('messages').select('id').execute(),
       );
