@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { startEphemeralStack } from '../infra/ephemeral-stack';
 import { loadConfig } from '../lib/config';
@@ -43,7 +44,13 @@ function mixedSize(): number {
 }
 
 /** One LMTP connection sending mails back to back until `until`; returns ack latencies (ms). */
-async function connection(port: number, rcpt: string, until: number, size: () => number) {
+async function connection(
+  port: number,
+  rcpt: string,
+  until: number,
+  size: () => number,
+  maxMails = Infinity,
+) {
   const socket = net.connect({ host: '127.0.0.1', port });
   socket.setNoDelay(true);
   let buf = '';
@@ -73,7 +80,7 @@ async function connection(port: number, rcpt: string, until: number, size: () =>
   await expect('250');
   const acks: number[] = [];
   let bytes = 0;
-  while (Date.now() < until) {
+  while (Date.now() < until && acks.length < maxMails) {
     const mail = mailOfSize(size());
     socket.write(`MAIL FROM:<journal@kunde.example>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
     await expect('250');
@@ -96,8 +103,8 @@ function cpuByProcess(): Map<string, number> {
     [/workers\/lmtp\.ts/, 'LMTP worker'],
     [/workers\/temporal\.ts/, 'Temporal worker'],
     [/temporal.*server start-dev/, 'Temporal server'],
-    [/minio server/, 'MinIO'],
-    [/postgres:/, 'PostgreSQL'],
+    [/minio\S* server /, 'MinIO'],
+    [/^postgres: /, 'PostgreSQL backends'],
     [/workers\/dev-tsa\.ts/, 'dev TSA'],
   ];
   const out = new Map<string, number>();
@@ -109,7 +116,32 @@ function cpuByProcess(): Map<string, number> {
     const role = roles.find(([re]) => re.test(m[2]!))?.[1];
     if (role) out.set(role, (out.get(role) ?? 0) + Number(m[1]));
   }
+  // PostgreSQL backends come and go with connections: count the server's own time and that of
+  // its finished children (utime, stime, cutime, cstime of the postmaster), in clock ticks.
+  const postmaster = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .find((l) => /bin\/postgres\s+-D/.test(l))
+    ?.trim()
+    .split(/\s+/)[0];
+  if (postmaster) {
+    const f = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = [11, 12, 13, 14].reduce((n, i) => n + Number(f[i]), 0);
+    out.set('PostgreSQL (server, exited backends)', ticks / 100);
+  }
   return out;
+}
+
+/** Peak resident memory (VmHWM) of the LMTP worker process, MiB. */
+function lmtpPeakRss(): number {
+  // The youngest LMTP worker is this benchmark's.
+  const pid = execFileSync('ps', ['-eo', 'pid=,etimes=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => /workers\/lmtp\.ts/.test(l))
+    .map((l) => l.trim().split(/\s+/))
+    .sort((a, b) => Number(a[1]) - Number(b[1]))[0]?.[0];
+  if (!pid) return NaN;
+  const status = execFileSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' });
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
 }
 
 async function sealedCount(
@@ -191,6 +223,12 @@ async function main(): Promise<void> {
     await addIngestAddress(db, t.tenantId, rcpt, { type: 'operator', label: 'bench' });
     await run(db, cfg.LMTP_PORT, { rcpt }, '20 KB mails', connections, seconds, () => 20_000);
     await run(db, cfg.LMTP_PORT, { rcpt }, 'size mix', connections, seconds, mixedSize);
+    // Memory: the LMTP worker's peak RSS before and after mails of 30 MB each, one at a time.
+    const before = lmtpPeakRss();
+    await connection(cfg.LMTP_PORT, rcpt, Date.now() + 600_000, () => 30_000_000, 3);
+    console.log(
+      `LMTP worker peak RSS: ${before} MiB after the load runs, ${lmtpPeakRss()} MiB after three 30 MB mails`,
+    );
   } finally {
     await db.destroy();
     await running.dispose();

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   );
   const stop = () => {
     log.info({ inFlight: lmtp.inFlight }, 'draining: finishing mails in flight');
+    // Whatever hangs (a stuck connection pool, say), the process ends after the grace period.
+    setTimeout(() => process.exit(1), cfg.LMTP_SHUTDOWN_GRACE_MS + 10_000).unref();
     void lmtp
       .drain(cfg.LMTP_SHUTDOWN_GRACE_MS)
       .then(async () => {

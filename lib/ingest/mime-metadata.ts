@@ -53,7 +53,14 @@ interface ParsedPart {
 /** A writable sink: write the mail's bytes, then await `result`. */
 export class MetadataExtractor extends Writable {
   readonly result: Promise<{ metadata: MailMetadata; tokens: string[] }>;
-  private readonly parser = new MailParser({ skipImageLinks: true, skipTextLinks: true });
+  // Only what metadata and tokens need: no text → HTML conversion, no link detection, and no
+  // HTML → text conversion of huge HTML parts (each holds and copies the whole part in memory).
+  private readonly parser = new MailParser({
+    skipImageLinks: true,
+    skipTextLinks: true,
+    skipTextToHtml: true,
+    maxHtmlLengthToParse: 2 * 1024 * 1024,
+  });
 
   constructor() {
     super();

@@ -4,7 +4,7 @@ import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 /**
- * A staging object in S3 being written from a stream: multipart for large mails (8 MiB parts, at
+ * A staging object in S3 being written from a stream: multipart for large mails (5 MiB parts, at
  * most two in flight, so memory stays bounded), one PUT for small ones. The ciphertext's SHA-256
  * and size are computed on the way, for the store step to verify.
  */
@@ -33,7 +33,7 @@ export class StagingUpload {
       client: s3,
       params: { Bucket: bucket, Key: key, Body: counter },
       queueSize: 2,
-      partSize: 8 * 1024 * 1024,
+      partSize: 5 * 1024 * 1024, // S3's minimum: the least memory per upload in flight
       leavePartsOnError: false,
     });
     this.done = this.upload.done().then(() => undefined);
