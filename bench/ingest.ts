@@ -108,13 +108,18 @@ function cpuByProcess(): Map<string, number> {
     [/workers\/dev-tsa\.ts/, 'dev TSA'],
   ];
   const out = new Map<string, number>();
-  for (const line of execFileSync('ps', ['-eo', 'times=,args='], { encoding: 'utf8' }).split(
-    '\n',
-  )) {
+  // Clock ticks from /proc (ps rounds to whole seconds, which loses short-lived backends).
+  for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (!m) continue;
     const role = roles.find(([re]) => re.test(m[2]!))?.[1];
-    if (role) out.set(role, (out.get(role) ?? 0) + Number(m[1]));
+    if (!role) continue;
+    try {
+      const f = readFileSync(`/proc/${m[1]}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(role, (out.get(role) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // The process ended between ps and the read.
+    }
   }
   // PostgreSQL backends come and go with connections: count the server's own time and that of
   // its finished children (utime, stime, cutime, cstime of the postmaster), in clock ticks.
