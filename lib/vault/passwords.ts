@@ -4,30 +4,39 @@ import type { Argon2Params } from '../crypto/password';
 import { decodeRecoveryKey, recoveryKeyPair } from '../crypto/recovery-key';
 import { openSealed } from '../crypto/sealed-box';
 import type { Db } from '../db';
-import { recordAudit } from '../audit/record';
+import { recordAudit, type AuditInput } from '../audit/record';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { bind } from './bindings';
 import { unwrapWithPassword, userByEmail } from './unlock';
 import { storePasswordWrap } from './users';
 
 /**
- * Checks the new password's length and stores the user's private key under it (storePasswordWrap).
+ * Checks the new password's length, stores the user's private key under it (storePasswordWrap)
+ * and records the audit event of the action that set it, in the same transaction.
  * Consumes `userPrivateKey`: it is wiped afterwards, whatever happens.
  */
 async function replacePassword(
   tx: TenantTx,
   tenantId: string,
-  userId: string,
+  user: { id: string; email: string },
   userPrivateKey: Buffer,
-  password: string,
-  argon2?: Argon2Params,
+  change: {
+    password: string;
+    argon2?: Argon2Params;
+    event: Pick<AuditInput, 'action' | 'details'>;
+  },
 ) {
   try {
-    if (password.length < 12) throw new Error('passwords need at least 12 characters');
-    await storePasswordWrap(tx, tenantId, userId, userPrivateKey, password, argon2);
+    if (change.password.length < 12) throw new Error('passwords need at least 12 characters');
+    await storePasswordWrap(tx, tenantId, user.id, userPrivateKey, change.password, change.argon2);
   } finally {
     zeroize(userPrivateKey);
   }
+  await recordAudit(tx, tenantId, {
+    ...change.event,
+    actor: { type: 'user', id: user.id, label: user.email },
+    target: { type: 'user', id: user.id },
+  });
 }
 
 /** Re-wraps the user's private key under a KEK from the new password; nothing else changes. */
@@ -49,18 +58,10 @@ export async function changePassword(
       user,
       input.currentPassword,
     );
-    await replacePassword(
-      tx,
-      input.tenantId,
-      user.id,
-      userPrivateKey,
-      input.newPassword,
-      input.argon2,
-    );
-    await recordAudit(tx, input.tenantId, {
-      action: 'password.changed',
-      actor: { type: 'user', id: user.id, label: user.email },
-      target: { type: 'user', id: user.id },
+    await replacePassword(tx, input.tenantId, user, userPrivateKey, {
+      password: input.newPassword,
+      argon2: input.argon2,
+      event: { action: 'password.changed' },
     });
   });
 }
@@ -98,19 +99,13 @@ export async function recoverAccess(
         bind.userKeyRecovery(input.tenantId, user.id),
         user.recovery_sealed_private_key,
       );
-      await replacePassword(
-        tx,
-        input.tenantId,
-        user.id,
-        userPrivateKey,
-        input.newPassword,
-        input.argon2,
-      );
-      await recordAudit(tx, input.tenantId, {
-        action: 'key.recovered',
-        actor: { type: 'user', id: user.id, label: user.email },
-        target: { type: 'user', id: user.id },
-        details: { method: 'recovery-key', passwordReset: true },
+      await replacePassword(tx, input.tenantId, user, userPrivateKey, {
+        password: input.newPassword,
+        argon2: input.argon2,
+        event: {
+          action: 'key.recovered',
+          details: { method: 'recovery-key', passwordReset: true },
+        },
       });
     });
   } finally {
