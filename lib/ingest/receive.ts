@@ -57,8 +57,23 @@ interface TenantIngest {
   failed?: unknown;
 }
 
+/** Writes with backpressure; rejects instead of waiting forever when the sink fails or closes. */
 function write(sink: Writable, chunk: Buffer): Promise<void> {
-  return sink.write(chunk) ? Promise.resolve() : new Promise((r) => sink.once('drain', r));
+  if (sink.destroyed || sink.writableEnded) return Promise.reject(new Error('sink is closed'));
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      sink.off('drain', drained);
+      sink.off('error', failed);
+      sink.off('close', closed);
+    };
+    const drained = () => (cleanup(), resolve());
+    const failed = (e: unknown) => (cleanup(), reject(e));
+    const closed = () => (cleanup(), reject(new Error('sink closed')));
+    if (sink.write(chunk)) return resolve();
+    sink.on('drain', drained);
+    sink.on('error', failed);
+    sink.on('close', closed);
+  });
 }
 
 async function prepare(deps: IngestDeps, tenantId: string): Promise<TenantIngest> {
@@ -68,6 +83,8 @@ async function prepare(deps: IngestDeps, tenantId: string): Promise<TenantIngest
   const staging = new StagingUpload(deps.s3, deps.bucket, `staging/${tenantId}/${messageId}`);
   encryption.body.pipe(staging.input);
   encryption.body.on('error', (e) => staging.input.destroy(e));
+  // An upload that fails (S3 down) stops taking data: fail the writer too, so nothing waits on it.
+  staging.done.catch((e: unknown) => encryption.body.destroy(e as Error));
   return { tenantId, epoch, messageId, encryption, staging };
 }
 
@@ -97,7 +114,8 @@ export async function receiveMail(
       plain.update(chunk);
       size += chunk.length;
       await Promise.all([
-        write(extractor, chunk),
+        // A parser in trouble must not hold up the archive; its result reports what happened.
+        write(extractor, chunk).catch(() => {}),
         ...active
           .filter((t) => !t.failed)
           .map((t) =>

@@ -369,9 +369,9 @@ function rawSession(lines: string[]): Promise<string> {
 
 describe('LMTP limits and shutdown (the same server code, in process)', () => {
   const log = createLogger('lmtp-test', { level: 'silent' });
-  async function start(opts: Partial<LmtpOptions>) {
+  async function start(opts: Partial<LmtpOptions>, store = s3) {
     const lmtp = createLmtpServer(
-      { db, s3, bucket: cfg.S3_BUCKET, temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE, log },
+      { db, s3: store, bucket: cfg.S3_BUCKET, temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE, log },
       {
         requireTls: false,
         maxMessageBytes: 1024 * 1024,
@@ -431,6 +431,35 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
     socket.destroy();
     expect((await archived(t, mail)).plaintext.equals(mail)).toBe(true);
   }, 60_000);
+
+  it('answers 451 and keeps nothing when object storage is unreachable', async () => {
+    const t = await archiveTenant('Ohne Speicher GmbH', 'archiv@ohne-speicher.example');
+    const deadS3 = createS3({ ...cfg, S3_ENDPOINT: 'http://127.0.0.1:1' });
+    const { lmtp, port } = await start({ maxMessageBytes: 50 * 1024 * 1024 }, deadS3);
+    try {
+      // Large enough for multipart, so the failure comes while data still streams in.
+      const mail = Buffer.concat([
+        simpleMail('Speicher weg'),
+        crlf(
+          `${randomBytes(8 * 1024 * 1024)
+            .toString('base64')
+            .replace(/.{76}/g, '$&\n')}\n`,
+        ),
+      ]);
+      const r = await send(mail, ['archiv@ohne-speicher.example'], { port });
+      expect(r.data[0]!['archiv@ohne-speicher.example']).toEqual([
+        451,
+        expect.stringMatching(/^4\.3\.0/),
+      ]);
+      const rows = await withTenant(db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select('id').execute(),
+      );
+      expect(rows).toEqual([]);
+    } finally {
+      await lmtp.drain(1000);
+      deadS3.destroy();
+    }
+  }, 120_000);
 
   it('requires STARTTLS when configured', async () => {
     await archiveTenant('Tls GmbH', 'archiv@tls.example');
