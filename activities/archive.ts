@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { recordAudit } from '../lib/audit/record';
 import type { Db } from '../lib/db';
 import { withTenant } from '../lib/db/tenant-scope';
@@ -23,6 +23,15 @@ export interface MessageRef {
   messageId: string;
 }
 
+/** Heartbeats when running as an activity (and is a no-op elsewhere, e.g. in tests). */
+function heartbeat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // not inside an activity
+  }
+}
+
 async function objectDigest(
   s3: S3Client,
   bucket: string,
@@ -35,6 +44,7 @@ async function objectDigest(
     for await (const chunk of res.Body as Readable) {
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
+      heartbeat();
     }
     return { sha256: hash.digest(), size };
   } catch (e) {
@@ -72,6 +82,7 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
       const matches = (d?: { sha256: Buffer; size: number }) =>
         !!d && d.sha256.equals(row.ciphertext_sha256) && d.size === Number(row.ciphertext_size);
       if (!matches(stored)) {
+        heartbeat();
         try {
           await s3.send(
             new CopyObjectCommand({

@@ -63,9 +63,11 @@ async function main(): Promise<void> {
     // Most running activities are archiveMail's awaitTimestamp: waiting, not working.
     maxConcurrentActivityTaskExecutions: 2000,
   });
-  const client = await connectTemporal(cfg);
-  await ensureLedgerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.LEDGER_CHECKPOINT_INTERVAL_S);
-  await client.connection.close();
+  if (cfg.LEDGER_SCHEDULE_OWNER) {
+    const client = await connectTemporal(cfg);
+    await ensureLedgerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.LEDGER_CHECKPOINT_INTERVAL_S);
+    await client.connection.close();
+  }
   log.info(
     { taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE },
     'worker started',

@@ -17,6 +17,9 @@ const PERMANENT = ['MessageNotFound', 'StagingLost', 'InvalidEntry'];
 
 const { storeMail } = proxyActivities<ArchiveActivities>({
   startToCloseTimeout: '5 minutes',
+  // It heartbeats while it copies and reads back: a crashed worker's attempt is retried
+  // elsewhere after 15 s instead of after the whole start-to-close timeout.
+  heartbeatTimeout: '15 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

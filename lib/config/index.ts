@@ -71,6 +71,7 @@ const spec = {
   ),
   /** Seconds between runs of the ledgerCheckpoint schedule (it does nothing when nothing is new). */
   LEDGER_CHECKPOINT_INTERVAL_S: v(z.coerce.number().int().min(1).max(3600), '10'),
+  LEDGER_SCHEDULE_OWNER: v(bool, 'true'),
   /** Prefix of log origins in checkpoints, e.g. `archive.example.de/mailrepo`. */
   LEDGER_ORIGIN: v(
     z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/),

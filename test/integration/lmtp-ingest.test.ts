@@ -535,3 +535,88 @@ describe('LMTP worker killed in the middle of DATA', () => {
     }
   }, 120_000);
 });
+
+describe('Temporal worker killed in the middle of archiveMail workflows', () => {
+  it('finishes every acknowledged mail after a restart, one archive entry each', async () => {
+    const t = await archiveTenant('Neustart Worker GmbH', 'archiv@worker-neustart.example');
+    // A task queue of its own, served only by a worker this test starts, kills and restarts.
+    const taskQueue = `fault-${randomUUID()}`;
+    const startWorker = () =>
+      spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(__dirname, '../../workers/temporal.ts')],
+        {
+          env: { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LEDGER_SCHEDULE_OWNER: 'false' },
+          stdio: 'ignore',
+        },
+      );
+    const log = createLogger('lmtp-fault', { level: 'silent' });
+    const lmtp = createLmtpServer(
+      { db, s3, bucket: cfg.S3_BUCKET, temporal, taskQueue, log },
+      {
+        requireTls: false,
+        maxMessageBytes: 10 * 1024 * 1024,
+        maxConnections: 10,
+        maxConcurrentMails: 8,
+        banner: 'fault',
+      },
+    );
+    await new Promise<void>((r) => lmtp.server.listen(0, '127.0.0.1', r));
+    const port = (lmtp.server.server.address() as net.AddressInfo).port;
+    let worker = startWorker();
+    try {
+      const mails = Array.from({ length: 12 }, (_, i) =>
+        simpleMail(`Fehlertest ${i}`, `Inhalt ${randomUUID()}`),
+      );
+      let acknowledged = 0;
+      for (const [i, m] of mails.entries()) {
+        const r = await send(m, ['archiv@worker-neustart.example'], { port });
+        if (r.data[0]!['archiv@worker-neustart.example']![0] === 250) acknowledged++;
+        if (i === 5) {
+          // Kill it while workflows are under way: once some mail is stored but none sealed yet.
+          for (let n = 0; n < 400; n++) {
+            const states = await withTenant(db, t.tenantId, (tx) =>
+              tx.selectFrom('messages').select('state').execute(),
+            );
+            if (states.some((x) => x.state === 'stored' || x.state === 'ledgered')) break;
+            await new Promise((r) => setTimeout(r, 25));
+          }
+          worker.kill('SIGKILL');
+          await new Promise((r) => worker.once('exit', r));
+        }
+      }
+      expect(acknowledged).toBe(mails.length);
+      worker = startWorker();
+      const results = await Promise.all(
+        mails.map((m) =>
+          temporal.workflow
+            .getHandle(archiveWorkflowId(t.tenantId, sha256(m).toString('hex')))
+            .result(),
+        ),
+      );
+      expect(results).toHaveLength(mails.length);
+      const rows = await withTenant(db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select(['state', 'ledger_index']).execute(),
+      );
+      expect(rows).toHaveLength(mails.length);
+      expect(rows.every((r) => r.state === 'sealed')).toBe(true);
+      // Exactly one ledger entry per mail: distinct indices, no duplicates after the retries.
+      expect(new Set(rows.map((r) => r.ledger_index)).size).toBe(mails.length);
+      const mailEntries = await withTenant(db, t.tenantId, (tx) =>
+        tx
+          .selectFrom('ledger_entries')
+          .select((e) => e.fn.countAll<string>().as('n'))
+          .where('tenant_id', '=', t.tenantId)
+          .where('kind', '=', 'mail')
+          .executeTakeFirstOrThrow(),
+      );
+      expect(Number(mailEntries.n)).toBe(mails.length);
+      console.log(
+        `worker kill -9: sent ${mails.length}, acknowledged ${acknowledged}, archived ${rows.length}, lost ${mails.length - rows.length}`,
+      );
+    } finally {
+      worker.kill('SIGKILL');
+      await lmtp.drain(1000);
+    }
+  }, 180_000);
+});
