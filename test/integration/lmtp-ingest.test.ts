@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { freePort } from '../../infra/processes';
@@ -369,9 +369,16 @@ function rawSession(lines: string[]): Promise<string> {
 
 describe('LMTP limits and shutdown (the same server code, in process)', () => {
   const log = createLogger('lmtp-test', { level: 'silent' });
-  async function start(opts: Partial<LmtpOptions>, store = s3) {
+  async function start(opts: Partial<LmtpOptions>, store = s3, workflows = temporal) {
     const lmtp = createLmtpServer(
-      { db, s3: store, bucket: cfg.S3_BUCKET, temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE, log },
+      {
+        db,
+        s3: store,
+        bucket: cfg.S3_BUCKET,
+        temporal: workflows,
+        taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+        log,
+      },
       {
         requireTls: false,
         maxMessageBytes: 1024 * 1024,
@@ -459,6 +466,30 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
       await lmtp.drain(1000);
       deadS3.destroy();
     }
+  }, 120_000);
+
+  it('answers 451 while Temporal is unreachable, and the retry is archived once', async () => {
+    const t = await archiveTenant('Ohne Temporal GmbH', 'archiv@ohne-temporal.example');
+    const dead = new Client({
+      connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 1000 }),
+      namespace: cfg.TEMPORAL_NAMESPACE,
+    });
+    const { lmtp, port } = await start({}, s3, dead);
+    const mail = simpleMail('Temporal weg');
+    try {
+      const r = await send(mail, ['archiv@ohne-temporal.example'], { port });
+      expect(r.data[0]!['archiv@ohne-temporal.example']![0]).toBe(451);
+    } finally {
+      await lmtp.drain(1000);
+    }
+    // The sender retries against the running product: the staged row does not block it.
+    const retry = await send(mail, ['archiv@ohne-temporal.example']);
+    expect(retry.data[0]!['archiv@ohne-temporal.example']![0]).toBe(250);
+    expect((await archived(t, mail)).plaintext.equals(mail)).toBe(true);
+    const rows = await withTenant(db, t.tenantId, (tx) =>
+      tx.selectFrom('messages').select('id').execute(),
+    );
+    expect(rows).toHaveLength(1);
   }, 120_000);
 
   it('requires STARTTLS when configured', async () => {
