@@ -23,16 +23,20 @@ export async function startArchive(
   input: ArchiveMailInput,
 ): Promise<void> {
   try {
-    await client.workflow.start('archiveMail', {
-      taskQueue,
-      workflowId: archiveWorkflowId(input.tenantId, input.sha256Hex),
-      args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      typedSearchAttributes: [
-        { key: TENANT_ID, value: input.tenantId },
-        { key: MAIL_STAGE, value: 'staged' },
-      ],
-    });
+    // The sender waits for this answer: give up after a few seconds (451, it retries) rather
+    // than letting the client's own retries stretch the reply while Temporal is away.
+    await client.withDeadline(Date.now() + 5_000, () =>
+      client.workflow.start('archiveMail', {
+        taskQueue,
+        workflowId: archiveWorkflowId(input.tenantId, input.sha256Hex),
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes: [
+          { key: TENANT_ID, value: input.tenantId },
+          { key: MAIL_STAGE, value: 'staged' },
+        ],
+      }),
+    );
   } catch (e) {
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
   }
