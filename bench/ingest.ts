@@ -7,7 +7,7 @@ import { loadConfig } from '../lib/config';
 import { createDb, type Db } from '../lib/db';
 import { addIngestAddress } from '../lib/ingest/addresses';
 import { createTenant } from '../lib/vault';
-import { fmt } from './measure';
+import { fmt, percentile } from './measure';
 
 /**
  * `npm run bench:ingest [-- <connections> <seconds>]`: the whole product on free ports, a load
@@ -15,11 +15,6 @@ import { fmt } from './measure';
  * sustained mails/s end to end (LMTP accepted → archiveMail sealed), acknowledgement latency
  * p50/p99 (end of DATA → 250), and CPU per process. Two runs: 20 KB mails, then a size mix.
  */
-
-const percentile = (xs: number[], p: number) =>
-  xs.length
-    ? xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
-    : NaN;
 
 function mailOfSize(bytes: number): Buffer {
   const head =

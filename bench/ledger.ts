@@ -17,7 +17,7 @@ import { verifyBundle } from '../lib/proof/verify-bundle';
 import { createDevPki } from '../lib/tsa/dev-ca';
 import { createTsaServer } from '../lib/tsa/server';
 import { SERVING_NODE_FLAGS } from '../infra/stack';
-import { fmt } from './measure';
+import { fmt, percentile } from './measure';
 
 /**
  * Ledger figures (issue 4) on a throw-away database: sustained appends/s as the ledgerAppend
@@ -27,9 +27,6 @@ import { fmt } from './measure';
  * Usage: npm run bench:ledger [-- <log sizes for the proof benchmark, ascending; default 1000000>]
  * e.g. `npm run bench:ledger -- 1000000 10000000` (10M takes about 6 minutes and ~3 GB of disk).
  */
-
-const percentile = (xs: number[], p: number) =>
-  xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
 async function appendsPerSecond(
   db: Db,

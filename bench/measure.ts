@@ -12,3 +12,10 @@ export async function opsPerSecond(op: () => Promise<unknown>, seconds = 2): Pro
 }
 
 export const fmt = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+/** The p-quantile (0…1) of `xs` by nearest rank; NaN for no samples. */
+export function percentile(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const sorted = xs.slice().sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}

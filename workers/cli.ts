@@ -70,9 +70,7 @@ ledger
   .action(async (opts: { tenant?: string; anchor?: boolean }) => {
     if (!opts.tenant === !opts.anchor)
       throw new Error('give exactly one of --tenant <id> or --anchor');
-    const cfg = config();
-    const db = createDb(cfg.DATABASE_URL, 2);
-    try {
+    await withDb(async (db) => {
       const log = await db
         .selectFrom('ledger_logs')
         .select('id')
@@ -90,9 +88,7 @@ ledger
         console.log('OK: tiles, roots, checkpoint signatures, consistency and anchoring verified');
       for (const p of report.problems) console.error(`FAILED at index ${p.at}: ${p.what}`);
       if (report.problems.length) process.exitCode = 1;
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 
 program
@@ -108,22 +104,18 @@ program
       ? createHash('sha256').update(readFileSync(opts.mail)).digest()
       : Buffer.from(opts.sha256!, 'hex');
     if (entry.length !== 32) throw new Error('--sha256 must be 64 hex digits');
-    const cfg = config();
-    const db = createDb(cfg.DATABASE_URL, 2);
-    try {
+    await withDb(async (db) => {
       const bundle = await buildProofBundle(db, {
         tenantId: opts.tenant,
         entrySha256: entry,
-        tsaCaPem: readFileSync(tsaCaFile(cfg), 'utf8'),
+        tsaCaPem: readFileSync(tsaCaFile(config()), 'utf8'),
       });
       writeFileSync(opts.out, bundle.zip);
       const m = bundle.manifest;
       console.log(
         `wrote ${opts.out}: entry ${m.tenantLog.index} of ${m.tenantLog.origin}, timestamped ${m.timestamp.genTime}`,
       );
-    } finally {
-      await db.destroy();
-    }
+    });
   });
 
 ledger

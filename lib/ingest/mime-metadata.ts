@@ -31,6 +31,14 @@ export interface MailMetadata {
   parseError?: string;
 }
 
+/** Metadata of a mail nothing could be read from (yet). */
+export function emptyMetadata(): MailMetadata {
+  return {
+    from: [], to: [], cc: [], bcc: [], replyTo: [], subject: null, date: null, messageId: null,
+    inReplyTo: null, attachments: [], textLength: 0, hasHtml: false,
+  }; // prettier-ignore
+}
+
 const addresses = (v: AddressObject | AddressObject[] | undefined): Address[] =>
   (Array.isArray(v) ? v : v ? [v] : []).flatMap((o) =>
     o.value.flatMap(function flat(a): Address[] {
@@ -64,10 +72,7 @@ export class MetadataExtractor extends Writable {
 
   constructor() {
     super();
-    const meta: MailMetadata = {
-      from: [], to: [], cc: [], bcc: [], replyTo: [], subject: null, date: null, messageId: null,
-      inReplyTo: null, attachments: [], textLength: 0, hasHtml: false,
-    }; // prettier-ignore
+    const meta = emptyMetadata();
     const tokens = new Set<string>();
     const pending: Promise<void>[] = [];
     this.result = new Promise((resolve) => {

@@ -10,7 +10,7 @@ import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
 import { bind } from '../vault/bindings';
 import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';
 import { startArchive } from './archive-start';
-import { MetadataExtractor, type MailMetadata } from './mime-metadata';
+import { emptyMetadata, MetadataExtractor, type MailMetadata } from './mime-metadata';
 import { deleteStaging, StagingUpload } from './staging';
 
 /**
@@ -178,18 +178,18 @@ export async function receiveMail(
   return outcomes;
 }
 
-async function withTimeout<T extends { metadata: MailMetadata; tokens: string[] }>(
-  p: Promise<T>,
-  ms: number,
-): Promise<T> {
+type Extracted = { metadata: MailMetadata; tokens: string[] };
+
+/** The parser's result, or empty metadata saying why, if it takes longer than `ms`. */
+async function withTimeout(p: Promise<Extracted>, ms: number): Promise<Extracted> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
+  const timeout = new Promise<Extracted>((resolve) => {
     timer = setTimeout(
       () =>
         resolve({
           metadata: { ...emptyMetadata(), parseError: 'MIME parsing timed out' },
           tokens: [],
-        } as unknown as T),
+        }),
       ms,
     );
   });
@@ -198,13 +198,6 @@ async function withTimeout<T extends { metadata: MailMetadata; tokens: string[] 
   } finally {
     clearTimeout(timer);
   }
-}
-
-function emptyMetadata(): MailMetadata {
-  return {
-    from: [], to: [], cc: [], bcc: [], replyTo: [], subject: null, date: null, messageId: null,
-    inReplyTo: null, attachments: [], textLength: 0, hasHtml: false,
-  }; // prettier-ignore
 }
 
 async function register(

@@ -3,6 +3,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  type KeyObject,
   sign,
   verify,
 } from 'node:crypto';
@@ -43,6 +44,14 @@ export function generateSigningKey(): { publicKey: Buffer; privateKey: Buffer } 
     publicKey: Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url'),
     privateKey: Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'),
   };
+}
+
+/** A raw 32-byte Ed25519 public key as a KeyObject (for verifying, or exporting as PEM). */
+export function ed25519PublicKey(raw: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') },
+    format: 'jwk',
+  });
 }
 
 export function keyHash(name: string, publicKey: Uint8Array): Buffer {
@@ -104,10 +113,7 @@ export function openCheckpoint(note: string, key: NoteKey): Checkpoint {
   const body = note.slice(0, split + 1);
   const sigLines = note.slice(split + 2, -1).split('\n');
   const wanted = keyHash(key.name, key.publicKey);
-  const pub = createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: key.publicKey.toString('base64url') },
-    format: 'jwk',
-  });
+  const pub = ed25519PublicKey(key.publicKey);
   let verified = false;
   for (const line of sigLines) {
     const m = new RegExp(`^${DASH} (\\S+) ([A-Za-z0-9+/=]+)$`).exec(line);

@@ -3,7 +3,14 @@ import type { Transaction } from 'kysely';
 import { zeroize } from '../crypto/bytes';
 import { unwrap, wrap } from '../crypto/sealed-box';
 import type { Database, Db } from '../db';
-import { EMPTY_ROOT, consistencyProof, hashLeaf, inclusionProof, type Hash } from './merkle';
+import {
+  EMPTY_ROOT,
+  consistencyProof,
+  hashLeaf,
+  inclusionProof,
+  type Hash,
+  type SubtreeHasher,
+} from './merkle';
 import { recordAudit } from '../audit/record';
 import { generateSigningKey, keyHash, signCheckpoint, type Checkpoint } from './checkpoint';
 import {
@@ -350,27 +357,29 @@ export interface ProofOptions {
   fresh?: boolean;
 }
 
-export async function inclusionProofFor(
+/** Runs a proof computation over the log's tiles, with the shared full-tile cache unless fresh. */
+const withProofTiles = <T>(
+  db: Conn,
+  logId: string,
+  opts: ProofOptions,
+  fn: (h: SubtreeHasher) => T,
+) => withTiles(db, logId, (tiles) => fn(tileHasher(tiles)), new TileCache(logId, !opts.fresh));
+
+export const inclusionProofFor = (
   db: Conn,
   logId: string,
   index: number,
   size: number,
   opts: ProofOptions = {},
-): Promise<Hash[]> {
-  const cache = new TileCache(logId, !opts.fresh);
-  return withTiles(db, logId, (tiles) => inclusionProof(tileHasher(tiles), index, size), cache);
-}
+): Promise<Hash[]> => withProofTiles(db, logId, opts, (h) => inclusionProof(h, index, size));
 
-export async function consistencyProofFor(
+export const consistencyProofFor = (
   db: Conn,
   logId: string,
   size1: number,
   size2: number,
   opts: ProofOptions = {},
-): Promise<Hash[]> {
-  const cache = new TileCache(logId, !opts.fresh);
-  return withTiles(db, logId, (tiles) => consistencyProof(tileHasher(tiles), size1, size2), cache);
-}
+): Promise<Hash[]> => withProofTiles(db, logId, opts, (h) => consistencyProof(h, size1, size2));
 
 /** Signs the log's current integrated state as a checkpoint note. */
 export async function signCurrentCheckpoint(

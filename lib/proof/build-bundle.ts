@@ -1,10 +1,9 @@
-import { createPublicKey } from 'node:crypto';
 import { strToU8, zipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { keyHash, verifierKey, type NoteKey } from '../ledger/checkpoint';
+import { ed25519PublicKey, keyHash, verifierKey, type NoteKey } from '../ledger/checkpoint';
 import { timestampCovering } from '../ledger/checkpointer';
 import { inclusionProofFor } from '../ledger/store';
 import { tokenCertificates, tokenOf, verifyToken } from '../tsa/client';
@@ -31,14 +30,8 @@ export interface ProofBundle {
 
 const ASSETS = path.join(__dirname, 'assets');
 
-function keyPem(publicKey: Buffer): string {
-  return createPublicKey({
-    key: { kty: 'OKP', crv: 'Ed25519', x: publicKey.toString('base64url') },
-    format: 'jwk',
-  })
-    .export({ type: 'spki', format: 'pem' })
-    .toString();
-}
+const keyPem = (publicKey: Buffer): string =>
+  ed25519PublicKey(publicKey).export({ type: 'spki', format: 'pem' }).toString();
 
 /**
  * The proof bundle for one entry of a tenant's log (for a mail: the SHA-256 of its bytes), read
