@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
+import { heartbeat } from '../lib/temporal/heartbeat';
 import { recordAudit } from '../lib/audit/record';
 import type { Db } from '../lib/db';
 import { withTenant } from '../lib/db/tenant-scope';
@@ -21,15 +22,6 @@ export interface ArchiveDeps {
 export interface MessageRef {
   tenantId: string;
   messageId: string;
-}
-
-/** Heartbeats when running as an activity (and is a no-op elsewhere, e.g. in tests). */
-function heartbeat(): void {
-  try {
-    Context.current().heartbeat();
-  } catch {
-    // not inside an activity
-  }
 }
 
 async function objectDigest(

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../lib/db';
 import { checkpointRound, timestampCovering, type RoundResult } from '../lib/ledger/checkpointer';
 import { AppendBatcher } from '../lib/ledger/append-batcher';
 import { CoverageWatcher } from '../lib/ledger/coverage-watcher';
 import type { EntryKind } from '../lib/ledger/store';
 import type { TsaClientOptions } from '../lib/tsa/client';
+import { whileHeartbeating } from '../lib/temporal/heartbeat';
 
 export interface LedgerDeps {
   db: Db;
@@ -57,14 +58,9 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
       const lookup = () => (log ? timestampCovering(db, log.id, input.index) : undefined);
       let covered = await lookup();
       if (!covered && input.waitMs) {
-        const ctx = Context.current();
-        const beat = setInterval(() => ctx.heartbeat(), 2000);
-        try {
-          if (await watcher.wait(input.tenantId, input.index, input.waitMs))
-            covered = await lookup();
-        } finally {
-          clearInterval(beat);
-        }
+        const waitMs = input.waitMs;
+        if (await whileHeartbeating(() => watcher.wait(input.tenantId, input.index, waitMs)))
+          covered = await lookup();
       }
       if (!covered)
         throw ApplicationFailure.retryable(
@@ -80,11 +76,9 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
 
     async runLedgerCheckpoint(): Promise<RoundResult> {
       const { caFile, ...rest } = tsa;
-      return checkpointRound({
-        db,
-        ...ledger,
-        tsa: { ...rest, caPem: readFileSync(caFile, 'utf8') },
-      });
+      return whileHeartbeating(() =>
+        checkpointRound({ db, ...ledger, tsa: { ...rest, caPem: readFileSync(caFile, 'utf8') } }),
+      );
     },
   };
 }

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { startEphemeralStack } from '../infra/ephemeral-stack';
+import { LmtpClient } from '../infra/lmtp-client';
 import { loadConfig } from '../lib/config';
 import { createDb, type Db } from '../lib/db';
 import { addIngestAddress } from '../lib/ingest/addresses';
@@ -46,49 +46,17 @@ async function connection(
   size: () => number,
   maxMails = Infinity,
 ) {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.setNoDelay(true);
-  let buf = '';
-  const waiters: ((line: string) => void)[] = [];
-  // Replies that arrive before anyone waits for them (pipelining) queue up here.
-  const early: string[] = [];
-  socket.on('data', (d) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\r\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      if (!/^\d{3} /.test(line)) continue;
-      const w = waiters.shift();
-      if (w) w(line);
-      else early.push(line);
-    }
-  });
-  const reply = () =>
-    early.length ? Promise.resolve(early.shift()!) : new Promise<string>((r) => waiters.push(r));
-  const expect = async (code: string) => {
-    const line = await reply();
-    if (!line.startsWith(code)) throw new Error(`expected ${code}, got ${line}`);
-  };
-  await expect('220');
-  socket.write('LHLO bench.example\r\n');
-  await expect('250');
+  const client = await LmtpClient.connect(port, '127.0.0.1', 'bench.example');
   const acks: number[] = [];
   let bytes = 0;
   while (Date.now() < until && acks.length < maxMails) {
     const mail = mailOfSize(size());
-    socket.write(`MAIL FROM:<journal@kunde.example>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
-    await expect('250');
-    await expect('250');
-    await expect('354');
-    socket.write(mail);
-    const t = performance.now();
-    socket.write('.\r\n');
-    await expect('250');
-    acks.push(performance.now() - t);
+    const r = await client.send(mail, 'journal@kunde.example', [rcpt]);
+    if (!r.data[rcpt]?.startsWith('250')) throw new Error(`not accepted: ${JSON.stringify(r)}`);
+    acks.push(r.ackMs!);
     bytes += mail.length;
   }
-  socket.end('QUIT\r\n');
+  client.close();
   return { acks, bytes };
 }
 

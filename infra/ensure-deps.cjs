@@ -2,6 +2,7 @@
 // Runs before `npm run dev` / `npm test` (npm pre-scripts). Dependency-free on purpose: it must work
 // right after `git clone`, before node_modules exists. Installs exactly the lockfile when
 // node_modules is missing or older than package-lock.json; otherwise it costs a few milliseconds.
+// With --test-tools (npm test) it also installs the Debian tools the tests drive (system-packages.cjs).
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -17,12 +18,14 @@ if (major < 20 || (major === 20 && minor < 19)) {
 const lock = path.join(root, 'package-lock.json');
 const marker = path.join(root, 'node_modules', '.package-lock.json');
 const mtime = (p) => (fs.existsSync(p) ? fs.statSync(p).mtimeMs : 0);
-if (mtime(marker) && mtime(marker) >= mtime(lock)) process.exit(0);
-
-console.log('Installing dependencies (npm ci)…');
-const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-if (r.status !== 0) {
-  console.error('npm ci failed; see the output above.');
-  process.exit(r.status ?? 1);
+if (!mtime(marker) || mtime(marker) < mtime(lock)) {
+  console.log('Installing dependencies (npm ci)…');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const r = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('npm ci failed; see the output above.');
+    process.exit(r.status ?? 1);
+  }
 }
+
+if (process.argv.includes('--test-tools')) require('./system-packages.cjs').ensureTestTools();

@@ -32,13 +32,18 @@ export async function startEphemeralStack(opts: {
   log?: (line: string) => void;
   /** Show the processes' own output (off by default). */
   verbose?: boolean;
+  /** Keep Temporal's state in SQLite, so a restarted server still knows its workflows. */
+  persistTemporal?: boolean;
 }): Promise<EphemeralStack> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `${opts.prefix}-`));
   const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/${opts.prefix.replace(/\W/g, '_')}_${Date.now()}_${process.pid}`;
   process.env.LEDGER_CHECKPOINT_INTERVAL_S = String(opts.checkpointIntervalS);
+  // Never inherit another stack's addresses (a test run's fault test starts a second stack).
+  const inherited = { ...process.env };
+  for (const key of CLIENT_VARS) if (key !== 'NODE_ENV') delete inherited[key];
   const cfg = loadConfig({
-    ...process.env,
+    ...inherited,
     NODE_ENV: 'test',
     DATA_DIR: dataDir,
     DATABASE_URL: base.toString(),
@@ -73,7 +78,7 @@ export async function startEphemeralStack(opts: {
     dataDir,
     // An explicit DATABASE_URL names the server; otherwise the local one, else an embedded one.
     explicitDatabaseUrl: process.env.DATABASE_URL ? base.toString() : undefined,
-    persistTemporal: false,
+    persistTemporal: opts.persistTemporal ?? false,
     apps: opts.apps,
     ports,
     quiet: !opts.verbose,

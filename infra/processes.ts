@@ -8,6 +8,8 @@ import net from 'node:net';
 export class ProcessGroup {
   private readonly children: { name: string; child: ChildProcess }[] = [];
   private stopping = false;
+  /** Children stopped on purpose (`stop(name)`), whose exit is not a failure. */
+  private readonly stopped = new Set<ChildProcess>();
 
   constructor(
     private readonly opts: {
@@ -40,7 +42,7 @@ export class ProcessGroup {
     pipe(child.stdout, process.stdout);
     pipe(child.stderr, process.stderr);
     child.on('exit', (code) => {
-      if (this.stopping) return;
+      if (this.stopping || this.stopped.has(child)) return;
       if (this.opts.quiet)
         process.stderr.write(`[${name}] exited with ${code}; last output:\n${tail.join('\n')}\n`);
       this.opts.onUnexpectedExit?.(name, code);
@@ -49,18 +51,28 @@ export class ProcessGroup {
     return child;
   }
 
+  /** SIGTERM the running children called `name` (fault tests stop one service of a stack). */
+  async stop(name: string, graceMs = 10_000): Promise<void> {
+    for (const { child } of this.children.filter((c) => c.name === name)) {
+      this.stopped.add(child);
+      await terminate(child, graceMs);
+    }
+  }
+
   /** SIGTERM everything (newest first), then SIGKILL whatever is still alive after `graceMs`. */
   async stopAll(graceMs = 10_000): Promise<void> {
     this.stopping = true;
-    for (const { child } of [...this.children].reverse()) {
-      if (child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    }
+    for (const { child } of [...this.children].reverse()) await terminate(child, graceMs);
   }
+}
+
+async function terminate(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }
 
 export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {

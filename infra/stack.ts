@@ -47,8 +47,12 @@ export interface Stack {
   env: NodeJS.ProcessEnv;
   urls: { name: string; url: string }[];
   database: ResolvedDatabase;
+  /** Stop and start one backing service while the rest runs on (fault tests). */
+  services: Record<BackingService, { stop(): Promise<void>; start(): Promise<void> }>;
   stop(): Promise<void>;
 }
+
+export type BackingService = 'temporal' | 'minio';
 
 const repo = path.resolve(__dirname, '..');
 /**
@@ -119,6 +123,35 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       } else log('!! openssl not found: LMTP runs without STARTTLS');
     }
 
+    const startService: Record<BackingService, () => Promise<void>> = {
+      temporal: () =>
+        startTemporal(group, {
+          bin: bins.temporal,
+          port: ports.temporal,
+          httpPort: ports.temporalHttp,
+          metricsPort: ports.temporalMetrics,
+          uiPort: ports.temporalUi,
+          namespace: cfg.TEMPORAL_NAMESPACE,
+          dbFile: o.persistTemporal ? path.join(o.dataDir, 'temporal', 'temporal.db') : undefined,
+          codecEndpoint,
+        }),
+      minio: () =>
+        startMinio(group, {
+          bin: bins.minio,
+          dataDir: path.join(o.dataDir, 'minio'),
+          port: ports.s3,
+          consolePort: ports.s3Console,
+          accessKey: cfg.S3_ACCESS_KEY,
+          secretKey: cfg.S3_SECRET_KEY,
+        }),
+    };
+    const services = Object.fromEntries(
+      (Object.keys(startService) as BackingService[]).map((name) => [
+        name,
+        { stop: () => group.stop(name), start: startService[name] },
+      ]),
+    ) as Stack['services'];
+
     const [db] = await Promise.all([
       resolveDatabase({
         explicitUrl: o.explicitDatabaseUrl,
@@ -127,24 +160,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         embeddedPort: ports.embeddedPg,
         log,
       }),
-      startTemporal(group, {
-        bin: bins.temporal,
-        port: ports.temporal,
-        httpPort: ports.temporalHttp,
-        metricsPort: ports.temporalMetrics,
-        uiPort: ports.temporalUi,
-        namespace: cfg.TEMPORAL_NAMESPACE,
-        dbFile: o.persistTemporal ? path.join(o.dataDir, 'temporal', 'temporal.db') : undefined,
-        codecEndpoint,
-      }),
-      startMinio(group, {
-        bin: bins.minio,
-        dataDir: path.join(o.dataDir, 'minio'),
-        port: ports.s3,
-        consolePort: ports.s3Console,
-        accessKey: cfg.S3_ACCESS_KEY,
-        secretKey: cfg.S3_SECRET_KEY,
-      }).then(() => {
+      startService.temporal(),
+      startService.minio().then(() => {
         const s3 = createS3({ ...cfg, S3_ENDPOINT: env.S3_ENDPOINT! });
         return ensureBucket(s3, cfg.S3_BUCKET).finally(() => s3.destroy());
       }),
@@ -193,7 +210,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       { name: 'Dev TSA', url: env.TSA_URL! },
       ...(codecEndpoint ? [{ name: 'Codec endpoint', url: codecEndpoint }] : []),
     ];
-    return { env, urls, database: db, stop };
+    return { env, urls, database: db, services, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,41 +1,44 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { freePort } from '../../infra/processes';
 import { archiveWorkflowId } from '../../lib/ingest/archive-start';
-import { addIngestAddress } from '../../lib/ingest/addresses';
 import { createLmtpServer, type LmtpOptions } from '../../lib/ingest/lmtp-server';
 import { createLogger } from '../../lib/log';
 import { createS3 } from '../../lib/storage/s3';
 import { connectTemporal } from '../../lib/temporal/client';
-import { createTenant, unlock, unlockEpoch } from '../../lib/vault';
-import { decryptMail, decryptMailPart } from '../../lib/vault/mail-envelope';
 import { stageQuery } from '../../workflows/archive-mail';
 import { MAIL_STAGE, TENANT_ID } from '../../workflows/search-attributes';
-import { FAST_ARGON2 } from '../helpers/ledger';
+import {
+  archived as archived_,
+  archiveTenant as archiveTenant_,
+  crlf,
+  sha256,
+  simpleMail,
+  type ArchiveContext,
+} from '../helpers/archive';
 import { stackConfig } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const execFileAsync = promisify(execFile);
 const s3 = createS3(cfg);
 const SENDER = path.join(__dirname, '../helpers/lmtp_send.py');
-const PASSWORD = 'ein langes Passwort';
 let db: Db;
 let temporal: Client;
+let ctx: ArchiveContext;
 
 beforeAll(async () => {
   db = createDb(cfg.DATABASE_URL, 6);
   temporal = await connectTemporal(cfg);
+  ctx = { db, temporal, s3, bucket: cfg.S3_BUCKET };
 });
 afterAll(async () => {
   await db.destroy();
@@ -78,85 +81,9 @@ async function send(
   }
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
-const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'utf8');
-
-async function archiveTenant(name: string, address: string) {
-  const email = `admin@${name.toLowerCase().replace(/\W/g, '')}.example`;
-  const t = await createTenant(db, {
-    name,
-    admin: { email, password: PASSWORD },
-    argon2: FAST_ARGON2,
-  });
-  await addIngestAddress(db, t.tenantId, address, { type: 'operator', label: 'test' });
-  return { ...t, email };
-}
-
-/** Waits for the archive workflow, then decrypts the archived ciphertext with the admin's password. */
-async function archived(tenant: { tenantId: string; email: string }, mail: Buffer) {
-  const handle = temporal.workflow.getHandle(
-    archiveWorkflowId(tenant.tenantId, sha256(mail).toString('hex')),
-  );
-  const result = (await handle.result()) as { messageId: string; ledgerIndex: number };
-  const row = await withTenant(db, tenant.tenantId, (tx) =>
-    tx
-      .selectFrom('messages')
-      .selectAll()
-      .where('id', '=', result.messageId)
-      .executeTakeFirstOrThrow(),
-  );
-  const session = await unlock(db, {
-    tenantId: tenant.tenantId,
-    email: tenant.email,
-    password: PASSWORD,
-    argon2: FAST_ARGON2,
-  });
-  const epoch = await unlockEpoch(db, session, row.epoch_id);
-  const obj = await s3.send(new GetObjectCommand({ Bucket: cfg.S3_BUCKET, Key: row.object_key! }));
-  const out: Buffer[] = [];
-  await pipeline(
-    obj.Body as Readable,
-    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek),
-    new Writable({
-      write(c: Buffer, _e, cb) {
-        out.push(c);
-        cb();
-      },
-    }),
-  );
-  const metadata = JSON.parse(
-    (
-      await decryptMailPart(
-        epoch,
-        tenant.tenantId,
-        row.id,
-        row.sealed_dek,
-        'mail-metadata',
-        row.enc_metadata,
-      )
-    ).toString(),
-  ) as Record<string, unknown>;
-  const tokens = JSON.parse(
-    (
-      await decryptMailPart(
-        epoch,
-        tenant.tenantId,
-        row.id,
-        row.sealed_dek,
-        'mail-tokens',
-        row.enc_tokens,
-      )
-    ).toString(),
-  ) as string[];
-  return { row, plaintext: Buffer.concat(out), metadata, tokens, result };
-}
-
-const simpleMail = (subject: string, body = 'Anbei die Unterlagen.') =>
-  crlf(
-    `From: Buchhaltung <buchhaltung@kunde.example>\nTo: Chefin <chefin@kunde.example>\n` +
-      `Subject: ${subject}\nMessage-ID: <${randomUUID()}@kunde.example>\n` +
-      `Date: Fri, 27 Nov 2026 08:00:00 +0100\n\n${body}\n`,
-  );
+const archiveTenant = (name: string, address: string) => archiveTenant_(ctx, name, address);
+const archived = (tenant: { tenantId: string; email: string }, mail: Buffer) =>
+  archived_(ctx, tenant, mail);
 
 describe('LMTP ingest on the real worker', () => {
   it('archives a mail for one recipient: 250 only after storage, byte-exact, sealed', async () => {

@@ -1,0 +1,131 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../lib/db';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { archiveWorkflowId } from '../../lib/ingest/archive-start';
+import { addIngestAddress } from '../../lib/ingest/addresses';
+import { createTenant, unlock, unlockEpoch } from '../../lib/vault';
+import { decryptMail, decryptMailPart } from '../../lib/vault/mail-envelope';
+import { FAST_ARGON2 } from './ledger';
+
+/** Tenants with an ingest address, and what the archive holds for a sent mail, decrypted. */
+
+export const PASSWORD = 'ein langes Passwort';
+export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
+export const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'utf8');
+
+export const simpleMail = (subject: string, body = 'Anbei die Unterlagen.') =>
+  crlf(
+    `From: Buchhaltung <buchhaltung@kunde.example>\nTo: Chefin <chefin@kunde.example>\n` +
+      `Subject: ${subject}\nMessage-ID: <${randomUUID()}@kunde.example>\n` +
+      `Date: Fri, 27 Nov 2026 08:00:00 +0100\n\n${body}\n`,
+  );
+
+export interface ArchiveContext {
+  db: Db;
+  temporal: Client;
+  s3: S3Client;
+  bucket: string;
+}
+
+export async function archiveTenant(ctx: ArchiveContext, name: string, address: string) {
+  const email = `admin@${name.toLowerCase().replace(/\W/g, '')}.example`;
+  const t = await createTenant(ctx.db, {
+    name,
+    admin: { email, password: PASSWORD },
+    argon2: FAST_ARGON2,
+  });
+  await addIngestAddress(ctx.db, t.tenantId, address, { type: 'operator', label: 'test' });
+  return { ...t, email };
+}
+
+/** Waits for the archive workflow, then decrypts the archived ciphertext with the admin's password. */
+export async function archived(
+  ctx: ArchiveContext,
+  tenant: { tenantId: string; email: string },
+  mail: Buffer,
+) {
+  const handle = ctx.temporal.workflow.getHandle(
+    archiveWorkflowId(tenant.tenantId, sha256(mail).toString('hex')),
+  );
+  const result = (await handle.result()) as { messageId: string; ledgerIndex: number };
+  return { ...(await readArchived(ctx, tenant, result.messageId)), result };
+}
+
+/** Every sealed mail of the tenant once there are `count` of them (mails we did not hash). */
+export async function sealedMessages(
+  ctx: ArchiveContext,
+  tenant: { tenantId: string; email: string },
+  count: number,
+  timeoutMs = 60_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rows = await withTenant(ctx.db, tenant.tenantId, (tx) =>
+      tx.selectFrom('messages').select(['id', 'state']).execute(),
+    );
+    const sealed = rows.filter((r) => r.state === 'sealed');
+    if (sealed.length >= count || Date.now() > deadline)
+      return Promise.all(sealed.map((r) => readArchived(ctx, tenant, r.id)));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** One archived mail, decrypted with the admin's password: plaintext, metadata and tokens. */
+export async function readArchived(
+  ctx: ArchiveContext,
+  tenant: { tenantId: string; email: string },
+  messageId: string,
+) {
+  const { db, s3 } = ctx;
+  const row = await withTenant(db, tenant.tenantId, (tx) =>
+    tx.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirstOrThrow(),
+  );
+  const session = await unlock(db, {
+    tenantId: tenant.tenantId,
+    email: tenant.email,
+    password: PASSWORD,
+    argon2: FAST_ARGON2,
+  });
+  const epoch = await unlockEpoch(db, session, row.epoch_id);
+  const obj = await s3.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: row.object_key! }));
+  const out: Buffer[] = [];
+  await pipeline(
+    obj.Body as Readable,
+    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek),
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c);
+        cb();
+      },
+    }),
+  );
+  const metadata = JSON.parse(
+    (
+      await decryptMailPart(
+        epoch,
+        tenant.tenantId,
+        row.id,
+        row.sealed_dek,
+        'mail-metadata',
+        row.enc_metadata,
+      )
+    ).toString(),
+  ) as Record<string, unknown>;
+  const tokens = JSON.parse(
+    (
+      await decryptMailPart(
+        epoch,
+        tenant.tenantId,
+        row.id,
+        row.sealed_dek,
+        'mail-tokens',
+        row.enc_tokens,
+      )
+    ).toString(),
+  ) as string[];
+  return { row, plaintext: Buffer.concat(out), metadata, tokens };
+}
