@@ -21,7 +21,16 @@ const forbiddenInWorkflows = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', 'coverage/**', 'test/fixtures/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      '.data/**',
+      'coverage/**',
+      'test/fixtures/**',
+      'build/**',
+      '.react-router/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

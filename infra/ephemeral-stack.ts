@@ -21,7 +21,7 @@ export interface EphemeralStack {
 const CLIENT_VARS = [
   'NODE_ENV', 'DATA_DIR', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE',
   'TEMPORAL_TASK_QUEUE', 'S3_ENDPOINT', 'TSA_URL', 'TSA_CA_FILE', 'DEV_TSA_PORT', 'LMTP_PORT',
-  'WEB_PORT', 'CODEC_SERVER_PORT', 'LOG_LEVEL', 'LEDGER_CHECKPOINT_INTERVAL_S',
+  'WEB_PORT', 'PORTAL_PUBLIC_URL', 'CODEC_SERVER_PORT', 'LOG_LEVEL', 'LEDGER_CHECKPOINT_INTERVAL_S',
 ] as const; // prettier-ignore
 
 export async function startEphemeralStack(opts: {
@@ -73,7 +73,9 @@ export async function startEphemeralStack(opts: {
     codec: codec!,
     embeddedPg: embeddedPg!,
   };
+  const portalBuildDir = path.resolve(__dirname, '..', 'build', path.basename(dataDir));
   const stack = await startStack({
+    portalBuildDir,
     cfg,
     dataDir,
     // An explicit DATABASE_URL names the server; otherwise the local one, else an embedded one.
@@ -100,6 +102,7 @@ export async function startEphemeralStack(opts: {
           console.error(`could not drop database: ${e}`),
         );
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(portalBuildDir, { recursive: true, force: true });
     },
   };
 }

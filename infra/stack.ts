@@ -39,6 +39,11 @@ export interface StackOptions {
   /** Persist Temporal in SQLite under dataDir (dev); otherwise in memory (tests). */
   persistTemporal: boolean;
   apps: AppProcess[];
+  /**
+   * Where the portal is built; inside the repository, because its server bundle resolves
+   * react & co. from node_modules. Default build/portal.
+   */
+  portalBuildDir?: string;
   quiet?: boolean;
   log?: (line: string) => void;
 }
@@ -114,6 +119,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       WEB_PORT: String(ports.web),
       CODEC_SERVER_PORT: String(ports.codec),
       WORKFLOW_BUNDLE: path.join(o.dataDir, 'workflow-bundle.js'),
+      PORTAL_PUBLIC_URL: process.env.PORTAL_PUBLIC_URL ?? `http://localhost:${ports.web}`,
+      PORTAL_BUILD_DIR: o.portalBuildDir ?? path.join(repo, 'build', 'portal'),
     };
     if (!cfg.LMTP_TLS_CERT_FILE) {
       const devCert = ensureDevLmtpCert(o.dataDir);
@@ -167,6 +174,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       }),
       startApp(group, 'dev-tsa', env, () => httpOk(`http://127.0.0.1:${ports.tsa}/healthz`)),
       bundleWorkflows(env),
+      ...(o.apps.includes('web') ? [buildPortal(env)] : []),
     ]);
     database = db;
     env.DATABASE_URL = db.url;
@@ -236,6 +244,25 @@ function bundleWorkflows(env: NodeJS.ProcessEnv): Promise<void> {
     child.on('error', reject);
     child.on('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`bundling workflow code failed (exit ${code})`)),
+    );
+  });
+}
+
+/** `react-router build` of web/app into PORTAL_BUILD_DIR (a few seconds; Vite, in a child). */
+function buildPortal(env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(repo, 'node_modules', '.bin', 'react-router'), ['build'], {
+      cwd: repo,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`building the portal failed (exit ${code}):\n${err.slice(-4000)}`)),
     );
   });
 }

@@ -1,41 +1,118 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import express from 'express';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRequestHandler } from '@react-router/express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import type { ServerBuild } from 'react-router';
 import { config } from '../lib/config';
+import { createDb } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { closeOnSignals } from '../lib/process/close-on-signals';
 import { version } from '../lib/version';
+import { createPortalServices } from './services';
 
 /**
- * The portal's HTTP server. A placeholder page until the portal issue moves this to React Router 7
- * framework mode; /healthz is what `mailrepo doctor` and load balancers check.
+ * The portal's HTTP server: the React Router app (web/app, built by `react-router build`) on
+ * Express, behind security headers (CSP with a nonce per response, HSTS, no framing) and a
+ * same-origin check for every state-changing request. /healthz is what `mailrepo doctor` and
+ * load balancers check.
  */
 const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
+const db = createDb(cfg.DATABASE_URL, 10);
+const services = createPortalServices(db);
+const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
+const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;
+const buildDir = path.resolve(__dirname, '..', cfg.PORTAL_BUILD_DIR);
 
 const app = express();
 app.disable('x-powered-by');
 if (cfg.WEB_BEHIND_TLS_PROXY) app.set('trust proxy', 1);
+
 app.use((_req, res, next) => {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Content-Security-Policy', "default-src 'self'; frame-ancestors 'none'");
+  res.locals.nonce = randomBytes(16).toString('base64');
   next();
 });
+app.use(
+  helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: [(_req, res) => `'nonce-${(res as Response).locals.nonce}'`, "'strict-dynamic'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        ...(secure ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    strictTransportSecurity: secure ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts.
+    referrerPolicy: { policy: 'same-origin' },
+    crossOriginEmbedderPolicy: false,
+  }),
+);
+
+/**
+ * Cross-origin form posts are refused (SameSite=Lax cookies are the second line): the Origin
+ * header must be ours, or — where a browser sends none or "null" — Sec-Fetch-Site must say
+ * same-origin. A request with neither (curl, scripts) is not a browser's cross-site post.
+ */
+function sameOrigin(req: Request, res: Response, next: NextFunction) {
+  if (req.method === 'GET' || req.method === 'HEAD') return next();
+  const origin = req.get('origin');
+  const site = req.get('sec-fetch-site');
+  const expected = `${req.protocol}://${req.get('host')}`;
+  const badOrigin = origin !== undefined && origin !== 'null' && origin !== expected;
+  const badSite = site !== undefined && site !== 'same-origin' && site !== 'none';
+  const anonymous = origin === 'null' && site === undefined;
+  if (badOrigin || badSite || anonymous)
+    return void res.status(403).type('text').send('cross-origin request refused');
+  next();
+}
+app.use(sameOrigin);
+
 app.get(
   '/healthz',
   (_req, res) => void res.json({ status: 'ok', service: 'mailrepo-web', version }),
 );
-app.get('/', (_req, res) => {
-  res.type('html')
-    .send(`<!doctype html><html lang="de"><head><meta charset="utf-8"><title>mailrepo</title></head>
-<body style="font-family:system-ui;max-width:40rem;margin:4rem auto">
-<h1>mailrepo</h1><p>Das Kundenportal ist in Vorbereitung. / The customer portal is coming soon.</p>
-<p><small>Version ${version}</small></p></body></html>`);
+app.get('/favicon.ico', (_req, res) => void res.status(204).end());
+app.use(
+  '/assets',
+  express.static(path.join(buildDir, 'client', 'assets'), { immutable: true, maxAge: '1y' }),
+);
+app.use(express.static(path.join(buildDir, 'client'), { maxAge: '1h', index: false }));
+
+let build: Promise<ServerBuild> | undefined;
+app.all(
+  '/{*path}',
+  createRequestHandler({
+    build: () =>
+      (build ??= import(
+        pathToFileURL(path.join(buildDir, 'server', 'index.mjs')).href
+      ) as Promise<ServerBuild>),
+    getLoadContext: (req, res) => ({
+      services,
+      ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+      userAgent: req.get('user-agent'),
+      nonce: res.locals.nonce as string,
+      secureCookies: secure,
+    }),
+  }),
+);
+app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  log.error({ err }, 'request failed');
+  res.status(500).type('text').send('internal error');
 });
 
-const tls = cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE;
 const server = tls
   ? https.createServer(
       {
@@ -47,6 +124,6 @@ const server = tls
     )
   : app;
 const listener = server.listen(cfg.WEB_PORT, cfg.WEB_HOST, () =>
-  log.info({ port: cfg.WEB_PORT, tls: !!tls }, 'portal listening'),
+  log.info({ port: cfg.WEB_PORT, tls }, 'portal listening'),
 );
 closeOnSignals(listener);

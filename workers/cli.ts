@@ -9,6 +9,7 @@ import { runChecks } from '../lib/doctor/checks';
 import { verifierKey } from '../lib/ledger/checkpoint';
 import { verifyLog } from '../lib/ledger/verify-log';
 import { buildProofBundle } from '../lib/proof/build-bundle';
+import { createSetupInvite } from '../lib/auth/invites';
 import { exportAuditLog } from '../lib/audit/export';
 import type { Actor } from '../lib/audit/record';
 import { verifyAuditChain } from '../lib/audit/verify-chain';
@@ -182,6 +183,34 @@ audit
       });
       writeFileSync(opts.out, r.zip);
       console.log(`wrote ${opts.out}: ${r.events} events, ${r.anchors.length} anchored heads`);
+    }),
+  );
+
+const tenant = program.command('tenant').description('customers (tenants) of this archive');
+tenant
+  .command('create')
+  .description("create a tenant: prints the owner's one-time invitation link (7 days)")
+  .requiredOption('--name <name>', 'the customer, as shown in the portal')
+  .requiredOption('--admin <email>', "the owner's e-mail address")
+  .action((opts: { name: string; admin: string }) =>
+    withDb(async (db) => {
+      const name = opts.name.trim();
+      if (!name || name.length > 200) throw new Error('--name must be 1 to 200 characters');
+      if (!/^[^@\s]+@[^@\s]+$/.test(opts.admin.trim()))
+        throw new Error('--admin must be an e-mail address');
+      const op = operator();
+      const invite = await createSetupInvite(db, {
+        tenantName: name,
+        email: opts.admin,
+        invitedBy: op.type === 'operator' ? op.label : 'cli',
+      });
+      const base = config().PORTAL_PUBLIC_URL.replace(/\/+$/, '');
+      console.log(
+        `tenant ${invite.tenantId} (${name}) is waiting for its owner ${opts.admin.trim()}.`,
+      );
+      console.log(`One-time invitation link, valid until ${invite.expiresAt.toISOString()}:`);
+      console.log(`  ${base}/invite/${invite.token}`);
+      console.log('The owner sets a password, saves the recovery key and enrols a second factor.');
     }),
   );
 

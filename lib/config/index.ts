@@ -107,6 +107,10 @@ const spec = {
   WEB_TLS_KEY_FILE: v(z.string().optional()),
   /** Set when a TLS-terminating proxy sits in front of the portal. */
   WEB_BEHIND_TLS_PROXY: v(bool, 'false'),
+  /** The portal's built React Router app (`react-router build`; the stack builds it on start). */
+  PORTAL_BUILD_DIR: v(z.string(), 'build/portal'),
+  /** The portal's address as users reach it (invitation links). */
+  PORTAL_PUBLIC_URL: v(z.string().url(), 'http://localhost:3000'),
 } as const;
 
 type Spec = typeof spec;

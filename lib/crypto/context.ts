@@ -17,7 +17,9 @@ export type Purpose =
   | 'epoch-index-key'
   | 'ledger-signing-key'
   | 'audit-private-key'
-  | 'audit-details';
+  | 'audit-details'
+  | 'session-keys'
+  | 'totp-secret';
 
 export interface Binding {
   tenant: string;

@@ -19,6 +19,10 @@ export interface Database {
   messages: MessagesTable;
   message_receipts: MessageReceiptsTable;
   search_index_queue: SearchIndexQueueTable;
+  invites: InvitesTable;
+  recovery_codes: RecoveryCodesTable;
+  sessions: SessionsTable;
+  auth_throttle: AuthThrottleTable;
 }
 
 export type MessageState = 'staged' | 'stored' | 'ledgered' | 'sealed';
@@ -154,6 +158,8 @@ export interface TenantsTable {
   public_key: Buffer;
   key_version: number;
   recovery_public_key: Buffer;
+  session_idle_minutes: Generated<number>;
+  session_absolute_hours: Generated<number>;
   created_at: Created;
 }
 
@@ -161,7 +167,7 @@ export interface UsersTable {
   id: string;
   tenant_id: string;
   email: string;
-  role: 'admin' | 'member';
+  role: Role;
   public_key: Buffer;
   wrapped_private_key: Buffer;
   recovery_sealed_private_key: Buffer;
@@ -171,7 +177,58 @@ export interface UsersTable {
   argon2_parallelism: number;
   password_verifier: Buffer;
   disabled_at: Date | null;
+  totp_sealed_secret: Buffer | null;
+  totp_last_step: number | null;
+  totp_enrolled_at: Date | null;
   created_at: Created;
+}
+
+/** Least privilege: owner ⊃ admin ⊃ member; the auditor reads the audit log only (issue 7). */
+export type Role = 'owner' | 'admin' | 'auditor' | 'member';
+
+export interface InvitesTable {
+  id: string;
+  tenant_id: string;
+  tenant_name: string | null;
+  email: string;
+  role: Role;
+  token_hash: Buffer;
+  invited_by: string;
+  created_at: Created;
+  expires_at: Date;
+  accepted_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface RecoveryCodesTable {
+  tenant_id: string;
+  user_id: string;
+  code_hash: Buffer;
+  created_at: Created;
+  used_at: Date | null;
+}
+
+export interface SessionsTable {
+  id_hash: Buffer;
+  tenant_id: string;
+  user_id: string;
+  sealed_keys: Buffer;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: Created;
+  last_seen_at: ColumnType<Date, never, Date>;
+  second_factor_at: Date | null;
+  reauth_at: Date | null;
+  ended_at: Date | null;
+  end_reason: string | null;
+}
+
+export interface AuthThrottleTable {
+  key_hash: Buffer;
+  failures: number;
+  window_start: Date;
+  last_failure_at: Date;
+  locked_until: Date | null;
 }
 
 export interface TenantKeyGrantsTable {

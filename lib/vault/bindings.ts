@@ -54,4 +54,16 @@ export const bind = {
     message: receiptId,
     purpose: 'receipt-envelope',
   }),
+  /** A portal session's unlocked keys, wrapped under the key carried only in its cookie. */
+  sessionKeys: (tenant: string, sessionIdHash: string): Binding => ({
+    tenant,
+    message: sessionIdHash,
+    purpose: 'session-keys',
+  }),
+  /** A user's TOTP secret, sealed to their public key: readable only after the password step. */
+  totpSecret: (tenant: string, userId: string): Binding => ({
+    tenant,
+    message: userId,
+    purpose: 'totp-secret',
+  }),
 };

@@ -1,4 +1,5 @@
 import { zeroize } from '../crypto/bytes';
+import type { Role } from '../db/schema';
 
 /**
  * Key material of an unlocked user: their private key and the tenant private key. Lives only in
@@ -7,7 +8,7 @@ import { zeroize } from '../crypto/bytes';
 export interface UnlockedSession {
   tenantId: string;
   userId: string;
-  role: 'admin' | 'member';
+  role: Role;
   userPrivateKey: Buffer;
   tenantPrivateKey: Buffer;
   tenantKeyVersion: number;
@@ -23,5 +24,6 @@ export class VaultError extends Error {
 
 export function requireAdmin(session: UnlockedSession, tenantId: string): void {
   if (session.tenantId !== tenantId) throw new VaultError('session belongs to another tenant');
-  if (session.role !== 'admin') throw new VaultError('this action needs an unlocked administrator');
+  if (session.role !== 'admin' && session.role !== 'owner')
+    throw new VaultError('this action needs an unlocked administrator');
 }

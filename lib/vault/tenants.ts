@@ -18,9 +18,19 @@ export interface CreatedTenant {
 /** A new tenant: its key pair, the recovery key, and the first administrator. */
 export async function createTenant(
   db: Db,
-  input: { name: string; admin: Omit<NewUser, 'role'>; argon2?: Argon2Params; actor?: Actor },
+  input: {
+    name: string;
+    admin: Omit<NewUser, 'role'>;
+    argon2?: Argon2Params;
+    actor?: Actor;
+    /** Set when an invitation named the tenant before it existed (portal setup). */
+    tenantId?: string;
+    /** 'owner' for a tenant set up in the portal; 'admin' for operator-made test tenants. */
+    adminRole?: 'owner' | 'admin';
+  },
 ): Promise<CreatedTenant> {
-  const tenantId = randomUUID();
+  const tenantId = input.tenantId ?? randomUUID();
+  const adminRole = input.adminRole ?? 'admin';
   const tenantKeys = generateKeyPair();
   const recoverySecret = generateRecoverySecret();
   const recovery = recoveryKeyPair(recoverySecret);
@@ -57,14 +67,14 @@ export async function createTenant(
           tenantPrivateKey: tenantKeys.privateKey,
           recoveryPublicKey: recovery.publicKey,
         },
-        { ...input.admin, role: 'admin' },
+        { ...input.admin, role: adminRole },
         input.argon2,
       );
       await recordAudit(tx, tenantId, {
         action: 'user.added',
         actor,
         target: { type: 'user', id: userId },
-        details: { email: input.admin.email, role: 'admin' },
+        details: { email: input.admin.email, role: adminRole },
       });
       return userId;
     });

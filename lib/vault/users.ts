@@ -8,13 +8,14 @@ import {
 } from '../crypto/password';
 import { sealTo, wrap } from '../crypto/sealed-box';
 import { generateKeyPair } from '../crypto/x25519';
+import type { Role } from '../db/schema';
 import type { TenantTx } from '../db/tenant-scope';
 import { bind } from './bindings';
 
 export interface NewUser {
   email: string;
   password: string;
-  role: 'admin' | 'member';
+  role: Role;
 }
 
 export const passwordColumns = (r: PasswordRecord) => ({

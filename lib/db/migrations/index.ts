@@ -6,6 +6,7 @@ import * as m0004 from './0004_ledger_checkpoints';
 import * as m0005 from './0005_audit';
 import * as m0006 from './0006_ingest_addresses';
 import * as m0007 from './0007_messages';
+import * as m0008 from './0008_portal_accounts';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_audit': m0005,
   '0006_ingest_addresses': m0006,
   '0007_messages': m0007,
+  '0008_portal_accounts': m0008,
 };

@@ -1,0 +1,282 @@
+import { sql } from 'kysely';
+import { recordAudit } from '../audit/record';
+import { CryptoError } from '../crypto/errors';
+import type { Argon2Params } from '../crypto/password';
+import { openSealed, sealTo } from '../crypto/sealed-box';
+import type { Db } from '../db';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
+import { lock, unlock } from '../vault';
+import { bind } from '../vault/bindings';
+import type { UnlockedSession } from '../vault/session';
+import { newRecoveryCodes, recoveryCodeHash } from './recovery-codes';
+import { createSession, endSessionTx, unlockedKeys, type SessionInfo } from './sessions';
+import { recordFailure, recordSuccess, retryAfter } from './throttle';
+import { verifyTotp } from './totp';
+
+/**
+ * The two login steps and second-factor enrolment. Step one (e-mail + password) unlocks the keys
+ * and opens a session that may do nothing but step two (or enrol a second factor); step two
+ * replaces it with a fresh session id that has both factors. Wrong e-mail and wrong password fail
+ * alike, in the same Argon2 time. Every outcome is audited in the transaction that records it.
+ */
+
+export interface RequestMeta {
+  ip: string;
+  userAgent?: string;
+}
+
+export type PasswordStepResult =
+  | { kind: 'throttled'; retryAfterS: number }
+  | { kind: 'failed' }
+  | { kind: 'ok'; cookie: string; next: 'second-factor' | 'enrol' };
+
+const NO_TENANT = '00000000-0000-0000-0000-000000000000';
+
+export async function passwordStep(
+  db: Db,
+  input: { email: string; password: string; argon2?: Argon2Params } & RequestMeta,
+): Promise<PasswordStepResult> {
+  const subject = { step: 'password' as const, account: input.email, ip: input.ip };
+  const wait = await retryAfter(db, subject);
+  if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
+
+  const tenants = await sql<{
+    t: string;
+  }>`SELECT login_tenants(${input.email.trim()}) AS t`.execute(db);
+  // Unknown addresses still cost one Argon2 run (unlock's dummy derivation).
+  const candidates = tenants.rows.length ? tenants.rows.map((r) => r.t) : [NO_TENANT];
+  for (const tenantId of candidates) {
+    let unlocked: UnlockedSession;
+    try {
+      unlocked = await unlock(db, {
+        tenantId,
+        email: input.email,
+        password: input.password,
+        argon2: input.argon2,
+      });
+    } catch (e) {
+      if (e instanceof CryptoError) continue;
+      throw e;
+    }
+    try {
+      await recordSuccess(db, subject);
+      return await withTenant(db, tenantId, async (tx) => {
+        const user = await tx
+          .selectFrom('users')
+          .select('totp_enrolled_at')
+          .where('id', '=', unlocked.userId)
+          .executeTakeFirstOrThrow();
+        await recordAudit(tx, tenantId, {
+          action: 'auth.login.succeeded',
+          actor: { type: 'user', id: unlocked.userId },
+          ip: input.ip,
+        });
+        const cookie = await createSession(tx, { unlocked, ...input, secondFactor: false });
+        return { kind: 'ok', cookie, next: user.totp_enrolled_at ? 'second-factor' : 'enrol' };
+      });
+    } finally {
+      lock(unlocked);
+    }
+  }
+
+  const { accountLocked } = await recordFailure(db, subject);
+  for (const tenantId of tenants.rows.map((r) => r.t))
+    await withTenant(db, tenantId, async (tx) => {
+      await recordAudit(tx, tenantId, {
+        action: 'auth.login.failed',
+        actor: { type: 'system', label: 'login' },
+        ip: input.ip,
+        details: { email: input.email.trim().toLowerCase() },
+      });
+      if (accountLocked)
+        await recordAudit(tx, tenantId, {
+          action: 'auth.login.locked',
+          actor: { type: 'system', label: 'login' },
+          ip: input.ip,
+          details: { email: input.email.trim().toLowerCase(), minutes: 60 },
+        });
+    });
+  return { kind: 'failed' };
+}
+
+export type SecondFactorResult =
+  { kind: 'throttled'; retryAfterS: number } | { kind: 'failed' } | { kind: 'ok'; cookie: string };
+
+/** Replaces the half-finished session by one with both factors (a new id: no session fixation). */
+async function upgradeSession(
+  tx: TenantTx,
+  session: SessionInfo,
+  unlocked: UnlockedSession,
+  meta: RequestMeta,
+): Promise<string> {
+  await endSessionTx(tx, session.tenantId, session.idHash, 'replaced', { type: 'system' });
+  const cookie = await createSession(tx, { unlocked, ...meta, secondFactor: true });
+  await recordAudit(tx, session.tenantId, {
+    action: 'session.created',
+    actor: { type: 'user', id: session.userId },
+    ip: meta.ip,
+  });
+  return cookie;
+}
+
+/** Step two: a TOTP code (each usable once) or one of the single-use recovery codes. */
+export async function secondFactorStep(
+  db: Db,
+  session: SessionInfo,
+  cookie: string,
+  input: { code: string } & RequestMeta,
+): Promise<SecondFactorResult> {
+  const subject = { step: 'second-factor' as const, account: session.userId, ip: input.ip };
+  const wait = await retryAfter(db, subject);
+  if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
+
+  const result = await withTenant(db, session.tenantId, async (tx) => {
+    const unlocked = await unlockedKeys(tx, session, cookie);
+    try {
+      const user = await tx
+        .selectFrom('users')
+        .select(['totp_sealed_secret', 'totp_last_step'])
+        .where('id', '=', session.userId)
+        .executeTakeFirstOrThrow();
+      let method: 'totp' | 'recovery-code' | undefined;
+      if (user.totp_sealed_secret && /^\s*\d{3}\s*\d{3}\s*$/.test(input.code)) {
+        const secret = openSealed(
+          unlocked.userPrivateKey,
+          bind.totpSecret(session.tenantId, session.userId),
+          user.totp_sealed_secret,
+        ).toString('utf8');
+        const step = verifyTotp(secret, input.code, user.totp_last_step);
+        // Conditional update: of two requests racing with one code, only one wins.
+        if (
+          step !== undefined &&
+          (await tx
+            .updateTable('users')
+            .set({ totp_last_step: step })
+            .where('id', '=', session.userId)
+            .where((eb) =>
+              eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]),
+            )
+            .returning('id')
+            .executeTakeFirst())
+        )
+          method = 'totp';
+      } else if (
+        await tx
+          .updateTable('recovery_codes')
+          .set({ used_at: new Date() })
+          .where('user_id', '=', session.userId)
+          .where('code_hash', '=', recoveryCodeHash(input.code))
+          .where('used_at', 'is', null)
+          .returning('user_id')
+          .executeTakeFirst()
+      ) {
+        method = 'recovery-code';
+        await recordAudit(tx, session.tenantId, {
+          action: 'auth.recovery_code.used',
+          actor: { type: 'user', id: session.userId },
+          ip: input.ip,
+        });
+      }
+      if (!method) {
+        await recordAudit(tx, session.tenantId, {
+          action: 'auth.second_factor.failed',
+          actor: { type: 'user', id: session.userId },
+          ip: input.ip,
+        });
+        return { kind: 'failed' } as const;
+      }
+      await recordAudit(tx, session.tenantId, {
+        action: 'auth.second_factor.succeeded',
+        actor: { type: 'user', id: session.userId },
+        ip: input.ip,
+        details: { method },
+      });
+      return { kind: 'ok', cookie: await upgradeSession(tx, session, unlocked, input) } as const;
+    } finally {
+      lock(unlocked);
+    }
+  });
+  if (result.kind === 'failed') await recordFailure(db, subject);
+  else await recordSuccess(db, subject);
+  return result;
+}
+
+/**
+ * First second factor of a user (after an invitation, or after an admin reset): the TOTP secret
+ * the page showed, confirmed by a code from the app. Returns the recovery codes to show once and
+ * the upgraded session.
+ */
+export async function enrolTotp(
+  db: Db,
+  session: SessionInfo,
+  cookie: string,
+  input: { secret: string; code: string } & RequestMeta,
+): Promise<{ kind: 'failed' } | { kind: 'ok'; cookie: string; recoveryCodes: string[] }> {
+  if (session.enrolled) return { kind: 'failed' };
+  const step = verifyTotp(input.secret, input.code, null);
+  if (step === undefined) return { kind: 'failed' };
+  return withTenant(db, session.tenantId, async (tx) => {
+    const unlocked = await unlockedKeys(tx, session, cookie);
+    try {
+      const user = await tx
+        .selectFrom('users')
+        .select('public_key')
+        .where('id', '=', session.userId)
+        .executeTakeFirstOrThrow();
+      const updated = await tx
+        .updateTable('users')
+        .set({
+          totp_sealed_secret: sealTo(
+            user.public_key,
+            bind.totpSecret(session.tenantId, session.userId),
+            Buffer.from(input.secret, 'utf8'),
+          ),
+          totp_last_step: step,
+          totp_enrolled_at: new Date(),
+        })
+        .where('id', '=', session.userId)
+        .where('totp_enrolled_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
+      if (!updated) return { kind: 'failed' } as const;
+      const recoveryCodes = newRecoveryCodes();
+      await tx.deleteFrom('recovery_codes').where('user_id', '=', session.userId).execute();
+      await tx
+        .insertInto('recovery_codes')
+        .values(
+          recoveryCodes.map((c) => ({
+            tenant_id: session.tenantId,
+            user_id: session.userId,
+            code_hash: recoveryCodeHash(c),
+          })),
+        )
+        .execute();
+      await recordAudit(tx, session.tenantId, {
+        action: 'auth.totp.added',
+        actor: { type: 'user', id: session.userId },
+        ip: input.ip,
+      });
+      return {
+        kind: 'ok',
+        recoveryCodes,
+        cookie: await upgradeSession(tx, session, unlocked, input),
+      } as const;
+    } finally {
+      lock(unlocked);
+    }
+  });
+}
+
+/** Logout: ends the session and destroys its wrapped keys. */
+export async function logout(db: Db, session: SessionInfo, ip: string): Promise<void> {
+  await withTenant(db, session.tenantId, (tx) =>
+    endSessionTx(
+      tx,
+      session.tenantId,
+      session.idHash,
+      'logout',
+      { type: 'user', id: session.userId },
+      ip,
+    ),
+  );
+}

@@ -1,0 +1,230 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { recordAudit } from '../audit/record';
+import { zeroize } from '../crypto/bytes';
+import { unwrap, wrap } from '../crypto/sealed-box';
+import type { Db } from '../db';
+import type { Role } from '../db/schema';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
+import { bind } from '../vault/bindings';
+import type { UnlockedSession } from '../vault/session';
+import { tokenHash } from './tokens';
+
+/**
+ * Portal sessions (DESIGN §4, TOMs §4). The cookie carries `s1.<id>.<key>`: a 256-bit id, stored
+ * only as its SHA-256, and a 256-bit key that wraps the session's unlocked user and tenant keys in
+ * the row. A database dump lacks the key; a stolen cookie alone lacks the wrapped keys once the
+ * session ended (the row's blob is deleted then). Idle and absolute limits come from the tenant.
+ */
+
+export const SESSION_COOKIE = 'mailrepo_session';
+/** Re-authentication (password or second factor) is fresh for this long. */
+export const REAUTH_WINDOW_MS = 10 * 60_000;
+
+export interface SessionInfo {
+  idHash: Buffer;
+  tenantId: string;
+  userId: string;
+  email: string;
+  role: Role;
+  /** Both factors done; false while only the password step has passed. */
+  secondFactor: boolean;
+  /** The user has a second factor enrolled (else the session may only enrol one). */
+  enrolled: boolean;
+  reauthAt: Date | null;
+  createdAt: Date;
+}
+
+interface ParsedCookie {
+  id: string;
+  key: Buffer;
+}
+
+function parseCookie(value: string | undefined): ParsedCookie | undefined {
+  const m = /^s1\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '');
+  return m ? { id: m[1]!, key: Buffer.from(m[2]!, 'base64url') } : undefined;
+}
+
+function sealKeys(key: Buffer, tenantId: string, idHash: Buffer, s: UnlockedSession): Buffer {
+  const plain = Buffer.alloc(4 + 64);
+  plain.writeUInt32BE(s.tenantKeyVersion, 0);
+  s.userPrivateKey.copy(plain, 4);
+  s.tenantPrivateKey.copy(plain, 36);
+  try {
+    return wrap(key, bind.sessionKeys(tenantId, idHash.toString('hex')), plain);
+  } finally {
+    zeroize(plain);
+  }
+}
+
+/** A new session row in `tx`; returns the cookie value (the only place its key exists). */
+export async function createSession(
+  tx: TenantTx,
+  input: {
+    unlocked: UnlockedSession;
+    ip?: string;
+    userAgent?: string;
+    secondFactor: boolean;
+  },
+): Promise<string> {
+  const id = randomBytes(32).toString('base64url');
+  const key = randomBytes(32);
+  const idHash = tokenHash(id);
+  const { tenantId, userId } = input.unlocked;
+  await tx
+    .insertInto('sessions')
+    .values({
+      id_hash: idHash,
+      tenant_id: tenantId,
+      user_id: userId,
+      sealed_keys: sealKeys(key, tenantId, idHash, input.unlocked),
+      ip: input.ip ?? null,
+      user_agent: input.userAgent?.slice(0, 400) ?? null,
+      second_factor_at: input.secondFactor ? new Date() : null,
+      reauth_at: new Date(),
+    })
+    .execute();
+  return `s1.${id}.${key.toString('base64url')}`;
+}
+
+export type SessionLookup =
+  | { status: 'none' }
+  | { status: 'expired'; reason: 'idle-timeout' | 'absolute-limit' }
+  | { status: 'active'; session: SessionInfo; cookie: string };
+
+/**
+ * The session named by the cookie, if it is live. An idle or too old session is ended here (with
+ * its audit event) and reported as expired; an active one has `last_seen_at` refreshed.
+ */
+export async function readSession(
+  db: Db,
+  cookie: string | undefined,
+  now = new Date(),
+): Promise<SessionLookup> {
+  const parsed = parseCookie(cookie);
+  if (!parsed) return { status: 'none' };
+  const idHash = tokenHash(parsed.id);
+  const tenant = await sql<{ t: string | null }>`SELECT session_tenant(${idHash}) AS t`.execute(db);
+  const tenantId = tenant.rows[0]?.t;
+  if (!tenantId) return { status: 'none' };
+  return withTenant(db, tenantId, async (tx) => {
+    const row = await tx
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .innerJoin('tenants', 'tenants.id', 'sessions.tenant_id')
+      .select([
+        'sessions.user_id',
+        'sessions.created_at',
+        'sessions.last_seen_at',
+        'sessions.second_factor_at',
+        'sessions.reauth_at',
+        'users.email',
+        'users.role',
+        'users.disabled_at',
+        'users.totp_enrolled_at',
+        'tenants.session_idle_minutes',
+        'tenants.session_absolute_hours',
+      ])
+      .where('sessions.id_hash', '=', idHash)
+      .where('sessions.ended_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return { status: 'none' } as const;
+    const idle = now.getTime() - row.last_seen_at.getTime() > row.session_idle_minutes * 60_000;
+    const old = now.getTime() - row.created_at.getTime() > row.session_absolute_hours * 3_600_000;
+    if (idle || old || row.disabled_at) {
+      const reason = idle ? 'idle-timeout' : old ? 'absolute-limit' : 'user-disabled';
+      await endSessionTx(tx, tenantId, idHash, reason, { type: 'system' });
+      return row.disabled_at
+        ? ({ status: 'none' } as const)
+        : ({ status: 'expired', reason: idle ? 'idle-timeout' : 'absolute-limit' } as const);
+    }
+    await tx
+      .updateTable('sessions')
+      .set({ last_seen_at: now })
+      .where('id_hash', '=', idHash)
+      .execute();
+    return {
+      status: 'active',
+      cookie: cookie!,
+      session: {
+        idHash,
+        tenantId,
+        userId: row.user_id,
+        email: row.email,
+        role: row.role,
+        secondFactor: row.second_factor_at !== null,
+        enrolled: row.totp_enrolled_at !== null,
+        reauthAt: row.reauth_at,
+        createdAt: row.created_at,
+      },
+    } as const;
+  });
+}
+
+/** The session's unlocked keys (caller zeroizes with `lock`). */
+export async function unlockedKeys(
+  tx: TenantTx,
+  session: SessionInfo,
+  cookie: string,
+): Promise<UnlockedSession> {
+  const parsed = parseCookie(cookie);
+  if (!parsed) throw new Error('not a session cookie');
+  const row = await tx
+    .selectFrom('sessions')
+    .select('sealed_keys')
+    .where('id_hash', '=', session.idHash)
+    .where('ended_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  const plain = unwrap(
+    parsed.key,
+    bind.sessionKeys(session.tenantId, session.idHash.toString('hex')),
+    row.sealed_keys,
+  );
+  try {
+    return {
+      tenantId: session.tenantId,
+      userId: session.userId,
+      role: session.role,
+      tenantKeyVersion: plain.readUInt32BE(0),
+      userPrivateKey: Buffer.from(plain.subarray(4, 36)),
+      tenantPrivateKey: Buffer.from(plain.subarray(36, 68)),
+    };
+  } finally {
+    zeroize(plain);
+  }
+}
+
+export type EndReason =
+  'logout' | 'revoked' | 'idle-timeout' | 'absolute-limit' | 'user-disabled' | 'replaced';
+
+/** Ends a session and destroys its wrapped keys; audited as revoked or expired. */
+export async function endSessionTx(
+  tx: TenantTx,
+  tenantId: string,
+  idHash: Buffer,
+  reason: EndReason,
+  actor: { type: 'user'; id: string } | { type: 'system' },
+  ip?: string,
+): Promise<boolean> {
+  const ended = await tx
+    .updateTable('sessions')
+    .set({ ended_at: new Date(), end_reason: reason, sealed_keys: Buffer.alloc(0) })
+    .where('id_hash', '=', idHash)
+    .where('ended_at', 'is', null)
+    .returning('user_id')
+    .executeTakeFirst();
+  if (!ended) return false;
+  // A login's half-finished session replaced by the full one is not an event of its own.
+  if (reason === 'replaced') return true;
+  await recordAudit(tx, tenantId, {
+    action:
+      reason === 'idle-timeout' || reason === 'absolute-limit'
+        ? 'session.expired'
+        : 'session.revoked',
+    actor,
+    ip,
+    target: { type: 'session', id: idHash.toString('hex').slice(0, 16) },
+    details: { reason, user: ended.user_id },
+  });
+  return true;
+}

@@ -1,0 +1,21 @@
+import type { PortalServices } from '../services';
+
+/** What web/server.ts hands every loader and action (React Router's load context). */
+declare module 'react-router' {
+  interface AppLoadContext {
+    services: PortalServices;
+    ip: string;
+    userAgent?: string;
+    /** The CSP nonce of this response. */
+    nonce: string;
+    /** Secure cookies unless the portal runs on plain HTTP in development. */
+    secureCookies: boolean;
+    /**
+     * Set by an action that replaced the session (second factor, enrolment): the loaders of the
+     * same request then see the new session, not the ended one in the request's cookie.
+     */
+    sessionCookie?: string;
+  }
+}
+
+export {};

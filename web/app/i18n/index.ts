@@ -1,0 +1,24 @@
+import { useRouteLoaderData } from 'react-router';
+import { de, type MessageKey } from './de';
+import { en } from './en';
+
+export type Lang = 'de' | 'en';
+export type { MessageKey };
+const MESSAGES: Record<Lang, Record<MessageKey, string>> = { de, en };
+
+export const LANG_COOKIE = 'mailrepo_lang';
+export const isLang = (v: unknown): v is Lang => v === 'de' || v === 'en';
+
+export function translate(lang: Lang, key: MessageKey, vars: Record<string, string | number> = {}) {
+  return MESSAGES[lang][key].replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? `{${k}}`));
+}
+
+/** `t(key, vars)` in the language the root loader chose for this request. */
+export function useT() {
+  const data = useRouteLoaderData('root') as { lang?: Lang } | undefined;
+  const lang = data?.lang ?? 'de';
+  return Object.assign(
+    (key: MessageKey, vars?: Record<string, string | number>) => translate(lang, key, vars),
+    { lang },
+  );
+}

@@ -1,0 +1,57 @@
+import type { AppLoadContext } from 'react-router';
+import type { SessionInfo } from '../../../lib/auth/sessions';
+import { clearCookie, cookiesOf, seeOther, SESSION_COOKIE, setCookie } from './http.server';
+
+/**
+ * Guards at the top of every loader and action. `requireUser` is the only way to the archive and
+ * settings: a live session that has passed both factors. The other two admit the half-finished
+ * session to the second-factor and enrolment pages only.
+ */
+
+export interface Authed {
+  session: SessionInfo;
+  cookie: string;
+}
+
+async function current(request: Request, context: AppLoadContext): Promise<Authed> {
+  const cookie = context.sessionCookie ?? cookiesOf(request)[SESSION_COOKIE];
+  const r = await context.services.readSession(cookie);
+  if (r.status === 'active') return { session: r.session, cookie: r.cookie };
+  const to = r.status === 'expired' ? '/login?expired=1' : '/login';
+  throw seeOther(to, ...(cookie ? [clearCookie(context, SESSION_COOKIE)] : []));
+}
+
+export async function requireUser(request: Request, context: AppLoadContext): Promise<Authed> {
+  const a = await current(request, context);
+  if (a.session.secondFactor) return a;
+  throw seeOther(a.session.enrolled ? '/login/second-factor' : '/setup/second-factor');
+}
+
+/** Password done, second factor pending (and enrolled). */
+export async function requirePasswordStep(request: Request, context: AppLoadContext) {
+  const a = await current(request, context);
+  if (a.session.secondFactor) throw seeOther('/');
+  if (!a.session.enrolled) throw seeOther('/setup/second-factor');
+  return a;
+}
+
+/** Password done, no second factor enrolled yet. */
+export async function requireEnrolment(request: Request, context: AppLoadContext) {
+  const a = await current(request, context);
+  if (a.session.secondFactor) throw seeOther('/');
+  if (a.session.enrolled) throw seeOther('/login/second-factor');
+  return a;
+}
+
+/** An action replaced the session: this request's loaders use the new one. */
+export function adoptSession(context: AppLoadContext, cookie: string): string {
+  context.sessionCookie = cookie;
+  return setCookie(context, SESSION_COOKIE, cookie);
+}
+
+/** For the login page: a signed-in user goes home instead. */
+export async function optionalSession(request: Request, context: AppLoadContext) {
+  const cookie = context.sessionCookie ?? cookiesOf(request)[SESSION_COOKIE];
+  const r = await context.services.readSession(cookie);
+  return r.status === 'active' ? r.session : undefined;
+}

@@ -1,0 +1,55 @@
+import { parse, serialize, type SerializeOptions } from 'cookie';
+import { redirect, type AppLoadContext, type HeadersFunction } from 'react-router';
+import { isLang, LANG_COOKIE, type Lang } from '../i18n';
+
+export const SESSION_COOKIE = 'mailrepo_session';
+export const INVITE_COOKIE = 'mailrepo_invite';
+
+export const cookiesOf = (request: Request): Record<string, string | undefined> =>
+  parse(request.headers.get('Cookie') ?? '');
+
+/** httpOnly, SameSite=Lax, Secure unless plain-HTTP development; session cookies by default. */
+export function setCookie(
+  context: AppLoadContext,
+  name: string,
+  value: string,
+  opts: SerializeOptions = {},
+): string {
+  return serialize(name, value, {
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: context.secureCookies,
+    path: '/',
+    ...opts,
+  });
+}
+
+export const clearCookie = (context: AppLoadContext, name: string, path = '/') =>
+  setCookie(context, name, '', { maxAge: 0, path });
+
+export function langOf(request: Request): Lang {
+  const c = cookiesOf(request)[LANG_COOKIE];
+  if (isLang(c)) return c;
+  return /^en\b/i.test(request.headers.get('Accept-Language') ?? '') ? 'en' : 'de';
+}
+
+/** 303 after a POST, with cookies to set. */
+export function seeOther(to: string, ...cookies: string[]): Response {
+  const headers = new Headers();
+  for (const c of cookies) headers.append('Set-Cookie', c);
+  return redirect(to, { status: 303, headers });
+}
+
+/** A same-site path to return to (never an absolute URL: no open redirect). */
+export const safePath = (v: unknown, fallback = '/'): string =>
+  typeof v === 'string' && /^\/(?![/\\])/.test(v) ? v : fallback;
+
+/**
+ * A route's `headers` export: an action's own headers (Retry-After, Cache-Control) reach the
+ * document response; React Router passes only Set-Cookie on by itself.
+ */
+export const actionHeaders: HeadersFunction = ({ actionHeaders, loaderHeaders }) => {
+  const out = new Headers(loaderHeaders);
+  actionHeaders.forEach((v, k) => k !== 'set-cookie' && out.set(k, v));
+  return out;
+};

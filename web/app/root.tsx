@@ -1,0 +1,80 @@
+import {
+  isRouteErrorResponse,
+  Links,
+  Meta,
+  Outlet,
+  Scripts,
+  ScrollRestoration,
+  useLocation,
+  useRouteLoaderData,
+  type LoaderFunctionArgs,
+} from 'react-router';
+import './context';
+import { useT, type Lang } from './i18n';
+import { langOf } from './lib/http.server';
+import styles from './styles.css?url';
+
+export const links = () => [{ rel: 'stylesheet', href: styles }];
+
+export function loader({ request, context }: LoaderFunctionArgs) {
+  return { lang: langOf(request), nonce: context.nonce };
+}
+
+export function Layout({ children }: { children: React.ReactNode }) {
+  const data = useRouteLoaderData('root') as { lang: Lang; nonce: string } | undefined;
+  return (
+    <html lang={data?.lang ?? 'de'}>
+      <head>
+        <meta charSet="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <Meta />
+        <Links />
+      </head>
+      <body>
+        {children}
+        <ScrollRestoration nonce={data?.nonce} />
+        <Scripts nonce={data?.nonce} />
+      </body>
+    </html>
+  );
+}
+
+function Header() {
+  const t = useT();
+  const { pathname } = useLocation();
+  return (
+    <header className="top">
+      <a href="/" className="brand">
+        {t('app.name')}
+      </a>
+      <span className="tagline">{t('app.tagline')}</span>
+      <form method="post" action="/lang" className="lang">
+        <input type="hidden" name="lang" value={t.lang === 'de' ? 'en' : 'de'} />
+        <input type="hidden" name="to" value={pathname} />
+        <button type="submit">{t('lang.switch')}</button>
+      </form>
+    </header>
+  );
+}
+
+export default function App() {
+  return (
+    <>
+      <Header />
+      <main>
+        <Outlet />
+      </main>
+    </>
+  );
+}
+
+export function ErrorBoundary({ error }: { error: unknown }) {
+  const t = useT();
+  const notFound = isRouteErrorResponse(error) && error.status === 404;
+  return (
+    <main>
+      <h1>{t('error.title')}</h1>
+      <p role="alert">{t(notFound ? 'error.notFound' : 'error.generic')}</p>
+    </main>
+  );
+}

@@ -1,0 +1,14 @@
+import { type RouteConfig, index, route } from '@react-router/dev/routes';
+
+// Every route's loader/action starts with a guard (lib/guards.server.ts); test/e2e walks them all.
+export default [
+  index('routes/home.tsx'),
+  route('login', 'routes/login.tsx'),
+  route('login/second-factor', 'routes/login.second-factor.tsx'),
+  route('setup/second-factor', 'routes/setup.second-factor.tsx'),
+  route('invite/:token', 'routes/invite.$token.tsx'),
+  route('invite', 'routes/invite.tsx'),
+  route('logout', 'routes/logout.tsx'),
+  route('lang', 'routes/lang.tsx'),
+  route('*', 'routes/not-found.tsx'),
+] satisfies RouteConfig;

@@ -1,0 +1,148 @@
+import {
+  data,
+  useActionData,
+  useLoaderData,
+  type ActionFunctionArgs,
+  type LoaderFunctionArgs,
+} from 'react-router';
+import { Alert, Field } from '../components/Field';
+import { useT, type MessageKey } from '../i18n';
+import { clearCookie, cookiesOf, INVITE_COOKIE, seeOther, actionHeaders } from '../lib/http.server';
+import { adoptSession } from '../lib/guards.server';
+
+/**
+ * Accepting an owner invitation: password → recovery key (shown once, confirmed by typing one
+ * block of it) → second-factor enrolment. The invitation token comes from the cookie set by
+ * /invite/:token; it is the credential of this page.
+ */
+
+async function inviteOf(request: Request, context: LoaderFunctionArgs['context']) {
+  const token = cookiesOf(request)[INVITE_COOKIE];
+  return token ? { token, invite: await context.services.findInvite(token) } : undefined;
+}
+
+export const headers = actionHeaders;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const found = await inviteOf(request, context);
+  if (!found?.invite) return { invite: null };
+  return { invite: { tenant: found.invite.tenantName ?? '', email: found.invite.email } };
+}
+
+const BLOCK = 3;
+const blockOf = (key: string, n: number) => key.split('-')[n - 1] ?? '';
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = await request.formData();
+  if (form.get('intent') === 'confirm-recovery') {
+    const key = String(form.get('recoveryKey') ?? '');
+    const typed = String(form.get('block') ?? '')
+      .trim()
+      .toUpperCase();
+    if (typed && typed === blockOf(key, BLOCK)) return seeOther('/setup/second-factor');
+    return data({ stage: 'recovery' as const, recoveryKey: key, mismatch: true }, { status: 400 });
+  }
+  const found = await inviteOf(request, context);
+  if (!found?.invite)
+    return data(
+      { stage: 'password' as const, problem: 'invite.invalid' as MessageKey },
+      { status: 404 },
+    );
+  const password = String(form.get('password') ?? '');
+  const problem = context.services.passwordProblem(password, found.invite.email);
+  if (problem)
+    return data(
+      { stage: 'password' as const, problem: `password.${problem}` as MessageKey },
+      { status: 400 },
+    );
+  if (password !== String(form.get('confirm') ?? ''))
+    return data(
+      { stage: 'password' as const, problem: 'invite.mismatch' as MessageKey },
+      { status: 400 },
+    );
+  const accepted = await context.services.acceptSetupInvite({
+    token: found.token,
+    password,
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  const headers = new Headers();
+  headers.append('Set-Cookie', adoptSession(context, accepted.cookie));
+  headers.append('Set-Cookie', clearCookie(context, INVITE_COOKIE, '/invite'));
+  headers.set('Cache-Control', 'no-store');
+  return data(
+    { stage: 'recovery' as const, recoveryKey: accepted.recoveryKey, mismatch: false },
+    { headers },
+  );
+}
+
+function RecoveryKey({ recoveryKey, mismatch }: { recoveryKey: string; mismatch: boolean }) {
+  const t = useT();
+  const file = `mailrepo recovery key / Wiederherstellungsschlüssel\n\n${recoveryKey}\n`;
+  return (
+    <>
+      <h1>{t('recovery.title')}</h1>
+      <p>{t('recovery.intro')}</p>
+      <p className="secret" data-testid="recovery-key">
+        {recoveryKey}
+      </p>
+      <p>
+        <a
+          download="mailrepo-recovery-key.txt"
+          href={`data:text/plain;charset=utf-8,${encodeURIComponent(file)}`}
+        >
+          {t('recovery.download')}
+        </a>
+      </p>
+      {mismatch && <Alert>{t('recovery.mismatch')}</Alert>}
+      <form method="post">
+        <input type="hidden" name="intent" value="confirm-recovery" />
+        <input type="hidden" name="recoveryKey" value={recoveryKey} />
+        <Field label={t('recovery.confirmLabel', { n: BLOCK })} name="block" autoComplete="off" />
+        <button type="submit" className="primary">
+          {t('recovery.confirm')}
+        </button>
+      </form>
+    </>
+  );
+}
+
+export default function Invite() {
+  const t = useT();
+  const { invite } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  if (result?.stage === 'recovery')
+    return <RecoveryKey recoveryKey={result.recoveryKey} mismatch={result.mismatch} />;
+  if (!invite)
+    return (
+      <>
+        <h1>{t('invite.title')}</h1>
+        <Alert>{t('invite.invalid')}</Alert>
+      </>
+    );
+  return (
+    <>
+      <h1>{t('invite.title')}</h1>
+      <p>{t('invite.intro', { tenant: invite.tenant, email: invite.email })}</p>
+      {result?.stage === 'password' && <Alert>{t(result.problem)}</Alert>}
+      <form method="post">
+        <input type="hidden" name="intent" value="password" />
+        <Field
+          label={t('invite.password')}
+          name="password"
+          type="password"
+          autoComplete="new-password"
+        />
+        <Field
+          label={t('invite.confirm')}
+          name="confirm"
+          type="password"
+          autoComplete="new-password"
+        />
+        <button type="submit" className="primary">
+          {t('invite.submit')}
+        </button>
+      </form>
+    </>
+  );
+}

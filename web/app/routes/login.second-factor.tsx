@@ -1,0 +1,61 @@
+import {
+  data,
+  useActionData,
+  type ActionFunctionArgs,
+  type LoaderFunctionArgs,
+} from 'react-router';
+import { Alert, Field } from '../components/Field';
+import { useT } from '../i18n';
+import { requirePasswordStep } from '../lib/guards.server';
+import { seeOther, SESSION_COOKIE, setCookie, actionHeaders } from '../lib/http.server';
+
+export const headers = actionHeaders;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requirePasswordStep(request, context);
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { session, cookie } = await requirePasswordStep(request, context);
+  const code = String((await request.formData()).get('code') ?? '').slice(0, 64);
+  const r = await context.services.secondFactorStep(session, cookie, {
+    code,
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  if (r.kind === 'throttled')
+    return data(
+      { error: 'throttled' as const, seconds: r.retryAfterS },
+      { status: 429, headers: { 'Retry-After': String(r.retryAfterS) } },
+    );
+  if (r.kind === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
+  return seeOther('/', setCookie(context, SESSION_COOKIE, r.cookie));
+}
+
+export default function SecondFactor() {
+  const t = useT();
+  const result = useActionData<typeof action>();
+  return (
+    <>
+      <h1>{t('second.title')}</h1>
+      <p>{t('second.intro')}</p>
+      {result?.error === 'failed' && <Alert>{t('second.failed')}</Alert>}
+      {result?.error === 'throttled' && (
+        <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
+      )}
+      <form method="post">
+        <Field
+          label={t('second.code')}
+          name="code"
+          autoComplete="one-time-code"
+          inputMode="numeric"
+          autoFocus
+        />
+        <button type="submit" className="primary">
+          {t('second.submit')}
+        </button>
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,76 @@
+import {
+  data,
+  useActionData,
+  useSearchParams,
+  type ActionFunctionArgs,
+  type LoaderFunctionArgs,
+} from 'react-router';
+import { Alert, Field } from '../components/Field';
+import { useT } from '../i18n';
+import { optionalSession } from '../lib/guards.server';
+import { seeOther, SESSION_COOKIE, setCookie, actionHeaders } from '../lib/http.server';
+
+export const headers = actionHeaders;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  if ((await optionalSession(request, context))?.secondFactor) throw seeOther('/');
+  return null;
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const form = await request.formData();
+  const email = String(form.get('email') ?? '').slice(0, 320);
+  const password = String(form.get('password') ?? '').slice(0, 1024);
+  const r = await context.services.passwordStep({
+    email,
+    password,
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  if (r.kind === 'throttled')
+    return data(
+      { error: 'throttled' as const, seconds: r.retryAfterS, email },
+      { status: 429, headers: { 'Retry-After': String(r.retryAfterS) } },
+    );
+  if (r.kind === 'failed')
+    return data({ error: 'failed' as const, seconds: 0, email }, { status: 401 });
+  return seeOther(
+    r.next === 'enrol' ? '/setup/second-factor' : '/login/second-factor',
+    setCookie(context, SESSION_COOKIE, r.cookie),
+  );
+}
+
+export default function Login() {
+  const t = useT();
+  const result = useActionData<typeof action>();
+  const [params] = useSearchParams();
+  return (
+    <>
+      <h1>{t('login.title')}</h1>
+      {params.get('expired') && <Alert kind="notice">{t('login.expired')}</Alert>}
+      {params.get('bye') && <Alert kind="notice">{t('login.loggedOut')}</Alert>}
+      {result?.error === 'failed' && <Alert>{t('login.failed')}</Alert>}
+      {result?.error === 'throttled' && (
+        <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
+      )}
+      <form method="post">
+        <Field
+          label={t('login.email')}
+          name="email"
+          type="email"
+          autoComplete="username"
+          defaultValue={result?.email}
+        />
+        <Field
+          label={t('login.password')}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+        />
+        <button type="submit" className="primary">
+          {t('login.submit')}
+        </button>
+      </form>
+    </>
+  );
+}

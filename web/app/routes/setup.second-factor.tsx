@@ -1,0 +1,111 @@
+import {
+  data,
+  useActionData,
+  useLoaderData,
+  type ActionFunctionArgs,
+  type LoaderFunctionArgs,
+} from 'react-router';
+import { Alert, Field } from '../components/Field';
+import { useT } from '../i18n';
+import { requireEnrolment, requireUser, adoptSession } from '../lib/guards.server';
+import { actionHeaders } from '../lib/http.server';
+
+/**
+ * TOTP enrolment, mandatory before anything else. The secret travels in the form (it is the
+ * user's own, shown as QR code anyway) and is stored only sealed to the user's public key once a
+ * code from the app confirms it. Then the ten recovery codes are shown once.
+ */
+
+export const headers = actionHeaders;
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  if (context.sessionCookie) {
+    // The action just completed enrolment (new session): the page shows the recovery codes.
+    await requireUser(request, context);
+    return null;
+  }
+  const { session } = await requireEnrolment(request, context);
+  const secret = context.services.newTotpSecret();
+  const uri = context.services.totpUri(secret, session.email);
+  return data(
+    { secret, uri, qr: await context.services.qrSvg(uri) },
+    { headers: { 'Cache-Control': 'no-store' } },
+  );
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const { session, cookie } = await requireEnrolment(request, context);
+  const form = await request.formData();
+  const secret = String(form.get('secret') ?? '');
+  if (!/^[A-Z2-7]{32}$/.test(secret)) return data({ failed: true as const }, { status: 400 });
+  const r = await context.services.enrolTotp(session, cookie, {
+    secret,
+    code: String(form.get('code') ?? '').slice(0, 16),
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
+  if (r.kind === 'failed') return data({ failed: true as const, secret }, { status: 400 });
+  return data(
+    { failed: false as const, recoveryCodes: r.recoveryCodes },
+    {
+      headers: {
+        'Set-Cookie': adoptSession(context, r.cookie),
+        'Cache-Control': 'no-store',
+      },
+    },
+  );
+}
+
+export default function EnrolSecondFactor() {
+  const t = useT();
+  const page = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  if (result && !result.failed)
+    return (
+      <>
+        <h1>{t('codes.title')}</h1>
+        <p>{t('codes.intro')}</p>
+        <ul className="codes" data-testid="recovery-codes">
+          {result.recoveryCodes.map((c: string) => (
+            <li key={c}>{c}</li>
+          ))}
+        </ul>
+        <p>
+          <a href="/" className="primary">
+            {t('codes.continue')}
+          </a>
+        </p>
+      </>
+    );
+  // After a wrong code the same secret stays, so the app's entry keeps working.
+  const secret = (result?.failed && 'secret' in result && result.secret) || page?.secret;
+  return (
+    <>
+      <h1>{t('enrol.title')}</h1>
+      <p>{t('enrol.intro')}</p>
+      {page && secret === page.secret && (
+        <div className="qr" dangerouslySetInnerHTML={{ __html: page.qr }} />
+      )}
+      <p>
+        {t('enrol.secret')}:{' '}
+        <span className="secret" data-testid="totp-secret">
+          {secret}
+        </span>
+      </p>
+      {result?.failed && <Alert>{t('enrol.failed')}</Alert>}
+      <form method="post">
+        <input type="hidden" name="secret" value={secret} />
+        <Field
+          label={t('enrol.code')}
+          name="code"
+          autoComplete="one-time-code"
+          inputMode="numeric"
+          autoFocus
+        />
+        <button type="submit" className="primary">
+          {t('enrol.submit')}
+        </button>
+      </form>
+    </>
+  );
+}
