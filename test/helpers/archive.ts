@@ -103,29 +103,13 @@ export async function readArchived(
       },
     }),
   );
-  const metadata = JSON.parse(
-    (
-      await decryptMailPart(
-        epoch,
-        tenant.tenantId,
-        row.id,
-        row.sealed_dek,
-        'mail-metadata',
-        row.enc_metadata,
-      )
-    ).toString(),
-  ) as Record<string, unknown>;
-  const tokens = JSON.parse(
-    (
-      await decryptMailPart(
-        epoch,
-        tenant.tenantId,
-        row.id,
-        row.sealed_dek,
-        'mail-tokens',
-        row.enc_tokens,
-      )
-    ).toString(),
-  ) as string[];
+  const part = async (name: 'mail-metadata' | 'mail-tokens', blob: Buffer) =>
+    JSON.parse(
+      (
+        await decryptMailPart(epoch, tenant.tenantId, row.id, row.sealed_dek, name, blob)
+      ).toString(),
+    ) as unknown;
+  const metadata = (await part('mail-metadata', row.enc_metadata)) as Record<string, unknown>;
+  const tokens = (await part('mail-tokens', row.enc_tokens)) as string[];
   return { row, plaintext: Buffer.concat(out), metadata, tokens };
 }

@@ -34,3 +34,11 @@ export function Alert({
     </p>
   );
 }
+
+export function Submit({ children }: { children: React.ReactNode }) {
+  return (
+    <button type="submit" className="primary">
+      {children}
+    </button>
+  );
+}

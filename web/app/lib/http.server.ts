@@ -1,5 +1,5 @@
 import { parse, serialize, type SerializeOptions } from 'cookie';
-import { redirect, type AppLoadContext, type HeadersFunction } from 'react-router';
+import { data, redirect, type AppLoadContext, type HeadersFunction } from 'react-router';
 import { isLang, LANG_COOKIE, type Lang } from '../i18n';
 
 export const SESSION_COOKIE = 'mailrepo_session';
@@ -53,3 +53,10 @@ export const actionHeaders: HeadersFunction = ({ actionHeaders, loaderHeaders })
   actionHeaders.forEach((v, k) => k !== 'set-cookie' && out.set(k, v));
   return out;
 };
+
+/** 429 with Retry-After, for the brute-force limits of the login steps. */
+export const tooManyAttempts = (seconds: number) =>
+  data(
+    { error: 'throttled' as const, seconds },
+    { status: 429, headers: { 'Retry-After': String(seconds) } },
+  );

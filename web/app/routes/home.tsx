@@ -1,4 +1,5 @@
 import { useLoaderData, type LoaderFunctionArgs } from 'react-router';
+import { Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 
@@ -15,9 +16,7 @@ export default function Home() {
       <h1>{t('home.title')}</h1>
       <p>{t('home.signedInAs', { email, role: t(`role.${role}`) })}</p>
       <form method="post" action="/logout">
-        <button type="submit" className="primary">
-          {t('nav.logout')}
-        </button>
+        <Submit>{t('nav.logout')}</Submit>
       </form>
     </>
   );

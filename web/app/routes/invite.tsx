@@ -5,7 +5,7 @@ import {
   type ActionFunctionArgs,
   type LoaderFunctionArgs,
 } from 'react-router';
-import { Alert, Field } from '../components/Field';
+import { Alert, Field, Submit } from '../components/Field';
 import { useT, type MessageKey } from '../i18n';
 import { clearCookie, cookiesOf, INVITE_COOKIE, seeOther, actionHeaders } from '../lib/http.server';
 import { adoptSession } from '../lib/guards.server';
@@ -99,9 +99,7 @@ function RecoveryKey({ recoveryKey, mismatch }: { recoveryKey: string; mismatch:
         <input type="hidden" name="intent" value="confirm-recovery" />
         <input type="hidden" name="recoveryKey" value={recoveryKey} />
         <Field label={t('recovery.confirmLabel', { n: BLOCK })} name="block" autoComplete="off" />
-        <button type="submit" className="primary">
-          {t('recovery.confirm')}
-        </button>
+        <Submit>{t('recovery.confirm')}</Submit>
       </form>
     </>
   );
@@ -139,9 +137,7 @@ export default function Invite() {
           type="password"
           autoComplete="new-password"
         />
-        <button type="submit" className="primary">
-          {t('invite.submit')}
-        </button>
+        <Submit>{t('invite.submit')}</Submit>
       </form>
     </>
   );

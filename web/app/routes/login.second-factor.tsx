@@ -4,10 +4,16 @@ import {
   type ActionFunctionArgs,
   type LoaderFunctionArgs,
 } from 'react-router';
-import { Alert, Field } from '../components/Field';
+import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requirePasswordStep } from '../lib/guards.server';
-import { seeOther, SESSION_COOKIE, setCookie, actionHeaders } from '../lib/http.server';
+import {
+  seeOther,
+  SESSION_COOKIE,
+  setCookie,
+  actionHeaders,
+  tooManyAttempts,
+} from '../lib/http.server';
 
 export const headers = actionHeaders;
 
@@ -24,11 +30,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     ip: context.ip,
     userAgent: context.userAgent,
   });
-  if (r.kind === 'throttled')
-    return data(
-      { error: 'throttled' as const, seconds: r.retryAfterS },
-      { status: 429, headers: { 'Retry-After': String(r.retryAfterS) } },
-    );
+  if (r.kind === 'throttled') return tooManyAttempts(r.retryAfterS);
   if (r.kind === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
   return seeOther('/', setCookie(context, SESSION_COOKIE, r.cookie));
 }
@@ -52,9 +54,7 @@ export default function SecondFactor() {
           inputMode="numeric"
           autoFocus
         />
-        <button type="submit" className="primary">
-          {t('second.submit')}
-        </button>
+        <Submit>{t('second.submit')}</Submit>
       </form>
     </>
   );

@@ -5,10 +5,16 @@ import {
   type ActionFunctionArgs,
   type LoaderFunctionArgs,
 } from 'react-router';
-import { Alert, Field } from '../components/Field';
+import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { optionalSession } from '../lib/guards.server';
-import { seeOther, SESSION_COOKIE, setCookie, actionHeaders } from '../lib/http.server';
+import {
+  seeOther,
+  SESSION_COOKIE,
+  setCookie,
+  actionHeaders,
+  tooManyAttempts,
+} from '../lib/http.server';
 
 export const headers = actionHeaders;
 
@@ -27,11 +33,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
     ip: context.ip,
     userAgent: context.userAgent,
   });
-  if (r.kind === 'throttled')
-    return data(
-      { error: 'throttled' as const, seconds: r.retryAfterS, email },
-      { status: 429, headers: { 'Retry-After': String(r.retryAfterS) } },
-    );
+  if (r.kind === 'throttled') return tooManyAttempts(r.retryAfterS);
   if (r.kind === 'failed')
     return data({ error: 'failed' as const, seconds: 0, email }, { status: 401 });
   return seeOther(
@@ -59,7 +61,7 @@ export default function Login() {
           name="email"
           type="email"
           autoComplete="username"
-          defaultValue={result?.email}
+          defaultValue={result && 'email' in result ? result.email : undefined}
         />
         <Field
           label={t('login.password')}
@@ -67,9 +69,7 @@ export default function Login() {
           type="password"
           autoComplete="current-password"
         />
-        <button type="submit" className="primary">
-          {t('login.submit')}
-        </button>
+        <Submit>{t('login.submit')}</Submit>
       </form>
     </>
   );

@@ -5,7 +5,7 @@ import {
   type ActionFunctionArgs,
   type LoaderFunctionArgs,
 } from 'react-router';
-import { Alert, Field } from '../components/Field';
+import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireEnrolment, requireUser, adoptSession } from '../lib/guards.server';
 import { actionHeaders } from '../lib/http.server';
@@ -102,9 +102,7 @@ export default function EnrolSecondFactor() {
           inputMode="numeric"
           autoFocus
         />
-        <button type="submit" className="primary">
-          {t('enrol.submit')}
-        </button>
+        <Submit>{t('enrol.submit')}</Submit>
       </form>
     </>
   );
