@@ -3,7 +3,14 @@ import type { Db } from '../lib/db';
 import { acceptSetupInvite, findInvite } from '../lib/auth/invites';
 import { enrolTotp, logout, passwordStep, secondFactorStep } from '../lib/auth/login';
 import { passwordProblem } from '../lib/auth/password-policy';
-import { readSession } from '../lib/auth/sessions';
+import {
+  listSessions,
+  readSession,
+  revokeSessions,
+  sessionLimits,
+  type SessionListing,
+} from '../lib/auth/sessions';
+import { UAParser } from 'ua-parser-js';
 import { newTotpSecret, totpUri } from '../lib/auth/totp';
 import QRCode from 'qrcode';
 
@@ -24,11 +31,24 @@ export function createPortalServices(db: Db, argon2?: Argon2Params) {
     findInvite: (token: string) => findInvite(db, token),
     acceptSetupInvite: (i: Omit<Parameters<typeof acceptSetupInvite>[1], 'argon2'>) =>
       acceptSetupInvite(db, { ...i, argon2 }),
+    listSessions: async (
+      ...a: Tail<Parameters<typeof listSessions>>
+    ): Promise<(SessionListing & { device: string })[]> =>
+      (await listSessions(db, ...a)).map((s) => ({ ...s, device: deviceOf(s.userAgent) })),
+    revokeSessions: (...a: Tail<Parameters<typeof revokeSessions>>) => revokeSessions(db, ...a),
+    sessionLimits: (...a: Tail<Parameters<typeof sessionLimits>>) => sessionLimits(db, ...a),
     passwordProblem,
     newTotpSecret,
     totpUri,
     qrSvg: (text: string) => QRCode.toString(text, { type: 'svg', margin: 1 }),
   };
+}
+
+/** "Firefox on Windows" — enough to recognise one's own devices in the sessions list. */
+function deviceOf(ua: string | null): string {
+  if (!ua) return '?';
+  const r = UAParser(ua);
+  return [r.browser.name, r.os.name].filter(Boolean).join(' · ') || ua.slice(0, 60);
 }
 
 type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;

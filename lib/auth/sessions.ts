@@ -228,3 +228,83 @@ export async function endSessionTx(
   });
   return true;
 }
+
+export interface SessionListing {
+  /** The id's SHA-256 (hex): names the session in forms; grants nothing. */
+  ref: string;
+  current: boolean;
+  ip: string | null;
+  userAgent: string | null;
+  createdAt: Date;
+  lastSeenAt: Date;
+}
+
+/** The user's live sessions with both factors, newest activity first. */
+export async function listSessions(db: Db, session: SessionInfo): Promise<SessionListing[]> {
+  const rows = await withTenant(db, session.tenantId, (tx) =>
+    tx
+      .selectFrom('sessions')
+      .select(['id_hash', 'ip', 'user_agent', 'created_at', 'last_seen_at'])
+      .where('user_id', '=', session.userId)
+      .where('ended_at', 'is', null)
+      .where('second_factor_at', 'is not', null)
+      .orderBy('last_seen_at', 'desc')
+      .execute(),
+  );
+  return rows.map((r) => ({
+    ref: r.id_hash.toString('hex'),
+    current: r.id_hash.equals(session.idHash),
+    ip: r.ip,
+    userAgent: r.user_agent,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+  }));
+}
+
+/**
+ * Ends the user's own sessions: the one named by `ref`, or with `ref` 'others' every one but the
+ * current. Sessions of another user (or tenant) are not found: RLS and the user filter.
+ */
+export async function revokeSessions(
+  db: Db,
+  session: SessionInfo,
+  ref: string,
+  ip: string,
+): Promise<number> {
+  return withTenant(db, session.tenantId, async (tx) => {
+    let q = tx
+      .selectFrom('sessions')
+      .select('id_hash')
+      .where('user_id', '=', session.userId)
+      .where('ended_at', 'is', null);
+    if (ref === 'others') q = q.where('id_hash', '!=', session.idHash);
+    else if (/^[0-9a-f]{64}$/.test(ref)) q = q.where('id_hash', '=', Buffer.from(ref, 'hex'));
+    else return 0;
+    let n = 0;
+    for (const r of await q.execute())
+      if (
+        await endSessionTx(
+          tx,
+          session.tenantId,
+          r.id_hash,
+          'revoked',
+          { type: 'user', id: session.userId },
+          ip,
+        )
+      )
+        n++;
+    return n;
+  });
+}
+
+/** The tenant's session limits (shown on the sessions page). */
+export async function sessionLimits(db: Db, session: SessionInfo) {
+  const t = await withTenant(db, session.tenantId, (tx) =>
+    tx
+      .selectFrom('tenants')
+      .select(['session_idle_minutes', 'session_absolute_hours'])
+      .where('id', '=', session.tenantId)
+      .executeTakeFirstOrThrow(),
+  );
+  return { idleMinutes: t.session_idle_minutes, absoluteHours: t.session_absolute_hours };
+}

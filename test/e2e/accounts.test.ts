@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
+import { createDb } from '../../lib/db';
 import { totpCodeAt, TOTP_PERIOD_S } from '../../lib/auth/totp';
 import { launchChromium } from '../helpers/browser';
 import { stackConfig } from '../helpers/stack-env';
@@ -77,6 +80,28 @@ async function acceptInvitation(page: Page, link: string) {
   await page.getByRole('button', { name: 'Ich habe den Schlüssel gesichert' }).click();
   await page.waitForURL(`${BASE}/setup/second-factor`);
   return recoveryKey;
+}
+
+/** Invitation accepted and TOTP enrolled: the owner is signed in; returns the TOTP secret. */
+async function onboard(page: Page, name: string, email: string): Promise<string> {
+  await acceptInvitation(page, await createTenant(name, email));
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+  await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
+  await page.getByRole('button', { name: 'Bestätigen' }).click();
+  await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
+  await page.getByText(`Angemeldet als ${email}`).waitFor();
+  return secret;
+}
+
+/** Signs in with password and the TOTP code of step `ahead` from now (each step is single-use). */
+async function signIn(page: Page, email: string, secret: string, ahead: number) {
+  await page.goto(`${BASE}/login`);
+  await page.getByLabel('E-Mail-Adresse').fill(email);
+  await page.getByLabel('Passwort').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Weiter' }).click();
+  await page.getByLabel('Code').fill(totpCodeAt(secret, Date.now() + ahead * TOTP_PERIOD_S * 1000));
+  await page.getByRole('button', { name: 'Anmelden' }).click();
+  await page.getByText(`Angemeldet als ${email}`).waitFor();
 }
 
 describe('portal accounts in Chromium', () => {
@@ -187,6 +212,121 @@ describe('portal accounts in Chromium', () => {
     const owner = await login(PASSWORD, '127.0.0.1');
     expect(owner.status).toBe(303);
     expect(owner.location).toBe('/setup/second-factor');
+  }, 120_000);
+
+  it('lists sessions; one session revokes another; the idle timeout ends a session', async () => {
+    const email = 'it@e2e-drei.example';
+    const laptop = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    const secret = await onboard(laptop, 'E2E Drei GmbH', email);
+    const phone = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await signIn(phone, email, secret, 1);
+
+    await laptop.goto(`${BASE}/settings/sessions`);
+    expect(await laptop.getByTestId('session').count()).toBe(2);
+    expect(await laptop.getByTestId('session').first().textContent()).toMatch(/Chrome/);
+    await laptop.getByRole('button', { name: 'Alle anderen Sitzungen abmelden' }).click();
+    await laptop.getByText('1 Sitzung(en) abgemeldet.').waitFor();
+    expect(await laptop.getByTestId('session').count()).toBe(1);
+    await phone.goto(`${BASE}/`);
+    expect(new URL(phone.url()).pathname).toBe('/login');
+
+    // Idle for longer than the tenant's limit (30 min): the next request finds the session ended.
+    const db = createDb(cfg.DATABASE_URL, 1);
+    try {
+      await sql`UPDATE sessions SET last_seen_at = now() - interval '31 minutes'
+                WHERE ended_at IS NULL AND user_id = (SELECT id FROM users WHERE email = ${email})`.execute(
+        db,
+      );
+      await laptop.goto(`${BASE}/settings/sessions`);
+      expect(new URL(laptop.url()).pathname).toBe('/login');
+      expect(await laptop.getByRole('status').textContent()).toMatch(/Inaktivität/);
+      const rows = await sql<{ end_reason: string; keys: number }>`
+        SELECT s.end_reason, length(s.sealed_keys) AS keys FROM sessions s
+        JOIN users u ON u.id = s.user_id WHERE u.email = ${email} AND s.second_factor_at IS NOT NULL
+        ORDER BY s.created_at`.execute(db);
+      // Every ended session's wrapped keys are gone, whatever ended it.
+      expect(rows.rows).toEqual([
+        { end_reason: 'idle-timeout', keys: 0 },
+        { end_reason: 'revoked', keys: 0 },
+      ]);
+      const events = await sql<{ action: string }>`
+        SELECT e.action FROM audit_events e JOIN users u ON u.tenant_id = e.tenant_id
+        WHERE u.email = ${email} AND e.action LIKE 'session.%' ORDER BY e.seq`.execute(db);
+      expect(events.rows.map((r) => r.action)).toEqual([
+        'session.created',
+        'session.created',
+        'session.revoked',
+        'session.expired',
+      ]);
+    } finally {
+      await db.destroy();
+    }
+  }, 120_000);
+
+  it('answers no protected route without both factors', async () => {
+    // Every route in web/app/routes.ts is either listed public here or must redirect.
+    const routesTs = readFileSync(path.join(__dirname, '../../web/app/routes.ts'), 'utf8');
+    const paths = ['/', ...[...routesTs.matchAll(/route\('([^']+)'/g)].map((m) => `/${m[1]}`)].map(
+      (p) => p.replace(':token', 'x'.repeat(43)).replace('*', 'no-such-page'),
+    );
+    const PUBLIC = [
+      '/login',
+      '/invite/' + 'x'.repeat(43),
+      '/invite',
+      '/lang',
+      '/logout',
+      '/no-such-page',
+    ];
+    const protectedPaths = paths.filter((p) => !PUBLIC.includes(p));
+    expect(protectedPaths).toEqual(
+      expect.arrayContaining([
+        '/',
+        '/settings/sessions',
+        '/login/second-factor',
+        '/setup/second-factor',
+      ]),
+    );
+    // A session that has passed the password step only.
+    const email = 'walk@e2e-vier.example';
+    const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await acceptInvitation(page, await createTenant('E2E Vier GmbH', email));
+    const cookies = await page.context().cookies();
+    const half = cookies.find((c) => c.name === 'mailrepo_session')!;
+    for (const cookie of [
+      undefined,
+      `mailrepo_session=${half.value}`,
+      'mailrepo_session=s1.forged.x',
+    ])
+      for (const p of protectedPaths)
+        for (const method of ['GET', 'POST']) {
+          const res = await fetch(`${BASE}${p}`, {
+            method,
+            redirect: 'manual',
+            headers: {
+              ...(cookie ? { cookie } : {}),
+              ...(method === 'POST'
+                ? { 'content-type': 'application/x-www-form-urlencoded', origin: BASE }
+                : {}),
+            },
+            body: method === 'POST' ? 'session=others&code=000000' : undefined,
+          });
+          const where = res.headers.get('location') ?? '';
+          // The half session may only reach its own next step; everything else goes to login.
+          const allowed =
+            cookie?.includes(half.value) && ['/setup/second-factor'].includes(p)
+              ? [200, 400]
+              : // 405: a route without an action does nothing on POST.
+                [302, 303, ...(method === 'POST' ? [405] : [])];
+          // On failure this names the route, the method and the status.
+          expect({ p, method, cookie: !!cookie, status: res.status }).toEqual({
+            p,
+            method,
+            cookie: !!cookie,
+            status: allowed.includes(res.status) ? res.status : `one of ${allowed.join('/')}`,
+          });
+          if (res.status >= 300 && res.status < 400)
+            expect(where).toMatch(/^\/(login|setup\/second-factor|login\/second-factor)(\?|$)/);
+        }
   }, 120_000);
 
   it('refuses cross-origin form posts', async () => {

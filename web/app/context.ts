@@ -1,3 +1,4 @@
+import type { ActionFunctionArgs, AppLoadContext, LoaderFunctionArgs } from 'react-router';
 import type { PortalServices } from '../services';
 
 /** What web/server.ts hands every loader and action (React Router's load context). */
@@ -18,4 +19,6 @@ declare module 'react-router' {
   }
 }
 
-export {};
+/** Loader and action arguments with our context typed (React Router's default is `any`). */
+export type LoaderArgs = LoaderFunctionArgs<AppLoadContext>;
+export type ActionArgs = ActionFunctionArgs<AppLoadContext>;

@@ -1,3 +1,4 @@
+import type { LoaderArgs } from './context';
 import {
   isRouteErrorResponse,
   Links,
@@ -7,16 +8,14 @@ import {
   ScrollRestoration,
   useLocation,
   useRouteLoaderData,
-  type LoaderFunctionArgs,
 } from 'react-router';
-import './context';
 import { useT, type Lang } from './i18n';
 import { langOf } from './lib/http.server';
 import styles from './styles.css?url';
 
 export const links = () => [{ rel: 'stylesheet', href: styles }];
 
-export function loader({ request, context }: LoaderFunctionArgs) {
+export function loader({ request, context }: LoaderArgs) {
   return { lang: langOf(request), nonce: context.nonce };
 }
 

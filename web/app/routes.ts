@@ -8,6 +8,7 @@ export default [
   route('setup/second-factor', 'routes/setup.second-factor.tsx'),
   route('invite/:token', 'routes/invite.$token.tsx'),
   route('invite', 'routes/invite.tsx'),
+  route('settings/sessions', 'routes/settings.sessions.tsx'),
   route('logout', 'routes/logout.tsx'),
   route('lang', 'routes/lang.tsx'),
   route('*', 'routes/not-found.tsx'),

@@ -1,9 +1,10 @@
-import { useLoaderData, type LoaderFunctionArgs } from 'react-router';
+import type { LoaderArgs } from '../context';
+import { useLoaderData } from 'react-router';
 import { Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 
-export async function loader({ request, context }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderArgs) {
   const { session } = await requireUser(request, context);
   return { email: session.email, role: session.role };
 }
@@ -15,6 +16,9 @@ export default function Home() {
     <>
       <h1>{t('home.title')}</h1>
       <p>{t('home.signedInAs', { email, role: t(`role.${role}`) })}</p>
+      <nav aria-label={t('nav.home')}>
+        <a href="/settings/sessions">{t('nav.sessions')}</a>
+      </nav>
       <form method="post" action="/logout">
         <Submit>{t('nav.logout')}</Submit>
       </form>

@@ -1,4 +1,4 @@
-import type { LoaderFunctionArgs } from 'react-router';
+import type { LoaderArgs } from '../context';
 import { INVITE_COOKIE, seeOther, setCookie } from '../lib/http.server';
 
 /**
@@ -6,7 +6,7 @@ import { INVITE_COOKIE, seeOther, setCookie } from '../lib/http.server';
  * sent to /invite, so the secret does not stay in the address bar, history or later requests.
  * Public by nature: the token is the credential (checked again on every use).
  */
-export async function loader({ params, context }: LoaderFunctionArgs) {
+export async function loader({ params, context }: LoaderArgs) {
   const token = String(params.token ?? '');
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return seeOther('/invite');
   return seeOther(

@@ -1,10 +1,5 @@
-import {
-  data,
-  useActionData,
-  useLoaderData,
-  type ActionFunctionArgs,
-  type LoaderFunctionArgs,
-} from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { data, useActionData, useLoaderData } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT, type MessageKey } from '../i18n';
 import { clearCookie, cookiesOf, INVITE_COOKIE, seeOther, actionHeaders } from '../lib/http.server';
@@ -16,14 +11,14 @@ import { adoptSession } from '../lib/guards.server';
  * /invite/:token; it is the credential of this page.
  */
 
-async function inviteOf(request: Request, context: LoaderFunctionArgs['context']) {
+async function inviteOf(request: Request, context: LoaderArgs['context']) {
   const token = cookiesOf(request)[INVITE_COOKIE];
   return token ? { token, invite: await context.services.findInvite(token) } : undefined;
 }
 
 export const headers = actionHeaders;
 
-export async function loader({ request, context }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderArgs) {
   const found = await inviteOf(request, context);
   if (!found?.invite) return { invite: null };
   return { invite: { tenant: found.invite.tenantName ?? '', email: found.invite.email } };
@@ -32,7 +27,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 const BLOCK = 3;
 const blockOf = (key: string, n: number) => key.split('-')[n - 1] ?? '';
 
-export async function action({ request, context }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionArgs) {
   const form = await request.formData();
   if (form.get('intent') === 'confirm-recovery') {
     const key = String(form.get('recoveryKey') ?? '');

@@ -1,9 +1,9 @@
-import type { ActionFunctionArgs } from 'react-router';
+import type { ActionArgs } from '../context';
 import { isLang, LANG_COOKIE } from '../i18n';
 import { safePath, seeOther, setCookie } from '../lib/http.server';
 
 // Public: the language choice is not tenant data; it is a plain preference cookie.
-export async function action({ request, context }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionArgs) {
   const form = await request.formData();
   const lang = form.get('lang');
   const to = safePath(form.get('to'));

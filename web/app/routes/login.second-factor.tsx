@@ -1,9 +1,5 @@
-import {
-  data,
-  useActionData,
-  type ActionFunctionArgs,
-  type LoaderFunctionArgs,
-} from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { data, useActionData } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requirePasswordStep } from '../lib/guards.server';
@@ -17,12 +13,12 @@ import {
 
 export const headers = actionHeaders;
 
-export async function loader({ request, context }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderArgs) {
   await requirePasswordStep(request, context);
   return null;
 }
 
-export async function action({ request, context }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requirePasswordStep(request, context);
   const code = String((await request.formData()).get('code') ?? '').slice(0, 64);
   const r = await context.services.secondFactorStep(session, cookie, {

@@ -1,10 +1,5 @@
-import {
-  data,
-  useActionData,
-  useSearchParams,
-  type ActionFunctionArgs,
-  type LoaderFunctionArgs,
-} from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { data, useActionData, useSearchParams } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { optionalSession } from '../lib/guards.server';
@@ -18,12 +13,12 @@ import {
 
 export const headers = actionHeaders;
 
-export async function loader({ request, context }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderArgs) {
   if ((await optionalSession(request, context))?.secondFactor) throw seeOther('/');
   return null;
 }
 
-export async function action({ request, context }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionArgs) {
   const form = await request.formData();
   const email = String(form.get('email') ?? '').slice(0, 320);
   const password = String(form.get('password') ?? '').slice(0, 1024);

@@ -1,10 +1,5 @@
-import {
-  data,
-  useActionData,
-  useLoaderData,
-  type ActionFunctionArgs,
-  type LoaderFunctionArgs,
-} from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { data, useActionData, useLoaderData } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireEnrolment, requireUser, adoptSession } from '../lib/guards.server';
@@ -18,7 +13,7 @@ import { actionHeaders } from '../lib/http.server';
 
 export const headers = actionHeaders;
 
-export async function loader({ request, context }: LoaderFunctionArgs) {
+export async function loader({ request, context }: LoaderArgs) {
   if (context.sessionCookie) {
     // The action just completed enrolment (new session): the page shows the recovery codes.
     await requireUser(request, context);
@@ -33,7 +28,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   );
 }
 
-export async function action({ request, context }: ActionFunctionArgs) {
+export async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireEnrolment(request, context);
   const form = await request.formData();
   const secret = String(form.get('secret') ?? '');
@@ -78,7 +73,10 @@ export default function EnrolSecondFactor() {
       </>
     );
   // After a wrong code the same secret stays, so the app's entry keeps working.
-  const secret = (result?.failed && 'secret' in result && result.secret) || page?.secret;
+  const secret: string =
+    (result?.failed && 'secret' in result ? String(result.secret) : undefined) ??
+    page?.secret ??
+    '';
   return (
     <>
       <h1>{t('enrol.title')}</h1>
