@@ -1,0 +1,80 @@
+import { sql } from 'kysely';
+import { createSession, readSession, revokeSessions, unlockedKeys } from '../../lib/auth/sessions';
+import { createDb, type Db } from '../../lib/db';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { createTenant, lock, unlock } from '../../lib/vault';
+import { FAST_ARGON2 } from '../helpers/ledger';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * Sessions below the portal: the cookie's key is needed to unwrap the session's keys (a database
+ * dump alone opens nothing), an ended session's keys are destroyed, and tenant A cannot touch
+ * tenant B's sessions even with B's session reference.
+ */
+const cfg = stackConfig();
+let db: Db;
+beforeAll(() => {
+  db = createDb(cfg.DATABASE_URL, 2);
+});
+afterAll(() => db.destroy());
+
+async function signedIn(name: string) {
+  const email = `admin@${name.toLowerCase()}.example`;
+  const t = await createTenant(db, {
+    name,
+    admin: { email, password: 'ein langes Passwort' },
+    argon2: FAST_ARGON2,
+  });
+  const unlocked = await unlock(db, {
+    tenantId: t.tenantId,
+    email,
+    password: 'ein langes Passwort',
+    argon2: FAST_ARGON2,
+  });
+  const cookie = await withTenant(db, t.tenantId, (tx) =>
+    createSession(tx, { unlocked, ip: '192.0.2.1', secondFactor: true }),
+  );
+  const tenantKey = Buffer.from(unlocked.tenantPrivateKey);
+  lock(unlocked);
+  const r = await readSession(db, cookie);
+  if (r.status !== 'active') throw new Error('session not active');
+  return { ...t, cookie, session: r.session, tenantKey };
+}
+
+describe('portal sessions', () => {
+  it('unwrap the keys only with the cookie, and not once ended', async () => {
+    const a = await signedIn('SitzungA');
+    const keys = await withTenant(db, a.tenantId, (tx) => unlockedKeys(tx, a.session, a.cookie));
+    expect(keys.tenantPrivateKey.equals(a.tenantKey)).toBe(true);
+    // The id with another key (what a database reader could guess at best) opens nothing.
+    const [, id] = a.cookie.split('.');
+    const forged = `s1.${id}.${Buffer.alloc(32, 7).toString('base64url')}`;
+    await expect(
+      withTenant(db, a.tenantId, (tx) => unlockedKeys(tx, a.session, forged)),
+    ).rejects.toThrow();
+    // Nothing readable in the row: the tenant key's bytes do not occur.
+    const row = await sql<{ sealed_keys: Buffer }>`SELECT sealed_keys FROM sessions
+      WHERE id_hash = ${a.session.idHash}`.execute(db);
+    expect(row.rows[0]!.sealed_keys.includes(a.tenantKey)).toBe(false);
+
+    expect(await revokeSessions(db, a.session, a.session.idHash.toString('hex'), '192.0.2.1')).toBe(
+      1,
+    );
+    expect((await readSession(db, a.cookie)).status).toBe('none');
+    await expect(
+      withTenant(db, a.tenantId, (tx) => unlockedKeys(tx, a.session, a.cookie)),
+    ).rejects.toThrow();
+  });
+
+  it("tenant A cannot end tenant B's session, even naming it", async () => {
+    const a = await signedIn('SitzungC');
+    const b = await signedIn('SitzungD');
+    const bRef = b.session.idHash.toString('hex');
+    expect(await revokeSessions(db, a.session, bRef, '192.0.2.1')).toBe(0);
+    // Also with A's tenant but B's user id forged into the session info: RLS hides B's row.
+    expect(
+      await revokeSessions(db, { ...a.session, userId: b.session.userId }, bRef, '192.0.2.1'),
+    ).toBe(0);
+    expect((await readSession(db, b.cookie)).status).toBe('active');
+  });
+});
