@@ -8,6 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import type { ServerBuild } from 'react-router';
 import { config } from '../lib/config';
+import { relyingParty } from '../lib/auth/passkeys';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { closeOnSignals } from '../lib/process/close-on-signals';
@@ -23,7 +24,7 @@ import { createPortalServices } from './services';
 const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
 const db = createDb(cfg.DATABASE_URL, 10);
-const services = createPortalServices(db);
+const services = createPortalServices(db, relyingParty(cfg.PORTAL_PUBLIC_URL));
 const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
 const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;
 const buildDir = path.resolve(__dirname, '..', cfg.PORTAL_BUILD_DIR);

@@ -8,10 +8,19 @@ import {
   readSession,
   revokeSessions,
   sessionLimits,
+  type SessionInfo,
   type SessionListing,
 } from '../lib/auth/sessions';
 import { UAParser } from 'ua-parser-js';
 import { newTotpSecret, totpUri } from '../lib/auth/totp';
+import {
+  listPasskeys,
+  passkeyLoginOptions,
+  passkeyLoginStep,
+  passkeyRegistrationOptions,
+  registerPasskey,
+  type RelyingParty,
+} from '../lib/auth/passkeys';
 import QRCode from 'qrcode';
 
 /**
@@ -19,7 +28,7 @@ import QRCode from 'qrcode';
  * only types from lib/; everything that touches keys or the database runs here, in the server
  * process, and reaches the routes through React Router's load context.
  */
-export function createPortalServices(db: Db, argon2?: Argon2Params) {
+export function createPortalServices(db: Db, rp: RelyingParty, argon2?: Argon2Params) {
   return {
     readSession: (cookie: string | undefined) => readSession(db, cookie),
     passwordStep: (i: Omit<Parameters<typeof passwordStep>[1], 'argon2'>) =>
@@ -37,6 +46,17 @@ export function createPortalServices(db: Db, argon2?: Argon2Params) {
       (await listSessions(db, ...a)).map((s) => ({ ...s, device: deviceOf(s.userAgent) })),
     revokeSessions: (...a: Tail<Parameters<typeof revokeSessions>>) => revokeSessions(db, ...a),
     sessionLimits: (...a: Tail<Parameters<typeof sessionLimits>>) => sessionLimits(db, ...a),
+    passkeyRegistrationOptions: (session: SessionInfo) =>
+      passkeyRegistrationOptions(db, rp, session),
+    registerPasskey: (session: SessionInfo, i: Parameters<typeof registerPasskey>[3]) =>
+      registerPasskey(db, rp, session, i),
+    passkeyLoginOptions: (session: SessionInfo) => passkeyLoginOptions(db, rp, session),
+    passkeyLoginStep: (
+      session: SessionInfo,
+      cookie: string,
+      i: Parameters<typeof passkeyLoginStep>[4],
+    ) => passkeyLoginStep(db, rp, session, cookie, i),
+    listPasskeys: (session: SessionInfo) => listPasskeys(db, session),
     passwordProblem,
     newTotpSecret,
     totpUri,

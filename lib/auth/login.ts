@@ -103,7 +103,7 @@ export type SecondFactorResult =
   { kind: 'throttled'; retryAfterS: number } | { kind: 'failed' } | { kind: 'ok'; cookie: string };
 
 /** Replaces the half-finished session by one with both factors (a new id: no session fixation). */
-async function upgradeSession(
+export async function upgradeSession(
   tx: TenantTx,
   session: SessionInfo,
   unlocked: UnlockedSession,

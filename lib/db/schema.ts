@@ -23,6 +23,7 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
   auth_throttle: AuthThrottleTable;
+  passkeys: PasskeysTable;
 }
 
 export type MessageState = 'staged' | 'stored' | 'ledgered' | 'sealed';
@@ -221,6 +222,20 @@ export interface SessionsTable {
   reauth_at: Date | null;
   ended_at: Date | null;
   end_reason: string | null;
+  webauthn_challenge: string | null;
+  webauthn_challenge_expires_at: Date | null;
+}
+
+export interface PasskeysTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  public_key: Buffer;
+  counter: number;
+  transports: string[];
+  name: string;
+  created_at: Created;
+  last_used_at: Date | null;
 }
 
 export interface AuthThrottleTable {

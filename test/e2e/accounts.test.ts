@@ -28,7 +28,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => browser?.close());
 
-async function createTenant(name: string, email: string): Promise<string> {
+async function createTenant(name: string, email: string, base = BASE): Promise<string> {
   const { stdout } = await run(
     process.execPath,
     [
@@ -44,7 +44,7 @@ async function createTenant(name: string, email: string): Promise<string> {
   );
   const link = /https?:\/\/\S+\/invite\/([A-Za-z0-9_-]{43})/.exec(stdout);
   if (!link) throw new Error(`no invitation link in:\n${stdout}`);
-  return `${BASE}/invite/${link[1]}`;
+  return `${base}/invite/${link[1]}`;
 }
 
 /** The next TOTP code that has not been used yet (codes are single-use per 30 s step). */
@@ -60,6 +60,7 @@ async function freshCode(secret: string, used: Set<string>): Promise<string> {
 }
 
 async function acceptInvitation(page: Page, link: string) {
+  const base = new URL(link).origin;
   await page.goto(link);
   // The token left the address bar at once.
   expect(new URL(page.url()).pathname).toBe('/invite');
@@ -78,13 +79,13 @@ async function acceptInvitation(page: Page, link: string) {
   expect(await page.getByRole('alert').textContent()).toMatch(/stimmt nicht/);
   await page.getByLabel(/Block 3/).fill(recoveryKey.split('-')[2]!);
   await page.getByRole('button', { name: 'Ich habe den Schlüssel gesichert' }).click();
-  await page.waitForURL(`${BASE}/setup/second-factor`);
+  await page.waitForURL(`${base}/setup/second-factor`);
   return recoveryKey;
 }
 
 /** Invitation accepted and TOTP enrolled: the owner is signed in; returns the TOTP secret. */
-async function onboard(page: Page, name: string, email: string): Promise<string> {
-  await acceptInvitation(page, await createTenant(name, email));
+async function onboard(page: Page, name: string, email: string, base = BASE): Promise<string> {
+  await acceptInvitation(page, await createTenant(name, email, base));
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
   await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
   await page.getByRole('button', { name: 'Bestätigen' }).click();
@@ -100,7 +101,7 @@ async function signIn(page: Page, email: string, secret: string, ahead: number) 
   await page.getByLabel('Passwort').fill(PASSWORD);
   await page.getByRole('button', { name: 'Weiter' }).click();
   await page.getByLabel('Code').fill(totpCodeAt(secret, Date.now() + ahead * TOTP_PERIOD_S * 1000));
-  await page.getByRole('button', { name: 'Anmelden' }).click();
+  await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
   await page.getByText(`Angemeldet als ${email}`).waitFor();
 }
 
@@ -148,12 +149,12 @@ describe('portal accounts in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/login/second-factor');
     // The code used at enrolment is spent: a replay is refused.
     await page.getByLabel('Code').fill(enrolCode);
-    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
     expect(await page.getByRole('alert').textContent()).toMatch(/schon verwendet/);
     // A code of a later step works (the app shows it within 30 s).
     const next = totpCodeAt(secret, Date.now() + TOTP_PERIOD_S * 1000);
     await page.getByLabel('Code').fill(next);
-    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
     await page.getByText(`Angemeldet als ${email} (Inhaber)`).waitFor();
 
     // A recovery code also works, once.
@@ -162,7 +163,7 @@ describe('portal accounts in Chromium', () => {
     await page.getByLabel('Passwort').fill(PASSWORD);
     await page.getByRole('button', { name: 'Weiter' }).click();
     await page.getByLabel('Code').fill(codes[0]!.toLowerCase());
-    await page.getByRole('button', { name: 'Anmelden' }).click();
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
     await page.getByText(`Angemeldet als ${email}`).waitFor();
 
     // The English switch.
@@ -263,6 +264,56 @@ describe('portal accounts in Chromium', () => {
     }
   }, 120_000);
 
+  it('registers a passkey and signs in with it (Chrome DevTools virtual authenticator)', async () => {
+    // WebAuthn needs a host name (no IP), so this test uses the portal's public URL, localhost.
+    const base = cfg.PORTAL_PUBLIC_URL.replace(/\/+$/, '');
+    expect(new URL(base).hostname).toBe('localhost');
+    const email = 'passkey@e2e-fuenf.example';
+    const context = await browser.newContext({ locale: 'de-DE' });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+    await onboard(page, 'E2E Fünf GmbH', email, base);
+    await page.goto(`${base}/settings/security`);
+    await page.getByRole('button', { name: 'Passkey hinzufügen' }).click();
+    await page.getByTestId('passkeys').waitFor();
+    expect(await page.getByTestId('passkeys').locator('li').count()).toBe(1);
+
+    await page.getByRole('link', { name: 'mailrepo' }).click();
+    await page.getByRole('button', { name: 'Abmelden' }).click();
+    await page.waitForURL(/\/login\?bye=1/);
+    await page.getByLabel('E-Mail-Adresse').fill(email);
+    await page.getByLabel('Passwort').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Weiter' }).click();
+    await page.waitForURL(`${base}/login/second-factor`);
+    await page.getByRole('button', { name: 'Mit Passkey anmelden' }).click();
+    await page.getByText(`Angemeldet als ${email}`).waitFor();
+
+    const db = createDb(cfg.DATABASE_URL, 1);
+    try {
+      const events = await sql<{ action: string; details: { method?: string } }>`
+        SELECT e.action, e.details FROM audit_events e JOIN users u ON u.tenant_id = e.tenant_id
+        WHERE u.email = ${email} AND (e.action LIKE 'auth.passkey.%' OR e.action LIKE 'auth.second_factor.%')
+        ORDER BY e.seq`.execute(db);
+      expect(events.rows.map((r) => [r.action, r.details.method])).toEqual([
+        ['auth.passkey.added', undefined],
+        ['auth.second_factor.succeeded', 'passkey'],
+      ]);
+    } finally {
+      await db.destroy();
+    }
+    await context.close();
+  }, 120_000);
+
   it('answers no protected route without both factors', async () => {
     // Every route in web/app/routes.ts is either listed public here or must redirect.
     const routesTs = readFileSync(path.join(__dirname, '../../web/app/routes.ts'), 'utf8');
@@ -315,8 +366,8 @@ describe('portal accounts in Chromium', () => {
           const allowed =
             cookie?.includes(half.value) && ['/setup/second-factor'].includes(p)
               ? [200, 400]
-              : // 405: a route without an action does nothing on POST.
-                [302, 303, ...(method === 'POST' ? [405] : [])];
+              : // 405: a route without a loader or action for this method does nothing.
+                [302, 303, 405];
           // On failure this names the route, the method and the status.
           expect({ p, method, cookie: !!cookie, status: res.status }).toEqual({
             p,

@@ -1,6 +1,7 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { data, useActionData } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
+import { PasskeyButton } from '../components/Passkey';
 import { useT } from '../i18n';
 import { requirePasswordStep } from '../lib/guards.server';
 import {
@@ -52,6 +53,13 @@ export default function SecondFactor() {
         />
         <Submit>{t('second.submit')}</Submit>
       </form>
+      <p>{t('second.or')}</p>
+      <PasskeyButton
+        mode="login"
+        label={t('second.passkey')}
+        failed={t('security.passkeyFailed')}
+        done="/"
+      />
     </>
   );
 }

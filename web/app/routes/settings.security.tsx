@@ -1,0 +1,49 @@
+import { useLoaderData } from 'react-router';
+import type { LoaderArgs } from '../context';
+import { PasskeyButton } from '../components/Passkey';
+import { useT } from '../i18n';
+import { requireUser } from '../lib/guards.server';
+
+/** Second factors of the signed-in user: TOTP (always, from enrolment) and passkeys. */
+export async function loader({ request, context }: LoaderArgs) {
+  const { session } = await requireUser(request, context);
+  const passkeys = await context.services.listPasskeys(session);
+  return {
+    passkeys: passkeys.map((p) => ({
+      id: p.id,
+      name: p.name,
+      createdAt: p.createdAt.toISOString(),
+      lastUsedAt: p.lastUsedAt?.toISOString() ?? null,
+    })),
+  };
+}
+
+export default function Security() {
+  const t = useT();
+  const { passkeys } = useLoaderData<typeof loader>();
+  return (
+    <>
+      <h1>{t('security.title')}</h1>
+      <h2>{t('security.passkeys')}</h2>
+      {passkeys.length === 0 ? (
+        <p>{t('security.noPasskeys')}</p>
+      ) : (
+        <ul data-testid="passkeys">
+          {passkeys.map((p) => (
+            <li key={p.id}>
+              {p.name} —{' '}
+              {new Date(p.createdAt).toLocaleDateString(t.lang === 'de' ? 'de-DE' : 'en-GB')}
+            </li>
+          ))}
+        </ul>
+      )}
+      <PasskeyButton
+        mode="register"
+        label={t('security.addPasskey')}
+        failed={t('security.passkeyFailed')}
+        done="/settings/security"
+        name="Passkey"
+      />
+    </>
+  );
+}
