@@ -24,7 +24,11 @@ import { createPortalServices } from './services';
 const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
 const db = createDb(cfg.DATABASE_URL, 10);
-const services = createPortalServices(db, relyingParty(cfg.PORTAL_PUBLIC_URL));
+const services = createPortalServices(
+  db,
+  relyingParty(cfg.PORTAL_PUBLIC_URL),
+  cfg.PORTAL_PUBLIC_URL,
+);
 const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
 const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;
 const buildDir = path.resolve(__dirname, '..', cfg.PORTAL_BUILD_DIR);

@@ -1,6 +1,12 @@
 import type { Argon2Params } from '../lib/crypto/password';
 import type { Db } from '../lib/db';
-import { acceptSetupInvite, findInvite } from '../lib/auth/invites';
+import {
+  acceptMemberInvite,
+  acceptSetupInvite,
+  createMemberInvite,
+  findInvite,
+  listUsers,
+} from '../lib/auth/invites';
 import { enrolTotp, logout, passwordStep, secondFactorStep } from '../lib/auth/login';
 import { passwordProblem } from '../lib/auth/password-policy';
 import {
@@ -28,8 +34,14 @@ import QRCode from 'qrcode';
  * only types from lib/; everything that touches keys or the database runs here, in the server
  * process, and reaches the routes through React Router's load context.
  */
-export function createPortalServices(db: Db, rp: RelyingParty, argon2?: Argon2Params) {
+export function createPortalServices(
+  db: Db,
+  rp: RelyingParty,
+  publicUrl: string,
+  argon2?: Argon2Params,
+) {
   return {
+    publicUrl: publicUrl.replace(/\/+$/, ''),
     readSession: (cookie: string | undefined) => readSession(db, cookie),
     passwordStep: (i: Omit<Parameters<typeof passwordStep>[1], 'argon2'>) =>
       passwordStep(db, { ...i, argon2 }),
@@ -57,6 +69,11 @@ export function createPortalServices(db: Db, rp: RelyingParty, argon2?: Argon2Pa
       i: Parameters<typeof passkeyLoginStep>[4],
     ) => passkeyLoginStep(db, rp, session, cookie, i),
     listPasskeys: (session: SessionInfo) => listPasskeys(db, session),
+    createMemberInvite: (...a: Tail<Parameters<typeof createMemberInvite>>) =>
+      createMemberInvite(db, ...a),
+    acceptMemberInvite: (i: Omit<Parameters<typeof acceptMemberInvite>[1], 'argon2'>) =>
+      acceptMemberInvite(db, { ...i, argon2 }),
+    listUsers: (session: SessionInfo) => listUsers(db, session),
     passwordProblem,
     newTotpSecret,
     totpUri,

@@ -4,8 +4,14 @@ import type { Argon2Params } from '../crypto/password';
 import type { Db } from '../db';
 import type { Role } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
+import { recordAudit } from '../audit/record';
+import { zeroize } from '../crypto/bytes';
+import { deriveKeyPair } from '../crypto/hpke';
+import { openSealed, sealTo } from '../crypto/sealed-box';
 import { createTenant, lock, unlock } from '../vault';
-import { createSession } from './sessions';
+import { bind } from '../vault/bindings';
+import { insertUser } from '../vault/users';
+import { createSession, unlockedKeys, type SessionInfo } from './sessions';
 import { newToken, tokenHash } from './tokens';
 
 /**
@@ -58,13 +64,19 @@ export async function findInvite(db: Db, token: string): Promise<Invite | undefi
   const tenantId = r.rows[0]?.t;
   if (!tenantId) return undefined;
   const row = await withTenant(db, tenantId, (tx) =>
-    tx.selectFrom('invites').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
+    tx
+      .selectFrom('invites')
+      .leftJoin('tenants', 'tenants.id', 'invites.tenant_id')
+      .selectAll('invites')
+      .select('tenants.name as current_name')
+      .where('token_hash', '=', hash)
+      .executeTakeFirst(),
   );
   return row
     ? {
         id: row.id,
         tenantId: row.tenant_id,
-        tenantName: row.tenant_name,
+        tenantName: row.tenant_name ?? row.current_name,
         email: row.email,
         role: row.role,
         expiresAt: row.expires_at,
@@ -132,4 +144,184 @@ export async function acceptSetupInvite(
   } finally {
     lock(unlocked);
   }
+}
+
+/** The key pair an invitation token stands for (HPKE DeriveKeyPair of the token). */
+const inviteKeyPair = (token: string) =>
+  deriveKeyPair(Buffer.concat([Buffer.from('mailrepo/v1/invite|'), Buffer.from(token, 'utf8')]));
+
+export type InvitableRole = Exclude<Role, 'owner'>;
+export const INVITABLE_ROLES: InvitableRole[] = ['admin', 'auditor', 'member'];
+
+/**
+ * An owner or admin invites a further user. Their unlocked session seals the tenant key for the
+ * invitee (see migration 0010); returns the token for the one-time link.
+ */
+export async function createMemberInvite(
+  db: Db,
+  session: SessionInfo,
+  cookie: string,
+  input: { email: string; role: InvitableRole; ip: string },
+): Promise<{ token: string; expiresAt: Date }> {
+  if (session.role !== 'owner' && session.role !== 'admin')
+    throw new InviteError('only owners and administrators invite users');
+  if (!INVITABLE_ROLES.includes(input.role)) throw new InviteError('unknown role');
+  const email = input.email.trim().toLowerCase();
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320)
+    throw new InviteError('not an e-mail address');
+  const token = newToken();
+  const id = randomUUID();
+  const expiresAt = new Date(Date.now() + INVITE_DAYS * 86_400_000);
+  await withTenant(db, session.tenantId, async (tx) => {
+    const existing = await tx
+      .selectFrom('users')
+      .select('id')
+      .where(sql<string>`lower(email)`, '=', email)
+      .executeTakeFirst();
+    if (existing) throw new InviteError('this address already has an account');
+    const unlocked = await unlockedKeys(tx, session, cookie);
+    const invitee = inviteKeyPair(token);
+    try {
+      await tx
+        .insertInto('invites')
+        .values({
+          id,
+          tenant_id: session.tenantId,
+          tenant_name: null,
+          email,
+          role: input.role,
+          token_hash: tokenHash(token),
+          invited_by: session.userId,
+          expires_at: expiresAt,
+          sealed_tenant_key: sealTo(
+            invitee.publicKey,
+            bind.inviteGrant(session.tenantId, id, unlocked.tenantKeyVersion),
+            unlocked.tenantPrivateKey,
+          ),
+          tenant_key_version: unlocked.tenantKeyVersion,
+        })
+        .execute();
+      await recordAudit(tx, session.tenantId, {
+        action: 'user.invited',
+        actor: { type: 'user', id: session.userId },
+        ip: input.ip,
+        target: { type: 'invite', id },
+        details: { email, role: input.role },
+      });
+    } finally {
+      lock(unlocked);
+      zeroize(invitee.privateKey);
+    }
+  });
+  return { token, expiresAt };
+}
+
+/**
+ * A further user accepts: their account and key pair are created with `password`, the tenant key
+ * held for them is opened with the token and granted to their new key. Returns a session that has
+ * passed the password step only (second-factor enrolment follows).
+ */
+export async function acceptMemberInvite(
+  db: Db,
+  input: {
+    token: string;
+    password: string;
+    ip?: string;
+    userAgent?: string;
+    argon2?: Argon2Params;
+  },
+): Promise<{ cookie: string }> {
+  const invite = await findInvite(db, input.token);
+  if (!invite || invite.role === 'owner')
+    throw new InviteError('invitation unknown, used or expired');
+  await withTenant(db, invite.tenantId, async (tx) => {
+    const row = await tx
+      .selectFrom('invites')
+      .select(['sealed_tenant_key', 'tenant_key_version', 'invited_by'])
+      .where('id', '=', invite.id)
+      .where('accepted_at', 'is', null)
+      .forUpdate()
+      .executeTakeFirst();
+    const tenant = await tx
+      .selectFrom('tenants')
+      .select(['key_version', 'recovery_public_key'])
+      .where('id', '=', invite.tenantId)
+      .executeTakeFirstOrThrow();
+    if (!row?.sealed_tenant_key || row.tenant_key_version === null)
+      throw new InviteError('invitation unknown, used or expired');
+    // A key rotation since the invitation: the held key is stale; the admin invites again.
+    if (row.tenant_key_version !== tenant.key_version)
+      throw new InviteError('the tenant key was rotated since this invitation; ask for a new one');
+    const invitee = inviteKeyPair(input.token);
+    const tenantPrivateKey = openSealed(
+      invitee.privateKey,
+      bind.inviteGrant(invite.tenantId, invite.id, row.tenant_key_version),
+      row.sealed_tenant_key,
+    );
+    try {
+      const userId = await insertUser(
+        tx,
+        {
+          tenantId: invite.tenantId,
+          keyVersion: tenant.key_version,
+          tenantPrivateKey,
+          recoveryPublicKey: tenant.recovery_public_key,
+        },
+        { email: invite.email, password: input.password, role: invite.role },
+        input.argon2,
+      );
+      await tx
+        .updateTable('invites')
+        .set({ accepted_at: new Date(), sealed_tenant_key: null })
+        .where('id', '=', invite.id)
+        .execute();
+      await recordAudit(tx, invite.tenantId, {
+        action: 'user.added',
+        actor: { type: 'user', id: userId },
+        ip: input.ip,
+        target: { type: 'user', id: userId },
+        details: { email: invite.email, role: invite.role, invitedBy: row.invited_by },
+      });
+    } finally {
+      zeroize(tenantPrivateKey, invitee.privateKey);
+    }
+  });
+  const unlocked = await unlock(db, {
+    tenantId: invite.tenantId,
+    email: invite.email,
+    password: input.password,
+    argon2: input.argon2,
+  });
+  try {
+    const cookie = await withTenant(db, invite.tenantId, (tx) =>
+      createSession(tx, {
+        unlocked,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        secondFactor: false,
+      }),
+    );
+    return { cookie };
+  } finally {
+    lock(unlocked);
+  }
+}
+
+/** The tenant's users and open invitations, for the users page of owners and admins. */
+export async function listUsers(db: Db, session: SessionInfo) {
+  return withTenant(db, session.tenantId, async (tx) => ({
+    users: await tx
+      .selectFrom('users')
+      .select(['id', 'email', 'role', 'totp_enrolled_at', 'disabled_at', 'created_at'])
+      .orderBy('created_at')
+      .execute(),
+    invites: await tx
+      .selectFrom('invites')
+      .select(['id', 'email', 'role', 'expires_at'])
+      .where('accepted_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .orderBy('created_at')
+      .execute(),
+  }));
 }

@@ -19,7 +19,8 @@ export type Purpose =
   | 'audit-private-key'
   | 'audit-details'
   | 'session-keys'
-  | 'totp-secret';
+  | 'totp-secret'
+  | 'invite-tenant-key';
 
 export interface Binding {
   tenant: string;

@@ -199,6 +199,8 @@ export interface InvitesTable {
   expires_at: Date;
   accepted_at: Date | null;
   revoked_at: Date | null;
+  sealed_tenant_key: Buffer | null;
+  tenant_key_version: number | null;
 }
 
 export interface RecoveryCodesTable {

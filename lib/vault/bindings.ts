@@ -66,4 +66,10 @@ export const bind = {
     message: userId,
     purpose: 'totp-secret',
   }),
+  /** The tenant key held for an invitee, sealed to a key pair derived from the invitation token. */
+  inviteGrant: (tenant: string, inviteId: string, keyVersion: number): Binding => ({
+    tenant,
+    message: `v${keyVersion}.${inviteId}`,
+    purpose: 'invite-tenant-key',
+  }),
 };

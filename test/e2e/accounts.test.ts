@@ -314,6 +314,47 @@ describe('portal accounts in Chromium', () => {
     await context.close();
   }, 120_000);
 
+  it('an owner invites a member; the member enrols and sees no admin page', async () => {
+    const owner = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await onboard(owner, 'E2E Sechs GmbH', 'owner@e2e-sechs.example');
+    await owner.goto(`${BASE}/settings/users`);
+    await owner.getByLabel('E-Mail-Adresse').fill('mitarbeiter@e2e-sechs.example');
+    await owner.getByLabel('Rolle').selectOption('member');
+    await owner.getByRole('button', { name: 'Einladung erstellen' }).click();
+    const link = (await owner.getByTestId('invite-link').textContent())!.trim();
+    expect(await owner.getByTestId('invite').count()).toBe(1);
+
+    const member = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await member.goto(link.replace(/^https?:\/\/[^/]+/, BASE));
+    expect(
+      await member
+        .getByText(/eingeladen/)
+        .first()
+        .textContent(),
+    ).toMatch(/E2E Sechs GmbH/);
+    await member.getByLabel('Neues Passwort (mindestens 12 Zeichen)').fill(PASSWORD);
+    await member.getByLabel('Passwort wiederholen').fill(PASSWORD);
+    await member.getByRole('button', { name: 'Passwort festlegen' }).click();
+    await member.waitForURL(`${BASE}/setup/second-factor`);
+    const secret = (await member.getByTestId('totp-secret').textContent())!.trim();
+    await member.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
+    await member.getByRole('button', { name: 'Bestätigen' }).click();
+    await member.getByRole('link', { name: 'Weiter zum Archiv' }).click();
+    await member.getByText('Angemeldet als mitarbeiter@e2e-sechs.example (Mitglied)').waitFor();
+    expect(await member.getByRole('link', { name: 'Benutzer' }).count()).toBe(0);
+    const res = await member.goto(`${BASE}/settings/users`);
+    expect(res!.status()).toBe(404);
+    // The link worked once.
+    await member.context().clearCookies();
+    await member.goto(link.replace(/^https?:\/\/[^/]+/, BASE));
+    expect(await member.getByRole('alert').textContent()).toMatch(/unbekannt, abgelaufen/);
+
+    // The member holds a working grant of the tenant key (unlocked at login, or login would fail).
+    await owner.reload();
+    expect(await owner.getByTestId('user').count()).toBe(2);
+    expect(await owner.getByTestId('invite').count()).toBe(0);
+  }, 120_000);
+
   it('answers no protected route without both factors', async () => {
     // Every route in web/app/routes.ts is either listed public here or must redirect.
     const routesTs = readFileSync(path.join(__dirname, '../../web/app/routes.ts'), 'utf8');

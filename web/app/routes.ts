@@ -10,6 +10,7 @@ export default [
   route('invite', 'routes/invite.tsx'),
   route('settings/sessions', 'routes/settings.sessions.tsx'),
   route('settings/security', 'routes/settings.security.tsx'),
+  route('settings/users', 'routes/settings.users.tsx'),
   route('webauthn/register', 'routes/webauthn.register.ts'),
   route('webauthn/login', 'routes/webauthn.login.ts'),
   route('logout', 'routes/logout.tsx'),

@@ -25,6 +25,19 @@ export const de = {
   'security.passkeyFailed': 'Der Passkey konnte nicht verwendet werden.',
   'second.passkey': 'Mit Passkey anmelden',
   'second.or': 'oder',
+  'nav.users': 'Benutzer',
+  'users.title': 'Benutzer',
+  'users.role': 'Rolle',
+  'users.secondFactor': 'Zweiter Faktor',
+  'users.invited': 'eingeladen',
+  'users.invite': 'Benutzer einladen',
+  'users.inviteSubmit': 'Einladung erstellen',
+  'users.inviteFailed':
+    'Die Einladung konnte nicht erstellt werden (Adresse ungültig oder schon vergeben).',
+  'users.linkIntro':
+    'Geben Sie diesen Einladungslink sicher weiter. Er gilt 7 Tage und nur einmal und wird nicht noch einmal angezeigt.',
+  'invite.memberIntro':
+    'Sie wurden zum Archiv „{tenant}“ eingeladen ({email}). Wählen Sie ein Passwort.',
   'nav.logout': 'Abmelden',
   'login.title': 'Anmelden',
   'login.email': 'E-Mail-Adresse',

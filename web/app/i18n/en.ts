@@ -25,6 +25,18 @@ export const en: Record<MessageKey, string> = {
   'security.passkeyFailed': 'The passkey could not be used.',
   'second.passkey': 'Sign in with a passkey',
   'second.or': 'or',
+  'nav.users': 'Users',
+  'users.title': 'Users',
+  'users.role': 'Role',
+  'users.secondFactor': 'Second factor',
+  'users.invited': 'invited',
+  'users.invite': 'Invite a user',
+  'users.inviteSubmit': 'Create invitation',
+  'users.inviteFailed':
+    'The invitation could not be created (invalid address, or it already has an account).',
+  'users.linkIntro':
+    'Pass this invitation link on securely. It is valid for 7 days, works once and is not shown again.',
+  'invite.memberIntro': 'You were invited to the archive “{tenant}” ({email}). Choose a password.',
   'nav.logout': 'Sign out',
   'login.title': 'Sign in',
   'login.email': 'E-mail address',

@@ -1,4 +1,5 @@
-import type { AppLoadContext } from 'react-router';
+import { data, type AppLoadContext } from 'react-router';
+import type { Role } from '../../../lib/db/schema';
 import type { SessionInfo } from '../../../lib/auth/sessions';
 import { clearCookie, cookiesOf, seeOther, SESSION_COOKIE, setCookie } from './http.server';
 
@@ -25,6 +26,20 @@ export async function requireUser(request: Request, context: AppLoadContext): Pr
   const a = await current(request, context);
   if (a.session.secondFactor) return a;
   throw seeOther(a.session.enrolled ? '/login/second-factor' : '/setup/second-factor');
+}
+
+/**
+ * Both factors and one of `roles` (docs/permissions.md). Anyone else gets 404, the same answer as
+ * for something that does not exist: a member learns nothing about admin pages.
+ */
+export async function requireRole(
+  request: Request,
+  context: AppLoadContext,
+  roles: Role[],
+): Promise<Authed> {
+  const a = await requireUser(request, context);
+  if (!roles.includes(a.session.role)) throw data(null, { status: 404 });
+  return a;
 }
 
 /** Password done, second factor pending (and enrolled). */

@@ -19,6 +19,12 @@ export default function Home() {
       <nav aria-label={t('nav.home')}>
         <a href="/settings/sessions">{t('nav.sessions')}</a> ·{' '}
         <a href="/settings/security">{t('nav.security')}</a>
+        {(role === 'owner' || role === 'admin') && (
+          <>
+            {' · '}
+            <a href="/settings/users">{t('nav.users')}</a>
+          </>
+        )}
       </nav>
       <form method="post" action="/logout">
         <Submit>{t('nav.logout')}</Submit>

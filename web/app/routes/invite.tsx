@@ -21,7 +21,13 @@ export const headers = actionHeaders;
 export async function loader({ request, context }: LoaderArgs) {
   const found = await inviteOf(request, context);
   if (!found?.invite) return { invite: null };
-  return { invite: { tenant: found.invite.tenantName ?? '', email: found.invite.email } };
+  return {
+    invite: {
+      tenant: found.invite.tenantName ?? '',
+      email: found.invite.email,
+      owner: found.invite.role === 'owner',
+    },
+  };
 }
 
 const BLOCK = 3;
@@ -55,6 +61,31 @@ export async function action({ request, context }: ActionArgs) {
       { stage: 'password' as const, problem: 'invite.mismatch' as MessageKey },
       { status: 400 },
     );
+  if (found.invite.role !== 'owner') {
+    // A further user: no recovery key (that is the tenant's, kept by its owner); enrolment next.
+    const accepted = await context.services
+      .acceptMemberInvite({
+        token: found.token,
+        password,
+        ip: context.ip,
+        userAgent: context.userAgent,
+      })
+      .catch((e: Error) => {
+        if (e.name === 'InviteError') return undefined;
+        throw e;
+      });
+    if (!accepted)
+      return data(
+        { stage: 'password' as const, problem: 'invite.invalid' as MessageKey },
+        { status: 409 },
+      );
+    const { cookie } = accepted;
+    return seeOther(
+      '/setup/second-factor',
+      adoptSession(context, cookie),
+      clearCookie(context, INVITE_COOKIE, '/invite'),
+    );
+  }
   const accepted = await context.services.acceptSetupInvite({
     token: found.token,
     password,
@@ -116,7 +147,12 @@ export default function Invite() {
   return (
     <>
       <h1>{t('invite.title')}</h1>
-      <p>{t('invite.intro', { tenant: invite.tenant, email: invite.email })}</p>
+      <p>
+        {t(invite.owner ? 'invite.intro' : 'invite.memberIntro', {
+          tenant: invite.tenant,
+          email: invite.email,
+        })}
+      </p>
       {result?.stage === 'password' && <Alert>{t(result.problem)}</Alert>}
       <form method="post">
         <input type="hidden" name="intent" value="password" />

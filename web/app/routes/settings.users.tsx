@@ -1,0 +1,111 @@
+import { data, useActionData, useLoaderData } from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { Alert, Field, Submit } from '../components/Field';
+import { useT } from '../i18n';
+import { requireRole } from '../lib/guards.server';
+
+/** Owners and admins: the tenant's users, open invitations, and inviting someone new. */
+
+const ROLES = ['admin', 'auditor', 'member'] as const;
+
+export async function loader({ request, context }: LoaderArgs) {
+  const { session } = await requireRole(request, context, ['owner', 'admin']);
+  const { users, invites } = await context.services.listUsers(session);
+  return {
+    users: users.map((u) => ({
+      id: u.id,
+      email: u.email,
+      role: u.role,
+      secondFactor: !!u.totp_enrolled_at,
+      disabled: !!u.disabled_at,
+    })),
+    invites: invites.map((i) => ({
+      id: i.id,
+      email: i.email,
+      role: i.role,
+      expiresAt: i.expires_at.toISOString(),
+    })),
+  };
+}
+
+export async function action({ request, context }: ActionArgs) {
+  const { session, cookie } = await requireRole(request, context, ['owner', 'admin']);
+  const form = await request.formData();
+  const role = String(form.get('role'));
+  const email = String(form.get('email') ?? '').slice(0, 320);
+  if (!ROLES.includes(role as (typeof ROLES)[number]))
+    return data({ error: true as const, link: null }, { status: 400 });
+  try {
+    const invite = await context.services.createMemberInvite(session, cookie, {
+      email,
+      role: role as (typeof ROLES)[number],
+      ip: context.ip,
+    });
+    return data(
+      { error: false as const, link: `${context.services.publicUrl}/invite/${invite.token}` },
+      { headers: { 'Cache-Control': 'no-store' } },
+    );
+  } catch (e) {
+    if (e instanceof Error && e.name === 'InviteError')
+      return data({ error: true as const, link: null }, { status: 400 });
+    throw e;
+  }
+}
+
+export default function Users() {
+  const t = useT();
+  const { users, invites } = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <>
+      <h1>{t('users.title')}</h1>
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">{t('login.email')}</th>
+            <th scope="col">{t('users.role')}</th>
+            <th scope="col">{t('users.secondFactor')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map((u) => (
+            <tr key={u.id} data-testid="user">
+              <td>{u.email}</td>
+              <td>{t(`role.${u.role}`)}</td>
+              <td>{u.secondFactor ? '✓' : '—'}</td>
+            </tr>
+          ))}
+          {invites.map((i) => (
+            <tr key={i.id} data-testid="invite">
+              <td>{i.email}</td>
+              <td>{t(`role.${i.role}`)}</td>
+              <td>{t('users.invited')}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h2>{t('users.invite')}</h2>
+      {result?.error && <Alert>{t('users.inviteFailed')}</Alert>}
+      {result?.link && (
+        <div className="notice" role="status">
+          <p>{t('users.linkIntro')}</p>
+          <p className="secret" data-testid="invite-link">
+            {result.link}
+          </p>
+        </div>
+      )}
+      <form method="post">
+        <Field label={t('login.email')} name="email" type="email" autoComplete="off" />
+        <label htmlFor="invite-role">{t('users.role')}</label>
+        <select id="invite-role" name="role" defaultValue="member">
+          {ROLES.map((r) => (
+            <option key={r} value={r}>
+              {t(`role.${r}`)}
+            </option>
+          ))}
+        </select>
+        <Submit>{t('users.inviteSubmit')}</Submit>
+      </form>
+    </>
+  );
+}
