@@ -7,7 +7,16 @@ import {
   findInvite,
   listUsers,
 } from '../lib/auth/invites';
-import { enrolTotp, logout, passwordStep, secondFactorStep } from '../lib/auth/login';
+import {
+  enrolTotp,
+  logout,
+  passwordStep,
+  reauthenticate,
+  secondFactorStep,
+} from '../lib/auth/login';
+import { changeRole } from '../lib/auth/roles';
+import { recentAuditEvents } from '../lib/audit/recent';
+import { changeSessionSettings } from '../lib/auth/tenant-settings';
 import { passwordProblem } from '../lib/auth/password-policy';
 import {
   listSessions,
@@ -25,6 +34,7 @@ import {
   passkeyLoginStep,
   passkeyRegistrationOptions,
   registerPasskey,
+  removePasskey,
   type RelyingParty,
 } from '../lib/auth/passkeys';
 import QRCode from 'qrcode';
@@ -74,6 +84,15 @@ export function createPortalServices(
     acceptMemberInvite: (i: Omit<Parameters<typeof acceptMemberInvite>[1], 'argon2'>) =>
       acceptMemberInvite(db, { ...i, argon2 }),
     listUsers: (session: SessionInfo) => listUsers(db, session),
+    reauthenticate: (
+      session: SessionInfo,
+      i: Omit<Parameters<typeof reauthenticate>[2], 'argon2'>,
+    ) => reauthenticate(db, session, { ...i, argon2 }),
+    changeRole: (...a: Tail<Parameters<typeof changeRole>>) => changeRole(db, ...a),
+    changeSessionSettings: (...a: Tail<Parameters<typeof changeSessionSettings>>) =>
+      changeSessionSettings(db, ...a),
+    removePasskey: (...a: Tail<Parameters<typeof removePasskey>>) => removePasskey(db, ...a),
+    recentAuditEvents: (session: SessionInfo) => recentAuditEvents(db, session.tenantId),
     passwordProblem,
     newTotpSecret,
     totpUri,

@@ -280,3 +280,47 @@ export async function logout(db: Db, session: SessionInfo, ip: string): Promise<
     ),
   );
 }
+
+/**
+ * Re-authentication before sensitive actions (2FA changes, key operations, exports, role
+ * changes): the password again, throttled like a login; marks the session fresh for 10 minutes.
+ */
+export async function reauthenticate(
+  db: Db,
+  session: SessionInfo,
+  input: { password: string; argon2?: Argon2Params } & RequestMeta,
+): Promise<PasswordStepResult['kind'] | 'ok'> {
+  const subject = { step: 'password' as const, account: session.email, ip: input.ip };
+  const wait = await retryAfter(db, subject);
+  if (wait > 0) return 'throttled';
+  try {
+    const unlocked = await unlock(db, {
+      tenantId: session.tenantId,
+      email: session.email,
+      password: input.password,
+      argon2: input.argon2,
+    });
+    lock(unlocked);
+  } catch (e) {
+    if (!(e instanceof CryptoError)) throw e;
+    await recordFailure(db, subject);
+    await withTenant(db, session.tenantId, (tx) =>
+      recordAudit(tx, session.tenantId, {
+        action: 'auth.login.failed',
+        actor: { type: 'user', id: session.userId },
+        ip: input.ip,
+        details: { email: session.email, reauthentication: true },
+      }),
+    );
+    return 'failed';
+  }
+  await recordSuccess(db, subject);
+  await withTenant(db, session.tenantId, (tx) =>
+    tx
+      .updateTable('sessions')
+      .set({ reauth_at: new Date() })
+      .where('id_hash', '=', session.idHash)
+      .execute(),
+  );
+  return 'ok';
+}

@@ -231,3 +231,28 @@ export async function listPasskeys(db: Db, session: SessionInfo) {
     lastUsedAt: r.last_used_at,
   }));
 }
+
+/** Removes one of the user's passkeys (TOTP stays, so a second factor always remains). */
+export async function removePasskey(
+  db: Db,
+  session: SessionInfo,
+  id: string,
+  ip: string,
+): Promise<boolean> {
+  return withTenant(db, session.tenantId, async (tx) => {
+    const gone = await tx
+      .deleteFrom('passkeys')
+      .where('user_id', '=', session.userId)
+      .where('id', '=', id)
+      .returning('id')
+      .executeTakeFirst();
+    if (!gone) return false;
+    await recordAudit(tx, session.tenantId, {
+      action: 'auth.passkey.removed',
+      actor: { type: 'user', id: session.userId },
+      ip,
+      target: { type: 'passkey', id: id.slice(0, 32) },
+    });
+    return true;
+  });
+}

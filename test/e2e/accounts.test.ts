@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { createDb } from '../../lib/db';
+import { PERMISSIONS } from '../../web/app/permissions';
 import { totpCodeAt, TOTP_PERIOD_S } from '../../lib/auth/totp';
 import { launchChromium } from '../helpers/browser';
 import { stackConfig } from '../helpers/stack-env';
@@ -354,6 +355,87 @@ describe('portal accounts in Chromium', () => {
     expect(await owner.getByTestId('user').count()).toBe(2);
     expect(await owner.getByTestId('invite').count()).toBe(0);
   }, 120_000);
+
+  it('every role gets exactly its pages; sensitive actions need a fresh password; role changes end sessions', async () => {
+    const owner = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await onboard(owner, 'E2E Sieben GmbH', 'owner@e2e-sieben.example');
+    const invite = async (email: string, role: string) => {
+      await owner.goto(`${BASE}/settings/users`);
+      await owner.getByLabel('E-Mail-Adresse').fill(email);
+      await owner.getByLabel('Rolle', { exact: true }).selectOption(role);
+      await owner.getByRole('button', { name: 'Einladung erstellen' }).click();
+      return (await owner.getByTestId('invite-link').textContent())!
+        .trim()
+        .replace(/^https?:\/\/[^/]+/, BASE);
+    };
+    const join = async (link: string, email: string) => {
+      const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+      await page.goto(link);
+      await page.getByLabel('Neues Passwort (mindestens 12 Zeichen)').fill(PASSWORD);
+      await page.getByLabel('Passwort wiederholen').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Passwort festlegen' }).click();
+      const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+      await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
+      await page.getByRole('button', { name: 'Bestätigen' }).click();
+      await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
+      await page.getByText(`Angemeldet als ${email}`).waitFor();
+      return page;
+    };
+    const pages: Record<string, Page> = { owner };
+    for (const role of ['admin', 'auditor', 'member'])
+      pages[role] = await join(
+        await invite(`${role}@e2e-sieben.example`, role),
+        `${role}@e2e-sieben.example`,
+      );
+
+    for (const [role, page] of Object.entries(pages))
+      for (const [path_, roles] of Object.entries(PERMISSIONS)) {
+        const res = await page.goto(`${BASE}${path_}`);
+        expect({ role, path_, status: res!.status() }).toEqual({
+          role,
+          path_,
+          status: (roles as readonly string[]).includes(role) ? 200 : 404,
+        });
+      }
+    const auditor = pages.auditor!;
+    await auditor.goto(`${BASE}/audit`);
+    expect(await auditor.getByTestId('audit-event').count()).toBeGreaterThan(5);
+
+    // A login older than 10 minutes must confirm the password before inviting.
+    const db = createDb(cfg.DATABASE_URL, 1);
+    try {
+      await sql`UPDATE sessions SET reauth_at = now() - interval '11 minutes'
+                WHERE ended_at IS NULL AND user_id = (SELECT id FROM users WHERE email = 'owner@e2e-sieben.example')`.execute(
+        db,
+      );
+    } finally {
+      await db.destroy();
+    }
+    await owner.goto(`${BASE}/settings/users`);
+    await owner.getByLabel('E-Mail-Adresse').fill('spaeter@e2e-sieben.example');
+    await owner.getByRole('button', { name: 'Einladung erstellen' }).click();
+    await owner.waitForURL(/\/reauth\?to=%2Fsettings%2Fusers/);
+    await owner.getByLabel('Passwort').fill('falsches Passwort!!');
+    await owner.getByRole('button', { name: 'Bestätigen' }).click();
+    expect(await owner.getByRole('alert').textContent()).toMatch(/falsch/);
+    await owner.getByLabel('Passwort').fill(PASSWORD);
+    await owner.getByRole('button', { name: 'Bestätigen' }).click();
+    await owner.waitForURL(`${BASE}/settings/users`);
+    expect(await owner.getByTestId('invite').count()).toBe(0);
+
+    // The owner makes the member an auditor: the member's session ends; the next login has it.
+    await owner.getByLabel('Rolle: member@e2e-sieben.example').selectOption('auditor');
+    await owner
+      .getByRole('row', { name: /member@e2e-sieben\.example/ })
+      .getByRole('button', { name: 'Rolle ändern' })
+      .click();
+    await owner.waitForURL(`${BASE}/settings/users`);
+    expect(
+      await owner.getByRole('row', { name: /member@e2e-sieben\.example/ }).textContent(),
+    ).toMatch(/Prüfer/);
+    await pages.member!.goto(`${BASE}/`);
+    expect(new URL(pages.member!.url()).pathname).toBe('/login');
+  }, 180_000);
 
   it('answers no protected route without both factors', async () => {
     // Every route in web/app/routes.ts is either listed public here or must redirect.

@@ -23,6 +23,10 @@ export function PasskeyButton(props: {
         body: JSON.stringify(body),
       });
     const options = await post({ step: 'options' });
+    if (options.status === 403) {
+      const { reauth } = (await options.json()) as { reauth?: string };
+      if (reauth) return window.location.assign(reauth);
+    }
     if (!options.ok) throw new Error(String(options.status));
     const optionsJSON = await options.json();
     const response =

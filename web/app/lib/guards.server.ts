@@ -42,6 +42,28 @@ export async function requireRole(
   return a;
 }
 
+/** How long a login or re-authentication counts as fresh for sensitive actions. */
+export const REAUTH_MS = 10 * 60_000;
+
+/**
+ * Sensitive actions (2FA changes, key operations, exports, role changes) also need a password
+ * entered within the last 10 minutes; otherwise the user confirms it at /reauth first.
+ */
+export async function requireRecentAuth(
+  request: Request,
+  context: AppLoadContext,
+  roles?: Role[],
+): Promise<Authed> {
+  const a = roles
+    ? await requireRole(request, context, roles)
+    : await requireUser(request, context);
+  if (isFresh(a.session)) return a;
+  throw seeOther(reauthPath(new URL(request.url).pathname));
+}
+
+export const isFresh = (s: SessionInfo) => Date.now() - (s.reauthAt?.getTime() ?? 0) <= REAUTH_MS;
+export const reauthPath = (back: string) => `/reauth?to=${encodeURIComponent(back)}`;
+
 /** Password done, second factor pending (and enrolled). */
 export async function requirePasswordStep(request: Request, context: AppLoadContext) {
   const a = await current(request, context);

@@ -40,9 +40,7 @@ export function seeOther(to: string, ...cookies: string[]): Response {
   return redirect(to, { status: 303, headers });
 }
 
-/** A same-site path to return to (never an absolute URL: no open redirect). */
-export const safePath = (v: unknown, fallback = '/'): string =>
-  typeof v === 'string' && /^\/(?![/\\])/.test(v) ? v : fallback;
+export { safePath } from './paths';
 
 /**
  * A route's `headers` export: an action's own headers (Retry-After, Cache-Control) reach the

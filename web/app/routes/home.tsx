@@ -23,6 +23,14 @@ export default function Home() {
           <>
             {' · '}
             <a href="/settings/users">{t('nav.users')}</a>
+            {' · '}
+            <a href="/settings/tenant">{t('nav.tenant')}</a>
+          </>
+        )}
+        {role !== 'member' && (
+          <>
+            {' · '}
+            <a href="/audit">{t('nav.audit')}</a>
           </>
         )}
       </nav>

@@ -1,8 +1,9 @@
 import { useLoaderData } from 'react-router';
-import type { LoaderArgs } from '../context';
+import type { ActionArgs, LoaderArgs } from '../context';
 import { PasskeyButton } from '../components/Passkey';
 import { useT } from '../i18n';
-import { requireUser } from '../lib/guards.server';
+import { requireRecentAuth, requireUser } from '../lib/guards.server';
+import { seeOther } from '../lib/http.server';
 
 /** Second factors of the signed-in user: TOTP (always, from enrolment) and passkeys. */
 export async function loader({ request, context }: LoaderArgs) {
@@ -16,6 +17,13 @@ export async function loader({ request, context }: LoaderArgs) {
       lastUsedAt: p.lastUsedAt?.toISOString() ?? null,
     })),
   };
+}
+
+export async function action({ request, context }: ActionArgs) {
+  const { session } = await requireRecentAuth(request, context);
+  const id = String((await request.formData()).get('passkey') ?? '').slice(0, 400);
+  await context.services.removePasskey(session, id, context.ip);
+  return seeOther('/settings/security');
 }
 
 export default function Security() {

@@ -2,16 +2,20 @@ import { data, useActionData, useLoaderData } from 'react-router';
 import type { ActionArgs, LoaderArgs } from '../context';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
-import { requireRole } from '../lib/guards.server';
+import { rolesFor } from '../permissions';
+import type { Role } from '../../../lib/db/schema';
+import { requireRecentAuth, requireRole } from '../lib/guards.server';
+import { seeOther } from '../lib/http.server';
 
 /** Owners and admins: the tenant's users, open invitations, and inviting someone new. */
 
 const ROLES = ['admin', 'auditor', 'member'] as const;
 
 export async function loader({ request, context }: LoaderArgs) {
-  const { session } = await requireRole(request, context, ['owner', 'admin']);
+  const { session } = await requireRole(request, context, rolesFor('/settings/users'));
   const { users, invites } = await context.services.listUsers(session);
   return {
+    me: session.userId,
     users: users.map((u) => ({
       id: u.id,
       email: u.email,
@@ -29,8 +33,27 @@ export async function loader({ request, context }: LoaderArgs) {
 }
 
 export async function action({ request, context }: ActionArgs) {
-  const { session, cookie } = await requireRole(request, context, ['owner', 'admin']);
+  // Inviting seals the tenant key for someone new; role changes change privileges: both fresh.
+  const { session, cookie } = await requireRecentAuth(
+    request,
+    context,
+    rolesFor('/settings/users'),
+  );
   const form = await request.formData();
+  if (form.get('intent') === 'role') {
+    try {
+      await context.services.changeRole(session, {
+        userId: String(form.get('user') ?? ''),
+        role: String(form.get('role')) as Role,
+        ip: context.ip,
+      });
+      return seeOther('/settings/users');
+    } catch (e) {
+      if (e instanceof Error && e.name === 'RoleError')
+        return data({ error: true as const, link: null }, { status: 400 });
+      throw e;
+    }
+  }
   const role = String(form.get('role'));
   const email = String(form.get('email') ?? '').slice(0, 320);
   if (!ROLES.includes(role as (typeof ROLES)[number]))
@@ -54,7 +77,7 @@ export async function action({ request, context }: ActionArgs) {
 
 export default function Users() {
   const t = useT();
-  const { users, invites } = useLoaderData<typeof loader>();
+  const { users, invites, me } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -71,7 +94,28 @@ export default function Users() {
           {users.map((u) => (
             <tr key={u.id} data-testid="user">
               <td>{u.email}</td>
-              <td>{t(`role.${u.role}`)}</td>
+              <td>
+                {u.role === 'owner' || u.id === me ? (
+                  t(`role.${u.role}`)
+                ) : (
+                  <form method="post" className="inline">
+                    <input type="hidden" name="intent" value="role" />
+                    <input type="hidden" name="user" value={u.id} />
+                    <select
+                      name="role"
+                      defaultValue={u.role}
+                      aria-label={`${t('users.role')}: ${u.email}`}
+                    >
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {t(`role.${r}`)}
+                        </option>
+                      ))}
+                    </select>{' '}
+                    <button type="submit">{t('users.changeRole')}</button>
+                  </form>
+                )}
+              </td>
               <td>{u.secondFactor ? '✓' : '—'}</td>
             </tr>
           ))}

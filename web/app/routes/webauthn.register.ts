@@ -1,9 +1,12 @@
 import type { ActionArgs, LoaderArgs } from '../context';
-import { requireUser } from '../lib/guards.server';
+import { isFresh, reauthPath, requireUser } from '../lib/guards.server';
 
 /** Resource route: registration ceremony of a passkey for the signed-in user (JSON). */
 export async function action({ request, context }: ActionArgs) {
   const { session } = await requireUser(request, context);
+  // Adding a factor is sensitive: a stale login confirms the password first.
+  if (!isFresh(session))
+    return Response.json({ reauth: reauthPath('/settings/security') }, { status: 403 });
   const body = (await request.json().catch(() => ({}))) as {
     step?: string;
     response?: unknown;

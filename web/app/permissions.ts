@@ -1,0 +1,18 @@
+import type { Role } from '../../lib/db/schema';
+
+/**
+ * The permission matrix (docs/permissions.md is its prose form; a unit test keeps both equal).
+ * Every page behind the login names its roles here and its guard reads them from here. Anyone
+ * else gets 404. Sensitive actions additionally need a fresh password (re-authentication).
+ */
+export const PERMISSIONS = {
+  '/': ['owner', 'admin', 'auditor', 'member'],
+  '/settings/sessions': ['owner', 'admin', 'auditor', 'member'],
+  '/settings/security': ['owner', 'admin', 'auditor', 'member'],
+  '/settings/users': ['owner', 'admin'],
+  '/settings/tenant': ['owner', 'admin'],
+  '/audit': ['owner', 'admin', 'auditor'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type GuardedPage = keyof typeof PERMISSIONS;
+export const rolesFor = (page: GuardedPage): Role[] => [...PERMISSIONS[page]];

@@ -1,0 +1,56 @@
+import { data, useActionData, useLoaderData } from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { Alert, Field, Submit } from '../components/Field';
+import { useT } from '../i18n';
+import { rolesFor } from '../permissions';
+import { requireRole } from '../lib/guards.server';
+
+/** Tenant settings for owners and admins: the session limits (TOMs §4). */
+
+export async function loader({ request, context }: LoaderArgs) {
+  const { session } = await requireRole(request, context, rolesFor('/settings/tenant'));
+  return context.services.sessionLimits(session);
+}
+
+export async function action({ request, context }: ActionArgs) {
+  const { session } = await requireRole(request, context, rolesFor('/settings/tenant'));
+  const form = await request.formData();
+  const ok = await context.services.changeSessionSettings(
+    session,
+    { idleMinutes: Number(form.get('idle')), absoluteHours: Number(form.get('absolute')) },
+    context.ip,
+  );
+  return data({ ok }, { status: ok ? 200 : 400 });
+}
+
+export default function TenantSettings() {
+  const t = useT();
+  const limits = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  return (
+    <>
+      <h1>{t('tenant.title')}</h1>
+      {result &&
+        (result.ok ? (
+          <Alert kind="notice">{t('tenant.saved')}</Alert>
+        ) : (
+          <Alert>{t('tenant.invalid')}</Alert>
+        ))}
+      <form method="post">
+        <Field
+          label={t('tenant.idle')}
+          name="idle"
+          type="number"
+          defaultValue={String(limits.idleMinutes)}
+        />
+        <Field
+          label={t('tenant.absolute')}
+          name="absolute"
+          type="number"
+          defaultValue={String(limits.absoluteHours)}
+        />
+        <Submit>{t('tenant.save')}</Submit>
+      </form>
+    </>
+  );
+}
