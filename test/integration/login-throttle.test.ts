@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { enrolTotp, passwordStep, secondFactorStep } from '../../lib/auth/login';
+import { readSession } from '../../lib/auth/sessions';
+import { LIMITS, recordFailure, retryAfter } from '../../lib/auth/throttle';
+import { newTotpSecret, totpCodeAt } from '../../lib/auth/totp';
+import { createDb, type Db } from '../../lib/db';
+import { createTenant } from '../../lib/vault';
+import { FAST_ARGON2 } from '../helpers/ledger';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * The brute-force limits beyond one account and IP (the browser test covers that one): per IP per
+ * day, the account lock with its audit notice, and the second-factor step.
+ */
+const cfg = stackConfig();
+const PASSWORD = 'ein langes Passwort';
+let db: Db;
+beforeAll(() => {
+  db = createDb(cfg.DATABASE_URL, 2);
+});
+afterAll(() => db.destroy());
+
+const ip = () => `198.51.100.${Math.floor(Math.random() * 250)}-${randomUUID().slice(0, 6)}`;
+
+async function tenantWithUser() {
+  const email = `nutzer-${randomUUID().slice(0, 8)}@drossel.example`;
+  const t = await createTenant(db, {
+    name: 'Drossel GmbH',
+    admin: { email, password: PASSWORD },
+    argon2: FAST_ARGON2,
+  });
+  return { ...t, email };
+}
+
+describe('login throttling', () => {
+  it('stops one IP after 100 failures a day over many accounts, not other IPs', async () => {
+    const attacker = ip();
+    for (let i = 0; i < LIMITS.ipPerDay; i++)
+      await recordFailure(db, { step: 'password', account: `opfer${i}@x.example`, ip: attacker });
+    const fresh = { step: 'password' as const, account: 'neu@x.example' };
+    expect(await retryAfter(db, { ...fresh, ip: attacker })).toBeGreaterThan(3600);
+    expect(await retryAfter(db, { ...fresh, ip: ip() })).toBe(0);
+  });
+
+  it('locks an account after 100 failures an hour from many IPs, with an audit notice', async () => {
+    const t = await tenantWithUser();
+    // 99 failures from 33 addresses (3 each: under every per-IP limit) …
+    for (let i = 0; i < LIMITS.accountPerHour - 1; i++)
+      await recordFailure(db, { step: 'password', account: t.email, ip: `203.0.113.${i % 33}` });
+    // … and the 100th through the login itself.
+    const last = await passwordStep(db, {
+      email: t.email,
+      password: 'falsch, falsch, falsch',
+      ip: '203.0.113.200',
+      argon2: FAST_ARGON2,
+    });
+    expect(last.kind).toBe('failed');
+    const locked = await passwordStep(db, {
+      email: t.email,
+      password: PASSWORD,
+      ip: '192.0.2.77',
+      argon2: FAST_ARGON2,
+    });
+    expect(locked).toEqual({ kind: 'throttled', retryAfterS: expect.any(Number) });
+    expect((locked as { retryAfterS: number }).retryAfterS).toBeGreaterThan(3500);
+    const events = await sql<{ action: string }>`SELECT action FROM audit_events
+      WHERE tenant_id = ${t.tenantId} AND action LIKE 'auth.login.%' ORDER BY seq`.execute(db);
+    expect(events.rows.map((r) => r.action)).toEqual(['auth.login.failed', 'auth.login.locked']);
+  });
+
+  it('throttles the second-factor step like the password step', async () => {
+    const t = await tenantWithUser();
+    const meta = { ip: ip(), argon2: FAST_ARGON2 };
+    const first = await passwordStep(db, { email: t.email, password: PASSWORD, ...meta });
+    if (first.kind !== 'ok') throw new Error('login failed');
+    const pending = await readSession(db, first.cookie);
+    if (pending.status !== 'active') throw new Error('no session');
+    const secret = newTotpSecret();
+    const enrolled = await enrolTotp(db, pending.session, first.cookie, {
+      secret,
+      code: totpCodeAt(secret, Date.now()),
+      ip: meta.ip,
+    });
+    expect(enrolled.kind).toBe('ok');
+
+    const second = await passwordStep(db, { email: t.email, password: PASSWORD, ...meta });
+    if (second.kind !== 'ok') throw new Error('login failed');
+    expect(second.next).toBe('second-factor');
+    const s = await readSession(db, second.cookie);
+    if (s.status !== 'active') throw new Error('no session');
+    const results: string[] = [];
+    for (let i = 0; i < LIMITS.accountIpFree; i++)
+      results.push(
+        (await secondFactorStep(db, s.session, second.cookie, { code: '000000', ip: meta.ip }))
+          .kind,
+      );
+    expect(results).toEqual(Array(LIMITS.accountIpFree).fill('failed'));
+    // Now even the right code waits.
+    const right = totpCodeAt(secret, Date.now() + 30_000);
+    const blocked = await secondFactorStep(db, s.session, second.cookie, {
+      code: right,
+      ip: meta.ip,
+    });
+    expect(blocked.kind).toBe('throttled');
+  });
+});
