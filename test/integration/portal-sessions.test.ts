@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { changeRole } from '../../lib/auth/roles';
 import { createSession, readSession, revokeSessions, unlockedKeys } from '../../lib/auth/sessions';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
@@ -76,5 +77,13 @@ describe('portal sessions', () => {
       await revokeSessions(db, { ...a.session, userId: b.session.userId }, bRef, '192.0.2.1'),
     ).toBe(0);
     expect((await readSession(db, b.cookie)).status).toBe('active');
+    // Nor change the role of B's user: not found, nothing changed.
+    await expect(
+      changeRole(
+        db,
+        { ...a.session, role: 'owner' },
+        { userId: b.adminUserId, role: 'member', ip: '192.0.2.1' },
+      ),
+    ).rejects.toThrow('no such user');
   });
 });

@@ -49,6 +49,9 @@ export async function action({ request, context }: ActionArgs) {
       });
       return seeOther('/settings/users');
     } catch (e) {
+      // Someone else's user id (another tenant's, or made up) is not found: 404 like any page.
+      if (e instanceof Error && e.name === 'RoleError' && e.message === 'no such user')
+        throw data(null, { status: 404 });
       if (e instanceof Error && e.name === 'RoleError')
         return data({ error: true as const, link: null }, { status: 400 });
       throw e;
