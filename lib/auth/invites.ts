@@ -84,6 +84,32 @@ export async function findInvite(db: Db, token: string): Promise<Invite | undefi
     : undefined;
 }
 
+/** The new user's first session: unlocked with their password, second factor still to come. */
+async function newUserSession(
+  db: Db,
+  invite: Invite,
+  input: { password: string; ip?: string; userAgent?: string; argon2?: Argon2Params },
+): Promise<string> {
+  const unlocked = await unlock(db, {
+    tenantId: invite.tenantId,
+    email: invite.email,
+    password: input.password,
+    argon2: input.argon2,
+  });
+  try {
+    return await withTenant(db, invite.tenantId, (tx) =>
+      createSession(tx, {
+        unlocked,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        secondFactor: false,
+      }),
+    );
+  } finally {
+    lock(unlocked);
+  }
+}
+
 export class InviteError extends Error {
   override name = 'InviteError';
 }
@@ -125,25 +151,8 @@ export async function acceptSetupInvite(
     argon2: input.argon2,
     actor: { type: 'system', label: 'invitation' },
   });
-  const unlocked = await unlock(db, {
-    tenantId: invite.tenantId,
-    email: invite.email,
-    password: input.password,
-    argon2: input.argon2,
-  });
-  try {
-    const cookie = await withTenant(db, invite.tenantId, (tx) =>
-      createSession(tx, {
-        unlocked,
-        ip: input.ip,
-        userAgent: input.userAgent,
-        secondFactor: false,
-      }),
-    );
-    return { recoveryKey: created.recoveryKey, cookie, tenantId: invite.tenantId };
-  } finally {
-    lock(unlocked);
-  }
+  const cookie = await newUserSession(db, invite, input);
+  return { recoveryKey: created.recoveryKey, cookie, tenantId: invite.tenantId };
 }
 
 /** The key pair an invitation token stands for (HPKE DeriveKeyPair of the token). */
@@ -286,25 +295,7 @@ export async function acceptMemberInvite(
       zeroize(tenantPrivateKey, invitee.privateKey);
     }
   });
-  const unlocked = await unlock(db, {
-    tenantId: invite.tenantId,
-    email: invite.email,
-    password: input.password,
-    argon2: input.argon2,
-  });
-  try {
-    const cookie = await withTenant(db, invite.tenantId, (tx) =>
-      createSession(tx, {
-        unlocked,
-        ip: input.ip,
-        userAgent: input.userAgent,
-        secondFactor: false,
-      }),
-    );
-    return { cookie };
-  } finally {
-    lock(unlocked);
-  }
+  return { cookie: await newUserSession(db, invite, input) };
 }
 
 /** The tenant's users and open invitations, for the users page of owners and admins. */

@@ -10,7 +10,7 @@ import { bind } from '../vault/bindings';
 import type { UnlockedSession } from '../vault/session';
 import { newRecoveryCodes, recoveryCodeHash } from './recovery-codes';
 import { createSession, endSessionTx, unlockedKeys, type SessionInfo } from './sessions';
-import { recordFailure, recordSuccess, retryAfter } from './throttle';
+import { recordFailure, recordSuccess, retryAfter, underThrottle } from './throttle';
 import { verifyTotp } from './totp';
 
 /**
@@ -127,78 +127,74 @@ export async function secondFactorStep(
   input: { code: string } & RequestMeta,
 ): Promise<SecondFactorResult> {
   const subject = { step: 'second-factor' as const, account: session.userId, ip: input.ip };
-  const wait = await retryAfter(db, subject);
-  if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
-
-  const result = await withTenant(db, session.tenantId, async (tx) => {
-    const unlocked = await unlockedKeys(tx, session, cookie);
-    try {
-      const user = await tx
-        .selectFrom('users')
-        .select(['totp_sealed_secret', 'totp_last_step'])
-        .where('id', '=', session.userId)
-        .executeTakeFirstOrThrow();
-      let method: 'totp' | 'recovery-code' | undefined;
-      if (user.totp_sealed_secret && /^\s*\d{3}\s*\d{3}\s*$/.test(input.code)) {
-        const secret = openSealed(
-          unlocked.userPrivateKey,
-          bind.totpSecret(session.tenantId, session.userId),
-          user.totp_sealed_secret,
-        ).toString('utf8');
-        const step = verifyTotp(secret, input.code, user.totp_last_step);
-        // Conditional update: of two requests racing with one code, only one wins.
-        if (
-          step !== undefined &&
-          (await tx
-            .updateTable('users')
-            .set({ totp_last_step: step })
-            .where('id', '=', session.userId)
-            .where((eb) =>
-              eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]),
-            )
-            .returning('id')
-            .executeTakeFirst())
-        )
-          method = 'totp';
-      } else if (
-        await tx
-          .updateTable('recovery_codes')
-          .set({ used_at: new Date() })
-          .where('user_id', '=', session.userId)
-          .where('code_hash', '=', recoveryCodeHash(input.code))
-          .where('used_at', 'is', null)
-          .returning('user_id')
-          .executeTakeFirst()
-      ) {
-        method = 'recovery-code';
+  return underThrottle(db, subject, () =>
+    withTenant(db, session.tenantId, async (tx) => {
+      const unlocked = await unlockedKeys(tx, session, cookie);
+      try {
+        const user = await tx
+          .selectFrom('users')
+          .select(['totp_sealed_secret', 'totp_last_step'])
+          .where('id', '=', session.userId)
+          .executeTakeFirstOrThrow();
+        let method: 'totp' | 'recovery-code' | undefined;
+        if (user.totp_sealed_secret && /^\s*\d{3}\s*\d{3}\s*$/.test(input.code)) {
+          const secret = openSealed(
+            unlocked.userPrivateKey,
+            bind.totpSecret(session.tenantId, session.userId),
+            user.totp_sealed_secret,
+          ).toString('utf8');
+          const step = verifyTotp(secret, input.code, user.totp_last_step);
+          // Conditional update: of two requests racing with one code, only one wins.
+          if (
+            step !== undefined &&
+            (await tx
+              .updateTable('users')
+              .set({ totp_last_step: step })
+              .where('id', '=', session.userId)
+              .where((eb) =>
+                eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]),
+              )
+              .returning('id')
+              .executeTakeFirst())
+          )
+            method = 'totp';
+        } else if (
+          await tx
+            .updateTable('recovery_codes')
+            .set({ used_at: new Date() })
+            .where('user_id', '=', session.userId)
+            .where('code_hash', '=', recoveryCodeHash(input.code))
+            .where('used_at', 'is', null)
+            .returning('user_id')
+            .executeTakeFirst()
+        ) {
+          method = 'recovery-code';
+          await recordAudit(tx, session.tenantId, {
+            action: 'auth.recovery_code.used',
+            actor: { type: 'user', id: session.userId },
+            ip: input.ip,
+          });
+        }
+        if (!method) {
+          await recordAudit(tx, session.tenantId, {
+            action: 'auth.second_factor.failed',
+            actor: { type: 'user', id: session.userId },
+            ip: input.ip,
+          });
+          return { kind: 'failed' } as const;
+        }
         await recordAudit(tx, session.tenantId, {
-          action: 'auth.recovery_code.used',
+          action: 'auth.second_factor.succeeded',
           actor: { type: 'user', id: session.userId },
           ip: input.ip,
+          details: { method },
         });
+        return { kind: 'ok', cookie: await upgradeSession(tx, session, unlocked, input) } as const;
+      } finally {
+        lock(unlocked);
       }
-      if (!method) {
-        await recordAudit(tx, session.tenantId, {
-          action: 'auth.second_factor.failed',
-          actor: { type: 'user', id: session.userId },
-          ip: input.ip,
-        });
-        return { kind: 'failed' } as const;
-      }
-      await recordAudit(tx, session.tenantId, {
-        action: 'auth.second_factor.succeeded',
-        actor: { type: 'user', id: session.userId },
-        ip: input.ip,
-        details: { method },
-      });
-      return { kind: 'ok', cookie: await upgradeSession(tx, session, unlocked, input) } as const;
-    } finally {
-      lock(unlocked);
-    }
-  });
-  if (result.kind === 'failed') await recordFailure(db, subject);
-  else await recordSuccess(db, subject);
-  return result;
+    }),
+  );
 }
 
 /**

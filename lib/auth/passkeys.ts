@@ -17,7 +17,7 @@ import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { lock } from '../vault';
 import { upgradeSession, type RequestMeta, type SecondFactorResult } from './login';
 import { unlockedKeys, type SessionInfo } from './sessions';
-import { recordFailure, recordSuccess, retryAfter } from './throttle';
+import { underThrottle } from './throttle';
 
 /**
  * Passkeys (FIDO2/WebAuthn) as second factor, with user verification required. A ceremony's
@@ -164,62 +164,59 @@ export async function passkeyLoginStep(
   input: { response: AuthenticationResponseJSON } & RequestMeta,
 ): Promise<SecondFactorResult> {
   const subject = { step: 'second-factor' as const, account: session.userId, ip: input.ip };
-  const wait = await retryAfter(db, subject);
-  if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
-  const result = await withTenant(db, session.tenantId, async (tx) => {
-    const expectedChallenge = await takeChallenge(tx, session);
-    const key = await tx
-      .selectFrom('passkeys')
-      .selectAll()
-      .where('user_id', '=', session.userId)
-      .where('id', '=', String(input.response.id))
-      .executeTakeFirst();
-    const v =
-      expectedChallenge && key
-        ? await verifyAuthenticationResponse({
-            response: input.response,
-            expectedChallenge,
-            expectedOrigin: rp.origin,
-            expectedRPID: rp.id,
-            requireUserVerification: true,
-            credential: {
-              id: key.id,
-              publicKey: new Uint8Array(key.public_key),
-              counter: Number(key.counter),
-              transports: key.transports as AuthenticatorTransportFuture[],
-            },
-          }).catch(() => undefined)
-        : undefined;
-    if (!v?.verified || !key) {
+  return underThrottle(db, subject, () =>
+    withTenant(db, session.tenantId, async (tx) => {
+      const expectedChallenge = await takeChallenge(tx, session);
+      const key = await tx
+        .selectFrom('passkeys')
+        .selectAll()
+        .where('user_id', '=', session.userId)
+        .where('id', '=', String(input.response.id))
+        .executeTakeFirst();
+      const v =
+        expectedChallenge && key
+          ? await verifyAuthenticationResponse({
+              response: input.response,
+              expectedChallenge,
+              expectedOrigin: rp.origin,
+              expectedRPID: rp.id,
+              requireUserVerification: true,
+              credential: {
+                id: key.id,
+                publicKey: new Uint8Array(key.public_key),
+                counter: Number(key.counter),
+                transports: key.transports as AuthenticatorTransportFuture[],
+              },
+            }).catch(() => undefined)
+          : undefined;
+      if (!v?.verified || !key) {
+        await recordAudit(tx, session.tenantId, {
+          action: 'auth.second_factor.failed',
+          actor: { type: 'user', id: session.userId },
+          ip: input.ip,
+          details: { method: 'passkey' },
+        });
+        return { kind: 'failed' } as const;
+      }
+      await tx
+        .updateTable('passkeys')
+        .set({ counter: v.authenticationInfo.newCounter, last_used_at: new Date() })
+        .where('id', '=', key.id)
+        .execute();
       await recordAudit(tx, session.tenantId, {
-        action: 'auth.second_factor.failed',
+        action: 'auth.second_factor.succeeded',
         actor: { type: 'user', id: session.userId },
         ip: input.ip,
         details: { method: 'passkey' },
       });
-      return { kind: 'failed' } as const;
-    }
-    await tx
-      .updateTable('passkeys')
-      .set({ counter: v.authenticationInfo.newCounter, last_used_at: new Date() })
-      .where('id', '=', key.id)
-      .execute();
-    await recordAudit(tx, session.tenantId, {
-      action: 'auth.second_factor.succeeded',
-      actor: { type: 'user', id: session.userId },
-      ip: input.ip,
-      details: { method: 'passkey' },
-    });
-    const unlocked = await unlockedKeys(tx, session, cookie);
-    try {
-      return { kind: 'ok', cookie: await upgradeSession(tx, session, unlocked, input) } as const;
-    } finally {
-      lock(unlocked);
-    }
-  });
-  if (result.kind === 'failed') await recordFailure(db, subject);
-  else await recordSuccess(db, subject);
-  return result;
+      const unlocked = await unlockedKeys(tx, session, cookie);
+      try {
+        return { kind: 'ok', cookie: await upgradeSession(tx, session, unlocked, input) } as const;
+      } finally {
+        lock(unlocked);
+      }
+    }),
+  );
 }
 
 export async function listPasskeys(db: Db, session: SessionInfo) {

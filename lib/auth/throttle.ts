@@ -96,3 +96,20 @@ export async function recordFailure(db: Db, s: Subject): Promise<{ accountLocked
 export async function recordSuccess(db: Db, s: Subject): Promise<void> {
   await db.deleteFrom('auth_throttle').where('key_hash', '=', keys(s).accountIp).execute();
 }
+
+/**
+ * One attempt of a throttled step: refused while the subject must wait; a `failed` outcome
+ * counts, an `ok` one ends the back-off.
+ */
+export async function underThrottle<T extends { kind: string }>(
+  db: Db,
+  s: Subject,
+  attempt: () => Promise<T>,
+): Promise<T | { kind: 'throttled'; retryAfterS: number }> {
+  const wait = await retryAfter(db, s);
+  if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
+  const result = await attempt();
+  if (result.kind === 'failed') await recordFailure(db, s);
+  else if (result.kind === 'ok') await recordSuccess(db, s);
+  return result;
+}
