@@ -12,6 +12,7 @@ import {
   logout,
   passwordStep,
   reauthenticate,
+  replaceTotp,
   secondFactorStep,
 } from '../lib/auth/login';
 import { changeRole } from '../lib/auth/roles';
@@ -93,6 +94,7 @@ export function createPortalServices(
       changeSessionSettings(db, ...a),
     removePasskey: (...a: Tail<Parameters<typeof removePasskey>>) => removePasskey(db, ...a),
     recentAuditEvents: (session: SessionInfo) => recentAuditEvents(db, session.tenantId),
+    replaceTotp: (...a: Tail<Parameters<typeof replaceTotp>>) => replaceTotp(db, ...a),
     passwordProblem,
     newTotpSecret,
     totpUri,

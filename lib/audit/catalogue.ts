@@ -15,7 +15,7 @@ export const FEATURES = {
   /** LMTP ingest and the archiveMail workflow. */
   ingest: true,
   /** Portal accounts: login, second factor, sessions, users, settings. */
-  portal: false,
+  portal: true,
   /** Portal archive: every decryption of mail content. */
   archive: false,
   /** Exports, retention, legal holds. */

@@ -320,3 +320,43 @@ export async function reauthenticate(
   );
   return 'ok';
 }
+
+/**
+ * A new authenticator app replaces the old one (lost or new phone): the new secret is confirmed by
+ * a code from the new app; the old secret stops working at once. Needs a fresh password (route).
+ */
+export async function replaceTotp(
+  db: Db,
+  session: SessionInfo,
+  input: { secret: string; code: string } & RequestMeta,
+): Promise<boolean> {
+  if (!session.secondFactor) return false;
+  const step = verifyTotp(input.secret, input.code, null);
+  if (step === undefined) return false;
+  return withTenant(db, session.tenantId, async (tx) => {
+    const user = await tx
+      .selectFrom('users')
+      .select(['public_key', 'totp_enrolled_at'])
+      .where('id', '=', session.userId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    await tx
+      .updateTable('users')
+      .set({
+        totp_sealed_secret: sealTo(
+          user.public_key,
+          bind.totpSecret(session.tenantId, session.userId),
+          Buffer.from(input.secret, 'utf8'),
+        ),
+        totp_last_step: step,
+        totp_enrolled_at: new Date(),
+      })
+      .where('id', '=', session.userId)
+      .execute();
+    const actor = { type: 'user' as const, id: session.userId };
+    if (user.totp_enrolled_at)
+      await recordAudit(tx, session.tenantId, { action: 'auth.totp.removed', actor, ip: input.ip });
+    await recordAudit(tx, session.tenantId, { action: 'auth.totp.added', actor, ip: input.ip });
+    return true;
+  });
+}

@@ -216,11 +216,12 @@ export async function endSessionTx(
   if (!ended) return false;
   // A login's half-finished session replaced by the full one is not an event of its own.
   if (reason === 'replaced') return true;
+  const timedOut = reason === 'idle-timeout' || reason === 'absolute-limit';
+  const event = timedOut
+    ? ({ action: 'session.expired' } as const)
+    : ({ action: 'session.revoked' } as const);
   await recordAudit(tx, tenantId, {
-    action:
-      reason === 'idle-timeout' || reason === 'absolute-limit'
-        ? 'session.expired'
-        : 'session.revoked',
+    ...event,
     actor,
     ip,
     target: { type: 'session', id: idHash.toString('hex').slice(0, 16) },

@@ -437,6 +437,31 @@ describe('portal accounts in Chromium', () => {
     expect(new URL(pages.member!.url()).pathname).toBe('/login');
   }, 180_000);
 
+  it('replaces the authenticator app: the old one stops working at once', async () => {
+    const email = 'neues-handy@e2e-acht.example';
+    const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    const oldSecret = await onboard(page, 'E2E Acht GmbH', email);
+    await page.goto(`${BASE}/settings/security`);
+    await page.getByRole('link', { name: 'Authenticator-App ersetzen' }).click();
+    const newSecret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    expect(newSecret).not.toBe(oldSecret);
+    await page.getByLabel('Code aus der App').fill(totpCodeAt(newSecret, Date.now()));
+    await page.getByRole('button', { name: 'Bestätigen' }).click();
+    await page.getByText(/neue Authenticator-App ist eingerichtet/).waitFor();
+
+    await page.goto(`${BASE}/`);
+    await page.getByRole('button', { name: 'Abmelden' }).click();
+    await page.getByLabel('E-Mail-Adresse').fill(email);
+    await page.getByLabel('Passwort').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Weiter' }).click();
+    await page.getByLabel('Code').fill(totpCodeAt(oldSecret, Date.now() + TOTP_PERIOD_S * 1000));
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/falsch/);
+    await page.getByLabel('Code').fill(totpCodeAt(newSecret, Date.now() + TOTP_PERIOD_S * 1000));
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
+    await page.getByText(`Angemeldet als ${email}`).waitFor();
+  }, 120_000);
+
   it('answers no protected route without both factors', async () => {
     // Every route in web/app/routes.ts is either listed public here or must redirect.
     const routesTs = readFileSync(path.join(__dirname, '../../web/app/routes.ts'), 'utf8');

@@ -58,6 +58,9 @@ export const de = {
   'tenant.save': 'Speichern',
   'tenant.saved': 'Gespeichert.',
   'tenant.invalid': 'Bitte Werte im erlaubten Bereich angeben.',
+  'authenticator.title': 'Authenticator-App ersetzen',
+  'authenticator.replaced':
+    'Die neue Authenticator-App ist eingerichtet; Codes der alten gelten nicht mehr.',
   'nav.logout': 'Abmelden',
   'login.title': 'Anmelden',
   'login.email': 'E-Mail-Adresse',

@@ -56,6 +56,9 @@ export const en: Record<MessageKey, string> = {
   'tenant.save': 'Save',
   'tenant.saved': 'Saved.',
   'tenant.invalid': 'Please enter values within the allowed range.',
+  'authenticator.title': 'Replace the authenticator app',
+  'authenticator.replaced':
+    'The new authenticator app is set up; codes from the old one no longer work.',
   'nav.logout': 'Sign out',
   'login.title': 'Sign in',
   'login.email': 'E-mail address',

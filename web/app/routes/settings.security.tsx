@@ -32,6 +32,9 @@ export default function Security() {
   return (
     <>
       <h1>{t('security.title')}</h1>
+      <p>
+        <a href="/settings/authenticator">{t('authenticator.title')}</a>
+      </p>
       <h2>{t('security.passkeys')}</h2>
       {passkeys.length === 0 ? (
         <p>{t('security.noPasskeys')}</p>

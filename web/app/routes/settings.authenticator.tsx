@@ -1,0 +1,75 @@
+import { data, useActionData, useLoaderData } from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { Alert, Field, Submit } from '../components/Field';
+import { useT } from '../i18n';
+import { rolesFor } from '../permissions';
+import { requireRecentAuth } from '../lib/guards.server';
+
+/** Replace the authenticator app (new phone): a new secret, confirmed by a code from the new app. */
+
+export async function loader({ request, context }: LoaderArgs) {
+  const { session } = await requireRecentAuth(
+    request,
+    context,
+    rolesFor('/settings/authenticator'),
+  );
+  const secret = context.services.newTotpSecret();
+  const uri = context.services.totpUri(secret, session.email);
+  return data(
+    { secret, qr: await context.services.qrSvg(uri) },
+    { headers: { 'Cache-Control': 'no-store' } },
+  );
+}
+
+export async function action({ request, context }: ActionArgs) {
+  const { session } = await requireRecentAuth(
+    request,
+    context,
+    rolesFor('/settings/authenticator'),
+  );
+  const form = await request.formData();
+  const secret = String(form.get('secret') ?? '');
+  const ok =
+    /^[A-Z2-7]{32}$/.test(secret) &&
+    (await context.services.replaceTotp(session, {
+      secret,
+      code: String(form.get('code') ?? '').slice(0, 16),
+      ip: context.ip,
+      userAgent: context.userAgent,
+    }));
+  return data({ ok, secret }, { status: ok ? 200 : 400 });
+}
+
+export default function ReplaceAuthenticator() {
+  const t = useT();
+  const page = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  if (result?.ok) return <Alert kind="notice">{t('authenticator.replaced')}</Alert>;
+  const secret = result?.secret ?? page.secret;
+  return (
+    <>
+      <h1>{t('authenticator.title')}</h1>
+      <p>{t('enrol.intro')}</p>
+      {secret === page.secret && (
+        <div className="qr" dangerouslySetInnerHTML={{ __html: page.qr }} />
+      )}
+      <p>
+        {t('enrol.secret')}:{' '}
+        <span className="secret" data-testid="totp-secret">
+          {secret}
+        </span>
+      </p>
+      {result && !result.ok && <Alert>{t('enrol.failed')}</Alert>}
+      <form method="post">
+        <input type="hidden" name="secret" value={secret} />
+        <Field
+          label={t('enrol.code')}
+          name="code"
+          autoComplete="one-time-code"
+          inputMode="numeric"
+        />
+        <Submit>{t('enrol.submit')}</Submit>
+      </form>
+    </>
+  );
+}
