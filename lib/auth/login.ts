@@ -32,10 +32,18 @@ export type PasswordStepResult =
 
 const NO_TENANT = '00000000-0000-0000-0000-000000000000';
 
+/**
+ * A failed password step answers no sooner than this after it began. Unknown and known addresses
+ * already cost one Argon2 run each; the floor also hides what differs after it (the audit write
+ * for a known address, database jitter), so timing does not tell whether an account exists.
+ */
+export const FAILED_LOGIN_FLOOR_MS = 800;
+
 export async function passwordStep(
   db: Db,
   input: { email: string; password: string; argon2?: Argon2Params } & RequestMeta,
 ): Promise<PasswordStepResult> {
+  const started = performance.now();
   const subject = { step: 'password' as const, account: input.email, ip: input.ip };
   const wait = await retryAfter(db, subject);
   if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
@@ -96,6 +104,8 @@ export async function passwordStep(
           details: { email: input.email.trim().toLowerCase(), minutes: 60 },
         });
     });
+  const rest = FAILED_LOGIN_FLOOR_MS - (performance.now() - started);
+  if (rest > 0) await new Promise((r) => setTimeout(r, rest));
   return { kind: 'failed' };
 }
 

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { enrolTotp, passwordStep, secondFactorStep } from '../../lib/auth/login';
+import {
+  enrolTotp,
+  FAILED_LOGIN_FLOOR_MS,
+  passwordStep,
+  secondFactorStep,
+} from '../../lib/auth/login';
 import { readSession } from '../../lib/auth/sessions';
 import { LIMITS, recordFailure, retryAfter } from '../../lib/auth/throttle';
 import { newTotpSecret, totpCodeAt } from '../../lib/auth/totp';
@@ -32,6 +37,29 @@ async function tenantWithUser() {
   });
   return { ...t, email };
 }
+
+describe('failed logins', () => {
+  it('take the same floor time for known and unknown addresses', async () => {
+    const t = await tenantWithUser();
+    const time = async (email: string) => {
+      const start = performance.now();
+      const r = await passwordStep(db, {
+        email,
+        password: 'falsch und lang genug',
+        ip: ip(),
+        argon2: FAST_ARGON2,
+      });
+      expect(r.kind).toBe('failed');
+      return performance.now() - start;
+    };
+    const known = await time(t.email);
+    const unknown = await time(`niemand-${randomUUID()}@drossel.example`);
+    // Both answer no sooner than the floor (a property, not a speed goal: what differs between
+    // the two paths takes far less than the floor and is hidden under it).
+    expect(known).toBeGreaterThanOrEqual(FAILED_LOGIN_FLOOR_MS - 5);
+    expect(unknown).toBeGreaterThanOrEqual(FAILED_LOGIN_FLOOR_MS - 5);
+  });
+});
 
 describe('login throttling', () => {
   it('stops one IP after 100 failures a day over many accounts, not other IPs', async () => {
