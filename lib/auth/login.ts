@@ -207,6 +207,17 @@ export async function secondFactorStep(
   );
 }
 
+/** A confirmed TOTP secret as stored: sealed to the user's key, its first step already spent. */
+const totpColumns = (session: SessionInfo, publicKey: Buffer, secret: string, step: number) => ({
+  totp_sealed_secret: sealTo(
+    publicKey,
+    bind.totpSecret(session.tenantId, session.userId),
+    Buffer.from(secret, 'utf8'),
+  ),
+  totp_last_step: step,
+  totp_enrolled_at: new Date(),
+});
+
 /**
  * First second factor of a user (after an invitation, or after an admin reset): the TOTP secret
  * the page showed, confirmed by a code from the app. Returns the recovery codes to show once and
@@ -231,15 +242,7 @@ export async function enrolTotp(
         .executeTakeFirstOrThrow();
       const updated = await tx
         .updateTable('users')
-        .set({
-          totp_sealed_secret: sealTo(
-            user.public_key,
-            bind.totpSecret(session.tenantId, session.userId),
-            Buffer.from(input.secret, 'utf8'),
-          ),
-          totp_last_step: step,
-          totp_enrolled_at: new Date(),
-        })
+        .set(totpColumns(session, user.public_key, input.secret, step))
         .where('id', '=', session.userId)
         .where('totp_enrolled_at', 'is', null)
         .returning('id')
@@ -352,15 +355,7 @@ export async function replaceTotp(
       .executeTakeFirstOrThrow();
     await tx
       .updateTable('users')
-      .set({
-        totp_sealed_secret: sealTo(
-          user.public_key,
-          bind.totpSecret(session.tenantId, session.userId),
-          Buffer.from(input.secret, 'utf8'),
-        ),
-        totp_last_step: step,
-        totp_enrolled_at: new Date(),
-      })
+      .set(totpColumns(session, user.public_key, input.secret, step))
       .where('id', '=', session.userId)
       .execute();
     const actor = { type: 'user' as const, id: session.userId };

@@ -1,6 +1,7 @@
 import { data, useActionData, useLoaderData } from 'react-router';
 import type { ActionArgs, LoaderArgs } from '../context';
-import { Alert, Field, Submit } from '../components/Field';
+import { Alert } from '../components/Field';
+import { TotpSetup } from '../components/TotpSetup';
 import { useT } from '../i18n';
 import { rolesFor } from '../permissions';
 import { requireRecentAuth } from '../lib/guards.server';
@@ -50,26 +51,11 @@ export default function ReplaceAuthenticator() {
     <>
       <h1>{t('authenticator.title')}</h1>
       <p>{t('enrol.intro')}</p>
-      {secret === page.secret && (
-        <div className="qr" dangerouslySetInnerHTML={{ __html: page.qr }} />
-      )}
-      <p>
-        {t('enrol.secret')}:{' '}
-        <span className="secret" data-testid="totp-secret">
-          {secret}
-        </span>
-      </p>
-      {result && !result.ok && <Alert>{t('enrol.failed')}</Alert>}
-      <form method="post">
-        <input type="hidden" name="secret" value={secret} />
-        <Field
-          label={t('enrol.code')}
-          name="code"
-          autoComplete="one-time-code"
-          inputMode="numeric"
-        />
-        <Submit>{t('enrol.submit')}</Submit>
-      </form>
+      <TotpSetup
+        secret={secret}
+        qr={secret === page.secret ? page.qr : undefined}
+        failed={!!result && !result.ok}
+      />
     </>
   );
 }

@@ -1,6 +1,6 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { data, useActionData, useLoaderData } from 'react-router';
-import { Alert, Field, Submit } from '../components/Field';
+import { TotpSetup } from '../components/TotpSetup';
 import { useT } from '../i18n';
 import { requireEnrolment, requireUser, adoptSession } from '../lib/guards.server';
 import { actionHeaders } from '../lib/http.server';
@@ -81,27 +81,11 @@ export default function EnrolSecondFactor() {
     <>
       <h1>{t('enrol.title')}</h1>
       <p>{t('enrol.intro')}</p>
-      {page && secret === page.secret && (
-        <div className="qr" dangerouslySetInnerHTML={{ __html: page.qr }} />
-      )}
-      <p>
-        {t('enrol.secret')}:{' '}
-        <span className="secret" data-testid="totp-secret">
-          {secret}
-        </span>
-      </p>
-      {result?.failed && <Alert>{t('enrol.failed')}</Alert>}
-      <form method="post">
-        <input type="hidden" name="secret" value={secret} />
-        <Field
-          label={t('enrol.code')}
-          name="code"
-          autoComplete="one-time-code"
-          inputMode="numeric"
-          autoFocus
-        />
-        <Submit>{t('enrol.submit')}</Submit>
-      </form>
+      <TotpSetup
+        secret={secret}
+        qr={page && secret === page.secret ? page.qr : undefined}
+        failed={!!result?.failed}
+      />
     </>
   );
 }
