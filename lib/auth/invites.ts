@@ -85,11 +85,7 @@ export async function findInvite(db: Db, token: string): Promise<Invite | undefi
 }
 
 /** The new user's first session: unlocked with their password, second factor still to come. */
-async function newUserSession(
-  db: Db,
-  invite: Invite,
-  input: { password: string; ip?: string; userAgent?: string; argon2?: Argon2Params },
-): Promise<string> {
+async function newUserSession(db: Db, invite: Invite, input: AcceptInput): Promise<string> {
   const unlocked = await unlock(db, {
     tenantId: invite.tenantId,
     email: invite.email,
@@ -110,6 +106,14 @@ async function newUserSession(
   }
 }
 
+export interface AcceptInput {
+  token: string;
+  password: string;
+  ip?: string;
+  userAgent?: string;
+  argon2?: Argon2Params;
+}
+
 export class InviteError extends Error {
   override name = 'InviteError';
 }
@@ -121,13 +125,7 @@ export class InviteError extends Error {
  */
 export async function acceptSetupInvite(
   db: Db,
-  input: {
-    token: string;
-    password: string;
-    ip?: string;
-    userAgent?: string;
-    argon2?: Argon2Params;
-  },
+  input: AcceptInput,
 ): Promise<{ recoveryKey: string; cookie: string; tenantId: string }> {
   const invite = await findInvite(db, input.token);
   if (!invite || invite.role !== 'owner' || !invite.tenantName)
@@ -230,16 +228,7 @@ export async function createMemberInvite(
  * held for them is opened with the token and granted to their new key. Returns a session that has
  * passed the password step only (second-factor enrolment follows).
  */
-export async function acceptMemberInvite(
-  db: Db,
-  input: {
-    token: string;
-    password: string;
-    ip?: string;
-    userAgent?: string;
-    argon2?: Argon2Params;
-  },
-): Promise<{ cookie: string }> {
+export async function acceptMemberInvite(db: Db, input: AcceptInput): Promise<{ cookie: string }> {
   const invite = await findInvite(db, input.token);
   if (!invite || invite.role === 'owner')
     throw new InviteError('invitation unknown, used or expired');

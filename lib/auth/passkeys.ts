@@ -67,6 +67,12 @@ async function takeChallenge(tx: TenantTx, session: SessionInfo): Promise<string
   return row.webauthn_challenge_expires_at > new Date() ? row.webauthn_challenge : undefined;
 }
 
+/** How a stored passkey is named to the browser. */
+const descriptor = (p: { id: string; transports: string[] }) => ({
+  id: p.id,
+  transports: p.transports as AuthenticatorTransportFuture[],
+});
+
 const userPasskeys = (tx: TenantTx, userId: string) =>
   tx.selectFrom('passkeys').selectAll().where('user_id', '=', userId).execute();
 
@@ -83,10 +89,7 @@ export async function passkeyRegistrationOptions(
       userName: session.email,
       userID: Buffer.from(session.userId.replace(/-/g, ''), 'hex'),
       attestationType: 'none',
-      excludeCredentials: existing.map((p) => ({
-        id: p.id,
-        transports: p.transports as AuthenticatorTransportFuture[],
-      })),
+      excludeCredentials: existing.map(descriptor),
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
     });
     await keepChallenge(tx, session, options.challenge);
@@ -145,10 +148,7 @@ export async function passkeyLoginOptions(
     const options = await generateAuthenticationOptions({
       rpID: rp.id,
       userVerification: 'required',
-      allowCredentials: keys.map((p) => ({
-        id: p.id,
-        transports: p.transports as AuthenticatorTransportFuture[],
-      })),
+      allowCredentials: keys.map(descriptor),
     });
     await keepChallenge(tx, session, options.challenge);
     return options;

@@ -2,7 +2,7 @@ import { recordAudit } from '../audit/record';
 import type { Db } from '../db';
 import type { Role } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
-import { endSessionTx, type SessionInfo } from './sessions';
+import { endUserSessionsTx, type SessionInfo } from './sessions';
 
 /**
  * Role changes (docs/permissions.md). Owners change any role but their own; admins change admins,
@@ -43,20 +43,12 @@ export async function changeRole(
       target: { type: 'user', id: user.id },
       details: { from: user.role, to: input.role },
     });
-    const live = await tx
-      .selectFrom('sessions')
-      .select('id_hash')
-      .where('user_id', '=', user.id)
-      .where('ended_at', 'is', null)
-      .execute();
-    for (const s of live)
-      await endSessionTx(
-        tx,
-        session.tenantId,
-        s.id_hash,
-        'revoked',
-        { type: 'user', id: session.userId },
-        input.ip,
-      );
+    await endUserSessionsTx(
+      tx,
+      session.tenantId,
+      user.id,
+      { type: 'user', id: session.userId },
+      input.ip,
+    );
   });
 }

@@ -20,6 +20,7 @@ import { tokenHash } from './tokens';
 export const SESSION_COOKIE = 'mailrepo_session';
 /** Re-authentication (password or second factor) is fresh for this long. */
 export const REAUTH_WINDOW_MS = 10 * 60_000;
+const LAST_SEEN_RESOLUTION_MS = 30_000;
 
 export interface SessionInfo {
   idHash: Buffer;
@@ -138,11 +139,13 @@ export async function readSession(
         ? ({ status: 'none' } as const)
         : ({ status: 'expired', reason: idle ? 'idle-timeout' : 'absolute-limit' } as const);
     }
-    await tx
-      .updateTable('sessions')
-      .set({ last_seen_at: now })
-      .where('id_hash', '=', idHash)
-      .execute();
+    // At most one write per 30 s per session: the idle limit is counted in minutes.
+    if (now.getTime() - row.last_seen_at.getTime() > LAST_SEEN_RESOLUTION_MS)
+      await tx
+        .updateTable('sessions')
+        .set({ last_seen_at: now })
+        .where('id_hash', '=', idHash)
+        .execute();
     return {
       status: 'active',
       cookie: cookie!,
@@ -272,30 +275,44 @@ export async function revokeSessions(
   ref: string,
   ip: string,
 ): Promise<number> {
+  const actor = { type: 'user' as const, id: session.userId };
+  if (ref === 'others')
+    return withTenant(db, session.tenantId, (tx) =>
+      endUserSessionsTx(tx, session.tenantId, session.userId, actor, ip, session.idHash),
+    );
+  if (!/^[0-9a-f]{64}$/.test(ref)) return 0;
   return withTenant(db, session.tenantId, async (tx) => {
-    let q = tx
+    const own = await tx
       .selectFrom('sessions')
       .select('id_hash')
       .where('user_id', '=', session.userId)
-      .where('ended_at', 'is', null);
-    if (ref === 'others') q = q.where('id_hash', '!=', session.idHash);
-    else if (/^[0-9a-f]{64}$/.test(ref)) q = q.where('id_hash', '=', Buffer.from(ref, 'hex'));
-    else return 0;
-    let n = 0;
-    for (const r of await q.execute())
-      if (
-        await endSessionTx(
-          tx,
-          session.tenantId,
-          r.id_hash,
-          'revoked',
-          { type: 'user', id: session.userId },
-          ip,
-        )
-      )
-        n++;
-    return n;
+      .where('id_hash', '=', Buffer.from(ref, 'hex'))
+      .executeTakeFirst();
+    return own && (await endSessionTx(tx, session.tenantId, own.id_hash, 'revoked', actor, ip))
+      ? 1
+      : 0;
   });
+}
+
+/** Ends every live session of `userId` (but `except`), each audited as revoked; returns how many. */
+export async function endUserSessionsTx(
+  tx: TenantTx,
+  tenantId: string,
+  userId: string,
+  actor: { type: 'user'; id: string },
+  ip: string,
+  except?: Buffer,
+): Promise<number> {
+  let q = tx
+    .selectFrom('sessions')
+    .select('id_hash')
+    .where('user_id', '=', userId)
+    .where('ended_at', 'is', null);
+  if (except) q = q.where('id_hash', '!=', except);
+  let n = 0;
+  for (const r of await q.execute())
+    if (await endSessionTx(tx, tenantId, r.id_hash, 'revoked', actor, ip)) n++;
+  return n;
 }
 
 /** The tenant's session limits (shown on the sessions page). */
