@@ -12,6 +12,7 @@ import {
   logout,
   passwordStep,
   reauthenticate,
+  reauthenticateWithCode,
   replaceTotp,
   secondFactorStep,
 } from '../lib/auth/login';
@@ -89,6 +90,8 @@ export function createPortalServices(
       session: SessionInfo,
       i: Omit<Parameters<typeof reauthenticate>[2], 'argon2'>,
     ) => reauthenticate(db, session, { ...i, argon2 }),
+    reauthenticateWithCode: (...a: Tail<Parameters<typeof reauthenticateWithCode>>) =>
+      reauthenticateWithCode(db, ...a),
     changeRole: (...a: Tail<Parameters<typeof changeRole>>) => changeRole(db, ...a),
     changeSessionSettings: (...a: Tail<Parameters<typeof changeSessionSettings>>) =>
       changeSessionSettings(db, ...a),

@@ -129,6 +129,39 @@ export async function upgradeSession(
   return cookie;
 }
 
+/**
+ * Spends a TOTP code of the signed-in user: true when it is valid and newer than the last one used.
+ * The conditional update makes each code usable once, even for two requests racing with it.
+ */
+async function consumeTotpCode(
+  tx: TenantTx,
+  session: SessionInfo,
+  unlocked: UnlockedSession,
+  code: string,
+): Promise<boolean> {
+  if (!/^\s*\d{3}\s*\d{3}\s*$/.test(code)) return false;
+  const user = await tx
+    .selectFrom('users')
+    .select(['totp_sealed_secret', 'totp_last_step'])
+    .where('id', '=', session.userId)
+    .executeTakeFirstOrThrow();
+  if (!user.totp_sealed_secret) return false;
+  const secret = openSealed(
+    unlocked.userPrivateKey,
+    bind.totpSecret(session.tenantId, session.userId),
+    user.totp_sealed_secret,
+  ).toString('utf8');
+  const step = verifyTotp(secret, code, user.totp_last_step);
+  if (step === undefined) return false;
+  return !!(await tx
+    .updateTable('users')
+    .set({ totp_last_step: step })
+    .where('id', '=', session.userId)
+    .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+    .returning('id')
+    .executeTakeFirst());
+}
+
 /** Step two: a TOTP code (each usable once) or one of the single-use recovery codes. */
 export async function secondFactorStep(
   db: Db,
@@ -141,33 +174,9 @@ export async function secondFactorStep(
     withTenant(db, session.tenantId, async (tx) => {
       const unlocked = await unlockedKeys(tx, session, cookie);
       try {
-        const user = await tx
-          .selectFrom('users')
-          .select(['totp_sealed_secret', 'totp_last_step'])
-          .where('id', '=', session.userId)
-          .executeTakeFirstOrThrow();
         let method: 'totp' | 'recovery-code' | undefined;
-        if (user.totp_sealed_secret && /^\s*\d{3}\s*\d{3}\s*$/.test(input.code)) {
-          const secret = openSealed(
-            unlocked.userPrivateKey,
-            bind.totpSecret(session.tenantId, session.userId),
-            user.totp_sealed_secret,
-          ).toString('utf8');
-          const step = verifyTotp(secret, input.code, user.totp_last_step);
-          // Conditional update: of two requests racing with one code, only one wins.
-          if (
-            step !== undefined &&
-            (await tx
-              .updateTable('users')
-              .set({ totp_last_step: step })
-              .where('id', '=', session.userId)
-              .where((eb) =>
-                eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]),
-              )
-              .returning('id')
-              .executeTakeFirst())
-          )
-            method = 'totp';
+        if (await consumeTotpCode(tx, session, unlocked, input.code)) {
+          method = 'totp';
         } else if (
           await tx
             .updateTable('recovery_codes')
@@ -324,15 +333,54 @@ export async function reauthenticate(
     return 'failed';
   }
   await recordSuccess(db, subject);
-  await withTenant(db, session.tenantId, (tx) =>
-    tx
-      .updateTable('sessions')
-      .set({ reauth_at: new Date() })
-      .where('id_hash', '=', session.idHash)
-      .execute(),
-  );
+  await withTenant(db, session.tenantId, (tx) => markReauthenticated(tx, session));
   return 'ok';
 }
+
+/**
+ * Re-authentication with a code from the authenticator app instead of the password: a fresh
+ * TOTP code (spent like at login) proves the second factor again within the last minutes.
+ */
+export async function reauthenticateWithCode(
+  db: Db,
+  session: SessionInfo,
+  cookie: string,
+  input: { code: string } & RequestMeta,
+): Promise<'throttled' | 'failed' | 'ok'> {
+  const subject = { step: 'second-factor' as const, account: session.userId, ip: input.ip };
+  if ((await retryAfter(db, subject)) > 0) return 'throttled';
+  const ok = await withTenant(db, session.tenantId, async (tx) => {
+    const unlocked = await unlockedKeys(tx, session, cookie);
+    try {
+      if (!(await consumeTotpCode(tx, session, unlocked, input.code))) {
+        await recordAudit(tx, session.tenantId, {
+          action: 'auth.second_factor.failed',
+          actor: { type: 'user', id: session.userId },
+          ip: input.ip,
+          details: { reauthentication: true },
+        });
+        return false;
+      }
+      await markReauthenticated(tx, session);
+      return true;
+    } finally {
+      lock(unlocked);
+    }
+  });
+  if (!ok) {
+    await recordFailure(db, subject);
+    return 'failed';
+  }
+  await recordSuccess(db, subject);
+  return 'ok';
+}
+
+const markReauthenticated = (tx: TenantTx, session: SessionInfo) =>
+  tx
+    .updateTable('sessions')
+    .set({ reauth_at: new Date() })
+    .where('id_hash', '=', session.idHash)
+    .execute();
 
 /**
  * A new authenticator app replaces the old one (lost or new phone): the new secret is confirmed by

@@ -89,7 +89,7 @@ async function onboard(page: Page, name: string, email: string, base = BASE): Pr
   await acceptInvitation(page, await createTenant(name, email, base));
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
   await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
-  await page.getByRole('button', { name: 'Bestätigen' }).click();
+  await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
   await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
   await page.getByText(`Angemeldet als ${email}`).waitFor();
   return secret;
@@ -129,7 +129,7 @@ describe('portal accounts in Chromium', () => {
     const used = new Set<string>();
     const enrolCode = await freshCode(secret, used);
     await page.getByLabel('Code aus der App').fill(enrolCode);
-    await page.getByRole('button', { name: 'Bestätigen' }).click();
+    await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
     await page.getByTestId('recovery-codes').waitFor();
     const codes = await page.getByTestId('recovery-codes').locator('li').allTextContents();
     expect(codes).toHaveLength(10);
@@ -339,7 +339,7 @@ describe('portal accounts in Chromium', () => {
     await member.waitForURL(`${BASE}/setup/second-factor`);
     const secret = (await member.getByTestId('totp-secret').textContent())!.trim();
     await member.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
-    await member.getByRole('button', { name: 'Bestätigen' }).click();
+    await member.getByRole('button', { name: 'Bestätigen', exact: true }).click();
     await member.getByRole('link', { name: 'Weiter zum Archiv' }).click();
     await member.getByText('Angemeldet als mitarbeiter@e2e-sechs.example (Mitglied)').waitFor();
     expect(await member.getByRole('link', { name: 'Benutzer' }).count()).toBe(0);
@@ -376,7 +376,7 @@ describe('portal accounts in Chromium', () => {
       await page.getByRole('button', { name: 'Passwort festlegen' }).click();
       const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
       await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
-      await page.getByRole('button', { name: 'Bestätigen' }).click();
+      await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
       await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
       await page.getByText(`Angemeldet als ${email}`).waitFor();
       return page;
@@ -416,10 +416,10 @@ describe('portal accounts in Chromium', () => {
     await owner.getByRole('button', { name: 'Einladung erstellen' }).click();
     await owner.waitForURL(/\/reauth\?to=%2Fsettings%2Fusers/);
     await owner.getByLabel('Passwort').fill('falsches Passwort!!');
-    await owner.getByRole('button', { name: 'Bestätigen' }).click();
+    await owner.getByRole('button', { name: 'Bestätigen', exact: true }).click();
     expect(await owner.getByRole('alert').textContent()).toMatch(/falsch/);
     await owner.getByLabel('Passwort').fill(PASSWORD);
-    await owner.getByRole('button', { name: 'Bestätigen' }).click();
+    await owner.getByRole('button', { name: 'Bestätigen', exact: true }).click();
     await owner.waitForURL(`${BASE}/settings/users`);
     expect(await owner.getByTestId('invite').count()).toBe(0);
 
@@ -446,7 +446,7 @@ describe('portal accounts in Chromium', () => {
     const newSecret = (await page.getByTestId('totp-secret').textContent())!.trim();
     expect(newSecret).not.toBe(oldSecret);
     await page.getByLabel('Code aus der App').fill(totpCodeAt(newSecret, Date.now()));
-    await page.getByRole('button', { name: 'Bestätigen' }).click();
+    await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
     await page.getByText(/neue Authenticator-App ist eingerichtet/).waitFor();
 
     await page.goto(`${BASE}/`);
@@ -460,6 +460,27 @@ describe('portal accounts in Chromium', () => {
     await page.getByLabel('Code').fill(totpCodeAt(newSecret, Date.now() + TOTP_PERIOD_S * 1000));
     await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
     await page.getByText(`Angemeldet als ${email}`).waitFor();
+
+    // Ten minutes later, a sensitive page asks again; a fresh code from the app confirms it.
+    const db = createDb(cfg.DATABASE_URL, 1);
+    try {
+      await sql`UPDATE sessions SET reauth_at = now() - interval '11 minutes'
+                WHERE ended_at IS NULL AND user_id = (SELECT id FROM users WHERE email = ${email})`.execute(
+        db,
+      );
+    } finally {
+      await db.destroy();
+    }
+    await page.goto(`${BASE}/settings/authenticator`);
+    await page.waitForURL(/\/reauth\?to=%2Fsettings%2Fauthenticator/);
+    const codeField = page.getByLabel('Oder: Code aus der Authenticator-App');
+    await codeField.fill(totpCodeAt(oldSecret, Date.now() + 2 * TOTP_PERIOD_S * 1000));
+    await page.getByRole('button', { name: 'Mit Code bestätigen' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/falsch/);
+    await codeField.fill(totpCodeAt(newSecret, Date.now() + 2 * TOTP_PERIOD_S * 1000));
+    await page.getByRole('button', { name: 'Mit Code bestätigen' }).click();
+    await page.waitForURL(`${BASE}/settings/authenticator`);
+    await page.getByTestId('totp-secret').waitFor();
   }, 120_000);
 
   it('answers no protected route without both factors', async () => {

@@ -38,8 +38,11 @@ export const de = {
     'Geben Sie diesen Einladungslink sicher weiter. Er gilt 7 Tage und nur einmal und wird nicht noch einmal angezeigt.',
   'invite.memberIntro':
     'Sie wurden zum Archiv „{tenant}“ eingeladen ({email}). Wählen Sie ein Passwort.',
-  'reauth.title': 'Passwort bestätigen',
-  'reauth.intro': 'Diese Aktion ist sicherheitsrelevant. Bitte bestätigen Sie Ihr Passwort.',
+  'reauth.title': 'Identität bestätigen',
+  'reauth.intro':
+    'Diese Aktion ist sicherheitsrelevant. Bitte bestätigen Sie Ihr Passwort oder geben Sie einen Code aus Ihrer Authenticator-App ein.',
+  'reauth.code': 'Oder: Code aus der Authenticator-App',
+  'reauth.withCode': 'Mit Code bestätigen',
   'reauth.submit': 'Bestätigen',
   'security.removePasskey': 'Entfernen',
   'users.changeRole': 'Rolle ändern',

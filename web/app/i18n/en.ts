@@ -37,8 +37,11 @@ export const en: Record<MessageKey, string> = {
   'users.linkIntro':
     'Pass this invitation link on securely. It is valid for 7 days, works once and is not shown again.',
   'invite.memberIntro': 'You were invited to the archive “{tenant}” ({email}). Choose a password.',
-  'reauth.title': 'Confirm your password',
-  'reauth.intro': 'This action is security-relevant. Please confirm your password.',
+  'reauth.title': 'Confirm it is you',
+  'reauth.intro':
+    'This action is security-relevant. Please confirm your password or enter a code from your authenticator app.',
+  'reauth.code': 'Or: code from your authenticator app',
+  'reauth.withCode': 'Confirm with code',
   'reauth.submit': 'Confirm',
   'security.removePasskey': 'Remove',
   'users.changeRole': 'Change role',

@@ -6,7 +6,10 @@ import { requireUser } from '../lib/guards.server';
 import { actionHeaders, seeOther, tooManyAttempts } from '../lib/http.server';
 import { safePath } from '../lib/paths';
 
-/** Confirms the password before a sensitive action, then returns to it. */
+/**
+ * Confirms the password, or a fresh code from the authenticator app, before a sensitive action,
+ * then returns to it.
+ */
 
 export const headers = actionHeaders;
 
@@ -16,13 +19,20 @@ export async function loader({ request, context }: LoaderArgs) {
 }
 
 export async function action({ request, context }: ActionArgs) {
-  const { session } = await requireUser(request, context);
+  const { session, cookie } = await requireUser(request, context);
   const form = await request.formData();
-  const r = await context.services.reauthenticate(session, {
-    password: String(form.get('password') ?? '').slice(0, 1024),
-    ip: context.ip,
-    userAgent: context.userAgent,
-  });
+  const meta = { ip: context.ip, userAgent: context.userAgent };
+  const code = form.get('code');
+  const r =
+    typeof code === 'string'
+      ? await context.services.reauthenticateWithCode(session, cookie, {
+          code: code.slice(0, 16),
+          ...meta,
+        })
+      : await context.services.reauthenticate(session, {
+          password: String(form.get('password') ?? '').slice(0, 1024),
+          ...meta,
+        });
   if (r === 'throttled') return tooManyAttempts(60);
   if (r === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
   return seeOther(safePath(form.get('to')));
@@ -49,6 +59,16 @@ export default function Reauth() {
           autoComplete="current-password"
         />
         <Submit>{t('reauth.submit')}</Submit>
+      </form>
+      <form method="post">
+        <input type="hidden" name="to" value={safePath(params.get('to'))} />
+        <Field
+          label={t('reauth.code')}
+          name="code"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+        />
+        <Submit>{t('reauth.withCode')}</Submit>
       </form>
     </>
   );
