@@ -20,7 +20,8 @@ export type Purpose =
   | 'audit-details'
   | 'session-keys'
   | 'totp-secret'
-  | 'invite-tenant-key';
+  | 'invite-tenant-key'
+  | 'index-segment';
 
 export interface Binding {
   tenant: string;

@@ -19,6 +19,7 @@ export interface Database {
   messages: MessagesTable;
   message_receipts: MessageReceiptsTable;
   search_index_queue: SearchIndexQueueTable;
+  search_segments: SearchSegmentsTable;
   invites: InvitesTable;
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
@@ -61,6 +62,15 @@ export interface SearchIndexQueueTable {
   message_id: string;
   tenant_id: string;
   queued_at: Generated<Date>;
+}
+
+export interface SearchSegmentsTable {
+  id: string;
+  tenant_id: string;
+  epoch_id: string;
+  doc_count: number;
+  enc_segment: Buffer;
+  created_at: Generated<Date>;
 }
 
 export interface AuditKeysTable {

@@ -47,6 +47,13 @@ export const bind = {
     messageId: string,
     part: 'mail-metadata' | 'mail-tokens',
   ): Binding => ({ tenant, epoch: epochId, message: messageId, purpose: part }),
+  /** One encrypted search index segment, under the epoch's index key. */
+  indexSegment: (tenant: string, epochId: string, segmentId: string): Binding => ({
+    tenant,
+    epoch: epochId,
+    message: segmentId,
+    purpose: 'index-segment',
+  }),
   /** The SMTP envelope of one delivery (duplicates included), sealed to the epoch key. */
   receiptEnvelope: (tenant: string, epochId: string, receiptId: string): Binding => ({
     tenant,

@@ -9,6 +9,7 @@ import * as m0007 from './0007_messages';
 import * as m0008 from './0008_portal_accounts';
 import * as m0009 from './0009_passkeys';
 import * as m0010 from './0010_member_invites';
+import * as m0011 from './0011_search_segments';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008_portal_accounts': m0008,
   '0009_passkeys': m0009,
   '0010_member_invites': m0010,
+  '0011_search_segments': m0011,
 };

@@ -1,0 +1,255 @@
+import { fold } from './tokenize';
+import type { FieldName, Query, TermQuery } from './query';
+import { readPostings, type DecodedSegment, type IndexedDoc } from './segment';
+
+/**
+ * The decrypted index of one unlocked session, in memory: every mail's summary and the inverted
+ * lists of all loaded segments. Answers browse filters and searches without touching the database;
+ * phrase checks against mail bodies happen in the caller (they need decryption), through
+ * `verify`.
+ */
+
+export type SortOrder = 'newest' | 'oldest' | 'largest' | 'smallest' | 'from' | 'subject';
+export const SORT_ORDERS: readonly SortOrder[] = [
+  'newest',
+  'oldest',
+  'largest',
+  'smallest',
+  'from',
+  'subject',
+];
+
+export interface SearchOptions {
+  sort?: SortOrder;
+  /** From a previous page: rows after this key. */
+  cursor?: string;
+  limit?: number;
+  /** Confine to mails of these mailboxes (a member's own addresses). */
+  mailboxes?: readonly string[];
+  /** Phrase check of one candidate; only called when the query has phrases. */
+  verify?: (doc: IndexedDoc) => Promise<boolean>;
+  /** Upper bound of candidates `verify` is asked about per page. */
+  maxVerify?: number;
+}
+
+export interface SearchResult {
+  hits: IndexedDoc[];
+  /** Matches before phrase checks (exact when the query has no phrase). */
+  total: number;
+  nextCursor?: string;
+}
+
+interface LoadedSegment {
+  id: string;
+  base: number;
+  segment: DecodedSegment;
+}
+
+export class SearchIndex {
+  readonly docs: IndexedDoc[] = [];
+  private readonly segments: LoadedSegment[] = [];
+  private readonly byId = new Map<string, number>();
+
+  get segmentIds(): string[] {
+    return this.segments.map((s) => s.id);
+  }
+
+  add(id: string, segment: DecodedSegment): void {
+    const base = this.docs.length;
+    this.segments.push({ id, base, segment });
+    for (const doc of segment.docs) {
+      this.byId.set(doc.id, this.docs.length);
+      this.docs.push(doc);
+    }
+  }
+
+  doc(id: string): IndexedDoc | undefined {
+    const at = this.byId.get(id);
+    return at === undefined ? undefined : this.docs[at];
+  }
+
+  /** Global positions of the mails holding `t`, ascending. */
+  private matching(t: TermQuery): number[] {
+    const out: number[] = [];
+    for (const { base, segment } of this.segments) {
+      let i = lowerBound(segment.terms, t.term);
+      if (!t.prefix) {
+        if (segment.terms[i] === t.term)
+          for (const p of readPostings(segment, i)) out.push(base + p);
+        continue;
+      }
+      const seen = new Set<number>();
+      for (; i < segment.terms.length && segment.terms[i]!.startsWith(t.term); i++)
+        for (const p of readPostings(segment, i)) seen.add(base + p);
+      out.push(...[...seen].sort((a, b) => a - b));
+    }
+    return out;
+  }
+
+  async search(q: Query, options: SearchOptions = {}): Promise<SearchResult> {
+    let candidates: number[] | undefined;
+    for (const t of [...q.all].sort((a, b) => Number(a.prefix) - Number(b.prefix))) {
+      const found = this.matching(t);
+      candidates = candidates ? intersect(candidates, found) : found;
+      if (!candidates.length) break;
+    }
+    const excluded = new Set(q.none.flatMap((t) => this.matching(t)));
+    const mailboxes = options.mailboxes && new Set(options.mailboxes.map((m) => m.toLowerCase()));
+    const rows: IndexedDoc[] = [];
+    const consider = (doc: IndexedDoc, at: number) => {
+      if (excluded.has(at)) return;
+      if (mailboxes && !doc.mailboxes.some((m) => mailboxes.has(m))) return;
+      if (!matchesFilters(doc, q)) return;
+      rows.push(doc);
+    };
+    if (candidates) for (const at of candidates) consider(this.docs[at]!, at);
+    else this.docs.forEach(consider);
+
+    const sort = options.sort ?? 'newest';
+    const compare = comparator(sort);
+    rows.sort(compare);
+    let start = 0;
+    if (options.cursor) {
+      const after = decodeCursor(options.cursor);
+      start = upperBound(rows, (d) => compare(d, after as IndexedDoc) > 0);
+    }
+    const limit = options.limit ?? 50;
+    const hits: IndexedDoc[] = [];
+    let i = start;
+    let verified = 0;
+    for (; i < rows.length && hits.length < limit; i++) {
+      const doc = rows[i]!;
+      if (q.phrases.length && options.verify) {
+        if (++verified > (options.maxVerify ?? 500)) break;
+        if (!(await options.verify(doc))) continue;
+      }
+      hits.push(doc);
+    }
+    const last = rows[i - 1];
+    return {
+      hits,
+      total: rows.length,
+      nextCursor: i < rows.length && last ? encodeCursor(last) : undefined,
+    };
+  }
+}
+
+function matchesFilters(doc: IndexedDoc, q: Query): boolean {
+  if (q.after !== undefined && doc.receivedAt < q.after) return false;
+  if (q.before !== undefined && doc.receivedAt >= q.before) return false;
+  if (q.hasAttachment && !doc.attachments.length) return false;
+  if (q.larger !== undefined && doc.size <= q.larger) return false;
+  if (q.smaller !== undefined && doc.size >= q.smaller) return false;
+  return q.fields.every((f) => fieldText(doc, f.field).includes(f.value));
+}
+
+const people = (list: { name: string; address: string }[]) =>
+  list.map((a) => `${a.name} <${a.address}>`).join(', ');
+
+/** The folded text a field query looks in. */
+function fieldText(doc: IndexedDoc, field: FieldName): string {
+  switch (field) {
+    case 'from':
+      return fold(people(doc.from));
+    case 'to':
+      return fold(people(doc.to));
+    case 'cc':
+      return fold(people(doc.cc));
+    case 'subject':
+      return fold(doc.subject ?? '');
+    case 'attachment':
+      return fold(doc.attachments.map((a) => a.name ?? '').join(' | '));
+    case 'mailbox':
+      return doc.mailboxes.join(' ');
+  }
+}
+
+type Key = Pick<IndexedDoc, 'id' | 'receivedAt' | 'size' | 'from' | 'subject'>;
+
+function comparator(sort: SortOrder): (a: Key, b: Key) => number {
+  const byTime = (a: Key, b: Key) => b.receivedAt - a.receivedAt || cmp(a.id, b.id);
+  switch (sort) {
+    case 'newest':
+      return byTime;
+    case 'oldest':
+      return (a, b) => -byTime(a, b);
+    case 'largest':
+      return (a, b) => b.size - a.size || byTime(a, b);
+    case 'smallest':
+      return (a, b) => a.size - b.size || byTime(a, b);
+    case 'from':
+      return (a, b) => cmp(sender(a), sender(b)) || byTime(a, b);
+    case 'subject':
+      return (a, b) => cmp(fold(a.subject ?? ''), fold(b.subject ?? '')) || byTime(a, b);
+  }
+}
+
+const sender = (d: Key) => fold(d.from[0]?.name || d.from[0]?.address || '');
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+const encodeCursor = (d: Key): string =>
+  Buffer.from(
+    JSON.stringify([d.id, d.receivedAt, d.size, d.from[0] ?? null, d.subject]),
+    'utf8',
+  ).toString('base64url');
+
+function decodeCursor(cursor: string): Key {
+  try {
+    const [id, receivedAt, size, from, subject] = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    ) as [string, number, number, { name: string; address: string } | null, string | null];
+    return { id, receivedAt, size, from: from ? [from] : [], subject };
+  } catch {
+    return { id: '', receivedAt: Number.MAX_SAFE_INTEGER, size: 0, from: [], subject: null };
+  }
+}
+
+function lowerBound(sorted: string[], value: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index whose row satisfies `after` (rows are sorted, `after` is monotone). */
+function upperBound<T>(rows: T[], after: (row: T) => boolean): number {
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (after(rows[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function intersect(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      out.push(a[i]!);
+      i++;
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Whether `text` holds `words` (folded) consecutively. */
+export function containsPhrase(text: string, words: string[]): boolean {
+  if (!words.length) return true;
+  const seq = [...text.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => fold(m[0]));
+  outer: for (let i = 0; i + words.length <= seq.length; i++) {
+    for (let j = 0; j < words.length; j++) if (seq[i + j] !== words[j]) continue outer;
+    return true;
+  }
+  return false;
+}
