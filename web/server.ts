@@ -7,7 +7,10 @@ import { createRequestHandler } from '@react-router/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import type { ServerBuild } from 'react-router';
-import { config } from '../lib/config';
+import { config, tsaCaFile } from '../lib/config';
+import { createArchive } from '../lib/archive/portal-archive';
+import { SessionIndexCache } from '../lib/search/session-cache';
+import { createS3 } from '../lib/storage/s3';
 import { relyingParty } from '../lib/auth/passkeys';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/log';
@@ -24,10 +27,19 @@ import { createPortalServices } from './services';
 const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
 const db = createDb(cfg.DATABASE_URL, 10);
+const tsaCaPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
 const services = createPortalServices(
   db,
   relyingParty(cfg.PORTAL_PUBLIC_URL),
   cfg.PORTAL_PUBLIC_URL,
+  createArchive({
+    db,
+    s3: createS3(cfg),
+    bucket: cfg.S3_BUCKET,
+    tsaCaPem,
+    indexes: new SessionIndexCache(),
+  }),
+  tsaCaPem,
 );
 const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
 const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;
@@ -84,6 +96,13 @@ function sameOrigin(req: Request, res: Response, next: NextFunction) {
   next();
 }
 app.use(sameOrigin);
+
+// A mail's HTML document (shown in a sandboxed frame) carries its own, stricter CSP, set by its
+// route; the portal's policy (no framing at all) must not be appended to it.
+app.use('/mail/:id/body', (_req, res, next) => {
+  res.removeHeader('Content-Security-Policy');
+  next();
+});
 
 app.get(
   '/healthz',

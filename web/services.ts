@@ -40,6 +40,9 @@ import {
   type RelyingParty,
 } from '../lib/auth/passkeys';
 import QRCode from 'qrcode';
+import type { Archive } from '../lib/archive/portal-archive';
+import { mailBodyCsp } from '../lib/mail/sanitize';
+import { publishedKeys, verifySteps } from '../lib/proof/verify-steps';
 
 /**
  * The domain operations the portal's routes may call. Route modules are bundled by Vite and import
@@ -50,9 +53,19 @@ export function createPortalServices(
   db: Db,
   rp: RelyingParty,
   publicUrl: string,
+  archive: Archive,
+  tsaRootPem: () => string,
   argon2?: Argon2Params,
 ) {
   return {
+    archive,
+    publishedKeys: (session: SessionInfo) => publishedKeys(db, session.tenantId),
+    /** A dropped mail and bundle, checked in memory against our published keys. */
+    verifyUpload: async (session: SessionInfo, zip: Uint8Array, mail: Uint8Array) =>
+      verifySteps(zip, mail, {
+        ...(await publishedKeys(db, session.tenantId)),
+        tsaRootPem: tsaRootPem(),
+      }),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     readSession: (cookie: string | undefined) => readSession(db, cookie),
     passwordStep: (i: Omit<Parameters<typeof passwordStep>[1], 'argon2'>) =>
@@ -60,7 +73,10 @@ export function createPortalServices(
     secondFactorStep: (...a: Tail<Parameters<typeof secondFactorStep>>) =>
       secondFactorStep(db, ...a),
     enrolTotp: (...a: Tail<Parameters<typeof enrolTotp>>) => enrolTotp(db, ...a),
-    logout: (...a: Tail<Parameters<typeof logout>>) => logout(db, ...a),
+    logout: async (...a: Tail<Parameters<typeof logout>>) => {
+      archive.forget(a[0]);
+      await logout(db, ...a);
+    },
     findInvite: (token: string) => findInvite(db, token),
     acceptSetupInvite: (i: Omit<Parameters<typeof acceptSetupInvite>[1], 'argon2'>) =>
       acceptSetupInvite(db, { ...i, argon2 }),
@@ -99,6 +115,7 @@ export function createPortalServices(
     recentAuditEvents: (session: SessionInfo) => recentAuditEvents(db, session.tenantId),
     replaceTotp: (...a: Tail<Parameters<typeof replaceTotp>>) => replaceTotp(db, ...a),
     passwordProblem,
+    mailBodyCsp,
     newTotpSecret,
     totpUri,
     qrSvg: (text: string) => QRCode.toString(text, { type: 'svg', margin: 1 }),

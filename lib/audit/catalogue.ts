@@ -70,6 +70,7 @@ export const AUDIT_EVENTS = {
   'mail.original_downloaded': { feature: 'archive', summary: 'original .eml decrypted' },
   'mail.pdf_downloaded': { feature: 'archive', summary: 'mail decrypted into a PDF' },
   'mail.searched': { feature: 'archive', summary: 'search over decrypted index (terms sealed)' },
+  'mail.proof_downloaded': { feature: 'archive', summary: "a mail's proof bundle downloaded" },
 
   'export.created': { feature: 'lifecycle', summary: 'export started (scope, number of mails)' },
   'export.downloaded': { feature: 'lifecycle', summary: 'export file downloaded' },

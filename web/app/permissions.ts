@@ -13,6 +13,9 @@ export const PERMISSIONS = {
   '/settings/users': ['owner', 'admin'],
   '/settings/tenant': ['owner', 'admin'],
   '/audit': ['owner', 'admin', 'auditor'],
+  /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */
+  '/mail': ['owner', 'admin', 'auditor', 'member'],
+  '/verify': ['owner', 'admin', 'auditor', 'member'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type GuardedPage = keyof typeof PERMISSIONS;

@@ -1,0 +1,305 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { PassThrough, type Readable } from 'node:stream';
+import { recordAudit, type AuditInput } from '../audit/record';
+import type { SessionInfo } from '../auth/sessions';
+import { unlockedKeys } from '../auth/sessions';
+import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
+import { openMail, type StoredMail } from '../mail/open';
+import { readMailView, streamAttachment, type AttachmentInfo, type MailView } from '../mail/read';
+import { safeHtml, type SafeHtml } from '../mail/sanitize';
+import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
+import { containsPhrase, type SearchOptions, type SortOrder } from '../search/engine';
+import { loadIndex } from '../search/index-store';
+import { isEmptyQuery, parseQuery, QueryError, type Query } from '../search/query';
+import type { IndexedDoc } from '../search/segment';
+import type { SessionIndexCache } from '../search/session-cache';
+import { snippet, type Snippet } from '../search/snippet';
+import { EpochKeyring } from '../vault/epoch-keyring';
+import { lock, type UnlockedSession } from '../vault/session';
+
+/**
+ * What the portal does with archived mail, for one signed-in user: browse and search the session's
+ * decrypted index, open a mail, download its parts and proofs. Every function checks that the mail
+ * is visible to the user (in the tenant's index, and for a member in one of their own mailboxes)
+ * and answers `undefined` — the route's 404 — otherwise. Every decryption writes its audit event
+ * before any plaintext leaves.
+ */
+
+export interface ArchiveDeps {
+  db: Db;
+  s3: S3Client;
+  bucket: string;
+  tsaCaPem: () => string;
+  indexes: SessionIndexCache;
+}
+
+export interface BrowseInput {
+  q: string;
+  sort?: SortOrder;
+  cursor?: string;
+  limit?: number;
+  ip: string;
+}
+
+export type BrowseResult =
+  | { kind: 'error'; message: string }
+  | {
+      kind: 'ok';
+      hits: (IndexedDoc & { snippet?: Snippet })[];
+      total: number;
+      /** True when phrase checks stopped early: `total` is an upper bound. */
+      approximate: boolean;
+      nextCursor?: string;
+    };
+
+/** Mails larger than this get no snippet (reading them would slow every result page). */
+const SNIPPET_MAX_SIZE = 2 * 1024 * 1024;
+
+const streamToText = async (plain: Readable) => (await readMailView(plain)).text;
+
+export function createArchive(deps: ArchiveDeps) {
+  const { db } = deps;
+
+  /** Runs `fn` with the session's keys and an epoch keyring; zeroes both afterwards. */
+  async function withKeys<T>(
+    session: SessionInfo,
+    cookie: string,
+    fn: (unlocked: UnlockedSession, keyring: EpochKeyring) => Promise<T>,
+  ): Promise<T> {
+    const unlocked = await withTenant(db, session.tenantId, (tx) =>
+      unlockedKeys(tx, session, cookie),
+    );
+    const keyring = new EpochKeyring(db, unlocked);
+    try {
+      return await fn(unlocked, keyring);
+    } finally {
+      keyring.dispose();
+      lock(unlocked);
+    }
+  }
+
+  const sessionKey = (session: SessionInfo) => session.idHash.toString('hex');
+
+  const index = (session: SessionInfo, unlocked: UnlockedSession, keyring: EpochKeyring) =>
+    deps.indexes.get(sessionKey(session), (current) => loadIndex(db, unlocked, keyring, current));
+
+  /** A member sees the mails of their own address; everyone else the whole tenant. */
+  const mailboxScope = (session: SessionInfo) =>
+    session.role === 'member' ? [session.email.toLowerCase()] : undefined;
+
+  async function visible(
+    session: SessionInfo,
+    unlocked: UnlockedSession,
+    keyring: EpochKeyring,
+    messageId: string,
+  ): Promise<IndexedDoc | undefined> {
+    const doc = (await index(session, unlocked, keyring)).doc(messageId);
+    const scope = mailboxScope(session);
+    if (!doc || (scope && !doc.mailboxes.some((m) => scope.includes(m)))) return undefined;
+    return doc;
+  }
+
+  const audit = (session: SessionInfo, ip: string, input: Omit<AuditInput, 'actor' | 'ip'>) =>
+    withTenant(db, session.tenantId, (tx) =>
+      recordAudit(tx, session.tenantId, {
+        ...input,
+        actor: { type: 'user', id: session.userId },
+        ip,
+      }),
+    );
+
+  const mailTarget = (id: string) => ({ type: 'message', id });
+
+  /** Audits, then opens the mail's plaintext; undefined when not visible. */
+  async function openAudited(
+    session: SessionInfo,
+    cookie: string,
+    messageId: string,
+    ip: string,
+    event: Omit<AuditInput, 'actor' | 'ip' | 'target'>,
+  ): Promise<{ doc: IndexedDoc; mail: StoredMail; plain: Readable } | undefined> {
+    return withKeys(session, cookie, async (unlocked, keyring) => {
+      const doc = await visible(session, unlocked, keyring, messageId);
+      if (!doc) return undefined;
+      await audit(session, ip, { ...event, target: mailTarget(messageId) });
+      const opened = await openMail(deps, session.tenantId, keyring, messageId);
+      return opened && { doc, ...opened };
+    });
+  }
+
+  return {
+    async browse(session: SessionInfo, cookie: string, input: BrowseInput): Promise<BrowseResult> {
+      let query: Query;
+      try {
+        query = parseQuery(input.q);
+      } catch (e) {
+        if (e instanceof QueryError) return { kind: 'error', message: e.message };
+        throw e;
+      }
+      return withKeys(session, cookie, async (unlocked, keyring) => {
+        const idx = await index(session, unlocked, keyring);
+        const texts = new Map<string, Promise<string>>();
+        const text = (doc: IndexedDoc) => {
+          let t = texts.get(doc.id);
+          if (!t) {
+            t = openMail(deps, session.tenantId, keyring, doc.id).then((o) =>
+              o ? streamToText(o.plain) : '',
+            );
+            texts.set(doc.id, t);
+          }
+          return t;
+        };
+        const options: SearchOptions = {
+          sort: input.sort,
+          cursor: input.cursor,
+          limit: input.limit,
+          mailboxes: mailboxScope(session),
+          verify: async (doc) => {
+            const body = `${doc.subject ?? ''}\n${await text(doc)}`;
+            return query.phrases.every((p) => containsPhrase(body, p));
+          },
+          maxVerify: 300,
+        };
+        // The event comes first: the listing is a decryption of the index.
+        await audit(session, input.ip, {
+          action: 'mail.searched',
+          details: {
+            kind: isEmptyQuery(query) ? 'browse' : 'search',
+            sort: input.sort ?? 'newest',
+          },
+          ...(input.q ? { sealed: { query: input.q } } : {}),
+        });
+        const result = await idx.search(query, options);
+        const words = query.all.filter((t) => t.term.length > 1);
+        const hits = await Promise.all(
+          result.hits.map(async (doc) =>
+            words.length && doc.size <= SNIPPET_MAX_SIZE
+              ? { ...doc, snippet: snippet(await text(doc), words) }
+              : doc,
+          ),
+        );
+        return {
+          kind: 'ok' as const,
+          hits,
+          total: result.total,
+          approximate: query.phrases.length > 0,
+          nextCursor: result.nextCursor,
+        };
+      });
+    },
+
+    /** A mail's headers, text and attachment list (the HTML itself is served by `body`). */
+    async view(
+      session: SessionInfo,
+      cookie: string,
+      messageId: string,
+      ip: string,
+    ): Promise<
+      | {
+          doc: IndexedDoc;
+          mail: StoredMail;
+          view: Omit<MailView, 'html'> & { hasHtml: boolean; blockedImages: number };
+        }
+      | undefined
+    > {
+      const opened = await openAudited(session, cookie, messageId, ip, {
+        action: 'mail.viewed',
+        details: { part: 'message' },
+      });
+      if (!opened) return undefined;
+      const { html, ...view } = await readMailView(opened.plain);
+      const blockedImages = html
+        ? safeHtml(html, { cidUrl: () => '', allowRemoteImages: false }).blockedImages
+        : 0;
+      return {
+        doc: opened.doc,
+        mail: opened.mail,
+        view: { ...view, hasHtml: !!html, blockedImages },
+      };
+    },
+
+    /** The mail's HTML, sanitised, for the sandboxed frame. */
+    async body(
+      session: SessionInfo,
+      cookie: string,
+      messageId: string,
+      input: { ip: string; allowRemoteImages: boolean; cidUrl: (cid: string) => string },
+    ): Promise<SafeHtml | undefined> {
+      const opened = await openAudited(session, cookie, messageId, input.ip, {
+        action: 'mail.viewed',
+        details: { part: 'html', remoteImages: input.allowRemoteImages },
+      });
+      if (!opened) return undefined;
+      const view = await readMailView(opened.plain);
+      return safeHtml(view.html ?? '', input);
+    },
+
+    /** The original bytes as received, decrypted as a stream. */
+    async original(session: SessionInfo, cookie: string, messageId: string, ip: string) {
+      const opened = await openAudited(session, cookie, messageId, ip, {
+        action: 'mail.original_downloaded',
+      });
+      return opened && { mail: opened.mail, doc: opened.doc, stream: opened.plain };
+    },
+
+    /** One attachment (by position, or an inline image by Content-ID) as a stream. */
+    async attachment(
+      session: SessionInfo,
+      cookie: string,
+      messageId: string,
+      which: { index: number } | { cid: string },
+      ip: string,
+    ): Promise<{ info: Omit<AttachmentInfo, 'size' | 'sha256'>; stream: Readable } | undefined> {
+      const opened = await openAudited(session, cookie, messageId, ip, {
+        action: 'mail.attachment_downloaded',
+        details: 'index' in which ? { index: which.index } : { inline: true },
+      });
+      if (!opened) return undefined;
+      return new Promise((resolve, reject) => {
+        const out = new PassThrough();
+        streamAttachment(opened.plain, which, async (info, content) => {
+          resolve({ info, stream: out });
+          content.pipe(out);
+          await new Promise((done) => out.on('finish', done).on('close', done));
+        }).then((found) => {
+          if (!found) resolve(undefined);
+        }, reject);
+      });
+    },
+
+    /** The proof bundle of a visible mail (no decryption: hashes and signatures only). */
+    async proof(session: SessionInfo, cookie: string, messageId: string, ip: string) {
+      const doc = await withKeys(session, cookie, (unlocked, keyring) =>
+        visible(session, unlocked, keyring, messageId),
+      );
+      if (!doc) return undefined;
+      const mail = await withTenant(db, session.tenantId, (tx) =>
+        tx.selectFrom('messages').select('sha256').where('id', '=', messageId).executeTakeFirst(),
+      );
+      if (!mail) return undefined;
+      try {
+        const bundle = await buildProofBundle(db, {
+          tenantId: session.tenantId,
+          entrySha256: mail.sha256,
+          tsaCaPem: deps.tsaCaPem(),
+        });
+        await audit(session, ip, {
+          action: 'mail.proof_downloaded',
+          target: mailTarget(messageId),
+        });
+        return { kind: 'ok' as const, zip: bundle.zip };
+      } catch (e) {
+        if (e instanceof ProofUnavailableError) return { kind: 'pending' as const };
+        throw e;
+      }
+    },
+
+    /** Forgets the session's decrypted index (logout). */
+    forget(session: SessionInfo): void {
+      deps.indexes.drop(sessionKey(session));
+    },
+  };
+}
+
+export type Archive = ReturnType<typeof createArchive>;

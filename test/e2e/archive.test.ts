@@ -1,0 +1,380 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+import { sql } from 'kysely';
+import type { Browser, Page } from 'playwright-core';
+import { LmtpClient } from '../../infra/lmtp-client';
+import { createDb, type Db } from '../../lib/db';
+import { HOSTILE_HTML } from '../fixtures/hostile-html';
+import { crlf } from '../helpers/archive';
+import { launchChromium } from '../helpers/browser';
+import { createTenantInvite, invite, join, mailrepo } from '../helpers/portal';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * Issue 8 in a real browser, against the real stack: mails go in over LMTP, are sealed, and the
+ * portal finds them by words from bodies and attachment names, shows hostile HTML without running
+ * anything or reaching out, serves originals, attachments and proof bundles that verify, confines
+ * a member to their mailbox and another tenant to nothing.
+ */
+
+const cfg = stackConfig();
+const BASE = `http://localhost:${cfg.WEB_PORT}`;
+const exec = promisify(execFile);
+let browser: Browser;
+let db: Db;
+
+// A listener standing in for the internet: anything that reaches it left the page.
+const remoteHits: string[] = [];
+const remote = http.createServer((req, res) => {
+  remoteHits.push(req.url ?? '');
+  res.writeHead(200, { 'Content-Type': 'image/png' }).end(PNG);
+});
+let REMOTE = '';
+
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+);
+const PDF = Buffer.from('%PDF-1.4\n% Vertragsentwurf Müller\n%%EOF\n', 'utf8');
+
+const DOMAIN = 'e2e-archiv.example';
+const INGEST = `journal@${DOMAIN}`;
+const MEMBER = `mitglied@${DOMAIN}`;
+
+function mime(headers: Record<string, string>, body: string): Buffer {
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+  return crlf(`${head}\nMIME-Version: 1.0\nDate: Fri, 27 Nov 2026 08:00:00 +0100\n${body}`);
+}
+
+const MAILS = {
+  plain: mime(
+    {
+      From: '=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <j.mueller@lieferant.example>',
+      To: `Mitglied <${MEMBER}>`,
+      Subject: '=?UTF-8?Q?Lieferung_Heizk=C3=B6rper?=',
+      'Message-ID': `<plain@${DOMAIN}>`,
+    },
+    'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n' +
+      'Sehr geehrte Damen und Herren,\ndie Lieferung der Heizkörper erfolgt am Donnerstag.\n' +
+      'Mit freundlichen Grüßen\n',
+  ),
+  attachment: mime(
+    {
+      From: 'Kanzlei <kanzlei@recht.example>',
+      To: `Chefin <chefin@${DOMAIN}>`,
+      Subject: 'Entwurf zur Unterschrift',
+      'Message-ID': `<attachment@${DOMAIN}>`,
+      'Content-Type': 'multipart/mixed; boundary="grenze"',
+    },
+    '\n--grenze\nContent-Type: text/plain; charset=utf-8\n\nBitte unterschreiben Sie bis Freitag. Herren und Damen sehr geehrte.\n' +
+      '--grenze\nContent-Type: application/pdf; name="Vertrag-Müller.pdf"\n' +
+      "Content-Disposition: attachment; filename*=UTF-8''Vertrag-M%C3%BCller.pdf\n" +
+      `Content-Transfer-Encoding: base64\n\n${PDF.toString('base64')}\n--grenze--\n`,
+  ),
+  inline: mime(
+    {
+      From: 'Marketing <news@shop.example>',
+      To: `chefin@${DOMAIN}`,
+      Subject: 'Newsletter mit Logo',
+      'Message-ID': `<inline@${DOMAIN}>`,
+      'Content-Type': 'multipart/related; boundary="rel"',
+    },
+    '\n--rel\nContent-Type: text/html; charset=utf-8\n\n' +
+      '<p>Unser <b>Logo</b>:</p><img id="logo" src="cid:logo@shop" alt="Logo">' +
+      '<img id="tracker" src="REMOTE_ORIGIN/pixel.png" alt="">\n' +
+      `--rel\nContent-Type: image/png\nContent-ID: <logo@shop>\nContent-Transfer-Encoding: base64\n\n${PNG.toString('base64')}\n--rel--\n`,
+  ),
+};
+
+const hostileMail = (name: string, html: string) =>
+  mime(
+    {
+      From: 'Angreifer <evil@attacker.example>',
+      To: `chefin@${DOMAIN}`,
+      Subject: `Feindlich ${name}`,
+      'Message-ID': `<hostile-${name}@${DOMAIN}>`,
+    },
+    `Content-Type: text/html; charset=utf-8\n\n${html.replaceAll('REMOTE', REMOTE)}\n`,
+  );
+
+async function sealedIds(tenantId: string, count: number): Promise<Map<string, string>> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const rows = await sql<{ id: string; state: string; sha256: Buffer }>`
+      SELECT id, state, sha256 FROM messages WHERE tenant_id = ${tenantId}`.execute(db);
+    if (rows.rows.filter((r) => r.state === 'sealed').length >= count)
+      return new Map(rows.rows.map((r) => [r.sha256.toString('hex'), r.id]));
+    if (Date.now() > deadline) throw new Error(`only ${rows.rows.length} mails, not all sealed`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const sha = (b: Buffer) => require('node:crypto').createHash('sha256').update(b).digest('hex');
+
+let owner: Page;
+let tenantA: string;
+const ids: Record<string, string> = {};
+const hostileIds: Record<string, string> = {};
+
+beforeAll(async () => {
+  db = createDb(cfg.DATABASE_URL, 2);
+  await new Promise<void>((r) => remote.listen(0, '127.0.0.1', r));
+  REMOTE = `http://127.0.0.1:${(remote.address() as AddressInfo).port}`;
+  MAILS.inline = Buffer.from(MAILS.inline.toString('utf8').replace('REMOTE_ORIGIN', REMOTE));
+  browser = await launchChromium();
+
+  const a = await createTenantInvite('E2E Archiv GmbH', `chefin@${DOMAIN}`, BASE);
+  tenantA = a.tenantId;
+  owner = (await join(browser, a.link, `chefin@${DOMAIN}`)).page;
+  // The tenant exists once its owner has accepted the invitation.
+  await mailrepo('ingest-address', 'add', INGEST, '--tenant', tenantA);
+
+  const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
+  const all: [string, Buffer][] = [
+    ...Object.entries(MAILS),
+    ...Object.entries(HOSTILE_HTML).map(([n, h]): [string, Buffer] => [
+      `hostile:${n}`,
+      hostileMail(n, h),
+    ]),
+  ];
+  for (const [, mail] of all) {
+    const d = await lmtp.send(mail, 'journal@mta.example', [INGEST]);
+    expect(d.data[INGEST]).toMatch(/^250/);
+  }
+  lmtp.close();
+  const byHash = await sealedIds(tenantA, all.length);
+  for (const [name, mail] of all) {
+    const id = byHash.get(sha(mail))!;
+    if (name.startsWith('hostile:')) hostileIds[name.slice(8)] = id;
+    else ids[name] = id;
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  remote.close();
+  await db?.destroy();
+});
+
+const rows = async (page: Page) =>
+  page
+    .getByTestId('mail-row')
+    .evaluateAll((trs) =>
+      trs.map((tr) => tr.querySelector('td:nth-child(3) a')!.textContent!.trim()),
+    );
+
+async function search(page: Page, q: string): Promise<string[]> {
+  await page.goto(`${BASE}/mail?q=${encodeURIComponent(q)}`);
+  return rows(page);
+}
+
+describe('the archive in Chromium', () => {
+  it('lists newest first and finds mails by body words, attachment names, phrases and fields', async () => {
+    await owner.goto(`${BASE}/mail`);
+    const listed = await rows(owner);
+    expect(listed.length).toBe(3 + Object.keys(HOSTILE_HTML).length);
+    expect(await owner.getByTestId('mail-count').textContent()).toMatch(/13 Mails/);
+
+    expect(await search(owner, 'heizkorper')).toEqual(['Lieferung Heizkörper']);
+    expect(await owner.getByTestId('snippet').first().textContent()).toMatch(/Heizkörper/);
+    expect(await owner.locator('.snippet mark').first().textContent()).toBe('Heizkörper');
+    expect(await search(owner, 'DONNERSTAG')).toEqual(['Lieferung Heizkörper']);
+    expect(await search(owner, 'vertrag-müller')).toEqual(['Entwurf zur Unterschrift']);
+    expect(await search(owner, 'attachment:müller')).toEqual(['Entwurf zur Unterschrift']);
+    // Both hold the words; only one in this order.
+    expect(await search(owner, '"sehr geehrte damen und herren"')).toEqual([
+      'Lieferung Heizkörper',
+    ]);
+    expect(await search(owner, 'from:müller')).toEqual(['Lieferung Heizkörper']);
+    expect(await search(owner, 'unterschr*')).toEqual(['Entwurf zur Unterschrift']);
+    expect(await search(owner, 'newsletter -logo')).toEqual(['Feindlich tracking-pixel']);
+    expect(await search(owner, 'Feindlich has:attachment')).toEqual([]);
+    await owner.goto(`${BASE}/mail?q=after:2026-13-01`);
+    expect(await owner.getByRole('alert').textContent()).toMatch(/ungültig/);
+
+    // Filters from the form compose into the same query.
+    await owner.goto(`${BASE}/mail`);
+    await owner.getByText('Filter').click();
+    await owner.getByLabel('Von').fill('kanzlei');
+    await owner.getByLabel('Nur mit Anhang').check();
+    await owner.getByRole('button', { name: 'Suchen' }).click();
+    expect(await rows(owner)).toEqual(['Entwurf zur Unterschrift']);
+  }, 60_000);
+
+  it('shows a mail with its facts, and serves the original, attachments and a proof that verifies', async () => {
+    await owner.goto(`${BASE}/mail`);
+    await owner.getByRole('link', { name: 'Entwurf zur Unterschrift' }).click();
+    await owner.getByRole('heading', { name: 'Entwurf zur Unterschrift' }).waitFor();
+    expect(await owner.getByTestId('mail-sha256').textContent()).toBe(sha(MAILS.attachment));
+    expect(await owner.getByTestId('mail-text').textContent()).toMatch(/bis Freitag/);
+    const att = owner.getByTestId('attachment');
+    expect(await att.textContent()).toMatch(/Vertrag-Müller\.pdf/);
+    expect(await att.textContent()).toContain(sha(PDF));
+
+    const original = await owner.request.get(`${BASE}/mail/${ids.attachment}/original`);
+    expect(original.status()).toBe(200);
+    expect(original.headers()['content-disposition']).toMatch(/^attachment; filename="mail-/);
+    expect(Buffer.from(await original.body()).equals(MAILS.attachment)).toBe(true);
+
+    const pdf = await owner.request.get(`${BASE}/mail/${ids.attachment}/attachments/0`);
+    expect(pdf.headers()['content-type']).toBe('application/pdf');
+    expect(pdf.headers()['content-disposition']).toMatch(
+      /filename\*=UTF-8''Vertrag-M%C3%BCller\.pdf/,
+    );
+    expect(Buffer.from(await pdf.body()).equals(PDF)).toBe(true);
+    expect((await owner.request.get(`${BASE}/mail/${ids.attachment}/attachments/7`)).status()).toBe(
+      404,
+    );
+
+    const proof = await owner.request.get(`${BASE}/mail/${ids.attachment}/proof`);
+    expect(proof.status()).toBe(200);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-proof-'));
+    writeFileSync(path.join(dir, 'bundle.zip'), await proof.body());
+    writeFileSync(path.join(dir, 'mail.eml'), MAILS.attachment);
+    expect(
+      await mailrepo('verify', path.join(dir, 'bundle.zip'), path.join(dir, 'mail.eml')),
+    ).toMatch(/VERIFIED/);
+    // The bundle's own stdlib script, as a third party would run it.
+    const files = unzipSync(new Uint8Array(readFileSync(path.join(dir, 'bundle.zip'))));
+    const script = Object.keys(files).find((f) => f.endsWith('verify.py'))!;
+    for (const [name, bytes] of Object.entries(files)) {
+      const target = path.join(dir, 'x', name);
+      require('node:fs').mkdirSync(path.dirname(target), { recursive: true });
+      writeFileSync(target, bytes);
+    }
+    const py = await exec('python3', [path.join(dir, 'x', script), path.join(dir, 'mail.eml')], {
+      cwd: path.join(dir, 'x', path.dirname(script)),
+    });
+    expect(py.stdout).toMatch(/OK|VERIFIED/i);
+
+    // The verify page: each step passes for the real mail; a changed mail fails at its hash.
+    writeFileSync(
+      path.join(dir, 'changed.eml'),
+      Buffer.concat([MAILS.attachment, Buffer.from('x')]),
+    );
+    for (const [file, verdict] of [
+      ['mail.eml', /Bestätigt/],
+      ['changed.eml', /Nicht bestätigt/],
+    ] as const) {
+      await owner.goto(`${BASE}/verify`);
+      await owner.getByLabel('Mail (.eml)').setInputFiles(path.join(dir, file));
+      await owner.getByLabel('Beweispaket (.zip)').setInputFiles(path.join(dir, 'bundle.zip'));
+      await owner.getByRole('button', { name: 'Prüfen' }).click();
+      expect(await owner.getByTestId('verify-result').textContent()).toMatch(verdict);
+      const steps = await owner
+        .getByTestId('verify-step')
+        .evaluateAll((li) => li.map((l) => l.getAttribute('data-status')));
+      expect(steps).toEqual(
+        file === 'mail.eml' ? Array(8).fill('passed') : ['failed', ...Array(7).fill('not-reached')],
+      );
+    }
+
+    const audit = await sql<{ action: string; n: number }>`
+      SELECT action, count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}
+      AND action LIKE 'mail.%' GROUP BY action`.execute(db);
+    const counts = Object.fromEntries(audit.rows.map((r) => [r.action, r.n]));
+    expect(counts).toMatchObject({
+      'mail.viewed': expect.any(Number),
+      'mail.searched': expect.any(Number),
+      'mail.original_downloaded': 1,
+      // Two: asking for a seventh attachment decrypts the mail too, found or not.
+      'mail.attachment_downloaded': 2,
+      'mail.proof_downloaded': 1,
+    });
+  }, 60_000);
+
+  it('renders hostile HTML without running script or reaching out until images are allowed', async () => {
+    const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await page.context().addCookies(await owner.context().cookies());
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    const outside: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(BASE) && !r.url().startsWith('data:')) outside.push(r.url());
+    });
+    for (const [name, id] of Object.entries(hostileIds)) {
+      await page.goto(`${BASE}/mail/${id}`);
+      const frame = page.frameLocator('iframe.mail-body');
+      // Some bodies are empty once sanitised: attached, not necessarily visible.
+      await frame.locator('body').waitFor({ state: 'attached' });
+      // Give handlers, refreshes and lazy loads their chance.
+      await page.locator('iframe.mail-body').hover();
+      await page.waitForTimeout(300);
+      expect({ name, outside, remoteHits, dialogs }).toEqual({
+        name,
+        outside: [],
+        remoteHits: [],
+        dialogs: [],
+      });
+    }
+    // The tracking pixel: blocked, then loaded once the user allows it for this mail.
+    await page.goto(`${BASE}/mail/${hostileIds['tracking-pixel']}`);
+    expect(await page.getByRole('status').first().textContent()).toMatch(/1 externe Bilder/);
+    await page.getByRole('link', { name: 'Externe Bilder für diese Mail laden' }).click();
+    await page.frameLocator('iframe.mail-body').locator('img').waitFor();
+    await page.waitForTimeout(300);
+    expect(remoteHits).toEqual(['/pixel.png']);
+    expect(outside).toEqual([`${REMOTE}/pixel.png`]);
+    await page.close();
+  }, 120_000);
+
+  it('shows cid: images from the mail itself and keeps remote ones out', async () => {
+    remoteHits.length = 0;
+    await owner.goto(`${BASE}/mail/${ids.inline}`);
+    const frame = owner.frameLocator('iframe.mail-body');
+    // The sanitiser keeps no ids: images are found by their alt text.
+    await frame.locator('img[alt=Logo]').waitFor({ state: 'attached' });
+    const logo = await frame.locator('img[alt=Logo]').evaluate((img: HTMLImageElement) => ({
+      src: img.getAttribute('src'),
+      loaded: img.complete && img.naturalWidth === 1,
+    }));
+    expect(logo).toEqual({ src: `/mail/${ids.inline}/cid/logo%40shop`, loaded: true });
+    expect(await frame.locator('img[data-blocked]').getAttribute('src')).toBeNull();
+    expect(remoteHits).toEqual([]);
+  }, 30_000);
+
+  it('confines a member to their mailbox and another tenant to nothing', async () => {
+    const member = (await join(browser, await invite(owner, BASE, MEMBER, 'member'), MEMBER)).page;
+    await member.goto(`${BASE}/mail`);
+    expect(await rows(member)).toEqual(['Lieferung Heizkörper']);
+    expect(await search(member, 'vertrag')).toEqual([]);
+
+    const b = await createTenantInvite('E2E Fremd GmbH', 'chef@e2e-fremd.example', BASE);
+    const other = (await join(browser, b.link, 'chef@e2e-fremd.example')).page;
+    await other.goto(`${BASE}/mail`);
+    expect(await rows(other)).toEqual([]);
+
+    const mailRoutes = (id: string) => [
+      `/mail/${id}`,
+      `/mail/${id}/body`,
+      `/mail/${id}/original`,
+      `/mail/${id}/attachments/0`,
+      `/mail/${id}/cid/logo%40shop`,
+      `/mail/${id}/proof`,
+    ];
+    for (const [who, page, mails] of [
+      ['member', member, [ids.attachment, ids.inline]],
+      ['other tenant', other, Object.values(ids)],
+    ] as const)
+      for (const id of mails)
+        for (const route of mailRoutes(id!)) {
+          const res = await page.request.get(`${BASE}${route}`, { maxRedirects: 0 });
+          const body = await res.text();
+          expect({ who, route, status: res.status() }).toEqual({ who, route, status: 404 });
+          expect(body).not.toMatch(/Unterschrift|Vertrag|Logo|Heizk/);
+        }
+    // The member's own mail opens.
+    expect((await member.request.get(`${BASE}/mail/${ids.plain}/original`)).status()).toBe(200);
+  }, 120_000);
+});

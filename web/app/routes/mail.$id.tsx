@@ -1,0 +1,169 @@
+import { data, useLoaderData, useSearchParams } from 'react-router';
+import type { LoaderArgs } from '../context';
+import { Alert } from '../components/Field';
+import { useT } from '../i18n';
+import { byteSize, dateTime, people } from '../lib/format';
+import { requireRole } from '../lib/guards.server';
+import { rolesFor } from '../permissions';
+
+/**
+ * One mail, read-only: headers, the HTML in a sandboxed frame (or the text), attachments with
+ * SHA-256, the archive facts (received time, hash, ledger entry, timestamp) and the downloads.
+ * Opening it is audited (mail.viewed); a mail the user may not see is a 404.
+ */
+export async function loader({ request, context, params }: LoaderArgs) {
+  const { session, cookie } = await requireRole(request, context, rolesFor('/mail'));
+  const r = await context.services.archive.view(session, cookie, params.id!, context.ip);
+  if (!r) throw data(null, { status: 404 });
+  return data(
+    {
+      id: r.mail.id,
+      receivedAt: r.mail.receivedAt.toISOString(),
+      sealedAt: r.mail.sealedAt?.toISOString() ?? null,
+      state: r.mail.state as 'staged' | 'stored' | 'ledgered' | 'sealed',
+      sha256: r.mail.sha256.toString('hex'),
+      size: r.mail.size,
+      ledgerIndex: r.mail.ledgerIndex,
+      view: r.view,
+    },
+    { headers: { 'Cache-Control': 'no-store' } },
+  );
+}
+
+export default function MailPage() {
+  const t = useT();
+  const m = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const images = params.get('images') === '1';
+  const v = m.view;
+  return (
+    <div className="wide mail">
+      <p>
+        <a href="/mail">← {t('mail.back')}</a>
+      </p>
+      <h1>{v.subject || t('mail.noSubject')}</h1>
+      {v.problem && <Alert kind="notice">{t('mail.parseError')}</Alert>}
+      <dl className="facts">
+        <dt>{t('mail.from')}</dt>
+        <dd>{people(v.from)}</dd>
+        <dt>{t('mail.to')}</dt>
+        <dd>{people(v.to)}</dd>
+        {v.cc.length > 0 && (
+          <>
+            <dt>{t('mail.cc')}</dt>
+            <dd>{people(v.cc)}</dd>
+          </>
+        )}
+        {v.replyTo.length > 0 && (
+          <>
+            <dt>{t('mail.replyTo')}</dt>
+            <dd>{people(v.replyTo)}</dd>
+          </>
+        )}
+        <dt>{t('mail.date')}</dt>
+        <dd>{v.date ? dateTime(t.lang, v.date) : '–'}</dd>
+      </dl>
+
+      <nav className="actions" aria-label={t('mail.archiveFacts')}>
+        <a href={`/mail/${m.id}/original`} download>
+          {t('mail.downloadOriginal')}
+        </a>
+        <a href={`/mail/${m.id}/pdf`}>{t('mail.downloadPdf')}</a>
+        {m.state === 'sealed' ? (
+          <a href={`/mail/${m.id}/proof`} download>
+            {t('mail.downloadProof')}
+          </a>
+        ) : (
+          <span>{t('mail.proofPending')}</span>
+        )}
+      </nav>
+
+      <h2>{t('mail.body')}</h2>
+      {v.hasHtml ? (
+        <>
+          {v.blockedImages > 0 && !images && (
+            <p className="notice" role="status">
+              {t('mail.imagesBlocked', { count: v.blockedImages })}{' '}
+              <a href={`/mail/${m.id}?images=1`}>{t('mail.showImages')}</a>
+            </p>
+          )}
+          <iframe
+            className="mail-body"
+            title={t('mail.htmlFrame')}
+            sandbox="allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+            referrerPolicy="no-referrer"
+            src={`/mail/${m.id}/body${images ? '?images=1' : ''}`}
+          />
+          {v.text && (
+            <details>
+              <summary>{t('mail.textVersion')}</summary>
+              <pre className="mail-text">{v.text}</pre>
+            </details>
+          )}
+        </>
+      ) : (
+        <pre className="mail-text" data-testid="mail-text">
+          {v.text}
+        </pre>
+      )}
+
+      <h2>{t('mail.attachments')}</h2>
+      {v.attachments.length === 0 ? (
+        <p>{t('mail.noAttachments')}</p>
+      ) : (
+        <table className="list">
+          <thead>
+            <tr>
+              <th scope="col">{t('mail.attachment')}</th>
+              <th scope="col">{t('mail.size')}</th>
+              <th scope="col">SHA-256</th>
+            </tr>
+          </thead>
+          <tbody>
+            {v.attachments.map((a) => (
+              <tr key={a.index} data-testid="attachment">
+                <td>
+                  <a href={`/mail/${m.id}/attachments/${a.index}`} download>
+                    {a.filename}
+                  </a>{' '}
+                  <small>{a.contentType}</small>
+                </td>
+                <td>{byteSize(t.lang, a.size)}</td>
+                <td>
+                  <code className="hash">{a.sha256}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      <h2>{t('mail.archiveFacts')}</h2>
+      <dl className="facts">
+        <dt>{t('mail.received')}</dt>
+        <dd>{dateTime(t.lang, m.receivedAt)}</dd>
+        <dt>{t('mail.size')}</dt>
+        <dd>{byteSize(t.lang, m.size)}</dd>
+        <dt>{t('mail.sha256')}</dt>
+        <dd>
+          <code className="hash" data-testid="mail-sha256">
+            {m.sha256}
+          </code>
+        </dd>
+        <dt>{t('mail.ledgerIndex')}</dt>
+        <dd>{m.ledgerIndex ?? '–'}</dd>
+        <dt>{t('mail.state')}</dt>
+        <dd>
+          {m.state === 'sealed'
+            ? t('mail.state.sealed', { at: m.sealedAt ? dateTime(t.lang, m.sealedAt) : '–' })
+            : t(`mail.state.${m.state}`)}
+        </dd>
+      </dl>
+
+      <details>
+        <summary>{t('mail.headers')}</summary>
+        <pre className="mail-headers">{v.headerLines.map((h) => h.line).join('\n')}</pre>
+      </details>
+    </div>
+  );
+}

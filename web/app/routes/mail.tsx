@@ -1,0 +1,164 @@
+import { data, useLoaderData, useSearchParams } from 'react-router';
+import type { LoaderArgs } from '../context';
+import { Alert } from '../components/Field';
+import { useT } from '../i18n';
+import { byteSize, dateTime, person } from '../lib/format';
+import { requireRole } from '../lib/guards.server';
+import { composeQuery } from '../lib/mail-query';
+import { rolesFor } from '../permissions';
+
+/**
+ * The archive as a read-only mail client: newest first, search box and filters, keyset paging.
+ * Everything shown comes from the session's decrypted index; a member sees their own mailbox.
+ */
+
+const SORTS = ['newest', 'oldest', 'largest', 'smallest', 'from', 'subject'] as const;
+type Sort = (typeof SORTS)[number];
+
+export async function loader({ request, context }: LoaderArgs) {
+  const { session, cookie } = await requireRole(request, context, rolesFor('/mail'));
+  const params = new URL(request.url).searchParams;
+  const sortParam = params.get('sort');
+  const sort: Sort = SORTS.includes(sortParam as Sort) ? (sortParam as Sort) : 'newest';
+  const result = await context.services.archive.browse(session, cookie, {
+    q: composeQuery(params),
+    sort,
+    cursor: params.get('cursor') ?? undefined,
+    limit: 50,
+    ip: context.ip,
+  });
+  return data(
+    { result, role: session.role },
+    { headers: { 'Cache-Control': 'no-store' }, status: result.kind === 'error' ? 400 : 200 },
+  );
+}
+
+export default function MailList() {
+  const t = useT();
+  const { result } = useLoaderData<typeof loader>();
+  const [params] = useSearchParams();
+  const next = new URLSearchParams(params);
+  if (result.kind === 'ok' && result.nextCursor) next.set('cursor', result.nextCursor);
+  const first = new URLSearchParams(params);
+  first.delete('cursor');
+  const v = (k: string) => params.get(k) ?? '';
+  return (
+    <div className="wide">
+      <h1>{t('mail.title')}</h1>
+      <form method="get" role="search" className="search">
+        <label htmlFor="q">{t('mail.search')}</label>
+        <div className="search-row">
+          <input id="q" name="q" type="search" defaultValue={v('q')} aria-describedby="q-hint" />
+          <button type="submit" className="primary">
+            {t('mail.searchSubmit')}
+          </button>
+        </div>
+        <p id="q-hint" className="hint">
+          {t('mail.searchHint')}
+        </p>
+        <details
+          open={['from', 'to', 'mailbox', 'after', 'before', 'larger', 'att'].some((k) =>
+            params.get(k),
+          )}
+        >
+          <summary>{t('mail.filters')}</summary>
+          <div className="filters">
+            <Filter label={t('mail.from')} name="from" value={v('from')} />
+            <Filter label={t('mail.to')} name="to" value={v('to')} />
+            <Filter label={t('mail.mailbox')} name="mailbox" value={v('mailbox')} type="email" />
+            <Filter label={t('mail.after')} name="after" value={v('after')} type="date" />
+            <Filter label={t('mail.before')} name="before" value={v('before')} type="date" />
+            <Filter label={t('mail.largerThan')} name="larger" value={v('larger')} />
+            <div>
+              <label>
+                <input type="checkbox" name="att" value="1" defaultChecked={v('att') === '1'} />{' '}
+                {t('mail.hasAttachment')}
+              </label>
+            </div>
+            <div>
+              <label htmlFor="sort">{t('mail.sort')}</label>
+              <select id="sort" name="sort" defaultValue={v('sort') || 'newest'}>
+                {SORTS.map((s) => (
+                  <option key={s} value={s}>
+                    {t(`mail.sort.${s}`)}
+                  </option>
+                ))}
+              </select>
+            </div>
+          </div>
+        </details>
+      </form>
+      {result.kind === 'error' ? (
+        <Alert>{t('mail.queryError', { message: result.message })}</Alert>
+      ) : (
+        <>
+          <p role="status" data-testid="mail-count">
+            {t(result.approximate ? 'mail.countApprox' : 'mail.count', { count: result.total })}
+          </p>
+          {result.hits.length === 0 ? (
+            <p>{t('mail.none')}</p>
+          ) : (
+            <table className="list mails">
+              <thead>
+                <tr>
+                  <th scope="col">{t('mail.received')}</th>
+                  <th scope="col">{t('mail.from')}</th>
+                  <th scope="col">{t('mail.subject')}</th>
+                  <th scope="col">
+                    <span aria-hidden="true">📎</span>
+                    <span className="sr-only">{t('mail.attachment')}</span>
+                  </th>
+                  <th scope="col">{t('mail.size')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {result.hits.map((m) => (
+                  <tr key={m.id} data-testid="mail-row">
+                    <td>{dateTime(t.lang, m.receivedAt)}</td>
+                    <td>{m.from.map(person).join(', ')}</td>
+                    <td>
+                      <a href={`/mail/${m.id}`}>{m.subject || t('mail.noSubject')}</a>
+                      {m.snippet && (
+                        <div className="snippet" data-testid="snippet">
+                          {m.snippet.map((p, i) =>
+                            p.hit ? <mark key={i}>{p.text}</mark> : p.text,
+                          )}
+                        </div>
+                      )}
+                    </td>
+                    <td>
+                      {m.attachments.length ? (
+                        <span title={t('mail.attachment')}>📎 {m.attachments.length}</span>
+                      ) : (
+                        ''
+                      )}
+                    </td>
+                    <td>{byteSize(t.lang, m.size)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <nav className="pager">
+            {params.get('cursor') && <a href={`?${first}`}>{t('mail.first')}</a>}{' '}
+            {result.nextCursor && <a href={`?${next}`}>{t('mail.more')}</a>}
+          </nav>
+        </>
+      )}
+    </div>
+  );
+}
+
+function Filter(props: { label: string; name: string; value: string; type?: string }) {
+  return (
+    <div>
+      <label htmlFor={`f-${props.name}`}>{props.label}</label>
+      <input
+        id={`f-${props.name}`}
+        name={props.name}
+        type={props.type ?? 'text'}
+        defaultValue={props.value}
+      />
+    </div>
+  );
+}
