@@ -6,6 +6,7 @@ import { unlockedKeys } from '../auth/sessions';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { openMail, type StoredMail } from '../mail/open';
+import { renderMailPdf, type ArchiveFacts, type PdfLang } from '../mail/pdf';
 import { readMailView, streamAttachment, type AttachmentInfo, type MailView } from '../mail/read';
 import { safeHtml, type SafeHtml } from '../mail/sanitize';
 import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
@@ -293,6 +294,46 @@ export function createArchive(deps: ArchiveDeps) {
         if (e instanceof ProofUnavailableError) return { kind: 'pending' as const };
         throw e;
       }
+    },
+
+    /** The mail as a PDF (optionally AES-256 protected), with its archive facts. */
+    async pdf(
+      session: SessionInfo,
+      cookie: string,
+      messageId: string,
+      input: { ip: string; lang: PdfLang; password?: string },
+    ) {
+      const opened = await openAudited(session, cookie, messageId, input.ip, {
+        action: 'mail.pdf_downloaded',
+        details: { passwordProtected: !!input.password },
+      });
+      if (!opened) return undefined;
+      const view = await readMailView(opened.plain);
+      const { mail } = opened;
+      let proof: ArchiveFacts['proof'];
+      try {
+        proof = (
+          await buildProofBundle(db, {
+            tenantId: session.tenantId,
+            entrySha256: mail.sha256,
+            tsaCaPem: deps.tsaCaPem(),
+          })
+        ).manifest;
+      } catch (e) {
+        if (!(e instanceof ProofUnavailableError)) throw e;
+      }
+      const facts: ArchiveFacts = {
+        messageId: mail.id,
+        receivedAt: mail.receivedAt,
+        sha256: mail.sha256.toString('hex'),
+        size: mail.size,
+        ledgerIndex: mail.ledgerIndex,
+        proof,
+      };
+      return {
+        mail,
+        stream: renderMailPdf({ view, facts, lang: input.lang, password: input.password }),
+      };
     },
 
     /** Forgets the session's decrypted index (logout). */

@@ -17,7 +17,7 @@ export const FEATURES = {
   /** Portal accounts: login, second factor, sessions, users, settings. */
   portal: true,
   /** Portal archive: every decryption of mail content. */
-  archive: false,
+  archive: true,
   /** Exports, retention, legal holds. */
   lifecycle: false,
 } as const;

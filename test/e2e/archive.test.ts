@@ -255,6 +255,40 @@ describe('the archive in Chromium', () => {
     });
     expect(py.stdout).toMatch(/OK|VERIFIED/i);
 
+    // The PDF, plain and (through the page's form) password-protected, opened with poppler.
+    const plainPdf = await owner.request.get(`${BASE}/mail/${ids.attachment}/pdf`);
+    writeFileSync(path.join(dir, 'plain.pdf'), await plainPdf.body());
+    const plainText = (await exec('pdftotext', ['-enc', 'UTF-8', path.join(dir, 'plain.pdf'), '-']))
+      .stdout;
+    for (const expected of [
+      'Entwurf zur Unterschrift',
+      'bis Freitag',
+      'Vertrag-Müller.pdf',
+      sha(PDF),
+      sha(MAILS.attachment),
+    ])
+      expect(plainText).toContain(expected);
+    await owner.goto(`${BASE}/mail/${ids.attachment}`);
+    await owner.getByText('PDF mit Passwortschutz (AES-256)').click();
+    await owner.getByLabel('Passwort für das PDF (mindestens 8 Zeichen)').fill('Prüfer 2026!');
+    const [pdfDownload] = await Promise.all([
+      owner.waitForEvent('download'),
+      owner.getByRole('button', { name: 'PDF erstellen' }).click(),
+    ]);
+    await pdfDownload.saveAs(path.join(dir, 'protected.pdf'));
+    await expect(exec('pdftotext', [path.join(dir, 'protected.pdf'), '-'])).rejects.toThrow();
+    const protectedText = (
+      await exec('pdftotext', [
+        '-upw',
+        'Prüfer 2026!',
+        '-enc',
+        'UTF-8',
+        path.join(dir, 'protected.pdf'),
+        '-',
+      ])
+    ).stdout;
+    expect(protectedText).toContain('Entwurf zur Unterschrift');
+
     // The verify page: each step passes for the real mail; a changed mail fails at its hash.
     writeFileSync(
       path.join(dir, 'changed.eml'),
@@ -288,6 +322,7 @@ describe('the archive in Chromium', () => {
       // Two: asking for a seventh attachment decrypts the mail too, found or not.
       'mail.attachment_downloaded': 2,
       'mail.proof_downloaded': 1,
+      'mail.pdf_downloaded': 2,
     });
   }, 60_000);
 
@@ -362,6 +397,7 @@ describe('the archive in Chromium', () => {
       `/mail/${id}/attachments/0`,
       `/mail/${id}/cid/logo%40shop`,
       `/mail/${id}/proof`,
+      `/mail/${id}/pdf`,
     ];
     for (const [who, page, mails] of [
       ['member', member, [ids.attachment, ids.inline]],

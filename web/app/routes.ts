@@ -21,6 +21,7 @@ export default [
   route('mail/:id/attachments/:index', 'routes/mail.$id.attachments.$index.ts'),
   route('mail/:id/cid/:cid', 'routes/mail.$id.cid.$cid.ts'),
   route('mail/:id/proof', 'routes/mail.$id.proof.ts'),
+  route('mail/:id/pdf', 'routes/mail.$id.pdf.ts'),
   route('verify', 'routes/verify.tsx'),
   route('webauthn/register', 'routes/webauthn.register.ts'),
   route('webauthn/login', 'routes/webauthn.login.ts'),

@@ -68,7 +68,9 @@ export default function MailPage() {
         <a href={`/mail/${m.id}/original`} download>
           {t('mail.downloadOriginal')}
         </a>
-        <a href={`/mail/${m.id}/pdf`}>{t('mail.downloadPdf')}</a>
+        <a href={`/mail/${m.id}/pdf`} download>
+          {t('mail.downloadPdf')}
+        </a>
         {m.state === 'sealed' ? (
           <a href={`/mail/${m.id}/proof`} download>
             {t('mail.downloadProof')}
@@ -77,6 +79,24 @@ export default function MailPage() {
           <span>{t('mail.proofPending')}</span>
         )}
       </nav>
+
+      <details className="pdf-options">
+        <summary>{t('mail.pdfProtected')}</summary>
+        <form method="post" action={`/mail/${m.id}/pdf`}>
+          <label htmlFor="pdf-password">{t('mail.pdfPassword')}</label>
+          <input
+            id="pdf-password"
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            minLength={8}
+            required
+          />
+          <button type="submit" className="primary">
+            {t('mail.pdfSubmit')}
+          </button>
+        </form>
+      </details>
 
       <h2>{t('mail.body')}</h2>
       {v.hasHtml ? (

@@ -1,0 +1,35 @@
+import type { ActionArgs, LoaderArgs } from '../context';
+import { download, notFound } from '../lib/download.server';
+import { requireRole } from '../lib/guards.server';
+import { langOf } from '../lib/http.server';
+import { rolesFor } from '../permissions';
+
+/**
+ * The mail as a PDF: GET without, POST (from the mail page's form) with an optional password —
+ * the password travels in the request body, never in the address.
+ */
+async function pdf(args: LoaderArgs | ActionArgs, password?: string) {
+  const { request, context, params } = args;
+  const { session, cookie } = await requireRole(request, context, rolesFor('/mail'));
+  const r = await context.services.archive.pdf(session, cookie, params.id!, {
+    ip: context.ip,
+    lang: langOf(request),
+    password,
+  });
+  if (!r) return notFound();
+  const day = new Date(r.mail.receivedAt).toISOString().slice(0, 10);
+  return download(r.stream, {
+    filename: `mail-${day}-${r.mail.id.slice(0, 8)}.pdf`,
+    contentType: 'application/pdf',
+  });
+}
+
+export const loader = (args: LoaderArgs) => pdf(args);
+
+export async function action(args: ActionArgs) {
+  const form = await args.request.formData();
+  const password = String(form.get('password') ?? '');
+  if (password && (password.length < 8 || password.length > 128))
+    return new Response('The PDF password must have 8 to 128 characters.', { status: 400 });
+  return pdf(args, password || undefined);
+}
