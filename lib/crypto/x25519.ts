@@ -2,7 +2,7 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
+  randomBytes,
   type KeyObject,
 } from 'node:crypto';
 import { CryptoError } from './errors';
@@ -56,9 +56,16 @@ export function publicKeyObject(raw: Uint8Array): KeyObject {
 const rawOf = (k: KeyObject, part: 'x' | 'd'): Buffer =>
   Buffer.from(k.export({ format: 'jwk' })[part] as string, 'base64url');
 
+/**
+ * A fresh key pair: 32 random bytes are an X25519 private key (RFC 7748 clamps them in the scalar
+ * multiplication), the public key is derived. Not generateKeyPairSync: on Node 20, exporting a key
+ * while the garbage collector finalises that key's generation job deadlocks the process (the job's
+ * destructor takes the lock the export holds; seen as a hung search benchmark, gdb:
+ * ExportJWKEdKey → GC → ~KeyGenJob → mutex). Deriving from random bytes has no generation job.
+ */
 export function generateKeyPair(): KeyPair {
-  const { publicKey, privateKey } = generateKeyPairSync('x25519');
-  return { publicKey: rawOf(publicKey, 'x'), privateKey: rawOf(privateKey, 'd') };
+  const privateKey = randomBytes(32);
+  return { publicKey: publicFromPrivate(privateKey), privateKey };
 }
 
 export function publicFromPrivate(privateKey: Uint8Array): Buffer {

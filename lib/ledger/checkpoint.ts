@@ -2,7 +2,7 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
-  generateKeyPairSync,
+  randomBytes,
   type KeyObject,
   sign,
   verify,
@@ -38,12 +38,21 @@ export class NoteError extends Error {
 const ED25519 = 0x01;
 const DASH = '\u2014';
 
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * An Ed25519 key: a random 32-byte seed (RFC 8032) and its public key. Not generateKeyPairSync,
+ * for the Node 20 deadlock described at x25519.generateKeyPair.
+ */
 export function generateSigningKey(): { publicKey: Buffer; privateKey: Buffer } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  return {
-    publicKey: Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url'),
-    privateKey: Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'),
-  };
+  const privateKey = randomBytes(32);
+  const key = createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, privateKey]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const publicKey = Buffer.from(createPublicKey(key).export({ format: 'jwk' }).x!, 'base64url');
+  return { publicKey, privateKey };
 }
 
 /** A raw 32-byte Ed25519 public key as a KeyObject (for verifying, or exporting as PEM). */
