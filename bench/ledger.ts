@@ -7,8 +7,7 @@ import path from 'node:path';
 import { unzipSync } from 'fflate';
 import { sql } from 'kysely';
 import { config } from '../lib/config';
-import { createDb, type Db } from '../lib/db';
-import { dropDatabase, ensureDatabase, migrateToLatest } from '../lib/db/migrate';
+import type { Db } from '../lib/db';
 import { appendEntry, ensureLog, integrateLog, type LogRef } from '../lib/ledger/store';
 import { AppendBatcher } from '../lib/ledger/append-batcher';
 import { checkpointRound } from '../lib/ledger/checkpointer';
@@ -18,6 +17,7 @@ import { createDevPki } from '../lib/tsa/dev-ca';
 import { createTsaServer } from '../lib/tsa/server';
 import { SERVING_NODE_FLAGS } from '../infra/stack';
 import { fmt, percentile } from './measure';
+import { withThrowawayDb } from './throwaway-db';
 
 /**
  * Ledger figures (issue 4) on a throw-away database: sustained appends/s as the ledgerAppend
@@ -151,13 +151,8 @@ async function benchBundles(db: Db, wrapKey: Buffer, log: LogRef): Promise<void>
 async function main(): Promise<void> {
   const sizes = (process.argv.length > 2 ? process.argv.slice(2) : ['1000000']).map(Number);
   const cfg = config();
-  const url = new URL(cfg.DATABASE_URL);
-  url.pathname = `/mailrepo_bench_${Date.now()}`;
-  await ensureDatabase(url.toString());
-  const db = createDb(url.toString(), 10);
   const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
-  try {
-    await migrateToLatest(db);
+  await withThrowawayDb('ledger', 10, async (db, url) => {
     // A bare tenant row (no users, no keys in use) is all a ledger log needs.
     const mk = async () => {
       const id = randomUUID();
@@ -218,7 +213,7 @@ async function main(): Promise<void> {
             ...flags,
             ...process.execArgv,
             path.join(__dirname, 'ledger-proofs.ts'),
-            url.toString(),
+            url,
             big.id,
             String(target),
           ],
@@ -232,10 +227,7 @@ async function main(): Promise<void> {
     }
 
     await benchBundles(db, wrapKey, appendLog);
-  } finally {
-    await db.destroy();
-    await dropDatabase(url.toString());
-  }
+  });
 }
 
 main().catch((err) => {
