@@ -1,5 +1,6 @@
 import { createArchiveActivities } from './archive';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
+import { createSearchIndexActivities } from './search-index';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
 export type ActivityDeps = SmokeDeps & LedgerDeps;
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSmokeActivities(deps),
     ...createLedgerActivities(deps),
     ...createArchiveActivities(deps),
+    ...createSearchIndexActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -11,6 +11,8 @@ import { config, tsaCaFile } from '../lib/config';
 import { createArchive } from '../lib/archive/portal-archive';
 import { SessionIndexCache } from '../lib/search/session-cache';
 import { createS3 } from '../lib/storage/s3';
+import { connectTemporal } from '../lib/temporal/client';
+import type { Client } from '@temporalio/client';
 import { relyingParty } from '../lib/auth/passkeys';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/log';
@@ -28,6 +30,13 @@ const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
 const db = createDb(cfg.DATABASE_URL, 10);
 const tsaCaPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+// Temporal is reached lazily: the portal serves sign-in and reading while Temporal is down.
+let temporal: Promise<Client> | undefined;
+const temporalClient = () =>
+  (temporal ??= connectTemporal(cfg).catch((e: unknown) => {
+    temporal = undefined;
+    throw e;
+  }));
 const services = createPortalServices(
   db,
   relyingParty(cfg.PORTAL_PUBLIC_URL),
@@ -38,6 +47,8 @@ const services = createPortalServices(
     bucket: cfg.S3_BUCKET,
     tsaCaPem,
     indexes: new SessionIndexCache(),
+    temporal: async () => ({ client: await temporalClient(), taskQueue: cfg.TEMPORAL_TASK_QUEUE }),
+    log,
   }),
   tsaCaPem,
 );

@@ -16,7 +16,7 @@ import {
   replaceTotp,
   secondFactorStep,
 } from '../lib/auth/login';
-import { changeRole } from '../lib/auth/roles';
+import { changeRole, endSessionsOf, setUserDisabled } from '../lib/auth/roles';
 import { recentAuditEvents } from '../lib/audit/recent';
 import { changeSessionSettings } from '../lib/auth/tenant-settings';
 import { passwordProblem } from '../lib/auth/password-policy';
@@ -36,6 +36,7 @@ import {
   passkeyLoginStep,
   passkeyRegistrationOptions,
   registerPasskey,
+  enrolPasskey,
   removePasskey,
   type RelyingParty,
 } from '../lib/auth/passkeys';
@@ -90,6 +91,8 @@ export function createPortalServices(
       passkeyRegistrationOptions(db, rp, session),
     registerPasskey: (session: SessionInfo, i: Parameters<typeof registerPasskey>[3]) =>
       registerPasskey(db, rp, session, i),
+    enrolPasskey: (session: SessionInfo, cookie: string, i: Parameters<typeof enrolPasskey>[4]) =>
+      enrolPasskey(db, rp, session, cookie, i),
     passkeyLoginOptions: (session: SessionInfo) => passkeyLoginOptions(db, rp, session),
     passkeyLoginStep: (
       session: SessionInfo,
@@ -109,6 +112,8 @@ export function createPortalServices(
     reauthenticateWithCode: (...a: Tail<Parameters<typeof reauthenticateWithCode>>) =>
       reauthenticateWithCode(db, ...a),
     changeRole: (...a: Tail<Parameters<typeof changeRole>>) => changeRole(db, ...a),
+    setUserDisabled: (...a: Tail<Parameters<typeof setUserDisabled>>) => setUserDisabled(db, ...a),
+    endSessionsOf: (...a: Tail<Parameters<typeof endSessionsOf>>) => endSessionsOf(db, ...a),
     changeSessionSettings: (...a: Tail<Parameters<typeof changeSessionSettings>>) =>
       changeSessionSettings(db, ...a),
     removePasskey: (...a: Tail<Parameters<typeof removePasskey>>) => removePasskey(db, ...a),

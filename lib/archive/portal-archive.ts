@@ -11,7 +11,9 @@ import { readMailView, streamAttachment, type AttachmentInfo, type MailView } fr
 import { safeHtml, type SafeHtml } from '../mail/sanitize';
 import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
 import { containsPhrase, type SearchOptions, type SortOrder } from '../search/engine';
-import { loadIndex } from '../search/index-store';
+import type { Client } from '@temporalio/client';
+import { startIndexMaintenance } from '../search/index-maintenance';
+import { loadIndex, queuedForIndex } from '../search/index-store';
 import { isEmptyQuery, parseQuery, QueryError, type Query } from '../search/query';
 import type { IndexedDoc } from '../search/segment';
 import type { SessionIndexCache } from '../search/session-cache';
@@ -33,7 +35,13 @@ export interface ArchiveDeps {
   bucket: string;
   tsaCaPem: () => string;
   indexes: SessionIndexCache;
+  /** Starts index maintenance; undefined (tests, Temporal unreachable) merges in the request. */
+  temporal?: () => Promise<{ client: Client; taskQueue: string }>;
+  log?: { warn: (obj: object, msg: string) => void };
 }
+
+/** At most one start of the maintenance workflow per tenant in this period. */
+const MAINTENANCE_START_EVERY_MS = 5_000;
 
 export interface BrowseInput {
   q: string;
@@ -51,6 +59,8 @@ export type BrowseResult =
       total: number;
       /** True when phrase checks stopped early: `total` is an upper bound. */
       approximate: boolean;
+      /** Archived mails not yet in the index (being merged). */
+      pending: number;
       nextCursor?: string;
     };
 
@@ -81,9 +91,36 @@ export function createArchive(deps: ArchiveDeps) {
   }
 
   const sessionKey = (session: SessionInfo) => session.idHash.toString('hex');
+  const maintenanceStarted = new Map<string, number>();
 
-  const index = (session: SessionInfo, unlocked: UnlockedSession, keyring: EpochKeyring) =>
-    deps.indexes.get(sessionKey(session), (current) => loadIndex(db, unlocked, keyring, current));
+  /**
+   * New mails wait in the queue until the maintenance workflow merges them under a grant from
+   * this session. Without Temporal the request merges them itself, so the archive stays usable.
+   */
+  async function maintain(unlocked: UnlockedSession): Promise<{ merge: boolean; pending: number }> {
+    const pending = await queuedForIndex(db, unlocked.tenantId);
+    if (!pending) return { merge: false, pending };
+    if (!deps.temporal) return { merge: true, pending: 0 };
+    const last = maintenanceStarted.get(unlocked.tenantId) ?? 0;
+    if (Date.now() - last < MAINTENANCE_START_EVERY_MS) return { merge: false, pending };
+    maintenanceStarted.set(unlocked.tenantId, Date.now());
+    try {
+      const t = await deps.temporal();
+      await startIndexMaintenance({ db, temporal: t.client, taskQueue: t.taskQueue }, unlocked);
+      return { merge: false, pending };
+    } catch (err) {
+      deps.log?.warn({ err }, 'index maintenance could not start; merging in the request');
+      return { merge: true, pending: 0 };
+    }
+  }
+
+  async function index(session: SessionInfo, unlocked: UnlockedSession, keyring: EpochKeyring) {
+    const { merge, pending } = await maintain(unlocked);
+    const idx = await deps.indexes.get(sessionKey(session), (current) =>
+      loadIndex(db, unlocked, keyring, current, { merge }),
+    );
+    return { idx, pending };
+  }
 
   /** A member sees the mails of their own address; everyone else the whole tenant. */
   const mailboxScope = (session: SessionInfo) =>
@@ -95,7 +132,7 @@ export function createArchive(deps: ArchiveDeps) {
     keyring: EpochKeyring,
     messageId: string,
   ): Promise<IndexedDoc | undefined> {
-    const doc = (await index(session, unlocked, keyring)).doc(messageId);
+    const doc = (await index(session, unlocked, keyring)).idx.doc(messageId);
     const scope = mailboxScope(session);
     if (!doc || (scope && !doc.mailboxes.some((m) => scope.includes(m)))) return undefined;
     return doc;
@@ -139,7 +176,7 @@ export function createArchive(deps: ArchiveDeps) {
         throw e;
       }
       return withKeys(session, cookie, async (unlocked, keyring) => {
-        const idx = await index(session, unlocked, keyring);
+        const { idx, pending } = await index(session, unlocked, keyring);
         const texts = new Map<string, Promise<string>>();
         const text = (doc: IndexedDoc) => {
           let t = texts.get(doc.id);
@@ -186,6 +223,7 @@ export function createArchive(deps: ArchiveDeps) {
           total: result.total,
           approximate: query.phrases.length > 0,
           nextCursor: result.nextCursor,
+          pending,
         };
       });
     },

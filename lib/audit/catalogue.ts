@@ -63,6 +63,8 @@ export const AUDIT_EVENTS = {
   'session.expired': { feature: 'portal', summary: 'session ended by inactivity timeout' },
   'user.invited': { feature: 'portal', summary: 'a user was invited' },
   'user.role_changed': { feature: 'portal', summary: "a user's role changed" },
+  'user.disabled': { feature: 'portal', summary: 'a user was disabled (cannot sign in)' },
+  'user.enabled': { feature: 'portal', summary: 'a disabled user was enabled again' },
   'setting.changed': { feature: 'portal', summary: 'a setting changed (old → new, never secrets)' },
 
   'mail.viewed': { feature: 'archive', summary: 'mail decrypted for viewing (message id)' },

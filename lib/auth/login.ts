@@ -257,32 +257,41 @@ export async function enrolTotp(
         .returning('id')
         .executeTakeFirst();
       if (!updated) return { kind: 'failed' } as const;
-      const recoveryCodes = newRecoveryCodes();
-      await tx.deleteFrom('recovery_codes').where('user_id', '=', session.userId).execute();
-      await tx
-        .insertInto('recovery_codes')
-        .values(
-          recoveryCodes.map((c) => ({
-            tenant_id: session.tenantId,
-            user_id: session.userId,
-            code_hash: recoveryCodeHash(c),
-          })),
-        )
-        .execute();
       await recordAudit(tx, session.tenantId, {
         action: 'auth.totp.added',
         actor: { type: 'user', id: session.userId },
         ip: input.ip,
       });
-      return {
-        kind: 'ok',
-        recoveryCodes,
-        cookie: await upgradeSession(tx, session, unlocked, input),
-      } as const;
+      return { kind: 'ok', ...(await finishEnrolment(tx, session, unlocked, input)) } as const;
     } finally {
       lock(unlocked);
     }
   });
+}
+
+/**
+ * The end of a user's first second-factor enrolment (TOTP or passkey): ten fresh recovery codes
+ * (stored hashed, shown once) and the session upgraded to a new id with both factors.
+ */
+export async function finishEnrolment(
+  tx: TenantTx,
+  session: SessionInfo,
+  unlocked: UnlockedSession,
+  meta: RequestMeta,
+): Promise<{ cookie: string; recoveryCodes: string[] }> {
+  const recoveryCodes = newRecoveryCodes();
+  await tx.deleteFrom('recovery_codes').where('user_id', '=', session.userId).execute();
+  await tx
+    .insertInto('recovery_codes')
+    .values(
+      recoveryCodes.map((c) => ({
+        tenant_id: session.tenantId,
+        user_id: session.userId,
+        code_hash: recoveryCodeHash(c),
+      })),
+    )
+    .execute();
+  return { recoveryCodes, cookie: await upgradeSession(tx, session, unlocked, meta) };
 }
 
 /** Logout: ends the session and destroys its wrapped keys. */

@@ -15,7 +15,12 @@ import { recordAudit } from '../audit/record';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { lock } from '../vault';
-import { upgradeSession, type RequestMeta, type SecondFactorResult } from './login';
+import {
+  finishEnrolment,
+  upgradeSession,
+  type RequestMeta,
+  type SecondFactorResult,
+} from './login';
 import { unlockedKeys, type SessionInfo } from './sessions';
 import { underThrottle } from './throttle';
 
@@ -97,43 +102,75 @@ export async function passkeyRegistrationOptions(
   });
 }
 
+/** Verifies a registration response against the kept challenge and stores the passkey. */
+async function storeVerifiedPasskey(
+  tx: TenantTx,
+  rp: RelyingParty,
+  session: SessionInfo,
+  input: { response: RegistrationResponseJSON; name: string } & RequestMeta,
+): Promise<boolean> {
+  const expectedChallenge = await takeChallenge(tx, session);
+  if (!expectedChallenge) return false;
+  const v = await verifyRegistrationResponse({
+    response: input.response,
+    expectedChallenge,
+    expectedOrigin: rp.origin,
+    expectedRPID: rp.id,
+    requireUserVerification: true,
+  }).catch(() => undefined);
+  if (!v?.verified) return false;
+  const { credential } = v.registrationInfo;
+  await tx
+    .insertInto('passkeys')
+    .values({
+      id: credential.id,
+      tenant_id: session.tenantId,
+      user_id: session.userId,
+      public_key: Buffer.from(credential.publicKey),
+      counter: credential.counter,
+      transports: credential.transports ?? [],
+      name: input.name.slice(0, 80) || 'Passkey',
+    })
+    .execute();
+  await recordAudit(tx, session.tenantId, {
+    action: 'auth.passkey.added',
+    actor: { type: 'user', id: session.userId },
+    ip: input.ip,
+    target: { type: 'passkey', id: credential.id.slice(0, 32) },
+  });
+  return true;
+}
+
+/** A further passkey of a signed-in user (settings). */
 export async function registerPasskey(
   db: Db,
   rp: RelyingParty,
   session: SessionInfo,
   input: { response: RegistrationResponseJSON; name: string } & RequestMeta,
 ): Promise<boolean> {
+  return withTenant(db, session.tenantId, (tx) => storeVerifiedPasskey(tx, rp, session, input));
+}
+
+/**
+ * A passkey as the user's first second factor (instead of TOTP) at enrolment: stored, then the
+ * recovery codes and the upgraded session, exactly as TOTP enrolment ends.
+ */
+export async function enrolPasskey(
+  db: Db,
+  rp: RelyingParty,
+  session: SessionInfo,
+  cookie: string,
+  input: { response: RegistrationResponseJSON; name: string } & RequestMeta,
+): Promise<{ kind: 'failed' } | { kind: 'ok'; cookie: string; recoveryCodes: string[] }> {
+  if (session.enrolled || session.secondFactor) return { kind: 'failed' };
   return withTenant(db, session.tenantId, async (tx) => {
-    const expectedChallenge = await takeChallenge(tx, session);
-    if (!expectedChallenge) return false;
-    const v = await verifyRegistrationResponse({
-      response: input.response,
-      expectedChallenge,
-      expectedOrigin: rp.origin,
-      expectedRPID: rp.id,
-      requireUserVerification: true,
-    }).catch(() => undefined);
-    if (!v?.verified) return false;
-    const { credential } = v.registrationInfo;
-    await tx
-      .insertInto('passkeys')
-      .values({
-        id: credential.id,
-        tenant_id: session.tenantId,
-        user_id: session.userId,
-        public_key: Buffer.from(credential.publicKey),
-        counter: credential.counter,
-        transports: credential.transports ?? [],
-        name: input.name.slice(0, 80) || 'Passkey',
-      })
-      .execute();
-    await recordAudit(tx, session.tenantId, {
-      action: 'auth.passkey.added',
-      actor: { type: 'user', id: session.userId },
-      ip: input.ip,
-      target: { type: 'passkey', id: credential.id.slice(0, 32) },
-    });
-    return true;
+    const unlocked = await unlockedKeys(tx, session, cookie);
+    try {
+      if (!(await storeVerifiedPasskey(tx, rp, session, input))) return { kind: 'failed' } as const;
+      return { kind: 'ok', ...(await finishEnrolment(tx, session, unlocked, input)) } as const;
+    } finally {
+      lock(unlocked);
+    }
   });
 }
 

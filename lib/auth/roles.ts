@@ -1,54 +1,105 @@
 import { recordAudit } from '../audit/record';
 import type { Db } from '../db';
 import type { Role } from '../db/schema';
-import { withTenant } from '../db/tenant-scope';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { endUserSessionsTx, type SessionInfo } from './sessions';
 
 /**
- * Role changes (docs/permissions.md). Owners change any role but their own; admins change admins,
- * auditors and members, never an owner, and cannot make anyone owner. The user's sessions end with
- * the change, so the new privileges only ever come with a fresh login (a new session id).
+ * User administration (docs/permissions.md): roles, disabling, ending someone's sessions. Owners
+ * manage anyone but themselves; admins manage admins, auditors and members, never an owner, and
+ * cannot make anyone owner. A role change ends the user's sessions, so new privileges only ever
+ * come with a fresh login (a new session id).
  */
 
 export class RoleError extends Error {
   override name = 'RoleError';
 }
 
+/**
+ * Runs `fn` on a user the signed-in owner or admin may manage (the rules above), in one tenant
+ * transaction with the user's row locked. Another tenant's user is simply not found (RLS).
+ */
+async function withManagedUser<T>(
+  db: Db,
+  session: SessionInfo,
+  userId: string,
+  fn: (tx: TenantTx, user: { id: string; role: Role; disabled_at: Date | null }) => Promise<T>,
+): Promise<T> {
+  const actor = session.role;
+  if (actor !== 'owner' && actor !== 'admin') throw new RoleError('not allowed');
+  if (userId === session.userId) throw new RoleError('no one manages their own account here');
+  if (!/^[0-9a-f-]{36}$/i.test(userId)) throw new RoleError('no such user');
+  return withTenant(db, session.tenantId, async (tx) => {
+    const user = await tx
+      .selectFrom('users')
+      .select(['id', 'role', 'disabled_at'])
+      .where('id', '=', userId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!user) throw new RoleError('no such user');
+    if (user.role === 'owner' && actor !== 'owner')
+      throw new RoleError('only owners manage owners');
+    return fn(tx, user);
+  });
+}
+
+const actorOf = (session: SessionInfo) => ({ type: 'user' as const, id: session.userId });
+
 export async function changeRole(
   db: Db,
   session: SessionInfo,
   input: { userId: string; role: Role; ip: string },
 ): Promise<void> {
-  const actor = session.role;
-  if (actor !== 'owner' && actor !== 'admin') throw new RoleError('not allowed');
-  if (input.userId === session.userId) throw new RoleError('no one changes their own role');
-  if (input.role === 'owner' && actor !== 'owner') throw new RoleError('only owners make owners');
-  await withTenant(db, session.tenantId, async (tx) => {
-    const user = await tx
-      .selectFrom('users')
-      .select(['id', 'role'])
-      .where('id', '=', input.userId)
-      .forUpdate()
-      .executeTakeFirst();
-    // Another tenant's user is simply not found (row-level security).
-    if (!user) throw new RoleError('no such user');
-    if (user.role === 'owner' && actor !== 'owner')
-      throw new RoleError('only owners change owners');
+  if (input.role === 'owner' && session.role !== 'owner')
+    throw new RoleError('only owners make owners');
+  await withManagedUser(db, session, input.userId, async (tx, user) => {
     if (user.role === input.role) return;
     await tx.updateTable('users').set({ role: input.role }).where('id', '=', user.id).execute();
     await recordAudit(tx, session.tenantId, {
       action: 'user.role_changed',
-      actor: { type: 'user', id: session.userId },
+      actor: actorOf(session),
       ip: input.ip,
       target: { type: 'user', id: user.id },
       details: { from: user.role, to: input.role },
     });
-    await endUserSessionsTx(
-      tx,
-      session.tenantId,
-      user.id,
-      { type: 'user', id: session.userId },
-      input.ip,
-    );
+    await endUserSessionsTx(tx, session.tenantId, user.id, actorOf(session), input.ip);
   });
+}
+
+/**
+ * Disables a user (they can no longer sign in; their sessions end now, keys destroyed) or enables
+ * them again. Their key grant stays: removing access for good is a key rotation (issue 9).
+ */
+export async function setUserDisabled(
+  db: Db,
+  session: SessionInfo,
+  input: { userId: string; disabled: boolean; ip: string },
+): Promise<void> {
+  await withManagedUser(db, session, input.userId, async (tx, user) => {
+    if (!!user.disabled_at === input.disabled) return;
+    await tx
+      .updateTable('users')
+      .set({ disabled_at: input.disabled ? new Date() : null })
+      .where('id', '=', user.id)
+      .execute();
+    await recordAudit(tx, session.tenantId, {
+      ...(input.disabled ? { action: 'user.disabled' } : { action: 'user.enabled' }),
+      actor: actorOf(session),
+      ip: input.ip,
+      target: { type: 'user', id: user.id },
+    });
+    if (input.disabled)
+      await endUserSessionsTx(tx, session.tenantId, user.id, actorOf(session), input.ip);
+  });
+}
+
+/** Signs a user out everywhere (a lost laptop); returns how many sessions ended. */
+export async function endSessionsOf(
+  db: Db,
+  session: SessionInfo,
+  input: { userId: string; ip: string },
+): Promise<number> {
+  return withManagedUser(db, session, input.userId, (tx, user) =>
+    endUserSessionsTx(tx, session.tenantId, user.id, actorOf(session), input.ip),
+  );
 }

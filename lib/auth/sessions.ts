@@ -123,6 +123,12 @@ export async function readSession(
         'users.role',
         'users.disabled_at',
         'users.totp_enrolled_at',
+        (eb) =>
+          eb
+            .exists(
+              eb.selectFrom('passkeys').select('id').whereRef('passkeys.user_id', '=', 'users.id'),
+            )
+            .as('has_passkey'),
         'tenants.session_idle_minutes',
         'tenants.session_absolute_hours',
       ])
@@ -156,7 +162,8 @@ export async function readSession(
         email: row.email,
         role: row.role,
         secondFactor: row.second_factor_at !== null,
-        enrolled: row.totp_enrolled_at !== null,
+        // Enrolled: a TOTP app or a passkey (a user may start with either).
+        enrolled: row.totp_enrolled_at !== null || !!row.has_passkey,
         reauthAt: row.reauth_at,
         createdAt: row.created_at,
       },

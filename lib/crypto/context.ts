@@ -21,7 +21,8 @@ export type Purpose =
   | 'session-keys'
   | 'totp-secret'
   | 'invite-tenant-key'
-  | 'index-segment';
+  | 'index-segment'
+  | 'decryption-grant';
 
 export interface Binding {
   tenant: string;

@@ -20,6 +20,7 @@ export interface Database {
   message_receipts: MessageReceiptsTable;
   search_index_queue: SearchIndexQueueTable;
   search_segments: SearchSegmentsTable;
+  decryption_grants: DecryptionGrantsTable;
   invites: InvitesTable;
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
@@ -71,6 +72,16 @@ export interface SearchSegmentsTable {
   doc_count: number;
   enc_segment: Buffer;
   created_at: Generated<Date>;
+}
+
+export interface DecryptionGrantsTable {
+  id: string;
+  tenant_id: string;
+  purpose: 'search-index' | 'export';
+  created_by: string;
+  sealed_keys: Buffer;
+  created_at: Generated<Date>;
+  expires_at: Date;
 }
 
 export interface AuditKeysTable {

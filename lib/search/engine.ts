@@ -1,4 +1,4 @@
-import { fold } from './tokenize';
+import { fold, hasUmlaut, transliterate } from './tokenize';
 import type { FieldName, Query, TermQuery } from './query';
 import { readPostings, type DecodedSegment, type IndexedDoc } from './segment';
 
@@ -86,6 +86,29 @@ export class SearchIndex {
     return out;
   }
 
+  /** Folded field texts and sort keys per mail position, each computed on first use only. */
+  private readonly cache = new Map<string, (string | undefined)[]>();
+
+  private cached(kind: string, at: number, make: (doc: IndexedDoc) => string): string {
+    let column = this.cache.get(kind);
+    if (!column) this.cache.set(kind, (column = []));
+    return (column[at] ??= make(this.docs[at]!));
+  }
+
+  private matchesFilters(at: number, q: Query): boolean {
+    const doc = this.docs[at]!;
+    if (q.after !== undefined && doc.receivedAt < q.after) return false;
+    if (q.before !== undefined && doc.receivedAt >= q.before) return false;
+    if (q.hasAttachment && !doc.attachments.length) return false;
+    if (q.larger !== undefined && doc.size <= q.larger) return false;
+    if (q.smaller !== undefined && doc.size >= q.smaller) return false;
+    return q.fields.every((f) =>
+      f.field === 'mailbox'
+        ? inMailbox(doc, f.value)
+        : this.cached(`field:${f.field}`, at, (d) => fieldText(d, f.field)).includes(f.value),
+    );
+  }
+
   async search(q: Query, options: SearchOptions = {}): Promise<SearchResult> {
     let candidates: number[] | undefined;
     for (const t of [...q.all].sort((a, b) => Number(a.prefix) - Number(b.prefix))) {
@@ -95,30 +118,37 @@ export class SearchIndex {
     }
     const excluded = new Set(q.none.flatMap((t) => this.matching(t)));
     const mailboxes = options.mailboxes && new Set(options.mailboxes.map((m) => m.toLowerCase()));
-    const rows: IndexedDoc[] = [];
-    const consider = (doc: IndexedDoc, at: number) => {
-      if (excluded.has(at)) return;
-      if (mailboxes && !doc.mailboxes.some((m) => mailboxes.has(m))) return;
-      if (!matchesFilters(doc, q)) return;
-      rows.push(doc);
-    };
-    if (candidates) for (const at of candidates) consider(this.docs[at]!, at);
-    else this.docs.forEach(consider);
-
     const sort = options.sort ?? 'newest';
+    const textKey = (at: number) =>
+      sort === 'from'
+        ? this.cached('sort:from', at, sender)
+        : sort === 'subject'
+          ? this.cached('sort:subject', at, (d) => fold(d.subject ?? ''))
+          : '';
+    const rows: Row[] = [];
+    const consider = (at: number) => {
+      if (excluded.has(at)) return;
+      const doc = this.docs[at]!;
+      if (mailboxes && !doc.mailboxes.some((m) => mailboxes.has(m))) return;
+      if (!this.matchesFilters(at, q)) return;
+      rows.push({ at, id: doc.id, t: doc.receivedAt, s: doc.size, k: textKey(at) });
+    };
+    if (candidates) for (const at of candidates) consider(at);
+    else for (let at = 0; at < this.docs.length; at++) consider(at);
+
     const compare = comparator(sort);
     rows.sort(compare);
     let start = 0;
     if (options.cursor) {
-      const after = decodeCursor(options.cursor);
-      start = upperBound(rows, (d) => compare(d, after as IndexedDoc) > 0);
+      const after = decodeCursor(options.cursor, sort);
+      if (after) start = upperBound(rows, (r) => compare(r, after) > 0);
     }
     const limit = options.limit ?? 50;
     const hits: IndexedDoc[] = [];
     let i = start;
     let verified = 0;
     for (; i < rows.length && hits.length < limit; i++) {
-      const doc = rows[i]!;
+      const doc = this.docs[rows[i]!.at]!;
       if (q.phrases.length && options.verify) {
         if (++verified > (options.maxVerify ?? 500)) break;
         if (!(await options.verify(doc))) continue;
@@ -129,78 +159,84 @@ export class SearchIndex {
     return {
       hits,
       total: rows.length,
-      nextCursor: i < rows.length && last ? encodeCursor(last) : undefined,
+      nextCursor: i < rows.length && last ? encodeCursor(last, sort) : undefined,
     };
   }
 }
 
-function matchesFilters(doc: IndexedDoc, q: Query): boolean {
-  if (q.after !== undefined && doc.receivedAt < q.after) return false;
-  if (q.before !== undefined && doc.receivedAt >= q.before) return false;
-  if (q.hasAttachment && !doc.attachments.length) return false;
-  if (q.larger !== undefined && doc.size <= q.larger) return false;
-  if (q.smaller !== undefined && doc.size >= q.smaller) return false;
-  return q.fields.every((f) => fieldText(doc, f.field).includes(f.value));
+/** A result row while sorting: position, id, time, size and the folded text key of the sort. */
+interface Row {
+  at: number;
+  id: string;
+  t: number;
+  s: number;
+  k: string;
 }
+
+/** `mailbox:` names an address exactly, or a whole domain (`firma.de`, `@firma.de`). */
+const inMailbox = (doc: IndexedDoc, value: string) =>
+  doc.mailboxes.some((m) => m === value || m.endsWith(value.startsWith('@') ? value : `@${value}`));
 
 const people = (list: { name: string; address: string }[]) =>
   list.map((a) => `${a.name} <${a.address}>`).join(', ');
 
-/** The folded text a field query looks in. */
+/** The folded text a field query looks in, in both spellings of umlauts (see transliterate). */
 function fieldText(doc: IndexedDoc, field: FieldName): string {
+  const raw = rawFieldText(doc, field);
+  return `${fold(raw)}\n${transliterate(raw)}`;
+}
+
+function rawFieldText(doc: IndexedDoc, field: FieldName): string {
   switch (field) {
     case 'from':
-      return fold(people(doc.from));
+      return people(doc.from);
     case 'to':
-      return fold(people(doc.to));
+      return people(doc.to);
     case 'cc':
-      return fold(people(doc.cc));
+      return people(doc.cc);
     case 'subject':
-      return fold(doc.subject ?? '');
+      return doc.subject ?? '';
     case 'attachment':
-      return fold(doc.attachments.map((a) => a.name ?? '').join(' | '));
+      return doc.attachments.map((a) => a.name ?? '').join(' | ');
     case 'mailbox':
       return doc.mailboxes.join(' ');
   }
 }
 
-type Key = Pick<IndexedDoc, 'id' | 'receivedAt' | 'size' | 'from' | 'subject'>;
-
-function comparator(sort: SortOrder): (a: Key, b: Key) => number {
-  const byTime = (a: Key, b: Key) => b.receivedAt - a.receivedAt || cmp(a.id, b.id);
+function comparator(sort: SortOrder): (a: Row, b: Row) => number {
+  const byTime = (a: Row, b: Row) => b.t - a.t || cmp(a.id, b.id);
   switch (sort) {
     case 'newest':
       return byTime;
     case 'oldest':
       return (a, b) => -byTime(a, b);
     case 'largest':
-      return (a, b) => b.size - a.size || byTime(a, b);
+      return (a, b) => b.s - a.s || byTime(a, b);
     case 'smallest':
-      return (a, b) => a.size - b.size || byTime(a, b);
+      return (a, b) => a.s - b.s || byTime(a, b);
     case 'from':
-      return (a, b) => cmp(sender(a), sender(b)) || byTime(a, b);
     case 'subject':
-      return (a, b) => cmp(fold(a.subject ?? ''), fold(b.subject ?? '')) || byTime(a, b);
+      return (a, b) => cmp(a.k, b.k) || byTime(a, b);
   }
 }
 
-const sender = (d: Key) => fold(d.from[0]?.name || d.from[0]?.address || '');
+const sender = (d: IndexedDoc) => fold(d.from[0]?.name || d.from[0]?.address || '');
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const encodeCursor = (d: Key): string =>
-  Buffer.from(
-    JSON.stringify([d.id, d.receivedAt, d.size, d.from[0] ?? null, d.subject]),
-    'utf8',
-  ).toString('base64url');
+/** The last row of a page, for the next one; carries the sort it belongs to. */
+const encodeCursor = (r: Row, sort: SortOrder): string =>
+  Buffer.from(JSON.stringify([sort, r.id, r.t, r.s, r.k]), 'utf8').toString('base64url');
 
-function decodeCursor(cursor: string): Key {
+function decodeCursor(cursor: string, sort: SortOrder): Row | undefined {
   try {
-    const [id, receivedAt, size, from, subject] = JSON.parse(
-      Buffer.from(cursor, 'base64url').toString('utf8'),
-    ) as [string, number, number, { name: string; address: string } | null, string | null];
-    return { id, receivedAt, size, from: from ? [from] : [], subject };
+    const [s, id, t, size, k] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [
+      string, string, number, number, string,
+    ]; // prettier-ignore
+    if (s !== sort || typeof id !== 'string' || typeof t !== 'number' || typeof size !== 'number')
+      return undefined;
+    return { at: -1, id, t, s: size, k: String(k) };
   } catch {
-    return { id: '', receivedAt: Number.MAX_SAFE_INTEGER, size: 0, from: [], subject: null };
+    return undefined;
   }
 }
 
@@ -243,13 +279,17 @@ function intersect(a: number[], b: number[]): number[] {
   return out;
 }
 
-/** Whether `text` holds `words` (folded) consecutively. */
+/** Whether `text` holds `words` (as the query folds them) consecutively. */
 export function containsPhrase(text: string, words: string[]): boolean {
   if (!words.length) return true;
-  const seq = [...text.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => fold(m[0]));
+  const seq = [...text.matchAll(/[\p{L}\p{N}]+/gu)].map((m) => spellings(m[0]));
   outer: for (let i = 0; i + words.length <= seq.length; i++) {
-    for (let j = 0; j < words.length; j++) if (seq[i + j] !== words[j]) continue outer;
+    for (let j = 0; j < words.length; j++) if (!seq[i + j]!.includes(words[j]!)) continue outer;
     return true;
   }
   return false;
 }
+
+/** The forms a word of a mail is indexed under (see tokenize). */
+export const spellings = (word: string): string[] =>
+  hasUmlaut(word) ? [fold(word), transliterate(word)] : [fold(word)];

@@ -7,7 +7,7 @@ import type { MailMetadata } from '../ingest/mime-metadata';
 import { bind } from '../vault/bindings';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMailPart } from '../vault/mail-envelope';
-import type { UnlockedSession } from '../vault/session';
+import type { TenantKeys } from '../vault/session';
 import { SearchIndex } from './engine';
 import {
   concatSegments,
@@ -83,7 +83,7 @@ async function storeSegment(
 /** Folds up to MERGE_BATCH queued mails into segments; returns how many it folded. */
 export async function mergeQueued(
   db: Db,
-  session: UnlockedSession,
+  session: TenantKeys,
   keyring: Keyring,
   batch = MERGE_BATCH,
 ): Promise<number> {
@@ -168,7 +168,7 @@ export async function mergeQueued(
 /** Merges an epoch's segments into one once there are more than MAX_SEGMENTS_PER_EPOCH. */
 export async function compactEpoch(
   db: Db,
-  session: UnlockedSession,
+  session: TenantKeys,
   keyring: Keyring,
   epochId: string,
   max = MAX_SEGMENTS_PER_EPOCH,
@@ -217,17 +217,19 @@ export async function compactEpoch(
 }
 
 /**
- * The session's index, brought up to date: queued mails are merged first, then segments not yet
+ * The session's index, brought up to date: queued mails are merged first (unless the
+ * maintenance workflow does it: `merge: false`), then segments not yet
  * in `current` are decrypted and added. When segments were replaced (merged elsewhere) or
  * removed (shredded), the index is rebuilt from scratch.
  */
 export async function loadIndex(
   db: Db,
-  session: UnlockedSession,
+  session: TenantKeys,
   keyring: Keyring,
   current?: SearchIndex,
+  options: { merge?: boolean } = {},
 ): Promise<SearchIndex> {
-  while ((await mergeQueued(db, session, keyring)) === MERGE_BATCH);
+  if (options.merge ?? true) while ((await mergeQueued(db, session, keyring)) === MERGE_BATCH);
   const rows = await withTenant(db, session.tenantId, (tx) =>
     tx
       .selectFrom('search_segments as s')
@@ -258,7 +260,7 @@ export async function loadIndex(
     );
     for (const r of chunk) {
       const blob = blobs.find((b) => b.id === r.id);
-      if (!blob) return loadIndex(db, session, keyring); // merged away meanwhile: start over
+      if (!blob) return loadIndex(db, session, keyring, undefined, options); // merged away: start over
       const epoch = await keyring.get(r.epoch_id);
       index.add(
         r.id,
@@ -273,4 +275,15 @@ export async function loadIndex(
     }
   }
   return index;
+}
+
+/** How many of the tenant's mails wait to be merged into the index. */
+export async function queuedForIndex(db: Db, tenantId: string): Promise<number> {
+  const r = await withTenant(db, tenantId, (tx) =>
+    tx
+      .selectFrom('search_index_queue')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow(),
+  );
+  return Number(r.n);
 }

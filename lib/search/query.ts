@@ -1,4 +1,4 @@
-import { fold } from './tokenize';
+import { fold, hasUmlaut, transliterate } from './tokenize';
 
 /**
  * The search language of the portal, close to what mail clients accept:
@@ -57,7 +57,9 @@ export function queryWords(text: string): string[] {
   const words: string[] = [];
   for (const m of text.matchAll(/[^\s<>()[\]{}"',;:]+@[^\s<>()[\]{}"',;:]+|[\p{L}\p{N}]+\*?/gu)) {
     const w = m[0];
-    words.push(w.includes('@') ? fold(w).replace(/\.+$/, '') : fold(w));
+    words.push(
+      w.includes('@') ? fold(w).replace(/\.+$/, '') : hasUmlaut(w) ? transliterate(w) : fold(w),
+    );
   }
   // The index keeps no one-letter words; a one-letter prefix (`a*`) is still a query.
   return words.filter((w) => w.length > 1);
@@ -92,7 +94,7 @@ export function parseQuery(input: string): Query {
     const phrase = m[3];
     const raw = phrase ?? m[4] ?? '';
     if (key && key in FIELDS) {
-      const value = fold(raw.trim());
+      const value = hasUmlaut(raw) ? transliterate(raw.trim()) : fold(raw.trim());
       if (value) q.fields.push({ field: FIELDS[key]!, value });
       continue;
     }

@@ -6,10 +6,13 @@ import type { Address } from '../ingest/mime-metadata';
  * (what a list row shows and filters need) and an inverted list per folded term. Encrypted as a
  * whole under the epoch's index key (index-store.ts); decoded only inside an unlocked session.
  *
- *   u32 header length ‖ header JSON {v, docs, terms, offsets} ‖ postings
+ *   u32 docs length ‖ docs JSON ‖ u32 terms length ‖ terms (UTF-8, joined by LF)
+ *   ‖ u32 term count ‖ offsets (u32 LE per term) ‖ postings
  *
  * Terms are sorted, so prefix queries are a range; each term's postings are the ascending
  * positions of its mails within `docs`, delta-encoded as unsigned LEB128 varints after a count.
+ * Only the summaries are JSON: terms and offsets decode without a parser (unlock time is
+ * dominated by decoding, issue 8's bench).
  */
 
 export interface IndexedDoc {
@@ -42,7 +45,7 @@ export interface DecodedSegment {
   postings: Buffer;
 }
 
-const VERSION = 1;
+const VERSION = 2;
 
 export function encodeSegment(inputs: SegmentInput[]): Buffer {
   const byTerm = new Map<string, number[]>();
@@ -91,28 +94,52 @@ function encode(docs: IndexedDoc[], byTerm: Map<string, number[]>): Buffer {
       previous = position;
     }
   }
-  const header = Buffer.from(JSON.stringify({ v: VERSION, docs, terms, offsets }), 'utf8');
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(header.length);
-  return deflateRawSync(Buffer.concat([length, header, out.bytes()]), { level: 6 });
+  const docsJson = Buffer.from(JSON.stringify(docs), 'utf8');
+  const termBytes = Buffer.from(terms.join('\n'), 'utf8');
+  const offsetBytes = Buffer.alloc(offsets.length * 4);
+  offsets.forEach((o, i) => offsetBytes.writeUInt32LE(o, i * 4));
+  return deflateRawSync(
+    Buffer.concat([
+      u32(VERSION),
+      u32(docsJson.length),
+      docsJson,
+      u32(termBytes.length),
+      termBytes,
+      u32(terms.length),
+      offsetBytes,
+      out.bytes(),
+    ]),
+    { level: 6 },
+  );
 }
+
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
 
 export function decodeSegment(compressed: Uint8Array): DecodedSegment {
   const plain = inflateRawSync(compressed);
-  const headerLength = plain.readUInt32BE(0);
-  const header = JSON.parse(plain.subarray(4, 4 + headerLength).toString('utf8')) as {
-    v: number;
-    docs: IndexedDoc[];
-    terms: string[];
-    offsets: number[];
+  let at = 0;
+  const next = () => {
+    const n = plain.readUInt32BE(at);
+    at += 4;
+    return n;
   };
-  if (header.v !== VERSION) throw new Error(`unknown index segment version ${header.v}`);
-  return {
-    docs: header.docs,
-    terms: header.terms,
-    offsets: header.offsets,
-    postings: plain.subarray(4 + headerLength),
-  };
+  const version = next();
+  if (version !== VERSION) throw new Error(`unknown index segment version ${version}`);
+  const docsLength = next();
+  const docs = JSON.parse(plain.toString('utf8', at, at + docsLength)) as IndexedDoc[];
+  at += docsLength;
+  const termsLength = next();
+  const terms = termsLength ? plain.toString('utf8', at, at + termsLength).split('\n') : [];
+  at += termsLength;
+  const count = next();
+  const offsets = new Array<number>(count);
+  for (let i = 0; i < count; i++) offsets[i] = plain.readUInt32LE(at + i * 4);
+  at += count * 4;
+  return { docs, terms, offsets, postings: plain.subarray(at) };
 }
 
 /** The positions (within the segment's docs) of one term's mails, ascending. */

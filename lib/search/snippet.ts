@@ -1,4 +1,4 @@
-import { fold } from './tokenize';
+import { spellings } from './engine';
 import type { TermQuery } from './query';
 
 /**
@@ -11,10 +11,8 @@ const CONTEXT_WORDS = 12;
 
 export function snippet(text: string, terms: TermQuery[]): Snippet | undefined {
   const words = [...text.slice(0, 200_000).matchAll(/[\p{L}\p{N}]+/gu)];
-  const isHit = (w: string) => {
-    const f = fold(w);
-    return terms.some((t) => (t.prefix ? f.startsWith(t.term) : f === t.term));
-  };
+  const isHit = (w: string) =>
+    spellings(w).some((f) => terms.some((t) => (t.prefix ? f.startsWith(t.term) : f === t.term)));
   const first = words.findIndex((m) => isHit(m[0]));
   if (first < 0) return undefined;
   const from = Math.max(0, first - CONTEXT_WORDS);

@@ -15,6 +15,21 @@ export function fold(word: string): string {
     .replace(/ß/g, 'ss');
 }
 
+const UMLAUTS = /[äöüÄÖÜ]/;
+
+/**
+ * German spelling without umlauts, folded: "Müller" → "mueller". Words with an umlaut are indexed
+ * in both forms, so "Müller", "muller" and "Mueller" all find them; a query word with an umlaut is
+ * searched in this form (it also matches mails that spell it "Mueller").
+ */
+export function transliterate(word: string): string {
+  return fold(
+    word.replace(/[äöüÄÖÜ]/g, (c) => ({ ä: 'ae', ö: 'oe', ü: 'ue' })[c.toLowerCase() as 'ä']),
+  );
+}
+
+export const hasUmlaut = (word: string): boolean => UMLAUTS.test(word);
+
 /** The distinct folded words of `text`, plus whole e-mail addresses and their domains. */
 export function tokenize(text: string, into = new Set<string>(), limit = 100_000): Set<string> {
   // Bounded on both sides of the @: an unbounded pattern backtracks quadratically over long
@@ -31,6 +46,10 @@ export function tokenize(text: string, into = new Set<string>(), limit = 100_000
     if (into.size >= limit) break;
     const t = fold(m[0]);
     if (t.length >= 2 && t.length <= MAX_TOKEN) into.add(t);
+    if (hasUmlaut(m[0]) && into.size < limit) {
+      const g = transliterate(m[0]);
+      if (g.length <= MAX_TOKEN) into.add(g);
+    }
   }
   return into;
 }

@@ -47,6 +47,12 @@ export const bind = {
     messageId: string,
     part: 'mail-metadata' | 'mail-tokens',
   ): Binding => ({ tenant, epoch: epochId, message: messageId, purpose: part }),
+  /** The tenant key a decryption grant carries, wrapped under the grant key. */
+  decryptionGrant: (tenant: string, grantId: string): Binding => ({
+    tenant,
+    message: grantId,
+    purpose: 'decryption-grant',
+  }),
   /** One encrypted search index segment, under the epoch's index key. */
   indexSegment: (tenant: string, epochId: string, segmentId: string): Binding => ({
     tenant,

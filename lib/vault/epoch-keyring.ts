@@ -1,10 +1,10 @@
 import { zeroize } from '../crypto/bytes';
 import type { Db } from '../db';
 import { unlockEpoch, type UnlockedEpoch } from './epochs';
-import type { UnlockedSession } from './session';
+import type { TenantKeys } from './session';
 
 /**
- * The epoch keys one unlocked session has opened, each opened once. `dispose` zeroes them all;
+ * The epoch keys one unlocked session (or decryption grant) has opened, each opened once. `dispose` zeroes them all;
  * callers hold a keyring only as long as the request or job that needs it.
  */
 export class EpochKeyring {
@@ -12,7 +12,7 @@ export class EpochKeyring {
 
   constructor(
     private readonly db: Db,
-    private readonly session: UnlockedSession,
+    private readonly session: TenantKeys,
   ) {}
 
   get(epochId: string): Promise<UnlockedEpoch> {

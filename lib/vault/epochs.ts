@@ -6,7 +6,7 @@ import { generateKeyPair, publicFromPrivate } from '../crypto/x25519';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { bind } from './bindings';
-import { VaultError, type UnlockedSession } from './session';
+import { VaultError, type TenantKeys } from './session';
 
 export interface EpochPublicKey {
   epochId: string;
@@ -88,7 +88,7 @@ export interface UnlockedEpoch {
  */
 export async function unlockEpoch(
   db: Db,
-  session: UnlockedSession,
+  session: TenantKeys,
   epochId: string,
 ): Promise<UnlockedEpoch> {
   return withTenant(db, session.tenantId, async (tx) => {

@@ -14,6 +14,12 @@ export interface UnlockedSession {
   tenantKeyVersion: number;
 }
 
+/** The part of an unlocked session a background job holds through a grant: the tenant key. */
+export type TenantKeys = Pick<
+  UnlockedSession,
+  'tenantId' | 'tenantPrivateKey' | 'tenantKeyVersion'
+>;
+
 export function lock(session: UnlockedSession): void {
   zeroize(session.userPrivateKey, session.tenantPrivateKey);
 }

@@ -1,14 +1,13 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { createDb } from '../../lib/db';
 import { PERMISSIONS } from '../../web/app/permissions';
 import { totpCodeAt, TOTP_PERIOD_S } from '../../lib/auth/totp';
 import { launchChromium } from '../helpers/browser';
+import { createTenantInvite, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
 
 /**
@@ -19,9 +18,8 @@ import { stackConfig } from '../helpers/stack-env';
  */
 
 const cfg = stackConfig();
-const run = promisify(execFile);
 const BASE = `http://127.0.0.1:${cfg.WEB_PORT}`;
-const PASSWORD = 'Korrekt Pferd Batterie Heftklammer';
+const PASSWORD = PORTAL_PASSWORD;
 let browser: Browser;
 
 beforeAll(async () => {
@@ -30,22 +28,7 @@ beforeAll(async () => {
 afterAll(() => browser?.close());
 
 async function createTenant(name: string, email: string, base = BASE): Promise<string> {
-  const { stdout } = await run(
-    process.execPath,
-    [
-      path.join(__dirname, '../../bin/mailrepo.cjs'),
-      'tenant',
-      'create',
-      '--name',
-      name,
-      '--admin',
-      email,
-    ],
-    { env: process.env, encoding: 'utf8' },
-  );
-  const link = /https?:\/\/\S+\/invite\/([A-Za-z0-9_-]{43})/.exec(stdout);
-  if (!link) throw new Error(`no invitation link in:\n${stdout}`);
-  return `${base}/invite/${link[1]}`;
+  return (await createTenantInvite(name, email, base)).link;
 }
 
 /** The next TOTP code that has not been used yet (codes are single-use per 30 s step). */
@@ -103,6 +86,36 @@ async function signIn(page: Page, email: string, secret: string, ahead: number) 
   await page.getByRole('button', { name: 'Weiter' }).click();
   await page.getByLabel('Code').fill(totpCodeAt(secret, Date.now() + ahead * TOTP_PERIOD_S * 1000));
   await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
+  await page.getByText(`Angemeldet als ${email}`).waitFor();
+}
+
+/** A browser context whose pages have a platform authenticator (Chrome DevTools WebAuthn). */
+async function withVirtualAuthenticator() {
+  const context = await browser.newContext({ locale: 'de-DE' });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+    },
+  });
+  return { context, page };
+}
+
+/** From the home page: sign out, then in again with password and the passkey. */
+async function signOutAndInWithPasskey(page: Page, base: string, email: string) {
+  await page.getByRole('button', { name: 'Abmelden' }).click();
+  await page.waitForURL(/\/login\?bye=1/);
+  await page.getByLabel('E-Mail-Adresse').fill(email);
+  await page.getByLabel('Passwort').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Weiter' }).click();
+  await page.waitForURL(`${base}/login/second-factor`);
+  await page.getByRole('button', { name: 'Mit Passkey anmelden' }).click();
   await page.getByText(`Angemeldet als ${email}`).waitFor();
 }
 
@@ -270,19 +283,7 @@ describe('portal accounts in Chromium', () => {
     const base = cfg.PORTAL_PUBLIC_URL.replace(/\/+$/, '');
     expect(new URL(base).hostname).toBe('localhost');
     const email = 'passkey@e2e-fuenf.example';
-    const context = await browser.newContext({ locale: 'de-DE' });
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-      },
-    });
+    const { context, page } = await withVirtualAuthenticator();
     await onboard(page, 'E2E Fünf GmbH', email, base);
     await page.goto(`${base}/settings/security`);
     await page.getByRole('button', { name: 'Passkey hinzufügen' }).click();
@@ -290,14 +291,7 @@ describe('portal accounts in Chromium', () => {
     expect(await page.getByTestId('passkeys').locator('li').count()).toBe(1);
 
     await page.getByRole('link', { name: 'mailrepo' }).click();
-    await page.getByRole('button', { name: 'Abmelden' }).click();
-    await page.waitForURL(/\/login\?bye=1/);
-    await page.getByLabel('E-Mail-Adresse').fill(email);
-    await page.getByLabel('Passwort').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Weiter' }).click();
-    await page.waitForURL(`${base}/login/second-factor`);
-    await page.getByRole('button', { name: 'Mit Passkey anmelden' }).click();
-    await page.getByText(`Angemeldet als ${email}`).waitFor();
+    await signOutAndInWithPasskey(page, base, email);
 
     const db = createDb(cfg.DATABASE_URL, 1);
     try {
@@ -312,6 +306,22 @@ describe('portal accounts in Chromium', () => {
     } finally {
       await db.destroy();
     }
+    await context.close();
+  }, 120_000);
+
+  it('enrols a passkey instead of TOTP as the first second factor', async () => {
+    const base = cfg.PORTAL_PUBLIC_URL.replace(/\/+$/, '');
+    const email = 'nur-passkey@e2e-fuenf-b.example';
+    const { context, page } = await withVirtualAuthenticator();
+    await acceptInvitation(page, await createTenant('E2E Fünf B GmbH', email, base));
+    await page.getByRole('button', { name: 'Passkey einrichten' }).click();
+    await page.getByTestId('recovery-codes').waitFor();
+    expect(await page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+    await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
+    await page.getByText(`Angemeldet als ${email}`).waitFor();
+
+    // Enrolled with a passkey: the second-factor page comes next, not the TOTP setup.
+    await signOutAndInWithPasskey(page, base, email);
     await context.close();
   }, 120_000);
 
@@ -359,34 +369,11 @@ describe('portal accounts in Chromium', () => {
   it('every role gets exactly its pages; sensitive actions need a fresh password; role changes end sessions', async () => {
     const owner = await (await browser.newContext({ locale: 'de-DE' })).newPage();
     await onboard(owner, 'E2E Sieben GmbH', 'owner@e2e-sieben.example');
-    const invite = async (email: string, role: string) => {
-      await owner.goto(`${BASE}/settings/users`);
-      await owner.getByLabel('E-Mail-Adresse').fill(email);
-      await owner.getByLabel('Rolle', { exact: true }).selectOption(role);
-      await owner.getByRole('button', { name: 'Einladung erstellen' }).click();
-      return (await owner.getByTestId('invite-link').textContent())!
-        .trim()
-        .replace(/^https?:\/\/[^/]+/, BASE);
-    };
-    const join = async (link: string, email: string) => {
-      const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
-      await page.goto(link);
-      await page.getByLabel('Neues Passwort (mindestens 12 Zeichen)').fill(PASSWORD);
-      await page.getByLabel('Passwort wiederholen').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Passwort festlegen' }).click();
-      const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
-      await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
-      await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
-      await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
-      await page.getByText(`Angemeldet als ${email}`).waitFor();
-      return page;
-    };
     const pages: Record<string, Page> = { owner };
-    for (const role of ['admin', 'auditor', 'member'])
-      pages[role] = await join(
-        await invite(`${role}@e2e-sieben.example`, role),
-        `${role}@e2e-sieben.example`,
-      );
+    for (const role of ['admin', 'auditor', 'member']) {
+      const email = `${role}@e2e-sieben.example`;
+      pages[role] = (await join(browser, await invite(owner, BASE, email, role), email)).page;
+    }
 
     for (const [role, page] of Object.entries(pages))
       for (const [path_, roles] of Object.entries(PERMISSIONS)) {
@@ -540,9 +527,11 @@ describe('portal accounts in Chromium', () => {
           });
           const where = res.headers.get('location') ?? '';
           // The half session may only reach its own next step; everything else goes to login.
+          // (Passkey registration also serves enrolment: a malformed body gets 400, a GET 405.)
           const allowed =
-            cookie?.includes(half.value) && ['/setup/second-factor'].includes(p)
-              ? [200, 400]
+            cookie?.includes(half.value) &&
+            ['/setup/second-factor', '/webauthn/register'].includes(p)
+              ? [200, 400, 405]
               : // 405: a route without a loader or action for this method does nothing.
                 [302, 303, 405];
           // On failure this names the route, the method and the status.

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import { changeRole } from '../../lib/auth/roles';
+import { changeRole, endSessionsOf, RoleError, setUserDisabled } from '../../lib/auth/roles';
 import { createSession, readSession, revokeSessions, unlockedKeys } from '../../lib/auth/sessions';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
-import { createTenant, lock, unlock } from '../../lib/vault';
+import { addMember, createTenant, lock, unlock } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
 
@@ -85,5 +85,73 @@ describe('portal sessions', () => {
         { userId: b.adminUserId, role: 'member', ip: '192.0.2.1' },
       ),
     ).rejects.toThrow('no such user');
+  });
+
+  it('an admin disables a user (sessions end, sign-in refused) and signs users out everywhere', async () => {
+    const a = await signedIn('SitzungE');
+    const unlockedAdmin = await unlock(db, {
+      tenantId: a.tenantId,
+      email: 'admin@sitzunge.example',
+      password: 'ein langes Passwort',
+      argon2: FAST_ARGON2,
+    });
+    const memberId = await addMember(
+      db,
+      unlockedAdmin,
+      { email: 'member@sitzunge.example', password: 'noch ein langes Passwort', role: 'member' },
+      FAST_ARGON2,
+    );
+    lock(unlockedAdmin);
+    const memberSession = async () => {
+      const u = await unlock(db, {
+        tenantId: a.tenantId,
+        email: 'member@sitzunge.example',
+        password: 'noch ein langes Passwort',
+        argon2: FAST_ARGON2,
+      });
+      const cookie = await withTenant(db, a.tenantId, (tx) =>
+        createSession(tx, { unlocked: u, ip: '192.0.2.2', secondFactor: true }),
+      );
+      lock(u);
+      return cookie;
+    };
+    const admin = { ...a.session, role: 'admin' as const };
+
+    const c1 = await memberSession();
+    const c2 = await memberSession();
+    expect(await endSessionsOf(db, admin, { userId: memberId, ip: '192.0.2.1' })).toBe(2);
+    expect((await readSession(db, c1)).status).toBe('none');
+    expect((await readSession(db, c2)).status).toBe('none');
+
+    const c3 = await memberSession();
+    await setUserDisabled(db, admin, { userId: memberId, disabled: true, ip: '192.0.2.1' });
+    expect((await readSession(db, c3)).status).toBe('none');
+    // Disabled: the login lookup no longer finds the account (same answer as a wrong password).
+    const found = await sql<{
+      t: string | null;
+    }>`SELECT login_tenants('member@sitzunge.example') AS t`.execute(db);
+    expect(found.rows.every((r) => r.t !== a.tenantId)).toBe(true);
+    await setUserDisabled(db, admin, { userId: memberId, disabled: false, ip: '192.0.2.1' });
+    expect((await readSession(db, await memberSession())).status).toBe('active');
+
+    const events = await sql<{ action: string }>`SELECT action FROM audit_events
+      WHERE tenant_id = ${a.tenantId} AND action IN ('user.disabled', 'user.enabled') ORDER BY seq`.execute(
+      db,
+    );
+    expect(events.rows.map((r) => r.action)).toEqual(['user.disabled', 'user.enabled']);
+
+    // Nobody manages themselves or, unless owner, an owner; another tenant's user is not found.
+    await expect(
+      setUserDisabled(db, admin, { userId: a.session.userId, disabled: true, ip: '192.0.2.1' }),
+    ).rejects.toThrow(RoleError);
+    const b = await signedIn('SitzungF');
+    await expect(
+      endSessionsOf(
+        db,
+        { ...a.session, role: 'owner' },
+        { userId: b.session.userId, ip: '192.0.2.1' },
+      ),
+    ).rejects.toThrow('no such user');
+    expect((await readSession(db, b.cookie)).status).toBe('active');
   });
 });

@@ -1,3 +1,5 @@
+import { containsPhrase } from '../../lib/search/engine';
+import { parseQuery } from '../../lib/search/query';
 import { fold, tokenize } from '../../lib/search/tokenize';
 
 describe('search tokens', () => {
@@ -20,6 +22,20 @@ describe('search tokens', () => {
       ]),
     );
     expect(t.has('a')).toBe(false);
+  });
+
+  it('index words with umlauts in both spellings; queries use the transliterated one', () => {
+    const t = tokenize('Jürgen Müller, Straße');
+    expect([...t]).toEqual(
+      expect.arrayContaining(['jurgen', 'juergen', 'muller', 'mueller', 'strasse']),
+    );
+    expect(parseQuery('MÜLLER mueller muller').all.map((q) => q.term)).toEqual([
+      'mueller',
+      'mueller',
+      'muller',
+    ]);
+    expect(containsPhrase('Die Heizkörper kommen', ['heizkoerper', 'kommen'])).toBe(true);
+    expect(containsPhrase('Die Heizkorper kommen', ['heizkoerper', 'kommen'])).toBe(false);
   });
 
   it('stops at the limit', () => {

@@ -10,6 +10,7 @@ import * as m0008 from './0008_portal_accounts';
 import * as m0009 from './0009_passkeys';
 import * as m0010 from './0010_member_invites';
 import * as m0011 from './0011_search_segments';
+import * as m0012 from './0012_decryption_grants';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009_passkeys': m0009,
   '0010_member_invites': m0010,
   '0011_search_segments': m0011,
+  '0012_decryption_grants': m0012,
 };

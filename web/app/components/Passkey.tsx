@@ -12,6 +12,8 @@ export function PasskeyButton(props: {
   failed: string;
   done: string;
   name?: string;
+  /** Takes over after a successful ceremony instead of going to `done`. */
+  onVerified?: (answer: Record<string, unknown>) => void;
 }) {
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -35,7 +37,8 @@ export function PasskeyButton(props: {
         : await startAuthentication({ optionsJSON });
     const verified = await post({ step: 'verify', response, name: props.name });
     if (!verified.ok) throw new Error(String(verified.status));
-    window.location.assign(props.done);
+    if (props.onVerified) props.onVerified((await verified.json()) as Record<string, unknown>);
+    else window.location.assign(props.done);
   }
   return (
     <>

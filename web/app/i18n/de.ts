@@ -30,6 +30,11 @@ export const de = {
   'users.role': 'Rolle',
   'users.secondFactor': 'Zweiter Faktor',
   'users.invited': 'eingeladen',
+  'users.access': 'Zugang',
+  'users.disabled': 'deaktiviert',
+  'users.endSessions': 'Überall abmelden',
+  'users.disable': 'Deaktivieren',
+  'users.enable': 'Wieder aktivieren',
   'users.invite': 'Benutzer einladen',
   'users.inviteSubmit': 'Einladung erstellen',
   'users.inviteFailed':
@@ -102,6 +107,10 @@ export const de = {
   'enrol.title': 'Zweiten Faktor einrichten',
   'enrol.intro':
     'Ohne zweiten Faktor ist kein Zugriff möglich. Scannen Sie den QR-Code mit einer Authenticator-App (z. B. FreeOTP, Aegis, Google Authenticator) oder geben Sie den Schlüssel von Hand ein.',
+  'enrol.passkeyTitle': 'Oder: Passkey statt App',
+  'enrol.passkeyIntro':
+    'Ein Passkey (Sicherheitsschlüssel, Windows Hello, Touch ID, Android) ersetzt die Codes aus der App.',
+  'enrol.passkey': 'Passkey einrichten',
   'enrol.secret': 'Schlüssel',
   'enrol.code': 'Code aus der App',
   'enrol.submit': 'Bestätigen',
@@ -149,6 +158,8 @@ export const de = {
   'mail.noSubject': '(kein Betreff)',
   'mail.count': '{count} Mails',
   'mail.countApprox': 'bis zu {count} Mails',
+  'mail.pending':
+    '{count} neu archivierte Mails werden gerade in den Suchindex aufgenommen; laden Sie die Seite gleich neu.',
   'mail.none': 'Keine Mails gefunden.',
   'mail.more': 'Weitere anzeigen',
   'mail.first': 'Zum Anfang',

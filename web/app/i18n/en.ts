@@ -30,6 +30,11 @@ export const en: Record<MessageKey, string> = {
   'users.role': 'Role',
   'users.secondFactor': 'Second factor',
   'users.invited': 'invited',
+  'users.access': 'Access',
+  'users.disabled': 'disabled',
+  'users.endSessions': 'Sign out everywhere',
+  'users.disable': 'Disable',
+  'users.enable': 'Enable again',
   'users.invite': 'Invite a user',
   'users.inviteSubmit': 'Create invitation',
   'users.inviteFailed':
@@ -99,6 +104,10 @@ export const en: Record<MessageKey, string> = {
   'enrol.title': 'Set up a second factor',
   'enrol.intro':
     'Access requires a second factor. Scan the QR code with an authenticator app (e.g. FreeOTP, Aegis, Google Authenticator) or type in the key.',
+  'enrol.passkeyTitle': 'Or: a passkey instead of the app',
+  'enrol.passkeyIntro':
+    'A passkey (security key, Windows Hello, Touch ID, Android) replaces the codes from the app.',
+  'enrol.passkey': 'Set up a passkey',
   'enrol.secret': 'Key',
   'enrol.code': 'Code from the app',
   'enrol.submit': 'Confirm',
@@ -144,6 +153,8 @@ export const en: Record<MessageKey, string> = {
   'mail.noSubject': '(no subject)',
   'mail.count': '{count} mails',
   'mail.countApprox': 'up to {count} mails',
+  'mail.pending':
+    '{count} newly archived mails are being added to the search index; reload the page in a moment.',
   'mail.none': 'No mails found.',
   'mail.more': 'Show more',
   'mail.first': 'Back to the start',

@@ -80,6 +80,13 @@ export async function requireEnrolment(request: Request, context: AppLoadContext
   return a;
 }
 
+/** Both factors, or a first second factor still to enrol (passkey registration serves both). */
+export async function requireUserOrEnrolment(request: Request, context: AppLoadContext) {
+  const a = await current(request, context);
+  if (a.session.secondFactor || !a.session.enrolled) return a;
+  throw seeOther('/login/second-factor');
+}
+
 /** An action replaced the session: this request's loaders use the new one. */
 export function adoptSession(context: AppLoadContext, cookie: string): string {
   context.sessionCookie = cookie;

@@ -2,7 +2,7 @@ import { data, useLoaderData, useSearchParams } from 'react-router';
 import type { LoaderArgs } from '../context';
 import { Alert } from '../components/Field';
 import { useT } from '../i18n';
-import { byteSize, dateTime, people } from '../lib/format';
+import { byteSize, dateTime, person } from '../lib/format';
 import { requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
 
@@ -45,19 +45,27 @@ export default function MailPage() {
       {v.problem && <Alert kind="notice">{t('mail.parseError')}</Alert>}
       <dl className="facts">
         <dt>{t('mail.from')}</dt>
-        <dd>{people(v.from)}</dd>
+        <dd>
+          <Addresses list={v.from} />
+        </dd>
         <dt>{t('mail.to')}</dt>
-        <dd>{people(v.to)}</dd>
+        <dd>
+          <Addresses list={v.to} />
+        </dd>
         {v.cc.length > 0 && (
           <>
             <dt>{t('mail.cc')}</dt>
-            <dd>{people(v.cc)}</dd>
+            <dd>
+              <Addresses list={v.cc} />
+            </dd>
           </>
         )}
         {v.replyTo.length > 0 && (
           <>
             <dt>{t('mail.replyTo')}</dt>
-            <dd>{people(v.replyTo)}</dd>
+            <dd>
+              <Addresses list={v.replyTo} />
+            </dd>
           </>
         )}
         <dt>{t('mail.date')}</dt>
@@ -185,5 +193,23 @@ export default function MailPage() {
         <pre className="mail-headers">{v.headerLines.map((h) => h.line).join('\n')}</pre>
       </details>
     </div>
+  );
+}
+
+/** Each address links to its mailbox view: every archived mail it sent, received or was copied on. */
+function Addresses({ list }: { list: { name: string; address: string }[] }) {
+  return (
+    <>
+      {list.map((a, i) => (
+        <span key={`${a.address}-${i}`}>
+          {i > 0 && ', '}
+          {a.address ? (
+            <a href={`/mail?mailbox=${encodeURIComponent(a.address)}`}>{person(a)}</a>
+          ) : (
+            person(a)
+          )}
+        </span>
+      ))}
+    </>
   );
 }

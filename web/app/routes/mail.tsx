@@ -92,6 +92,11 @@ export default function MailList() {
         <Alert>{t('mail.queryError', { message: result.message })}</Alert>
       ) : (
         <>
+          {result.pending > 0 && (
+            <p className="notice" data-testid="mail-pending">
+              {t('mail.pending', { count: result.pending })}
+            </p>
+          )}
           <p role="status" data-testid="mail-count">
             {t(result.approximate ? 'mail.countApprox' : 'mail.count', { count: result.total })}
           </p>

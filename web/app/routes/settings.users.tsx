@@ -40,13 +40,24 @@ export async function action({ request, context }: ActionArgs) {
     rolesFor('/settings/users'),
   );
   const form = await request.formData();
-  if (form.get('intent') === 'role') {
+  const intent = form.get('intent');
+  if (intent === 'role' || intent === 'disable' || intent === 'enable' || intent === 'sessions') {
+    const userId = String(form.get('user') ?? '');
+    const ip = context.ip;
     try {
-      await context.services.changeRole(session, {
-        userId: String(form.get('user') ?? ''),
-        role: String(form.get('role')) as Role,
-        ip: context.ip,
-      });
+      if (intent === 'role')
+        await context.services.changeRole(session, {
+          userId,
+          role: String(form.get('role')) as Role,
+          ip,
+        });
+      else if (intent === 'sessions') await context.services.endSessionsOf(session, { userId, ip });
+      else
+        await context.services.setUserDisabled(session, {
+          userId,
+          disabled: intent === 'disable',
+          ip,
+        });
       return seeOther('/settings/users');
     } catch (e) {
       // Someone else's user id (another tenant's, or made up) is not found: 404 like any page.
@@ -91,6 +102,7 @@ export default function Users() {
             <th scope="col">{t('login.email')}</th>
             <th scope="col">{t('users.role')}</th>
             <th scope="col">{t('users.secondFactor')}</th>
+            <th scope="col">{t('users.access')}</th>
           </tr>
         </thead>
         <tbody>
@@ -120,6 +132,34 @@ export default function Users() {
                 )}
               </td>
               <td>{u.secondFactor ? '✓' : '—'}</td>
+              <td>
+                {u.disabled && <strong>{t('users.disabled')} </strong>}
+                {u.role !== 'owner' && u.id !== me && (
+                  <>
+                    <form method="post" className="inline">
+                      <input type="hidden" name="intent" value="sessions" />
+                      <input type="hidden" name="user" value={u.id} />
+                      <button type="submit" aria-label={`${t('users.endSessions')}: ${u.email}`}>
+                        {t('users.endSessions')}
+                      </button>
+                    </form>{' '}
+                    <form method="post" className="inline">
+                      <input
+                        type="hidden"
+                        name="intent"
+                        value={u.disabled ? 'enable' : 'disable'}
+                      />
+                      <input type="hidden" name="user" value={u.id} />
+                      <button
+                        type="submit"
+                        aria-label={`${t(u.disabled ? 'users.enable' : 'users.disable')}: ${u.email}`}
+                      >
+                        {t(u.disabled ? 'users.enable' : 'users.disable')}
+                      </button>
+                    </form>
+                  </>
+                )}
+              </td>
             </tr>
           ))}
           {invites.map((i) => (
@@ -127,6 +167,7 @@ export default function Users() {
               <td>{i.email}</td>
               <td>{t(`role.${i.role}`)}</td>
               <td>{t('users.invited')}</td>
+              <td />
             </tr>
           ))}
         </tbody>

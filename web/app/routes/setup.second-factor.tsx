@@ -1,5 +1,7 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { data, useActionData, useLoaderData } from 'react-router';
+import { useState } from 'react';
+import { PasskeyButton } from '../components/Passkey';
 import { TotpSetup } from '../components/TotpSetup';
 import { useT } from '../i18n';
 import { requireEnrolment, requireUser, adoptSession } from '../lib/guards.server';
@@ -55,13 +57,16 @@ export default function EnrolSecondFactor() {
   const t = useT();
   const page = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
-  if (result && !result.failed)
+  // A passkey enrolled in the browser answers with the codes directly (no form post).
+  const [passkeyCodes, setPasskeyCodes] = useState<string[]>();
+  const codes = result && !result.failed ? result.recoveryCodes : passkeyCodes;
+  if (codes)
     return (
       <>
         <h1>{t('codes.title')}</h1>
         <p>{t('codes.intro')}</p>
         <ul className="codes" data-testid="recovery-codes">
-          {result.recoveryCodes.map((c: string) => (
+          {codes.map((c: string) => (
             <li key={c}>{c}</li>
           ))}
         </ul>
@@ -85,6 +90,20 @@ export default function EnrolSecondFactor() {
         secret={secret}
         qr={page && secret === page.secret ? page.qr : undefined}
         failed={!!result?.failed}
+      />
+      <h2>{t('enrol.passkeyTitle')}</h2>
+      <p>{t('enrol.passkeyIntro')}</p>
+      <PasskeyButton
+        mode="register"
+        label={t('enrol.passkey')}
+        failed={t('security.passkeyFailed')}
+        done="/"
+        name="Passkey"
+        onVerified={(answer) =>
+          setPasskeyCodes(
+            Array.isArray(answer.recoveryCodes) ? answer.recoveryCodes.map(String) : [],
+          )
+        }
       />
     </>
   );

@@ -1,11 +1,16 @@
 import type { ActionArgs, LoaderArgs } from '../context';
-import { isFresh, reauthPath, requireUser } from '../lib/guards.server';
+import { isFresh, reauthPath, requireUserOrEnrolment } from '../lib/guards.server';
+import { setCookie, SESSION_COOKIE } from '../lib/http.server';
 
-/** Resource route: registration ceremony of a passkey for the signed-in user (JSON). */
+/**
+ * Resource route: registration ceremony of a passkey (JSON) — a further one for a signed-in user,
+ * or the first second factor of a user enrolling (then the answer carries the recovery codes to
+ * show once and the upgraded session's cookie).
+ */
 export async function action({ request, context }: ActionArgs) {
-  const { session } = await requireUser(request, context);
+  const { session, cookie } = await requireUserOrEnrolment(request, context);
   // Adding a factor is sensitive: a stale login confirms the password first.
-  if (!isFresh(session))
+  if (session.secondFactor && !isFresh(session))
     return Response.json({ reauth: reauthPath('/settings/security') }, { status: 403 });
   const body = (await request.json().catch(() => ({}))) as {
     step?: string;
@@ -14,6 +19,29 @@ export async function action({ request, context }: ActionArgs) {
   };
   if (body.step === 'options')
     return Response.json(await context.services.passkeyRegistrationOptions(session));
+  if (
+    body.step === 'verify' &&
+    body.response &&
+    typeof body.response === 'object' &&
+    !session.secondFactor
+  ) {
+    const r = await context.services.enrolPasskey(session, cookie, {
+      response: body.response as never,
+      name: typeof body.name === 'string' ? body.name : 'Passkey',
+      ip: context.ip,
+      userAgent: context.userAgent,
+    });
+    if (r.kind === 'failed') return Response.json({ ok: false }, { status: 400 });
+    return Response.json(
+      { ok: true, recoveryCodes: r.recoveryCodes },
+      {
+        headers: {
+          'Set-Cookie': setCookie(context, SESSION_COOKIE, r.cookie),
+          'Cache-Control': 'no-store',
+        },
+      },
+    );
+  }
   if (body.step === 'verify' && body.response && typeof body.response === 'object') {
     const ok = await context.services.registerPasskey(session, {
       response: body.response as never,
@@ -28,6 +56,6 @@ export async function action({ request, context }: ActionArgs) {
 
 /** POST only; a GET is answered after the same guard, so it tells nobody anything. */
 export async function loader({ request, context }: LoaderArgs) {
-  await requireUser(request, context);
+  await requireUserOrEnrolment(request, context);
   return new Response(null, { status: 405, headers: { Allow: 'POST' } });
 }

@@ -1,0 +1,197 @@
+import { sql } from 'kysely';
+import { createDb, type Db } from '../../lib/db';
+import { withTenant } from '../../lib/db/tenant-scope';
+import { SearchIndex } from '../../lib/search/engine';
+import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
+import { loadIndex, mergeQueued, queuedForIndex } from '../../lib/search/index-store';
+import { connectTemporal } from '../../lib/temporal/client';
+import { ENCODING } from '../../lib/temporal/codec';
+import { destroyGrant, GrantUnavailableError, issueGrant, openGrant } from '../../lib/vault/grants';
+import { parseQuery } from '../../lib/search/query';
+import { createTenant, currentEpochPublicKey, lock, unlock } from '../../lib/vault';
+import { EpochKeyring } from '../../lib/vault/epoch-keyring';
+import type { UnlockedSession } from '../../lib/vault/session';
+import { FAST_ARGON2 } from '../helpers/ledger';
+import { queueMails } from '../helpers/search-corpus';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * The encrypted index in PostgreSQL: queued mails become segments only an unlocked session can
+ * read; the stored bytes give no word away; merging is exactly-once under concurrency and
+ * compaction keeps an epoch at a few segments; another tenant's session sees none of it.
+ */
+const cfg = stackConfig();
+let db: Db;
+beforeAll(() => {
+  db = createDb(cfg.DATABASE_URL, 6);
+});
+afterAll(() => db.destroy());
+
+async function tenant(name: string) {
+  const email = `admin@${name.toLowerCase()}.example`;
+  const t = await createTenant(db, {
+    name,
+    admin: { email, password: 'ein langes Passwort' },
+    argon2: FAST_ARGON2,
+  });
+  const session = await unlock(db, {
+    tenantId: t.tenantId,
+    email,
+    password: 'ein langes Passwort',
+    argon2: FAST_ARGON2,
+  });
+  const epoch = await currentEpochPublicKey(db, {
+    tenantId: t.tenantId,
+    retentionClass: 'default',
+  });
+  return { ...t, session, epoch };
+}
+
+const search = async (index: SearchIndex, q: string) =>
+  (await index.search(parseQuery(q))).hits.map((d) => d.subject);
+
+async function withKeyring<T>(s: UnlockedSession, fn: (k: EpochKeyring) => Promise<T>) {
+  const k = new EpochKeyring(db, s);
+  try {
+    return await fn(k);
+  } finally {
+    k.dispose();
+  }
+}
+
+describe('index maintenance workflow', () => {
+  it('merges under a decryption grant that is gone when it ends', async () => {
+    const d = await tenant('IndexD');
+    await queueMails(db, d.tenantId, d.epoch, [
+      { subject: 'Hintergrund', from: 'a@d.example', to: 'b@d.example', text: 'Wartung läuft' },
+    ]);
+    const temporal = await connectTemporal(cfg);
+    try {
+      const deps = { db, temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE };
+      expect(await startIndexMaintenance(deps, d.session)).toBe('started');
+      // A second start while it runs adds nothing, and leaves no second grant behind.
+      const second = await startIndexMaintenance(deps, d.session);
+      const merged = await temporal.workflow.getHandle(indexWorkflowId(d.tenantId)).result();
+      expect(merged).toBe(second === 'running' ? 1 : 0);
+      const grants = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM decryption_grants WHERE tenant_id = ${d.tenantId}`.execute(
+        db,
+      );
+      expect(grants.rows[0]!.n).toBe(second === 'running' ? 0 : 1);
+      expect(await queuedForIndex(db, d.tenantId)).toBe(0);
+      // Temporal's history holds the input (with the grant key) only encrypted by the codec.
+      const history = await temporal.workflow.getHandle(indexWorkflowId(d.tenantId)).fetchHistory();
+      const input =
+        history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      expect(Buffer.from(input.metadata!.encoding!).toString()).toBe(ENCODING);
+      expect(Buffer.from(input.data!).includes(Buffer.from('grantKey'))).toBe(false);
+      const index = await withKeyring(d.session, (k) => loadIndex(db, d.session, k));
+      expect(await search(index, 'wartung')).toEqual(['Hintergrund']);
+    } finally {
+      await temporal.connection.close();
+      lock(d.session);
+    }
+  });
+
+  it('a destroyed or expired grant opens nothing', async () => {
+    const e = await tenant('IndexE');
+    const live = await issueGrant(db, e.session, { purpose: 'search-index', ttlMs: 60_000 });
+    const opened = await openGrant(db, { tenantId: e.tenantId, ...live, purpose: 'search-index' });
+    expect(opened.tenantPrivateKey.equals(e.session.tenantPrivateKey)).toBe(true);
+    // The stored row alone (a database dump) does not hold the key.
+    const row = await sql<{ sealed_keys: Buffer }>`
+      SELECT sealed_keys FROM decryption_grants WHERE id = ${live.grantId}`.execute(db);
+    expect(row.rows[0]!.sealed_keys.includes(e.session.tenantPrivateKey)).toBe(false);
+    await expect(
+      openGrant(db, { tenantId: e.tenantId, ...live, purpose: 'export' }),
+    ).rejects.toThrow(GrantUnavailableError);
+    await destroyGrant(db, e.tenantId, live.grantId);
+    await expect(
+      openGrant(db, { tenantId: e.tenantId, ...live, purpose: 'search-index' }),
+    ).rejects.toThrow(GrantUnavailableError);
+    const expired = await issueGrant(db, e.session, { purpose: 'search-index', ttlMs: -1 });
+    await expect(
+      openGrant(db, { tenantId: e.tenantId, ...expired, purpose: 'search-index' }),
+    ).rejects.toThrow(GrantUnavailableError);
+    lock(e.session);
+  });
+});
+
+describe('encrypted search index', () => {
+  it('stores no readable word and answers only an unlocked session of its tenant', async () => {
+    const a = await tenant('IndexA');
+    const b = await tenant('IndexB');
+    await queueMails(db, a.tenantId, a.epoch, [
+      { subject: 'Quartalsbericht', from: 'cfo@a.example', to: 'vorstand@a.example', text: 'Geheimprojekt Zaunkönig startet' },
+      { subject: 'Urlaub', from: 'hr@a.example', to: 'alle@a.example', text: 'Betriebsferien im August' },
+    ]); // prettier-ignore
+    const index = await withKeyring(a.session, (k) => loadIndex(db, a.session, k));
+    expect(await search(index, 'zaunkonig')).toEqual(['Quartalsbericht']);
+    expect(await search(index, 'august')).toEqual(['Urlaub']);
+
+    // Neither the segments nor the queue-era ciphertexts hold a word or address in the clear.
+    const stored = await sql<{ blob: Buffer }>`
+      SELECT enc_segment AS blob FROM search_segments WHERE tenant_id = ${a.tenantId}
+      UNION ALL SELECT enc_tokens FROM messages WHERE tenant_id = ${a.tenantId}
+      UNION ALL SELECT enc_metadata FROM messages WHERE tenant_id = ${a.tenantId}`.execute(db);
+    expect(stored.rows.length).toBeGreaterThan(2);
+    for (const { blob } of stored.rows)
+      for (const word of ['zaunkonig', 'Zaunkönig', 'Quartalsbericht', 'cfo@a.example', 'august'])
+        expect(blob.includes(Buffer.from(word))).toBe(false);
+
+    // Tenant B's session: RLS shows it no segment of A, so its index holds nothing of A.
+    const bIndex = await withKeyring(b.session, (k) => loadIndex(db, b.session, k));
+    expect(bIndex.docs).toEqual([]);
+    const seen = await withTenant(db, b.tenantId, (tx) =>
+      tx.selectFrom('search_segments').select('id').where('tenant_id', '=', a.tenantId).execute(),
+    );
+    expect(seen).toEqual([]);
+    // Nor can B's keys open A's epoch, even when handed A's epoch id.
+    await expect(withKeyring(b.session, (k) => k.get(a.epoch.epochId))).rejects.toThrow();
+    lock(a.session);
+    lock(b.session);
+  });
+
+  it('merges each queued mail exactly once under concurrency and compacts an epoch', async () => {
+    const c = await tenant('IndexC');
+    const mails = Array.from({ length: 60 }, (_, i) => ({
+      subject: `Rechnung ${i}`,
+      from: `lieferant${i % 7}@c.example`,
+      to: 'buchhaltung@c.example',
+      text: `Rechnungsnummer R-${i} Betrag ${i * 10} Euro`,
+    }));
+    // Twelve batches of five, merged by four concurrent mergers each time.
+    for (let i = 0; i < 12; i++) {
+      await queueMails(db, c.tenantId, c.epoch, mails.slice(i * 5, i * 5 + 5));
+      await Promise.all(
+        Array.from({ length: 4 }, () =>
+          withKeyring(c.session, (k) => mergeQueued(db, c.session, k)),
+        ),
+      );
+    }
+    const counts = await sql<{ segments: number; docs: number; queued: number }>`
+      SELECT (SELECT count(*)::int FROM search_segments WHERE tenant_id = ${c.tenantId}) AS segments,
+             (SELECT coalesce(sum(doc_count), 0)::int FROM search_segments WHERE tenant_id = ${c.tenantId}) AS docs,
+             (SELECT count(*)::int FROM search_index_queue WHERE tenant_id = ${c.tenantId}) AS queued`.execute(
+      db,
+    );
+    expect(counts.rows[0]!.docs).toBe(60);
+    expect(counts.rows[0]!.queued).toBe(0);
+    expect(counts.rows[0]!.segments).toBeLessThanOrEqual(6);
+
+    const index = await withKeyring(c.session, (k) => loadIndex(db, c.session, k));
+    expect(index.docs.length).toBe(60);
+    expect(new Set(index.docs.map((d) => d.id)).size).toBe(60);
+    expect(await search(index, 'r-42')).toEqual(['Rechnung 42']);
+    expect((await index.search(parseQuery('from:lieferant3@c.example'))).total).toBe(9);
+
+    // A loaded index picks up later mails incrementally, and a compaction by starting over.
+    await queueMails(db, c.tenantId, c.epoch, [
+      { subject: 'Nachzügler', from: 'x@c.example', to: 'y@c.example', text: 'spät' },
+    ]);
+    const again = await withKeyring(c.session, (k) => loadIndex(db, c.session, k, index));
+    expect(again.docs.length).toBe(61);
+    expect(new Set(again.docs.map((d) => d.id)).size).toBe(61);
+    lock(c.session);
+  });
+});
