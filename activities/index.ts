@@ -1,9 +1,10 @@
 import { createArchiveActivities } from './archive';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
+import { createIntegrityActivities, type IntegrityActivityDeps } from './integrity';
 import { createSearchIndexActivities } from './search-index';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
-export type ActivityDeps = SmokeDeps & LedgerDeps;
+export type ActivityDeps = SmokeDeps & LedgerDeps & IntegrityActivityDeps;
 
 /** Every activity the worker registers, built once with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -12,6 +13,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLedgerActivities(deps),
     ...createArchiveActivities(deps),
     ...createSearchIndexActivities(deps),
+    ...createIntegrityActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -37,6 +37,10 @@ const temporalClient = () =>
     temporal = undefined;
     throw e;
   }));
+const temporalJobs = async () => ({
+  client: await temporalClient(),
+  taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+});
 const services = createPortalServices(
   db,
   relyingParty(cfg.PORTAL_PUBLIC_URL),
@@ -47,10 +51,11 @@ const services = createPortalServices(
     bucket: cfg.S3_BUCKET,
     tsaCaPem,
     indexes: new SessionIndexCache(),
-    temporal: async () => ({ client: await temporalClient(), taskQueue: cfg.TEMPORAL_TASK_QUEUE }),
+    temporal: temporalJobs,
     log,
   }),
   tsaCaPem,
+  temporalJobs,
 );
 const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
 const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;

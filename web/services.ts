@@ -43,6 +43,8 @@ import {
 import QRCode from 'qrcode';
 import type { Archive } from '../lib/archive/portal-archive';
 import { mailBodyCsp } from '../lib/mail/sanitize';
+import { recentIntegrityRuns } from '../lib/integrity/check';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { publishedKeys, verifySteps } from '../lib/proof/verify-steps';
 
 /**
@@ -56,9 +58,26 @@ export function createPortalServices(
   publicUrl: string,
   archive: Archive,
   tsaRootPem: () => string,
+  temporal: () => Promise<{ client: Client; taskQueue: string }>,
   argon2?: Argon2Params,
 ) {
   return {
+    recentIntegrityRuns: (session: SessionInfo) => recentIntegrityRuns(db, session.tenantId),
+    /** Starts an integrity check of the tenant now (one at a time per tenant). */
+    startIntegrityCheck: async (session: SessionInfo): Promise<'started' | 'running'> => {
+      const t = await temporal();
+      try {
+        await t.client.workflow.start('integrityCheck', {
+          workflowId: `integrity-check-${session.tenantId}`,
+          taskQueue: t.taskQueue,
+          args: [{ tenantId: session.tenantId, trigger: 'manual' }],
+        });
+        return 'started';
+      } catch (e) {
+        if (e instanceof WorkflowExecutionAlreadyStartedError) return 'running';
+        throw e;
+      }
+    },
     archive,
     publishedKeys: (session: SessionInfo) => publishedKeys(db, session.tenantId),
     /** A dropped mail and bundle, checked in memory against our published keys. */

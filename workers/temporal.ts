@@ -9,7 +9,7 @@ import { createS3 } from '../lib/storage/s3';
 import { writeWorkflowBundle } from '../lib/temporal/bundle';
 import { connectTemporal } from '../lib/temporal/client';
 import { dataConverter } from '../lib/temporal/data-converter';
-import { ensureLedgerSchedule } from '../lib/temporal/schedules';
+import { ensureIntegritySchedule, ensureLedgerSchedule } from '../lib/temporal/schedules';
 
 /** The Temporal worker process: every workflow and activity, on the configured task queue. */
 async function main(): Promise<void> {
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
       db,
       s3,
       bucket: cfg.S3_BUCKET,
+      integrityBytesPerSecond: cfg.INTEGRITY_READ_BYTES_PER_S,
       ledger: {
         wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
         originPrefix: cfg.LEDGER_ORIGIN,
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
   if (cfg.LEDGER_SCHEDULE_OWNER) {
     const client = await connectTemporal(cfg);
     await ensureLedgerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.LEDGER_CHECKPOINT_INTERVAL_S);
+    await ensureIntegritySchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.INTEGRITY_CHECK_AT);
     await client.connection.close();
   }
   log.info(

@@ -2,3 +2,4 @@ export { platformSmoke } from './platform-smoke';
 export { ledgerCheckpoint } from './ledger-checkpoint';
 export { archiveMail } from './archive-mail';
 export { maintainSearchIndex } from './maintain-search-index';
+export { integrityCheck } from './integrity-check';

@@ -72,6 +72,10 @@ const spec = {
   /** Seconds between runs of the ledgerCheckpoint schedule (it does nothing when nothing is new). */
   LEDGER_CHECKPOINT_INTERVAL_S: v(z.coerce.number().int().min(1).max(3600), '10'),
   LEDGER_SCHEDULE_OWNER: v(bool, 'true'),
+  /** Read rate of the integrity check (bytes/s), so it never crowds out ingest and reading. */
+  INTEGRITY_READ_BYTES_PER_S: v(z.coerce.number().int().min(1024), String(50 * 1024 * 1024)),
+  /** Daily time of the scheduled integrity check, Europe/Berlin (HH:MM). */
+  INTEGRITY_CHECK_AT: v(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), '03:30'),
   /** Prefix of log origins in checkpoints, e.g. `archive.example.de/mailrepo`. */
   LEDGER_ORIGIN: v(
     z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/),

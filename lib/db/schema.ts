@@ -21,6 +21,7 @@ export interface Database {
   search_index_queue: SearchIndexQueueTable;
   search_segments: SearchSegmentsTable;
   decryption_grants: DecryptionGrantsTable;
+  integrity_runs: IntegrityRunsTable;
   invites: InvitesTable;
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
@@ -82,6 +83,25 @@ export interface DecryptionGrantsTable {
   sealed_keys: Buffer;
   created_at: Generated<Date>;
   expires_at: Date;
+}
+
+export interface IntegrityFailure {
+  messageId: string;
+  kind: 'missing' | 'hash-mismatch' | 'size-mismatch' | 'unreadable';
+  detail?: string;
+}
+
+export interface IntegrityRunsTable {
+  id: string;
+  tenant_id: string;
+  trigger: 'schedule' | 'manual';
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  objects_checked: Generated<number>;
+  bytes_checked: Generated<string>;
+  failures: Generated<IntegrityFailure[]>;
+  ledger_problems: Generated<{ at: number; what: string }[]>;
+  audit_problems: Generated<{ seq: number; what: string }[]>;
 }
 
 export interface AuditKeysTable {

@@ -3,9 +3,12 @@ import {
   ScheduleNotFoundError,
   ScheduleOverlapPolicy,
   type Client,
+  type ScheduleSpec,
 } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 
 export const LEDGER_SCHEDULE_ID = 'ledger-checkpoint';
+export const INTEGRITY_SCHEDULE_ID = 'integrity-check';
 
 /**
  * Creates the ledgerCheckpoint schedule, or brings an existing one to the configured interval.
@@ -16,24 +19,60 @@ export async function ensureLedgerSchedule(
   taskQueue: string,
   intervalSeconds: number,
 ): Promise<void> {
-  const spec = { intervals: [{ every: `${intervalSeconds} seconds` as const }] };
-  const action = {
-    type: 'startWorkflow' as const,
-    workflowType: 'ledgerCheckpoint',
-    taskQueue,
-    args: [],
-  };
-  const handle = client.schedule.getHandle(LEDGER_SCHEDULE_ID);
+  await ensureSchedule(client, LEDGER_SCHEDULE_ID, {
+    spec: { intervals: [{ every: `${intervalSeconds} seconds` as const }] },
+    action: { type: 'startWorkflow', workflowType: 'ledgerCheckpoint', taskQueue, args: [] },
+    catchupWindow: '1 minute',
+  });
+}
+
+/** The daily integrity check of all tenants at `at` (HH:MM) Berlin time; a missed day is run. */
+export async function ensureIntegritySchedule(
+  client: Client,
+  taskQueue: string,
+  at: string,
+): Promise<void> {
+  const [hour, minute] = at.split(':').map(Number) as [number, number];
+  await ensureSchedule(client, INTEGRITY_SCHEDULE_ID, {
+    spec: { calendars: [{ hour, minute }], timezone: 'Europe/Berlin' },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'integrityCheck',
+      taskQueue,
+      args: [{ trigger: 'schedule' }],
+    },
+    catchupWindow: '1 day',
+  });
+}
+
+/**
+ * Creates a schedule, or brings an existing one to this spec and action (idempotent at every
+ * worker start). Overlap SKIP: a slow run never piles up runs behind it.
+ */
+async function ensureSchedule(
+  client: Client,
+  scheduleId: string,
+  s: {
+    spec: ScheduleSpec;
+    action: { type: 'startWorkflow'; workflowType: string; taskQueue: string; args: unknown[] };
+    catchupWindow: Duration;
+  },
+): Promise<void> {
+  const handle = client.schedule.getHandle(scheduleId);
   try {
-    await handle.update((prev) => ({ ...prev, spec, action: { ...prev.action, ...action } }));
+    await handle.update((prev) => ({
+      ...prev,
+      spec: s.spec,
+      action: { ...prev.action, ...s.action },
+    }));
   } catch (e) {
     if (!(e instanceof ScheduleNotFoundError)) throw e;
     await client.schedule
       .create({
-        scheduleId: LEDGER_SCHEDULE_ID,
-        spec,
-        action,
-        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+        scheduleId,
+        spec: s.spec,
+        action: s.action,
+        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindow },
       })
       .catch((err: unknown) => {
         // Another worker created it meanwhile.

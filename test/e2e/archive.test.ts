@@ -392,6 +392,23 @@ describe('the archive in Chromium', () => {
     expect(remoteHits).toEqual([]);
   }, 30_000);
 
+  it('runs an integrity check from the admin page', async () => {
+    await owner.goto(`${BASE}/settings/integrity`);
+    await owner.getByRole('button', { name: 'Jetzt prüfen' }).click();
+    await owner.getByText(/Die Prüfung läuft/).waitFor();
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await owner.goto(`${BASE}/settings/integrity`);
+      const run = owner.getByTestId('integrity-run').first();
+      if ((await run.count()) && /Alles in Ordnung/.test((await run.textContent()) ?? '')) {
+        expect(await run.textContent()).toMatch(/^.*manuell.*13 ·/);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('no finished integrity run');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }, 90_000);
+
   it('confines a member to their mailbox and another tenant to nothing', async () => {
     const member = (await join(browser, await invite(owner, BASE, MEMBER, 'member'), MEMBER)).page;
     await member.goto(`${BASE}/mail`);

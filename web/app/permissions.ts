@@ -12,6 +12,7 @@ export const PERMISSIONS = {
   '/settings/authenticator': ['owner', 'admin', 'auditor', 'member'],
   '/settings/users': ['owner', 'admin'],
   '/settings/tenant': ['owner', 'admin'],
+  '/settings/integrity': ['owner', 'admin'],
   '/audit': ['owner', 'admin', 'auditor'],
   /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */
   '/mail': ['owner', 'admin', 'auditor', 'member'],

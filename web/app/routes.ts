@@ -13,6 +13,7 @@ export default [
   route('settings/authenticator', 'routes/settings.authenticator.tsx'),
   route('settings/users', 'routes/settings.users.tsx'),
   route('settings/tenant', 'routes/settings.tenant.tsx'),
+  route('settings/integrity', 'routes/settings.integrity.tsx'),
   route('audit', 'routes/audit.tsx'),
   route('mail', 'routes/mail.tsx'),
   route('mail/:id', 'routes/mail.$id.tsx'),

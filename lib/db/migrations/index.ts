@@ -11,6 +11,7 @@ import * as m0009 from './0009_passkeys';
 import * as m0010 from './0010_member_invites';
 import * as m0011 from './0011_search_segments';
 import * as m0012 from './0012_decryption_grants';
+import * as m0013 from './0013_integrity_runs';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010_member_invites': m0010,
   '0011_search_segments': m0011,
   '0012_decryption_grants': m0012,
+  '0013_integrity_runs': m0013,
 };

@@ -211,6 +211,28 @@ export const de = {
     'Mit diesen Schlüsseln prüft jeder ohne uns: mailrepo verify --tenant-key … --anchor-key … oder python3 verify.py mail.eml --tenant-key … --anchor-key … (siehe VERIFY.md im Paket).',
   'verify.tenantKey': 'Ihr Mandanten-Log',
   'verify.anchorKey': 'Anker-Log',
+  'nav.integrity': 'Integrität',
+  'integrity.title': 'Integritätsprüfung',
+  'integrity.intro':
+    'Täglich (und auf Wunsch sofort) wird jede gespeicherte verschlüsselte Mail vollständig gelesen und mit ihrer SHA-256-Prüfsumme verglichen; Ledger und Audit-Kette werden nachgerechnet. Entschlüsselt wird dabei nichts.',
+  'integrity.runNow': 'Jetzt prüfen',
+  'integrity.started': 'Gestartet',
+  'integrity.startedNow': 'Die Prüfung läuft; das Ergebnis erscheint hier, sobald sie fertig ist.',
+  'integrity.running': 'Eine Prüfung läuft bereits.',
+  'integrity.unavailable':
+    'Die Prüfung kann gerade nicht gestartet werden. Bitte später erneut versuchen.',
+  'integrity.objects': 'Geprüft',
+  'integrity.result': 'Ergebnis',
+  'integrity.trigger.schedule': 'geplant',
+  'integrity.trigger.manual': 'manuell',
+  'integrity.unfinished': 'läuft oder abgebrochen',
+  'integrity.ok': 'Alles in Ordnung',
+  'integrity.kind.missing': 'Objekt fehlt',
+  'integrity.kind.hash-mismatch': 'Prüfsumme falsch',
+  'integrity.kind.size-mismatch': 'Größe falsch',
+  'integrity.kind.unreadable': 'nicht lesbar',
+  'integrity.ledger': 'Ledger',
+  'integrity.audit': 'Audit-Kette',
 } as const;
 
 export type MessageKey = keyof typeof de;

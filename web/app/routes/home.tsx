@@ -26,6 +26,8 @@ export default function Home() {
             <a href="/settings/users">{t('nav.users')}</a>
             {' · '}
             <a href="/settings/tenant">{t('nav.tenant')}</a>
+            {' · '}
+            <a href="/settings/integrity">{t('nav.integrity')}</a>
           </>
         )}
         {role !== 'member' && (
