@@ -40,6 +40,8 @@ const temporalClient = () =>
 const temporalJobs = async () => ({
   client: await temporalClient(),
   taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+  namespace: cfg.TEMPORAL_NAMESPACE,
+  uiUrl: cfg.TEMPORAL_UI_URL ?? `http://127.0.0.1:${cfg.TEMPORAL_UI_PORT}`,
 });
 const services = createPortalServices(
   db,

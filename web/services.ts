@@ -44,6 +44,8 @@ import QRCode from 'qrcode';
 import type { Archive } from '../lib/archive/portal-archive';
 import { mailBodyCsp } from '../lib/mail/sanitize';
 import { recentIntegrityRuns } from '../lib/integrity/check';
+import { listTenantJobs, temporalUiLink } from '../lib/jobs/list';
+import { TENANT_ID } from '../workflows/search-attributes';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { publishedKeys, verifySteps } from '../lib/proof/verify-steps';
 
@@ -58,11 +60,21 @@ export function createPortalServices(
   publicUrl: string,
   archive: Archive,
   tsaRootPem: () => string,
-  temporal: () => Promise<{ client: Client; taskQueue: string }>,
+  temporal: () => Promise<{ client: Client; taskQueue: string; uiUrl: string; namespace: string }>,
   argon2?: Argon2Params,
 ) {
   return {
     recentIntegrityRuns: (session: SessionInfo) => recentIntegrityRuns(db, session.tenantId),
+    /** The tenant's workflows, newest first; admins also get links into the Temporal UI. */
+    listJobs: async (session: SessionInfo) => {
+      const t = await temporal();
+      const rows = await listTenantJobs(t.client, session.tenantId);
+      const admin = session.role === 'owner' || session.role === 'admin';
+      return rows.map((r) => ({
+        ...r,
+        uiLink: admin ? temporalUiLink(t.uiUrl, t.namespace, r) : undefined,
+      }));
+    },
     /** Starts an integrity check of the tenant now (one at a time per tenant). */
     startIntegrityCheck: async (session: SessionInfo): Promise<'started' | 'running'> => {
       const t = await temporal();
@@ -71,6 +83,7 @@ export function createPortalServices(
           workflowId: `integrity-check-${session.tenantId}`,
           taskQueue: t.taskQueue,
           args: [{ tenantId: session.tenantId, trigger: 'manual' }],
+          typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
         });
         return 'started';
       } catch (e) {

@@ -45,6 +45,8 @@ const spec = {
   TEMPORAL_TASK_QUEUE: v(z.string().min(1), 'mailrepo'),
   TEMPORAL_TLS: v(bool, 'false', true),
   TEMPORAL_UI_PORT: v(port, '8233'),
+  /** Where operators open the Temporal UI (the jobs page links there); dev: the local UI port. */
+  TEMPORAL_UI_URL: v(z.string().url().optional()),
   /** Comma-separated `keyId:base64(32 bytes)`; the first key encrypts, all of them decrypt. */
   TEMPORAL_CODEC_KEYS: v(z.string().min(1), DEV_CODEC_KEY, true),
   CODEC_SERVER_ENABLED: v(bool, 'true'),

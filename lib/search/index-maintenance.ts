@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { TENANT_ID } from '../../workflows/search-attributes';
 import type { Db } from '../db';
 import { destroyGrant, issueGrant } from '../vault/grants';
 import type { UnlockedSession } from '../vault/session';
@@ -27,6 +28,7 @@ export async function startIndexMaintenance(
       taskQueue: deps.taskQueue,
       args: [{ tenantId: session.tenantId, grantId: grant.grantId, grantKey: grant.grantKey }],
       workflowExecutionTimeout: '1 hour',
+      typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
     });
     return 'started';
   } catch (e) {

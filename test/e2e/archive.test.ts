@@ -409,6 +409,23 @@ describe('the archive in Chromium', () => {
     }
   }, 90_000);
 
+  it("lists the tenant's workflows on the jobs page, with links into the Temporal UI", async () => {
+    await owner.goto(`${BASE}/jobs`);
+    const types = await owner
+      .getByTestId('job')
+      .evaluateAll((trs) => trs.map((tr) => tr.querySelector('td')!.textContent!));
+    const count = (name: string) => types.filter((x) => x.startsWith(name)).length;
+    expect(count('Mail archivieren')).toBe(13);
+    expect(count('Suchindex pflegen')).toBeGreaterThanOrEqual(1);
+    expect(count('Integritätsprüfung')).toBe(1);
+    expect(await owner.getByTestId('job').first().textContent()).not.toMatch(/FAILED/);
+    const link = await owner
+      .getByRole('link', { name: 'in Temporal' })
+      .first()
+      .getAttribute('href');
+    expect(link).toMatch(/\/namespaces\/[^/]+\/workflows\/[^/]+\/[0-9a-f-]+\/history$/);
+  }, 30_000);
+
   it('confines a member to their mailbox and another tenant to nothing', async () => {
     const member = (await join(browser, await invite(owner, BASE, MEMBER, 'member'), MEMBER)).page;
     await member.goto(`${BASE}/mail`);
@@ -419,6 +436,8 @@ describe('the archive in Chromium', () => {
     const other = (await join(browser, b.link, 'chef@e2e-fremd.example')).page;
     await other.goto(`${BASE}/mail`);
     expect(await rows(other)).toEqual([]);
+    await other.goto(`${BASE}/jobs`);
+    expect(await other.getByTestId('job').count()).toBe(0);
 
     const mailRoutes = (id: string) => [
       `/mail/${id}`,

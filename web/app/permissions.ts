@@ -14,6 +14,7 @@ export const PERMISSIONS = {
   '/settings/tenant': ['owner', 'admin'],
   '/settings/integrity': ['owner', 'admin'],
   '/audit': ['owner', 'admin', 'auditor'],
+  '/jobs': ['owner', 'admin', 'auditor'],
   /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */
   '/mail': ['owner', 'admin', 'auditor', 'member'],
   '/verify': ['owner', 'admin', 'auditor', 'member'],

@@ -15,6 +15,7 @@ export default [
   route('settings/tenant', 'routes/settings.tenant.tsx'),
   route('settings/integrity', 'routes/settings.integrity.tsx'),
   route('audit', 'routes/audit.tsx'),
+  route('jobs', 'routes/jobs.tsx'),
   route('mail', 'routes/mail.tsx'),
   route('mail/:id', 'routes/mail.$id.tsx'),
   route('mail/:id/body', 'routes/mail.$id.body.ts'),

@@ -233,6 +233,21 @@ export const de = {
   'integrity.kind.unreadable': 'nicht lesbar',
   'integrity.ledger': 'Ledger',
   'integrity.audit': 'Audit-Kette',
+  'nav.jobs': 'Aufträge',
+  'jobs.title': 'Aufträge',
+  'jobs.intro':
+    'Alle Hintergrundaufträge Ihres Archivs: Archivierung jeder Mail, Pflege des Suchindex, Integritätsprüfungen – mit Status, Wiederholungsversuchen und Fehlergründen.',
+  'jobs.unavailable': 'Die Auftragsliste ist gerade nicht erreichbar.',
+  'jobs.type': 'Auftrag',
+  'jobs.status': 'Status',
+  'jobs.started': 'Gestartet',
+  'jobs.closed': 'Beendet',
+  'jobs.details': 'Details',
+  'jobs.inTemporal': 'in Temporal',
+  'jobs.attempt': 'Versuch {n}',
+  'jobs.type.archiveMail': 'Mail archivieren',
+  'jobs.type.maintainSearchIndex': 'Suchindex pflegen',
+  'jobs.type.integrityCheck': 'Integritätsprüfung',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -34,6 +34,8 @@ export default function Home() {
           <>
             {' · '}
             <a href="/audit">{t('nav.audit')}</a>
+            {' · '}
+            <a href="/jobs">{t('nav.jobs')}</a>
           </>
         )}
       </nav>

@@ -1,0 +1,76 @@
+import { data, useLoaderData } from 'react-router';
+import type { LoaderArgs } from '../context';
+import { Alert } from '../components/Field';
+import { useT } from '../i18n';
+import { dateTime } from '../lib/format';
+import { requireRole } from '../lib/guards.server';
+import { rolesFor } from '../permissions';
+
+/**
+ * Every workflow of the tenant — mails being archived, index maintenance, integrity checks — with
+ * status, retry attempts and failure reasons; owners and admins get a link into the Temporal UI.
+ */
+export async function loader({ request, context }: LoaderArgs) {
+  const { session } = await requireRole(request, context, rolesFor('/jobs'));
+  try {
+    return data(
+      { jobs: await context.services.listJobs(session), unavailable: false },
+      { headers: { 'Cache-Control': 'no-store' } },
+    );
+  } catch {
+    return data({ jobs: [], unavailable: true }, { status: 503 });
+  }
+}
+
+const TYPES: Record<string, string> = {
+  archiveMail: 'jobs.type.archiveMail',
+  maintainSearchIndex: 'jobs.type.maintainSearchIndex',
+  integrityCheck: 'jobs.type.integrityCheck',
+};
+
+export default function Jobs() {
+  const t = useT();
+  const { jobs, unavailable } = useLoaderData<typeof loader>();
+  return (
+    <div className="wide">
+      <h1>{t('jobs.title')}</h1>
+      <p>{t('jobs.intro')}</p>
+      {unavailable && <Alert>{t('jobs.unavailable')}</Alert>}
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">{t('jobs.type')}</th>
+            <th scope="col">{t('jobs.status')}</th>
+            <th scope="col">{t('jobs.started')}</th>
+            <th scope="col">{t('jobs.closed')}</th>
+            <th scope="col">{t('jobs.details')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr key={`${j.workflowId}/${j.runId}`} data-testid="job">
+              <td>
+                {TYPES[j.type] ? t(TYPES[j.type] as 'jobs.type.archiveMail') : j.type}
+                {j.uiLink && (
+                  <>
+                    {' '}
+                    <a href={j.uiLink} target="_blank" rel="noopener noreferrer">
+                      {t('jobs.inTemporal')}
+                    </a>
+                  </>
+                )}
+              </td>
+              <td>{j.status}</td>
+              <td>{dateTime(t.lang, j.startedAt)}</td>
+              <td>{j.closedAt ? dateTime(t.lang, j.closedAt) : '–'}</td>
+              <td>
+                {j.attempt ? t('jobs.attempt', { n: j.attempt }) : ''}
+                {j.failure ? <code>{j.failure}</code> : ''}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
