@@ -1,10 +1,11 @@
 import { createArchiveActivities } from './archive';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
+import { createExportActivities, type ExportDeps } from './export';
 import { createIntegrityActivities, type IntegrityActivityDeps } from './integrity';
 import { createSearchIndexActivities } from './search-index';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
-export type ActivityDeps = SmokeDeps & LedgerDeps & IntegrityActivityDeps;
+export type ActivityDeps = SmokeDeps & LedgerDeps & IntegrityActivityDeps & ExportDeps;
 
 /** Every activity the worker registers, built once with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createArchiveActivities(deps),
     ...createSearchIndexActivities(deps),
     ...createIntegrityActivities(deps),
+    ...createExportActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

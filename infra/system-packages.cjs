@@ -1,4 +1,4 @@
-// The Debian packages the test suite drives as real peers (swaks, Postfix, Chromium, pdftotext and qpdf). Installed with
+// The Debian packages the test suite drives as real peers (swaks, Postfix, Chromium, pdftotext, qpdf, 7-Zip). Installed with
 // apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
 // printed and the tests that need a tool fail naming it. Dependency-free: runs before npm ci.
 'use strict';
@@ -11,6 +11,7 @@ const TEST_TOOLS = [
   { probes: [['test', ['-x', '/usr/sbin/postfix']]], packages: ['postfix'] },
   { probes: [['test', ['-x', '/usr/bin/chromium']]], packages: ['chromium'] },
   { probes: [['which', ['pdftotext']], ['which', ['qpdf']]], packages: ['poppler-utils', 'qpdf'] },
+  { probes: [['which', ['7z']]], packages: ['p7zip-full'] },
 ]; // prettier-ignore
 
 const succeeds = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;

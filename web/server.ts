@@ -9,6 +9,7 @@ import helmet from 'helmet';
 import type { ServerBuild } from 'react-router';
 import { config, tsaCaFile } from '../lib/config';
 import { createArchive } from '../lib/archive/portal-archive';
+import { createExports } from '../lib/export/portal-exports';
 import { SessionIndexCache } from '../lib/search/session-cache';
 import { createS3 } from '../lib/storage/s3';
 import { connectTemporal } from '../lib/temporal/client';
@@ -30,6 +31,7 @@ const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
 const db = createDb(cfg.DATABASE_URL, 10);
 const tsaCaPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+const s3 = createS3(cfg);
 // Temporal is reached lazily: the portal serves sign-in and reading while Temporal is down.
 let temporal: Promise<Client> | undefined;
 const temporalClient = () =>
@@ -49,13 +51,14 @@ const services = createPortalServices(
   cfg.PORTAL_PUBLIC_URL,
   createArchive({
     db,
-    s3: createS3(cfg),
+    s3,
     bucket: cfg.S3_BUCKET,
     tsaCaPem,
     indexes: new SessionIndexCache(),
     temporal: temporalJobs,
     log,
   }),
+  createExports({ db, s3, bucket: cfg.S3_BUCKET, temporal: temporalJobs }),
   tsaCaPem,
   temporalJobs,
 );

@@ -42,6 +42,7 @@ import {
 } from '../lib/auth/passkeys';
 import QRCode from 'qrcode';
 import type { Archive } from '../lib/archive/portal-archive';
+import type { Exports } from '../lib/export/portal-exports';
 import { mailBodyCsp } from '../lib/mail/sanitize';
 import { recentIntegrityRuns } from '../lib/integrity/check';
 import { listTenantJobs, temporalUiLink } from '../lib/jobs/list';
@@ -59,6 +60,7 @@ export function createPortalServices(
   rp: RelyingParty,
   publicUrl: string,
   archive: Archive,
+  exports: Exports,
   tsaRootPem: () => string,
   temporal: () => Promise<{ client: Client; taskQueue: string; uiUrl: string; namespace: string }>,
   argon2?: Argon2Params,
@@ -92,6 +94,7 @@ export function createPortalServices(
       }
     },
     archive,
+    exports,
     publishedKeys: (session: SessionInfo) => publishedKeys(db, session.tenantId),
     /** A dropped mail and bundle, checked in memory against our published keys. */
     verifyUpload: async (session: SessionInfo, zip: Uint8Array, mail: Uint8Array) =>

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import type { Client } from '@temporalio/client';
 import path from 'node:path';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
   if (!existsSync(bundlePath)) bundlePath = await writeWorkflowBundle(cfg.DATA_DIR);
 
   const db = createDb(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  // Activities that signal their workflow (export progress) share one client, made on first use.
+  let activityClient: Promise<Client> | undefined;
   const s3 = createS3(cfg);
   const connection = await NativeConnection.connect({
     address: cfg.TEMPORAL_ADDRESS,
@@ -46,6 +49,8 @@ async function main(): Promise<void> {
       s3,
       bucket: cfg.S3_BUCKET,
       integrityBytesPerSecond: cfg.INTEGRITY_READ_BYTES_PER_S,
+      tsaCaPem: () => readFileSync(tsaCaFile(cfg), 'utf8'),
+      temporalClient: () => (activityClient ??= connectTemporal(cfg)),
       ledger: {
         wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
         originPrefix: cfg.LEDGER_ORIGIN,

@@ -3,3 +3,4 @@ export { ledgerCheckpoint } from './ledger-checkpoint';
 export { archiveMail } from './archive-mail';
 export { maintainSearchIndex } from './maintain-search-index';
 export { integrityCheck } from './integrity-check';
+export { exportMailbox } from './export-mailbox';

@@ -22,6 +22,8 @@ export interface Database {
   search_segments: SearchSegmentsTable;
   decryption_grants: DecryptionGrantsTable;
   integrity_runs: IntegrityRunsTable;
+  exports: ExportsTable;
+  export_items: ExportItemsTable;
   invites: InvitesTable;
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
@@ -102,6 +104,36 @@ export interface IntegrityRunsTable {
   failures: Generated<IntegrityFailure[]>;
   ledger_problems: Generated<{ at: number; what: string }[]>;
   audit_problems: Generated<{ seq: number; what: string }[]>;
+}
+
+export interface ExportPart {
+  n: number;
+  key: string;
+  size: number;
+  sha256: string;
+  mails: number;
+}
+
+export interface ExportsTable {
+  id: string;
+  tenant_id: string;
+  created_by: string;
+  format: 'eml' | 'mbox';
+  include_pdfs: boolean;
+  status: Generated<'running' | 'done' | 'failed' | 'expired'>;
+  total: number | null;
+  parts: Generated<ExportPart[]>;
+  error: string | null;
+  created_at: Generated<Date>;
+  finished_at: Date | null;
+  expires_at: Date | null;
+}
+
+export interface ExportItemsTable {
+  export_id: string;
+  tenant_id: string;
+  position: number;
+  message_id: string;
 }
 
 export interface AuditKeysTable {

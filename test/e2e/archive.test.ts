@@ -123,6 +123,7 @@ let owner: Page;
 let tenantA: string;
 const ids: Record<string, string> = {};
 const hostileIds: Record<string, string> = {};
+let exportId = '';
 
 beforeAll(async () => {
   db = createDb(cfg.DATABASE_URL, 2);
@@ -409,6 +410,80 @@ describe('the archive in Chromium', () => {
     }
   }, 90_000);
 
+  it('exports a selection as an AES-256 ZIP that 7-Zip opens, every hash matching', async () => {
+    await owner.goto(`${BASE}/mail?q=${encodeURIComponent('from:kanzlei')}`);
+    await owner.getByRole('link', { name: 'Diese Auswahl exportieren' }).click();
+    expect(await owner.getByLabel('Welche Mails (Suchanfrage; leer = alle)').inputValue()).toBe(
+      'from:kanzlei',
+    );
+    await owner.getByLabel('Welche Mails (Suchanfrage; leer = alle)').fill('');
+    await owner.getByLabel('Zusätzlich jede Mail als PDF').check();
+    await owner
+      .getByLabel('Passwort für das ZIP (mindestens 12 Zeichen)')
+      .fill('Export-Passwort 2026');
+    await owner.getByLabel('Passwort wiederholen').fill('Export-Passwort 2026');
+    await owner.getByRole('button', { name: 'Export starten' }).click();
+    await owner.waitForURL(/\/exports\/[0-9a-f-]{36}$/);
+    exportId = owner.url().split('/').pop()!;
+    await owner.getByTestId('export-part').waitFor({ timeout: 90_000 });
+    expect(await owner.getByTestId('export-status').textContent()).toBe('fertig');
+
+    const href = await owner.getByTestId('export-part').locator('a').getAttribute('href');
+    const zip = await owner.request.get(`${BASE}${href}`);
+    expect(zip.headers()['content-type']).toBe('application/zip');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-export-'));
+    writeFileSync(path.join(dir, 'export.zip'), await zip.body());
+    // Without the password 7-Zip gets nothing out; with it, everything.
+    await expect(
+      exec('7z', ['x', '-pfalsch', `-o${dir}/wrong`, path.join(dir, 'export.zip')]),
+    ).rejects.toThrow();
+    await exec('7z', ['x', '-pExport-Passwort 2026', `-o${dir}/x`, path.join(dir, 'export.zip')]);
+    const listing = (
+      await exec('7z', ['l', '-slt', '-pExport-Passwort 2026', path.join(dir, 'export.zip')])
+    ).stdout;
+    expect(listing).toMatch(/Method = AES-256/);
+    expect(listing).not.toMatch(/Encrypted = -/);
+
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'x', 'manifest.json'), 'utf8')) as {
+      files: { file: string; sha256: string; archivedSha256: string }[];
+    };
+    const emls = manifest.files.filter((f) => f.file.endsWith('.eml'));
+    expect(emls.length).toBe(13);
+    expect(manifest.files.filter((f) => f.file.endsWith('.pdf')).length).toBe(13);
+    expect(manifest.files.filter((f) => f.file.endsWith('.proof.zip')).length).toBe(13);
+    for (const f of manifest.files)
+      expect({ f: f.file, sha: sha(readFileSync(path.join(dir, 'x', f.file))) }).toEqual({
+        f: f.file,
+        sha: f.sha256,
+      });
+    // The .eml files are the archived bytes: their hash is the ledger's.
+    for (const f of emls) expect(f.sha256).toBe(f.archivedSha256);
+    expect(emls.map((f) => f.sha256)).toContain(sha(MAILS.attachment));
+    const csv = readFileSync(path.join(dir, 'x', 'manifest.csv'), 'utf8');
+    expect(csv.split('\r\n').filter(Boolean).length).toBe(manifest.files.length + 1);
+    // One proof from the export verifies against its mail.
+    const plainEml = emls.find((f) => f.sha256 === sha(MAILS.plain))!;
+    expect(
+      await mailrepo(
+        'verify',
+        path.join(
+          dir,
+          'x',
+          plainEml.file.replace('mails/', 'proofs/').replace(/\.eml$/, '.proof.zip'),
+        ),
+        path.join(dir, 'x', plainEml.file),
+      ),
+    ).toMatch(/VERIFIED/);
+
+    const audit = await sql<{ action: string }>`SELECT action FROM audit_events
+      WHERE tenant_id = ${tenantA} AND action LIKE 'export.%' ORDER BY seq`.execute(db);
+    expect(audit.rows.map((r) => r.action)).toEqual(['export.created', 'export.downloaded']);
+    // The grant is gone once the export is written.
+    const grants = await sql<{ n: number }>`SELECT count(*)::int AS n FROM decryption_grants
+      WHERE tenant_id = ${tenantA} AND purpose = 'export'`.execute(db);
+    expect(grants.rows[0]!.n).toBe(0);
+  }, 150_000);
+
   it("lists the tenant's workflows on the jobs page, with links into the Temporal UI", async () => {
     await owner.goto(`${BASE}/jobs`);
     const types = await owner
@@ -459,6 +534,15 @@ describe('the archive in Chromium', () => {
           expect({ who, route, status: res.status() }).toEqual({ who, route, status: 404 });
           expect(body).not.toMatch(/Unterschrift|Vertrag|Logo|Heizk/);
         }
+    // Nor the owner's export, its page or its file.
+    for (const [who, page] of [
+      ['member', member],
+      ['other tenant', other],
+    ] as const)
+      for (const route of [`/exports/${exportId}`, `/exports/${exportId}/parts/0`]) {
+        const res = await page.request.get(`${BASE}${route}`, { maxRedirects: 0 });
+        expect({ who, route, status: res.status() }).toEqual({ who, route, status: 404 });
+      }
     // The member's own mail opens.
     expect((await member.request.get(`${BASE}/mail/${ids.plain}/original`)).status()).toBe(200);
   }, 120_000);

@@ -18,6 +18,8 @@ export const PERMISSIONS = {
   /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */
   '/mail': ['owner', 'admin', 'auditor', 'member'],
   '/verify': ['owner', 'admin', 'auditor', 'member'],
+  /** Exports and their files; a member exports their own mailbox, sees their own exports. */
+  '/exports': ['owner', 'admin', 'auditor', 'member'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type GuardedPage = keyof typeof PERMISSIONS;

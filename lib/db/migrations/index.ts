@@ -12,6 +12,7 @@ import * as m0010 from './0010_member_invites';
 import * as m0011 from './0011_search_segments';
 import * as m0012 from './0012_decryption_grants';
 import * as m0013 from './0013_integrity_runs';
+import * as m0014 from './0014_exports';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0011_search_segments': m0011,
   '0012_decryption_grants': m0012,
   '0013_integrity_runs': m0013,
+  '0014_exports': m0014,
 };

@@ -247,7 +247,41 @@ export const de = {
   'jobs.attempt': 'Versuch {n}',
   'jobs.type.archiveMail': 'Mail archivieren',
   'jobs.type.maintainSearchIndex': 'Suchindex pflegen',
+  'jobs.type.exportMailbox': 'Export',
   'jobs.type.integrityCheck': 'Integritätsprüfung',
+  'nav.exports': 'Exporte',
+  'exports.title': 'Exporte',
+  'exports.intro':
+    'Ein Export enthält die Originale (.eml oder eine MBOX-Datei), auf Wunsch PDFs, zu jeder Mail ihr Beweispaket und ein Verzeichnis mit SHA-256 jeder Datei – immer als AES-256-verschlüsseltes ZIP (7-Zip, WinZip, macOS-Archivprogramm) mit einem Passwort, das nur Sie kennen. Die Dateien werden nach 7 Tagen gelöscht.',
+  'exports.query': 'Welche Mails (Suchanfrage; leer = alle)',
+  'exports.queryHint':
+    'Wie in der Archivsuche: from:, to:, mailbox:, after:JJJJ-MM-TT, before:, Wörter …',
+  'exports.format': 'Format',
+  'exports.eml': 'Einzelne .eml-Dateien',
+  'exports.mbox': 'Eine MBOX-Datei',
+  'exports.pdfs': 'Zusätzlich jede Mail als PDF',
+  'exports.password': 'Passwort für das ZIP (mindestens 12 Zeichen)',
+  'exports.repeat': 'Passwort wiederholen',
+  'exports.start': 'Export starten',
+  'exports.badPassword':
+    'Das Passwort muss mindestens 12 Zeichen haben und zweimal gleich eingegeben werden.',
+  'exports.unavailable':
+    'Der Export kann gerade nicht gestartet werden. Bitte später erneut versuchen.',
+  'exports.list': 'Bisherige Exporte',
+  'exports.created': 'Erstellt',
+  'exports.mails': 'Mails',
+  'exports.status': 'Status',
+  'exports.status.running': 'läuft',
+  'exports.status.done': 'fertig',
+  'exports.status.failed': 'fehlgeschlagen',
+  'exports.status.expired': 'abgelaufen (gelöscht)',
+  'exports.one': 'Export',
+  'exports.progress': 'Fortschritt',
+  'exports.counts': '{done} von {total} Mails',
+  'exports.eta': 'noch etwa {s} s',
+  'exports.ready': 'Fertig. Die Dateien stehen bis {at} bereit.',
+  'exports.part': 'Teil {n} ({mails} Mails)',
+  'mail.exportThese': 'Diese Auswahl exportieren',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -17,7 +17,8 @@ export default function Home() {
       <h1>{t('home.title')}</h1>
       <p>{t('home.signedInAs', { email, role: t(`role.${role}`) })}</p>
       <nav aria-label={t('nav.home')}>
-        <a href="/mail">{t('nav.archive')}</a> · <a href="/verify">{t('nav.verify')}</a> ·{' '}
+        <a href="/mail">{t('nav.archive')}</a> · <a href="/exports">{t('nav.exports')}</a> ·{' '}
+        <a href="/verify">{t('nav.verify')}</a> ·{' '}
         <a href="/settings/sessions">{t('nav.sessions')}</a> ·{' '}
         <a href="/settings/security">{t('nav.security')}</a>
         {(role === 'owner' || role === 'admin') && (

@@ -1,7 +1,7 @@
 import { data, useLoaderData } from 'react-router';
 import type { LoaderArgs } from '../context';
 import { Alert } from '../components/Field';
-import { useT } from '../i18n';
+import { useT, type MessageKey } from '../i18n';
 import { dateTime } from '../lib/format';
 import { requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
@@ -22,10 +22,11 @@ export async function loader({ request, context }: LoaderArgs) {
   }
 }
 
-const TYPES: Record<string, string> = {
+const TYPES: Record<string, MessageKey> = {
   archiveMail: 'jobs.type.archiveMail',
   maintainSearchIndex: 'jobs.type.maintainSearchIndex',
   integrityCheck: 'jobs.type.integrityCheck',
+  exportMailbox: 'jobs.type.exportMailbox',
 };
 
 export default function Jobs() {
@@ -50,7 +51,7 @@ export default function Jobs() {
           {jobs.map((j) => (
             <tr key={`${j.workflowId}/${j.runId}`} data-testid="job">
               <td>
-                {TYPES[j.type] ? t(TYPES[j.type] as 'jobs.type.archiveMail') : j.type}
+                {j.type in TYPES ? t(TYPES[j.type]!) : j.type}
                 {j.uiLink && (
                   <>
                     {' '}

@@ -28,14 +28,14 @@ export async function loader({ request, context }: LoaderArgs) {
     ip: context.ip,
   });
   return data(
-    { result, role: session.role },
+    { result, role: session.role, query: composeQuery(params) },
     { headers: { 'Cache-Control': 'no-store' }, status: result.kind === 'error' ? 400 : 200 },
   );
 }
 
 export default function MailList() {
   const t = useT();
-  const { result } = useLoaderData<typeof loader>();
+  const { result, query } = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
   const next = new URLSearchParams(params);
   if (result.kind === 'ok' && result.nextCursor) next.set('cursor', result.nextCursor);
@@ -97,6 +97,9 @@ export default function MailList() {
               {t('mail.pending', { count: result.pending })}
             </p>
           )}
+          <p>
+            <a href={`/exports?q=${encodeURIComponent(query)}`}>{t('mail.exportThese')}</a>
+          </p>
           <p role="status" data-testid="mail-count">
             {t(result.approximate ? 'mail.countApprox' : 'mail.count', { count: result.total })}
           </p>

@@ -1,0 +1,158 @@
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { sql } from 'kysely';
+import { recordAudit } from '../lib/audit/record';
+import { zeroize } from '../lib/crypto/bytes';
+import type { Db } from '../lib/db';
+import type { ExportPart } from '../lib/db/schema';
+import { withTenant } from '../lib/db/tenant-scope';
+import { prepareExport } from '../lib/export/prepare';
+import { writeExportPart, type PartInput } from '../lib/export/write-part';
+import { heartbeat } from '../lib/temporal/heartbeat';
+import { EpochKeyring } from '../lib/vault/epoch-keyring';
+import { GrantUnavailableError, openGrant } from '../lib/vault/grants';
+import type { TenantKeys } from '../lib/vault/session';
+import type { GrantRef } from './search-index';
+
+/**
+ * The exportMailbox workflow's activities. Each works under the export's decryption grant and is
+ * idempotent: the mail list is numbered once, a part already written is returned as it is, and
+ * marking the end twice changes nothing.
+ */
+export interface ExportDeps {
+  db: Db;
+  s3: S3Client;
+  bucket: string;
+  tsaCaPem: () => string;
+  temporalClient: () => Promise<Client>;
+}
+
+async function withGrant<T>(
+  deps: ExportDeps,
+  grant: GrantRef,
+  fn: (keys: TenantKeys, keyring: EpochKeyring) => Promise<T>,
+): Promise<T> {
+  let keys: TenantKeys;
+  try {
+    keys = await openGrant(deps.db, { ...grant, purpose: 'export' });
+  } catch (e) {
+    if (e instanceof GrantUnavailableError)
+      throw ApplicationFailure.nonRetryable(e.message, 'GrantUnavailable');
+    throw e;
+  }
+  const keyring = new EpochKeyring(deps.db, keys);
+  try {
+    return await fn(keys, keyring);
+  } finally {
+    keyring.dispose();
+    zeroize(keys.tenantPrivateKey);
+  }
+}
+
+export function createExportActivities(deps: ExportDeps) {
+  return {
+    async prepareExport(input: {
+      grant: GrantRef;
+      exportId: string;
+      query: string;
+      mailboxes?: string[];
+    }): Promise<number> {
+      return withGrant(deps, input.grant, (keys, keyring) =>
+        prepareExport(deps.db, keys, keyring, input),
+      );
+    },
+
+    async writeExportPart(
+      input: { grant: GrantRef } & Omit<PartInput, 'tenantId'>,
+    ): Promise<ExportPart> {
+      const tenantId = input.grant.tenantId;
+      const row = await withTenant(deps.db, tenantId, (tx) =>
+        tx
+          .selectFrom('exports')
+          .select('parts')
+          .where('id', '=', input.exportId)
+          .executeTakeFirstOrThrow(),
+      );
+      const written = row.parts.find((p) => p.n === input.n);
+      if (written) return written;
+      const workflowId = Context.current().info.workflowExecution!.workflowId;
+      const client = await deps.temporalClient();
+      let signalled = 0;
+      const part = await withGrant(deps, input.grant, (_keys, keyring) =>
+        writeExportPart(deps, keyring, { ...input, tenantId }, (done) => {
+          heartbeat();
+          // Live progress for the workflow's query, every few mails.
+          if (done - signalled >= 5) {
+            signalled = done;
+            void client.workflow
+              .getHandle(workflowId)
+              .signal('partProgress', input.n, done)
+              .catch(() => undefined);
+          }
+        }),
+      );
+      await withTenant(deps.db, tenantId, (tx) =>
+        tx
+          .updateTable('exports')
+          .set({ parts: sql`parts || ${JSON.stringify([part])}::jsonb` })
+          .where('id', '=', input.exportId)
+          .execute(),
+      );
+      return part;
+    },
+
+    async finishExport(input: {
+      tenantId: string;
+      exportId: string;
+      expiresAt: string;
+      failed?: string;
+    }) {
+      await withTenant(deps.db, input.tenantId, (tx) =>
+        tx
+          .updateTable('exports')
+          .set({
+            status: input.failed ? 'failed' : 'done',
+            error: input.failed ?? null,
+            finished_at: new Date(),
+            expires_at: new Date(input.expiresAt),
+          })
+          .where('id', '=', input.exportId)
+          .where('status', '=', 'running')
+          .execute(),
+      );
+    },
+
+    /** Deletes the export's files (at expiry, or after a failure) and says so in the audit log. */
+    async deleteExportFiles(input: {
+      tenantId: string;
+      exportId: string;
+      reason: 'expired' | 'failed';
+    }) {
+      const row = await withTenant(deps.db, input.tenantId, (tx) =>
+        tx
+          .selectFrom('exports')
+          .select(['parts', 'status'])
+          .where('id', '=', input.exportId)
+          .executeTakeFirstOrThrow(),
+      );
+      for (const p of row.parts)
+        await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: p.key }));
+      if (input.reason !== 'expired' || row.status === 'expired') return;
+      await withTenant(deps.db, input.tenantId, async (tx) => {
+        await tx
+          .updateTable('exports')
+          .set({ status: 'expired' })
+          .where('id', '=', input.exportId)
+          .execute();
+        await recordAudit(tx, input.tenantId, {
+          action: 'export.expired',
+          actor: { type: 'system', label: 'exportMailbox' },
+          target: { type: 'export', id: input.exportId },
+        });
+      });
+    },
+  };
+}
+
+export type ExportActivities = ReturnType<typeof createExportActivities>;

@@ -1,0 +1,121 @@
+import {
+  ApplicationFailure,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+import type { ExportActivities } from '../activities/export';
+import type { GrantRef, SearchIndexActivities } from '../activities/search-index';
+
+const { prepareExport, writeExportPart } = proxyActivities<ExportActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    maximumAttempts: 5,
+    initialInterval: '5 seconds',
+    nonRetryableErrorTypes: ['GrantUnavailable'],
+  },
+});
+const { finishExport, deleteExportFiles } = proxyActivities<ExportActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '5 seconds', maximumInterval: '5 minutes' },
+});
+const { destroyDecryptionGrant } = proxyActivities<SearchIndexActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+/** Mails per ZIP file: a crash redoes at most one part; most exports are a single file. */
+export const MAILS_PER_PART = 2000;
+
+export interface ExportInput {
+  grant: GrantRef;
+  exportId: string;
+  query: string;
+  mailboxes?: string[];
+  password: string;
+  format: 'eml' | 'mbox';
+  includePdfs: boolean;
+  expiresInDays: number;
+}
+
+export interface ExportProgress {
+  phase: 'preparing' | 'writing' | 'done' | 'failed' | 'expired';
+  total: number;
+  done: number;
+  parts: number;
+  startedAt: number;
+}
+
+export const exportProgressQuery = defineQuery<ExportProgress>('progress');
+export const partProgressSignal = defineSignal<[number, number]>('partProgress');
+
+/**
+ * An export (issue 9): the chosen mails into AES-256 ZIP parts in object storage, under a
+ * decryption grant destroyed when the writing ends; the files are kept `expiresInDays`, then
+ * deleted by this same workflow (a durable timer). Progress is a query; parts report mails done.
+ */
+export async function exportMailbox(input: ExportInput): Promise<ExportProgress> {
+  const tenantId = input.grant.tenantId;
+  const state: ExportProgress = {
+    phase: 'preparing',
+    total: 0,
+    done: 0,
+    parts: 0,
+    startedAt: Date.now(),
+  };
+  const inPart = new Map<number, number>();
+  setHandler(exportProgressQuery, () => ({
+    ...state,
+    done: state.done + [...inPart.values()].reduce((a, b) => a + b, 0),
+  }));
+  setHandler(partProgressSignal, (n, mails) => {
+    if (n >= state.parts) inPart.set(n, mails);
+  });
+  const expiresAt = new Date(Date.now() + input.expiresInDays * 86_400_000).toISOString();
+  try {
+    state.total = await prepareExport({
+      grant: input.grant,
+      exportId: input.exportId,
+      query: input.query,
+      mailboxes: input.mailboxes,
+    });
+    state.phase = 'writing';
+    for (let n = 0; n * MAILS_PER_PART < state.total || n === 0; n++) {
+      const part = await writeExportPart({
+        grant: input.grant,
+        exportId: input.exportId,
+        n,
+        from: n * MAILS_PER_PART,
+        to: (n + 1) * MAILS_PER_PART,
+        password: input.password,
+        format: input.format,
+        includePdfs: input.includePdfs,
+      });
+      inPart.delete(n);
+      state.done += part.mails;
+      state.parts++;
+    }
+    await finishExport({ tenantId, exportId: input.exportId, expiresAt });
+    state.phase = 'done';
+  } catch (e) {
+    state.phase = 'failed';
+    const why = e instanceof Error ? e.message : String(e);
+    await finishExport({
+      tenantId,
+      exportId: input.exportId,
+      expiresAt,
+      failed: why.slice(0, 300),
+    });
+    await deleteExportFiles({ tenantId, exportId: input.exportId, reason: 'failed' });
+    throw ApplicationFailure.nonRetryable(`export failed: ${why}`, 'ExportFailed');
+  } finally {
+    await destroyDecryptionGrant({ tenantId, grantId: input.grant.grantId });
+  }
+  await sleep(Date.parse(expiresAt) - Date.now());
+  await deleteExportFiles({ tenantId, exportId: input.exportId, reason: 'expired' });
+  state.phase = 'expired';
+  return state;
+}
