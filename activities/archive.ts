@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { CopyObjectCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/activity';
 import { heartbeat } from '../lib/temporal/heartbeat';
 import { recordAudit } from '../lib/audit/record';
 import type { Db } from '../lib/db';
 import { withTenant } from '../lib/db/tenant-scope';
 import { deleteStaging } from '../lib/ingest/staging';
+import { objectDigest } from '../lib/storage/s3';
 
 /**
  * The archiveMail workflow's own activities (ledgerAppend and awaitTimestamp come from the
@@ -22,27 +21,6 @@ export interface ArchiveDeps {
 export interface MessageRef {
   tenantId: string;
   messageId: string;
-}
-
-async function objectDigest(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-): Promise<{ sha256: Buffer; size: number } | undefined> {
-  try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of res.Body as Readable) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      heartbeat();
-    }
-    return { sha256: hash.digest(), size };
-  } catch (e) {
-    if ((e as { name?: string }).name === 'NoSuchKey') return undefined;
-    throw e;
-  }
 }
 
 export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
@@ -70,7 +48,7 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
       if (!row) throw ApplicationFailure.nonRetryable('message row not found', 'MessageNotFound');
       const objectKey = `mail/${row.tenant_id}/${row.epoch_id}/${row.id}`;
       if (row.state !== 'staged') return { objectKey: row.object_key ?? objectKey };
-      let stored = await objectDigest(s3, bucket, objectKey);
+      let stored = await objectDigest(s3, bucket, objectKey, heartbeat);
       const matches = (d?: { sha256: Buffer; size: number }) =>
         !!d && d.sha256.equals(row.ciphertext_sha256) && d.size === Number(row.ciphertext_size);
       if (!matches(stored)) {
@@ -91,7 +69,7 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
             );
           throw e;
         }
-        stored = await objectDigest(s3, bucket, objectKey);
+        stored = await objectDigest(s3, bucket, objectKey, heartbeat);
         if (!matches(stored))
           throw ApplicationFailure.retryable(
             'stored ciphertext does not match its hash',

@@ -1,19 +1,15 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
 import { recordAudit } from '../lib/audit/record';
-import { zeroize } from '../lib/crypto/bytes';
 import type { Db } from '../lib/db';
 import type { ExportPart } from '../lib/db/schema';
 import { withTenant } from '../lib/db/tenant-scope';
 import { prepareExport } from '../lib/export/prepare';
 import { writeExportPart, type PartInput } from '../lib/export/write-part';
 import { heartbeat } from '../lib/temporal/heartbeat';
-import { EpochKeyring } from '../lib/vault/epoch-keyring';
-import { GrantUnavailableError, openGrant } from '../lib/vault/grants';
-import type { TenantKeys } from '../lib/vault/session';
-import type { GrantRef } from './search-index';
+import { withGrant, type GrantRef } from './with-grant';
 
 /**
  * The exportMailbox workflow's activities. Each works under the export's decryption grant and is
@@ -28,28 +24,6 @@ export interface ExportDeps {
   temporalClient: () => Promise<Client>;
 }
 
-async function withGrant<T>(
-  deps: ExportDeps,
-  grant: GrantRef,
-  fn: (keys: TenantKeys, keyring: EpochKeyring) => Promise<T>,
-): Promise<T> {
-  let keys: TenantKeys;
-  try {
-    keys = await openGrant(deps.db, { ...grant, purpose: 'export' });
-  } catch (e) {
-    if (e instanceof GrantUnavailableError)
-      throw ApplicationFailure.nonRetryable(e.message, 'GrantUnavailable');
-    throw e;
-  }
-  const keyring = new EpochKeyring(deps.db, keys);
-  try {
-    return await fn(keys, keyring);
-  } finally {
-    keyring.dispose();
-    zeroize(keys.tenantPrivateKey);
-  }
-}
-
 export function createExportActivities(deps: ExportDeps) {
   return {
     async prepareExport(input: {
@@ -58,7 +32,7 @@ export function createExportActivities(deps: ExportDeps) {
       query: string;
       mailboxes?: string[];
     }): Promise<number> {
-      return withGrant(deps, input.grant, (keys, keyring) =>
+      return withGrant(deps.db, input.grant, 'export', (keys, keyring) =>
         prepareExport(deps.db, keys, keyring, input),
       );
     },
@@ -79,7 +53,7 @@ export function createExportActivities(deps: ExportDeps) {
       const workflowId = Context.current().info.workflowExecution!.workflowId;
       const client = await deps.temporalClient();
       let signalled = 0;
-      const part = await withGrant(deps, input.grant, (_keys, keyring) =>
+      const part = await withGrant(deps.db, input.grant, 'export', (_keys, keyring) =>
         writeExportPart(deps, keyring, { ...input, tenantId }, (done) => {
           heartbeat();
           // Live progress for the workflow's query, every few mails.

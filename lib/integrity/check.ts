@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Client } from '@aws-sdk/client-s3';
 import { sql } from 'kysely';
 import { verifyAuditChain } from '../audit/verify-chain';
 import type { Db } from '../db';
 import type { IntegrityFailure } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
 import { verifyLog } from '../ledger/verify-log';
+import { objectDigest } from '../storage/s3';
 
 /**
  * The integrity check of one tenant (TOMs §7, issue 9): every stored ciphertext object is read
@@ -46,29 +45,6 @@ function rateLimiter(bytesPerSecond: number) {
   };
 }
 
-async function digest(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  throttle: (n: number) => Promise<void>,
-): Promise<{ sha256: Buffer; size: number } | 'missing'> {
-  try {
-    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of res.Body as Readable) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      await throttle((chunk as Buffer).length);
-    }
-    return { sha256: hash.digest(), size };
-  } catch (e) {
-    const name = (e as { name?: string }).name;
-    if (name === 'NoSuchKey' || name === 'NotFound') return 'missing';
-    throw e;
-  }
-}
-
 /**
  * Checks every stored object of the tenant, in id order after `after` (a retried activity
  * continues where its last heartbeat was); `progress` is told the last id checked.
@@ -97,8 +73,8 @@ export async function checkObjects(
     if (!rows.length) break;
     for (const row of rows) {
       try {
-        const d = await digest(deps.s3, deps.bucket, row.object_key!, throttle);
-        if (d === 'missing') failures.push({ messageId: row.id, kind: 'missing' });
+        const d = await objectDigest(deps.s3, deps.bucket, row.object_key!, throttle);
+        if (!d) failures.push({ messageId: row.id, kind: 'missing' });
         else {
           bytes += d.size;
           if (d.size !== Number(row.ciphertext_size))

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -63,4 +65,31 @@ export async function getObjectBytes(
   const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   if (!res.Body) throw new Error(`object ${key} has no body`);
   return res.Body.transformToByteArray();
+}
+
+/**
+ * SHA-256 and size of a stored object, read in full as a stream; undefined when it does not
+ * exist. `onChunk` runs after each chunk (heartbeats, rate limits).
+ */
+export async function objectDigest(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  onChunk: (bytes: number) => unknown = () => undefined,
+): Promise<{ sha256: Buffer; size: number } | undefined> {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of res.Body as Readable) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      await onChunk((chunk as Buffer).length);
+    }
+    return { sha256: hash.digest(), size };
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name === 'NoSuchKey' || name === 'NotFound') return undefined;
+    throw e;
+  }
 }
