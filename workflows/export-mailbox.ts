@@ -39,6 +39,8 @@ export interface ExportInput {
   format: 'eml' | 'mbox';
   includePdfs: boolean;
   expiresInDays: number;
+  /** Mails per ZIP part; MAILS_PER_PART unless a test wants many small parts. */
+  mailsPerPart?: number;
 }
 
 export interface ExportProgress {
@@ -83,13 +85,14 @@ export async function exportMailbox(input: ExportInput): Promise<ExportProgress>
       mailboxes: input.mailboxes,
     });
     state.phase = 'writing';
-    for (let n = 0; n * MAILS_PER_PART < state.total || n === 0; n++) {
+    const perPart = input.mailsPerPart ?? MAILS_PER_PART;
+    for (let n = 0; n * perPart < state.total || n === 0; n++) {
       const part = await writeExportPart({
         grant: input.grant,
         exportId: input.exportId,
         n,
-        from: n * MAILS_PER_PART,
-        to: (n + 1) * MAILS_PER_PART,
+        from: n * perPart,
+        to: (n + 1) * perPart,
         password: input.password,
         format: input.format,
         includePdfs: input.includePdfs,
