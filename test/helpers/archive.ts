@@ -3,7 +3,11 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import type { Db } from '../../lib/db';
+import { LmtpClient } from '../../infra/lmtp-client';
+import type { Config } from '../../lib/config';
+import { createDb, type Db } from '../../lib/db';
+import { createS3 } from '../../lib/storage/s3';
+import { connectTemporal } from '../../lib/temporal/client';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { archiveWorkflowId } from '../../lib/ingest/archive-start';
 import { addIngestAddress } from '../../lib/ingest/addresses';
@@ -29,6 +33,44 @@ export interface ArchiveContext {
   temporal: Client;
   s3: S3Client;
   bucket: string;
+}
+
+/** Database, Temporal and S3 clients of a stack; `close` releases all three. */
+export async function openArchiveContext(
+  cfg: Config,
+  poolSize = 4,
+): Promise<ArchiveContext & { close(): Promise<void> }> {
+  const db = createDb(cfg.DATABASE_URL, poolSize);
+  const temporal = await connectTemporal(cfg);
+  const s3 = createS3(cfg);
+  return {
+    db,
+    temporal,
+    s3,
+    bucket: cfg.S3_BUCKET,
+    close: async () => {
+      await db.destroy();
+      await temporal.connection.close();
+      s3.destroy();
+    },
+  };
+}
+
+/** `count` simple mails to `address` over LMTP, each acknowledged with 250. */
+export async function deliver(port: number, address: string, count: number, label: string) {
+  const lmtp = await LmtpClient.connect(port);
+  try {
+    for (let i = 0; i < count; i++) {
+      const d = await lmtp.send(
+        simpleMail(`${label} ${i}`, `Inhalt ${randomUUID()}`),
+        'journal@mta.example',
+        [address],
+      );
+      if (!d.data[address]?.startsWith('250')) throw new Error(`not accepted: ${d.data[address]}`);
+    }
+  } finally {
+    lmtp.close();
+  }
 }
 
 export async function archiveTenant(ctx: ArchiveContext, name: string, address: string) {

@@ -1,15 +1,12 @@
-import { spawn, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { LmtpClient } from '../../infra/lmtp-client';
-import { createDb, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
-import { createS3 } from '../../lib/storage/s3';
-import { connectTemporal } from '../../lib/temporal/client';
 import { lock, unlock } from '../../lib/vault';
 import { issueGrant } from '../../lib/vault/grants';
 import type { ExportInput } from '../../workflows/export-mailbox';
@@ -17,11 +14,12 @@ import {
   archiveTenant,
   PASSWORD,
   sealedMessages,
-  simpleMail,
-  type ArchiveContext,
+  deliver,
+  openArchiveContext,
 } from '../helpers/archive';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
+import { startOwnWorker } from '../helpers/worker';
 
 /**
  * Issue 9: the worker is killed (-9) in the middle of an export. After the restart the export
@@ -32,26 +30,17 @@ import { stackConfig } from '../helpers/stack-env';
 const cfg = stackConfig();
 const exec = promisify(execFile);
 let db: Db;
-let ctx: ArchiveContext;
+let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
 
 beforeAll(async () => {
-  db = createDb(cfg.DATABASE_URL, 4);
-  ctx = { db, temporal: await connectTemporal(cfg), s3: createS3(cfg), bucket: cfg.S3_BUCKET };
+  ctx = await openArchiveContext(cfg);
+  db = ctx.db;
 });
-afterAll(async () => {
-  await db.destroy();
-  await ctx.temporal.connection.close();
-  ctx.s3.destroy();
-});
+afterAll(() => ctx.close());
 
 it('resumes an export after the worker is killed, without rewriting finished parts', async () => {
   const t = await archiveTenant(ctx, 'Export Absturz GmbH', 'archiv@export-absturz.example');
-  const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
-  for (let i = 0; i < 20; i++)
-    await lmtp.send(simpleMail(`Absturz ${i}`, `Inhalt ${randomUUID()}`), 'j@mta.example', [
-      'archiv@export-absturz.example',
-    ]);
-  lmtp.close();
+  await deliver(cfg.LMTP_PORT, 'archiv@export-absturz.example', 20, 'Absturz');
   expect((await sealedMessages(ctx, t, 20)).length).toBe(20);
 
   const session = await unlock(db, {
@@ -82,15 +71,7 @@ it('resumes an export after the worker is killed, without rewriting finished par
 
   // A task queue of its own, served only by the worker this test starts, kills and restarts.
   const taskQueue = `export-crash-${randomUUID()}`;
-  const startWorker = () =>
-    spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(__dirname, '../../workers/temporal.ts')],
-      {
-        env: { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LEDGER_SCHEDULE_OWNER: 'false' },
-        stdio: 'ignore',
-      },
-    );
+  const startWorker = () => startOwnWorker(taskQueue);
   let worker = startWorker();
   const input: ExportInput = {
     grant: { tenantId: t.tenantId, grantId: grant.grantId, grantKey: grant.grantKey },

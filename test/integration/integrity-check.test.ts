@@ -3,19 +3,16 @@ import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import { startEphemeralStack, type EphemeralStack } from '../../infra/ephemeral-stack';
-import { LmtpClient } from '../../infra/lmtp-client';
-import { createDb, type Db } from '../../lib/db';
+import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { recentIntegrityRuns } from '../../lib/integrity/check';
-import { createS3 } from '../../lib/storage/s3';
-import { connectTemporal } from '../../lib/temporal/client';
 import type { IntegrityCheckSummary } from '../../workflows/integrity-check';
 import {
   archiveTenant,
   readArchived,
   sealedMessages,
-  simpleMail,
-  type ArchiveContext,
+  deliver,
+  openArchiveContext,
 } from '../helpers/archive';
 import { stackConfig } from '../helpers/stack-env';
 
@@ -25,18 +22,6 @@ import { stackConfig } from '../helpers/stack-env';
  * MinIO's four drive directories gone (a stack of its own), every mail still reads and the check
  * finds nothing wrong.
  */
-
-async function deliver(port: number, address: string, count: number, label: string) {
-  const lmtp = await LmtpClient.connect(port);
-  try {
-    for (let i = 0; i < count; i++) {
-      const d = await lmtp.send(simpleMail(`${label} ${i}`), 'journal@mta.example', [address]);
-      expect(d.data[address]).toMatch(/^250/);
-    }
-  } finally {
-    lmtp.close();
-  }
-}
 
 async function check(temporal: Client, taskQueue: string, tenantId: string) {
   return (await temporal.workflow.execute('integrityCheck', {
@@ -48,17 +33,13 @@ async function check(temporal: Client, taskQueue: string, tenantId: string) {
 
 describe('integrity check', () => {
   const cfg = stackConfig();
-  let ctx: ArchiveContext;
+  let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
   let db: Db;
   beforeAll(async () => {
-    db = createDb(cfg.DATABASE_URL, 4);
-    ctx = { db, temporal: await connectTemporal(cfg), s3: createS3(cfg), bucket: cfg.S3_BUCKET };
+    ctx = await openArchiveContext(cfg);
+    db = ctx.db;
   });
-  afterAll(async () => {
-    await db.destroy();
-    await ctx.temporal.connection.close();
-    ctx.s3.destroy();
-  });
+  afterAll(() => ctx.close());
 
   it('reports a corrupted and a deleted object by message id; the rest passes', async () => {
     const t = await archiveTenant(ctx, 'Pruefung GmbH', 'archiv@pruefung.example');
@@ -112,22 +93,17 @@ describe('integrity check', () => {
 
 describe('with one of four MinIO drives gone', () => {
   let running: EphemeralStack;
-  let ctx: ArchiveContext;
-  let db: Db;
+  let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
   beforeAll(async () => {
     running = await startEphemeralStack({
       prefix: 'mailrepo_drive',
       apps: ['worker', 'lmtp'],
       checkpointIntervalS: 2,
     });
-    const cfg = stackConfig(running.env);
-    db = createDb(cfg.DATABASE_URL, 4);
-    ctx = { db, temporal: await connectTemporal(cfg), s3: createS3(cfg), bucket: cfg.S3_BUCKET };
+    ctx = await openArchiveContext(stackConfig(running.env));
   }, 180_000);
   afterAll(async () => {
-    await db?.destroy();
-    await ctx?.temporal.connection.close();
-    ctx?.s3.destroy();
+    await ctx?.close();
     await running?.dispose();
   }, 60_000);
 

@@ -26,6 +26,7 @@ import {
   type ArchiveContext,
 } from '../helpers/archive';
 import { stackConfig } from '../helpers/stack-env';
+import { startOwnWorker } from '../helpers/worker';
 
 const cfg = stackConfig();
 const execFileAsync = promisify(execFile);
@@ -499,15 +500,7 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
     const t = await archiveTenant('Neustart Worker GmbH', 'archiv@worker-neustart.example');
     // A task queue of its own, served only by a worker this test starts, kills and restarts.
     const taskQueue = `fault-${randomUUID()}`;
-    const startWorker = () =>
-      spawn(
-        process.execPath,
-        ['--import', 'tsx', path.join(__dirname, '../../workers/temporal.ts')],
-        {
-          env: { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LEDGER_SCHEDULE_OWNER: 'false' },
-          stdio: 'ignore',
-        },
-      );
+    const startWorker = () => startOwnWorker(taskQueue);
     const log = createLogger('lmtp-fault', { level: 'silent' });
     const lmtp = createLmtpServer(
       { db, s3, bucket: cfg.S3_BUCKET, temporal, taskQueue, log },
