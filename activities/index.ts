@@ -2,6 +2,7 @@ import { createArchiveActivities } from './archive';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
 import { createExportActivities, type ExportDeps } from './export';
 import { createIntegrityActivities, type IntegrityActivityDeps } from './integrity';
+import { createRetentionActivities } from './retention';
 import { createSearchIndexActivities } from './search-index';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSearchIndexActivities(deps),
     ...createIntegrityActivities(deps),
     ...createExportActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -15,7 +15,7 @@ import { createS3 } from '../lib/storage/s3';
 import { connectTemporal } from '../lib/temporal/client';
 import type { Client } from '@temporalio/client';
 import { relyingParty } from '../lib/auth/passkeys';
-import { createDb } from '../lib/db';
+import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { closeOnSignals } from '../lib/process/close-on-signals';
 import { version } from '../lib/version';
@@ -29,7 +29,7 @@ import { createPortalServices } from './services';
  */
 const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
-const db = createDb(cfg.DATABASE_URL, 10);
+const db = dbFromConfig(cfg, 10);
 const tsaCaPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
 const s3 = createS3(cfg);
 // Temporal is reached lazily: the portal serves sign-in and reading while Temporal is down.

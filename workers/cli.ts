@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
 import { config, tsaCaFile } from '../lib/config';
-import { createDb } from '../lib/db';
+import { dbFromConfig } from '../lib/db';
 import { runChecks } from '../lib/doctor/checks';
 import { verifierKey } from '../lib/ledger/checkpoint';
 import { verifyLog } from '../lib/ledger/verify-log';
@@ -27,7 +27,7 @@ import { verifyBundle } from '../lib/proof/verify-bundle';
 const operator = (): Actor => ({ type: 'operator', label: `cli:${os.userInfo().username}` });
 
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = createDb(config().DATABASE_URL, 2);
+  const db = dbFromConfig(config(), 2);
   try {
     return await fn(db);
   } finally {

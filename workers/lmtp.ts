@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { config } from '../lib/config';
-import { createDb } from '../lib/db';
+import { dbFromConfig } from '../lib/db';
 import { createLmtpServer } from '../lib/ingest/lmtp-server';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     cfg.LMTP_TLS_CERT_FILE && cfg.LMTP_TLS_KEY_FILE
       ? { cert: readFileSync(cfg.LMTP_TLS_CERT_FILE), key: readFileSync(cfg.LMTP_TLS_KEY_FILE) }
       : undefined;
-  const db = createDb(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const db = dbFromConfig(cfg, cfg.DATABASE_POOL_MAX);
   const s3 = createS3(cfg);
   const temporal = await connectTemporal(cfg);
   const lmtp = createLmtpServer(

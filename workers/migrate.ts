@@ -1,12 +1,12 @@
 import { config } from '../lib/config';
-import { createDb } from '../lib/db';
+import { dbFromConfig } from '../lib/db';
 import { ensureDatabase, migrateToLatest } from '../lib/db/migrate';
 
 /** `npm run migrate`: create the database if needed and apply pending migrations. */
 async function main(): Promise<void> {
   const cfg = config();
   if (await ensureDatabase(cfg.DATABASE_URL)) console.log('created database');
-  const db = createDb(cfg.DATABASE_URL, 1);
+  const db = dbFromConfig(cfg, 1);
   try {
     const applied = await migrateToLatest(db);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');

@@ -4,13 +4,17 @@ import path from 'node:path';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { config, tsaCaFile } from '../lib/config';
-import { createDb } from '../lib/db';
+import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
 import { writeWorkflowBundle } from '../lib/temporal/bundle';
 import { connectTemporal } from '../lib/temporal/client';
 import { dataConverter } from '../lib/temporal/data-converter';
-import { ensureIntegritySchedule, ensureLedgerSchedule } from '../lib/temporal/schedules';
+import {
+  ensureIntegritySchedule,
+  ensureLedgerSchedule,
+  ensureRetentionSchedule,
+} from '../lib/temporal/schedules';
 
 /** The Temporal worker process: every workflow and activity, on the configured task queue. */
 async function main(): Promise<void> {
@@ -31,7 +35,7 @@ async function main(): Promise<void> {
   let bundlePath = process.env.WORKFLOW_BUNDLE ?? path.join(cfg.DATA_DIR, 'workflow-bundle.js');
   if (!existsSync(bundlePath)) bundlePath = await writeWorkflowBundle(cfg.DATA_DIR);
 
-  const db = createDb(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
+  const db = dbFromConfig(cfg, cfg.DATABASE_POOL_MAX);
   // Activities that signal their workflow (export progress) share one client, made on first use.
   let activityClient: Promise<Client> | undefined;
   const s3 = createS3(cfg);
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
     const client = await connectTemporal(cfg);
     await ensureLedgerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.LEDGER_CHECKPOINT_INTERVAL_S);
     await ensureIntegritySchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.INTEGRITY_CHECK_AT);
+    await ensureRetentionSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.RETENTION_SWEEP_AT);
     await client.connection.close();
   }
   log.info(

@@ -4,3 +4,4 @@ export { archiveMail } from './archive-mail';
 export { maintainSearchIndex } from './maintain-search-index';
 export { integrityCheck } from './integrity-check';
 export { exportMailbox } from './export-mailbox';
+export { retentionRun, retentionSweep } from './retention-sweep';

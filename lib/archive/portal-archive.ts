@@ -138,6 +138,18 @@ export function createArchive(deps: ArchiveDeps) {
     return doc;
   }
 
+  /**
+   * When a mail was deleted at retention end, for whoever may see the whole tenant (a member's
+   * mailbox cannot be told any more: the index entry went with the keys).
+   */
+  async function deletedOn(session: SessionInfo, messageId: string): Promise<Date | undefined> {
+    if (mailboxScope(session) || !/^[0-9a-f-]{36}$/i.test(messageId)) return undefined;
+    const row = await withTenant(db, session.tenantId, (tx) =>
+      tx.selectFrom('messages').select('deleted_at').where('id', '=', messageId).executeTakeFirst(),
+    );
+    return row?.deleted_at ?? undefined;
+  }
+
   const audit = (session: SessionInfo, ip: string, input: Omit<AuditInput, 'actor' | 'ip'>) =>
     withTenant(db, session.tenantId, (tx) =>
       recordAudit(tx, session.tenantId, {
@@ -307,12 +319,28 @@ export function createArchive(deps: ArchiveDeps) {
       });
     },
 
+    /**
+     * Every mail the query finds (no member scope: holds are set by owners and admins). Phrases
+     * are not checked against the text, so the set errs on the side of more mail.
+     */
+    async holdMatches(session: SessionInfo, cookie: string, q: string): Promise<string[]> {
+      const query = parseQuery(q);
+      return withKeys(session, cookie, async (unlocked, keyring) => {
+        const { idx } = await index(session, unlocked, keyring);
+        const r = await idx.search(query, { limit: Number.MAX_SAFE_INTEGER });
+        return r.hits.map((h) => h.id);
+      });
+    },
+
+    deletedOn,
+
     /** The proof bundle of a visible mail (no decryption: hashes and signatures only). */
     async proof(session: SessionInfo, cookie: string, messageId: string, ip: string) {
       const doc = await withKeys(session, cookie, (unlocked, keyring) =>
         visible(session, unlocked, keyring, messageId),
       );
-      if (!doc) return undefined;
+      // A deleted mail's entry still verifies: its proof stays available to those who saw it all.
+      if (!doc && !(await deletedOn(session, messageId))) return undefined;
       const mail = await withTenant(db, session.tenantId, (tx) =>
         tx.selectFrom('messages').select('sha256').where('id', '=', messageId).executeTakeFirst(),
       );

@@ -14,6 +14,8 @@ export const repoRoot = path.resolve(__dirname, '..', '..');
 const DEV_CODEC_KEY = 'dev:bWFpbHJlcG8tZGV2LWNvZGVjLWtleS0zMi1ieXRlcyE=';
 // Same idea for the key that wraps ledger signing keys at rest.
 const DEV_LEDGER_WRAP_KEY = 'bWFpbHJlcG8tZGV2LWxlZGdlci13cmFwLWtleS0zMiE=';
+// And for the key that wraps the shred keys in the shred-key vault.
+export const DEV_VAULT_WRAP_KEY = 'bWFpbHJlcG8tZGV2LXZhdWx0LXdyYXAta2V5LTMyISE=';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -39,6 +41,18 @@ const spec = {
 
   DATABASE_URL: v(z.string().url(), 'postgres://postgres@127.0.0.1:5432/mailrepo', true),
   DATABASE_POOL_MAX: v(z.coerce.number().int().positive(), '10'),
+  /**
+   * The shred-key vault (docs/retention.md): a database of its own, backed up apart from the
+   * archive database and never longer than the shortest retention. Default: DATABASE_URL's server,
+   * database name + `_vault`.
+   */
+  VAULT_DATABASE_URL: v(z.string().url().optional()),
+  /** base64 of 32 bytes: wraps every shred key in the vault (an HSM/KMS secret in production). */
+  VAULT_KEY_WRAP_KEY: v(
+    z.string().refine((s) => Buffer.from(s, 'base64').length === 32, 'must be base64 of 32 bytes'),
+    DEV_VAULT_WRAP_KEY,
+    true,
+  ),
 
   TEMPORAL_ADDRESS: v(z.string(), '127.0.0.1:7233', true),
   TEMPORAL_NAMESPACE: v(z.string().min(1), 'mailrepo'),
@@ -78,6 +92,8 @@ const spec = {
   INTEGRITY_READ_BYTES_PER_S: v(z.coerce.number().int().min(1024), String(50 * 1024 * 1024)),
   /** Daily time of the scheduled integrity check, Europe/Berlin (HH:MM). */
   INTEGRITY_CHECK_AT: v(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), '03:30'),
+  /** Daily time of the retention sweep (shredding expired epochs), Europe/Berlin (HH:MM). */
+  RETENTION_SWEEP_AT: v(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), '02:30'),
   /** Prefix of log origins in checkpoints, e.g. `archive.example.de/mailrepo`. */
   LEDGER_ORIGIN: v(
     z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/),

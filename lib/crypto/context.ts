@@ -15,6 +15,8 @@ export type Purpose =
   | 'tenant-private-key'
   | 'epoch-private-key'
   | 'epoch-index-key'
+  | 'epoch-shred-key'
+  | 'epoch-shred-layer'
   | 'ledger-signing-key'
   | 'audit-private-key'
   | 'audit-details'

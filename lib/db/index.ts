@@ -1,5 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { DEV_VAULT_WRAP_KEY } from '../config';
+import { defaultVaultUrl, ShredKeyVault } from '../vault/shred-keys';
 import type { Database } from './schema';
 
 export type { Database };
@@ -8,7 +10,29 @@ export type Db = Kysely<Database>;
 // bigint columns (bigserial) come back as strings by default; our counters fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
-export function createDb(url: string, poolMax = 10): Db {
+export interface VaultSettings {
+  /** Default: the archive database's server, name + `_vault`. */
+  url?: string;
+  /** Default: the dev key (config refuses it in production; workers pass the configured one). */
+  wrapKey?: Buffer;
+}
+
+const vaults = new WeakMap<object, ShredKeyVault>();
+
+/** The shred-key vault belonging to a database handle made by createDb. */
+export function shredKeyVault(db: object): ShredKeyVault {
+  const vault = vaults.get(db);
+  if (!vault) throw new Error('this database handle has no shred-key vault (made by createDb?)');
+  return vault;
+}
+
+export const hasShredKeyVault = (db: object): boolean => vaults.has(db);
+
+/**
+ * A pool on the archive database, paired with its shred-key vault (a database of its own, see
+ * lib/vault/shred-keys.ts). Destroying the handle closes both.
+ */
+export function createDb(url: string, poolMax = 10, vault: VaultSettings = {}): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolMax,
@@ -23,5 +47,26 @@ export function createDb(url: string, poolMax = 10): Db {
   pool.on('error', (err) =>
     process.emitWarning(`PostgreSQL idle connection error: ${err.message}`),
   );
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const keys = new ShredKeyVault({
+    url: vault.url ?? defaultVaultUrl(url),
+    wrapKey: vault.wrapKey ?? Buffer.from(DEV_VAULT_WRAP_KEY, 'base64'),
+  });
+  vaults.set(db, keys);
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    await destroy();
+    await keys.close();
+  };
+  return db;
 }
+
+/** The database handle a process opens from its configuration. */
+export const dbFromConfig = (
+  cfg: { DATABASE_URL: string; VAULT_DATABASE_URL?: string; VAULT_KEY_WRAP_KEY: string },
+  poolMax: number,
+): Db =>
+  createDb(cfg.DATABASE_URL, poolMax, {
+    url: cfg.VAULT_DATABASE_URL,
+    wrapKey: Buffer.from(cfg.VAULT_KEY_WRAP_KEY, 'base64'),
+  });

@@ -1,5 +1,7 @@
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
+import { defaultVaultUrl } from '../vault/shred-keys';
+import { hasShredKeyVault, shredKeyVault } from './index';
 import { migrations } from './migrations';
 
 /** Applies every pending migration. Throws with the failing migration's name on error. */
@@ -16,6 +18,12 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   if (error || failed) {
     const what = failed ? `migration ${failed.migrationName} failed` : 'migration failed';
     throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // The shred-key vault is a database of its own (lib/vault/shred-keys.ts), set up alongside.
+  if (hasShredKeyVault(db)) {
+    const vault = shredKeyVault(db);
+    await ensureDatabase(vault.url);
+    await vault.ensureSchema();
   }
   return (results ?? []).map((r) => r.migrationName);
 }
@@ -58,8 +66,10 @@ export function ensureDatabase(url: string): Promise<boolean> {
   });
 }
 
-export function dropDatabase(url: string): Promise<void> {
-  return onServer(url, async (client, name) => {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  });
+/** Drops the database named in `url` and, if there is one, its default shred-key vault. */
+export async function dropDatabase(url: string): Promise<void> {
+  for (const u of [url, defaultVaultUrl(url)])
+    await onServer(u, async (client, name) => {
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    });
 }

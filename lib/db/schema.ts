@@ -29,6 +29,60 @@ export interface Database {
   sessions: SessionsTable;
   auth_throttle: AuthThrottleTable;
   passkeys: PasskeysTable;
+  retention_classes: RetentionClassesTable;
+  retention_rules: RetentionRulesTable;
+  legal_holds: LegalHoldsTable;
+  legal_hold_messages: LegalHoldMessagesTable;
+  shreds: ShredsTable;
+}
+
+export type RetentionUnit = 'years' | 'months' | 'days' | 'minutes';
+
+export interface RetentionClassesTable {
+  tenant_id: string;
+  name: string;
+  keep_amount: number;
+  keep_unit: RetentionUnit;
+  created_at: Created;
+}
+
+export interface RetentionRulesTable {
+  id: string;
+  tenant_id: string;
+  pattern: string;
+  class_name: string;
+  created_at: Created;
+}
+
+export interface LegalHoldsTable {
+  id: string;
+  tenant_id: string;
+  reason: string;
+  query: string;
+  created_by: string;
+  created_at: Created;
+  matched: Generated<number>;
+  released_at: Date | null;
+  released_by: string | null;
+  release_reason: string | null;
+}
+
+export interface LegalHoldMessagesTable {
+  hold_id: string;
+  message_id: string;
+  tenant_id: string;
+}
+
+export interface ShredsTable {
+  id: string;
+  tenant_id: string;
+  epoch_id: string;
+  kind: 'epoch' | 'mails';
+  message_count: number;
+  tombstone: Buffer;
+  ledger_index: number | null;
+  objects_deleted_at: Date | null;
+  created_at: Created;
 }
 
 export type MessageState = 'staged' | 'stored' | 'ledgered' | 'sealed';
@@ -39,17 +93,21 @@ export interface MessagesTable {
   sha256: Buffer;
   size: number;
   epoch_id: string;
-  sealed_dek: Buffer;
+  sealed_dek: Buffer | null;
   staging_key: string;
   object_key: string | null;
   ciphertext_sha256: Buffer;
   ciphertext_size: number;
-  enc_metadata: Buffer;
-  enc_tokens: Buffer;
+  enc_metadata: Buffer | null;
+  enc_tokens: Buffer | null;
   state: Generated<MessageState>;
   ledger_index: number | null;
   received_at: Generated<Date>;
   sealed_at: Date | null;
+  /** Deleted at retention end (its epoch shredded, or the mail alone beside held mail). */
+  deleted_at: Generated<Date | null>;
+  /** The epoch the body's encryption is bound to, when not `epoch_id` (see migration 0015). */
+  body_epoch_id: Generated<string | null>;
 }
 
 export interface MessageReceiptsTable {
@@ -59,7 +117,7 @@ export interface MessageReceiptsTable {
   received_at: Generated<Date>;
   duplicate: boolean;
   ingest_address: string;
-  sealed_envelope: Buffer;
+  sealed_envelope: Buffer | null;
 }
 
 export interface SearchIndexQueueTable {
@@ -340,6 +398,8 @@ export interface EpochsTable {
   sealed_index_key: Buffer | null;
   created_at: Created;
   shredded_at: Date | null;
+  /** The private key is additionally wrapped under a key in the shred-key vault. */
+  shred_layer: Generated<boolean>;
 }
 
 /** One row per platform self-check run (dev start-up and the integration smoke test). */

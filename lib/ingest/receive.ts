@@ -6,6 +6,10 @@ import { sealTo } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import type { Logger } from '../log';
+import { classForAddresses } from '../retention/classes';
+import { holdNewMail } from '../retention/holds';
+import { DEFAULT_CLASS } from '../retention/periods';
+import { indexedDoc } from '../search/index-store';
 import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
 import { bind } from '../vault/bindings';
 import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';
@@ -41,7 +45,6 @@ export interface Delivery {
 export type Outcome =
   { ok: true; messageId: string; duplicate: boolean } | { ok: false; code: number; text: string };
 
-const RETENTION_CLASS = 'default';
 const TEMPORARY: Outcome = {
   ok: false,
   code: 451,
@@ -77,7 +80,9 @@ function write(sink: Writable, chunk: Buffer): Promise<void> {
 }
 
 async function prepare(deps: IngestDeps, tenantId: string): Promise<TenantIngest> {
-  const epoch = await currentEpochPublicKey(deps.db, { tenantId, retentionClass: RETENTION_CLASS });
+  // The body is bound to the default class's epoch; the mail's own class (rules on its header
+  // addresses) is known only after parsing, when register() seals the DEK to that class's epoch.
+  const epoch = await currentEpochPublicKey(deps.db, { tenantId, retentionClass: DEFAULT_CLASS });
   const messageId = randomUUID();
   const encryption = beginMailEncryption(epoch, tenantId, messageId);
   const staging = new StagingUpload(deps.s3, deps.bucket, `staging/${tenantId}/${messageId}`);
@@ -219,16 +224,38 @@ async function register(
     remoteAddress: mail.delivery.remoteAddress ?? null,
     clientHostname: mail.delivery.clientHostname ?? null,
   };
-  const encMetadata = await t.encryption.encryptPart(
-    'mail-metadata',
-    Buffer.from(JSON.stringify({ ...mail.metadata, envelope }), 'utf8'),
+  const meta = { ...mail.metadata, envelope };
+  const addresses = [
+    ...[...meta.from, ...meta.to, ...meta.cc, ...meta.bcc].map((a) => a.address.toLowerCase()),
+    ...envelope.rcptTo.map((a) => a.toLowerCase()),
+  ];
+  const retentionClass = await withTenant(deps.db, tenantId, (tx) =>
+    classForAddresses(tx, addresses),
   );
-  const encTokens = await t.encryption.encryptPart(
+  const epoch =
+    retentionClass === DEFAULT_CLASS
+      ? t.epoch
+      : await currentEpochPublicKey(deps.db, { tenantId, retentionClass });
+  const keying = epoch === t.epoch ? t.encryption : t.encryption.sealFor(epoch);
+  const encMetadata = await keying.encryptPart(
+    'mail-metadata',
+    Buffer.from(JSON.stringify(meta), 'utf8'),
+  );
+  const encTokens = await keying.encryptPart(
     'mail-tokens',
     Buffer.from(JSON.stringify(mail.tokens), 'utf8'),
   );
   const receiptId = randomUUID();
   const row = await withTenant(deps.db, tenantId, async (tx) => {
+    // FOR SHARE: a retention sweep shredding this epoch right now either finished (and we answer
+    // 4xx, the sender retries into a new epoch) or waits until this mail is in and counts it.
+    const live = await tx
+      .selectFrom('epochs')
+      .select('shredded_at')
+      .where('id', '=', epoch.epochId)
+      .forShare()
+      .executeTakeFirstOrThrow();
+    if (live.shredded_at) throw new Error('the epoch was shredded meanwhile');
     const inserted = await tx
       .insertInto('messages')
       .values({
@@ -236,8 +263,9 @@ async function register(
         tenant_id: tenantId,
         sha256: mail.sha256,
         size: mail.size,
-        epoch_id: t.epoch.epochId,
-        sealed_dek: t.encryption.sealedDek,
+        epoch_id: epoch.epochId,
+        body_epoch_id: epoch === t.epoch ? null : t.epoch.epochId,
+        sealed_dek: keying.sealedDek,
         staging_key: t.staging.key,
         object_key: null,
         ciphertext_sha256: cipher.sha256,
@@ -267,12 +295,21 @@ async function register(
         duplicate: !inserted,
         ingest_address: envelope.rcptTo[0]!,
         sealed_envelope: sealTo(
-          t.epoch.publicKey,
-          bind.receiptEnvelope(tenantId, t.epoch.epochId, receiptId),
+          epoch.publicKey,
+          bind.receiptEnvelope(tenantId, epoch.epochId, receiptId),
           Buffer.from(JSON.stringify(envelope), 'utf8'),
         ),
       })
       .execute();
+    if (inserted)
+      await holdNewMail(
+        tx,
+        tenantId,
+        indexedDoc(message.id, { size: mail.size, received_at: new Date() }, meta, [
+          ...envelope.rcptTo,
+        ]),
+        mail.tokens,
+      );
     return { id: message.id, state: message.state, duplicate: !inserted };
   });
   // A duplicate's own ciphertext is not needed: the first delivery's is (or will be) archived.

@@ -65,6 +65,8 @@ export async function checkObjects(
         .selectFrom('messages')
         .select(['id', 'object_key', 'ciphertext_sha256', 'ciphertext_size'])
         .where('object_key', 'is not', null)
+        // Deleted at retention end: its object is gone on purpose (a tombstone says so).
+        .where('deleted_at', 'is', null)
         .where('id', '>', after)
         .orderBy('id')
         .limit(BATCH)

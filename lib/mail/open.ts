@@ -21,13 +21,25 @@ export interface StoredMail {
   ledgerIndex: number | null;
   state: string;
   sealedAt: Date | null;
+  /** Deleted at retention end: the row (hash, ledger entry) stays, the content is gone. */
+  deletedAt: Date | null;
+}
+
+/** The mail was deleted at the end of its retention (crypto-shredded): nothing can open it. */
+export class MailDeletedError extends Error {
+  override name = 'MailDeletedError';
+  constructor(readonly deletedAt: Date) {
+    super(`the mail was deleted under retention on ${deletedAt.toISOString()}`);
+  }
 }
 
 export async function findMail(
   db: Db,
   tenantId: string,
   messageId: string,
-): Promise<(StoredMail & { key: string; sealedDek: Buffer }) | undefined> {
+): Promise<
+  (StoredMail & { key: string; sealedDek: Buffer | null; bodyEpochId: string }) | undefined
+> {
   if (!/^[0-9a-f-]{36}$/i.test(messageId)) return undefined;
   const row = await withTenant(db, tenantId, (tx) =>
     tx
@@ -44,6 +56,8 @@ export async function findMail(
         'object_key',
         'staging_key',
         'sealed_dek',
+        'deleted_at',
+        'body_epoch_id',
       ])
       .where('id', '=', messageId)
       .executeTakeFirst(),
@@ -58,8 +72,10 @@ export async function findMail(
     ledgerIndex: row.ledger_index === null ? null : Number(row.ledger_index),
     state: row.state,
     sealedAt: row.sealed_at,
+    deletedAt: row.deleted_at,
     key: row.object_key ?? row.staging_key,
     sealedDek: row.sealed_dek,
+    bodyEpochId: row.body_epoch_id ?? row.epoch_id,
   };
 }
 
@@ -80,6 +96,7 @@ export async function openMail(
 ): Promise<{ mail: StoredMail; plain: Readable } | undefined> {
   let mail = await findMail(deps.db, tenantId, messageId);
   if (!mail) return undefined;
+  if (mail.deletedAt || !mail.sealedDek) throw new MailDeletedError(mail.deletedAt ?? new Date(0));
   const epoch = await keyring.get(mail.epochId);
   let body: Readable;
   try {
@@ -90,8 +107,8 @@ export async function openMail(
     mail = (await findMail(deps.db, tenantId, messageId))!;
     body = await ciphertext(deps.s3, deps.bucket, mail.key);
   }
-  const plain = decryptMail(epoch, tenantId, mail.id, mail.sealedDek);
+  const plain = decryptMail(epoch, tenantId, mail.id, mail.sealedDek!, mail.bodyEpochId);
   pipeline(body, plain).catch((e: unknown) => plain.destroy(e as Error));
-  const { key: _k, sealedDek: _d, ...info } = mail;
+  const { key: _k, sealedDek: _d, bodyEpochId: _b, ...info } = mail;
   return { mail: info, plain };
 }

@@ -49,6 +49,12 @@ export class SearchIndex {
   readonly docs: IndexedDoc[] = [];
   private readonly segments: LoadedSegment[] = [];
   private readonly byId = new Map<string, number>();
+  /** Mails deleted at retention end whose epoch lives on (held mail in it): never shown. */
+  private hidden = new Set<string>();
+
+  hide(ids: Iterable<string>): void {
+    this.hidden = new Set(ids);
+  }
 
   get segmentIds(): string[] {
     return this.segments.map((s) => s.id);
@@ -64,6 +70,7 @@ export class SearchIndex {
   }
 
   doc(id: string): IndexedDoc | undefined {
+    if (this.hidden.has(id)) return undefined;
     const at = this.byId.get(id);
     return at === undefined ? undefined : this.docs[at];
   }
@@ -129,6 +136,7 @@ export class SearchIndex {
     const consider = (at: number) => {
       if (excluded.has(at)) return;
       const doc = this.docs[at]!;
+      if (this.hidden.has(doc.id)) return;
       if (mailboxes && !doc.mailboxes.some((m) => mailboxes.has(m))) return;
       if (!this.matchesFilters(at, q)) return;
       rows.push({ at, id: doc.id, t: doc.receivedAt, s: doc.size, k: textKey(at) });

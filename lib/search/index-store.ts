@@ -32,7 +32,8 @@ export const MAX_SEGMENTS_PER_EPOCH = 6;
 
 type Keyring = Pick<EpochKeyring, 'get'>;
 
-function indexedDoc(
+/** A mail's entry in the index, from its metadata (also used to match legal holds at ingest). */
+export function indexedDoc(
   id: string,
   row: { size: string | number | bigint; received_at: Date },
   meta: MailMetadata & { envelope?: { rcptTo?: string[] } },
@@ -113,6 +114,8 @@ export async function mergeQueued(
         'm.size',
         'm.received_at',
       ])
+      // Deleted at retention end before it was merged: its queue entry goes with the mail.
+      .where('m.deleted_at', 'is', null)
       .orderBy('q.queued_at')
       .limit(batch)
       .execute();
@@ -129,8 +132,8 @@ export async function mergeQueued(
     const byEpoch = new Map<string, SegmentInput[]>();
     for (const row of rows) {
       const epoch = await keyring.get(row.epoch_id);
-      const open = (part: 'mail-metadata' | 'mail-tokens', blob: Buffer) =>
-        decryptMailPart(epoch, tenantId, row.id, row.sealed_dek, part, blob);
+      const open = (part: 'mail-metadata' | 'mail-tokens', blob: Buffer | null) =>
+        decryptMailPart(epoch, tenantId, row.id, row.sealed_dek!, part, blob!);
       const meta = JSON.parse((await open('mail-metadata', row.enc_metadata)).toString('utf8'));
       const tokens = JSON.parse((await open('mail-tokens', row.enc_tokens)).toString('utf8'));
       const addresses = receipts
@@ -274,6 +277,16 @@ export async function loadIndex(
       );
     }
   }
+  const deleted = await withTenant(db, session.tenantId, (tx) =>
+    tx
+      .selectFrom('messages as m')
+      .innerJoin('epochs as e', 'e.id', 'm.epoch_id')
+      .select('m.id')
+      .where('m.deleted_at', 'is not', null)
+      .where('e.shredded_at', 'is', null)
+      .execute(),
+  );
+  index.hide(deleted.map((r) => r.id));
   return index;
 }
 

@@ -9,6 +9,7 @@ import type { Duration } from '@temporalio/common';
 
 export const LEDGER_SCHEDULE_ID = 'ledger-checkpoint';
 export const INTEGRITY_SCHEDULE_ID = 'integrity-check';
+export const RETENTION_SCHEDULE_ID = 'retention-sweep';
 
 /**
  * Creates the ledgerCheckpoint schedule, or brings an existing one to the configured interval.
@@ -32,17 +33,29 @@ export async function ensureIntegritySchedule(
   taskQueue: string,
   at: string,
 ): Promise<void> {
+  await ensureSchedule(
+    client,
+    INTEGRITY_SCHEDULE_ID,
+    daily(at, 'integrityCheck', taskQueue, [{ trigger: 'schedule' }]),
+  );
+}
+
+/** The daily retention sweep at `at` (HH:MM) Berlin time; a missed day is run. */
+export async function ensureRetentionSchedule(
+  client: Client,
+  taskQueue: string,
+  at: string,
+): Promise<void> {
+  await ensureSchedule(client, RETENTION_SCHEDULE_ID, daily(at, 'retentionSweep', taskQueue, []));
+}
+
+function daily(at: string, workflowType: string, taskQueue: string, args: unknown[]) {
   const [hour, minute] = at.split(':').map(Number) as [number, number];
-  await ensureSchedule(client, INTEGRITY_SCHEDULE_ID, {
+  return {
     spec: { calendars: [{ hour, minute }], timezone: 'Europe/Berlin' },
-    action: {
-      type: 'startWorkflow',
-      workflowType: 'integrityCheck',
-      taskQueue,
-      args: [{ trigger: 'schedule' }],
-    },
-    catchupWindow: '1 day',
-  });
+    action: { type: 'startWorkflow' as const, workflowType, taskQueue, args },
+    catchupWindow: '1 day' as const,
+  };
 }
 
 /**

@@ -23,6 +23,19 @@ export const bind = {
     message: `v${tenantKeyVersion}`,
     purpose: 'epoch-private-key',
   }),
+  /** An epoch's shred key, wrapped in the shred-key vault under VAULT_KEY_WRAP_KEY. */
+  shredKey: (tenant: string, epochId: string): Binding => ({
+    tenant,
+    epoch: epochId,
+    purpose: 'epoch-shred-key',
+  }),
+  /** The outer layer of a sealed epoch private key, under the epoch's shred key. */
+  epochShredLayer: (tenant: string, epochId: string, tenantKeyVersion: number): Binding => ({
+    tenant,
+    epoch: epochId,
+    message: `v${tenantKeyVersion}`,
+    purpose: 'epoch-shred-layer',
+  }),
   indexKey: (tenant: string, epochId: string): Binding => ({
     tenant,
     epoch: epochId,

@@ -22,11 +22,20 @@ export function encryptMail(
 
 export type MailPart = 'mail-metadata' | 'mail-tokens';
 
-export interface MailEncryption {
+export interface MailKeying {
+  /** The DEK sealed to the epoch. */
   sealedDek: Buffer;
-  body: EncryptStream;
   /** Encrypts a part (metadata, token list) under the same DEK; only before dispose(). */
   encryptPart(part: MailPart, plaintext: Uint8Array): Promise<Buffer>;
+}
+
+export interface MailEncryption extends MailKeying {
+  body: EncryptStream;
+  /**
+   * The DEK sealed to another epoch instead — the epoch of the mail's retention class, known only
+   * once it is parsed; the body stays bound to the epoch it was begun with (`body_epoch_id`).
+   */
+  sealFor(epoch: EpochPublicKey): MailKeying;
   /** Zeroes the DEK; call once the parts are encrypted (the body stream keeps its own key). */
   dispose(): void;
 }
@@ -41,12 +50,22 @@ export function beginMailEncryption(
   const sealedDek = sealTo(epoch.publicKey, bind.mailDek(tenantId, epoch.epochId, messageId), dek);
   const body = new EncryptStream(dek, bind.mailBody(tenantId, epoch.epochId, messageId));
   let disposed = false;
+  const encryptPartFor =
+    (epochId: string) =>
+    (part: MailPart, plaintext: Uint8Array): Promise<Buffer> => {
+      if (disposed) throw new Error('the mail key was already disposed');
+      return encryptBuffer(dek, bind.mailPart(tenantId, epochId, messageId, part), plaintext);
+    };
   return {
     sealedDek,
     body,
-    encryptPart: (part, plaintext) => {
+    encryptPart: encryptPartFor(epoch.epochId),
+    sealFor: (other) => {
       if (disposed) throw new Error('the mail key was already disposed');
-      return encryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), plaintext);
+      return {
+        sealedDek: sealTo(other.publicKey, bind.mailDek(tenantId, other.epochId, messageId), dek),
+        encryptPart: encryptPartFor(other.epochId),
+      };
     },
     dispose: () => {
       disposed = true;
@@ -76,19 +95,23 @@ export async function decryptMailPart(
   }
 }
 
-/** The decrypting stream for one mail; needs the unlocked epoch (so an unlocked session). */
+/**
+ * The decrypting stream for one mail; needs the unlocked epoch (so an unlocked session).
+ * `bodyEpochId`: the epoch the body was bound to, when not the DEK's (see sealFor).
+ */
 export function decryptMail(
   epoch: UnlockedEpoch,
   tenantId: string,
   messageId: string,
   sealedDek: Uint8Array,
+  bodyEpochId: string = epoch.epochId,
 ): DecryptStream {
   const dek = openSealed(
     epoch.privateKey,
     bind.mailDek(tenantId, epoch.epochId, messageId),
     sealedDek,
   );
-  const stream = new DecryptStream(dek, bind.mailBody(tenantId, epoch.epochId, messageId));
+  const stream = new DecryptStream(dek, bind.mailBody(tenantId, bodyEpochId, messageId));
   // DecryptStream derives its key from the header, so it keeps the DEK until the first bytes come.
   stream.once('close', () => zeroize(dek));
   return stream;

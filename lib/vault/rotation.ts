@@ -1,11 +1,12 @@
 import { zeroize } from '../crypto/bytes';
-import { openSealed, sealTo } from '../crypto/sealed-box';
+import { sealTo } from '../crypto/sealed-box';
 import { generateKeyPair } from '../crypto/x25519';
 import type { Db } from '../db';
 import { resealAuditKey } from '../audit/audit-key';
 import { recordAudit } from '../audit/record';
 import { withTenant } from '../db/tenant-scope';
 import { bind } from './bindings';
+import { openEpochKey, sealEpochKey } from './epochs';
 import { requireAdmin, VaultError, type UnlockedSession } from './session';
 
 /**
@@ -42,23 +43,31 @@ export async function rotateTenantKey(
 
       const epochs = await tx
         .selectFrom('epochs')
-        .select(['id', 'sealed_private_key', 'tenant_key_version'])
+        .select(['id', 'sealed_private_key', 'tenant_key_version', 'shred_layer'])
         .where('tenant_id', '=', tenantId)
         .where('shredded_at', 'is', null)
         .execute();
       for (const e of epochs) {
         if (!e.sealed_private_key) continue;
-        const epochKey = openSealed(
+        const epochKey = await openEpochKey(
+          db,
+          {
+            tenantId,
+            epochId: e.id,
+            tenantKeyVersion: e.tenant_key_version,
+            sealed: e.sealed_private_key,
+            shredLayer: e.shred_layer,
+          },
           admin.tenantPrivateKey,
-          bind.epochKey(tenantId, e.id, e.tenant_key_version),
-          e.sealed_private_key,
+        );
+        const sealed = await sealEpochKey(
+          db,
+          { tenantId, epochId: e.id, tenantKeyVersion: v, tenantPublicKey: next.publicKey },
+          epochKey,
         );
         await tx
           .updateTable('epochs')
-          .set({
-            sealed_private_key: sealTo(next.publicKey, bind.epochKey(tenantId, e.id, v), epochKey),
-            tenant_key_version: v,
-          })
+          .set({ sealed_private_key: sealed, shred_layer: true, tenant_key_version: v })
           .where('id', '=', e.id)
           .execute();
         zeroize(epochKey);

@@ -137,7 +137,7 @@ export async function readArchived(
   const out: Buffer[] = [];
   await pipeline(
     obj.Body as Readable,
-    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek),
+    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek!, row.body_epoch_id ?? undefined),
     new Writable({
       write(c: Buffer, _e, cb) {
         out.push(c);
@@ -145,10 +145,10 @@ export async function readArchived(
       },
     }),
   );
-  const part = async (name: 'mail-metadata' | 'mail-tokens', blob: Buffer) =>
+  const part = async (name: 'mail-metadata' | 'mail-tokens', blob: Buffer | null) =>
     JSON.parse(
       (
-        await decryptMailPart(epoch, tenant.tenantId, row.id, row.sealed_dek, name, blob)
+        await decryptMailPart(epoch, tenant.tenantId, row.id, row.sealed_dek!, name, blob!)
       ).toString(),
     ) as unknown;
   const metadata = (await part('mail-metadata', row.enc_metadata)) as Record<string, unknown>;

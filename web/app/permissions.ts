@@ -13,6 +13,8 @@ export const PERMISSIONS = {
   '/settings/users': ['owner', 'admin'],
   '/settings/tenant': ['owner', 'admin'],
   '/settings/integrity': ['owner', 'admin'],
+  /** Retention classes, rules, legal holds and deletions. */
+  '/settings/retention': ['owner', 'admin'],
   '/audit': ['owner', 'admin', 'auditor'],
   '/jobs': ['owner', 'admin', 'auditor'],
   /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */

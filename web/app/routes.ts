@@ -14,6 +14,7 @@ export default [
   route('settings/users', 'routes/settings.users.tsx'),
   route('settings/tenant', 'routes/settings.tenant.tsx'),
   route('settings/integrity', 'routes/settings.integrity.tsx'),
+  route('settings/retention', 'routes/settings.retention.tsx'),
   route('audit', 'routes/audit.tsx'),
   route('jobs', 'routes/jobs.tsx'),
   route('mail', 'routes/mail.tsx'),

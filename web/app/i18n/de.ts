@@ -282,6 +282,68 @@ export const de = {
   'exports.ready': 'Fertig. Die Dateien stehen bis {at} bereit.',
   'exports.part': 'Teil {n} ({mails} Mails)',
   'mail.exportThese': 'Diese Auswahl exportieren',
+  'nav.retention': 'Aufbewahrung',
+  'retention.title': 'Aufbewahrung und Legal Hold',
+  'retention.intro':
+    'Mails werden für die Dauer ihrer Aufbewahrungsklasse ab Eingang aufbewahrt und danach endgültig gelöscht: Die Schlüssel ihrer Epoche werden vernichtet (Crypto-Shredding), ein Grabstein-Eintrag kommt ins Ledger. Mails unter Legal Hold werden nie gelöscht.',
+  'retention.classes': 'Aufbewahrungsklassen',
+  'retention.class': 'Klasse',
+  'retention.keep': 'Aufbewahrt für',
+  'retention.unit.years': 'Jahre',
+  'retention.unit.months': 'Monate',
+  'retention.unit.days': 'Tage',
+  'retention.unit.minutes': 'Minuten',
+  'retention.belowMinimum': 'kürzer als die sechs Jahre, die das Gesetz für Handelsbriefe verlangt',
+  'retention.saveClass': 'Klasse speichern',
+  'retention.className': 'Name der Klasse (a–z, 0–9, -)',
+  'retention.amount': 'Aufbewahren für',
+  'retention.unitLabel': 'Einheit',
+  'retention.confirmShort':
+    'Mir ist bewusst, dass dies kürzer als sechs Jahre ist (AO §147, HGB §257)',
+  'retention.confirmShortMissing':
+    'Für eine Dauer unter sechs Jahren muss die Bestätigung angekreuzt sein.',
+  'retention.classSaved': 'Die Aufbewahrungsklasse wurde gespeichert.',
+  'retention.rules': 'Regeln',
+  'retention.rulesIntro':
+    'Eine Regel ordnet Mails an oder von einer Adresse (name@firma.de) oder einer ganzen Domain (@firma.de) einer Klasse zu. Passt eine Mail auf mehrere Regeln, gilt die längste Dauer. Regeln gelten für ab jetzt eingehende Mails.',
+  'retention.pattern': 'Adresse oder @Domain',
+  'retention.addRule': 'Regel hinzufügen',
+  'retention.removeRule': 'Entfernen',
+  'retention.ruleAdded': 'Die Regel wurde hinzugefügt.',
+  'retention.ruleRemoved': 'Die Regel wurde entfernt.',
+  'retention.holds': 'Legal Holds',
+  'retention.holdsIntro':
+    'Ein Legal Hold bewahrt jede Mail, die seine Suche findet – jetzt und künftig eingehend – über das Ende ihrer Aufbewahrung hinaus auf, bis er aufgehoben wird. Beispiele: mailbox:mueller@firma.de, mailbox:@kanzlei.de after:2024-01-01 before:2025-01-01, Projekt Falke.',
+  'retention.holdScope': 'Umfang',
+  'retention.reason': 'Begründung',
+  'retention.holdState': 'Status',
+  'retention.holdMatched': '{n} Mails gesperrt',
+  'retention.released': 'Aufgehoben {at}: {reason}',
+  'retention.activeSince': 'Aktiv seit {at} ({by})',
+  'retention.releaseReason': 'Begründung der Aufhebung',
+  'retention.release': 'Legal Hold aufheben',
+  'retention.holdQuery': 'Suche (mailbox:, after:, before:, Wörter)',
+  'retention.setHold': 'Legal Hold setzen',
+  'retention.holdSet': 'Der Legal Hold ist gesetzt; er sperrt jetzt {n} Mails.',
+  'retention.holdReleased': 'Der Legal Hold wurde aufgehoben.',
+  'retention.holdNotActive': 'Dieser Legal Hold ist nicht (mehr) aktiv.',
+  'retention.deletions': 'Löschungen',
+  'retention.runNow': 'Aufbewahrung jetzt anwenden',
+  'retention.runStarted':
+    'Der Lauf wurde gestartet; er steht unter Aufträge, seine Löschungen erscheinen hier.',
+  'retention.deletedAt': 'Gelöscht',
+  'retention.what': 'Was',
+  'retention.ledger': 'Grabstein im Ledger',
+  'retention.shredEpoch': '{n} Mails der Klasse {cls}, {month}: Schlüssel vernichtet',
+  'retention.shredMails':
+    '{n} Mails der Klasse {cls}, {month} gelöscht (der Rest des Monats steht unter Legal Hold)',
+  'retention.unknownIntent': 'Unbekannte Aktion.',
+  'retention.unavailable':
+    'Der Auftragsdienst ist gerade nicht erreichbar; bitte gleich noch einmal versuchen.',
+  'mail.deletedTitle': 'Mail gelöscht',
+  'mail.deletedUnderRetention':
+    'Diese Mail wurde am {at} nach Ablauf der Aufbewahrung gelöscht. Ihr Inhalt kann von niemandem mehr entschlüsselt werden; ihr Eintrag im Ledger bleibt und lässt sich weiter prüfen.',
+  'mail.deletedProof': 'Nachweispaket des Ledger-Eintrags',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -29,6 +29,8 @@ export default function Home() {
             <a href="/settings/tenant">{t('nav.tenant')}</a>
             {' · '}
             <a href="/settings/integrity">{t('nav.integrity')}</a>
+            {' · '}
+            <a href="/settings/retention">{t('nav.retention')}</a>
           </>
         )}
         {role !== 'member' && (

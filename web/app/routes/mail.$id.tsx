@@ -13,10 +13,17 @@ import { rolesFor } from '../permissions';
  */
 export async function loader({ request, context, params }: LoaderArgs) {
   const { session, cookie } = await requireRole(request, context, rolesFor('/mail'));
-  const r = await context.services.archive.view(session, cookie, params.id!, context.ip);
+  const archive = context.services.archive;
+  const deletedAt = await archive.deletedOn(session, params.id!);
+  if (deletedAt)
+    return data({ deleted: { id: params.id!, at: deletedAt.toISOString() } } as const, {
+      headers: { 'Cache-Control': 'no-store' },
+    });
+  const r = await archive.view(session, cookie, params.id!, context.ip);
   if (!r) throw data(null, { status: 404 });
   return data(
     {
+      deleted: undefined,
       id: r.mail.id,
       receivedAt: r.mail.receivedAt.toISOString(),
       sealedAt: r.mail.sealedAt?.toISOString() ?? null,
@@ -32,8 +39,10 @@ export async function loader({ request, context, params }: LoaderArgs) {
 
 export default function MailPage() {
   const t = useT();
-  const m = useLoaderData<typeof loader>();
+  const loaded = useLoaderData<typeof loader>();
   const [params] = useSearchParams();
+  if (loaded.deleted) return <DeletedMail {...loaded.deleted} />;
+  const m = loaded;
   const images = params.get('images') === '1';
   const v = m.view;
   return (
@@ -211,5 +220,24 @@ function Addresses({ list }: { list: { name: string; address: string }[] }) {
         </span>
       ))}
     </>
+  );
+}
+
+/** A mail deleted at retention end: when, and the proof of its (still verifying) ledger entry. */
+function DeletedMail({ id, at }: { id: string; at: string }) {
+  const t = useT();
+  return (
+    <div className="wide mail">
+      <p>
+        <a href="/mail">← {t('mail.back')}</a>
+      </p>
+      <h1>{t('mail.deletedTitle')}</h1>
+      <p data-testid="mail-deleted">
+        {t('mail.deletedUnderRetention', { at: dateTime(t.lang, at) })}
+      </p>
+      <p>
+        <a href={`/mail/${id}/proof`}>{t('mail.deletedProof')}</a>
+      </p>
+    </div>
   );
 }
