@@ -2,6 +2,7 @@ import { createArchiveActivities } from './archive';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
 import { createExportActivities, type ExportDeps } from './export';
 import { createIntegrityActivities, type IntegrityActivityDeps } from './integrity';
+import { createKeyRotationActivities } from './key-rotation';
 import { createRetentionActivities } from './retention';
 import { createSearchIndexActivities } from './search-index';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createIntegrityActivities(deps),
     ...createExportActivities(deps),
     ...createRetentionActivities(deps),
+    ...createKeyRotationActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -44,6 +44,7 @@ import QRCode from 'qrcode';
 import type { Archive } from '../lib/archive/portal-archive';
 import type { Exports } from '../lib/export/portal-exports';
 import { createRetention } from '../lib/retention/portal-retention';
+import { createKeyRotations } from '../lib/keys/portal-keys';
 import { mailBodyCsp } from '../lib/mail/sanitize';
 import { recentIntegrityRuns } from '../lib/integrity/check';
 import { listTenantJobs, temporalUiLink } from '../lib/jobs/list';
@@ -97,6 +98,7 @@ export function createPortalServices(
     archive,
     exports,
     retention: createRetention({ db, holdMatches: archive.holdMatches, temporal }),
+    keys: createKeyRotations({ db, temporal }),
     publishedKeys: (session: SessionInfo) => publishedKeys(db, session.tenantId),
     /** A dropped mail and bundle, checked in memory against our published keys. */
     verifyUpload: async (session: SessionInfo, zip: Uint8Array, mail: Uint8Array) =>

@@ -5,3 +5,4 @@ export { maintainSearchIndex } from './maintain-search-index';
 export { integrityCheck } from './integrity-check';
 export { exportMailbox } from './export-mailbox';
 export { retentionRun, retentionSweep } from './retention-sweep';
+export { rotateKeys } from './rotate-keys';

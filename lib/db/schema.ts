@@ -34,6 +34,24 @@ export interface Database {
   legal_holds: LegalHoldsTable;
   legal_hold_messages: LegalHoldMessagesTable;
   shreds: ShredsTable;
+  key_rotations: KeyRotationsTable;
+}
+
+export interface KeyRotationsTable {
+  id: string;
+  tenant_id: string;
+  from_version: number;
+  to_version: number;
+  next_public_key: Buffer;
+  requested_by: string;
+  trigger: 'manual' | 'schedule' | 'member-removal';
+  remove_user_ids: string[];
+  status: Generated<'running' | 'done' | 'failed'>;
+  epochs_total: Generated<number>;
+  epochs_done: Generated<number>;
+  error: string | null;
+  created_at: Created;
+  finished_at: Date | null;
 }
 
 export type RetentionUnit = 'years' | 'months' | 'days' | 'minutes';
@@ -138,7 +156,7 @@ export interface SearchSegmentsTable {
 export interface DecryptionGrantsTable {
   id: string;
   tenant_id: string;
-  purpose: 'search-index' | 'export';
+  purpose: 'search-index' | 'export' | 'key-rotation' | 'import';
   created_by: string;
   sealed_keys: Buffer;
   created_at: Generated<Date>;
@@ -293,6 +311,9 @@ export interface TenantsTable {
   session_idle_minutes: Generated<number>;
   session_absolute_hours: Generated<number>;
   created_at: Created;
+  /** Rotate the tenant key every this many months (0: only by hand). */
+  key_rotation_months: Generated<number>;
+  key_rotated_at: Date | null;
 }
 
 export interface UsersTable {
@@ -400,6 +421,9 @@ export interface EpochsTable {
   shredded_at: Date | null;
   /** The private key is additionally wrapped under a key in the shred-key vault. */
   shred_layer: Generated<boolean>;
+  /** During a key rotation: the private key sealed to the next tenant key (migration 0016). */
+  next_sealed_private_key: Generated<Buffer | null>;
+  next_key_version: Generated<number | null>;
 }
 
 /** One row per platform self-check run (dev start-up and the integration smoke test). */

@@ -16,7 +16,7 @@ export type { TenantKeys };
  * destroyed grant opens nothing.
  */
 
-export type GrantPurpose = 'search-index' | 'export';
+export type GrantPurpose = 'search-index' | 'export' | 'key-rotation' | 'import';
 
 export interface IssuedGrant {
   grantId: string;

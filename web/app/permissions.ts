@@ -15,6 +15,8 @@ export const PERMISSIONS = {
   '/settings/integrity': ['owner', 'admin'],
   /** Retention classes, rules, legal holds and deletions. */
   '/settings/retention': ['owner', 'admin'],
+  /** The tenant key: rotation, its schedule, removing a member's access. */
+  '/settings/keys': ['owner', 'admin'],
   '/audit': ['owner', 'admin', 'auditor'],
   '/jobs': ['owner', 'admin', 'auditor'],
   /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */

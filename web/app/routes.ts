@@ -15,6 +15,7 @@ export default [
   route('settings/tenant', 'routes/settings.tenant.tsx'),
   route('settings/integrity', 'routes/settings.integrity.tsx'),
   route('settings/retention', 'routes/settings.retention.tsx'),
+  route('settings/keys', 'routes/settings.keys.tsx'),
   route('audit', 'routes/audit.tsx'),
   route('jobs', 'routes/jobs.tsx'),
   route('mail', 'routes/mail.tsx'),

@@ -14,6 +14,7 @@ import * as m0012 from './0012_decryption_grants';
 import * as m0013 from './0013_integrity_runs';
 import * as m0014 from './0014_exports';
 import * as m0015 from './0015_retention';
+import * as m0016 from './0016_key_rotations';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0013_integrity_runs': m0013,
   '0014_exports': m0014,
   '0015_retention': m0015,
+  '0016_key_rotations': m0016,
 };

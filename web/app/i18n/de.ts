@@ -344,6 +344,41 @@ export const de = {
   'mail.deletedUnderRetention':
     'Diese Mail wurde am {at} nach Ablauf der Aufbewahrung gelöscht. Ihr Inhalt kann von niemandem mehr entschlüsselt werden; ihr Eintrag im Ledger bleibt und lässt sich weiter prüfen.',
   'mail.deletedProof': 'Nachweispaket des Ledger-Eintrags',
+  'nav.keys': 'Schlüssel',
+  'keys.title': 'Mandantenschlüssel',
+  'keys.intro':
+    'Alle Mails sind mit Schlüsseln verschlüsselt, die nur Ihre Benutzer besitzen. Eine Rotation versiegelt jeden lebenden Epochenschlüssel neu für einen neuen Mandantenschlüssel; wer bei einer Rotation ausgelassen wird, verliert den Zugang. Nach einer Rotation melden sich alle neu an.',
+  'keys.version': 'Aktueller Mandantenschlüssel: Version {v}',
+  'keys.rotatedAt': 'zuletzt rotiert {at}',
+  'keys.latest': 'Letzte Rotation',
+  'keys.status.running': 'läuft',
+  'keys.status.done': 'abgeschlossen',
+  'keys.status.failed': 'fehlgeschlagen',
+  'keys.trigger.manual': 'von Hand gestartet',
+  'keys.trigger.schedule': 'planmäßig',
+  'keys.trigger.member-removal': 'Zugang entzogen',
+  'keys.epochs': '{done} von {total} Epochenschlüsseln neu versiegelt',
+  'keys.rotateExplain':
+    'Den Mandantenschlüssel jetzt rotieren. Das läuft im Hintergrund; diese Seite zeigt den Fortschritt.',
+  'keys.rotateNow': 'Schlüssel jetzt rotieren',
+  'keys.removeTitle': 'Zugang eines Mitglieds entziehen',
+  'keys.removeExplain':
+    'Die gewählten Mitglieder werden deaktiviert und bei einer Schlüsselrotation ausgelassen: Danach öffnet ihr alter Mandantenschlüssel nichts Neues mehr.',
+  'keys.members': 'Mitglieder',
+  'keys.removeNow': 'Zugang entziehen und rotieren',
+  'keys.scheduleTitle': 'Rotationsplan',
+  'keys.months': 'Alle … Monate rotieren (0 = nur von Hand)',
+  'keys.dueAt':
+    'Nächste Rotation fällig {at}; sie startet, wenn sich ein Owner oder Admin anmeldet.',
+  'keys.saveSchedule': 'Plan speichern',
+  'keys.scheduleSaved': 'Der Plan wurde gespeichert.',
+  'keys.rotationStarted': 'Die Schlüsselrotation wurde gestartet.',
+  'keys.rotationRunning': 'Es läuft bereits eine Schlüsselrotation.',
+  'keys.chooseMember': 'Bitte mindestens ein Mitglied wählen.',
+  'keys.invalid': 'Das hat nicht geklappt: bitte die Eingabe prüfen.',
+  'keys.unavailable':
+    'Der Auftragsdienst ist gerade nicht erreichbar; bitte gleich noch einmal versuchen.',
+  'keys.scheduledStarted': 'Die planmäßige Schlüsselrotation wurde mit Ihrer Anmeldung gestartet.',
 } as const;
 
 export type MessageKey = keyof typeof de;

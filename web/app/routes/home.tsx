@@ -5,17 +5,26 @@ import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 
 export async function loader({ request, context }: LoaderArgs) {
-  const { session } = await requireUser(request, context);
-  return { email: session.email, role: session.role };
+  const { session, cookie } = await requireUser(request, context);
+  // A due scheduled key rotation needs an admin's keys: it starts when one signs in.
+  const rotationStarted = await context.services.keys
+    .startIfDue(session, cookie)
+    .catch(() => false);
+  return { email: session.email, role: session.role, rotationStarted };
 }
 
 export default function Home() {
   const t = useT();
-  const { email, role } = useLoaderData<typeof loader>();
+  const { email, role, rotationStarted } = useLoaderData<typeof loader>();
   return (
     <>
       <h1>{t('home.title')}</h1>
       <p>{t('home.signedInAs', { email, role: t(`role.${role}`) })}</p>
+      {rotationStarted && (
+        <p className="notice" role="status">
+          {t('keys.scheduledStarted')} <a href="/settings/keys">{t('nav.keys')}</a>
+        </p>
+      )}
       <nav aria-label={t('nav.home')}>
         <a href="/mail">{t('nav.archive')}</a> · <a href="/exports">{t('nav.exports')}</a> ·{' '}
         <a href="/verify">{t('nav.verify')}</a> ·{' '}
@@ -31,6 +40,8 @@ export default function Home() {
             <a href="/settings/integrity">{t('nav.integrity')}</a>
             {' · '}
             <a href="/settings/retention">{t('nav.retention')}</a>
+            {' · '}
+            <a href="/settings/keys">{t('nav.keys')}</a>
           </>
         )}
         {role !== 'member' && (

@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { KeyRotationInput } from '../../activities/key-rotation';
+import { TENANT_ID } from '../../workflows/search-attributes';
+import { recordAudit } from '../audit/record';
+import { unlockedKeys, type SessionInfo } from '../auth/sessions';
+import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
+import { addPeriod } from '../retention/periods';
+import { destroyGrant, issueGrant } from '../vault/grants';
+import { rotationStatus } from '../vault/rotation';
+import { lock } from '../vault/session';
+
+/**
+ * Key rotation as the portal starts and shows it (issue 9 §3): by hand, to remove members, or on
+ * the tenant's schedule. A rotation needs the current tenant key, which only a signed-in user
+ * holds; so a scheduled rotation starts when an owner or admin next opens the portal after it is
+ * due, with a decryption grant from their session (destroyed when the rotation ends).
+ */
+export interface KeyRotationDeps {
+  db: Db;
+  temporal: () => Promise<{ client: Client; taskQueue: string }>;
+}
+
+const GRANT_TTL_MS = 6 * 3_600_000;
+export const rotationWorkflowId = (tenantId: string) => `rotate-keys-${tenantId}`;
+
+const requireManager = (session: SessionInfo) => {
+  if (session.role !== 'owner' && session.role !== 'admin')
+    throw new Error('key rotation is for owners and admins');
+};
+
+export function createKeyRotations(deps: KeyRotationDeps) {
+  const { db } = deps;
+
+  async function schedule(tenantId: string) {
+    const t = await withTenant(db, tenantId, (tx) =>
+      tx
+        .selectFrom('tenants')
+        .select(['key_version', 'key_rotation_months', 'key_rotated_at', 'created_at'])
+        .where('id', '=', tenantId)
+        .executeTakeFirstOrThrow(),
+    );
+    const since = t.key_rotated_at ?? t.created_at;
+    const dueAt = t.key_rotation_months
+      ? addPeriod(since, { amount: t.key_rotation_months, unit: 'months' })
+      : null;
+    return {
+      keyVersion: t.key_version,
+      months: t.key_rotation_months,
+      rotatedAt: t.key_rotated_at,
+      dueAt,
+    };
+  }
+
+  async function start(
+    session: SessionInfo,
+    cookie: string,
+    input: { removeUserIds: string[]; trigger: KeyRotationInput['trigger'] },
+  ): Promise<'started' | 'running'> {
+    requireManager(session);
+    const unlocked = await withTenant(db, session.tenantId, (tx) =>
+      unlockedKeys(tx, session, cookie),
+    );
+    let grant;
+    try {
+      grant = await issueGrant(db, unlocked, { purpose: 'key-rotation', ttlMs: GRANT_TTL_MS });
+    } finally {
+      lock(unlocked);
+    }
+    try {
+      const t = await deps.temporal();
+      const args: KeyRotationInput = {
+        grant: { tenantId: session.tenantId, grantId: grant.grantId, grantKey: grant.grantKey },
+        rotationId: randomUUID(),
+        requestedBy: session.userId,
+        trigger: input.trigger,
+        removeUserIds: input.removeUserIds,
+      };
+      await t.client.workflow.start('rotateKeys', {
+        workflowId: rotationWorkflowId(session.tenantId),
+        taskQueue: t.taskQueue,
+        args: [args],
+        typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
+      });
+      return 'started';
+    } catch (e) {
+      await destroyGrant(db, session.tenantId, grant.grantId);
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return 'running';
+      throw e;
+    }
+  }
+
+  return {
+    async overview(session: SessionInfo) {
+      requireManager(session);
+      const [s, latest, members] = await Promise.all([
+        schedule(session.tenantId),
+        rotationStatus(db, session.tenantId),
+        withTenant(db, session.tenantId, (tx) =>
+          tx
+            .selectFrom('users')
+            .select(['id', 'email', 'role'])
+            .where('disabled_at', 'is', null)
+            .where('id', '!=', session.userId)
+            .orderBy('email')
+            .execute(),
+        ),
+      ]);
+      return { ...s, latest, members };
+    },
+
+    start,
+
+    /** Sets the rotation schedule in months (0: by hand only); audited as a setting change. */
+    async setSchedule(session: SessionInfo, ip: string, months: number): Promise<void> {
+      requireManager(session);
+      if (!Number.isInteger(months) || months < 0 || months > 120)
+        throw new RangeError('the rotation interval is 0 (off) to 120 months');
+      await withTenant(db, session.tenantId, async (tx) => {
+        const before = await tx
+          .selectFrom('tenants')
+          .select('key_rotation_months')
+          .where('id', '=', session.tenantId)
+          .executeTakeFirstOrThrow();
+        await tx
+          .updateTable('tenants')
+          .set({ key_rotation_months: months })
+          .where('id', '=', session.tenantId)
+          .execute();
+        await recordAudit(tx, session.tenantId, {
+          action: 'setting.changed',
+          actor: { type: 'user', id: session.userId },
+          ip,
+          target: { type: 'setting', id: 'key.rotation_months' },
+          details: { from: before.key_rotation_months, to: months },
+        });
+      });
+    },
+
+    /** Starts the scheduled rotation when it is due (called when an owner or admin signs in). */
+    async startIfDue(session: SessionInfo, cookie: string): Promise<boolean> {
+      if (session.role !== 'owner' && session.role !== 'admin') return false;
+      const s = await schedule(session.tenantId);
+      if (!s.dueAt || s.dueAt > new Date()) return false;
+      const latest = await rotationStatus(db, session.tenantId);
+      if (latest?.status === 'running') return false;
+      return (
+        (await start(session, cookie, { removeUserIds: [], trigger: 'schedule' })) === 'started'
+      );
+    },
+  };
+}
+
+export type KeyRotations = ReturnType<typeof createKeyRotations>;
