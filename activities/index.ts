@@ -2,12 +2,17 @@ import { createArchiveActivities } from './archive';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
 import { createExportActivities, type ExportDeps } from './export';
 import { createIntegrityActivities, type IntegrityActivityDeps } from './integrity';
+import { createImportActivities, type ImportActivityDeps } from './import';
 import { createKeyRotationActivities } from './key-rotation';
 import { createRetentionActivities } from './retention';
 import { createSearchIndexActivities } from './search-index';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
-export type ActivityDeps = SmokeDeps & LedgerDeps & IntegrityActivityDeps & ExportDeps;
+export type ActivityDeps = SmokeDeps &
+  LedgerDeps &
+  IntegrityActivityDeps &
+  ExportDeps &
+  ImportActivityDeps;
 
 /** Every activity the worker registers, built once with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -20,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExportActivities(deps),
     ...createRetentionActivities(deps),
     ...createKeyRotationActivities(deps),
+    ...createImportActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

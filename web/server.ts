@@ -10,6 +10,7 @@ import type { ServerBuild } from 'react-router';
 import { config, tsaCaFile } from '../lib/config';
 import { createArchive } from '../lib/archive/portal-archive';
 import { createExports } from '../lib/export/portal-exports';
+import { createImports } from '../lib/import/portal-imports';
 import { SessionIndexCache } from '../lib/search/session-cache';
 import { createS3 } from '../lib/storage/s3';
 import { connectTemporal } from '../lib/temporal/client';
@@ -59,6 +60,7 @@ const services = createPortalServices(
     log,
   }),
   createExports({ db, s3, bucket: cfg.S3_BUCKET, temporal: temporalJobs }),
+  createImports({ db, s3, bucket: cfg.S3_BUCKET, temporal: temporalJobs }),
   tsaCaPem,
   temporalJobs,
 );

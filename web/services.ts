@@ -43,6 +43,7 @@ import {
 import QRCode from 'qrcode';
 import type { Archive } from '../lib/archive/portal-archive';
 import type { Exports } from '../lib/export/portal-exports';
+import type { Imports } from '../lib/import/portal-imports';
 import { createRetention } from '../lib/retention/portal-retention';
 import { createKeyRotations } from '../lib/keys/portal-keys';
 import { mailBodyCsp } from '../lib/mail/sanitize';
@@ -63,6 +64,7 @@ export function createPortalServices(
   publicUrl: string,
   archive: Archive,
   exports: Exports,
+  imports: Imports,
   tsaRootPem: () => string,
   temporal: () => Promise<{ client: Client; taskQueue: string; uiUrl: string; namespace: string }>,
   argon2?: Argon2Params,
@@ -97,6 +99,7 @@ export function createPortalServices(
     },
     archive,
     exports,
+    imports,
     retention: createRetention({ db, holdMatches: archive.holdMatches, temporal }),
     keys: createKeyRotations({ db, temporal }),
     publishedKeys: (session: SessionInfo) => publishedKeys(db, session.tenantId),

@@ -55,6 +55,9 @@ async function main(): Promise<void> {
       integrityBytesPerSecond: cfg.INTEGRITY_READ_BYTES_PER_S,
       tsaCaPem: () => readFileSync(tsaCaFile(cfg), 'utf8'),
       temporalClient: () => (activityClient ??= connectTemporal(cfg)),
+      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      log,
+      maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
       ledger: {
         wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
         originPrefix: cfg.LEDGER_ORIGIN,

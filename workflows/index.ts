@@ -6,3 +6,4 @@ export { integrityCheck } from './integrity-check';
 export { exportMailbox } from './export-mailbox';
 export { retentionRun, retentionSweep } from './retention-sweep';
 export { rotateKeys } from './rotate-keys';
+export { importMail } from './import-mail';

@@ -19,7 +19,7 @@ export const FEATURES = {
   /** Portal archive: every decryption of mail content. */
   archive: true,
   /** Exports, retention, legal holds. */
-  lifecycle: false,
+  lifecycle: true,
 } as const;
 export type Feature = keyof typeof FEATURES;
 
@@ -81,6 +81,8 @@ export const AUDIT_EVENTS = {
   'retention.shredded': { feature: 'lifecycle', summary: 'epoch keys destroyed at retention end' },
   'legal_hold.set': { feature: 'lifecycle', summary: 'legal hold set (scope, reason)' },
   'legal_hold.released': { feature: 'lifecycle', summary: 'legal hold released' },
+  'import.created': { feature: 'lifecycle', summary: 'mail import uploaded and started' },
+  'import.finished': { feature: 'lifecycle', summary: 'mail import done (counts)' },
 } as const satisfies Record<string, EventSpec>;
 
 export type AuditAction = keyof typeof AUDIT_EVENTS;

@@ -175,6 +175,8 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
   const refusals = cfg.devDefaultsInForce.map((n) => `${n} is unset and would use its dev default`);
   if (env.LEDGER_KEY_WRAP_KEY === DEV_LEDGER_WRAP_KEY)
     refusals.push('LEDGER_KEY_WRAP_KEY is the dev key');
+  if (env.VAULT_KEY_WRAP_KEY === DEV_VAULT_WRAP_KEY)
+    refusals.push('VAULT_KEY_WRAP_KEY is the dev key');
   if (env.TEMPORAL_CODEC_KEYS?.includes(DEV_CODEC_KEY))
     refusals.push('TEMPORAL_CODEC_KEYS holds the dev key');
   if (cfg.TSA_URL.startsWith(`http://127.0.0.1:${cfg.DEV_TSA_PORT}/`) || !cfg.TSA_CA_FILE)

@@ -24,7 +24,8 @@ export type Purpose =
   | 'totp-secret'
   | 'invite-tenant-key'
   | 'index-segment'
-  | 'decryption-grant';
+  | 'decryption-grant'
+  | 'import-upload';
 
 export interface Binding {
   tenant: string;

@@ -35,6 +35,33 @@ export interface Database {
   legal_hold_messages: LegalHoldMessagesTable;
   shreds: ShredsTable;
   key_rotations: KeyRotationsTable;
+  imports: ImportsTable;
+}
+
+export interface ImportProblem {
+  /** 0-based position in the file; -1 for the file as a whole. */
+  entry: number;
+  name?: string;
+  reason: string;
+}
+
+export interface ImportsTable {
+  id: string;
+  tenant_id: string;
+  created_by: string;
+  format: 'mbox' | 'zip';
+  object_key: string;
+  size: number;
+  status: Generated<'running' | 'done' | 'failed'>;
+  bytes_done: Generated<number>;
+  entries_done: Generated<number>;
+  archived: Generated<number>;
+  duplicates: Generated<number>;
+  malformed: Generated<number>;
+  problems: ColumnType<ImportProblem[], string | undefined, string>;
+  error: string | null;
+  created_at: Created;
+  finished_at: Date | null;
 }
 
 export interface KeyRotationsTable {

@@ -40,6 +40,17 @@ export interface Delivery {
   recipients: { address: string; tenantId: string }[];
   remoteAddress?: string;
   clientHostname?: string;
+  /** Set for mail from an import (issue 9 §5): kept with the envelope, so the mail shows it. */
+  imported?: ImportFacts;
+}
+
+export interface ImportFacts {
+  importId: string;
+  /** 0-based position in the imported file, and the entry's name in a ZIP. */
+  entry: number;
+  name?: string;
+  /** When the mail was originally received (MBOX separator, Received or Date header). */
+  originalReceivedAt?: string;
 }
 
 export type Outcome =
@@ -223,6 +234,7 @@ async function register(
     rcptTo: mail.delivery.recipients.filter((r) => r.tenantId === tenantId).map((r) => r.address),
     remoteAddress: mail.delivery.remoteAddress ?? null,
     clientHostname: mail.delivery.clientHostname ?? null,
+    ...(mail.delivery.imported ? { imported: mail.delivery.imported } : {}),
   };
   const meta = { ...mail.metadata, envelope };
   const addresses = [

@@ -36,11 +36,15 @@ type Keyring = Pick<EpochKeyring, 'get'>;
 export function indexedDoc(
   id: string,
   row: { size: string | number | bigint; received_at: Date },
-  meta: MailMetadata & { envelope?: { rcptTo?: string[] } },
+  meta: MailMetadata & {
+    envelope?: { rcptTo?: string[]; imported?: { originalReceivedAt?: string } };
+  },
   ingestAddresses: string[],
 ): IndexedDoc {
   const header = [...meta.from, ...meta.to, ...meta.cc, ...meta.bcc].map((a) => a.address);
   const envelope = (meta.envelope?.rcptTo ?? []).map((a) => a.toLowerCase());
+  const importedAt = meta.envelope?.imported?.originalReceivedAt;
+  const original = importedAt ? Date.parse(importedAt) || undefined : undefined;
   return {
     id,
     receivedAt: row.received_at.getTime(),
@@ -52,8 +56,12 @@ export function indexedDoc(
     subject: meta.subject,
     date: meta.date,
     attachments: meta.attachments.map((a) => ({ name: a.filename, size: a.size })),
-    mailboxes: [...new Set([...header, ...envelope, ...ingestAddresses].filter(Boolean))],
+    // Addresses only: an import's pseudo-recipient ("import") is no mailbox.
+    mailboxes: [...new Set([...header, ...envelope, ...ingestAddresses])].filter((a) =>
+      a.includes('@'),
+    ),
     ...(meta.parseError ? { parseError: meta.parseError } : {}),
+    ...(original ? { originalReceivedAt: original } : {}),
   };
 }
 

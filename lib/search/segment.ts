@@ -29,6 +29,8 @@ export interface IndexedDoc {
   /** Lower-case addresses the mail belongs to: its header addresses and the ingest address. */
   mailboxes: string[];
   parseError?: string;
+  /** Imported mail: when it was originally received (ms), as the import found it. */
+  originalReceivedAt?: number;
 }
 
 export interface SegmentInput {

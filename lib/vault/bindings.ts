@@ -66,6 +66,12 @@ export const bind = {
     message: grantId,
     purpose: 'decryption-grant',
   }),
+  /** An uploaded import file, encrypted on arrival under a key held by the import workflow. */
+  importUpload: (tenant: string, importId: string): Binding => ({
+    tenant,
+    message: importId,
+    purpose: 'import-upload',
+  }),
   /** One encrypted search index segment, under the epoch's index key. */
   indexSegment: (tenant: string, epochId: string, segmentId: string): Binding => ({
     tenant,

@@ -10,6 +10,7 @@ const productionEnv = {
   TEMPORAL_TLS: 'true',
   TEMPORAL_CODEC_KEYS: `k2026:${Buffer.alloc(32, 7).toString('base64')}`,
   LEDGER_KEY_WRAP_KEY: Buffer.alloc(32, 9).toString('base64'),
+  VAULT_KEY_WRAP_KEY: Buffer.alloc(32, 8).toString('base64'),
   S3_ENDPOINT: 'https://s3.internal',
   S3_ACCESS_KEY: 'mailrepo-prod',
   S3_SECRET_KEY: 'a-long-production-secret',
@@ -56,6 +57,7 @@ describe('config', () => {
     ['WEB_BEHIND_TLS_PROXY', 'false', /portal needs/],
     ['S3_SECRET_KEY', undefined, /S3_SECRET_KEY/],
     ['LEDGER_KEY_WRAP_KEY', undefined, /LEDGER_KEY_WRAP_KEY/],
+    ['VAULT_KEY_WRAP_KEY', undefined, /VAULT_KEY_WRAP_KEY/],
   ])('refuses production when %s is %s', (name, value, message) => {
     const env: Record<string, string | undefined> = { ...productionEnv, [name]: value };
     expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -66,6 +68,13 @@ describe('config', () => {
     const dev = loadConfig({}).LEDGER_KEY_WRAP_KEY;
     expect(() => loadConfig({ ...productionEnv, LEDGER_KEY_WRAP_KEY: dev })).toThrow(
       /LEDGER_KEY_WRAP_KEY is the dev key/,
+    );
+  });
+
+  it('refuses the dev vault wrap key even when set explicitly in production', () => {
+    const dev = loadConfig({}).VAULT_KEY_WRAP_KEY;
+    expect(() => loadConfig({ ...productionEnv, VAULT_KEY_WRAP_KEY: dev })).toThrow(
+      /VAULT_KEY_WRAP_KEY is the dev key/,
     );
   });
 

@@ -24,6 +24,8 @@ export const PERMISSIONS = {
   '/verify': ['owner', 'admin', 'auditor', 'member'],
   /** Exports and their files; a member exports their own mailbox, sees their own exports. */
   '/exports': ['owner', 'admin', 'auditor', 'member'],
+  /** Importing historical mail (MBOX, ZIP of .eml). */
+  '/imports': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type GuardedPage = keyof typeof PERMISSIONS;

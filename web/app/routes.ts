@@ -28,6 +28,7 @@ export default [
   route('mail/:id/pdf', 'routes/mail.$id.pdf.ts'),
   route('verify', 'routes/verify.tsx'),
   route('exports', 'routes/exports.tsx'),
+  route('imports', 'routes/imports.tsx'),
   route('exports/:id', 'routes/exports.$id.tsx'),
   route('exports/:id/parts/:n', 'routes/exports.$id.parts.$n.ts'),
   route('webauthn/register', 'routes/webauthn.register.ts'),

@@ -379,6 +379,24 @@ export const de = {
   'keys.unavailable':
     'Der Auftragsdienst ist gerade nicht erreichbar; bitte gleich noch einmal versuchen.',
   'keys.scheduledStarted': 'Die planmäßige Schlüsselrotation wurde mit Ihrer Anmeldung gestartet.',
+  'nav.imports': 'Import',
+  'imports.title': 'Mails importieren',
+  'imports.intro':
+    'Historische Mails aus einer MBOX-Datei (Thunderbird, Google Takeout, mutt) oder einem ZIP mit .eml-Dateien importieren. Jede Mail wird wie eine zugestellte archiviert: verschlüsselt, im Ledger verankert und mit Zeitstempel. Der ursprüngliche Empfangszeitpunkt bleibt erhalten; die Aufbewahrung zählt ab dem Import. Bereits archivierte Mails werden als Duplikate erkannt; Einträge, die keine Mail sind, werden aufgeführt und übersprungen.',
+  'imports.file': 'MBOX- oder ZIP-Datei',
+  'imports.upload': 'Hochladen und importieren',
+  'imports.started': 'Die Datei ist (verschlüsselt) gespeichert, der Import läuft.',
+  'imports.unavailable':
+    'Das Archiv ist gerade nicht erreichbar; bitte gleich noch einmal versuchen.',
+  'imports.status.running': 'läuft',
+  'imports.status.done': 'abgeschlossen',
+  'imports.status.failed': 'fehlgeschlagen',
+  'imports.counts':
+    '{entries} Einträge: {archived} archiviert, {duplicates} Duplikate, {malformed} übersprungen',
+  'imports.problems': 'Übersprungene Einträge',
+  'imports.entry': 'Eintrag {n} {name}',
+  'imports.wholeFile': 'Die Datei',
+  'mail.originallyReceived': 'Ursprünglich empfangen (Import)',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -367,4 +367,21 @@ export const en: Record<MessageKey, string> = {
   'keys.invalid': 'That did not work: please check the input.',
   'keys.unavailable': 'The job service is not reachable right now; please try again shortly.',
   'keys.scheduledStarted': 'The scheduled key rotation started with your sign-in.',
+  'nav.imports': 'Import',
+  'imports.title': 'Import mail',
+  'imports.intro':
+    'Import historical mail from an MBOX file (Thunderbird, Google Takeout, mutt) or a ZIP of .eml files. Every mail is archived like a delivered one: encrypted, hashed into the ledger and timestamped. The time it was originally received is kept with it; its retention counts from the import. Mails already in the archive are recognised as duplicates; entries that are not mail are listed and skipped.',
+  'imports.file': 'MBOX or ZIP file',
+  'imports.upload': 'Upload and import',
+  'imports.started': 'The file is stored (encrypted) and the import has started.',
+  'imports.unavailable': 'The archive is not reachable right now; please try again shortly.',
+  'imports.status.running': 'running',
+  'imports.status.done': 'done',
+  'imports.status.failed': 'failed',
+  'imports.counts':
+    '{entries} entries: {archived} archived, {duplicates} duplicates, {malformed} skipped',
+  'imports.problems': 'Skipped entries',
+  'imports.entry': 'Entry {n} {name}',
+  'imports.wholeFile': 'The file',
+  'mail.originallyReceived': 'Originally received (import)',
 };

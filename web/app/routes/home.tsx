@@ -42,6 +42,8 @@ export default function Home() {
             <a href="/settings/retention">{t('nav.retention')}</a>
             {' · '}
             <a href="/settings/keys">{t('nav.keys')}</a>
+            {' · '}
+            <a href="/imports">{t('nav.imports')}</a>
           </>
         )}
         {role !== 'member' && (

@@ -26,6 +26,9 @@ export async function loader({ request, context, params }: LoaderArgs) {
       deleted: undefined,
       id: r.mail.id,
       receivedAt: r.mail.receivedAt.toISOString(),
+      originalReceivedAt: r.doc.originalReceivedAt
+        ? new Date(r.doc.originalReceivedAt).toISOString()
+        : null,
       sealedAt: r.mail.sealedAt?.toISOString() ?? null,
       state: r.mail.state as 'staged' | 'stored' | 'ledgered' | 'sealed',
       sha256: r.mail.sha256.toString('hex'),
@@ -179,6 +182,12 @@ export default function MailPage() {
       <dl className="facts">
         <dt>{t('mail.received')}</dt>
         <dd>{dateTime(t.lang, m.receivedAt)}</dd>
+        {m.originalReceivedAt && (
+          <>
+            <dt>{t('mail.originallyReceived')}</dt>
+            <dd data-testid="original-received">{dateTime(t.lang, m.originalReceivedAt)}</dd>
+          </>
+        )}
         <dt>{t('mail.size')}</dt>
         <dd>{byteSize(t.lang, m.size)}</dd>
         <dt>{t('mail.sha256')}</dt>

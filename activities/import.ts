@@ -1,0 +1,54 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../lib/db';
+import { failImport, runImport, type ImportSummary } from '../lib/import/run';
+import type { Logger } from '../lib/log';
+import { heartbeat } from '../lib/temporal/heartbeat';
+
+/**
+ * The importMail workflow's activities. `importEntries` is safe to retry: it resumes after the
+ * last entry it recorded as done (lib/import/run.ts).
+ */
+export interface ImportActivityDeps {
+  db: Db;
+  s3: S3Client;
+  bucket: string;
+  temporalClient: () => Promise<Client>;
+  /** The queue archiveMail workflows of imported mail start on (the worker's own). */
+  taskQueue: string;
+  log: Logger;
+  maxMessageBytes: number;
+}
+
+export function createImportActivities(deps: ImportActivityDeps) {
+  return {
+    async importEntries(input: {
+      tenantId: string;
+      importId: string;
+      key: string;
+    }): Promise<ImportSummary> {
+      return runImport(
+        {
+          db: deps.db,
+          s3: deps.s3,
+          bucket: deps.bucket,
+          temporal: await deps.temporalClient(),
+          taskQueue: deps.taskQueue,
+          log: deps.log,
+          maxMessageBytes: deps.maxMessageBytes,
+        },
+        {
+          tenantId: input.tenantId,
+          importId: input.importId,
+          key: Buffer.from(input.key, 'base64url'),
+        },
+        () => heartbeat(),
+      );
+    },
+    failImport(input: { tenantId: string; importId: string; error: string }): Promise<void> {
+      return failImport(deps, input.tenantId, input.importId, input.error);
+    },
+  };
+}
+
+export type ImportActivities = ReturnType<typeof createImportActivities>;

@@ -1,0 +1,81 @@
+import { Unzip, UnzipInflate } from 'fflate';
+
+/**
+ * Reads a ZIP of `.eml` files as a stream (fflate's streaming Unzip): each `push` returns the
+ * entries completed by that chunk. Directories and macOS resource forks are passed over; anything
+ * else that is not a readable `.eml` comes back with the reason, so the import can report it.
+ */
+
+export type ZipEntry =
+  { index: number; name: string; bytes: Buffer } | { index: number; name: string; problem: string };
+
+const IGNORED = /(^|\/)(__MACOSX\/|\.DS_Store$)|\/$/;
+
+export class ZipSplitter {
+  private readonly unzip = new Unzip();
+  private ready: ZipEntry[] = [];
+  private count = 0;
+
+  constructor(private readonly maxBytes: number) {
+    this.unzip.register(UnzipInflate);
+    this.unzip.onfile = (file) => {
+      if (IGNORED.test(file.name)) return;
+      const index = this.count++;
+      const name = file.name;
+      if (!/\.eml$/i.test(name)) {
+        this.ready.push({ index, name, problem: 'not an .eml file' });
+        return;
+      }
+      if (file.compression !== 0 && file.compression !== 8) {
+        this.ready.push({
+          index,
+          name,
+          problem: `unsupported compression (method ${file.compression})`,
+        });
+        return;
+      }
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      let failed = false;
+      file.ondata = (err, chunk, final) => {
+        if (failed) return;
+        if (err) {
+          failed = true;
+          this.ready.push({ index, name, problem: `cannot be decompressed: ${err.message}` });
+          return;
+        }
+        size += chunk.length;
+        if (size > this.maxBytes) {
+          failed = true;
+          file.terminate();
+          this.ready.push({
+            index,
+            name,
+            problem: `larger than ${Math.round(this.maxBytes / 1024 / 1024)} MiB (the archive's size limit)`,
+          });
+          return;
+        }
+        parts.push(chunk);
+        if (final) this.ready.push({ index, name, bytes: Buffer.concat(parts) });
+      };
+      try {
+        file.start();
+      } catch (e) {
+        failed = true;
+        this.ready.push({
+          index,
+          name,
+          problem: `cannot be decompressed: ${(e as Error).message}`,
+        });
+      }
+    };
+  }
+
+  /** Throws when the container itself is damaged (no further entries can be found). */
+  push(chunk: Uint8Array, final = false): ZipEntry[] {
+    this.unzip.push(chunk, final);
+    const out = this.ready;
+    this.ready = [];
+    return out;
+  }
+}
