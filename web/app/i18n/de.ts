@@ -397,6 +397,9 @@ export const de = {
   'imports.entry': 'Eintrag {n} {name}',
   'imports.wholeFile': 'Die Datei',
   'mail.originallyReceived': 'Ursprünglich empfangen (Import)',
+  'jobs.type.retentionRun': 'Aufbewahrungslauf',
+  'jobs.type.rotateKeys': 'Schlüsselrotation',
+  'jobs.type.importMail': 'Import',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -384,4 +384,7 @@ export const en: Record<MessageKey, string> = {
   'imports.entry': 'Entry {n} {name}',
   'imports.wholeFile': 'The file',
   'mail.originallyReceived': 'Originally received (import)',
+  'jobs.type.retentionRun': 'Retention run',
+  'jobs.type.rotateKeys': 'Key rotation',
+  'jobs.type.importMail': 'Import',
 };

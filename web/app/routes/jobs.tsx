@@ -27,6 +27,9 @@ const TYPES: Record<string, MessageKey> = {
   maintainSearchIndex: 'jobs.type.maintainSearchIndex',
   integrityCheck: 'jobs.type.integrityCheck',
   exportMailbox: 'jobs.type.exportMailbox',
+  retentionRun: 'jobs.type.retentionRun',
+  rotateKeys: 'jobs.type.rotateKeys',
+  importMail: 'jobs.type.importMail',
 };
 
 export default function Jobs() {

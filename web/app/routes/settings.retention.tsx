@@ -36,7 +36,10 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
-type Result = { ok: true; message: string; n?: number } | { ok: false; error: string };
+/** What was entered, handed back with an error so that nothing typed is lost. */
+type Entered = Partial<Record<'name' | 'amount' | 'unit' | 'pattern' | 'query' | 'reason', string>>;
+type Result =
+  { ok: true; message: string; n?: number } | { ok: false; error: string; entered?: Entered };
 
 export async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireRecentAuth(
@@ -47,7 +50,10 @@ export async function action({ request, context }: ActionArgs) {
   const form = await request.formData();
   const text = (k: string) => String(form.get(k) ?? '');
   const r = context.services.retention;
-  const fail = (error: string) => data<Result>({ ok: false, error }, { status: 400 });
+  const entered: Entered = {};
+  for (const k of ['name', 'amount', 'unit', 'pattern', 'query', 'reason'] as const)
+    if (form.has(k)) entered[k] = text(k);
+  const fail = (error: string) => data<Result>({ ok: false, error, entered }, { status: 400 });
   try {
     switch (text('intent')) {
       case 'class': {
@@ -94,7 +100,7 @@ export async function action({ request, context }: ActionArgs) {
     const name = (e as Error).name;
     // Input problems carry a message for the user; everything else is an outage.
     if (name === 'RetentionInputError' || name === 'HoldInputError' || name === 'QueryError')
-      return data<Result>({ ok: false, error: (e as Error).message }, { status: 400 });
+      return fail((e as Error).message);
     if (name === 'ConnectionError' || /Temporal|connect/i.test((e as Error).message))
       return data<Result>({ ok: false, error: 'retention.unavailable' }, { status: 503 });
     throw e;
@@ -105,6 +111,7 @@ export default function Retention() {
   const t = useT();
   const { classes, rules, holds, shreds } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
+  const entered = (result && !result.ok && result.entered) || {};
   const say = (s: string, n?: number) =>
     s.startsWith('retention.') ? t(s as 'retention.title', { n: String(n ?? '') }) : s;
   return (
@@ -142,10 +149,16 @@ export default function Retention() {
       </table>
       <form method="post" aria-label={t('retention.saveClass')}>
         <input type="hidden" name="intent" value="class" />
-        <Field label={t('retention.className')} name="name" />
-        <Field label={t('retention.amount')} name="amount" type="number" inputMode="numeric" />
+        <Field label={t('retention.className')} name="name" defaultValue={entered.name} />
+        <Field
+          label={t('retention.amount')}
+          name="amount"
+          type="number"
+          inputMode="numeric"
+          defaultValue={entered.amount}
+        />
         <label htmlFor="retention-unit">{t('retention.unitLabel')}</label>
-        <select id="retention-unit" name="unit" defaultValue="years">
+        <select id="retention-unit" name="unit" defaultValue={entered.unit ?? 'years'}>
           {(['years', 'months', 'days', 'minutes'] as const).map((u) => (
             <option key={u} value={u}>
               {t(`retention.unit.${u}`)}
@@ -180,7 +193,7 @@ export default function Retention() {
       </table>
       <form method="post" aria-label={t('retention.addRule')}>
         <input type="hidden" name="intent" value="rule" />
-        <Field label={t('retention.pattern')} name="pattern" />
+        <Field label={t('retention.pattern')} name="pattern" defaultValue={entered.pattern} />
         <label htmlFor="retention-rule-class">{t('retention.class')}</label>
         <select id="retention-rule-class" name="class">
           {classes.map((c) => (
@@ -236,8 +249,8 @@ export default function Retention() {
       </table>
       <form method="post" aria-label={t('retention.setHold')}>
         <input type="hidden" name="intent" value="hold" />
-        <Field label={t('retention.holdQuery')} name="query" />
-        <Field label={t('retention.reason')} name="reason" />
+        <Field label={t('retention.holdQuery')} name="query" defaultValue={entered.query} />
+        <Field label={t('retention.reason')} name="reason" defaultValue={entered.reason} />
         <Submit>{t('retention.setHold')}</Submit>
       </form>
 
