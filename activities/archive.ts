@@ -1,4 +1,5 @@
 import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { metrics } from '../lib/metrics/metrics';
 import { ApplicationFailure } from '@temporalio/activity';
 import { heartbeat } from '../lib/temporal/heartbeat';
 import { recordAudit } from '../lib/audit/record';
@@ -48,6 +49,7 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
       if (!row) throw ApplicationFailure.nonRetryable('message row not found', 'MessageNotFound');
       const objectKey = `mail/${row.tenant_id}/${row.epoch_id}/${row.id}`;
       if (row.state !== 'staged') return { objectKey: row.object_key ?? objectKey };
+      const timer = metrics.archiveStage.startTimer({ stage: 'store' });
       let stored = await objectDigest(s3, bucket, objectKey, heartbeat);
       const matches = (d?: { sha256: Buffer; size: number }) =>
         !!d && d.sha256.equals(row.ciphertext_sha256) && d.size === Number(row.ciphertext_size);
@@ -78,6 +80,7 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
       }
       await setState(ref, { state: 'stored', object_key: objectKey }, ['staged']);
       await deleteStaging(s3, bucket, row.staging_key);
+      timer();
       return { objectKey };
     },
 
@@ -117,7 +120,15 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
     },
 
     async markSealed(ref: MessageRef): Promise<void> {
-      await setState(ref, { state: 'sealed', sealed_at: new Date() }, ['ledgered']);
+      const sealedAt = new Date();
+      await setState(ref, { state: 'sealed', sealed_at: sealedAt }, ['ledgered']);
+      // The whole of archiveMail: from the LMTP reply to the covering timestamp.
+      const row = await message(ref);
+      if (row?.sealed_at?.getTime() === sealedAt.getTime())
+        metrics.archiveStage.observe(
+          { stage: 'received_to_sealed' },
+          (sealedAt.getTime() - row.received_at.getTime()) / 1000,
+        );
     },
   };
 }

@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { metrics } from '../lib/metrics/metrics';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { sql } from 'kysely';
@@ -82,7 +83,7 @@ export function createExportActivities(deps: ExportDeps) {
       expiresAt: string;
       failed?: string;
     }) {
-      await withTenant(deps.db, input.tenantId, (tx) =>
+      const finished = await withTenant(deps.db, input.tenantId, (tx) =>
         tx
           .updateTable('exports')
           .set({
@@ -93,8 +94,13 @@ export function createExportActivities(deps: ExportDeps) {
           })
           .where('id', '=', input.exportId)
           .where('status', '=', 'running')
-          .execute(),
+          .returning(['created_at', 'finished_at'])
+          .executeTakeFirst(),
       );
+      if (finished && !input.failed)
+        metrics.exportDuration.observe(
+          (finished.finished_at!.getTime() - finished.created_at.getTime()) / 1000,
+        );
     },
 
     /** Deletes the export's files (at expiry, or after a failure) and says so in the audit log. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { timeStage } from '../lib/metrics/metrics';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../lib/db';
 import { checkpointRound, timestampCovering, type RoundResult } from '../lib/ledger/checkpointer';
@@ -36,7 +37,9 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
       const hash = Buffer.from(input.entryHashHex, 'hex');
       if (hash.length !== 32)
         throw ApplicationFailure.nonRetryable('entry hash must be 32 bytes of hex', 'InvalidEntry');
-      return batcher.append(input.tenantId, hash, input.kind);
+      return timeStage(`ledger_append_${input.kind}`, () =>
+        batcher.append(input.tenantId, hash, input.kind),
+      );
     },
 
     /**

@@ -37,6 +37,10 @@ async function main(): Promise<void> {
       web: cfg.WEB_PORT,
       codec: cfg.CODEC_SERVER_PORT,
       embeddedPg: 54329,
+      lmtpMetrics: cfg.LMTP_METRICS_PORT,
+      workerMetrics: cfg.WORKER_METRICS_PORT,
+      webMetrics: cfg.WEB_METRICS_PORT,
+      sdkMetrics: cfg.TEMPORAL_SDK_METRICS_PORT,
     },
   });
 

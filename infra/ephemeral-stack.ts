@@ -22,6 +22,7 @@ const CLIENT_VARS = [
   'NODE_ENV', 'DATA_DIR', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE',
   'TEMPORAL_TASK_QUEUE', 'S3_ENDPOINT', 'TSA_URL', 'TSA_CA_FILE', 'DEV_TSA_PORT', 'LMTP_PORT',
   'WEB_PORT', 'PORTAL_PUBLIC_URL', 'CODEC_SERVER_PORT', 'LOG_LEVEL', 'LEDGER_CHECKPOINT_INTERVAL_S',
+  'LMTP_METRICS_PORT', 'WORKER_METRICS_PORT', 'WEB_METRICS_PORT', 'TEMPORAL_SDK_METRICS_PORT',
 ] as const; // prettier-ignore
 
 export async function startEphemeralStack(opts: {
@@ -60,7 +61,11 @@ export async function startEphemeralStack(opts: {
     web,
     codec,
     embeddedPg,
-  ] = await freePorts(10);
+    lmtpMetrics,
+    workerMetrics,
+    webMetrics,
+    sdkMetrics,
+  ] = await freePorts(14);
   const ports = {
     temporal: temporal!,
     temporalHttp: temporalHttp!,
@@ -72,6 +77,10 @@ export async function startEphemeralStack(opts: {
     web: web!,
     codec: codec!,
     embeddedPg: embeddedPg!,
+    lmtpMetrics: lmtpMetrics!,
+    workerMetrics: workerMetrics!,
+    webMetrics: webMetrics!,
+    sdkMetrics: sdkMetrics!,
   };
   const portalBuildDir = path.resolve(__dirname, '..', 'build', path.basename(dataDir));
   const stack = await startStack({

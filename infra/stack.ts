@@ -35,6 +35,11 @@ export interface StackOptions {
     web: number;
     codec: number;
     embeddedPg: number;
+    /** Prometheus endpoints of the processes (0: off). */
+    lmtpMetrics?: number;
+    workerMetrics?: number;
+    webMetrics?: number;
+    sdkMetrics?: number;
   };
   /** Persist Temporal in SQLite under dataDir (dev); otherwise in memory (tests). */
   persistTemporal: boolean;
@@ -118,6 +123,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       LMTP_PORT: String(ports.lmtp),
       WEB_PORT: String(ports.web),
       CODEC_SERVER_PORT: String(ports.codec),
+      LMTP_METRICS_PORT: String(ports.lmtpMetrics ?? 0),
+      WORKER_METRICS_PORT: String(ports.workerMetrics ?? 0),
+      WEB_METRICS_PORT: String(ports.webMetrics ?? 0),
+      TEMPORAL_SDK_METRICS_PORT: String(ports.sdkMetrics ?? 0),
       WORKFLOW_BUNDLE: path.join(o.dataDir, 'workflow-bundle.js'),
       PORTAL_PUBLIC_URL: process.env.PORTAL_PUBLIC_URL ?? `http://localhost:${ports.web}`,
       PORTAL_BUILD_DIR: o.portalBuildDir ?? path.join(repo, 'build', 'portal'),

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import { startMetricsServer } from '../lib/metrics/server';
+import { SERVER_TLS } from '../lib/tls/policy';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequestHandler } from '@react-router/express';
@@ -165,11 +167,16 @@ const server = tls
       {
         cert: readFileSync(cfg.WEB_TLS_CERT_FILE!),
         key: readFileSync(cfg.WEB_TLS_KEY_FILE!),
-        minVersion: 'TLSv1.2',
+        ...SERVER_TLS,
       },
       app,
     )
   : app;
+// Prometheus scrapes the portal on a port of its own, never through the public one.
+if (cfg.WEB_METRICS_PORT)
+  startMetricsServer(cfg.METRICS_HOST, cfg.WEB_METRICS_PORT).catch((err: unknown) =>
+    log.error({ err }, 'metrics endpoint could not start'),
+  );
 const listener = server.listen(cfg.WEB_PORT, cfg.WEB_HOST, () =>
   log.info({ port: cfg.WEB_PORT, tls }, 'portal listening'),
 );

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { startMetricsServer } from '../lib/metrics/server';
 import { config } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { createLmtpServer } from '../lib/ingest/lmtp-server';
@@ -29,6 +30,9 @@ async function main(): Promise<void> {
       banner: `ready (mailrepo ${version})`,
     },
   );
+  const metricsServer = cfg.LMTP_METRICS_PORT
+    ? await startMetricsServer(cfg.METRICS_HOST, cfg.LMTP_METRICS_PORT)
+    : undefined;
   lmtp.server.on('error', (err) => log.error({ err }, 'LMTP server error'));
   lmtp.server.listen(cfg.LMTP_PORT, cfg.LMTP_HOST, () =>
     log.info(
@@ -43,6 +47,7 @@ async function main(): Promise<void> {
     void lmtp
       .drain(cfg.LMTP_SHUTDOWN_GRACE_MS)
       .then(async () => {
+        metricsServer?.close();
         await temporal.connection.close();
         await db.destroy();
         s3.destroy();

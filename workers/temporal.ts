@@ -1,4 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { registerArchiveGauges } from '../lib/metrics/archive-gauges';
+import { startMetricsServer } from '../lib/metrics/server';
+import { temporalTls } from '../lib/temporal/tls';
 import type { Client } from '@temporalio/client';
 import path from 'node:path';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
@@ -29,7 +32,22 @@ async function main(): Promise<void> {
       warn: (m) => log.warn(m),
       error: (m) => log.error(m),
     },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) },
+      // The SDK's own metrics (task latencies, slots, polls), Prometheus format, own port.
+      ...(cfg.TEMPORAL_SDK_METRICS_PORT
+        ? {
+            metrics: {
+              prometheus: {
+                bindAddress: `${cfg.METRICS_HOST}:${cfg.TEMPORAL_SDK_METRICS_PORT}`,
+                // Prometheus conventions: seconds, and counters ending in _total.
+                useSecondsForDurations: true,
+                countersTotalSuffix: true,
+              },
+            },
+          }
+        : {}),
+    },
   });
 
   let bundlePath = process.env.WORKFLOW_BUNDLE ?? path.join(cfg.DATA_DIR, 'workflow-bundle.js');
@@ -41,7 +59,7 @@ async function main(): Promise<void> {
   const s3 = createS3(cfg);
   const connection = await NativeConnection.connect({
     address: cfg.TEMPORAL_ADDRESS,
-    tls: cfg.TEMPORAL_TLS ? {} : false,
+    tls: temporalTls(cfg),
   });
   const worker = await Worker.create({
     connection,
@@ -83,6 +101,10 @@ async function main(): Promise<void> {
     await ensureRetentionSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.RETENTION_SWEEP_AT);
     await client.connection.close();
   }
+  registerArchiveGauges(db);
+  const metricsServer = cfg.WORKER_METRICS_PORT
+    ? await startMetricsServer(cfg.METRICS_HOST, cfg.WORKER_METRICS_PORT)
+    : undefined;
   log.info(
     { taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE },
     'worker started',
@@ -91,6 +113,7 @@ async function main(): Promise<void> {
     // Worker.run() handles SIGINT/SIGTERM itself and drains in-flight tasks.
     await worker.run();
   } finally {
+    metricsServer?.close();
     await connection.close();
     await db.destroy();
     s3.destroy();

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { metrics } from '../metrics/metrics';
 import type { Db } from '../db';
 import { tokenHash } from './tokens';
 
@@ -107,9 +108,14 @@ export async function underThrottle<T extends { kind: string }>(
   attempt: () => Promise<T>,
 ): Promise<T | { kind: 'throttled'; retryAfterS: number }> {
   const wait = await retryAfter(db, s);
-  if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
+  if (wait > 0) {
+    metrics.rateLimited.inc({ limit: s.step });
+    return { kind: 'throttled', retryAfterS: wait };
+  }
   const result = await attempt();
-  if (result.kind === 'failed') await recordFailure(db, s);
-  else if (result.kind === 'ok') await recordSuccess(db, s);
+  if (result.kind === 'failed') {
+    metrics.loginFailures.inc({ step: s.step });
+    await recordFailure(db, s);
+  } else if (result.kind === 'ok') await recordSuccess(db, s);
   return result;
 }

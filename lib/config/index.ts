@@ -58,6 +58,13 @@ const spec = {
   TEMPORAL_NAMESPACE: v(z.string().min(1), 'mailrepo'),
   TEMPORAL_TASK_QUEUE: v(z.string().min(1), 'mailrepo'),
   TEMPORAL_TLS: v(bool, 'false', true),
+  /** mTLS to Temporal (self-hosted with client certificates, or Temporal Cloud): PEM files. */
+  TEMPORAL_TLS_CERT_FILE: v(z.string().optional()),
+  TEMPORAL_TLS_KEY_FILE: v(z.string().optional()),
+  /** The CA that signed the Temporal frontend's certificate (unset: the system's roots). */
+  TEMPORAL_TLS_CA_FILE: v(z.string().optional()),
+  /** The name in the frontend's certificate, when it differs from TEMPORAL_ADDRESS's host. */
+  TEMPORAL_TLS_SERVER_NAME: v(z.string().optional()),
   TEMPORAL_UI_PORT: v(port, '8233'),
   /** Where operators open the Temporal UI (the jobs page links there); dev: the local UI port. */
   TEMPORAL_UI_URL: v(z.string().url().optional()),
@@ -131,6 +138,16 @@ const spec = {
   WEB_BEHIND_TLS_PROXY: v(bool, 'false'),
   /** The portal's built React Router app (`react-router build`; the stack builds it on start). */
   PORTAL_BUILD_DIR: v(z.string(), 'build/portal'),
+  /**
+   * Prometheus endpoints (`GET /metrics`), one port per process; 0 turns one off. On loopback by
+   * default: expose them to Prometheus only (docs/deploy.md).
+   */
+  METRICS_HOST: v(z.string(), '127.0.0.1'),
+  LMTP_METRICS_PORT: v(port, '9464'),
+  WORKER_METRICS_PORT: v(port, '9465'),
+  WEB_METRICS_PORT: v(port, '9466'),
+  /** The Temporal SDK's own metrics (task latencies, slots, polls) from the worker. */
+  TEMPORAL_SDK_METRICS_PORT: v(port, '9467'),
   /** The portal's address as users reach it (invitation links). */
   PORTAL_PUBLIC_URL: v(z.string().url(), 'http://localhost:3000'),
 } as const;
@@ -184,8 +201,14 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
       'TSA_URL/TSA_CA_FILE must name a real TSA and its CA (the dev TSA is not allowed)',
     );
   if (!cfg.TEMPORAL_TLS) refusals.push('TEMPORAL_TLS must be true');
-  if (!/[?&]sslmode=(require|verify-ca|verify-full)/.test(cfg.DATABASE_URL))
-    refusals.push('DATABASE_URL must set sslmode=require, verify-ca or verify-full');
+  if (!cfg.TEMPORAL_TLS_CERT_FILE || !cfg.TEMPORAL_TLS_KEY_FILE)
+    refusals.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE are required (mTLS)');
+  // verify-full: encrypted, and the server's certificate checked against its host name.
+  for (const name of ['DATABASE_URL', 'VAULT_DATABASE_URL'] as const) {
+    const url = cfg[name];
+    if (url !== undefined && !/[?&]sslmode=verify-full(&|$)/.test(url))
+      refusals.push(`${name} must set sslmode=verify-full`);
+  }
   if (!cfg.S3_ENDPOINT.startsWith('https://')) refusals.push('S3_ENDPOINT must use https');
   if (!cfg.LMTP_TLS_CERT_FILE || !cfg.LMTP_TLS_KEY_FILE)
     refusals.push('LMTP_TLS_CERT_FILE and LMTP_TLS_KEY_FILE are required');

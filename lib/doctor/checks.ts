@@ -1,4 +1,6 @@
 import net from 'node:net';
+import type tls from 'node:tls';
+import { temporalTls } from '../temporal/tls';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
@@ -8,13 +10,15 @@ import { migrations } from '../db/migrations';
 import { createS3 } from '../storage/s3';
 import { recentWorkflowPollers } from '../temporal/pollers';
 import { requestTimestamp } from '../tsa/client';
+import { probeLmtpStartTls, probeTls } from '../tls/probe';
 
 /** One row of `mailrepo doctor`. */
 export interface CheckResult {
   service: string;
   ok: boolean;
   version: string;
-  tls: 'on' | 'off' | '-';
+  /** The negotiated TLS version (`TLSv1.3`), `off`, `at proxy`, or `-` (not checked). */
+  tls: string;
   detail: string;
 }
 
@@ -35,8 +39,9 @@ const postgres: Check = async (cfg) => {
   });
   await client.connect();
   try {
-    const { rows } = await client.query<{ v: string; ssl: boolean | null }>(
-      `SELECT current_setting('server_version') AS v, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl`,
+    const { rows } = await client.query<{ v: string; ssl: string | null }>(
+      `SELECT current_setting('server_version') AS v,
+              (SELECT CASE WHEN ssl THEN version END FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl`,
     );
     const applied = await client
       .query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')
@@ -47,7 +52,7 @@ const postgres: Check = async (cfg) => {
       throw new Error(`schema behind: ${applied}/${total} migrations applied (npm run migrate)`);
     return {
       version: `PostgreSQL ${rows[0]!.v}`,
-      tls: rows[0]!.ssl ? 'on' : 'off',
+      tls: rows[0]!.ssl ?? 'off',
       detail: `${new URL(cfg.DATABASE_URL).host}, schema up to date`,
     };
   } finally {
@@ -58,7 +63,7 @@ const postgres: Check = async (cfg) => {
 async function withTemporal<T>(cfg: Config, fn: (c: Connection) => Promise<T>): Promise<T> {
   const conn = await Connection.connect({
     address: cfg.TEMPORAL_ADDRESS,
-    tls: cfg.TEMPORAL_TLS ? {} : false,
+    tls: temporalTls(cfg),
     connectTimeout: 4000,
   });
   try {
@@ -68,13 +73,39 @@ async function withTemporal<T>(cfg: Config, fn: (c: Connection) => Promise<T>): 
   }
 }
 
+/** host and port of `host:port` or a URL, with the scheme's default port. */
+function endpoint(address: string): { host: string; port: number } {
+  const url = new URL(address.includes('://') ? address : `tcp://${address}`);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 0);
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
+}
+
+/** The TLS version a TLS endpoint negotiates, or `off`. */
+async function tlsOf(on: boolean, address: string, extra: tls.ConnectionOptions = {}) {
+  if (!on) return 'off';
+  const { host, port } = endpoint(address);
+  const p = await probeTls(host, port, extra);
+  return p.verified ? p.protocol : `${p.protocol} (certificate not verified by the probe)`;
+}
+
+const file = (f: string | undefined) => (f ? readFileSync(f) : undefined);
+
+const temporalTlsVersion = (cfg: Config) =>
+  tlsOf(cfg.TEMPORAL_TLS, cfg.TEMPORAL_ADDRESS, {
+    ca: file(cfg.TEMPORAL_TLS_CA_FILE),
+    cert: file(cfg.TEMPORAL_TLS_CERT_FILE),
+    key: file(cfg.TEMPORAL_TLS_KEY_FILE),
+    servername: cfg.TEMPORAL_TLS_SERVER_NAME,
+    ALPNProtocols: ['h2'],
+  });
+
 const temporal: Check = (cfg) =>
   withTemporal(cfg, async (conn) => {
     const info = await conn.workflowService.getSystemInfo({});
     await conn.workflowService.describeNamespace({ namespace: cfg.TEMPORAL_NAMESPACE });
     return {
       version: `Temporal ${info.serverVersion || '?'}`,
-      tls: cfg.TEMPORAL_TLS ? 'on' : 'off',
+      tls: await temporalTlsVersion(cfg),
       detail: `${cfg.TEMPORAL_ADDRESS}, namespace ${cfg.TEMPORAL_NAMESPACE}`,
     };
   });
@@ -82,7 +113,7 @@ const temporal: Check = (cfg) =>
 const worker: Check = async (cfg) => {
   const recent = await recentWorkflowPollers({
     address: cfg.TEMPORAL_ADDRESS,
-    tls: cfg.TEMPORAL_TLS,
+    tls: temporalTls(cfg),
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
   });
@@ -90,7 +121,7 @@ const worker: Check = async (cfg) => {
   const ids = new Set(recent.map((p) => p.identity ?? '?'));
   return {
     version: (recent[0]?.workerVersionCapabilities?.buildId || '-').split('+')[0]!,
-    tls: cfg.TEMPORAL_TLS ? 'on' : 'off',
+    tls: '-',
     detail: `${ids.size} worker(s) on ${cfg.TEMPORAL_TASK_QUEUE}`,
   };
 };
@@ -107,7 +138,7 @@ const objectStorage: Check = async (cfg) => {
   )?.headers.get('server');
   return {
     version: server ?? 'S3',
-    tls: cfg.S3_ENDPOINT.startsWith('https:') ? 'on' : 'off',
+    tls: await tlsOf(cfg.S3_ENDPOINT.startsWith('https:'), cfg.S3_ENDPOINT),
     detail: `bucket ${cfg.S3_BUCKET} reachable`,
   };
 };
@@ -124,7 +155,7 @@ const tsa: Check = async (cfg) => {
   });
   return {
     version: `policy ${ts.policy}`,
-    tls: cfg.TSA_URL.startsWith('https:') ? 'on' : 'off',
+    tls: await tlsOf(cfg.TSA_URL.startsWith('https:'), cfg.TSA_URL),
     detail: `token verified, genTime ${ts.genTime.toISOString()}`,
   };
 };
@@ -146,12 +177,17 @@ const lmtp: Check = (cfg) =>
         buf = '';
         socket.write('LHLO doctor.mailrepo\r\n');
       } else if (banner && /^250 /m.test(buf)) {
+        socket.removeAllListeners('data');
+        socket.removeAllListeners('error');
+        socket.on('error', () => {}); // a late reset after QUIT changes nothing
         socket.end('QUIT\r\n');
-        resolve({
-          version: banner.replace(/^220[ -]/, '').slice(0, 40),
-          tls: /STARTTLS/i.test(buf) ? 'on' : 'off',
-          detail: `${cfg.LMTP_HOST}:${cfg.LMTP_PORT}`,
-        });
+        const version = banner.replace(/^220[ -]/, '').slice(0, 40);
+        const detail = `${cfg.LMTP_HOST}:${cfg.LMTP_PORT}`;
+        if (!/STARTTLS/i.test(buf)) return resolve({ version, tls: 'off', detail });
+        probeLmtpStartTls(cfg.LMTP_HOST, cfg.LMTP_PORT).then(
+          (p) => resolve({ version, tls: p.protocol, detail }),
+          reject,
+        );
       }
     });
   });
@@ -164,7 +200,11 @@ const portal: Check = async (cfg) => {
   const body = (await res.json()) as { version?: string };
   return {
     version: `mailrepo ${body.version ?? '?'}`,
-    tls: tls ? 'on' : cfg.WEB_BEHIND_TLS_PROXY ? 'on' : 'off',
+    tls: tls
+      ? (await probeTls(host, cfg.WEB_PORT)).protocol
+      : cfg.WEB_BEHIND_TLS_PROXY
+        ? 'at proxy'
+        : 'off',
     detail: `port ${cfg.WEB_PORT}${cfg.WEB_BEHIND_TLS_PROXY ? ' (TLS at proxy)' : ''}`,
   };
 };

@@ -1,4 +1,6 @@
 import { sql } from 'kysely';
+import { metrics } from '../metrics/metrics';
+import { SERVER_TLS } from '../tls/policy';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { receiveMail, type IngestDeps, type Outcome } from './receive';
 
@@ -21,6 +23,12 @@ export interface LmtpOptions {
 const smtpError = (code: number, text: string) =>
   Object.assign(new Error(text), { responseCode: code });
 
+/** An error reply before DATA, counted by code. */
+const refuse = (code: number, text: string) => {
+  metrics.lmtpReplies.inc({ code: String(code) });
+  return smtpError(code, text);
+};
+
 export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
   const tenantsBySession = new Map<string, Map<string, string>>();
   let inFlight = 0;
@@ -32,18 +40,18 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
     banner: opts.banner,
     authOptional: true,
     disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
-    ...(opts.tls ? { ...opts.tls, minVersion: 'TLSv1.2' as const } : {}),
+    ...(opts.tls ? { ...opts.tls, ...SERVER_TLS } : {}),
     size: opts.maxMessageBytes,
     maxClients: opts.maxConnections,
     logger: false,
     onConnect(_session, cb) {
-      if (draining) return cb(smtpError(421, '4.3.2 mailrepo is restarting, try again later'));
+      if (draining) return cb(refuse(421, '4.3.2 mailrepo is restarting, try again later'));
       cb();
     },
     onMailFrom(_address, session, cb) {
-      if (draining) return cb(smtpError(421, '4.3.2 mailrepo is restarting, try again later'));
+      if (draining) return cb(refuse(421, '4.3.2 mailrepo is restarting, try again later'));
       if (opts.requireTls && !session.secure)
-        return cb(smtpError(530, '5.7.0 Must issue a STARTTLS command first'));
+        return cb(refuse(530, '5.7.0 Must issue a STARTTLS command first'));
       tenantsBySession.set(session.id, new Map());
       cb();
     },
@@ -54,20 +62,20 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
         .then(
           (r) => {
             const tenant = r.rows[0]?.tenant;
-            if (!tenant) return cb(smtpError(550, `5.1.1 <${rcpt}>: not an archive address`));
+            if (!tenant) return cb(refuse(550, `5.1.1 <${rcpt}>: not an archive address`));
             tenantsBySession.get(session.id)?.set(address.address, tenant);
             cb();
           },
           (err: unknown) => {
             deps.log.error({ err }, 'recipient lookup failed');
-            cb(smtpError(451, '4.3.0 archive temporarily unavailable, try again later'));
+            cb(refuse(451, '4.3.0 archive temporarily unavailable, try again later'));
           },
         );
     },
     onData(stream, session, cb) {
       if (inFlight >= opts.maxConcurrentMails) {
         stream.resume();
-        return cb(smtpError(451, '4.3.2 too many mails in progress, try again later'));
+        return cb(refuse(451, '4.3.2 too many mails in progress, try again later'));
       }
       inFlight++;
       const map = tenantsBySession.get(session.id) ?? new Map<string, string>();
@@ -75,20 +83,24 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
         address: r.address.toLowerCase(),
         tenantId: map.get(r.address)!,
       }));
+      let bytes = 0;
+      stream.on('data', (c: Buffer) => (bytes += c.length));
       receiveMail(deps, stream, {
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
         recipients,
         remoteAddress: session.remoteAddress,
         clientHostname: session.hostNameAppearsAs,
       })
-        .then((outcomes) =>
-          cb(
-            null,
-            recipients.map((r) => reply(outcomes.get(r.tenantId))),
-          ),
-        )
+        .then((outcomes) => {
+          metrics.mailsReceived.inc();
+          metrics.bytesReceived.inc(bytes);
+          const replies = recipients.map((r) => reply(outcomes.get(r.tenantId)));
+          for (const r of replies) countReply(r instanceof Error ? r : 250);
+          cb(null, replies);
+        })
         .catch((err: unknown) => {
           deps.log.error({ err }, 'ingest failed');
+          for (const _ of recipients) countReply(451);
           cb(smtpError(451, '4.3.0 archive temporarily unavailable, try again later'));
         })
         .finally(() => inFlight--);
@@ -112,6 +124,12 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** Counts one reply per recipient by its code (refusals before DATA included). */
+function countReply(r: number | Error): void {
+  const code = typeof r === 'number' ? r : ((r as { responseCode?: number }).responseCode ?? 451);
+  metrics.lmtpReplies.inc({ code: String(code) });
 }
 
 function reply(o: Outcome | undefined): string | Error {

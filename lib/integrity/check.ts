@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { metrics } from '../metrics/metrics';
 import { type S3Client } from '@aws-sdk/client-s3';
 import { sql } from 'kysely';
 import { verifyAuditChain } from '../audit/verify-chain';
@@ -138,6 +139,11 @@ export async function runIntegrityCheck(
       .where('id', '=', runId)
       .execute(),
   );
+  metrics.integrityRuns.inc();
+  for (const f of objects.failures) metrics.integrityFailures.inc({ kind: f.kind });
+  if (ledgerProblems.length)
+    metrics.integrityFailures.inc({ kind: 'ledger' }, ledgerProblems.length);
+  if (auditProblems.length) metrics.integrityFailures.inc({ kind: 'audit' }, auditProblems.length);
   return {
     runId,
     objectsChecked: objects.checked,

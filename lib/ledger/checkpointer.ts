@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { metrics } from '../metrics/metrics';
 import type { Transaction } from 'kysely';
 import type { Database, Db } from '../db';
 
@@ -125,6 +126,7 @@ export async function checkpointRound(deps: CheckpointDeps): Promise<RoundResult
       .execute();
     return { tenantCheckpoints, anchorSize: newest.size, timestamped: true };
   } catch (e) {
+    metrics.tsaErrors.inc();
     return {
       tenantCheckpoints,
       anchorSize: newest.size,

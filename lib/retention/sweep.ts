@@ -1,4 +1,5 @@
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { metrics } from '../metrics/metrics';
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { recordAudit } from '../audit/record';
@@ -163,6 +164,7 @@ async function recordDeletion(
     'utf8',
   );
   const shredId = randomUUID();
+  metrics.mailsDeleted.inc(ids.length);
   await tx
     .insertInto('shreds')
     .values({

@@ -1,9 +1,10 @@
 import { Connection } from '@temporalio/client';
+import type { TLSConfig } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 
 export interface PollerQuery {
   address: string;
-  tls: boolean;
+  tls: TLSConfig | false;
   namespace: string;
   taskQueue: string;
 }
@@ -18,7 +19,7 @@ export async function recentWorkflowPollers(
 ): Promise<temporal.api.taskqueue.v1.IPollerInfo[]> {
   const conn = await Connection.connect({
     address: q.address,
-    tls: q.tls ? {} : false,
+    tls: q.tls,
     connectTimeout: 4000,
   });
   try {

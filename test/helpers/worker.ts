@@ -7,6 +7,13 @@ import path from 'node:path';
  */
 export const startOwnWorker = (taskQueue: string) =>
   spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, '../../workers/temporal.ts')], {
-    env: { ...process.env, TEMPORAL_TASK_QUEUE: taskQueue, LEDGER_SCHEDULE_OWNER: 'false' },
+    env: {
+      ...process.env,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      LEDGER_SCHEDULE_OWNER: 'false',
+      // The stack's worker holds the metrics ports.
+      WORKER_METRICS_PORT: '0',
+      TEMPORAL_SDK_METRICS_PORT: '0',
+    },
     stdio: 'ignore',
   });

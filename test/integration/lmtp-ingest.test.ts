@@ -456,7 +456,7 @@ describe('LMTP worker killed in the middle of DATA', () => {
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', path.join(__dirname, '../../workers/lmtp.ts')],
-      { env: { ...process.env, LMTP_PORT: String(port) }, stdio: 'ignore' },
+      { env: { ...process.env, LMTP_PORT: String(port), LMTP_METRICS_PORT: '0' }, stdio: 'ignore' },
     );
     try {
       // Stop half-way through a large mail, then kill -9.
