@@ -8,6 +8,8 @@ const productionEnv = {
   DATABASE_URL: 'postgres://app@db.internal:5432/mailrepo?sslmode=verify-full',
   TEMPORAL_ADDRESS: 'temporal.internal:7233',
   TEMPORAL_TLS: 'true',
+  TEMPORAL_TLS_CERT_FILE: '/etc/mailrepo/temporal-client.pem',
+  TEMPORAL_TLS_KEY_FILE: '/etc/mailrepo/temporal-client.key',
   TEMPORAL_CODEC_KEYS: `k2026:${Buffer.alloc(32, 7).toString('base64')}`,
   LEDGER_KEY_WRAP_KEY: Buffer.alloc(32, 9).toString('base64'),
   VAULT_KEY_WRAP_KEY: Buffer.alloc(32, 8).toString('base64'),
@@ -57,6 +59,13 @@ describe('config', () => {
     ['WEB_BEHIND_TLS_PROXY', 'false', /portal needs/],
     ['S3_SECRET_KEY', undefined, /S3_SECRET_KEY/],
     ['LEDGER_KEY_WRAP_KEY', undefined, /LEDGER_KEY_WRAP_KEY/],
+    ['TEMPORAL_TLS_CERT_FILE', undefined, /TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE/],
+    ['DATABASE_URL', 'postgres://app@db.internal/mailrepo?sslmode=require', /verify-full/],
+    [
+      'VAULT_DATABASE_URL',
+      'postgres://app@vault.internal/mailrepo_vault?sslmode=verify-ca',
+      /VAULT_DATABASE_URL must set sslmode=verify-full/,
+    ],
     ['VAULT_KEY_WRAP_KEY', undefined, /VAULT_KEY_WRAP_KEY/],
   ])('refuses production when %s is %s', (name, value, message) => {
     const env: Record<string, string | undefined> = { ...productionEnv, [name]: value };
