@@ -1,4 +1,5 @@
 import { createCipheriv, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { figure } from './report';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
@@ -124,6 +125,9 @@ export async function benchCrypto(): Promise<void> {
   }
   ct.length = 0;
   console.log(`raw AES-256-GCM (64 KiB updates, one context): ${fmt(raw)} MiB/s`);
+  figure('baseline', 'raw AES-256-GCM', raw, 'MiB/s');
+  figure('crypto', 'streaming AEAD encrypt', s.enc, 'MiB/s');
+  figure('crypto', 'streaming AEAD decrypt', s.dec, 'MiB/s');
   console.log(
     `streaming AEAD encrypt: ${fmt(s.enc)} MiB/s (ratio ${(s.enc / raw).toFixed(2)}), decrypt: ${fmt(s.dec)} MiB/s (ratio ${(s.dec / raw).toFixed(2)})`,
   );
@@ -137,6 +141,8 @@ export async function benchCrypto(): Promise<void> {
     hpke.open(r.privateKey, sealed.enc, info, aad, sealed.ciphertext),
   );
   console.log(`HPKE (ours, node:crypto): seal ${fmt(ourSeal)}/s, open ${fmt(ourOpen)}/s`);
+  figure('crypto', 'HPKE seal (DEK to epoch key)', ourSeal, '/s');
+  figure('crypto', 'HPKE open', ourOpen, '/s');
 
   const suite = new CipherSuite({
     kem: new DhkemX25519HkdfSha256(),
@@ -178,6 +184,8 @@ export async function benchCrypto(): Promise<void> {
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
+  figure('crypto', 'Argon2id unlock (median)', times[2]!, 'ms');
+  figure('crypto', '1 GiB stream: RSS growth', mem.growthMiB, 'MiB');
   console.log(
     `Argon2id unlock (m=${DEFAULT_ARGON2.memoryKiB / 1024} MiB, t=${DEFAULT_ARGON2.iterations}, p=${DEFAULT_ARGON2.parallelism}): median ${fmt(times[2]!)} ms`,
   );

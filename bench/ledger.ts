@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { figure } from './report';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
       console.log(
         `ledger appends through the batcher (${c} concurrent callers, one tenant): ${fmt(n / 5)}/s (goal ≥ 5,000/s)`,
       );
+      figure('ledger', `appends through the batcher (${c} callers)`, n / 5, '/s');
     }
     for (const c of [1, 8]) {
       console.log(
@@ -220,6 +222,8 @@ async function main(): Promise<void> {
           { encoding: 'utf8' },
         );
         const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+        if (flags.length)
+          figure('ledger', `inclusion proof p99 at ${fmt(target)} leaves`, r.p99!, 'ms');
         console.log(
           `inclusion proof from PostgreSQL tiles at ${fmt(target)} leaves (serving process${flags.length ? ` with ${flags.join(' ')}` : ', default flags'}, 2,000 random leaves after warm-up): p50 ${r.p50!.toFixed(2)} ms, p99 ${r.p99!.toFixed(2)} ms, max ${r.max!.toFixed(1)} ms (goal p99 < 5 ms); ${r.verified} proofs verified`,
         );

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { figure } from './report';
 import { SearchIndex } from '../lib/search/engine';
 import { loadIndex, mergeQueued } from '../lib/search/index-store';
 import { parseQuery } from '../lib/search/query';
@@ -139,6 +140,7 @@ async function main(): Promise<void> {
         `(${(Number(seg.rows[0]!.bytes) / 2 ** 20).toFixed(1)} MiB encrypted) in ${mergeS.toFixed(1)} s ` +
         `= ${fmt(merged / mergeS)} mails/s`,
     );
+    figure('search', `index merge (${fmt(merged)} mails)`, merged / mergeS, 'mails/s');
     keyring.dispose();
 
     // Unlock: a fresh session's keyring and an empty index, everything decrypted and decoded.
@@ -162,6 +164,8 @@ async function main(): Promise<void> {
         `index in memory ≈ ${heapMiB.toFixed(0)} MiB heap, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
     );
 
+    figure('search', `unlock (${fmt(n)} mails, median of 3)`, percentile(unlocks, 0.5) / 1000, 's');
+    figure('search', `index memory (${fmt(n)} mails)`, heapMiB, 'MiB');
     const sample = mails.filter((_, i) => i % 997 === 0);
     const queries: string[] = [];
     for (const m of sample) {
@@ -192,6 +196,8 @@ async function main(): Promise<void> {
         `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, ` +
         `max ${Math.max(...latencies).toFixed(1)} ms`,
     );
+    figure('search', `query p50 (${fmt(n)} mails)`, percentile(latencies, 0.5), 'ms');
+    figure('search', `query p99 (${fmt(n)} mails)`, percentile(latencies, 0.99), 'ms');
   });
 }
 

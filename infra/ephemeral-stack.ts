@@ -35,6 +35,9 @@ export async function startEphemeralStack(opts: {
   verbose?: boolean;
   /** Keep Temporal's state in SQLite, so a restarted server still knows its workflows. */
   persistTemporal?: boolean;
+  /** See StackOptions. */
+  s3Endpoint?: string;
+  embeddedPostgres?: boolean;
 }): Promise<EphemeralStack> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `${opts.prefix}-`));
   const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
@@ -90,6 +93,8 @@ export async function startEphemeralStack(opts: {
     // An explicit DATABASE_URL names the server; otherwise the local one, else an embedded one.
     explicitDatabaseUrl: process.env.DATABASE_URL ? base.toString() : undefined,
     persistTemporal: opts.persistTemporal ?? false,
+    s3Endpoint: opts.s3Endpoint,
+    embeddedPostgres: opts.embeddedPostgres,
     apps: opts.apps,
     ports,
     quiet: !opts.verbose,

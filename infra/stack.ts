@@ -43,6 +43,10 @@ export interface StackOptions {
   };
   /** Persist Temporal in SQLite under dataDir (dev); otherwise in memory (tests). */
   persistTemporal: boolean;
+  /** Use this S3 endpoint instead of starting MinIO (fault scripts run a MinIO cluster). */
+  s3Endpoint?: string;
+  /** Run an embedded PostgreSQL even when a local server answers (fault scripts restart it). */
+  embeddedPostgres?: boolean;
   apps: AppProcess[];
   /**
    * Where the portal is built; inside the repository, because its server bundle resolves
@@ -62,7 +66,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export type BackingService = 'temporal' | 'minio';
+export type BackingService = 'temporal' | 'minio' | 'tsa' | 'postgres';
 
 const repo = path.resolve(__dirname, '..');
 /**
@@ -116,7 +120,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
       TEMPORAL_NAMESPACE: cfg.TEMPORAL_NAMESPACE,
       TEMPORAL_TASK_QUEUE: cfg.TEMPORAL_TASK_QUEUE,
-      S3_ENDPOINT: `http://127.0.0.1:${ports.s3}`,
+      S3_ENDPOINT: o.s3Endpoint ?? `http://127.0.0.1:${ports.s3}`,
       TSA_URL: `http://127.0.0.1:${ports.tsa}/tsa`,
       DEV_TSA_PORT: String(ports.tsa),
       TSA_CA_FILE: cfg.TSA_CA_FILE ?? path.join(o.dataDir, 'tsa', 'ca.pem'),
@@ -139,7 +143,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       } else log('!! openssl not found: LMTP runs without STARTTLS');
     }
 
+    const startTsa = () =>
+      startApp(group, 'dev-tsa', env, () => httpOk(`http://127.0.0.1:${ports.tsa}/healthz`));
     const startService: Record<BackingService, () => Promise<void>> = {
+      tsa: startTsa,
+      postgres: async () => {
+        if (!database?.embedded) throw new Error('only an embedded PostgreSQL can be restarted');
+        await database.embedded.start();
+      },
       temporal: () =>
         startTemporal(group, {
           bin: bins.temporal,
@@ -151,20 +162,31 @@ export async function startStack(o: StackOptions): Promise<Stack> {
           dbFile: o.persistTemporal ? path.join(o.dataDir, 'temporal', 'temporal.db') : undefined,
           codecEndpoint,
         }),
-      minio: () =>
-        startMinio(group, {
+      minio: async () => {
+        if (o.s3Endpoint) throw new Error('MinIO is external to this stack');
+        await startMinio(group, {
           bin: bins.minio,
           dataDir: path.join(o.dataDir, 'minio'),
           port: ports.s3,
           consolePort: ports.s3Console,
           accessKey: cfg.S3_ACCESS_KEY,
           secretKey: cfg.S3_SECRET_KEY,
-        }),
+        });
+      },
+    };
+    const stopService: Record<BackingService, () => Promise<void>> = {
+      temporal: () => group.stop('temporal'),
+      minio: () => group.stop('minio'),
+      tsa: () => group.stop('dev-tsa'),
+      postgres: async () => {
+        if (!database?.embedded) throw new Error('only an embedded PostgreSQL can be stopped');
+        await database.embedded.stop();
+      },
     };
     const services = Object.fromEntries(
       (Object.keys(startService) as BackingService[]).map((name) => [
         name,
-        { stop: () => group.stop(name), start: startService[name] },
+        { stop: stopService[name], start: startService[name] },
       ]),
     ) as Stack['services'];
 
@@ -175,13 +197,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         embeddedDir: path.join(o.dataDir, 'postgres'),
         embeddedPort: ports.embeddedPg,
         log,
-      }),
+        forceEmbedded: o.embeddedPostgres,
+      }).then((d) => (database = d)),
       startService.temporal(),
-      startService.minio().then(() => {
+      (o.s3Endpoint ? Promise.resolve() : startService.minio()).then(() => {
         const s3 = createS3({ ...cfg, S3_ENDPOINT: env.S3_ENDPOINT! });
         return ensureBucket(s3, cfg.S3_BUCKET).finally(() => s3.destroy());
       }),
-      startApp(group, 'dev-tsa', env, () => httpOk(`http://127.0.0.1:${ports.tsa}/healthz`)),
+      startTsa(),
       bundleWorkflows(env),
       ...(o.apps.includes('web') ? [buildPortal(env)] : []),
     ]);

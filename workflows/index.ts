@@ -7,3 +7,4 @@ export { exportMailbox } from './export-mailbox';
 export { retentionRun, retentionSweep } from './retention-sweep';
 export { rotateKeys } from './rotate-keys';
 export { importMail } from './import-mail';
+export { emptyWorkflow } from './baseline';

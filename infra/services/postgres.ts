@@ -8,6 +8,8 @@ import { ensureDatabase, migrateToLatest } from '../../lib/db/migrate';
 export interface EmbeddedPostgres {
   url: string;
   stop(): Promise<void>;
+  /** Starts it again after stop() (fault scripts restart it during ingest). */
+  start(): Promise<void>;
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -73,7 +75,7 @@ export async function startEmbeddedPostgres(
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
-  return { url, stop: () => server.stop() };
+  return { url, stop: () => server.stop(), start: () => server.start() };
 }
 
 export interface ResolvedDatabase {
@@ -91,11 +93,13 @@ export async function resolveDatabase(opts: {
   embeddedDir: string;
   embeddedPort: number;
   log: (line: string) => void;
+  /** An embedded server even when a local one answers (a fault script restarts it). */
+  forceEmbedded?: boolean;
 }): Promise<ResolvedDatabase> {
-  let url = opts.explicitUrl;
+  let url = opts.forceEmbedded ? undefined : opts.explicitUrl;
   let embedded: EmbeddedPostgres | undefined;
   if (!url) {
-    if (await answers(opts.defaultUrl)) url = opts.defaultUrl;
+    if (!opts.forceEmbedded && (await answers(opts.defaultUrl))) url = opts.defaultUrl;
     else {
       opts.log(
         `no PostgreSQL answers at ${new URL(opts.defaultUrl).host}; starting an embedded server`,

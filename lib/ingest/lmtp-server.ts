@@ -83,8 +83,6 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
         address: r.address.toLowerCase(),
         tenantId: map.get(r.address)!,
       }));
-      let bytes = 0;
-      stream.on('data', (c: Buffer) => (bytes += c.length));
       receiveMail(deps, stream, {
         mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
         recipients,
@@ -93,7 +91,8 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
       })
         .then((outcomes) => {
           metrics.mailsReceived.inc();
-          metrics.bytesReceived.inc(bytes);
+          // smtp-server counts the DATA bytes itself (a listener of ours would change the flow).
+          metrics.bytesReceived.inc((stream as { byteLength?: number }).byteLength ?? 0);
           const replies = recipients.map((r) => reply(outcomes.get(r.tenantId)));
           for (const r of replies) countReply(r instanceof Error ? r : 250);
           cb(null, replies);

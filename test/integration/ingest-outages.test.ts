@@ -1,6 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { startEphemeralStack, type EphemeralStack } from '../../infra/ephemeral-stack';
-import { LmtpClient } from '../../infra/lmtp-client';
+import { archivedOf, streamMails, tallyLine } from '../../infra/mail-load';
 import type { BackingService } from '../../infra/stack';
 import { createDb, type Db } from '../../lib/db';
 import { addIngestAddress } from '../../lib/ingest/addresses';
@@ -15,7 +15,6 @@ import { FAST_ARGON2 } from '../helpers/ledger';
  */
 
 const RCPT = 'archiv@ausfall.example';
-const CONNECTIONS = 4;
 let running: EphemeralStack;
 let db: Db;
 let lmtpPort: number;
@@ -42,103 +41,18 @@ afterAll(async () => {
   await running?.dispose();
 }, 60_000);
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function mail(label: string): Buffer {
-  return Buffer.from(
-    `From: Buchhaltung <buchhaltung@ausfall.example>\r\nTo: Bank <bank@example.org>\r\n` +
-      `Subject: ${label} ${randomUUID()}\r\nMessage-ID: <${randomUUID()}@ausfall.example>\r\n` +
-      `Date: ${new Date().toUTCString()}\r\nMIME-Version: 1.0\r\n` +
-      `Content-Type: text/plain; charset=utf-8\r\n\r\n` +
-      `${'Zahlungsavis für Rechnung 2026-1187, fällig am 15. Dezember. '.repeat(40)}\r\n`,
-  );
-}
-
-interface Tally {
-  sent: Set<string>;
-  acknowledged: Set<string>;
-  tempFailures: number;
-  permFailures: string[];
-  dropped: number;
-}
-
-/**
- * Sends fresh mails over `CONNECTIONS` connections until `loadMs` is over, retrying every mail that
- * got a 4xx or lost its connection, until each is acknowledged or `retryMs` more have passed.
- */
-async function streamMails(label: string, loadMs: number, retryMs: number): Promise<Tally> {
-  const tally: Tally = {
-    sent: new Set(),
-    acknowledged: new Set(),
-    tempFailures: 0,
-    permFailures: [],
-    dropped: 0,
-  };
-  const retry: Buffer[] = [];
-  const loadEnd = Date.now() + loadMs;
-  const hardEnd = loadEnd + retryMs;
-  const sender = async () => {
-    let client: LmtpClient | undefined;
-    for (;;) {
-      const now = Date.now();
-      const next = retry.shift() ?? (now < loadEnd ? mail(label) : undefined);
-      if (!next || now > hardEnd) {
-        if (next) retry.push(next);
-        break;
-      }
-      tally.sent.add(sha256(next));
-      try {
-        client ??= await LmtpClient.connect(lmtpPort, '127.0.0.1', 'mta.ausfall.example');
-        const r = await client.send(next, 'journal@ausfall.example', [RCPT]);
-        const reply = r.data[RCPT] ?? r.rcpt[RCPT] ?? r.mail;
-        if (reply.startsWith('250')) tally.acknowledged.add(sha256(next));
-        else if (reply.startsWith('4')) {
-          tally.tempFailures++;
-          retry.push(next);
-          await sleep(500);
-        } else tally.permFailures.push(reply);
-      } catch {
-        // A dropped connection: no reply means not accepted; the MTA tries again.
-        tally.dropped++;
-        client = undefined;
-        retry.push(next);
-        await sleep(500);
-      }
-    }
-    client?.close();
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, sender));
-  return tally;
-}
-
-/** Sealed (ledgered and timestamped) messages among `hashes`, waiting up to `timeoutMs`. */
-async function archivedOf(hashes: Set<string>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await db.selectFrom('messages').select(['sha256', 'state']).execute();
-    const sealed = rows.filter((r) => r.state === 'sealed' && hashes.has(r.sha256.toString('hex')));
-    const entries = rows.filter((r) => hashes.has(r.sha256.toString('hex'))).length;
-    if (sealed.length >= hashes.size || Date.now() > deadline)
-      return { archived: sealed.length, entries };
-    await sleep(1000);
-  }
-}
-
 async function outage(service: BackingService, label: string) {
-  const load = streamMails(label, 24_000, 90_000);
+  const load = streamMails({ port: lmtpPort, rcpt: RCPT, label, loadMs: 24_000, retryMs: 90_000 });
   await sleep(6_000);
   await running.stack.services[service].stop();
   await sleep(10_000);
   await running.stack.services[service].start();
   const tally = await load;
-  const { archived, entries } = await archivedOf(tally.acknowledged, 180_000);
+  const { archived, entries } = await archivedOf(db, tally.acknowledged, 180_000);
   const lost = tally.acknowledged.size - archived;
-  console.log(
-    `${service} stopped for 10 s during ingest: sent ${tally.sent.size}, acknowledged ` +
-      `${tally.acknowledged.size}, archived ${archived}, lost ${lost} ` +
-      `(${tally.tempFailures} 4xx replies and ${tally.dropped} dropped connections while it was down, all retried)`,
-  );
+  console.log(tallyLine(`${service} stopped for 10 s during ingest`, tally, archived));
   return { tally, archived, entries, lost };
 }
 
