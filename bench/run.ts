@@ -92,6 +92,9 @@ function machine(): string[] {
   ];
 }
 
+/** Thousands separated from 100 up; below that three significant digits. */
+const num = (n: number) => (Math.abs(n) >= 100 ? fmt(n) : Number(n.toPrecision(3)).toString());
+
 const find = (figs: Figure[], section: string, prefix: string) =>
   figs.find((f) => f.section === section && f.name.startsWith(prefix));
 
@@ -108,7 +111,7 @@ function ratios(figs: Figure[]): string[] {
     .filter(([, a, b]) => a && b)
     .map(
       ([name, a, b, why]) =>
-        `| ${name} | ${fmt(a!.value)} ${a!.unit} / ${fmt(b!.value)} ${b!.unit} | **${(a!.value / b!.value).toFixed(2)}** | ${why} |`,
+        `| ${name} | ${num(a!.value)} ${a!.unit} / ${num(b!.value)} ${b!.unit} | **${num(a!.value / b!.value)}** | ${why} |`,
     );
 }
 
@@ -120,8 +123,8 @@ async function main(): Promise<void> {
   const lines = [
     '# Benchmarks',
     '',
-    `Measured by \`npm run bench\`${full ? ' with BENCH_FULL=1' : ''} on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ` +
-      `${((Date.now() - started.getTime()) / 60_000).toFixed(0)} minutes. Regenerate with the same command; ` +
+    `Measured by \`npm run bench\`${full ? ' with BENCH_FULL=1' : ''} on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC ` +
+      `(${((Date.now() - started.getTime()) / 60_000).toFixed(1)} minutes). Regenerate with the same command; ` +
       'figures are from one run on this machine, not guarantees.',
     '',
     '## Machine',

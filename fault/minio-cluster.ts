@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePorts, ProcessGroup, waitFor } from '../infra/processes';
+import { minioEnv } from '../infra/services/minio';
 
 /**
  * MinIO distributed over four nodes on 127.0.0.1–127.0.0.4 (one drive each, so EC:2: any node may
@@ -41,14 +42,7 @@ export async function startMinioCluster(o: {
         `127.0.0.${n}:${ports[n + 3]}`,
         ...endpoints,
       ],
-      {
-        ...process.env,
-        MINIO_ROOT_USER: o.accessKey,
-        MINIO_ROOT_PASSWORD: o.secretKey,
-        MINIO_CI_CD: '1',
-        MINIO_UPDATE: 'off',
-        MINIO_CALLHOME_ENABLE: 'off',
-      },
+      minioEnv(o.accessKey, o.secretKey),
     );
     children.set(n, child);
   }

@@ -49,9 +49,9 @@ import { createKeyRotations } from '../lib/keys/portal-keys';
 import { mailBodyCsp } from '../lib/mail/sanitize';
 import { recentIntegrityRuns } from '../lib/integrity/check';
 import { listTenantJobs, temporalUiLink } from '../lib/jobs/list';
-import { TENANT_ID } from '../workflows/search-attributes';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { publishedKeys, verifySteps } from '../lib/proof/verify-steps';
+import { startTenantWorkflow } from '../lib/temporal/tenant-workflow';
 
 /**
  * The domain operations the portal's routes may call. Route modules are bundled by Vite and import
@@ -85,11 +85,10 @@ export function createPortalServices(
     startIntegrityCheck: async (session: SessionInfo): Promise<'started' | 'running'> => {
       const t = await temporal();
       try {
-        await t.client.workflow.start('integrityCheck', {
+        await startTenantWorkflow(t, 'integrityCheck', {
+          tenantId: session.tenantId,
           workflowId: `integrity-check-${session.tenantId}`,
-          taskQueue: t.taskQueue,
           args: [{ tenantId: session.tenantId, trigger: 'manual' }],
-          typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
         });
         return 'started';
       } catch (e) {

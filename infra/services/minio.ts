@@ -13,6 +13,17 @@ export interface MinioOptions {
 
 export const MINIO_DRIVES = 4;
 
+/** The environment of every MinIO process we start (one server or a cluster's nodes). */
+export const minioEnv = (accessKey: string, secretKey: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  MINIO_ROOT_USER: accessKey,
+  MINIO_ROOT_PASSWORD: secretKey,
+  // Drives on the root filesystem are refused outside CI/CD mode.
+  MINIO_CI_CD: '1',
+  MINIO_UPDATE: 'off',
+  MINIO_CALLHOME_ENABLE: 'off',
+});
+
 /** MinIO on loopback, erasure-coded over four drive directories (EC:2 — survives two lost drives). */
 export async function startMinio(group: ProcessGroup, o: MinioOptions): Promise<void> {
   const drives = Array.from({ length: MINIO_DRIVES }, (_, i) =>
@@ -31,15 +42,7 @@ export async function startMinio(group: ProcessGroup, o: MinioOptions): Promise<
       `127.0.0.1:${o.consolePort}`,
       path.join(o.dataDir, `drive{1...${MINIO_DRIVES}}`),
     ],
-    {
-      ...process.env,
-      MINIO_ROOT_USER: o.accessKey,
-      MINIO_ROOT_PASSWORD: o.secretKey,
-      // Drives on the root filesystem are refused outside CI/CD mode.
-      MINIO_CI_CD: '1',
-      MINIO_UPDATE: 'off',
-      MINIO_CALLHOME_ENABLE: 'off',
-    },
+    minioEnv(o.accessKey, o.secretKey),
   );
   await waitFor(
     'MinIO',

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import { TENANT_ID } from '../../workflows/search-attributes';
 import type { ExportInput, ExportProgress } from '../../workflows/export-mailbox';
 import { recordAudit } from '../audit/record';
-import { unlockedKeys, type SessionInfo } from '../auth/sessions';
+import type { SessionInfo } from '../auth/sessions';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { destroyGrant, issueGrant } from '../vault/grants';
-import { lock } from '../vault/session';
+import { destroyGrant } from '../vault/grants';
+import { startTenantWorkflow } from '../temporal/tenant-workflow';
+import { grantFromSession } from '../auth/session-grant';
 
 /**
  * Exports as the portal starts, lists and serves them. Starting one lends the export workflow a
@@ -45,16 +45,11 @@ export function createExports(deps: ExportDeps) {
         expiresInDays?: number;
       },
     ): Promise<string> {
-      const unlocked = await withTenant(db, session.tenantId, (tx) =>
-        unlockedKeys(tx, session, cookie),
-      );
       const exportId = randomUUID();
-      let grant;
-      try {
-        grant = await issueGrant(db, unlocked, { purpose: 'export', ttlMs: GRANT_TTL_MS });
-      } finally {
-        lock(unlocked);
-      }
+      const grant = await grantFromSession(db, session, cookie, {
+        purpose: 'export',
+        ttlMs: GRANT_TTL_MS,
+      });
       try {
         await withTenant(db, session.tenantId, async (tx) => {
           await tx
@@ -91,11 +86,10 @@ export function createExports(deps: ExportDeps) {
           includePdfs: input.includePdfs,
           expiresInDays: input.expiresInDays ?? EXPORT_DAYS,
         };
-        await t.client.workflow.start('exportMailbox', {
+        await startTenantWorkflow(t, 'exportMailbox', {
+          tenantId: session.tenantId,
           workflowId: exportWorkflowId(exportId),
-          taskQueue: t.taskQueue,
           args: [args],
-          typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
         });
         return exportId;
       } catch (e) {

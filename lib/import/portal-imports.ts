@@ -4,7 +4,6 @@ import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import busboy from 'busboy';
-import { TENANT_ID } from '../../workflows/search-attributes';
 import type { ImportInput } from '../../workflows/import-mail';
 import { recordAudit } from '../audit/record';
 import type { SessionInfo } from '../auth/sessions';
@@ -15,6 +14,7 @@ import { withTenant } from '../db/tenant-scope';
 import { StagingUpload } from '../ingest/staging';
 import { bind } from '../vault/bindings';
 import { failImport } from './run';
+import { startTenantWorkflow } from '../temporal/tenant-workflow';
 
 /**
  * Imports as the portal takes them (issue 9 §5): the upload is streamed from the request through
@@ -198,11 +198,10 @@ export function createImports(deps: ImportDeps) {
           importId,
           key: key.toString('base64url'),
         };
-        await t.client.workflow.start('importMail', {
+        await startTenantWorkflow(t, 'importMail', {
+          tenantId: session.tenantId,
           workflowId: importWorkflowId(importId),
-          taskQueue: t.taskQueue,
           args: [args],
-          typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
         });
         return importId;
       } catch (e) {

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { KeyRotationInput } from '../../activities/key-rotation';
-import { TENANT_ID } from '../../workflows/search-attributes';
 import { recordAudit } from '../audit/record';
-import { unlockedKeys, type SessionInfo } from '../auth/sessions';
+import type { SessionInfo } from '../auth/sessions';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { addPeriod } from '../retention/periods';
-import { destroyGrant, issueGrant } from '../vault/grants';
+import { destroyGrant } from '../vault/grants';
 import { rotationStatus } from '../vault/rotation';
-import { lock } from '../vault/session';
+import { startTenantWorkflow } from '../temporal/tenant-workflow';
+import { grantFromSession } from '../auth/session-grant';
 
 /**
  * Key rotation as the portal starts and shows it (issue 9 §3): by hand, to remove members, or on
@@ -59,15 +59,10 @@ export function createKeyRotations(deps: KeyRotationDeps) {
     input: { removeUserIds: string[]; trigger: KeyRotationInput['trigger'] },
   ): Promise<'started' | 'running'> {
     requireManager(session);
-    const unlocked = await withTenant(db, session.tenantId, (tx) =>
-      unlockedKeys(tx, session, cookie),
-    );
-    let grant;
-    try {
-      grant = await issueGrant(db, unlocked, { purpose: 'key-rotation', ttlMs: GRANT_TTL_MS });
-    } finally {
-      lock(unlocked);
-    }
+    const grant = await grantFromSession(db, session, cookie, {
+      purpose: 'key-rotation',
+      ttlMs: GRANT_TTL_MS,
+    });
     try {
       const t = await deps.temporal();
       const args: KeyRotationInput = {
@@ -77,11 +72,10 @@ export function createKeyRotations(deps: KeyRotationDeps) {
         trigger: input.trigger,
         removeUserIds: input.removeUserIds,
       };
-      await t.client.workflow.start('rotateKeys', {
+      await startTenantWorkflow(t, 'rotateKeys', {
+        tenantId: session.tenantId,
         workflowId: rotationWorkflowId(session.tenantId),
-        taskQueue: t.taskQueue,
         args: [args],
-        typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
       });
       return 'started';
     } catch (e) {

@@ -3,9 +3,9 @@ import type { Client } from '@temporalio/client';
 import type { SessionInfo } from '../auth/sessions';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { TENANT_ID } from '../../workflows/search-attributes';
 import { addRule, listClasses, listRules, removeRule, saveClass } from './classes';
 import { checkHoldInput, listHolds, releaseHold, setHold } from './holds';
+import { startTenantWorkflow } from '../temporal/tenant-workflow';
 
 /**
  * The portal's retention page: classes, rules, legal holds, past deletions, and a run now. Owners
@@ -87,11 +87,10 @@ export function createRetention(deps: RetentionDeps) {
       requireManager(session);
       const t = await deps.temporal();
       const workflowId = `retention-${session.tenantId}-${randomUUID()}`;
-      await t.client.workflow.start('retentionRun', {
+      await startTenantWorkflow(t, 'retentionRun', {
+        tenantId: session.tenantId,
         workflowId,
-        taskQueue: t.taskQueue,
         args: [{ tenantId: session.tenantId, trigger: 'manual' }],
-        typedSearchAttributes: [{ key: TENANT_ID, value: session.tenantId }],
       });
       return workflowId;
     },

@@ -116,6 +116,37 @@ export async function sealedMessages(
   }
 }
 
+/**
+ * A mail's ciphertext decrypted as a user would: the admin's password unlocks the keys (from
+ * `db`, which may be a copy), the epoch opens, the stream decrypts.
+ */
+export async function decryptStored(
+  db: Db,
+  tenant: { tenantId: string; email: string },
+  row: { id: string; epoch_id: string; sealed_dek: Buffer | null; body_epoch_id: string | null },
+  ciphertext: Readable | Buffer,
+) {
+  const session = await unlock(db, {
+    tenantId: tenant.tenantId,
+    email: tenant.email,
+    password: PASSWORD,
+    argon2: FAST_ARGON2,
+  });
+  const epoch = await unlockEpoch(db, session, row.epoch_id);
+  const out: Buffer[] = [];
+  await pipeline(
+    Buffer.isBuffer(ciphertext) ? Readable.from([ciphertext]) : ciphertext,
+    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek!, row.body_epoch_id ?? undefined),
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c);
+        cb();
+      },
+    }),
+  );
+  return { plaintext: Buffer.concat(out), epoch };
+}
+
 /** One archived mail, decrypted with the admin's password: plaintext, metadata and tokens. */
 export async function readArchived(
   ctx: ArchiveContext,
@@ -126,25 +157,8 @@ export async function readArchived(
   const row = await withTenant(db, tenant.tenantId, (tx) =>
     tx.selectFrom('messages').selectAll().where('id', '=', messageId).executeTakeFirstOrThrow(),
   );
-  const session = await unlock(db, {
-    tenantId: tenant.tenantId,
-    email: tenant.email,
-    password: PASSWORD,
-    argon2: FAST_ARGON2,
-  });
-  const epoch = await unlockEpoch(db, session, row.epoch_id);
   const obj = await s3.send(new GetObjectCommand({ Bucket: ctx.bucket, Key: row.object_key! }));
-  const out: Buffer[] = [];
-  await pipeline(
-    obj.Body as Readable,
-    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek!, row.body_epoch_id ?? undefined),
-    new Writable({
-      write(c: Buffer, _e, cb) {
-        out.push(c);
-        cb();
-      },
-    }),
-  );
+  const { plaintext, epoch } = await decryptStored(db, tenant, row, obj.Body as Readable);
   const part = async (name: 'mail-metadata' | 'mail-tokens', blob: Buffer | null) =>
     JSON.parse(
       (
@@ -153,5 +167,5 @@ export async function readArchived(
     ) as unknown;
   const metadata = (await part('mail-metadata', row.enc_metadata)) as Record<string, unknown>;
   const tokens = (await part('mail-tokens', row.enc_tokens)) as string[];
-  return { row, plaintext: Buffer.concat(out), metadata, tokens };
+  return { row, plaintext, metadata, tokens };
 }

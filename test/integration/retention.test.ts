@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { LmtpClient } from '../../infra/lmtp-client';
 import { tsaCaFile } from '../../lib/config';
@@ -13,20 +11,17 @@ import { buildProofBundle } from '../../lib/proof/build-bundle';
 import { verifyBundle } from '../../lib/proof/verify-bundle';
 import { addRule, saveClass } from '../../lib/retention/classes';
 import { releaseHold, setHold } from '../../lib/retention/holds';
-import { unlock, unlockEpoch } from '../../lib/vault';
 import { defaultVaultUrl } from '../../lib/vault/shred-keys';
-import { decryptMail } from '../../lib/vault/mail-envelope';
 import type { RetentionProgress } from '../../workflows/retention-sweep';
 import {
   archiveTenant,
   crlf,
+  decryptStored,
   openArchiveContext,
-  PASSWORD,
   readArchived,
   sealedMessages,
   sha256,
 } from '../helpers/archive';
-import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
 
 /**
@@ -63,27 +58,7 @@ const decrypt = async (
   tenant: { tenantId: string; email: string },
   row: { id: string; epoch_id: string; sealed_dek: Buffer | null; body_epoch_id: string | null },
   ciphertext: Buffer,
-) => {
-  const session = await unlock(db, {
-    tenantId: tenant.tenantId,
-    email: tenant.email,
-    password: PASSWORD,
-    argon2: FAST_ARGON2,
-  });
-  const epoch = await unlockEpoch(db, session, row.epoch_id);
-  const out: Buffer[] = [];
-  await pipeline(
-    Readable.from([ciphertext]),
-    decryptMail(epoch, tenant.tenantId, row.id, row.sealed_dek!, row.body_epoch_id ?? undefined),
-    new Writable({
-      write(c: Buffer, _e, cb) {
-        out.push(c);
-        cb();
-      },
-    }),
-  );
-  return Buffer.concat(out);
-};
+) => (await decryptStored(db, tenant, row, ciphertext)).plaintext;
 
 describe('retention and legal holds', () => {
   let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
