@@ -42,7 +42,11 @@ export async function startMinioCluster(o: {
         `127.0.0.${n}:${ports[n + 3]}`,
         ...endpoints,
       ],
-      minioEnv(o.accessKey, o.secretKey),
+      {
+        ...minioEnv(o.accessKey, o.secretKey),
+        // In a container MinIO cannot tell which loopback endpoint is its own; this says it.
+        _MINIO_SERVER_LOCAL: `127.0.0.${n}:${ports[n - 1]}`,
+      },
     );
     children.set(n, child);
   }

@@ -102,7 +102,9 @@ export async function resolveDatabase(opts: {
     if (!opts.forceEmbedded && (await answers(opts.defaultUrl))) url = opts.defaultUrl;
     else {
       opts.log(
-        `no PostgreSQL answers at ${new URL(opts.defaultUrl).host}; starting an embedded server`,
+        opts.forceEmbedded
+          ? 'starting an embedded PostgreSQL (asked for)'
+          : `no PostgreSQL answers at ${new URL(opts.defaultUrl).host}; starting an embedded server`,
       );
       const dbName = new URL(opts.defaultUrl).pathname.slice(1);
       embedded = await startEmbeddedPostgres(opts.embeddedDir, opts.embeddedPort, dbName, opts.log);

@@ -47,6 +47,12 @@ export function createDb(url: string, poolMax = 10, vault: VaultSettings = {}): 
   pool.on('error', (err) =>
     process.emitWarning(`PostgreSQL idle connection error: ${err.message}`),
   );
+  // A connection checked out (mid-transaction, between two queries) when the server goes away
+  // emits 'error' on the client itself, where the pool has no listener: without this, a
+  // PostgreSQL restart would crash the process instead of failing that one transaction.
+  pool.on('connect', (client) =>
+    client.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`)),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const keys = new ShredKeyVault({
     url: vault.url ?? defaultVaultUrl(url),

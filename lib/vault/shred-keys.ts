@@ -43,6 +43,12 @@ export class ShredKeyVault {
       this.pool.on('error', (err) =>
         process.emitWarning(`shred-key vault idle connection error: ${err.message}`),
       );
+      // As for the archive database (lib/db): a lost checked-out connection must not crash.
+      this.pool.on('connect', (client) =>
+        client.on('error', (err) =>
+          process.emitWarning(`shred-key vault connection lost: ${err.message}`),
+        ),
+      );
     }
     return this.pool;
   }
