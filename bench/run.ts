@@ -141,10 +141,7 @@ async function main(): Promise<void> {
     '',
     '| area | figure | value |',
     '| --- | --- | --- |',
-    ...figs.map(
-      (f) =>
-        `| ${f.section} | ${f.name} | ${fmt(f.value)}${f.value < 10 ? ` (${f.value})` : ''} ${f.unit} |`,
-    ),
+    ...figs.map((f) => `| ${f.section} | ${f.name} | ${num(f.value)} ${f.unit} |`),
     '',
     '## Output of each benchmark',
     '',
