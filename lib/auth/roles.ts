@@ -15,6 +15,12 @@ export class RoleError extends Error {
   override name = 'RoleError';
 }
 
+/** Tenant administration (retention, holds, keys, imports) is for owners and admins only. */
+export function requireManager(session: Pick<SessionInfo, 'role'>, what: string): void {
+  if (session.role !== 'owner' && session.role !== 'admin')
+    throw new RoleError(`${what} is for owners and admins`);
+}
+
 /**
  * Runs `fn` on a user the signed-in owner or admin may manage (the rules above), in one tenant
  * transaction with the user's row locked. Another tenant's user is simply not found (RLS).

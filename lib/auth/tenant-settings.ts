@@ -1,6 +1,6 @@
 import { recordAudit } from '../audit/record';
 import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
 import type { SessionInfo } from './sessions';
 
 /** Tenant settings owners and admins change; each change is audited old → new. */
@@ -9,6 +9,22 @@ export interface SessionSettings {
   idleMinutes: number;
   absoluteHours: number;
 }
+
+/** The audit event of one changed setting (old → new, never secrets), in the change's transaction. */
+export const auditSettingChange = (
+  tx: TenantTx,
+  who: { tenantId: string; userId: string; ip?: string },
+  setting: string,
+  from: unknown,
+  to: unknown,
+) =>
+  recordAudit(tx, who.tenantId, {
+    action: 'setting.changed',
+    actor: { type: 'user', id: who.userId },
+    ip: who.ip,
+    target: { type: 'setting', id: setting },
+    details: { from, to },
+  });
 
 export const SESSION_LIMITS = { idleMinutes: [5, 480], absoluteHours: [1, 24] } as const;
 
@@ -40,14 +56,7 @@ export async function changeSessionSettings(
       .where('id', '=', session.tenantId)
       .execute();
     for (const [setting, from, to] of changes)
-      if (from !== to)
-        await recordAudit(tx, session.tenantId, {
-          action: 'setting.changed',
-          actor: { type: 'user', id: session.userId },
-          ip,
-          target: { type: 'setting', id: setting },
-          details: { from, to },
-        });
+      if (from !== to) await auditSettingChange(tx, { ...session, ip }, setting, from, to);
   });
   return true;
 }

@@ -15,6 +15,7 @@ import { StagingUpload } from '../ingest/staging';
 import { bind } from '../vault/bindings';
 import { failImport } from './run';
 import { startTenantWorkflow } from '../temporal/tenant-workflow';
+import { requireManager } from '../auth/roles';
 
 /**
  * Imports as the portal takes them (issue 9 §5): the upload is streamed from the request through
@@ -141,10 +142,6 @@ export async function storeImport(
 
 export function createImports(deps: ImportDeps) {
   const { db } = deps;
-  const requireManager = (session: SessionInfo) => {
-    if (session.role !== 'owner' && session.role !== 'admin')
-      throw new Error('imports are for owners and admins');
-  };
 
   /** Stores the form's `file` (see storeImport); other fields and files are ignored. */
   function receive(
@@ -187,7 +184,7 @@ export function createImports(deps: ImportDeps) {
       session: SessionInfo,
       input: { ip: string; contentType: string; body: ReadableStream<Uint8Array> },
     ): Promise<string> {
-      requireManager(session);
+      requireManager(session, 'import');
       const importId = randomUUID();
       const who = { tenantId: session.tenantId, userId: session.userId, ip: input.ip };
       const key = await receive(input.contentType, input.body, who, importId);
@@ -213,7 +210,7 @@ export function createImports(deps: ImportDeps) {
     },
 
     async list(session: SessionInfo) {
-      requireManager(session);
+      requireManager(session, 'import');
       return withTenant(db, session.tenantId, (tx) =>
         tx
           .selectFrom('imports as i')

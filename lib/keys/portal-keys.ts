@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { KeyRotationInput } from '../../activities/key-rotation';
-import { recordAudit } from '../audit/record';
 import type { SessionInfo } from '../auth/sessions';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
@@ -10,6 +9,8 @@ import { destroyGrant } from '../vault/grants';
 import { rotationStatus } from '../vault/rotation';
 import { startTenantWorkflow } from '../temporal/tenant-workflow';
 import { grantFromSession } from '../auth/session-grant';
+import { auditSettingChange } from '../auth/tenant-settings';
+import { requireManager } from '../auth/roles';
 
 /**
  * Key rotation as the portal starts and shows it (issue 9 §3): by hand, to remove members, or on
@@ -24,11 +25,6 @@ export interface KeyRotationDeps {
 
 const GRANT_TTL_MS = 6 * 3_600_000;
 export const rotationWorkflowId = (tenantId: string) => `rotate-keys-${tenantId}`;
-
-const requireManager = (session: SessionInfo) => {
-  if (session.role !== 'owner' && session.role !== 'admin')
-    throw new Error('key rotation is for owners and admins');
-};
 
 export function createKeyRotations(deps: KeyRotationDeps) {
   const { db } = deps;
@@ -58,7 +54,7 @@ export function createKeyRotations(deps: KeyRotationDeps) {
     cookie: string,
     input: { removeUserIds: string[]; trigger: KeyRotationInput['trigger'] },
   ): Promise<'started' | 'running'> {
-    requireManager(session);
+    requireManager(session, 'key rotation');
     const grant = await grantFromSession(db, session, cookie, {
       purpose: 'key-rotation',
       ttlMs: GRANT_TTL_MS,
@@ -87,7 +83,7 @@ export function createKeyRotations(deps: KeyRotationDeps) {
 
   return {
     async overview(session: SessionInfo) {
-      requireManager(session);
+      requireManager(session, 'key rotation');
       const [s, latest, members] = await Promise.all([
         schedule(session.tenantId),
         rotationStatus(db, session.tenantId),
@@ -108,7 +104,7 @@ export function createKeyRotations(deps: KeyRotationDeps) {
 
     /** Sets the rotation schedule in months (0: by hand only); audited as a setting change. */
     async setSchedule(session: SessionInfo, ip: string, months: number): Promise<void> {
-      requireManager(session);
+      requireManager(session, 'key rotation');
       if (!Number.isInteger(months) || months < 0 || months > 120)
         throw new RangeError('the rotation interval is 0 (off) to 120 months');
       await withTenant(db, session.tenantId, async (tx) => {
@@ -122,13 +118,13 @@ export function createKeyRotations(deps: KeyRotationDeps) {
           .set({ key_rotation_months: months })
           .where('id', '=', session.tenantId)
           .execute();
-        await recordAudit(tx, session.tenantId, {
-          action: 'setting.changed',
-          actor: { type: 'user', id: session.userId },
-          ip,
-          target: { type: 'setting', id: 'key.rotation_months' },
-          details: { from: before.key_rotation_months, to: months },
-        });
+        await auditSettingChange(
+          tx,
+          { ...session, ip },
+          'key.rotation_months',
+          before.key_rotation_months,
+          months,
+        );
       });
     },
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { recordAudit } from '../audit/record';
 import type { Db } from '../db';
 import type { RetentionUnit } from '../db/schema';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { comparePeriods, DEFAULT_CLASS, DEFAULT_PERIOD, UNITS, type Period } from './periods';
+import { auditSettingChange } from '../auth/tenant-settings';
 
 /**
  * Retention classes and the address rules that put mail into them (issue 9 §2). Every tenant has
@@ -72,14 +72,7 @@ export async function classForAddresses(tx: TenantTx, addresses: string[]): Prom
 
 type Actor = { tenantId: string; userId: string; ip?: string };
 
-const audit = (tx: TenantTx, actor: Actor, key: string, from: unknown, to: unknown) =>
-  recordAudit(tx, actor.tenantId, {
-    action: 'setting.changed',
-    actor: { type: 'user', id: actor.userId },
-    ip: actor.ip,
-    target: { type: 'setting', id: key },
-    details: { from, to },
-  });
+const audit = auditSettingChange;
 
 /** Creates a class or changes its period (audited as a setting change). */
 export async function saveClass(

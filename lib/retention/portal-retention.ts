@@ -6,6 +6,7 @@ import { withTenant } from '../db/tenant-scope';
 import { addRule, listClasses, listRules, removeRule, saveClass } from './classes';
 import { checkHoldInput, listHolds, releaseHold, setHold } from './holds';
 import { startTenantWorkflow } from '../temporal/tenant-workflow';
+import { requireManager } from '../auth/roles';
 
 /**
  * The portal's retention page: classes, rules, legal holds, past deletions, and a run now. Owners
@@ -18,11 +19,6 @@ export interface RetentionDeps {
   temporal: () => Promise<{ client: Client; taskQueue: string }>;
 }
 
-const requireManager = (session: SessionInfo) => {
-  if (session.role !== 'owner' && session.role !== 'admin')
-    throw new Error('retention and legal holds are for owners and admins');
-};
-
 const actorOf = (session: SessionInfo, ip: string) => ({
   tenantId: session.tenantId,
   userId: session.userId,
@@ -33,7 +29,7 @@ export function createRetention(deps: RetentionDeps) {
   const { db } = deps;
   return {
     async overview(session: SessionInfo) {
-      requireManager(session);
+      requireManager(session, 'retention and legal holds');
       const { classes, rules, shreds } = await withTenant(db, session.tenantId, async (tx) => ({
         classes: await listClasses(tx),
         rules: await listRules(tx),
@@ -56,15 +52,15 @@ export function createRetention(deps: RetentionDeps) {
       return { classes, rules, holds: await listHolds(db, session.tenantId), shreds };
     },
     saveClass(session: SessionInfo, ip: string, input: Parameters<typeof saveClass>[2]) {
-      requireManager(session);
+      requireManager(session, 'retention and legal holds');
       return saveClass(db, actorOf(session, ip), input);
     },
     addRule(session: SessionInfo, ip: string, input: Parameters<typeof addRule>[2]) {
-      requireManager(session);
+      requireManager(session, 'retention and legal holds');
       return addRule(db, actorOf(session, ip), input);
     },
     removeRule(session: SessionInfo, ip: string, ruleId: string) {
-      requireManager(session);
+      requireManager(session, 'retention and legal holds');
       return removeRule(db, actorOf(session, ip), ruleId);
     },
     async setHold(
@@ -73,18 +69,18 @@ export function createRetention(deps: RetentionDeps) {
       ip: string,
       input: { query: string; reason: string },
     ) {
-      requireManager(session);
+      requireManager(session, 'retention and legal holds');
       checkHoldInput(input);
       const ids = await deps.holdMatches(session, cookie, input.query);
       return setHold(db, actorOf(session, ip), input, ids);
     },
     releaseHold(session: SessionInfo, ip: string, holdId: string, reason: string) {
-      requireManager(session);
+      requireManager(session, 'retention and legal holds');
       return releaseHold(db, actorOf(session, ip), holdId, reason);
     },
     /** Starts a retention run for the tenant now (the daily schedule runs all tenants). */
     async startRun(session: SessionInfo): Promise<string> {
-      requireManager(session);
+      requireManager(session, 'retention and legal holds');
       const t = await deps.temporal();
       const workflowId = `retention-${session.tenantId}-${randomUUID()}`;
       await startTenantWorkflow(t, 'retentionRun', {
