@@ -154,6 +154,8 @@ app.all(
       userAgent: req.get('user-agent'),
       nonce: res.locals.nonce as string,
       secureCookies: secure,
+      logFault: (errorId: string, err: unknown, path: string) =>
+        log.error({ errorId, err, path }, 'request failed'),
     }),
   }),
 );

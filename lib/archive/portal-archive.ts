@@ -52,7 +52,7 @@ export interface BrowseInput {
 }
 
 export type BrowseResult =
-  | { kind: 'error'; message: string }
+  | { kind: 'error'; code: string; params: Record<string, string | number> }
   | {
       kind: 'ok';
       hits: (IndexedDoc & { snippet?: Snippet })[];
@@ -184,7 +184,7 @@ export function createArchive(deps: ArchiveDeps) {
       try {
         query = parseQuery(input.q);
       } catch (e) {
-        if (e instanceof QueryError) return { kind: 'error', message: e.message };
+        if (e instanceof QueryError) return { kind: 'error', code: e.code, params: e.params };
         throw e;
       }
       return withKeys(session, cookie, async (unlocked, keyring) => {

@@ -5,6 +5,8 @@ import type { Db } from '../db';
 import type { Role } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
 import { recordAudit } from '../audit/record';
+import { InputError } from '../input/input-error';
+import { normalizeAddress } from '../input/address';
 import { zeroize } from '../crypto/bytes';
 import { deriveKeyPair } from '../crypto/hpke';
 import { openSealed, sealTo } from '../crypto/sealed-box';
@@ -114,7 +116,7 @@ export interface AcceptInput {
   argon2?: Argon2Params;
 }
 
-export class InviteError extends Error {
+export class InviteError extends InputError {
   override name = 'InviteError';
 }
 
@@ -129,7 +131,7 @@ export async function acceptSetupInvite(
 ): Promise<{ recoveryKey: string; cookie: string; tenantId: string }> {
   const invite = await findInvite(db, input.token);
   if (!invite || invite.role !== 'owner' || !invite.tenantName)
-    throw new InviteError('invitation unknown, used or expired');
+    throw new InviteError('invite.invalid');
   // Claim it first: of two simultaneous acceptances only one proceeds.
   const claimed = await withTenant(db, invite.tenantId, (tx) =>
     tx
@@ -140,7 +142,7 @@ export async function acceptSetupInvite(
       .returning('id')
       .executeTakeFirst(),
   );
-  if (!claimed) throw new InviteError('invitation unknown, used or expired');
+  if (!claimed) throw new InviteError('invite.invalid');
   const created = await createTenant(db, {
     tenantId: invite.tenantId,
     name: invite.tenantName,
@@ -171,11 +173,10 @@ export async function createMemberInvite(
   input: { email: string; role: InvitableRole; ip: string },
 ): Promise<{ token: string; expiresAt: Date }> {
   if (session.role !== 'owner' && session.role !== 'admin')
-    throw new InviteError('only owners and administrators invite users');
-  if (!INVITABLE_ROLES.includes(input.role)) throw new InviteError('unknown role');
-  const email = input.email.trim().toLowerCase();
-  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 320)
-    throw new InviteError('not an e-mail address');
+    throw new InviteError('users.error.notAllowed');
+  if (!INVITABLE_ROLES.includes(input.role)) throw new InviteError('users.error.role', {}, 'role');
+  const email = normalizeAddress(input.email);
+  if (!email) throw new InviteError('users.error.email', {}, 'email');
   const token = newToken();
   const id = randomUUID();
   const expiresAt = new Date(Date.now() + INVITE_DAYS * 86_400_000);
@@ -185,7 +186,7 @@ export async function createMemberInvite(
       .select('id')
       .where(sql<string>`lower(email)`, '=', email)
       .executeTakeFirst();
-    if (existing) throw new InviteError('this address already has an account');
+    if (existing) throw new InviteError('users.error.exists', {}, 'email');
     const unlocked = await unlockedKeys(tx, session, cookie);
     const invitee = inviteKeyPair(token);
     try {
@@ -230,8 +231,7 @@ export async function createMemberInvite(
  */
 export async function acceptMemberInvite(db: Db, input: AcceptInput): Promise<{ cookie: string }> {
   const invite = await findInvite(db, input.token);
-  if (!invite || invite.role === 'owner')
-    throw new InviteError('invitation unknown, used or expired');
+  if (!invite || invite.role === 'owner') throw new InviteError('invite.invalid');
   await withTenant(db, invite.tenantId, async (tx) => {
     const row = await tx
       .selectFrom('invites')
@@ -246,10 +246,9 @@ export async function acceptMemberInvite(db: Db, input: AcceptInput): Promise<{ 
       .where('id', '=', invite.tenantId)
       .executeTakeFirstOrThrow();
     if (!row?.sealed_tenant_key || row.tenant_key_version === null)
-      throw new InviteError('invitation unknown, used or expired');
+      throw new InviteError('invite.invalid');
     // A key rotation since the invitation: the held key is stale; the admin invites again.
-    if (row.tenant_key_version !== tenant.key_version)
-      throw new InviteError('the tenant key was rotated since this invitation; ask for a new one');
+    if (row.tenant_key_version !== tenant.key_version) throw new InviteError('invite.rotated');
     const invitee = inviteKeyPair(input.token);
     const tenantPrivateKey = openSealed(
       invitee.privateKey,

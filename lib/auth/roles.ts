@@ -1,4 +1,5 @@
 import { recordAudit } from '../audit/record';
+import { InputError, isUuid } from '../input/input-error';
 import type { Db } from '../db';
 import type { Role } from '../db/schema';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
@@ -11,14 +12,14 @@ import { endUserSessionsTx, type SessionInfo } from './sessions';
  * come with a fresh login (a new session id).
  */
 
-export class RoleError extends Error {
+export class RoleError extends InputError {
   override name = 'RoleError';
 }
 
 /** Tenant administration (retention, holds, keys, imports) is for owners and admins only. */
 export function requireManager(session: Pick<SessionInfo, 'role'>, what: string): void {
   if (session.role !== 'owner' && session.role !== 'admin')
-    throw new RoleError(`${what} is for owners and admins`);
+    throw new RoleError('users.error.notAllowed', { what });
 }
 
 /**
@@ -32,9 +33,9 @@ async function withManagedUser<T>(
   fn: (tx: TenantTx, user: { id: string; role: Role; disabled_at: Date | null }) => Promise<T>,
 ): Promise<T> {
   const actor = session.role;
-  if (actor !== 'owner' && actor !== 'admin') throw new RoleError('not allowed');
-  if (userId === session.userId) throw new RoleError('no one manages their own account here');
-  if (!/^[0-9a-f-]{36}$/i.test(userId)) throw new RoleError('no such user');
+  if (actor !== 'owner' && actor !== 'admin') throw new RoleError('users.error.notAllowed');
+  if (userId === session.userId) throw new RoleError('users.error.self');
+  if (!isUuid(userId)) throw new RoleError('users.error.noSuchUser');
   return withTenant(db, session.tenantId, async (tx) => {
     const user = await tx
       .selectFrom('users')
@@ -42,9 +43,8 @@ async function withManagedUser<T>(
       .where('id', '=', userId)
       .forUpdate()
       .executeTakeFirst();
-    if (!user) throw new RoleError('no such user');
-    if (user.role === 'owner' && actor !== 'owner')
-      throw new RoleError('only owners manage owners');
+    if (!user) throw new RoleError('users.error.noSuchUser');
+    if (user.role === 'owner' && actor !== 'owner') throw new RoleError('users.error.ownersOnly');
     return fn(tx, user);
   });
 }
@@ -57,7 +57,7 @@ export async function changeRole(
   input: { userId: string; role: Role; ip: string },
 ): Promise<void> {
   if (input.role === 'owner' && session.role !== 'owner')
-    throw new RoleError('only owners make owners');
+    throw new RoleError('users.error.ownersOnly');
   await withManagedUser(db, session, input.userId, async (tx, user) => {
     if (user.role === input.role) return;
     await tx.updateTable('users').set({ role: input.role }).where('id', '=', user.id).execute();

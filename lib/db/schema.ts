@@ -42,7 +42,9 @@ export interface ImportProblem {
   /** 0-based position in the file; -1 for the file as a whole. */
   entry: number;
   name?: string;
+  /** A message key of the portal's dictionaries (older rows: an English sentence). */
   reason: string;
+  params?: Record<string, string | number>;
 }
 
 export interface ImportsTable {

@@ -6,15 +6,25 @@
 /** An RFC 5322 header field line: a name of printable characters except ':' and a colon. */
 const HEADER_LINE = /^[!-9;-~]+[ \t]*:/;
 
-export function entryProblem(bytes: Buffer, maxBytes: number): string | undefined {
-  if (!bytes.length) return 'empty';
-  if (bytes.length > maxBytes)
-    return `larger than ${Math.round(maxBytes / 1024 / 1024)} MiB (the archive's size limit)`;
+/** Why an entry is skipped: a message key of the portal's dictionaries and its values. */
+export interface EntryProblem {
+  reason: string;
+  params?: Record<string, string | number>;
+}
+
+export const tooLarge = (maxBytes: number): EntryProblem => ({
+  reason: 'import.skip.tooLarge',
+  params: { mib: Math.round(maxBytes / 1024 / 1024) },
+});
+
+export function entryProblem(bytes: Buffer, maxBytes: number): EntryProblem | undefined {
+  if (!bytes.length) return { reason: 'import.skip.empty' };
+  if (bytes.length > maxBytes) return tooLarge(maxBytes);
   const firstLine = bytes
     .subarray(0, Math.min(bytes.length, 2000))
     .toString('latin1')
     .split(/\r?\n/)[0]!;
-  if (!HEADER_LINE.test(firstLine)) return 'no mail header at the start';
+  if (!HEADER_LINE.test(firstLine)) return { reason: 'import.skip.noHeader' };
   return undefined;
 }
 

@@ -16,6 +16,7 @@ import { bind } from '../vault/bindings';
 import { failImport } from './run';
 import { startTenantWorkflow } from '../temporal/tenant-workflow';
 import { requireManager } from '../auth/roles';
+import { InputError } from '../input/input-error';
 
 /**
  * Imports as the portal takes them (issue 9 §5): the upload is streamed from the request through
@@ -29,7 +30,7 @@ export interface ImportDeps {
   temporal: () => Promise<{ client: Client; taskQueue: string }>;
 }
 
-export class ImportInputError extends Error {
+export class ImportInputError extends InputError {
   override name = 'ImportInputError';
 }
 
@@ -72,11 +73,10 @@ class Sniffer extends Transform {
   }
 
   private decide(cb: TransformCallback): void {
-    if (!this.headLength) return cb(new ImportInputError('the file is empty'));
+    if (!this.headLength) return cb(new ImportInputError('imports.error.empty', {}, 'file'));
     const head = Buffer.concat(this.head);
     this.format = sniff(head, this.filename);
-    if (!this.format)
-      return cb(new ImportInputError('the file is neither an MBOX nor a ZIP of .eml files'));
+    if (!this.format) return cb(new ImportInputError('imports.error.format', {}, 'file'));
     this.head = [];
     cb(null, head);
   }
@@ -108,7 +108,7 @@ export async function storeImport(
       upload.input,
     );
     await upload.done;
-    if (truncated()) throw new ImportInputError('the file is larger than 20 GiB');
+    if (truncated()) throw new ImportInputError('imports.error.tooLarge', {}, 'file');
     await withTenant(deps.db, tenantId, async (tx) => {
       await tx
         .insertInto('imports')
@@ -158,7 +158,7 @@ export function createImports(deps: ImportDeps) {
           limits: { files: 1, fileSize: MAX_UPLOAD_BYTES },
         });
       } catch {
-        return reject(new ImportInputError('the upload is not a form with a file'));
+        return reject(new ImportInputError('imports.error.notForm', {}, 'file'));
       }
       let seen = false;
       bb.on('file', (field, file, info) => {
@@ -172,7 +172,7 @@ export function createImports(deps: ImportDeps) {
         );
       });
       bb.on('close', () => {
-        if (!seen) reject(new ImportInputError('choose a file to import'));
+        if (!seen) reject(new ImportInputError('imports.error.noFile', {}, 'file'));
       });
       bb.on('error', (e) => reject(e));
       Readable.fromWeb(body as never).pipe(bb);

@@ -6,7 +6,7 @@ import type { ImportProblem } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
 import { receiveMail, type IngestDeps } from '../ingest/receive';
 import { bind } from '../vault/bindings';
-import { entryProblem, originalReceiptTime } from './entry';
+import { entryProblem, originalReceiptTime, tooLarge, type EntryProblem } from './entry';
 import { MboxSplitter } from './mbox';
 import { ZipSplitter } from './zip';
 
@@ -37,7 +37,7 @@ interface Entry {
   index: number;
   name?: string;
   bytes?: Buffer;
-  problem?: string;
+  problem?: EntryProblem;
   separator?: string;
 }
 
@@ -90,7 +90,7 @@ export async function runImport(
   async function handle(e: Entry): Promise<void> {
     if (e.index < row.entries_done) return; // done before a retry
     const problem = e.problem ?? entryProblem(e.bytes!, deps.maxMessageBytes);
-    if (problem) report({ entry: e.index, ...(e.name ? { name: e.name } : {}), reason: problem });
+    if (problem) report({ entry: e.index, ...(e.name ? { name: e.name } : {}), ...problem });
     else {
       const received = originalReceiptTime(e.bytes!, e.separator);
       const outcomes = await receiveMail(deps, Readable.from([e.bytes!]), {
@@ -108,7 +108,11 @@ export async function runImport(
         if (o.duplicate) state.duplicates++;
         else state.archived++;
       } else if (o.code >= 500)
-        report({ entry: e.index, ...(e.name ? { name: e.name } : {}), reason: o.text });
+        report({
+          entry: e.index,
+          ...(e.name ? { name: e.name } : {}),
+          ...(o.code === 552 ? tooLarge(deps.maxMessageBytes) : { reason: 'import.skip.refused' }),
+        });
       // Temporarily unavailable (S3, database): the activity's retry resumes at this entry.
       else throw new Error(`archiving entry ${e.index} failed for now: ${o.text}`);
     }
@@ -136,10 +140,11 @@ export async function runImport(
   if (state.entries === 0)
     report({
       entry: -1,
-      reason: `no mails found: the file is not a readable ${row.format.toUpperCase()}`,
+      reason: 'import.skip.noMails',
+      params: { format: row.format.toUpperCase() },
     });
   else if (mbox?.ignoredBytes)
-    report({ entry: -1, reason: `${mbox.ignoredBytes} bytes before the first mail were not MBOX` });
+    report({ entry: -1, reason: 'import.skip.leadingBytes', params: { bytes: mbox.ignoredBytes } });
   await withTenant(deps.db, tenantId, async (tx) => {
     await recordAudit(tx, tenantId, {
       action: 'import.finished',

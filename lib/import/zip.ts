@@ -1,4 +1,5 @@
 import { Unzip, UnzipInflate } from 'fflate';
+import { tooLarge, type EntryProblem } from './entry';
 
 /**
  * Reads a ZIP of `.eml` files as a stream (fflate's streaming Unzip): each `push` returns the
@@ -7,7 +8,8 @@ import { Unzip, UnzipInflate } from 'fflate';
  */
 
 export type ZipEntry =
-  { index: number; name: string; bytes: Buffer } | { index: number; name: string; problem: string };
+  | { index: number; name: string; bytes: Buffer }
+  | { index: number; name: string; problem: EntryProblem };
 
 const IGNORED = /(^|\/)(__MACOSX\/|\.DS_Store$)|\/$/;
 
@@ -23,14 +25,14 @@ export class ZipSplitter {
       const index = this.count++;
       const name = file.name;
       if (!/\.eml$/i.test(name)) {
-        this.ready.push({ index, name, problem: 'not an .eml file' });
+        this.ready.push({ index, name, problem: { reason: 'import.skip.notEml' } });
         return;
       }
       if (file.compression !== 0 && file.compression !== 8) {
         this.ready.push({
           index,
           name,
-          problem: `unsupported compression (method ${file.compression})`,
+          problem: { reason: 'import.skip.compression', params: { method: file.compression } },
         });
         return;
       }
@@ -41,7 +43,7 @@ export class ZipSplitter {
         if (failed) return;
         if (err) {
           failed = true;
-          this.ready.push({ index, name, problem: `cannot be decompressed: ${err.message}` });
+          this.ready.push({ index, name, problem: { reason: 'import.skip.inflate' } });
           return;
         }
         size += chunk.length;
@@ -51,7 +53,7 @@ export class ZipSplitter {
           this.ready.push({
             index,
             name,
-            problem: `larger than ${Math.round(this.maxBytes / 1024 / 1024)} MiB (the archive's size limit)`,
+            problem: tooLarge(this.maxBytes),
           });
           return;
         }
@@ -60,12 +62,12 @@ export class ZipSplitter {
       };
       try {
         file.start();
-      } catch (e) {
+      } catch {
         failed = true;
         this.ready.push({
           index,
           name,
-          problem: `cannot be decompressed: ${(e as Error).message}`,
+          problem: { reason: 'import.skip.inflate' },
         });
       }
     };

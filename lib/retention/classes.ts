@@ -4,6 +4,8 @@ import type { RetentionUnit } from '../db/schema';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { comparePeriods, DEFAULT_CLASS, DEFAULT_PERIOD, UNITS, type Period } from './periods';
 import { auditSettingChange } from '../auth/tenant-settings';
+import { InputError, isUuid } from '../input/input-error';
+import { normalizeAddressOrDomain } from '../input/address';
 
 /**
  * Retention classes and the address rules that put mail into them (issue 9 §2). Every tenant has
@@ -24,12 +26,11 @@ export interface RetentionRule {
   className: string;
 }
 
-export class RetentionInputError extends Error {
+export class RetentionInputError extends InputError {
   override name = 'RetentionInputError';
 }
 
 const NAME = /^[a-z0-9-]{1,40}$/;
-const PATTERN = /^[^\s@]*@[^\s@]+$/;
 
 export async function listClasses(tx: TenantTx): Promise<RetentionClass[]> {
   const rows = await tx
@@ -81,12 +82,11 @@ export async function saveClass(
   input: { name: string; amount: number; unit: string },
 ): Promise<void> {
   const name = input.name.trim().toLowerCase();
-  if (!NAME.test(name))
-    throw new RetentionInputError('class names use a–z, 0–9 and "-", at most 40 characters');
+  if (!NAME.test(name)) throw new RetentionInputError('retention.error.name', {}, 'name');
   if (!Number.isInteger(input.amount) || input.amount < 1 || input.amount > 100_000)
-    throw new RetentionInputError('the period must be a whole number from 1');
+    throw new RetentionInputError('retention.error.amount', {}, 'amount');
   if (!UNITS.includes(input.unit as RetentionUnit))
-    throw new RetentionInputError('the unit must be years, months, days or minutes');
+    throw new RetentionInputError('retention.error.unit', {}, 'unit');
   const unit = input.unit as RetentionUnit;
   await withTenant(db, actor.tenantId, async (tx) => {
     const before = (await listClasses(tx)).find((c) => c.name === name);
@@ -115,15 +115,12 @@ export async function addRule(
   actor: Actor,
   input: { pattern: string; className: string },
 ): Promise<void> {
-  const pattern = input.pattern.trim().toLowerCase();
-  if (!PATTERN.test(pattern))
-    throw new RetentionInputError(
-      'a rule names an address (name@firma.de) or a domain (@firma.de)',
-    );
+  const pattern = normalizeAddressOrDomain(input.pattern);
+  if (!pattern) throw new RetentionInputError('retention.error.pattern', {}, 'pattern');
   await withTenant(db, actor.tenantId, async (tx) => {
     const classes = await listClasses(tx);
     if (!classes.some((c) => c.name === input.className))
-      throw new RetentionInputError('no such retention class');
+      throw new RetentionInputError('retention.error.noClass', {}, 'class');
     // The implicit default class gets a row, so the rule's foreign key has something to point at.
     if (input.className === DEFAULT_CLASS)
       await tx
@@ -147,12 +144,13 @@ export async function addRule(
       .onConflict((oc) => oc.columns(['tenant_id', 'pattern']).doNothing())
       .executeTakeFirst();
     if (!Number(r.numInsertedOrUpdatedRows ?? 0))
-      throw new RetentionInputError('there is already a rule for this address');
+      throw new RetentionInputError('retention.error.ruleExists', {}, 'pattern');
     await audit(tx, actor, `retention.rule.${pattern}`, null, input.className);
   });
 }
 
 export async function removeRule(db: Db, actor: Actor, ruleId: string): Promise<void> {
+  if (!isUuid(ruleId)) return;
   await withTenant(db, actor.tenantId, async (tx) => {
     const rule = await tx
       .deleteFrom('retention_rules')

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { recordAudit } from '../audit/record';
+import { InputError, isUuid } from '../input/input-error';
+import { formText } from '../input/text';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { SearchIndex } from '../search/engine';
@@ -16,7 +18,7 @@ import { decodeSegment, encodeSegment, type IndexedDoc } from '../search/segment
  * tenant (ingest has no keys to open a sealed one) — docs/retention.md says so.
  */
 
-export class HoldInputError extends Error {
+export class HoldInputError extends InputError {
   override name = 'HoldInputError';
 }
 
@@ -35,14 +37,22 @@ type Actor = { tenantId: string; userId: string; ip?: string };
 
 /** Checks a hold's query before anything is resolved; throws HoldInputError with the reason. */
 export function checkHoldInput(input: { query: string; reason: string }): void {
-  if (!input.reason.trim()) throw new HoldInputError('a legal hold needs a reason');
-  if (input.reason.length > 2000) throw new HoldInputError('the reason is too long');
-  if (!input.query.trim())
-    throw new HoldInputError('a legal hold needs a scope: a mailbox, an address, dates or words');
+  formText(input.reason, {
+    field: 'reason',
+    max: 2000,
+    required: true,
+    missing: 'retention.error.reasonMissing',
+  });
+  formText(input.query, {
+    field: 'query',
+    max: 1000,
+    required: true,
+    missing: 'retention.error.scopeMissing',
+  });
   try {
     parseQuery(input.query);
   } catch (e) {
-    if (e instanceof QueryError) throw new HoldInputError(e.message);
+    if (e instanceof QueryError) throw new HoldInputError(e.code, e.params, 'query');
     throw e;
   }
 }
@@ -110,7 +120,13 @@ export async function releaseHold(
   holdId: string,
   reason: string,
 ): Promise<boolean> {
-  if (!reason.trim()) throw new HoldInputError('say why the hold is released');
+  formText(reason, {
+    field: 'reason',
+    max: 2000,
+    required: true,
+    missing: 'retention.error.releaseReason',
+  });
+  if (!isUuid(holdId)) return false;
   return withTenant(db, actor.tenantId, async (tx) => {
     const r = await tx
       .updateTable('legal_holds')

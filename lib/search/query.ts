@@ -1,3 +1,4 @@
+import { InputError } from '../input/input-error';
 import { fold, hasUmlaut, transliterate } from './tokenize';
 
 /**
@@ -48,7 +49,7 @@ const FIELDS: Record<string, FieldName> = {
   postfach: 'mailbox',
 };
 
-export class QueryError extends Error {
+export class QueryError extends InputError {
   override name = 'QueryError';
 }
 
@@ -71,7 +72,7 @@ const toTerm = (w: string): TermQuery =>
 /** `1M`, `500K`, `2000` → bytes. */
 function size(value: string): number {
   const m = /^(\d+(?:[.,]\d+)?)\s*([kmg]?)b?$/i.exec(value);
-  if (!m) throw new QueryError(`not a size: ${value}`);
+  if (!m) throw new QueryError('query.error.size', { value: value.slice(0, 40) });
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k'];
   return Math.round(Number(m[1]!.replace(',', '.')) * unit);
 }
@@ -81,13 +82,13 @@ export function day(value: string, end = false): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   const t = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!) : NaN;
   if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== value)
-    throw new QueryError(`not a date (YYYY-MM-DD): ${value}`);
+    throw new QueryError('query.error.date', { value: value.slice(0, 40) });
   return end ? t + 86_400_000 : t;
 }
 
 export function parseQuery(input: string): Query {
   const q: Query = { all: [], none: [], phrases: [], fields: [] };
-  if (input.length > 1000) throw new QueryError('the query is too long');
+  if (input.length > 1000) throw new QueryError('query.error.long');
   for (const m of input.matchAll(/(-?)(?:([\p{L}]+):)?(?:"([^"]*)"?|(\S+))/gu)) {
     const negated = m[1] === '-';
     const key = m[2]?.toLowerCase();
@@ -102,7 +103,7 @@ export function parseQuery(input: string): Query {
     else if (key === 'before' || key === 'vor') q.before = day(raw, true);
     else if (key === 'has' || key === 'hat') {
       if (!/^(attachments?|anhang|anh[äa]nge)$/i.test(raw))
-        throw new QueryError(`unknown has: value ${raw}`);
+        throw new QueryError('query.error.has', { value: raw.slice(0, 40) });
       q.hasAttachment = true;
     } else if (key === 'larger' || key === 'groesser' || key === 'größer') q.larger = size(raw);
     else if (key === 'smaller' || key === 'kleiner') q.smaller = size(raw);

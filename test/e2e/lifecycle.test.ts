@@ -187,7 +187,7 @@ it('imports an MBOX through the upload form', async () => {
   await expect(owner.getByTestId('import-counts').first().textContent()).resolves.toBe(
     '3 Einträge: 2 archiviert, 0 Duplikate, 1 übersprungen',
   );
-  await owner.getByText('Eintrag 2 : no mail header at the start').waitFor();
+  await owner.getByText('Eintrag 2 : beginnt nicht mit einem Mail-Header').waitFor();
   const id = await until(
     'the imported mail',
     async () => (await rows()).find((r) => r.sha256.equals(sha256(a)) && r.state === 'sealed')?.id,

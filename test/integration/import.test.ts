@@ -87,7 +87,7 @@ describe('import', () => {
     expect(summary).toEqual({ entries: 4, archived: 2, duplicates: 1, malformed: 1 });
     const row = await importRow(t.tenantId, id);
     expect(row).toMatchObject({ status: 'done', format: 'mbox', size: mbox.length });
-    expect(row.problems).toEqual([{ entry: 1, reason: 'no mail header at the start' }]);
+    expect(row.problems).toEqual([{ entry: 1, reason: 'import.skip.noHeader' }]);
 
     const archived = await sealedMessages(ctx, t, 2);
     const got = archived.find((m) => m.row.sha256.equals(sha256(a)))!;
@@ -116,7 +116,7 @@ describe('import', () => {
       malformed: 1,
     });
     expect((await importRow(t.tenantId, zipId)).problems).toEqual([
-      { entry: 2, name: 'postfach/liesmich.txt', reason: 'not an .eml file' },
+      { entry: 2, name: 'postfach/liesmich.txt', reason: 'import.skip.notEml' },
     ]);
     const vertrag = (await sealedMessages(ctx, t, 3)).find((m) => m.row.sha256.equals(sha256(c)))!;
     expect(vertrag.metadata.envelope).toMatchObject({
@@ -132,7 +132,7 @@ describe('import', () => {
     // Not a mail container at all: refused at upload, nothing stored.
     await expect(
       svc.upload(sessionOf(t), { ip: '127.0.0.1', ...(await form(randomBytes(2000), 'x.pdf')) }),
-    ).rejects.toThrow(/neither an MBOX nor a ZIP/);
+    ).rejects.toThrow('imports.error.format');
   }, 120_000);
 
   it('resumes after the last finished entry when interrupted', async () => {

@@ -84,7 +84,7 @@ describe('portal sessions', () => {
         { ...a.session, role: 'owner' },
         { userId: b.adminUserId, role: 'member', ip: '192.0.2.1' },
       ),
-    ).rejects.toThrow('no such user');
+    ).rejects.toThrow('users.error.noSuchUser');
   });
 
   it('an admin disables a user (sessions end, sign-in refused) and signs users out everywhere', async () => {
@@ -151,7 +151,7 @@ describe('portal sessions', () => {
         { ...a.session, role: 'owner' },
         { userId: b.session.userId, ip: '192.0.2.1' },
       ),
-    ).rejects.toThrow('no such user');
+    ).rejects.toThrow('users.error.noSuchUser');
     expect((await readSession(db, b.cookie)).status).toBe('active');
   });
 });

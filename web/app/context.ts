@@ -16,6 +16,9 @@ declare module 'react-router' {
      * same request then see the new session, not the ended one in the request's cookie.
      */
     sessionCookie?: string;
+    /** Logs a fault with its id (entry.server's handleError); the error page shows the id. */
+    logFault: (errorId: string, err: unknown, path: string) => void;
+    errorId?: string;
   }
 }
 

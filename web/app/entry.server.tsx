@@ -1,11 +1,30 @@
+import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { createReadableStreamFromReadable } from '@react-router/node';
 import { isbot } from 'isbot';
 import { renderToPipeableStream, type RenderToPipeableStreamOptions } from 'react-dom/server';
-import { ServerRouter, type AppLoadContext, type EntryContext } from 'react-router';
+import {
+  ServerRouter,
+  type AppLoadContext,
+  type EntryContext,
+  type HandleErrorFunction,
+} from 'react-router';
+import { ErrorIdContext } from './lib/error-id';
 
 // React Router's default Node entry, plus the per-request CSP nonce on every script it emits.
 export const streamTimeout = 5_000;
+
+/**
+ * A fault in a loader or action (input is refused before it gets here): logged once with an id
+ * the error page shows, so support finds the log line a user quotes. Aborted requests are not
+ * faults.
+ */
+export const handleError: HandleErrorFunction = (error, { request, context }) => {
+  if (request.signal.aborted) return;
+  const ctx = context as AppLoadContext;
+  ctx.errorId ??= randomBytes(6).toString('hex');
+  ctx.logFault(ctx.errorId, error, new URL(request.url).pathname);
+};
 
 export default function handleRequest(
   request: Request,
@@ -26,7 +45,9 @@ export default function handleRequest(
       streamTimeout + 1000,
     );
     const { pipe, abort } = renderToPipeableStream(
-      <ServerRouter context={routerContext} url={request.url} nonce={nonce} />,
+      <ErrorIdContext.Provider value={loadContext.errorId}>
+        <ServerRouter context={routerContext} url={request.url} nonce={nonce} />
+      </ErrorIdContext.Provider>,
       {
         nonce,
         [ready]() {

@@ -10,6 +10,7 @@ import {
   useRouteLoaderData,
 } from 'react-router';
 import { useT, type Lang } from './i18n';
+import { useErrorId } from './lib/error-id';
 import { langOf } from './lib/http.server';
 import styles from './styles.css?url';
 
@@ -69,11 +70,17 @@ export default function App() {
 
 export function ErrorBoundary({ error }: { error: unknown }) {
   const t = useT();
+  const errorId = useErrorId();
   const notFound = isRouteErrorResponse(error) && error.status === 404;
   return (
     <main>
       <h1>{t('error.title')}</h1>
       <p role="alert">{t(notFound ? 'error.notFound' : 'error.generic')}</p>
+      {!notFound && errorId && (
+        <p>
+          {t('error.id')} <code id="error-id">{errorId}</code>
+        </p>
+      )}
     </main>
   );
 }

@@ -13,12 +13,15 @@ export function translate(lang: Lang, key: MessageKey, vars: Record<string, stri
   return MESSAGES[lang][key].replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? `{${k}}`));
 }
 
+/** A key the dictionaries have: domain errors and import reasons arrive as strings. */
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(de, key);
+
 /** `t(key, vars)` in the language the root loader chose for this request. */
 export function useT() {
   const data = useRouteLoaderData('root') as { lang?: Lang } | undefined;
   const lang = data?.lang ?? 'de';
   return Object.assign(
     (key: MessageKey, vars?: Record<string, string | number>) => translate(lang, key, vars),
-    { lang },
+    { lang, known: isMessageKey },
   );
 }

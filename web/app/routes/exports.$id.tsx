@@ -49,7 +49,7 @@ export default function ExportPage() {
           </p>
         </>
       )}
-      {e.status === 'failed' && <Alert>{e.error ?? ''}</Alert>}
+      {e.status === 'failed' && <Alert>{t('exports.failed')}</Alert>}
       {e.status === 'done' && (
         <>
           <p>{t('exports.ready', { at: e.expiresAt ? dateTime(t.lang, e.expiresAt) : '–' })}</p>

@@ -6,6 +6,8 @@ import { dateTime } from '../lib/format';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { seeOther } from '../lib/http.server';
 import { rolesFor } from '../permissions';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /**
  * Exports: start one for a search (the archive list links here with its query), as .eml files or
@@ -30,7 +32,7 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireRecentAuth(request, context, rolesFor('/exports'));
   const form = await request.formData();
   const password = String(form.get('password') ?? '');
@@ -53,7 +55,7 @@ export async function action({ request, context }: ActionArgs) {
   } catch {
     return data({ error: 'unavailable' as const }, { status: 503 });
   }
-}
+});
 
 export default function Exports() {
   const t = useT();
@@ -63,6 +65,7 @@ export default function Exports() {
   return (
     <div className="wide">
       <h1>{t('exports.title')}</h1>
+      <FormError />
       <p>{t('exports.intro')}</p>
       {result?.error && (
         <Alert>

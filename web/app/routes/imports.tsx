@@ -3,8 +3,10 @@ import type { ActionArgs, LoaderArgs } from '../context';
 import { Alert, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { byteSize, dateTime } from '../lib/format';
+import { formAction, formProblem } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
+import { FormError } from '../components/FormError';
 
 /**
  * Import of historical mail (issue 9 §5): upload an MBOX or a ZIP of .eml files; each mail is
@@ -37,7 +39,7 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRecentAuth(request, context, rolesFor('/imports'));
   try {
     await context.services.imports.upload(session, {
@@ -47,11 +49,11 @@ export async function action({ request, context }: ActionArgs) {
     });
     return { ok: true as const };
   } catch (e) {
-    if ((e as Error).name === 'ImportInputError')
-      return data({ ok: false as const, error: (e as Error).message }, { status: 400 });
+    const problem = formProblem(e);
+    if (problem) return data({ ok: false as const, error: problem.code }, { status: 400 });
     return data({ ok: false as const, error: 'unavailable' }, { status: 503 });
   }
-}
+});
 
 export default function ImportsPage() {
   const t = useT();
@@ -62,10 +64,17 @@ export default function ImportsPage() {
     <div className="wide">
       {running && <meta httpEquiv="refresh" content="3" />}
       <h1>{t('imports.title')}</h1>
+      <FormError />
       <p>{t('imports.intro')}</p>
       {result?.ok && <Alert kind="notice">{t('imports.started')}</Alert>}
       {result && !result.ok && (
-        <Alert>{result.error === 'unavailable' ? t('imports.unavailable') : result.error}</Alert>
+        <Alert>
+          {result.error === 'unavailable'
+            ? t('imports.unavailable')
+            : t.known(result.error)
+              ? t(result.error)
+              : t('form.invalid')}
+        </Alert>
       )}
       <form method="post" encType="multipart/form-data">
         <label htmlFor="import-file">{t('imports.file')}</label>
@@ -91,7 +100,7 @@ export default function ImportsPage() {
               malformed: i.malformed,
             })}
           </p>
-          {i.error && <Alert>{i.error}</Alert>}
+          {i.error && <Alert>{t('imports.failed')}</Alert>}
           {i.problems.length > 0 && (
             <details open={i.problems.length <= 20}>
               <summary>{t('imports.problems')}</summary>
@@ -101,7 +110,7 @@ export default function ImportsPage() {
                     {p.entry >= 0
                       ? t('imports.entry', { n: p.entry + 1, name: p.name ?? '' })
                       : t('imports.wholeFile')}
-                    : {p.reason}
+                    : {t.known(p.reason) ? t(p.reason, p.params) : p.reason}
                   </li>
                 ))}
               </ul>

@@ -4,6 +4,8 @@ import { Alert, Field, Submit } from '../components/Field';
 import { useT, type MessageKey } from '../i18n';
 import { clearCookie, cookiesOf, INVITE_COOKIE, seeOther, actionHeaders } from '../lib/http.server';
 import { adoptSession } from '../lib/guards.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /**
  * Accepting an owner invitation: password → recovery key (shown once, confirmed by typing one
@@ -33,7 +35,7 @@ export async function loader({ request, context }: LoaderArgs) {
 const BLOCK = 3;
 const blockOf = (key: string, n: number) => key.split('-')[n - 1] ?? '';
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const form = await request.formData();
   if (form.get('intent') === 'confirm-recovery') {
     const key = String(form.get('recoveryKey') ?? '');
@@ -100,7 +102,7 @@ export async function action({ request, context }: ActionArgs) {
     { stage: 'recovery' as const, recoveryKey: accepted.recoveryKey, mismatch: false },
     { headers },
   );
-}
+});
 
 function RecoveryKey({ recoveryKey, mismatch }: { recoveryKey: string; mismatch: boolean }) {
   const t = useT();
@@ -141,6 +143,7 @@ export default function Invite() {
     return (
       <>
         <h1>{t('invite.title')}</h1>
+        <FormError />
         <Alert>{t('invite.invalid')}</Alert>
       </>
     );

@@ -11,6 +11,8 @@ import {
   actionHeaders,
   tooManyAttempts,
 } from '../lib/http.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 export const headers = actionHeaders;
 
@@ -19,7 +21,7 @@ export async function loader({ request, context }: LoaderArgs) {
   return null;
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requirePasswordStep(request, context);
   const code = String((await request.formData()).get('code') ?? '').slice(0, 64);
   const r = await context.services.secondFactorStep(session, cookie, {
@@ -30,7 +32,7 @@ export async function action({ request, context }: ActionArgs) {
   if (r.kind === 'throttled') return tooManyAttempts(r.retryAfterS);
   if (r.kind === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
   return seeOther('/', setCookie(context, SESSION_COOKIE, r.cookie));
-}
+});
 
 export default function SecondFactor() {
   const t = useT();
@@ -38,6 +40,7 @@ export default function SecondFactor() {
   return (
     <>
       <h1>{t('second.title')}</h1>
+      <FormError />
       <p>{t('second.intro')}</p>
       {result?.error === 'failed' && <Alert>{t('second.failed')}</Alert>}
       {result?.error === 'throttled' && (

@@ -10,6 +10,8 @@ import {
   actionHeaders,
   tooManyAttempts,
 } from '../lib/http.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 export const headers = actionHeaders;
 
@@ -18,7 +20,7 @@ export async function loader({ request, context }: LoaderArgs) {
   return null;
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const form = await request.formData();
   const email = String(form.get('email') ?? '').slice(0, 320);
   const password = String(form.get('password') ?? '').slice(0, 1024);
@@ -35,7 +37,7 @@ export async function action({ request, context }: ActionArgs) {
     r.next === 'enrol' ? '/setup/second-factor' : '/login/second-factor',
     setCookie(context, SESSION_COOKIE, r.cookie),
   );
-}
+});
 
 export default function Login() {
   const t = useT();
@@ -44,6 +46,7 @@ export default function Login() {
   return (
     <>
       <h1>{t('login.title')}</h1>
+      <FormError />
       {params.get('expired') && <Alert kind="notice">{t('login.expired')}</Alert>}
       {params.get('bye') && <Alert kind="notice">{t('login.loggedOut')}</Alert>}
       {result?.error === 'failed' && <Alert>{t('login.failed')}</Alert>}

@@ -1,8 +1,10 @@
+import { translate } from '../i18n';
 import type { ActionArgs, LoaderArgs } from '../context';
 import { download, notFound } from '../lib/download.server';
 import { requireRole } from '../lib/guards.server';
 import { langOf } from '../lib/http.server';
 import { rolesFor } from '../permissions';
+import { formAction } from '../lib/form.server';
 
 /**
  * The mail as a PDF: GET without, POST (from the mail page's form) with an optional password —
@@ -26,10 +28,13 @@ async function pdf(args: LoaderArgs | ActionArgs, password?: string) {
 
 export const loader = (args: LoaderArgs) => pdf(args);
 
-export async function action(args: ActionArgs) {
+export const action = formAction(async function action(args: ActionArgs) {
   const form = await args.request.formData();
   const password = String(form.get('password') ?? '');
   if (password && (password.length < 8 || password.length > 128))
-    return new Response('The PDF password must have 8 to 128 characters.', { status: 400 });
+    return new Response(translate(langOf(args.request), 'mail.pdfPasswordLength'), {
+      status: 400,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+    });
   return pdf(args, password || undefined);
-}
+});

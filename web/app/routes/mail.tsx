@@ -89,7 +89,11 @@ export default function MailList() {
         </details>
       </form>
       {result.kind === 'error' ? (
-        <Alert>{t('mail.queryError', { message: result.message })}</Alert>
+        <Alert>
+          {t('mail.queryError', {
+            message: t.known(result.code) ? t(result.code, result.params) : '',
+          })}
+        </Alert>
       ) : (
         <>
           {result.pending > 0 && (

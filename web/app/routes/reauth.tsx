@@ -5,6 +5,8 @@ import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 import { actionHeaders, seeOther, tooManyAttempts } from '../lib/http.server';
 import { safePath } from '../lib/paths';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /**
  * Confirms the password, or a fresh code from the authenticator app, before a sensitive action,
@@ -18,7 +20,7 @@ export async function loader({ request, context }: LoaderArgs) {
   return null;
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireUser(request, context);
   const form = await request.formData();
   const meta = { ip: context.ip, userAgent: context.userAgent };
@@ -36,7 +38,7 @@ export async function action({ request, context }: ActionArgs) {
   if (r === 'throttled') return tooManyAttempts(60);
   if (r === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
   return seeOther(safePath(form.get('to')));
-}
+});
 
 export default function Reauth() {
   const t = useT();
@@ -45,6 +47,7 @@ export default function Reauth() {
   return (
     <>
       <h1>{t('reauth.title')}</h1>
+      <FormError />
       <p>{t('reauth.intro')}</p>
       {result?.error === 'failed' && <Alert>{t('login.failed')}</Alert>}
       {result?.error === 'throttled' && (

@@ -5,6 +5,8 @@ import { TotpSetup } from '../components/TotpSetup';
 import { useT } from '../i18n';
 import { rolesFor } from '../permissions';
 import { requireRecentAuth } from '../lib/guards.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /** Replace the authenticator app (new phone): a new secret, confirmed by a code from the new app. */
 
@@ -22,7 +24,7 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRecentAuth(
     request,
     context,
@@ -39,7 +41,7 @@ export async function action({ request, context }: ActionArgs) {
       userAgent: context.userAgent,
     }));
   return data({ ok, secret }, { status: ok ? 200 : 400 });
-}
+});
 
 export default function ReplaceAuthenticator() {
   const t = useT();
@@ -50,6 +52,7 @@ export default function ReplaceAuthenticator() {
   return (
     <>
       <h1>{t('authenticator.title')}</h1>
+      <FormError />
       <p>{t('enrol.intro')}</p>
       <TotpSetup
         secret={secret}

@@ -5,6 +5,8 @@ import { useT } from '../i18n';
 import { byteSize, dateTime } from '../lib/format';
 import { requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /**
  * Integrity checks (daily by schedule, or now): every stored ciphertext re-read and hashed, the
@@ -31,14 +33,14 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/integrity'));
   try {
     return { started: await context.services.startIntegrityCheck(session) };
   } catch {
     return data({ started: 'unavailable' as const }, { status: 503 });
   }
-}
+});
 
 export default function Integrity() {
   const t = useT();
@@ -47,6 +49,7 @@ export default function Integrity() {
   return (
     <div className="wide">
       <h1>{t('integrity.title')}</h1>
+      <FormError />
       <p>{t('integrity.intro')}</p>
       {result?.started === 'unavailable' ? (
         <Alert>{t('integrity.unavailable')}</Alert>

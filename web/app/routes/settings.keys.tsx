@@ -5,6 +5,9 @@ import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
+import { isUuid } from '../../../lib/input/input-error';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /**
  * The tenant key (issue 9 §3): its version, the rotation schedule, a rotation now, removing a
@@ -36,7 +39,7 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireRecentAuth(request, context, rolesFor('/settings/keys'));
   const form = await request.formData();
   const keys = context.services.keys;
@@ -56,6 +59,7 @@ export async function action({ request, context }: ActionArgs) {
       case 'remove': {
         const ids = form.getAll('user').map(String);
         if (!ids.length) return data({ error: 'keys.chooseMember' as const }, { status: 400 });
+        if (!ids.every(isUuid)) return data({ error: 'keys.invalid' as const }, { status: 400 });
         return {
           ok:
             (await keys.start(session, cookie, {
@@ -73,7 +77,7 @@ export async function action({ request, context }: ActionArgs) {
     if (e instanceof RangeError) return data({ error: 'keys.invalid' as const }, { status: 400 });
     return data({ error: 'keys.unavailable' as const }, { status: 503 });
   }
-}
+});
 
 export default function Keys() {
   const t = useT();
@@ -85,6 +89,7 @@ export default function Keys() {
       {/* While a rotation runs, the page follows it without JavaScript. */}
       {running && <meta httpEquiv="refresh" content="2" />}
       <h1>{t('keys.title')}</h1>
+      <FormError />
       <p>{t('keys.intro')}</p>
       {result && 'ok' in result && <Alert kind="notice">{t(result.ok)}</Alert>}
       {result && 'error' in result && <Alert>{t(result.error)}</Alert>}
@@ -104,7 +109,7 @@ export default function Keys() {
             done: String(k.latest.epochsDone),
             total: String(k.latest.epochsTotal),
           })}
-          {k.latest.error && <Alert>{k.latest.error}</Alert>}
+          {k.latest.error && <Alert>{t('keys.failed')}</Alert>}
         </section>
       )}
       <form method="post">

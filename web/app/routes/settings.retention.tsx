@@ -3,8 +3,10 @@ import type { ActionArgs, LoaderArgs } from '../context';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
+import { formAction, formProblem } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
+import { FormError } from '../components/FormError';
 
 /**
  * Retention (issue 9 §2): classes and the address rules that pick them, legal holds, what the
@@ -39,9 +41,10 @@ export async function loader({ request, context }: LoaderArgs) {
 /** What was entered, handed back with an error so that nothing typed is lost. */
 type Entered = Partial<Record<'name' | 'amount' | 'unit' | 'pattern' | 'query' | 'reason', string>>;
 type Result =
-  { ok: true; message: string; n?: number } | { ok: false; error: string; entered?: Entered };
+  | { ok: true; message: string; n?: number }
+  | { ok: false; error: string; params?: Record<string, string | number>; entered?: Entered };
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireRecentAuth(
     request,
     context,
@@ -53,12 +56,13 @@ export async function action({ request, context }: ActionArgs) {
   const entered: Entered = {};
   for (const k of ['name', 'amount', 'unit', 'pattern', 'query', 'reason'] as const)
     if (form.has(k)) entered[k] = text(k);
-  const fail = (error: string) => data<Result>({ ok: false, error, entered }, { status: 400 });
+  const fail = (error: string, params: Record<string, string | number> = {}) =>
+    data<Result>({ ok: false, error, params, entered }, { status: 400 });
   try {
     switch (text('intent')) {
       case 'class': {
         // Shorter than the legal six years only on purpose: the box must be ticked.
-        const short = text('unit') !== 'years' || Number(text('amount')) < 6;
+        const short = text('unit') !== 'years' || !(Number(text('amount')) >= 6);
         if (short && form.get('confirmShort') !== 'on')
           return fail('retention.confirmShortMissing');
         await r.saveClass(session, context.ip, {
@@ -97,32 +101,33 @@ export async function action({ request, context }: ActionArgs) {
         return fail('retention.unknownIntent');
     }
   } catch (e) {
-    const name = (e as Error).name;
     // Input problems carry a message for the user; everything else is an outage.
-    if (name === 'RetentionInputError' || name === 'HoldInputError' || name === 'QueryError')
-      return fail((e as Error).message);
+    const problem = formProblem(e);
+    if (problem) return fail(problem.code, problem.params);
+    const name = (e as Error).name;
     if (name === 'ConnectionError' || /Temporal|connect/i.test((e as Error).message))
       return data<Result>({ ok: false, error: 'retention.unavailable' }, { status: 503 });
     throw e;
   }
-}
+});
 
 export default function Retention() {
   const t = useT();
   const { classes, rules, holds, shreds } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const entered = (result && !result.ok && result.entered) || {};
-  const say = (s: string, n?: number) =>
-    s.startsWith('retention.') ? t(s as 'retention.title', { n: String(n ?? '') }) : s;
+  const say = (s: string, vars: Record<string, string | number> = {}) =>
+    t.known(s) ? t(s, vars) : t('form.invalid');
   return (
     <div className="wide">
       <h1>{t('retention.title')}</h1>
+      <FormError />
       <p>{t('retention.intro')}</p>
       {result &&
         (result.ok ? (
-          <Alert kind="notice">{say(result.message, result.n)}</Alert>
+          <Alert kind="notice">{say(result.message, { n: result.n ?? '' })}</Alert>
         ) : (
-          <Alert>{say(result.error)}</Alert>
+          <Alert>{say(result.error, result.params)}</Alert>
         ))}
 
       <h2>{t('retention.classes')}</h2>

@@ -4,6 +4,8 @@ import { PasskeyButton } from '../components/Passkey';
 import { useT } from '../i18n';
 import { requireRecentAuth, requireUser } from '../lib/guards.server';
 import { seeOther } from '../lib/http.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /** Second factors of the signed-in user: TOTP (always, from enrolment) and passkeys. */
 export async function loader({ request, context }: LoaderArgs) {
@@ -19,12 +21,12 @@ export async function loader({ request, context }: LoaderArgs) {
   };
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRecentAuth(request, context);
   const id = String((await request.formData()).get('passkey') ?? '').slice(0, 400);
   await context.services.removePasskey(session, id, context.ip);
   return seeOther('/settings/security');
-}
+});
 
 export default function Security() {
   const t = useT();
@@ -32,6 +34,7 @@ export default function Security() {
   return (
     <>
       <h1>{t('security.title')}</h1>
+      <FormError />
       <p>
         <a href="/settings/authenticator">{t('authenticator.title')}</a>
       </p>

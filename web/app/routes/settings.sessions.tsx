@@ -4,6 +4,8 @@ import { Alert, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 import { clearCookie, seeOther, SESSION_COOKIE } from '../lib/http.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /** TOMs §4: every active session listed and individually revocable. */
 
@@ -20,14 +22,14 @@ export async function loader({ request, context }: LoaderArgs) {
   };
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireUser(request, context);
   const ref = String((await request.formData()).get('session') ?? '');
   const n = await context.services.revokeSessions(session, ref, context.ip);
   if (ref === session.idHash.toString('hex'))
     return seeOther('/login?bye=1', clearCookie(context, SESSION_COOKIE));
   return { revoked: n };
-}
+});
 
 export default function Sessions() {
   const t = useT();
@@ -40,6 +42,7 @@ export default function Sessions() {
   return (
     <>
       <h1>{t('sessions.title')}</h1>
+      <FormError />
       <p>{t('sessions.intro', { idle: limits.idleMinutes, hours: limits.absoluteHours })}</p>
       {result && <Alert kind="notice">{t('sessions.revoked', { n: result.revoked })}</Alert>}
       <table className="list">

@@ -4,6 +4,8 @@ import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { rolesFor } from '../permissions';
 import { requireRole } from '../lib/guards.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /** Tenant settings for owners and admins: the session limits (TOMs §4). */
 
@@ -12,7 +14,7 @@ export async function loader({ request, context }: LoaderArgs) {
   return context.services.sessionLimits(session);
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/tenant'));
   const form = await request.formData();
   const ok = await context.services.changeSessionSettings(
@@ -21,7 +23,7 @@ export async function action({ request, context }: ActionArgs) {
     context.ip,
   );
   return data({ ok }, { status: ok ? 200 : 400 });
-}
+});
 
 export default function TenantSettings() {
   const t = useT();
@@ -30,6 +32,7 @@ export default function TenantSettings() {
   return (
     <>
       <h1>{t('tenant.title')}</h1>
+      <FormError />
       {result &&
         (result.ok ? (
           <Alert kind="notice">{t('tenant.saved')}</Alert>

@@ -4,8 +4,10 @@ import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { rolesFor } from '../permissions';
 import type { Role } from '../../../lib/db/schema';
+import { formAction, formProblem, type FormProblem } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { seeOther } from '../lib/http.server';
+import { FormError } from '../components/FormError';
 
 /** Owners and admins: the tenant's users, open invitations, and inviting someone new. */
 
@@ -32,7 +34,10 @@ export async function loader({ request, context }: LoaderArgs) {
   };
 }
 
-export async function action({ request, context }: ActionArgs) {
+const refused = (problem: FormProblem) =>
+  data({ error: true as const, link: null, problem }, { status: 400 });
+
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   // Inviting seals the tenant key for someone new; role changes change privileges: both fresh.
   const { session, cookie } = await requireRecentAuth(
     request,
@@ -61,17 +66,17 @@ export async function action({ request, context }: ActionArgs) {
       return seeOther('/settings/users');
     } catch (e) {
       // Someone else's user id (another tenant's, or made up) is not found: 404 like any page.
-      if (e instanceof Error && e.name === 'RoleError' && e.message === 'no such user')
+      if (e instanceof Error && e.message === 'users.error.noSuchUser')
         throw data(null, { status: 404 });
-      if (e instanceof Error && e.name === 'RoleError')
-        return data({ error: true as const, link: null }, { status: 400 });
+      const problem = formProblem(e);
+      if (problem) return refused(problem);
       throw e;
     }
   }
   const role = String(form.get('role'));
   const email = String(form.get('email') ?? '').slice(0, 320);
   if (!ROLES.includes(role as (typeof ROLES)[number]))
-    return data({ error: true as const, link: null }, { status: 400 });
+    return refused({ code: 'users.error.role', params: {} });
   try {
     const invite = await context.services.createMemberInvite(session, cookie, {
       email,
@@ -83,11 +88,11 @@ export async function action({ request, context }: ActionArgs) {
       { headers: { 'Cache-Control': 'no-store' } },
     );
   } catch (e) {
-    if (e instanceof Error && e.name === 'InviteError')
-      return data({ error: true as const, link: null }, { status: 400 });
+    const problem = formProblem(e);
+    if (problem) return refused(problem);
     throw e;
   }
-}
+});
 
 export default function Users() {
   const t = useT();
@@ -96,6 +101,7 @@ export default function Users() {
   return (
     <>
       <h1>{t('users.title')}</h1>
+      <FormError />
       <table className="list">
         <thead>
           <tr>
@@ -173,7 +179,13 @@ export default function Users() {
         </tbody>
       </table>
       <h2>{t('users.invite')}</h2>
-      {result?.error && <Alert>{t('users.inviteFailed')}</Alert>}
+      {result?.error && (
+        <Alert>
+          {result.problem && t.known(result.problem.code)
+            ? t(result.problem.code, result.problem.params)
+            : t('users.inviteFailed')}
+        </Alert>
+      )}
       {result?.link && (
         <div className="notice" role="status">
           <p>{t('users.linkIntro')}</p>

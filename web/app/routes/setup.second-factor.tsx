@@ -6,6 +6,8 @@ import { TotpSetup } from '../components/TotpSetup';
 import { useT } from '../i18n';
 import { requireEnrolment, requireUser, adoptSession } from '../lib/guards.server';
 import { actionHeaders } from '../lib/http.server';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /**
  * TOTP enrolment, mandatory before anything else. The secret travels in the form (it is the
@@ -30,7 +32,7 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireEnrolment(request, context);
   const form = await request.formData();
   const secret = String(form.get('secret') ?? '');
@@ -51,7 +53,7 @@ export async function action({ request, context }: ActionArgs) {
       },
     },
   );
-}
+});
 
 export default function EnrolSecondFactor() {
   const t = useT();
@@ -64,6 +66,7 @@ export default function EnrolSecondFactor() {
     return (
       <>
         <h1>{t('codes.title')}</h1>
+        <FormError />
         <p>{t('codes.intro')}</p>
         <ul className="codes" data-testid="recovery-codes">
           {codes.map((c: string) => (

@@ -5,6 +5,8 @@ import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
 import { requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
+import { formAction } from '../lib/form.server';
+import { FormError } from '../components/FormError';
 
 /**
  * Drop a mail (.eml) and its proof bundle: each verification step passes or fails on screen. The
@@ -19,7 +21,7 @@ export async function loader({ request, context }: LoaderArgs) {
   return await context.services.publishedKeys(session);
 }
 
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRole(request, context, rolesFor('/verify'));
   if (Number(request.headers.get('Content-Length') ?? 0) > MAX_UPLOAD)
     return data({ error: 'too-large' as const }, { status: 413 });
@@ -34,7 +36,7 @@ export async function action({ request, context }: ActionArgs) {
     new Uint8Array(await mail.arrayBuffer()),
   );
   return { outcome, files: { mail: mail.name, bundle: bundle.name } };
-}
+});
 
 export default function Verify() {
   const t = useT();
@@ -43,6 +45,7 @@ export default function Verify() {
   return (
     <div className="wide">
       <h1>{t('verify.title')}</h1>
+      <FormError />
       <p>{t('verify.intro')}</p>
       <form method="post" encType="multipart/form-data">
         <label htmlFor="mail">{t('verify.mail')}</label>

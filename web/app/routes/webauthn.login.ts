@@ -1,8 +1,9 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { adoptSession, requirePasswordStep } from '../lib/guards.server';
+import { formAction } from '../lib/form.server';
 
 /** Resource route: the second login step with a passkey (JSON). */
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requirePasswordStep(request, context);
   const body = (await request.json().catch(() => ({}))) as { step?: string; response?: unknown };
   if (body.step === 'options') {
@@ -27,7 +28,7 @@ export async function action({ request, context }: ActionArgs) {
     );
   }
   return Response.json({ ok: false }, { status: 400 });
-}
+});
 
 /** POST only; a GET is answered after the same guard, so it tells nobody anything. */
 export async function loader({ request, context }: LoaderArgs) {

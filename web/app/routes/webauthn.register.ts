@@ -1,13 +1,14 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { isFresh, reauthPath, requireUserOrEnrolment } from '../lib/guards.server';
 import { setCookie, SESSION_COOKIE } from '../lib/http.server';
+import { formAction } from '../lib/form.server';
 
 /**
  * Resource route: registration ceremony of a passkey (JSON) — a further one for a signed-in user,
  * or the first second factor of a user enrolling (then the answer carries the recovery codes to
  * show once and the upgraded session's cookie).
  */
-export async function action({ request, context }: ActionArgs) {
+export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireUserOrEnrolment(request, context);
   // Adding a factor is sensitive: a stale login confirms the password first.
   if (session.secondFactor && !isFresh(session))
@@ -52,7 +53,7 @@ export async function action({ request, context }: ActionArgs) {
     return Response.json({ ok }, { status: ok ? 200 : 400 });
   }
   return Response.json({ ok: false }, { status: 400 });
-}
+});
 
 /** POST only; a GET is answered after the same guard, so it tells nobody anything. */
 export async function loader({ request, context }: LoaderArgs) {
