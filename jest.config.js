@@ -10,7 +10,11 @@ module.exports = {
     },
     {
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/e2e/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/test/integration/**/*.test.ts',
+        '<rootDir>/test/e2e/**/*.test.ts',
+        '<rootDir>/test/security/**/*.test.ts',
+      ],
       transform,
       testEnvironment: 'node',
       globalSetup: '<rootDir>/test/integration/global-setup.ts',

@@ -22,6 +22,7 @@ import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { closeOnSignals } from '../lib/process/close-on-signals';
 import { version } from '../lib/version';
+import { bodyLimit } from './body-limit';
 import { createPortalServices } from './services';
 
 /**
@@ -121,6 +122,15 @@ function sameOrigin(req: Request, res: Response, next: NextFunction) {
   next();
 }
 app.use(sameOrigin);
+app.use(
+  bodyLimit({
+    forms: cfg.WEB_MAX_FORM_BYTES,
+    uploads: [
+      { prefix: '/imports', limit: 20 * 1024 ** 3 },
+      { prefix: '/verify', limit: cfg.WEB_MAX_VERIFY_BYTES },
+    ],
+  }),
+);
 
 // A mail's HTML document (shown in a sandboxed frame) carries its own, stricter CSP, set by its
 // route; the portal's policy (no framing at all) must not be appended to it.

@@ -136,6 +136,13 @@ const spec = {
   WEB_TLS_KEY_FILE: v(z.string().optional()),
   /** Set when a TLS-terminating proxy sits in front of the portal. */
   WEB_BEHIND_TLS_PROXY: v(bool, 'false'),
+  /**
+   * Request bodies are counted as they arrive: sign-in and every other form or JSON post at most
+   * WEB_MAX_FORM_BYTES, a proof-bundle check (/verify: the mail and its bundle) at most
+   * WEB_MAX_VERIFY_BYTES; imports stream up to 20 GiB into storage.
+   */
+  WEB_MAX_FORM_BYTES: v(z.coerce.number().int().positive(), String(64 * 1024)),
+  WEB_MAX_VERIFY_BYTES: v(z.coerce.number().int().positive(), String(100 * 1024 * 1024)),
   /** The portal's built React Router app (`react-router build`; the stack builds it on start). */
   PORTAL_BUILD_DIR: v(z.string(), 'build/portal'),
   /**
