@@ -10,7 +10,7 @@ import { bind } from '../vault/bindings';
 import type { UnlockedSession } from '../vault/session';
 import { newRecoveryCodes, recoveryCodeHash } from './recovery-codes';
 import { createSession, endSessionTx, unlockedKeys, type SessionInfo } from './sessions';
-import { recordFailure, recordSuccess, retryAfter, underThrottle } from './throttle';
+import { reserveAttempt, underThrottle, type Reservation } from './throttle';
 import { verifyTotp } from './totp';
 
 /**
@@ -45,9 +45,27 @@ export async function passwordStep(
 ): Promise<PasswordStepResult> {
   const started = performance.now();
   const subject = { step: 'password' as const, account: input.email, ip: input.ip };
-  const wait = await retryAfter(db, subject);
-  if (wait > 0) return { kind: 'throttled', retryAfterS: wait };
+  const r = await reserveAttempt(db, subject);
+  if (!('reservation' in r)) return { kind: 'throttled', retryAfterS: r.retryAfterS };
+  return settle(r.reservation, () => checkPassword(db, input, r.reservation, started));
+}
 
+/** Runs a reserved attempt; a fault releases the reservation instead of counting it. */
+async function settle<T>(reservation: Reservation, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (e) {
+    await reservation.released();
+    throw e;
+  }
+}
+
+async function checkPassword(
+  db: Db,
+  input: { email: string; password: string; argon2?: Argon2Params } & RequestMeta,
+  reservation: Reservation,
+  started: number,
+): Promise<PasswordStepResult> {
   const tenants = await sql<{
     t: string;
   }>`SELECT login_tenants(${input.email.trim()}) AS t`.execute(db);
@@ -67,7 +85,7 @@ export async function passwordStep(
       throw e;
     }
     try {
-      await recordSuccess(db, subject);
+      await reservation.succeeded();
       return await withTenant(db, tenantId, async (tx) => {
         const user = await tx
           .selectFrom('users')
@@ -87,7 +105,7 @@ export async function passwordStep(
     }
   }
 
-  const { accountLocked } = await recordFailure(db, subject);
+  const { accountLocked } = await reservation.failed();
   for (const tenantId of tenants.rows.map((r) => r.t))
     await withTenant(db, tenantId, async (tx) => {
       await recordAudit(tx, tenantId, {
@@ -318,8 +336,8 @@ export async function reauthenticate(
   input: { password: string; argon2?: Argon2Params } & RequestMeta,
 ): Promise<PasswordStepResult['kind'] | 'ok'> {
   const subject = { step: 'password' as const, account: session.email, ip: input.ip };
-  const wait = await retryAfter(db, subject);
-  if (wait > 0) return 'throttled';
+  const r = await reserveAttempt(db, subject);
+  if (!('reservation' in r)) return 'throttled';
   try {
     const unlocked = await unlock(db, {
       tenantId: session.tenantId,
@@ -329,8 +347,11 @@ export async function reauthenticate(
     });
     lock(unlocked);
   } catch (e) {
-    if (!(e instanceof CryptoError)) throw e;
-    await recordFailure(db, subject);
+    if (!(e instanceof CryptoError)) {
+      await r.reservation.released();
+      throw e;
+    }
+    await r.reservation.failed();
     await withTenant(db, session.tenantId, (tx) =>
       recordAudit(tx, session.tenantId, {
         action: 'auth.login.failed',
@@ -341,7 +362,7 @@ export async function reauthenticate(
     );
     return 'failed';
   }
-  await recordSuccess(db, subject);
+  await r.reservation.succeeded();
   await withTenant(db, session.tenantId, (tx) => markReauthenticated(tx, session));
   return 'ok';
 }
@@ -357,30 +378,33 @@ export async function reauthenticateWithCode(
   input: { code: string } & RequestMeta,
 ): Promise<'throttled' | 'failed' | 'ok'> {
   const subject = { step: 'second-factor' as const, account: session.userId, ip: input.ip };
-  if ((await retryAfter(db, subject)) > 0) return 'throttled';
-  const ok = await withTenant(db, session.tenantId, async (tx) => {
-    const unlocked = await unlockedKeys(tx, session, cookie);
-    try {
-      if (!(await consumeTotpCode(tx, session, unlocked, input.code))) {
-        await recordAudit(tx, session.tenantId, {
-          action: 'auth.second_factor.failed',
-          actor: { type: 'user', id: session.userId },
-          ip: input.ip,
-          details: { reauthentication: true },
-        });
-        return false;
+  const r = await reserveAttempt(db, subject);
+  if (!('reservation' in r)) return 'throttled';
+  const ok = await settle(r.reservation, () =>
+    withTenant(db, session.tenantId, async (tx) => {
+      const unlocked = await unlockedKeys(tx, session, cookie);
+      try {
+        if (!(await consumeTotpCode(tx, session, unlocked, input.code))) {
+          await recordAudit(tx, session.tenantId, {
+            action: 'auth.second_factor.failed',
+            actor: { type: 'user', id: session.userId },
+            ip: input.ip,
+            details: { reauthentication: true },
+          });
+          return false;
+        }
+        await markReauthenticated(tx, session);
+        return true;
+      } finally {
+        lock(unlocked);
       }
-      await markReauthenticated(tx, session);
-      return true;
-    } finally {
-      lock(unlocked);
-    }
-  });
+    }),
+  );
   if (!ok) {
-    await recordFailure(db, subject);
+    await r.reservation.failed();
     return 'failed';
   }
-  await recordSuccess(db, subject);
+  await r.reservation.succeeded();
   return 'ok';
 }
 

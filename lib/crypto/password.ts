@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
+import { argon2Gate } from './argon2-gate';
 import { equalBytes, utf8, zeroize } from './bytes';
 import { expand, extract } from './hkdf';
 import { createHash } from 'node:crypto';
@@ -40,16 +41,19 @@ export async function derivePasswordKeys(
 ): Promise<PasswordKeys> {
   if (salt.length !== 16) throw new Error('password salt must be 16 bytes');
   const secret = utf8(password.normalize('NFC'));
-  const master = await argon2.hash(secret, {
-    type: argon2.argon2id,
-    raw: true,
-    salt: Buffer.from(salt),
-    memoryCost: params.memoryKiB,
-    timeCost: params.iterations,
-    parallelism: params.parallelism,
-    hashLength: 32,
-  });
-  zeroize(secret);
+  const master = await argon2Gate
+    .run(() =>
+      argon2.hash(secret, {
+        type: argon2.argon2id,
+        raw: true,
+        salt: Buffer.from(salt),
+        memoryCost: params.memoryKiB,
+        timeCost: params.iterations,
+        parallelism: params.parallelism,
+        hashLength: 32,
+      }),
+    )
+    .finally(() => zeroize(secret));
   const prk = extract(utf8('mailrepo/v1/password'), master);
   const keys = { kek: expand(prk, utf8('kek'), 32), authKey: expand(prk, utf8('auth'), 32) };
   zeroize(master, prk);

@@ -7,7 +7,14 @@ import {
   secondFactorStep,
 } from '../../lib/auth/login';
 import { readSession } from '../../lib/auth/sessions';
-import { LIMITS, recordFailure, retryAfter } from '../../lib/auth/throttle';
+import { LIMITS, reserveAttempt, retryAfter } from '../../lib/auth/throttle';
+import type { Db as DbT } from '../../lib/db';
+
+/** A failed attempt as the login counts it: reserved, then reported failed. */
+async function recordFailure(db: DbT, s: Parameters<typeof reserveAttempt>[1]) {
+  const r = await reserveAttempt(db, s);
+  if ('reservation' in r) await r.reservation.failed();
+}
 import { newTotpSecret, totpCodeAt } from '../../lib/auth/totp';
 import { createDb, type Db } from '../../lib/db';
 import { createTenant } from '../../lib/vault';

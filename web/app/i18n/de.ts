@@ -451,6 +451,8 @@ export const de = {
     'Der Export ist fehlgeschlagen. Die Betreiber sehen die Ursache im Jobprotokoll; bitte starten Sie ihn erneut.',
   'keys.failed':
     'Die Schlüsselrotation ist fehlgeschlagen. Die Betreiber sehen die Ursache im Jobprotokoll; sie wird fortgesetzt, sobald sie neu gestartet wird.',
+  'form.busy':
+    'Gerade prüfen sehr viele Anmeldungen gleichzeitig ihr Passwort. Bitte versuchen Sie es in einigen Sekunden erneut.',
 } as const;
 
 export type MessageKey = keyof typeof de;

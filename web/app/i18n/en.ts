@@ -436,4 +436,6 @@ export const en: Record<MessageKey, string> = {
     'The export failed. Operators see the cause in the job log; please start it again.',
   'keys.failed':
     'The key rotation failed. Operators see the cause in the job log; it resumes when it is started again.',
+  'form.busy':
+    'Very many sign-ins are checking their password right now. Please try again in a few seconds.',
 };

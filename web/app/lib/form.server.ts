@@ -40,6 +40,15 @@ export function formAction<T>(fn: (args: ActionArgs) => Promise<T>) {
     try {
       return await fn(args);
     } catch (e) {
+      // Too many password checks at once in this process: come back shortly, nothing was checked.
+      if ((e as Error)?.name === 'BusyError')
+        return data(
+          { formError: { code: 'form.busy', params: {} } },
+          {
+            status: 503,
+            headers: { 'Retry-After': String((e as { retryAfterS?: number }).retryAfterS ?? 5) },
+          },
+        ) as never;
       const problem = formProblem(e);
       if (!problem) throw e;
       // Typed as the page's own result: only <FormError/> reads this shape, and every page has one.
