@@ -134,8 +134,9 @@ app.use(
 
 // A mail's HTML document (shown in a sandboxed frame) carries its own, stricter CSP, set by its
 // route; the portal's policy (no framing at all) must not be appended to it.
-app.use('/mail/:id/body', (_req, res, next) => {
-  res.removeHeader('Content-Security-Policy');
+// Exactly that route: `app.use` would also match every path below it (issue 17 §4).
+app.use((req, res, next) => {
+  if (/^\/mail\/[^/]+\/body$/.test(req.path)) res.removeHeader('Content-Security-Policy');
   next();
 });
 

@@ -148,8 +148,9 @@ export function createPortalServices(
     listUsers: (session: SessionInfo) => listUsers(db, session),
     reauthenticate: (
       session: SessionInfo,
-      i: Omit<Parameters<typeof reauthenticate>[2], 'argon2'>,
-    ) => reauthenticate(db, session, { ...i, argon2 }),
+      cookie: string,
+      i: Omit<Parameters<typeof reauthenticate>[3], 'argon2'>,
+    ) => reauthenticate(db, session, cookie, { ...i, argon2 }),
     reauthenticateWithCode: (...a: Tail<Parameters<typeof reauthenticateWithCode>>) =>
       reauthenticateWithCode(db, ...a),
     changeRole: (...a: Tail<Parameters<typeof changeRole>>) => changeRole(db, ...a),

@@ -13,6 +13,7 @@ if (!cfg.CODEC_SERVER_ENABLED) {
 const app = createCodecServer(
   new EncryptionCodec(parseCodecKeys(cfg.TEMPORAL_CODEC_KEYS)),
   cfg.CODEC_SERVER_CORS_ORIGIN,
+  cfg.CODEC_SERVER_TOKEN,
 );
 const server = app.listen(cfg.CODEC_SERVER_PORT, '127.0.0.1', () =>
   log.info({ port: cfg.CODEC_SERVER_PORT }, 'codec endpoint listening'),

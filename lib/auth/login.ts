@@ -333,8 +333,9 @@ export async function logout(db: Db, session: SessionInfo, ip: string): Promise<
 export async function reauthenticate(
   db: Db,
   session: SessionInfo,
+  cookie: string,
   input: { password: string; argon2?: Argon2Params } & RequestMeta,
-): Promise<PasswordStepResult['kind'] | 'ok'> {
+): Promise<'throttled' | 'failed' | { cookie: string }> {
   const subject = { step: 'password' as const, account: session.email, ip: input.ip };
   const r = await reserveAttempt(db, subject);
   if (!('reservation' in r)) return 'throttled';
@@ -363,8 +364,11 @@ export async function reauthenticate(
     return 'failed';
   }
   await r.reservation.succeeded();
-  await withTenant(db, session.tenantId, (tx) => markReauthenticated(tx, session));
-  return 'ok';
+  return {
+    cookie: await withTenant(db, session.tenantId, (tx) =>
+      rotateSession(tx, session, cookie, input),
+    ),
+  };
 }
 
 /**
@@ -376,7 +380,7 @@ export async function reauthenticateWithCode(
   session: SessionInfo,
   cookie: string,
   input: { code: string } & RequestMeta,
-): Promise<'throttled' | 'failed' | 'ok'> {
+): Promise<'throttled' | 'failed' | { cookie: string }> {
   const subject = { step: 'second-factor' as const, account: session.userId, ip: input.ip };
   const r = await reserveAttempt(db, subject);
   if (!('reservation' in r)) return 'throttled';
@@ -391,10 +395,9 @@ export async function reauthenticateWithCode(
             ip: input.ip,
             details: { reauthentication: true },
           });
-          return false;
+          return undefined;
         }
-        await markReauthenticated(tx, session);
-        return true;
+        return await rotateSession(tx, session, cookie, input);
       } finally {
         lock(unlocked);
       }
@@ -405,15 +408,28 @@ export async function reauthenticateWithCode(
     return 'failed';
   }
   await r.reservation.succeeded();
-  return 'ok';
+  return { cookie: ok };
 }
 
-const markReauthenticated = (tx: TenantTx, session: SessionInfo) =>
-  tx
-    .updateTable('sessions')
-    .set({ reauth_at: new Date() })
-    .where('id_hash', '=', session.idHash)
-    .execute();
+/**
+ * A confirmed re-authentication replaces the session by a fresh one (issue 17 §4): new id, new
+ * cookie key, the same keys, marked fresh — a session id seen before the confirmation is worth
+ * nothing after it.
+ */
+async function rotateSession(
+  tx: TenantTx,
+  session: SessionInfo,
+  cookie: string,
+  meta: RequestMeta,
+): Promise<string> {
+  const unlocked = await unlockedKeys(tx, session, cookie);
+  try {
+    await endSessionTx(tx, session.tenantId, session.idHash, 'replaced', { type: 'system' });
+    return await createSession(tx, { unlocked, ...meta, secondFactor: true });
+  } finally {
+    lock(unlocked);
+  }
+}
 
 /**
  * A new authenticator app replaces the old one (lost or new phone): the new secret is confirmed by

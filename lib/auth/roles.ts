@@ -51,6 +51,21 @@ async function withManagedUser<T>(
 
 const actorOf = (session: SessionInfo) => ({ type: 'user' as const, id: session.userId });
 
+/**
+ * What a user's old privileges made keeps working for nobody once they change (issue 17 §4): their
+ * exports can no longer be downloaded (the files go with the export's own expiry), and the
+ * decryption grants their sessions issued are destroyed, so jobs running under them stop.
+ */
+async function revokeWhatTheyStartedTx(tx: TenantTx, userId: string): Promise<void> {
+  await tx
+    .updateTable('exports')
+    .set({ status: 'expired', expires_at: new Date() })
+    .where('created_by', '=', userId)
+    .where('status', 'in', ['running', 'done'])
+    .execute();
+  await tx.deleteFrom('decryption_grants').where('created_by', '=', userId).execute();
+}
+
 export async function changeRole(
   db: Db,
   session: SessionInfo,
@@ -69,6 +84,7 @@ export async function changeRole(
       details: { from: user.role, to: input.role },
     });
     await endUserSessionsTx(tx, session.tenantId, user.id, actorOf(session), input.ip);
+    await revokeWhatTheyStartedTx(tx, user.id);
   });
 }
 
@@ -94,8 +110,10 @@ export async function setUserDisabled(
       ip: input.ip,
       target: { type: 'user', id: user.id },
     });
-    if (input.disabled)
+    if (input.disabled) {
       await endUserSessionsTx(tx, session.tenantId, user.id, actorOf(session), input.ip);
+      await revokeWhatTheyStartedTx(tx, user.id);
+    }
   });
 }
 

@@ -244,27 +244,32 @@ export interface SessionListing {
   /** The id's SHA-256 (hex): names the session in forms; grants nothing. */
   ref: string;
   current: boolean;
+  /** Signed in with the password only: the second factor was never given (a half-done login). */
+  passwordOnly: boolean;
   ip: string | null;
   userAgent: string | null;
   createdAt: Date;
   lastSeenAt: Date;
 }
 
-/** The user's live sessions with both factors, newest activity first. */
+/**
+ * The user's live sessions, newest activity first — half-finished logins (password given, second
+ * factor not) too (issue 17 §4): someone who knows the password shows up here and can be ended.
+ */
 export async function listSessions(db: Db, session: SessionInfo): Promise<SessionListing[]> {
   const rows = await withTenant(db, session.tenantId, (tx) =>
     tx
       .selectFrom('sessions')
-      .select(['id_hash', 'ip', 'user_agent', 'created_at', 'last_seen_at'])
+      .select(['id_hash', 'ip', 'user_agent', 'created_at', 'last_seen_at', 'second_factor_at'])
       .where('user_id', '=', session.userId)
       .where('ended_at', 'is', null)
-      .where('second_factor_at', 'is not', null)
       .orderBy('last_seen_at', 'desc')
       .execute(),
   );
   return rows.map((r) => ({
     ref: r.id_hash.toString('hex'),
     current: r.id_hash.equals(session.idHash),
+    passwordOnly: !r.second_factor_at,
     ip: r.ip,
     userAgent: r.user_agent,
     createdAt: r.created_at,

@@ -72,6 +72,11 @@ const spec = {
   TEMPORAL_CODEC_KEYS: v(z.string().min(1), DEV_CODEC_KEY, true),
   CODEC_SERVER_ENABLED: v(bool, 'true'),
   CODEC_SERVER_PORT: v(port, '8234'),
+  /**
+   * A bearer token the codec endpoint requires (`Authorization: Bearer …`; the Temporal UI sends
+   * its user's access token when told to). Required in production whenever the endpoint is on.
+   */
+  CODEC_SERVER_TOKEN: v(z.string().min(32).optional()),
   /** Origin of the Temporal UI allowed to call the codec endpoint (CORS). */
   CODEC_SERVER_CORS_ORIGIN: v(z.string(), 'http://localhost:8233'),
 
@@ -203,6 +208,8 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
     refusals.push('VAULT_KEY_WRAP_KEY is the dev key');
   if (env.TEMPORAL_CODEC_KEYS?.includes(DEV_CODEC_KEY))
     refusals.push('TEMPORAL_CODEC_KEYS holds the dev key');
+  if (cfg.CODEC_SERVER_ENABLED && !cfg.CODEC_SERVER_TOKEN)
+    refusals.push('CODEC_SERVER_ENABLED needs CODEC_SERVER_TOKEN (the endpoint decrypts payloads)');
   if (cfg.TSA_URL.startsWith(`http://127.0.0.1:${cfg.DEV_TSA_PORT}/`) || !cfg.TSA_CA_FILE)
     refusals.push(
       'TSA_URL/TSA_CA_FILE must name a real TSA and its CA (the dev TSA is not allowed)',

@@ -10,7 +10,8 @@ import { rotationStatus } from '../vault/rotation';
 import { startTenantWorkflow } from '../temporal/tenant-workflow';
 import { grantFromSession } from '../auth/session-grant';
 import { auditSettingChange } from '../auth/tenant-settings';
-import { requireManager } from '../auth/roles';
+import { requireManager, RoleError } from '../auth/roles';
+import { isUuid } from '../input/input-error';
 
 /**
  * Key rotation as the portal starts and shows it (issue 9 §3): by hand, to remove members, or on
@@ -49,12 +50,29 @@ export function createKeyRotations(deps: KeyRotationDeps) {
     };
   }
 
+  /**
+   * Removing members through a rotation follows the rules of docs/permissions.md (issue 17 §4):
+   * only this tenant's users, never oneself, and an admin never removes an owner.
+   */
+  async function checkRemovable(session: SessionInfo, ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    if (!ids.every(isUuid)) throw new RoleError('users.error.noSuchUser');
+    if (ids.includes(session.userId)) throw new RoleError('users.error.self');
+    const users = await withTenant(db, session.tenantId, (tx) =>
+      tx.selectFrom('users').select(['id', 'role']).where('id', 'in', ids).execute(),
+    );
+    if (users.length !== new Set(ids).size) throw new RoleError('users.error.noSuchUser');
+    if (session.role !== 'owner' && users.some((u) => u.role === 'owner'))
+      throw new RoleError('users.error.ownersOnly');
+  }
+
   async function start(
     session: SessionInfo,
     cookie: string,
     input: { removeUserIds: string[]; trigger: KeyRotationInput['trigger'] },
   ): Promise<'started' | 'running'> {
     requireManager(session, 'key rotation');
+    await checkRemovable(session, input.removeUserIds);
     const grant = await grantFromSession(db, session, cookie, {
       purpose: 'key-rotation',
       ttlMs: GRANT_TTL_MS,
@@ -129,12 +147,17 @@ export function createKeyRotations(deps: KeyRotationDeps) {
     },
 
     /** Starts the scheduled rotation when it is due (called when an owner or admin signs in). */
-    async startIfDue(session: SessionInfo, cookie: string): Promise<boolean> {
+    /** A scheduled rotation is due and not running, and this user may start it. */
+    async isDue(session: SessionInfo): Promise<boolean> {
       if (session.role !== 'owner' && session.role !== 'admin') return false;
       const s = await schedule(session.tenantId);
       if (!s.dueAt || s.dueAt > new Date()) return false;
       const latest = await rotationStatus(db, session.tenantId);
-      if (latest?.status === 'running') return false;
+      return latest?.status !== 'running';
+    },
+
+    async startIfDue(session: SessionInfo, cookie: string): Promise<boolean> {
+      if (!(await this.isDue(session))) return false;
       return (
         (await start(session, cookie, { removeUserIds: [], trigger: 'schedule' })) === 'started'
       );

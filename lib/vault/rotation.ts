@@ -93,9 +93,16 @@ export async function beginRotation(
       await tx.deleteFrom('tenant_key_grants').where('key_version', '>=', v).execute();
       const members = await tx
         .selectFrom('users')
-        .select(['id', 'public_key'])
+        .select(['id', 'public_key', 'role'])
         .where('disabled_at', 'is', null)
         .execute();
+      // Checked again where the keys change: an admin never removes an owner (docs/permissions.md).
+      const requester = members.find((m) => m.id === input.requestedBy);
+      if (
+        requester?.role !== 'owner' &&
+        members.some((m) => m.role === 'owner' && remove.includes(m.id))
+      )
+        throw new VaultError('only owners remove owners');
       for (const m of members.filter((u) => !remove.includes(u.id)))
         await tx
           .insertInto('tenant_key_grants')

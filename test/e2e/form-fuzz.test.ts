@@ -86,7 +86,8 @@ async function post(path: string, body: [string, string][], cookie?: string) {
     },
     body: form,
   });
-  return { status: res.status, body: await res.text() };
+  const renewed = /mailrepo_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  return { status: res.status, body: await res.text(), renewed };
 }
 
 async function get(path: string, cookie: string) {
@@ -141,7 +142,7 @@ async function fuzzForm(form: ScrapedForm, cookie: string | undefined, label: st
 it.each(['owner', 'admin', 'auditor', 'member'])(
   'every form answers hostile input as %s without a fault',
   async (role) => {
-    const cookie = sessions[role]!;
+    const signedIn = sessions[role]!;
     // Fresh password for the pages that need it (their forms are then reachable).
     const re = await post(
       '/reauth',
@@ -149,9 +150,14 @@ it.each(['owner', 'admin', 'auditor', 'member'])(
         ['password', PORTAL_PASSWORD],
         ['to', '/'],
       ],
-      cookie,
+      signedIn,
     );
     expect(re.status).toBe(303);
+    // Re-authentication replaced the session (issue 17 §4): the old cookie is worth nothing now.
+    const cookie = re.renewed!;
+    sessions[role] = cookie;
+    expect(cookie).not.toBe(signedIn);
+    expect([302, 303]).toContain((await get('/settings/sessions', signedIn)).status);
     let fuzzed = 0;
     for (const page of PAGES) {
       const g = await get(page, cookie);

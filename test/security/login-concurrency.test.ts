@@ -63,7 +63,11 @@ it('re-authentication is reserved the same way', async () => {
   Object.assign(session, { tenantId: tenant.tenant_id, userId: tenant.id });
   const outcomes = await Promise.all(
     Array.from({ length: 40 }, () =>
-      reauthenticate(db, session, { password: 'falsch geraten!', ip, argon2: FAST_ARGON2 }),
+      reauthenticate(db, session, 's1.x.y', {
+        password: 'falsch geraten!',
+        ip,
+        argon2: FAST_ARGON2,
+      }),
     ),
   );
   expect(outcomes.filter((o) => o === 'failed').length).toBeLessThanOrEqual(LIMITS.accountIpFree);

@@ -379,7 +379,7 @@ export const de = {
   'keys.invalid': 'Das hat nicht geklappt: bitte die Eingabe prüfen.',
   'keys.unavailable':
     'Der Auftragsdienst ist gerade nicht erreichbar; bitte gleich noch einmal versuchen.',
-  'keys.scheduledStarted': 'Die planmäßige Schlüsselrotation wurde mit Ihrer Anmeldung gestartet.',
+  'keys.scheduledStarted': 'Die planmäßige Schlüsselrotation wurde gestartet.',
   'nav.imports': 'Import',
   'imports.title': 'Mails importieren',
   'imports.intro':
@@ -453,6 +453,9 @@ export const de = {
     'Die Schlüsselrotation ist fehlgeschlagen. Die Betreiber sehen die Ursache im Jobprotokoll; sie wird fortgesetzt, sobald sie neu gestartet wird.',
   'form.busy':
     'Gerade prüfen sehr viele Anmeldungen gleichzeitig ihr Passwort. Bitte versuchen Sie es in einigen Sekunden erneut.',
+  'keys.scheduledDue': 'Eine planmäßige Schlüsselrotation ist fällig.',
+  'keys.startDue': 'Jetzt starten',
+  'sessions.passwordOnly': 'nur Passwort – zweiter Faktor nicht bestätigt',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -367,7 +367,7 @@ export const en: Record<MessageKey, string> = {
   'keys.chooseMember': 'Choose at least one member.',
   'keys.invalid': 'That did not work: please check the input.',
   'keys.unavailable': 'The job service is not reachable right now; please try again shortly.',
-  'keys.scheduledStarted': 'The scheduled key rotation started with your sign-in.',
+  'keys.scheduledStarted': 'The scheduled key rotation has started.',
   'nav.imports': 'Import',
   'imports.title': 'Import mail',
   'imports.intro':
@@ -438,4 +438,7 @@ export const en: Record<MessageKey, string> = {
     'The key rotation failed. Operators see the cause in the job log; it resumes when it is started again.',
   'form.busy':
     'Very many sign-ins are checking their password right now. Please try again in a few seconds.',
+  'keys.scheduledDue': 'A scheduled key rotation is due.',
+  'keys.startDue': 'Start now',
+  'sessions.passwordOnly': 'password only – second factor not confirmed',
 };

@@ -15,7 +15,7 @@ export interface Authed {
 }
 
 async function current(request: Request, context: AppLoadContext): Promise<Authed> {
-  const cookie = context.sessionCookie ?? cookiesOf(request)[SESSION_COOKIE];
+  const cookie = context.sessionCookie ?? cookiesOf(request, context)[SESSION_COOKIE];
   const r = await context.services.readSession(cookie);
   if (r.status === 'active') return { session: r.session, cookie: r.cookie };
   const to = r.status === 'expired' ? '/login?expired=1' : '/login';
@@ -95,7 +95,7 @@ export function adoptSession(context: AppLoadContext, cookie: string): string {
 
 /** For the login page: a signed-in user goes home instead. */
 export async function optionalSession(request: Request, context: AppLoadContext) {
-  const cookie = context.sessionCookie ?? cookiesOf(request)[SESSION_COOKIE];
+  const cookie = context.sessionCookie ?? cookiesOf(request, context)[SESSION_COOKIE];
   const r = await context.services.readSession(cookie);
   return r.status === 'active' ? r.session : undefined;
 }

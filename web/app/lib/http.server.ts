@@ -5,8 +5,28 @@ import { isLang, LANG_COOKIE, type Lang } from '../i18n';
 export const SESSION_COOKIE = 'mailrepo_session';
 export const INVITE_COOKIE = 'mailrepo_invite';
 
-export const cookiesOf = (request: Request): Record<string, string | undefined> =>
-  parse(request.headers.get('Cookie') ?? '');
+/**
+ * On HTTPS the session and invitation cookies carry the `__Host-` / `__Secure-` prefix (issue 17
+ * §4): a browser then accepts them only from a secure origin, for this exact host (`__Host-`: no
+ * Domain, Path=/), so a sibling subdomain or a plain-HTTP response cannot plant or shadow them.
+ * The unprefixed names are read only in plain-HTTP development.
+ */
+const PREFIXED: Record<string, string> = {
+  [SESSION_COOKIE]: '__Host-',
+  [INVITE_COOKIE]: '__Secure-',
+};
+const wireName = (context: Pick<AppLoadContext, 'secureCookies'>, name: string) =>
+  context.secureCookies && PREFIXED[name] ? `${PREFIXED[name]}${name}` : name;
+
+export function cookiesOf(
+  request: Request,
+  context: Pick<AppLoadContext, 'secureCookies'>,
+): Record<string, string | undefined> {
+  const all = parse(request.headers.get('Cookie') ?? '');
+  const out: Record<string, string | undefined> = { ...all };
+  for (const name of Object.keys(PREFIXED)) out[name] = all[wireName(context, name)];
+  return out;
+}
 
 /** httpOnly, SameSite=Lax, Secure unless plain-HTTP development; session cookies by default. */
 export function setCookie(
@@ -15,7 +35,7 @@ export function setCookie(
   value: string,
   opts: SerializeOptions = {},
 ): string {
-  return serialize(name, value, {
+  return serialize(wireName(context, name), value, {
     httpOnly: true,
     sameSite: 'lax',
     secure: context.secureCookies,
@@ -28,7 +48,7 @@ export const clearCookie = (context: AppLoadContext, name: string, path = '/') =
   setCookie(context, name, '', { maxAge: 0, path });
 
 export function langOf(request: Request): Lang {
-  const c = cookiesOf(request)[LANG_COOKIE];
+  const c = parse(request.headers.get('Cookie') ?? '')[LANG_COOKIE];
   if (isLang(c)) return c;
   return /^en\b/i.test(request.headers.get('Accept-Language') ?? '') ? 'en' : 'de';
 }

@@ -1,29 +1,42 @@
-import type { LoaderArgs } from '../context';
-import { useLoaderData } from 'react-router';
+import type { ActionArgs, LoaderArgs } from '../context';
+import { useActionData, useLoaderData } from 'react-router';
+import { formAction } from '../lib/form.server';
 import { Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 
 export async function loader({ request, context }: LoaderArgs) {
-  const { session, cookie } = await requireUser(request, context);
-  // A due scheduled key rotation needs an admin's keys: it starts when one signs in.
-  const rotationStarted = await context.services.keys
-    .startIfDue(session, cookie)
-    .catch(() => false);
-  return { email: session.email, role: session.role, rotationStarted };
+  const { session } = await requireUser(request, context);
+  // Reading the page changes nothing (a GET never does): a due rotation is offered, started by
+  // the sign-in itself or the button below.
+  const rotationDue = await context.services.keys.isDue(session).catch(() => false);
+  return { email: session.email, role: session.role, rotationDue };
 }
+
+export const action = formAction(async ({ request, context }: ActionArgs) => {
+  const { session, cookie } = await requireUser(request, context);
+  const started = await context.services.keys.startIfDue(session, cookie).catch(() => false);
+  return { rotationStarted: started };
+});
 
 export default function Home() {
   const t = useT();
-  const { email, role, rotationStarted } = useLoaderData<typeof loader>();
+  const { email, role, rotationDue } = useLoaderData<typeof loader>();
+  const rotationStarted = useActionData<typeof action>()?.rotationStarted;
   return (
     <>
       <h1>{t('home.title')}</h1>
       <p>{t('home.signedInAs', { email, role: t(`role.${role}`) })}</p>
-      {rotationStarted && (
+      {rotationStarted ? (
         <p className="notice" role="status">
           {t('keys.scheduledStarted')} <a href="/settings/keys">{t('nav.keys')}</a>
         </p>
+      ) : (
+        rotationDue && (
+          <form method="post" className="notice">
+            {t('keys.scheduledDue')} <Submit>{t('keys.startDue')}</Submit>
+          </form>
+        )
       )}
       <nav aria-label={t('nav.home')}>
         <a href="/mail">{t('nav.archive')}</a> · <a href="/exports">{t('nav.exports')}</a> ·{' '}

@@ -14,7 +14,7 @@ import { FormError } from '../components/FormError';
  */
 
 async function inviteOf(request: Request, context: LoaderArgs['context']) {
-  const token = cookiesOf(request)[INVITE_COOKIE];
+  const token = cookiesOf(request, context)[INVITE_COOKIE];
   return token ? { token, invite: await context.services.findInvite(token) } : undefined;
 }
 

@@ -31,6 +31,10 @@ export const action = formAction(async function action({ request, context }: Act
   });
   if (r.kind === 'throttled') return tooManyAttempts(r.retryAfterS);
   if (r.kind === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
+  // A due scheduled key rotation needs an owner's or admin's keys: signing in (a POST) starts it.
+  const signedIn = await context.services.readSession(r.cookie);
+  if (signedIn.status === 'active')
+    await context.services.keys.startIfDue(signedIn.session, r.cookie).catch(() => false);
   return seeOther('/', setCookie(context, SESSION_COOKIE, r.cookie));
 });
 

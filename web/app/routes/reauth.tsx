@@ -3,7 +3,13 @@ import type { ActionArgs, LoaderArgs } from '../context';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
-import { actionHeaders, seeOther, tooManyAttempts } from '../lib/http.server';
+import {
+  actionHeaders,
+  SESSION_COOKIE,
+  seeOther,
+  setCookie,
+  tooManyAttempts,
+} from '../lib/http.server';
 import { safePath } from '../lib/paths';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
@@ -31,13 +37,13 @@ export const action = formAction(async function action({ request, context }: Act
           code: code.slice(0, 16),
           ...meta,
         })
-      : await context.services.reauthenticate(session, {
+      : await context.services.reauthenticate(session, cookie, {
           password: String(form.get('password') ?? '').slice(0, 1024),
           ...meta,
         });
   if (r === 'throttled') return tooManyAttempts(60);
   if (r === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
-  return seeOther(safePath(form.get('to')));
+  return seeOther(safePath(form.get('to')), setCookie(context, SESSION_COOKIE, r.cookie));
 });
 
 export default function Reauth() {

@@ -6,7 +6,7 @@ import { dateTime } from '../lib/format';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
 import { isUuid } from '../../../lib/input/input-error';
-import { formAction } from '../lib/form.server';
+import { formAction, formProblem } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
 /**
@@ -74,6 +74,7 @@ export const action = formAction(async function action({ request, context }: Act
         return data({ error: 'keys.invalid' as const }, { status: 400 });
     }
   } catch (e) {
+    if (formProblem(e)) throw e; // refused input: shown by <FormError/>
     if (e instanceof RangeError) return data({ error: 'keys.invalid' as const }, { status: 400 });
     return data({ error: 'keys.unavailable' as const }, { status: 503 });
   }

@@ -61,6 +61,7 @@ export default function Sessions() {
               <td>
                 {s.device}
                 {s.current && <strong> ({t('sessions.current')})</strong>}
+                {s.passwordOnly && <strong> ({t('sessions.passwordOnly')})</strong>}
               </td>
               <td>{s.ip}</td>
               <td>{when(s.createdAt)}</td>
