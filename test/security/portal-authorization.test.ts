@@ -1,0 +1,182 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Browser } from 'playwright-core';
+import { createDb, type Db } from '../../lib/db';
+import { launchChromium } from '../helpers/browser';
+import { createTenantInvite, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * Issue 17 §4, each finding as an attacker would try it over HTTP with real sessions: an open
+ * redirect after the password prompt, the portal CSP dropped below the mail-body route, a GET
+ * that starts a key rotation, an admin removing an owner through a rotation, a demoted admin's
+ * exports and grants, and a half-finished login hidden from the session list.
+ */
+const cfg = stackConfig();
+const BASE = `http://localhost:${cfg.WEB_PORT}`;
+const DOMAIN = 'sicherheit-rollen.example';
+let browser: Browser;
+let db: Db;
+let tenantId: string;
+const cookies: Record<'owner' | 'admin', string> = { owner: '', admin: '' };
+
+async function request(
+  method: 'GET' | 'POST',
+  path: string,
+  cookie: string,
+  form?: [string, string][],
+) {
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    redirect: 'manual',
+    headers: {
+      Origin: BASE,
+      'Accept-Language': 'de-DE',
+      Cookie: `mailrepo_session=${cookie}`,
+      ...(form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+    },
+    body: form ? new URLSearchParams(form) : undefined,
+  });
+  const renewed = /mailrepo_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  return { res, body: await res.text(), renewed };
+}
+
+/** Confirms the password again (the session is replaced) and returns where it sends us. */
+async function reauth(who: 'owner' | 'admin', to: string): Promise<string | null> {
+  const r = await request('POST', '/reauth', cookies[who], [
+    ['password', PORTAL_PASSWORD],
+    ['to', to],
+  ]);
+  expect(r.res.status).toBe(303);
+  cookies[who] = r.renewed!;
+  return r.res.headers.get('location');
+}
+
+const userId = async (email: string) =>
+  (await sql<{ id: string }>`SELECT id FROM users WHERE email = ${email}`.execute(db)).rows[0]!.id;
+
+beforeAll(async () => {
+  db = createDb(cfg.DATABASE_URL, 2);
+  browser = await launchChromium();
+  const t = await createTenantInvite('Rollen GmbH', `inhaber@${DOMAIN}`, BASE);
+  tenantId = t.tenantId;
+  const owner = (await join(browser, t.link, `inhaber@${DOMAIN}`)).page;
+  const admin = (
+    await join(browser, await invite(owner, BASE, `admin@${DOMAIN}`, 'admin'), `admin@${DOMAIN}`)
+  ).page;
+  for (const [who, page] of [
+    ['owner', owner],
+    ['admin', admin],
+  ] as const)
+    cookies[who] = (await page.context().cookies()).find(
+      (c) => c.name === 'mailrepo_session',
+    )!.value;
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await db?.destroy();
+});
+
+it('re-authentication redirects only to paths of the app', async () => {
+  for (const evil of [
+    '/\t/evil.example',
+    '/%09/evil.example',
+    '//evil.example',
+    '/\\evil.example',
+    'https://evil.example/',
+    '/\n/evil.example',
+    'javascript:alert(1)',
+  ])
+    expect({ evil, to: await reauth('owner', evil) }).toEqual({ evil, to: '/' });
+  expect(await reauth('owner', '/settings/users?x=1')).toBe('/settings/users?x=1');
+});
+
+it('re-authentication replaces the session: the old cookie no longer works', async () => {
+  const before = cookies.owner;
+  await reauth('owner', '/');
+  expect(cookies.owner).not.toBe(before);
+  const old = await request('GET', '/settings/sessions', before);
+  expect([302, 303]).toContain(old.res.status);
+  expect((await request('GET', '/settings/sessions', cookies.owner)).res.status).toBe(200);
+});
+
+it('the portal CSP stays on every path below a mail body route', async () => {
+  const id = randomUUID();
+  for (const path of [`/mail/${id}/body/x`, `/mail/${id}/body/`, `/mail/${id}/body/a/b`]) {
+    const r = await request('GET', path, cookies.owner);
+    expect({ path, csp: r.res.headers.get('content-security-policy') }).toEqual({
+      path,
+      csp: expect.stringContaining("frame-ancestors 'none'"),
+    });
+  }
+});
+
+it('opening the home page never starts a due key rotation', async () => {
+  await sql`UPDATE tenants SET key_rotation_months = 1, created_at = now() - interval '3 months'
+             WHERE id = ${tenantId}`.execute(db);
+  const rotations = async () =>
+    Number(
+      (
+        await sql<{ n: string }>`SELECT count(*) AS n FROM key_rotations
+                                  WHERE tenant_id = ${tenantId}`.execute(db)
+      ).rows[0]!.n,
+    );
+  const home = await request('GET', '/', cookies.owner);
+  expect(home.res.status).toBe(200);
+  expect(home.body).toContain('Eine planmäßige Schlüsselrotation ist fällig.');
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(await rotations()).toBe(0);
+  await sql`UPDATE tenants SET key_rotation_months = 0 WHERE id = ${tenantId}`.execute(db);
+});
+
+it('an admin cannot remove an owner through a key rotation', async () => {
+  await reauth('admin', '/settings/keys');
+  const ownerId = await userId(`inhaber@${DOMAIN}`);
+  const r = await request('POST', '/settings/keys', cookies.admin, [
+    ['intent', 'remove'],
+    ['user', ownerId],
+  ]);
+  expect(r.res.status).toBe(400);
+  expect(r.body).toContain('Inhaber verwalten und ernennen nur Inhaber.');
+  const started = await sql`SELECT 1 FROM key_rotations WHERE tenant_id = ${tenantId}`.execute(db);
+  expect(started.rows).toHaveLength(0);
+});
+
+it("a demoted admin's exports stop downloading and their grants are destroyed", async () => {
+  const adminId = await userId(`admin@${DOMAIN}`);
+  const exportId = randomUUID();
+  await sql`INSERT INTO exports (id, tenant_id, created_by, format, include_pdfs, status, parts)
+            VALUES (${exportId}, ${tenantId}, ${adminId}, 'eml', false, 'done',
+                    '[{"n":0,"key":"nirgends","size":1,"mails":1}]')`.execute(db);
+  await sql`INSERT INTO decryption_grants (id, tenant_id, purpose, created_by, sealed_keys, expires_at)
+            VALUES (${randomUUID()}, ${tenantId}, 'export', ${adminId}, ${randomBytes(80)},
+                    now() + interval '1 hour')`.execute(db);
+  await reauth('owner', '/settings/users');
+  const demote = await request('POST', '/settings/users', cookies.owner, [
+    ['intent', 'role'],
+    ['user', adminId],
+    ['role', 'member'],
+  ]);
+  expect(demote.res.status).toBe(303);
+  const exp = await sql<{
+    status: string;
+  }>`SELECT status FROM exports WHERE id = ${exportId}`.execute(db);
+  expect(exp.rows[0]!.status).toBe('expired');
+  const grants = await sql`SELECT 1 FROM decryption_grants WHERE created_by = ${adminId}`.execute(
+    db,
+  );
+  expect(grants.rows).toHaveLength(0);
+});
+
+it('a login that stopped after the password shows in the session list', async () => {
+  const login = await fetch(`${BASE}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { Origin: BASE, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ email: `inhaber@${DOMAIN}`, password: PORTAL_PASSWORD }),
+  });
+  expect(login.status).toBe(303);
+  const list = await request('GET', '/settings/sessions', cookies.owner);
+  expect(list.body).toContain('nur Passwort – zweiter Faktor nicht bestätigt');
+});
