@@ -27,6 +27,8 @@ async function main(): Promise<void> {
       maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
       maxConnections: cfg.LMTP_MAX_CONNECTIONS,
       maxConcurrentMails: cfg.LMTP_MAX_CONCURRENT_MAILS,
+      maxRecipients: cfg.LMTP_MAX_RECIPIENTS,
+      maxConnectionsPerIp: cfg.LMTP_MAX_CONNECTIONS_PER_IP,
       banner: `ready (mailrepo ${version})`,
     },
   );

@@ -133,6 +133,8 @@ const spec = {
   LMTP_MAX_MESSAGE_BYTES: v(z.coerce.number().int().positive(), String(50 * 1024 * 1024)),
   LMTP_MAX_CONNECTIONS: v(z.coerce.number().int().positive(), '100'),
   LMTP_MAX_CONCURRENT_MAILS: v(z.coerce.number().int().positive(), '32'),
+  LMTP_MAX_RECIPIENTS: v(z.coerce.number().int().positive(), '100'),
+  LMTP_MAX_CONNECTIONS_PER_IP: v(z.coerce.number().int().positive(), '20'),
   LMTP_SHUTDOWN_GRACE_MS: v(z.coerce.number().int().positive(), '30000'),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),

@@ -17,6 +17,10 @@ export interface LmtpOptions {
   maxMessageBytes: number;
   maxConnections: number;
   maxConcurrentMails: number;
+  /** Recipients in one transaction; more get 452 4.5.3 and are sent again by the client. */
+  maxRecipients: number;
+  /** Open connections from one client address; more get 421 at connect. */
+  maxConnectionsPerIp: number;
   banner: string;
 }
 
@@ -31,6 +35,8 @@ const refuse = (code: number, text: string) => {
 
 export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
   const tenantsBySession = new Map<string, Map<string, string>>();
+  const connectionsByIp = new Map<string, number>();
+  const counted = new Set<string>();
   let inFlight = 0;
   let draining = false;
 
@@ -42,10 +48,19 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
     disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     ...(opts.tls ? { ...opts.tls, ...SERVER_TLS } : {}),
     size: opts.maxMessageBytes,
+    // smtp-server answers 452 4.5.3 past it; the client sends the rest in another transaction.
+    maxRecipients: opts.maxRecipients,
     maxClients: opts.maxConnections,
     logger: false,
-    onConnect(_session, cb) {
+    onConnect(session, cb) {
       if (draining) return cb(refuse(421, '4.3.2 mailrepo is restarting, try again later'));
+      // Reserved before the session does any work, so parallel connects cannot overshoot.
+      const ip = session.remoteAddress;
+      const open = connectionsByIp.get(ip) ?? 0;
+      if (open >= opts.maxConnectionsPerIp)
+        return cb(refuse(421, '4.7.0 too many connections from your address, try again later'));
+      connectionsByIp.set(ip, open + 1);
+      counted.add(session.id);
       cb();
     },
     onMailFrom(_address, session, cb) {
@@ -106,6 +121,10 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
     },
     onClose(session: SMTPServerSession) {
       tenantsBySession.delete(session.id);
+      if (!counted.delete(session.id)) return;
+      const left = (connectionsByIp.get(session.remoteAddress) ?? 1) - 1;
+      if (left > 0) connectionsByIp.set(session.remoteAddress, left);
+      else connectionsByIp.delete(session.remoteAddress);
     },
   });
 

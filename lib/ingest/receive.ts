@@ -124,9 +124,23 @@ export async function receiveMail(
 
   const plain = createHash('sha256');
   let size = 0;
+  let exceeded = false;
   const extractor = new MetadataExtractor();
+  const discardAll = async () => {
+    await Promise.all(active.map((t) => t.staging.discard()));
+    for (const t of active) t.encryption.dispose();
+  };
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
+      // Past the size limit (counted by smtp-server as DATA arrives) nothing is hashed, parsed,
+      // encrypted or staged: what was staged goes, and the rest is read only to reach the end of
+      // DATA and answer 552 — memory stays flat however much the client sends (issue 17 §2).
+      if (exceeded) continue;
+      if (source.sizeExceeded) {
+        exceeded = true;
+        await discardAll();
+        continue;
+      }
       plain.update(chunk);
       size += chunk.length;
       await Promise.all([
@@ -143,9 +157,14 @@ export async function receiveMail(
     }
   } catch (e) {
     // The client went away mid-DATA: nothing was acknowledged, nothing may remain.
-    await Promise.all(active.map((t) => t.staging.discard()));
-    for (const t of active) t.encryption.dispose();
+    if (!exceeded) await discardAll();
     throw e;
+  }
+  if (exceeded || source.sizeExceeded) {
+    if (!exceeded) await discardAll();
+    for (const id of tenantIds)
+      outcomes.set(id, { ok: false, code: 552, text: '5.3.4 message exceeds the size limit' });
+    return outcomes;
   }
   extractor.end();
   for (const t of active) t.encryption.body.end();
@@ -160,13 +179,6 @@ export async function receiveMail(
       }
     }),
   );
-  if (source.sizeExceeded) {
-    await Promise.all(active.map((t) => t.staging.discard()));
-    for (const t of active) t.encryption.dispose();
-    for (const id of tenantIds)
-      outcomes.set(id, { ok: false, code: 552, text: '5.3.4 message exceeds the size limit' });
-    return outcomes;
-  }
   const { metadata, tokens } = await withTimeout(extractor.result, 30_000);
 
   await Promise.all(

@@ -312,6 +312,8 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
         maxMessageBytes: 1024 * 1024,
         maxConnections: 10,
         maxConcurrentMails: 4,
+        maxRecipients: 100,
+        maxConnectionsPerIp: 20,
         banner: 'test',
         ...opts,
       },
@@ -509,6 +511,8 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
         maxMessageBytes: 10 * 1024 * 1024,
         maxConnections: 10,
         maxConcurrentMails: 8,
+        maxRecipients: 100,
+        maxConnectionsPerIp: 20,
         banner: 'fault',
       },
     );
