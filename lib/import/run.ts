@@ -127,7 +127,7 @@ export async function runImport(
   const plain = (object.Body as Readable).pipe(
     new DecryptStream(input.key, bind.importUpload(tenantId, importId)),
   );
-  const mbox = row.format === 'mbox' ? new MboxSplitter() : undefined;
+  const mbox = row.format === 'mbox' ? new MboxSplitter(deps.maxMessageBytes) : undefined;
   const zip = row.format === 'zip' ? new ZipSplitter(deps.maxMessageBytes) : undefined;
   const split = (chunk: Buffer, final: boolean): Entry[] =>
     mbox ? [...mbox.push(chunk), ...(final ? mbox.end() : [])] : zip!.push(chunk, final);

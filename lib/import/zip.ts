@@ -11,6 +11,7 @@ export type ZipEntry =
   | { index: number; name: string; bytes: Buffer }
   | { index: number; name: string; problem: EntryProblem };
 
+const SLICE = 16 * 1024;
 const IGNORED = /(^|\/)(__MACOSX\/|\.DS_Store$)|\/$/;
 
 export class ZipSplitter {
@@ -26,6 +27,12 @@ export class ZipSplitter {
       const name = file.name;
       if (!/\.eml$/i.test(name)) {
         this.ready.push({ index, name, problem: { reason: 'import.skip.notEml' } });
+        return;
+      }
+      // A declared size past the limit is refused before a byte is inflated; a lying one is
+      // caught while inflating (below).
+      if ((file.originalSize ?? 0) > this.maxBytes) {
+        this.ready.push({ index, name, problem: tooLarge(this.maxBytes) });
         return;
       }
       if (file.compression !== 0 && file.compression !== 8) {
@@ -75,7 +82,11 @@ export class ZipSplitter {
 
   /** Throws when the container itself is damaged (no further entries can be found). */
   push(chunk: Uint8Array, final = false): ZipEntry[] {
-    this.unzip.push(chunk, final);
+    // In slices: DEFLATE expands up to ~1:1032, so one push never inflates more than ~16 MiB
+    // before the size check above sees it.
+    if (!chunk.length) this.unzip.push(chunk, final);
+    for (let at = 0; at < chunk.length; at += SLICE)
+      this.unzip.push(chunk.subarray(at, at + SLICE), final && at + SLICE >= chunk.length);
     const out = this.ready;
     this.ready = [];
     return out;

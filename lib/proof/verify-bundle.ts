@@ -1,5 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { strFromU8, unzipSync } from 'fflate';
+import { strFromU8 } from 'fflate';
+import { boundedUnzip } from '../zip/bounded-unzip';
 import { openCheckpoint, parseVerifierKey, type NoteKey } from '../ledger/checkpoint';
 import { noteHash } from '../ledger/checkpointer';
 import { hashLeaf, verifyInclusion } from '../ledger/merkle';
@@ -69,7 +70,14 @@ export async function verifyBundle(
   mail: Uint8Array,
   trust: VerifyTrust = {},
 ): Promise<BundleVerification> {
-  const files = await attempt('bundle', () => unzipSync(zip));
+  // A bundle is a few small files: anything much larger is not one (and may be a bomb).
+  const files = await attempt('bundle', () =>
+    boundedUnzip(zip, {
+      maxEntries: 64,
+      maxEntryBytes: 4 * 1024 ** 2,
+      maxTotalBytes: 16 * 1024 ** 2,
+    }),
+  );
   const need = (name: string, step: VerifyStep): Uint8Array => {
     const f = files[name];
     if (!f) throw new BundleVerifyError(step, `bundle has no ${name}`);

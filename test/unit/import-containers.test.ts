@@ -30,12 +30,12 @@ describe('MboxSplitter', () => {
       () => s.end(),
     );
     expect(entries.map((e) => e.index)).toEqual([0, 1, 2]);
-    expect(entries[0]!.bytes.toString()).toBe(
+    expect(entries[0]!.bytes!.toString()).toBe(
       mail('eins', 'Zeile\nFrom the archive\n>From deeper'),
     );
-    expect(entries[1]!.bytes.toString()).toBe(mail('zwei'));
+    expect(entries[1]!.bytes!.toString()).toBe(mail('zwei'));
     // "From " inside a body (not after a blank line) is no separator.
-    expect(entries[2]!.bytes.toString()).toBe(mail('drei', 'Text\nFrom here on no separator'));
+    expect(entries[2]!.bytes!.toString()).toBe(mail('drei', 'Text\nFrom here on no separator'));
     expect(entries[1]!.separator).toBe('From b@firma.example Wed Mar 19 11:30:00 2025');
   });
 

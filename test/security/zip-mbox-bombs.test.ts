@@ -1,0 +1,138 @@
+import { zipSync } from 'fflate';
+import { MboxSplitter } from '../../lib/import/mbox';
+import { ZipSplitter } from '../../lib/import/zip';
+import { verifyBundle } from '../../lib/proof/verify-bundle';
+import { boundedUnzip, ZipLimitError } from '../../lib/zip/bounded-unzip';
+
+/**
+ * Issue 17 §2: archives and mailboxes are bounded while they are read. `/verify` inflated an
+ * uploaded ZIP without limits; the import's ZIP reader trusted declared sizes; the MBOX splitter
+ * held a whole entry (or line) before its size check. Each case here fails on that code.
+ */
+const MB = 1024 ** 2;
+
+/** A ZIP of one entry of zeros: a few KB that inflate to `mb` MiB. */
+const bomb = (name: string, mb: number) =>
+  Buffer.from(zipSync({ [name]: new Uint8Array(mb * MB) }));
+
+/** The same archive whose headers lie about the entry's size (local header and directory). */
+function declaring(zip: Buffer, size: number): Buffer {
+  const out = Buffer.from(zip);
+  out.writeUInt32LE(size, 22); // local file header: uncompressed size
+  const cd = out.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  out.writeUInt32LE(size, cd + 24); // central directory: uncompressed size
+  return out;
+}
+
+/** Runs `fn` and reports how far the heap grew meanwhile (sampled, after a GC where available). */
+function heapGrowth(fn: () => void): number {
+  global.gc?.();
+  const before = process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  let peak = before;
+  const sample = () =>
+    (peak = Math.max(peak, process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers));
+  fn();
+  sample();
+  return peak - before;
+}
+
+describe('/verify: a proof bundle is unzipped within limits', () => {
+  it('a small ZIP that inflates to 200 MiB is refused at the bundle step', async () => {
+    const zip = bomb('manifest.json', 200);
+    expect(zip.length).toBeLessThan(400 * 1024);
+    await expect(verifyBundle(zip, Buffer.from('mail'))).rejects.toMatchObject({
+      name: 'BundleVerifyError',
+      step: 'bundle',
+    });
+  });
+
+  it('a lying header does not help: the inflated bytes are counted', () => {
+    const zip = declaring(bomb('manifest.json', 200), 100);
+    let error: unknown;
+    const grew = heapGrowth(() => {
+      try {
+        boundedUnzip(zip, { maxEntries: 64, maxEntryBytes: 4 * MB, maxTotalBytes: 16 * MB });
+      } catch (e) {
+        error = e;
+      }
+    });
+    expect(error).toBeInstanceOf(ZipLimitError);
+    expect(grew).toBeLessThan(64 * MB);
+  });
+
+  it('a declared size of 4 GiB is refused before anything is inflated', () => {
+    const zip = declaring(bomb('manifest.json', 1), 0xfffffff0);
+    expect(() =>
+      boundedUnzip(zip, { maxEntries: 64, maxEntryBytes: 4 * MB, maxTotalBytes: 16 * MB }),
+    ).toThrow(/declares/);
+  });
+
+  it('too many entries are refused', () => {
+    const many = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [`f${i}`, new Uint8Array(1)]),
+    );
+    expect(() =>
+      boundedUnzip(zipSync(many), { maxEntries: 64, maxEntryBytes: MB, maxTotalBytes: MB }),
+    ).toThrow(/entries/);
+  });
+});
+
+describe('import: ZIP entries are bounded while inflating', () => {
+  const split = (zip: Buffer, maxBytes: number) => {
+    const z = new ZipSplitter(maxBytes);
+    return [...z.push(zip), ...z.push(new Uint8Array(0), true)];
+  };
+
+  it('an entry that inflates past the limit behind a lying header is reported, not held', () => {
+    const zip = declaring(bomb('post.eml', 200), 100);
+    let entries: ReturnType<typeof split> = [];
+    const grew = heapGrowth(() => (entries = split(zip, MB)));
+    expect(entries).toEqual([
+      {
+        index: 0,
+        name: 'post.eml',
+        problem: expect.objectContaining({ reason: 'import.skip.tooLarge' }),
+      },
+    ]);
+    expect(grew).toBeLessThan(64 * MB);
+  });
+
+  it('a declared size past the limit is refused without inflating', () => {
+    const entries = split(declaring(bomb('post.eml', 1), 0xfffffff0), MB);
+    expect(entries[0]).toMatchObject({ problem: { reason: 'import.skip.tooLarge' } });
+  });
+});
+
+describe('import: the MBOX splitter holds at most the limit', () => {
+  const feed = (s: MboxSplitter, total: number, piece: Buffer) => {
+    const out = [];
+    for (let sent = 0; sent < total; sent += piece.length) out.push(...s.push(piece));
+    return out;
+  };
+
+  it('a 300 MiB mail is counted, reported too large, and the next mail still comes through', () => {
+    const s = new MboxSplitter(MB);
+    const out = [...s.push(Buffer.from('From a@b Wed Mar 19 11:30:00 2025\nSubject: gross\n\n'))];
+    const grew = heapGrowth(() => {
+      out.push(...feed(s, 300 * MB, Buffer.from(`${'x'.repeat(1023)}\n`.repeat(64))));
+    });
+    out.push(
+      ...s.push(Buffer.from('\nFrom c@d Wed Mar 19 11:31:00 2025\nSubject: klein\n\nHallo\n')),
+    );
+    out.push(...s.end());
+    expect(grew).toBeLessThan(64 * MB);
+    expect(out.map((e) => e.problem?.reason ?? e.bytes!.toString())).toEqual([
+      'import.skip.tooLarge',
+      'Subject: klein\n\nHallo\n',
+    ]);
+  });
+
+  it('a 300 MiB line without a line break is never held whole', () => {
+    const s = new MboxSplitter(MB);
+    s.push(Buffer.from('From a@b Wed Mar 19 11:30:00 2025\nSubject: eine Zeile\n\n'));
+    const grew = heapGrowth(() => void feed(s, 300 * MB, Buffer.alloc(64 * 1024, 0x79)));
+    const out = s.end();
+    expect(grew).toBeLessThan(64 * MB);
+    expect(out[0]!.problem?.reason).toBe('import.skip.tooLarge');
+  });
+});
