@@ -6,6 +6,7 @@ import { createImportActivities, type ImportActivityDeps } from './import';
 import { createKeyRotationActivities } from './key-rotation';
 import { createRetentionActivities } from './retention';
 import { createSearchIndexActivities } from './search-index';
+import { createSessionActivities } from './sessions';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
 export type ActivityDeps = SmokeDeps &
@@ -26,6 +27,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createKeyRotationActivities(deps),
     ...createImportActivities(deps),
+    ...createSessionActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

@@ -17,6 +17,7 @@ import {
   ensureIntegritySchedule,
   ensureLedgerSchedule,
   ensureRetentionSchedule,
+  ensureSessionSchedule,
 } from '../lib/temporal/schedules';
 
 /** The Temporal worker process: every workflow and activity, on the configured task queue. */
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     await ensureLedgerSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.LEDGER_CHECKPOINT_INTERVAL_S);
     await ensureIntegritySchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.INTEGRITY_CHECK_AT);
     await ensureRetentionSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.RETENTION_SWEEP_AT);
+    await ensureSessionSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.SESSION_SWEEP_INTERVAL_S);
     await client.connection.close();
   }
   registerArchiveGauges(db);

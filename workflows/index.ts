@@ -7,4 +7,5 @@ export { exportMailbox } from './export-mailbox';
 export { retentionRun, retentionSweep } from './retention-sweep';
 export { rotateKeys } from './rotate-keys';
 export { importMail } from './import-mail';
+export { sessionSweep } from './session-sweep';
 export { emptyWorkflow } from './baseline';

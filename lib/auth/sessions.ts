@@ -171,6 +171,27 @@ export async function readSession(
   });
 }
 
+/**
+ * Ends every session past its idle or absolute limit, in every tenant, destroying its sealed keys
+ * (issue 17 §5): run by the scheduled `sessionSweep`, so keys do not outlive their session just
+ * because its cookie never returns. Each end is audited like one noticed at a request.
+ */
+export async function sweepExpiredSessions(db: Db, now = new Date(), batch = 500): Promise<number> {
+  let ended = 0;
+  for (;;) {
+    const due = await sql<{ tenant_id: string; id_hash: Buffer; reason: EndReason }>`
+      SELECT * FROM expired_sessions(${now}, ${batch})`.execute(db);
+    for (const s of due.rows)
+      if (
+        await withTenant(db, s.tenant_id, (tx) =>
+          endSessionTx(tx, s.tenant_id, s.id_hash, s.reason, { type: 'system' }),
+        )
+      )
+        ended++;
+    if (due.rows.length < batch) return ended;
+  }
+}
+
 /** The session's unlocked keys (caller zeroizes with `lock`). */
 export async function unlockedKeys(
   tx: TenantTx,

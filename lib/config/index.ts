@@ -106,6 +106,8 @@ const spec = {
   INTEGRITY_CHECK_AT: v(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), '03:30'),
   /** Daily time of the retention sweep (shredding expired epochs), Europe/Berlin (HH:MM). */
   RETENTION_SWEEP_AT: v(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), '02:30'),
+  /** How often expired portal sessions are ended and their sealed keys destroyed. */
+  SESSION_SWEEP_INTERVAL_S: v(z.coerce.number().int().min(10).max(3600), '300'),
   /** Prefix of log origins in checkpoints, e.g. `archive.example.de/mailrepo`. */
   LEDGER_ORIGIN: v(
     z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/),

@@ -10,6 +10,7 @@ import type { Duration } from '@temporalio/common';
 export const LEDGER_SCHEDULE_ID = 'ledger-checkpoint';
 export const INTEGRITY_SCHEDULE_ID = 'integrity-check';
 export const RETENTION_SCHEDULE_ID = 'retention-sweep';
+export const SESSION_SCHEDULE_ID = 'session-sweep';
 
 /**
  * Creates the ledgerCheckpoint schedule, or brings an existing one to the configured interval.
@@ -38,6 +39,19 @@ export async function ensureIntegritySchedule(
     INTEGRITY_SCHEDULE_ID,
     daily(at, 'integrityCheck', taskQueue, [{ trigger: 'schedule' }]),
   );
+}
+
+/** Ends expired portal sessions and destroys their keys every `intervalSeconds` (issue 17 §5). */
+export async function ensureSessionSchedule(
+  client: Client,
+  taskQueue: string,
+  intervalSeconds: number,
+): Promise<void> {
+  await ensureSchedule(client, SESSION_SCHEDULE_ID, {
+    spec: { intervals: [{ every: `${intervalSeconds} seconds` as const }] },
+    action: { type: 'startWorkflow', workflowType: 'sessionSweep', taskQueue, args: [] },
+    catchupWindow: '1 minute',
+  });
 }
 
 /** The daily retention sweep at `at` (HH:MM) Berlin time; a missed day is run. */

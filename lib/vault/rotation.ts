@@ -299,7 +299,7 @@ export async function finishRotation(
     // Every session holds the old tenant key, which opens nothing any more: all sign in again.
     const ended = await tx
       .updateTable('sessions')
-      .set({ ended_at: at, end_reason: 'key-rotated' })
+      .set({ ended_at: at, end_reason: 'key-rotated', sealed_keys: Buffer.alloc(0) })
       .where('tenant_id', '=', tenantId)
       .where('ended_at', 'is', null)
       .executeTakeFirst();
