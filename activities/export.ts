@@ -54,26 +54,38 @@ export function createExportActivities(deps: ExportDeps) {
       const workflowId = Context.current().info.workflowExecution!.workflowId;
       const client = await deps.temporalClient();
       let signalled = 0;
-      const part = await withGrant(deps.db, input.grant, 'export', (_keys, keyring) =>
-        writeExportPart(deps, keyring, { ...input, tenantId }, (done) => {
-          heartbeat();
-          // Live progress for the workflow's query, every few mails.
-          if (done - signalled >= 5) {
-            signalled = done;
-            void client.workflow
-              .getHandle(workflowId)
-              .signal('partProgress', input.n, done)
-              .catch(() => undefined);
-          }
-        }),
+      const { part, decrypted } = await withGrant(
+        deps.db,
+        input.grant,
+        'export',
+        (_keys, keyring) =>
+          writeExportPart(deps, keyring, { ...input, tenantId }, (done) => {
+            heartbeat();
+            // Live progress for the workflow's query, every few mails.
+            if (done - signalled >= 5) {
+              signalled = done;
+              void client.workflow
+                .getHandle(workflowId)
+                .signal('partProgress', input.n, done)
+                .catch(() => undefined);
+            }
+          }),
       );
-      await withTenant(deps.db, tenantId, (tx) =>
-        tx
+      // The part and the list of every mail decrypted for it are recorded in one transaction
+      // (issue 17 §6): the audit chain, anchored in the ledger, names each mail an export opened.
+      await withTenant(deps.db, tenantId, async (tx) => {
+        await tx
           .updateTable('exports')
           .set({ parts: sql`parts || ${JSON.stringify([part])}::jsonb` })
           .where('id', '=', input.exportId)
-          .execute(),
-      );
+          .execute();
+        await recordAudit(tx, tenantId, {
+          action: 'export.mails_decrypted',
+          actor: { type: 'system', label: 'exportMailbox' },
+          target: { type: 'export', id: input.exportId },
+          details: { part: part.n, mails: decrypted.length, messageIds: decrypted },
+        });
+      });
       return part;
     },
 

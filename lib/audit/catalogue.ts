@@ -76,6 +76,10 @@ export const AUDIT_EVENTS = {
 
   'export.created': { feature: 'lifecycle', summary: 'export started (scope, number of mails)' },
   'export.downloaded': { feature: 'lifecycle', summary: 'export file downloaded' },
+  'export.mails_decrypted': {
+    feature: 'lifecycle',
+    summary: 'the mails decrypted into one export part, each by id',
+  },
   'export.expired': { feature: 'lifecycle', summary: 'export file deleted at expiry' },
   'mail.deleted': { feature: 'lifecycle', summary: 'mail deleted' },
   'retention.shredded': { feature: 'lifecycle', summary: 'epoch keys destroyed at retention end' },

@@ -65,7 +65,7 @@ export async function writeExportPart(
   keyring: Pick<EpochKeyring, 'get'>,
   input: PartInput,
   progress: (mailsDone: number) => void,
-): Promise<ExportPart> {
+): Promise<{ part: ExportPart; decrypted: string[] }> {
   const items = await withTenant(deps.db, input.tenantId, (tx) =>
     tx
       .selectFrom('export_items')
@@ -113,11 +113,13 @@ export async function writeExportPart(
     manifest.push({ file, sha256: sha256(bytes), size: bytes.length, ...row });
   };
   const mbox: Buffer[] = [];
+  const decrypted: string[] = [];
   let done = 0;
   for (const item of items) {
     const opened = await openMail(deps, input.tenantId, keyring, item.message_id);
     if (!opened) continue; // shredded meanwhile
     const mail = await collect(opened.plain);
+    decrypted.push(item.message_id);
     const day = opened.mail.receivedAt.toISOString().slice(0, 10);
     const base = `${String(item.position + 1).padStart(6, '0')}_${day}_${item.message_id.slice(0, 8)}`;
     const facts = {
@@ -177,5 +179,8 @@ export async function writeExportPart(
   );
   await zip.close();
   await uploaded;
-  return { n: input.n, key, size, sha256: hash.digest('hex'), mails: done };
+  return {
+    part: { n: input.n, key, size, sha256: hash.digest('hex'), mails: done },
+    decrypted,
+  };
 }

@@ -146,6 +146,22 @@ it('resumes an export after the worker is killed, without rewriting finished par
       }
     }
     expect(emls.size).toBe(20);
+    // Issue 17 §6: every mail the export decrypted is named in the audit log, once per part,
+    // although the worker died in the middle.
+    const audited = await withTenant(db, t.tenantId, (tx) =>
+      tx
+        .selectFrom('audit_events')
+        .select('details')
+        .where('action', '=', 'export.mails_decrypted')
+        .where('target_id', '=', exportId)
+        .execute(),
+    );
+    const ids = audited.flatMap((e) => (e.details as { messageIds: string[] }).messageIds);
+    const archivedIds = await withTenant(db, t.tenantId, (tx) =>
+      tx.selectFrom('messages').select('id').execute(),
+    );
+    expect(audited.map((e) => (e.details as { part: number }).part).sort()).toEqual([0, 1, 2, 3]);
+    expect(ids.sort()).toEqual(archivedIds.map((m) => m.id).sort());
     console.log(
       `export worker kill -9: ${done.parts.length} parts, ${atCrash} written before the crash and kept, 20 mails, all hashes match`,
     );
