@@ -28,7 +28,7 @@ import {
   type SessionInfo,
   type SessionListing,
 } from '../lib/auth/sessions';
-import { UAParser } from 'ua-parser-js';
+import Bowser from 'bowser';
 import { newTotpSecret, totpUri } from '../lib/auth/totp';
 import {
   listPasskeys,
@@ -172,7 +172,7 @@ export function createPortalServices(
 /** "Firefox on Windows" — enough to recognise one's own devices in the sessions list. */
 function deviceOf(ua: string | null): string {
   if (!ua) return '?';
-  const r = UAParser(ua);
+  const r = Bowser.parse(ua);
   return [r.browser.name, r.os.name].filter(Boolean).join(' · ') || ua.slice(0, 60);
 }
 
