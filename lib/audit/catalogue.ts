@@ -50,7 +50,10 @@ export const AUDIT_EVENTS = {
 
   'auth.login.succeeded': { feature: 'portal', summary: 'password accepted' },
   'auth.login.failed': { feature: 'portal', summary: 'wrong e-mail or password' },
-  'auth.login.locked': { feature: 'portal', summary: 'account temporarily locked after failures' },
+  'auth.login.attack_suspected': {
+    feature: 'portal',
+    summary: '100 failed logins for an account within an hour: unknown sources now back off',
+  },
   'auth.second_factor.succeeded': { feature: 'portal', summary: 'second factor accepted' },
   'auth.second_factor.failed': { feature: 'portal', summary: 'second factor rejected' },
   'auth.totp.added': { feature: 'portal', summary: 'TOTP authenticator enrolled' },

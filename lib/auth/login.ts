@@ -10,7 +10,7 @@ import { bind } from '../vault/bindings';
 import type { UnlockedSession } from '../vault/session';
 import { newRecoveryCodes, recoveryCodeHash } from './recovery-codes';
 import { createSession, endSessionTx, unlockedKeys, type SessionInfo } from './sessions';
-import { reserveAttempt, underThrottle, type Reservation } from './throttle';
+import { LIMITS, reserveAttempt, underThrottle, type Reservation } from './throttle';
 import { verifyTotp } from './totp';
 
 /**
@@ -105,7 +105,7 @@ async function checkPassword(
     }
   }
 
-  const { accountLocked } = await reservation.failed();
+  const { attackNotice } = await reservation.failed();
   for (const tenantId of tenants.rows.map((r) => r.t))
     await withTenant(db, tenantId, async (tx) => {
       await recordAudit(tx, tenantId, {
@@ -114,12 +114,15 @@ async function checkPassword(
         ip: input.ip,
         details: { email: input.email.trim().toLowerCase() },
       });
-      if (accountLocked)
+      if (attackNotice)
         await recordAudit(tx, tenantId, {
-          action: 'auth.login.locked',
+          action: 'auth.login.attack_suspected',
           actor: { type: 'system', label: 'login' },
           ip: input.ip,
-          details: { email: input.email.trim().toLowerCase(), minutes: 60 },
+          details: {
+            email: input.email.trim().toLowerCase(),
+            failuresLastHour: LIMITS.accountPerHour,
+          },
         });
     });
   const rest = FAILED_LOGIN_FLOOR_MS - (performance.now() - started);

@@ -4,22 +4,27 @@ import type { Db } from '../db';
 import { tokenHash } from './tokens';
 
 /**
- * Brute-force limits for the login and second-factor steps (TOMs §3), shared by every portal
- * instance through PostgreSQL:
- *  - per account and IP: 10 consecutive failures, then an exponential back-off (1 s, 2 s, … 15 min);
- *    a success from that IP resets it;
- *  - per IP: 100 failures a day over all accounts;
- *  - per account: 100 failures an hour from any IPs → locked for an hour (the caller audits it).
- * One IP alone cannot reach the account lock (its own back-off stops it first), so an attacker
- * cannot lock the real user out from another address. Keys are hashes: no e-mail, no IP stored.
+ * Brute-force limits for the login and second-factor steps (TOMs §3, docs/authentication.md),
+ * shared by every portal instance through PostgreSQL. Every limit is an exponential back-off
+ * (1 s, 2 s, … 15 min) after some free attempts, never a lock — an attacker can slow guessing
+ * down but cannot lock the owner out:
+ *  - per account and source address: 10 free failures; a success from there resets it;
+ *  - per account and source network (/24, /64): 30 free failures;
+ *  - per source address: 100 failures a day over all accounts, then that address waits a day;
+ *  - per account over all sources: past 100 failures within an hour, sources the account has
+ *    never signed in from back off as well (the caller audits the attack notice); a network the
+ *    account signed in from within 90 days keeps only its own limits.
+ * Every attempt is reserved before it is checked (reserveAttempt). Keys are hashes: no e-mail and
+ * no address is stored.
  */
 
 export const LIMITS = {
   accountIpFree: 10,
-  accountIpMaxBackoffS: 15 * 60,
+  accountNetFree: 30,
+  maxBackoffS: 15 * 60,
   ipPerDay: 100,
   accountPerHour: 100,
-  accountLockS: 60 * 60,
+  knownSourceDays: 90,
 } as const;
 
 export type ThrottleStep = 'password' | 'second-factor';
@@ -31,43 +36,72 @@ interface Subject {
   ip: string;
 }
 
+/** The /24 of an IPv4 address (also IPv4-mapped), the /64 of an IPv6 address. */
+export function networkOf(ip: string): string {
+  const v4 = /(\d+\.\d+\.\d+)\.\d+$/.exec(ip);
+  if (v4) return `${v4[1]}.0/24`;
+  const groups = ip.toLowerCase().split('::')[0]!.split(':');
+  return `${groups.slice(0, 4).join(':')}::/64`;
+}
+
 const keys = (s: Subject) => {
   const account = s.account.trim().toLowerCase();
+  const net = networkOf(s.ip);
   return {
     accountIp: tokenHash(`${s.step}|account-ip|${account}|${s.ip}`),
+    accountNet: tokenHash(`${s.step}|account-net|${account}|${net}`),
     ip: tokenHash(`ip-day|${s.ip}`),
     account: tokenHash(`${s.step}|account|${account}`),
+    known: tokenHash(`known|${account}|${net}`),
   };
 };
+type Keys = ReturnType<typeof keys>;
 
 type ThrottleRow = {
   key_hash: Buffer;
   failures: number;
   window_start: Date;
   last_failure_at: Date;
-  locked_until: Date | null;
 };
 
-function waitFrom(rows: ThrottleRow[], k: ReturnType<typeof keys>, now: Date): number {
+type Tx = Parameters<Parameters<ReturnType<Db['transaction']>['execute']>[0]>[0];
+
+const backoffUntil = (r: ThrottleRow, free: number) =>
+  r.failures >= free
+    ? r.last_failure_at.getTime() + Math.min(2 ** (r.failures - free), LIMITS.maxBackoffS) * 1000
+    : 0;
+
+function waitFrom(rows: ThrottleRow[], k: Keys, now: Date, knownSource: boolean): number {
   let until = 0;
   for (const r of rows) {
-    if (r.key_hash.equals(k.accountIp) && r.failures >= LIMITS.accountIpFree) {
-      const backoff = Math.min(
-        2 ** (r.failures - LIMITS.accountIpFree),
-        LIMITS.accountIpMaxBackoffS,
-      );
-      until = Math.max(until, r.last_failure_at.getTime() + backoff * 1000);
-    } else if (
+    if (r.key_hash.equals(k.accountIp))
+      until = Math.max(until, backoffUntil(r, LIMITS.accountIpFree));
+    else if (r.key_hash.equals(k.accountNet))
+      until = Math.max(until, backoffUntil(r, LIMITS.accountNetFree));
+    else if (r.key_hash.equals(k.account) && !knownSource)
+      until = Math.max(until, backoffUntil(r, LIMITS.accountPerHour));
+    else if (
       r.key_hash.equals(k.ip) &&
       r.failures >= LIMITS.ipPerDay &&
       r.window_start.getTime() + 86_400_000 > now.getTime()
-    ) {
+    )
       until = Math.max(until, r.window_start.getTime() + 86_400_000);
-    }
-    if (r.locked_until) until = Math.max(until, r.locked_until.getTime());
   }
   return Math.max(0, Math.ceil((until - now.getTime()) / 1000));
 }
+
+async function isKnownSource(db: Db | Tx, k: Keys, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom('auth_known_sources')
+    .select('last_success_at')
+    .where('key_hash', '=', k.known)
+    .executeTakeFirst();
+  return (
+    !!row && now.getTime() - row.last_success_at.getTime() < LIMITS.knownSourceDays * 86_400_000
+  );
+}
+
+const throttleKeys = (k: Keys) => [k.accountIp, k.accountNet, k.ip, k.account];
 
 /** Seconds the caller must wait before trying, or 0 (a look only: nothing is reserved). */
 export async function retryAfter(db: Db, s: Subject, now = new Date()): Promise<number> {
@@ -75,12 +109,12 @@ export async function retryAfter(db: Db, s: Subject, now = new Date()): Promise<
   const rows = await db
     .selectFrom('auth_throttle')
     .selectAll()
-    .where('key_hash', 'in', [k.accountIp, k.ip, k.account])
+    .where('key_hash', 'in', throttleKeys(k))
     .execute();
-  return waitFrom(rows, k, now);
+  return waitFrom(rows, k, now, await isKnownSource(db, k, now));
 }
 
-const WINDOWS = { accountIp: 86_400, ip: 86_400, account: 3600 } as const;
+const WINDOWS = { accountIp: 86_400, accountNet: 86_400, ip: 86_400, account: 3600 } as const;
 
 async function bump(db: Db | Tx, key: Buffer, windowS: number, by: 1 | -1): Promise<number> {
   const r = await sql<{ failures: number }>`
@@ -97,13 +131,14 @@ async function bump(db: Db | Tx, key: Buffer, windowS: number, by: 1 | -1): Prom
   return r.rows[0]!.failures;
 }
 
-type Tx = Parameters<Parameters<ReturnType<Db['transaction']>['execute']>[0]>[0];
-
 /** One attempt counted before it runs; the caller reports how it ended. */
 export interface Reservation {
-  /** The attempt failed: it stays counted. `accountLocked` when this failure locked the account. */
-  failed(): Promise<{ accountLocked: boolean }>;
-  /** The attempt succeeded: the back-off of this account from this IP ends, nothing stays counted. */
+  /**
+   * The attempt failed: it stays counted. `attackNotice` when this failure brought the account
+   * to the hourly threshold (audit it, once).
+   */
+  failed(): Promise<{ attackNotice: boolean }>;
+  /** The attempt succeeded: this source's back-off ends, it becomes known, nothing stays counted. */
   succeeded(): Promise<void>;
   /** The attempt never ran to a verdict (a fault): it is not counted. */
   released(): Promise<void>;
@@ -122,19 +157,21 @@ export async function reserveAttempt(
   const k = keys(s);
   const decided = await db.transaction().execute(async (tx) => {
     await sql`INSERT INTO auth_throttle (key_hash, failures, window_start, last_failure_at)
-      VALUES (${k.accountIp}, 0, now(), now()), (${k.ip}, 0, now(), now()),
-             (${k.account}, 0, now(), now())
+      VALUES (${k.accountIp}, 0, now(), now()), (${k.accountNet}, 0, now(), now()),
+             (${k.ip}, 0, now(), now()), (${k.account}, 0, now(), now())
       ON CONFLICT (key_hash) DO NOTHING`.execute(tx);
     const rows = await tx
       .selectFrom('auth_throttle')
       .selectAll()
-      .where('key_hash', 'in', [k.accountIp, k.ip, k.account])
+      .where('key_hash', 'in', throttleKeys(k))
       .orderBy('key_hash')
       .forUpdate()
       .execute();
-    const wait = waitFrom(rows, k, new Date());
+    const now = new Date();
+    const wait = waitFrom(rows, k, now, await isKnownSource(tx, k, now));
     if (wait > 0) return { wait, accountFailures: 0 };
     await bump(tx, k.accountIp, WINDOWS.accountIp, 1);
+    await bump(tx, k.accountNet, WINDOWS.accountNet, 1);
     await bump(tx, k.ip, WINDOWS.ip, 1);
     return { wait: 0, accountFailures: await bump(tx, k.account, WINDOWS.account, 1) };
   });
@@ -142,10 +179,21 @@ export async function reserveAttempt(
     metrics.rateLimited.inc({ limit: s.step });
     return { retryAfterS: decided.wait };
   }
-  const undo = async (accountIp: 'delete' | 'decrement') => {
-    if (accountIp === 'delete')
-      await db.deleteFrom('auth_throttle').where('key_hash', '=', k.accountIp).execute();
-    else await bump(db, k.accountIp, WINDOWS.accountIp, -1);
+  const undo = async (success: boolean) => {
+    if (success) {
+      await db
+        .deleteFrom('auth_throttle')
+        .where('key_hash', 'in', [k.accountIp, k.accountNet])
+        .execute();
+      await db
+        .insertInto('auth_known_sources')
+        .values({ key_hash: k.known, last_success_at: new Date() })
+        .onConflict((oc) => oc.column('key_hash').doUpdateSet({ last_success_at: new Date() }))
+        .execute();
+    } else {
+      await bump(db, k.accountIp, WINDOWS.accountIp, -1);
+      await bump(db, k.accountNet, WINDOWS.accountNet, -1);
+    }
     await bump(db, k.ip, WINDOWS.ip, -1);
     await bump(db, k.account, WINDOWS.account, -1);
   };
@@ -154,16 +202,10 @@ export async function reserveAttempt(
     reservation: {
       async failed() {
         metrics.loginFailures.inc({ step: s.step });
-        if (decided.accountFailures !== LIMITS.accountPerHour) return { accountLocked: false };
-        await db
-          .updateTable('auth_throttle')
-          .set({ locked_until: sql<Date>`now() + make_interval(secs => ${LIMITS.accountLockS})` })
-          .where('key_hash', '=', k.account)
-          .execute();
-        return { accountLocked: true };
+        return { attackNotice: decided.accountFailures === LIMITS.accountPerHour };
       },
-      succeeded: () => undo('delete'),
-      released: () => undo('decrement'),
+      succeeded: () => undo(true),
+      released: () => undo(false),
     },
   };
 }

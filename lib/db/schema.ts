@@ -28,6 +28,7 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   sessions: SessionsTable;
   auth_throttle: AuthThrottleTable;
+  auth_known_sources: AuthKnownSourcesTable;
   passkeys: PasskeysTable;
   retention_classes: RetentionClassesTable;
   retention_rules: RetentionRulesTable;
@@ -419,6 +420,11 @@ export interface PasskeysTable {
   name: string;
   created_at: Created;
   last_used_at: Date | null;
+}
+
+export interface AuthKnownSourcesTable {
+  key_hash: Buffer;
+  last_success_at: Date;
 }
 
 export interface AuthThrottleTable {

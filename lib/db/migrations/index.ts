@@ -19,6 +19,7 @@ import * as m0017 from './0017_imports';
 import * as m0018 from './0018_deleted_messages_index';
 import * as m0019 from './0019_retention_rule_pattern';
 import * as m0020 from './0020_session_sweep';
+import * as m0021 from './0021_auth_known_sources';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0018_deleted_messages_index': m0018,
   '0019_retention_rule_pattern': m0019,
   '0020_session_sweep': m0020,
+  '0021_auth_known_sources': m0021,
 };
