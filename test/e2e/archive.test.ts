@@ -477,7 +477,11 @@ describe('the archive in Chromium', () => {
 
     const audit = await sql<{ action: string }>`SELECT action FROM audit_events
       WHERE tenant_id = ${tenantA} AND action LIKE 'export.%' ORDER BY seq`.execute(db);
-    expect(audit.rows.map((r) => r.action)).toEqual(['export.created', 'export.downloaded']);
+    expect(audit.rows.map((r) => r.action)).toEqual([
+      'export.created',
+      'export.mails_decrypted',
+      'export.downloaded',
+    ]);
     // The grant is gone once the export is written.
     const grants = await sql<{ n: number }>`SELECT count(*)::int AS n FROM decryption_grants
       WHERE tenant_id = ${tenantA} AND purpose = 'export'`.execute(db);
