@@ -19,6 +19,11 @@ import {
   listIngestAddresses,
   removeIngestAddress,
 } from '../lib/ingest/addresses';
+import {
+  createPasswordCredential,
+  listCredentials,
+  revokeCredential,
+} from '../lib/ingest/credentials';
 import { verifyBundle } from '../lib/proof/verify-bundle';
 
 /** The `mailrepo` operator command. */
@@ -242,6 +247,62 @@ ingest
     withDb(async (db) => {
       for (const a of await listIngestAddresses(db, opts.tenant))
         console.log(`${a.address}\tsince ${a.createdAt.toISOString()}`);
+    }),
+  );
+
+const credential = program
+  .command('ingest-credential')
+  .description("credentials of a tenant's mail servers (AUTH PLAIN over STARTTLS on LMTP)");
+credential
+  .command('create')
+  .description('create a credential; prints its user name and secret once')
+  .option('--tenant <id>', 'the tenant whose addresses it may deliver to')
+  .option('--operator', "an operator's relay: may deliver to every tenant")
+  .requiredOption('--label <text>', 'which server it is for')
+  .action((opts: { tenant?: string; operator?: boolean; label: string }) =>
+    withDb(async (db) => {
+      if (!!opts.tenant === !!opts.operator)
+        throw new Error('name exactly one of --tenant <id> or --operator');
+      const op = operator();
+      const c = await createPasswordCredential(db, {
+        tenantId: opts.tenant ?? null,
+        label: opts.label,
+        actor: op,
+        createdBy: op.type === 'operator' ? op.label : 'cli',
+      });
+      console.log(
+        `credential ${c.id} (${opts.tenant ? `tenant ${opts.tenant}` : 'operator relay'})`,
+      );
+      console.log('AUTH PLAIN over STARTTLS; shown once, store it in the mail server now:');
+      console.log(`  user name: ${c.id}`);
+      console.log(`  secret:    ${c.secret}`);
+    }),
+  );
+credential
+  .command('revoke')
+  .argument('<id>', 'the credential')
+  .option('--tenant <id>', 'the tenant it belongs to (omit for an operator relay)')
+  .action((id: string, opts: { tenant?: string }) =>
+    withDb(async (db) => {
+      await revokeCredential(db, {
+        tenantId: opts.tenant ?? null,
+        credentialId: id,
+        actor: operator(),
+      });
+      console.log(`revoked ${id}`);
+    }),
+  );
+credential
+  .command('list')
+  .requiredOption('--tenant <id>', 'the tenant')
+  .action((opts: { tenant: string }) =>
+    withDb(async (db) => {
+      for (const c of await listCredentials(db, opts.tenant))
+        console.log(
+          `${c.id}\t${c.kind}\t${c.label}\tcreated ${c.created_at.toISOString()}${
+            c.revoked_at ? `\trevoked ${c.revoked_at.toISOString()}` : ''
+          }`,
+        );
     }),
   );
 

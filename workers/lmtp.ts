@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       maxConcurrentMails: cfg.LMTP_MAX_CONCURRENT_MAILS,
       maxRecipients: cfg.LMTP_MAX_RECIPIENTS,
       maxConnectionsPerIp: cfg.LMTP_MAX_CONNECTIONS_PER_IP,
+      allowUnauthenticated: cfg.LMTP_ALLOW_UNAUTHENTICATED,
       banner: `ready (mailrepo ${version})`,
     },
   );

@@ -43,6 +43,18 @@ export const AUDIT_EVENTS = {
 
   'ingest_address.added': { feature: 'ingestAddresses', summary: 'ingest address added' },
   'ingest_address.removed': { feature: 'ingestAddresses', summary: 'ingest address removed' },
+  'ingest_credential.created': {
+    feature: 'ingestAddresses',
+    summary: "a credential for the tenant's mail servers created (shown once)",
+  },
+  'ingest_credential.revoked': {
+    feature: 'ingestAddresses',
+    summary: "a credential of the tenant's mail servers revoked",
+  },
+  'ingest.delivery_refused': {
+    feature: 'ingest',
+    summary: "an authenticated mail server named an address that is not the tenant's",
+  },
 
   'mail.archived': { feature: 'ingest', summary: 'a received mail was stored and ledgered' },
 

@@ -137,6 +137,11 @@ const spec = {
   LMTP_MAX_CONCURRENT_MAILS: v(z.coerce.number().int().positive(), '32'),
   LMTP_MAX_RECIPIENTS: v(z.coerce.number().int().positive(), '100'),
   LMTP_MAX_CONNECTIONS_PER_IP: v(z.coerce.number().int().positive(), '20'),
+  /**
+   * Development only: LMTP sessions without an ingest credential may deliver to any tenant.
+   * Production turns it off and refuses to start with it on (issue 17 §1).
+   */
+  LMTP_ALLOW_UNAUTHENTICATED: v(bool, 'true'),
   LMTP_SHUTDOWN_GRACE_MS: v(z.coerce.number().int().positive(), '30000'),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),
@@ -199,6 +204,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // The codec endpoint decrypts Temporal payloads for the UI: in production only when asked for.
     if (env.CODEC_SERVER_ENABLED === undefined)
       (cfg as { CODEC_SERVER_ENABLED: boolean }).CODEC_SERVER_ENABLED = false;
+    // Only a tenant's authenticated servers deliver into it.
+    if (env.LMTP_ALLOW_UNAUTHENTICATED === undefined)
+      (cfg as { LMTP_ALLOW_UNAUTHENTICATED: boolean }).LMTP_ALLOW_UNAUTHENTICATED = false;
     assertProductionReady(cfg, env);
   }
   return cfg;
@@ -212,6 +220,8 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
     refusals.push('VAULT_KEY_WRAP_KEY is the dev key');
   if (env.TEMPORAL_CODEC_KEYS?.includes(DEV_CODEC_KEY))
     refusals.push('TEMPORAL_CODEC_KEYS holds the dev key');
+  if (cfg.LMTP_ALLOW_UNAUTHENTICATED)
+    refusals.push('LMTP_ALLOW_UNAUTHENTICATED must be false: only authenticated servers deliver');
   if (cfg.CODEC_SERVER_ENABLED && !cfg.CODEC_SERVER_TOKEN)
     refusals.push('CODEC_SERVER_ENABLED needs CODEC_SERVER_TOKEN (the endpoint decrypts payloads)');
   if (cfg.TSA_URL.startsWith(`http://127.0.0.1:${cfg.DEV_TSA_PORT}/`) || !cfg.TSA_CA_FILE)

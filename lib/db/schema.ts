@@ -29,6 +29,7 @@ export interface Database {
   sessions: SessionsTable;
   auth_throttle: AuthThrottleTable;
   auth_known_sources: AuthKnownSourcesTable;
+  ingest_credentials: IngestCredentialsTable;
   passkeys: PasskeysTable;
   retention_classes: RetentionClassesTable;
   retention_rules: RetentionRulesTable;
@@ -420,6 +421,18 @@ export interface PasskeysTable {
   name: string;
   created_at: Created;
   last_used_at: Date | null;
+}
+
+export interface IngestCredentialsTable {
+  id: string;
+  /** NULL: an operator's relay, which may deliver to every tenant. */
+  tenant_id: string | null;
+  kind: 'password' | 'certificate';
+  label: string;
+  secret_sha256: Buffer | null;
+  created_by: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
 }
 
 export interface AuthKnownSourcesTable {

@@ -182,7 +182,10 @@ const lmtp: Check = (cfg) =>
         socket.on('error', () => {}); // a late reset after QUIT changes nothing
         socket.end('QUIT\r\n');
         const version = banner.replace(/^220[ -]/, '').slice(0, 40);
-        const detail = `${cfg.LMTP_HOST}:${cfg.LMTP_PORT}`;
+        // Says plainly when anyone who reaches the port may deliver (development only).
+        const detail = `${cfg.LMTP_HOST}:${cfg.LMTP_PORT}${
+          cfg.LMTP_ALLOW_UNAUTHENTICATED ? ' — UNAUTHENTICATED delivery allowed (development)' : ''
+        }`;
         if (!/STARTTLS/i.test(buf)) return resolve({ version, tls: 'off', detail });
         probeLmtpStartTls(cfg.LMTP_HOST, cfg.LMTP_PORT).then(
           (p) => resolve({ version, tls: p.protocol, detail }),

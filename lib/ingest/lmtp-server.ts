@@ -2,13 +2,19 @@ import { sql } from 'kysely';
 import { metrics } from '../metrics/metrics';
 import { SERVER_TLS } from '../tls/policy';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { recordAudit } from '../audit/record';
+import { withTenant } from '../db/tenant-scope';
+import { checkPasswordCredential, type IngestIdentity } from './credentials';
 import { receiveMail, type IngestDeps, type Outcome } from './receive';
 
 /**
  * The LMTP endpoint (RFC 2033) on smtp-server: LHLO, PIPELINING, 8BITMIME, SMTPUTF8, STARTTLS,
- * a size limit, connection and concurrency limits, one reply per recipient after DATA. Unknown
- * recipients are refused at RCPT (550 5.1.1) without touching the others. `drain()` finishes the
- * mails in flight and answers 421 to everything new, for a restart that loses nothing.
+ * AUTH PLAIN (over TLS only), a size limit, connection and concurrency limits, one reply per
+ * recipient after DATA. A session authenticated with a tenant's credential delivers to that
+ * tenant's addresses only: any other recipient gets 550 5.7.1, the same answer whether or not the
+ * address exists elsewhere, and is audited for the tenant. Unauthenticated sessions get 530 unless
+ * development allows them. `drain()` finishes the mails in flight and answers 421 to everything
+ * new, for a restart that loses nothing.
  */
 
 export interface LmtpOptions {
@@ -21,8 +27,14 @@ export interface LmtpOptions {
   maxRecipients: number;
   /** Open connections from one client address; more get 421 at connect. */
   maxConnectionsPerIp: number;
+  /** Development only (production refuses it): sessions without credentials may deliver. */
+  allowUnauthenticated: boolean;
   banner: string;
 }
+
+/** The identity smtp-server keeps as `session.user` after AUTH. */
+const identityOf = (session: SMTPServerSession) =>
+  session.user as unknown as IngestIdentity | undefined;
 
 const smtpError = (code: number, text: string) =>
   Object.assign(new Error(text), { responseCode: code });
@@ -45,7 +57,24 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
     name: 'mailrepo',
     banner: opts.banner,
     authOptional: true,
-    disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    authMethods: ['PLAIN'],
+    // AUTH only after STARTTLS (smtp-server's default): the secret never crosses in clear.
+    disabledCommands: opts.tls ? [] : ['AUTH', 'STARTTLS'],
+    onAuth(auth, _session, cb) {
+      checkPasswordCredential(deps.db, auth.username ?? '', auth.password ?? '').then(
+        (identity) => {
+          if (!identity) {
+            metrics.lmtpReplies.inc({ code: '535' });
+            return cb(smtpError(535, '5.7.8 authentication credentials invalid'));
+          }
+          cb(null, { user: identity as unknown as string });
+        },
+        (err: unknown) => {
+          deps.log.error({ err }, 'credential lookup failed');
+          cb(smtpError(454, '4.7.0 temporary authentication failure'));
+        },
+      );
+    },
     ...(opts.tls ? { ...opts.tls, ...SERVER_TLS } : {}),
     size: opts.maxMessageBytes,
     // smtp-server answers 452 4.5.3 past it; the client sends the rest in another transaction.
@@ -67,6 +96,8 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
       if (draining) return cb(refuse(421, '4.3.2 mailrepo is restarting, try again later'));
       if (opts.requireTls && !session.secure)
         return cb(refuse(530, '5.7.0 Must issue a STARTTLS command first'));
+      if (!identityOf(session) && !opts.allowUnauthenticated)
+        return cb(refuse(530, '5.7.0 Authentication required'));
       tenantsBySession.set(session.id, new Map());
       cb();
     },
@@ -77,6 +108,11 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
         .then(
           (r) => {
             const tenant = r.rows[0]?.tenant;
+            const identity = identityOf(session);
+            if (identity?.tenantId && tenant !== identity.tenantId)
+              return void refuseForTenant(identity.tenantId, rcpt, session).then(() =>
+                cb(refuse(550, `5.7.1 <${rcpt}>: not an address this credential delivers to`)),
+              );
             if (!tenant) return cb(refuse(550, `5.1.1 <${rcpt}>: not an archive address`));
             tenantsBySession.get(session.id)?.set(address.address, tenant);
             cb();
@@ -103,12 +139,17 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
         recipients,
         remoteAddress: session.remoteAddress,
         clientHostname: session.hostNameAppearsAs,
+        ...(identityOf(session) ? { credentialId: identityOf(session)!.credentialId } : {}),
       })
         .then((outcomes) => {
           metrics.mailsReceived.inc();
           // smtp-server counts the DATA bytes itself (a listener of ours would change the flow).
           metrics.bytesReceived.inc((stream as { byteLength?: number }).byteLength ?? 0);
-          const replies = recipients.map((r) => reply(outcomes.get(r.tenantId)));
+          // "already archived" tells what a tenant holds: only to that tenant's own servers.
+          const identity = identityOf(session);
+          const replies = recipients.map((r) =>
+            reply(outcomes.get(r.tenantId), !!identity && identity.tenantId === r.tenantId),
+          );
           for (const r of replies) countReply(r instanceof Error ? r : 250);
           cb(null, replies);
         })
@@ -127,6 +168,19 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
       else connectionsByIp.delete(session.remoteAddress);
     },
   });
+
+  /** A tenant's server named someone else's address (or none): the tenant's log says so. */
+  async function refuseForTenant(tenantId: string, rcpt: string, session: SMTPServerSession) {
+    await withTenant(deps.db, tenantId, (tx) =>
+      recordAudit(tx, tenantId, {
+        action: 'ingest.delivery_refused',
+        actor: { type: 'system', label: 'lmtp' },
+        ip: session.remoteAddress,
+        target: { type: 'ingest-credential', id: identityOf(session)!.credentialId },
+        details: { recipient: rcpt },
+      }),
+    ).catch((err: unknown) => deps.log.error({ err }, 'auditing a refused delivery failed'));
+  }
 
   return {
     server,
@@ -150,10 +204,10 @@ function countReply(r: number | Error): void {
   metrics.lmtpReplies.inc({ code: String(code) });
 }
 
-function reply(o: Outcome | undefined): string | Error {
+function reply(o: Outcome | undefined, mayKnowDuplicates: boolean): string | Error {
   if (!o) return smtpError(451, '4.3.0 archive temporarily unavailable, try again later');
   if (!o.ok) return smtpError(o.code, o.text);
-  return o.duplicate
+  return o.duplicate && mayKnowDuplicates
     ? `2.0.0 ${o.messageId} already archived (duplicate delivery recorded)`
     : `2.0.0 ${o.messageId} archived`;
 }

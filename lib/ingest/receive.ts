@@ -40,6 +40,8 @@ export interface Delivery {
   recipients: { address: string; tenantId: string }[];
   remoteAddress?: string;
   clientHostname?: string;
+  /** The ingest credential the delivering server authenticated with (issue 17 §1). */
+  credentialId?: string;
   /** Set for mail from an import (issue 9 §5): kept with the envelope, so the mail shows it. */
   imported?: ImportFacts;
 }
@@ -246,6 +248,7 @@ async function register(
     rcptTo: mail.delivery.recipients.filter((r) => r.tenantId === tenantId).map((r) => r.address),
     remoteAddress: mail.delivery.remoteAddress ?? null,
     clientHostname: mail.delivery.clientHostname ?? null,
+    ...(mail.delivery.credentialId ? { credentialId: mail.delivery.credentialId } : {}),
     ...(mail.delivery.imported ? { imported: mail.delivery.imported } : {}),
   };
   const meta = { ...mail.metadata, envelope };

@@ -115,6 +115,7 @@ it('a 1 GB mail is answered 552 as soon as the limit passes: nothing staged rema
       maxConcurrentMails: 4,
       maxRecipients: 100,
       maxConnectionsPerIp: 20,
+      allowUnauthenticated: true,
       banner: 'grenzen',
     },
   );

@@ -20,6 +20,7 @@ import * as m0018 from './0018_deleted_messages_index';
 import * as m0019 from './0019_retention_rule_pattern';
 import * as m0020 from './0020_session_sweep';
 import * as m0021 from './0021_auth_known_sources';
+import * as m0022 from './0022_ingest_credentials';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -47,4 +48,5 @@ export const migrations: Record<string, Migration> = {
   '0019_retention_rule_pattern': m0019,
   '0020_session_sweep': m0020,
   '0021_auth_known_sources': m0021,
+  '0022_ingest_credentials': m0022,
 };

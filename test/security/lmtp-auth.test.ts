@@ -1,0 +1,200 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { ensureDevLmtpCert } from '../../infra/dev-tls';
+import { createDb, type Db } from '../../lib/db';
+import { addIngestAddress } from '../../lib/ingest/addresses';
+import { createPasswordCredential, revokeCredential } from '../../lib/ingest/credentials';
+import { createLmtpServer } from '../../lib/ingest/lmtp-server';
+import { createLogger } from '../../lib/log';
+import { createS3 } from '../../lib/storage/s3';
+import { connectTemporal } from '../../lib/temporal/client';
+import { createTenant } from '../../lib/vault';
+import type { Client } from '@temporalio/client';
+import { FAST_ARGON2 } from '../helpers/ledger';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * Issue 17 §1: only a tenant's own mail servers deliver into it. Before, a client with no
+ * credentials planted mail in any tenant and `550 5.1.1` told it which addresses exist. Here the
+ * LMTP server code runs as production runs it (unauthenticated sessions refused), driven by swaks
+ * with AUTH PLAIN over STARTTLS.
+ */
+const cfg = stackConfig();
+const operator = { type: 'operator' as const, label: 'test' };
+let db: Db;
+let temporal: Client;
+let lmtp: ReturnType<typeof createLmtpServer>;
+let port: number;
+let dir: string;
+const A = `archiv@${randomUUID().slice(0, 8)}-a.example`;
+const B = `archiv@${randomUUID().slice(0, 8)}-b.example`;
+let tenantA: string;
+let tenantB: string;
+
+async function tenant(address: string): Promise<string> {
+  const { tenantId } = await createTenant(db, {
+    name: address,
+    admin: { email: `chef@${address.split('@')[1]}`, password: 'ein langes Passwort' },
+    argon2: FAST_ARGON2,
+  });
+  await addIngestAddress(db, tenantId, address, operator);
+  return tenantId;
+}
+
+beforeAll(async () => {
+  db = createDb(cfg.DATABASE_URL, 4);
+  temporal = await connectTemporal(cfg);
+  dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-lmtp-auth-'));
+  const cert = ensureDevLmtpCert(dir)!;
+  lmtp = createLmtpServer(
+    {
+      db,
+      s3: createS3(cfg),
+      bucket: cfg.S3_BUCKET,
+      temporal,
+      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      log: createLogger('lmtp-auth', { level: 'silent' }),
+    },
+    {
+      tls: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) },
+      requireTls: true,
+      maxMessageBytes: 1024 * 1024,
+      maxConnections: 20,
+      maxConcurrentMails: 4,
+      maxRecipients: 100,
+      maxConnectionsPerIp: 20,
+      allowUnauthenticated: false,
+      banner: 'auth',
+    },
+  );
+  await new Promise<void>((r) => lmtp.server.listen(0, '127.0.0.1', r));
+  port = (lmtp.server.server.address() as net.AddressInfo).port;
+  tenantA = await tenant(A);
+  tenantB = await tenant(B);
+}, 60_000);
+
+afterAll(async () => {
+  await lmtp?.drain(1000);
+  await temporal?.connection.close();
+  await db?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** swaks over LMTP with STARTTLS: every server reply in order. */
+async function deliver(
+  to: string[],
+  auth?: { user: string; secret: string },
+  mailId = randomUUID(),
+) {
+  const mail = path.join(dir, `${mailId}.eml`);
+  writeFileSync(
+    mail,
+    `From: <absender@draussen.example>\r\nTo: <${to[0]}>\r\nSubject: Zustellung\r\nMessage-ID: <${mailId}@draussen.example>\r\n\r\nInhalt ${mailId}\r\n`,
+  );
+  const out = await new Promise<string>((resolve) =>
+    execFile(
+      'swaks',
+      [
+        '--protocol', 'LMTP', '--server', '127.0.0.1', '--port', String(port), '--tls',
+        '--from', 'absender@draussen.example', '--to', to.join(','), '--data', `@${mail}`,
+        ...(auth ? ['--auth', 'PLAIN', '--auth-user', auth.user, '--auth-password', auth.secret] : []),
+      ], // prettier-ignore
+      { encoding: 'latin1', timeout: 60_000 },
+      (_err, stdout) => resolve(stdout),
+    ),
+  );
+  return [...out.matchAll(/^<[-~*][-~* ] ?(\d{3}) (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+}
+
+const refusals = async (tenantId: string) =>
+  (
+    await sql<{ n: string }>`SELECT count(*) AS n FROM audit_events
+      WHERE tenant_id = ${tenantId} AND action = 'ingest.delivery_refused'`.execute(db)
+  ).rows[0]!.n;
+
+it('a client without credentials cannot deliver at all: 530 at MAIL FROM', async () => {
+  const replies = await deliver([A]);
+  expect(replies.some((r) => r.startsWith('530 5.7.0'))).toBe(true);
+  expect(replies.some((r) => /archived/.test(r))).toBe(false);
+});
+
+it("a tenant's credential delivers to its own addresses, and to no one else's", async () => {
+  const c = await createPasswordCredential(db, {
+    tenantId: tenantA,
+    label: 'Postfix A',
+    actor: operator,
+    createdBy: 'test',
+  });
+  const own = await deliver([A], { user: c.id, secret: c.secret });
+  expect(own.some((r) => /^250 2\.0\.0 \S+ archived$/.test(r))).toBe(true);
+
+  const before = Number(await refusals(tenantA));
+  const nobody = `niemand@${randomUUID().slice(0, 8)}.example`;
+  const forged = await deliver([B, nobody], { user: c.id, secret: c.secret });
+  const rcpt = forged.filter((r) => r.startsWith('550'));
+  // The same answer for B's real address and for an address that does not exist.
+  expect(rcpt).toEqual([
+    `550 5.7.1 <${B}>: not an address this credential delivers to`,
+    `550 5.7.1 <${nobody}>: not an address this credential delivers to`,
+  ]);
+  expect(forged.some((r) => /archived/.test(r))).toBe(false);
+  expect(Number(await refusals(tenantA))).toBe(before + 2);
+  const inB = await sql`SELECT 1 FROM messages WHERE tenant_id = ${tenantB}`.execute(db);
+  expect(inB.rows).toHaveLength(0);
+}, 60_000);
+
+it('a wrong or revoked secret is refused with 535', async () => {
+  const c = await createPasswordCredential(db, {
+    tenantId: tenantA,
+    label: 'alt',
+    actor: operator,
+    createdBy: 'test',
+  });
+  expect(
+    (await deliver([A], { user: c.id, secret: 'geraten' })).some((r) => r.startsWith('535')),
+  ).toBe(true);
+  await revokeCredential(db, { tenantId: tenantA, credentialId: c.id, actor: operator });
+  expect(
+    (await deliver([A], { user: c.id, secret: c.secret })).some((r) => r.startsWith('535')),
+  ).toBe(true);
+});
+
+it("an operator's relay credential delivers to every tenant; duplicates are told only to the tenant's own servers", async () => {
+  const relay = await createPasswordCredential(db, {
+    tenantId: null,
+    label: 'Relay',
+    actor: operator,
+    createdBy: 'test',
+  });
+  const both = await deliver([A, B], { user: relay.id, secret: relay.secret });
+  expect(both.filter((r) => /^250 2\.0\.0 \S+ archived$/.test(r))).toHaveLength(2);
+
+  const own = await createPasswordCredential(db, {
+    tenantId: tenantA,
+    label: 'Postfix A 2',
+    actor: operator,
+    createdBy: 'test',
+  });
+  const mailId = randomUUID();
+  await deliver([A], { user: relay.id, secret: relay.secret }, mailId);
+  const again = await deliver([A], { user: relay.id, secret: relay.secret }, mailId);
+  expect(again.some((r) => /already archived/.test(r))).toBe(false);
+  const ownAgain = await deliver([A], { user: own.id, secret: own.secret }, mailId);
+  expect(ownAgain.some((r) => /already archived/.test(r))).toBe(true);
+}, 90_000);
+
+it('credential creation and revocation are in the tenant audit log', async () => {
+  const actions = await sql<{ action: string }>`SELECT action FROM audit_events
+    WHERE tenant_id = ${tenantA} AND action LIKE 'ingest_credential.%' ORDER BY seq`.execute(db);
+  expect(actions.rows.map((r) => r.action)).toEqual([
+    'ingest_credential.created',
+    'ingest_credential.created',
+    'ingest_credential.revoked',
+    'ingest_credential.created',
+  ]);
+});
