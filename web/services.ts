@@ -28,6 +28,12 @@ import {
   type SessionInfo,
   type SessionListing,
 } from '../lib/auth/sessions';
+import {
+  createPasswordCredential,
+  listCredentials,
+  revokeCredential,
+} from '../lib/ingest/credentials';
+import { requireManager } from '../lib/auth/roles';
 import Bowser from 'bowser';
 import { newTotpSecret, totpUri } from '../lib/auth/totp';
 import {
@@ -101,6 +107,32 @@ export function createPortalServices(
     imports,
     retention: createRetention({ db, holdMatches: archive.holdMatches, temporal }),
     keys: createKeyRotations({ db, temporal }),
+    /** The tenant's mail-server credentials (owners and admins; the route asks for a fresh password). */
+    ingestCredentials: {
+      list: (session: SessionInfo) => {
+        requireManager(session, 'ingest credentials');
+        return listCredentials(db, session.tenantId);
+      },
+      create: (session: SessionInfo, label: string, ip: string) => {
+        requireManager(session, 'ingest credentials');
+        return createPasswordCredential(db, {
+          tenantId: session.tenantId,
+          label,
+          actor: { type: 'user', id: session.userId },
+          createdBy: session.email,
+          ip,
+        });
+      },
+      revoke: (session: SessionInfo, credentialId: string, ip: string) => {
+        requireManager(session, 'ingest credentials');
+        return revokeCredential(db, {
+          tenantId: session.tenantId,
+          credentialId,
+          actor: { type: 'user', id: session.userId },
+          ip,
+        });
+      },
+    },
     publishedKeys: (session: SessionInfo) => publishedKeys(db, session.tenantId),
     /** A dropped mail and bundle, checked in memory against our published keys. */
     verifyUpload: async (session: SessionInfo, zip: Uint8Array, mail: Uint8Array) =>

@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import { recordAudit, type Actor } from '../audit/record';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { isUuid } from '../input/input-error';
+import { InputError, isUuid } from '../input/input-error';
+import { formText } from '../input/text';
 
 /**
  * Ingest credentials (issue 17 §1): what a mail server presents over LMTP so that only a tenant's
@@ -14,7 +15,7 @@ import { isUuid } from '../input/input-error';
  * operator runs for many tenants. Creation and revocation are audited in the tenant's log.
  */
 
-export class IngestCredentialError extends Error {
+export class IngestCredentialError extends InputError {
   override name = 'IngestCredentialError';
 }
 
@@ -28,11 +29,14 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 export async function createPasswordCredential(
   db: Db,
-  input: { tenantId: string | null; label: string; actor: Actor; createdBy: string },
+  input: { tenantId: string | null; label: string; actor: Actor; createdBy: string; ip?: string },
 ): Promise<{ id: string; secret: string }> {
-  const label = input.label.trim();
-  if (!label || label.length > 200)
-    throw new IngestCredentialError('a credential needs a label of 1 to 200 characters');
+  const label = formText(input.label, {
+    field: 'label',
+    max: 200,
+    required: true,
+    missing: 'ingest.error.label',
+  });
   const id = randomUUID();
   const secret = randomBytes(32).toString('base64url');
   const row = {
@@ -54,6 +58,7 @@ export async function createPasswordCredential(
       await recordAudit(tx, tenantId, {
         action: 'ingest_credential.created',
         actor: input.actor,
+        ip: input.ip,
         target: { type: 'ingest-credential', id },
         details: { kind: 'password', label },
       });
@@ -64,9 +69,9 @@ export async function createPasswordCredential(
 
 export async function revokeCredential(
   db: Db,
-  input: { tenantId: string | null; credentialId: string; actor: Actor },
+  input: { tenantId: string | null; credentialId: string; actor: Actor; ip?: string },
 ): Promise<void> {
-  if (!isUuid(input.credentialId)) throw new IngestCredentialError('no such credential');
+  if (!isUuid(input.credentialId)) throw new IngestCredentialError('ingest.error.unknown');
   const revoke = (q: Pick<Db, 'updateTable'>) =>
     q
       .updateTable('ingest_credentials')
@@ -76,16 +81,17 @@ export async function revokeCredential(
       .returning('label')
       .executeTakeFirst();
   if (input.tenantId === null) {
-    if (!(await revoke(db))) throw new IngestCredentialError('no such live credential');
+    if (!(await revoke(db))) throw new IngestCredentialError('ingest.error.unknown');
     return;
   }
   const tenantId = input.tenantId;
   await withTenant(db, tenantId, async (tx) => {
     const r = await revoke(tx);
-    if (!r) throw new IngestCredentialError('no such live credential of this tenant');
+    if (!r) throw new IngestCredentialError('ingest.error.unknown');
     await recordAudit(tx, tenantId, {
       action: 'ingest_credential.revoked',
       actor: input.actor,
+      ip: input.ip,
       target: { type: 'ingest-credential', id: input.credentialId },
       details: { label: r.label },
     });

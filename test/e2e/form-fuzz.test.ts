@@ -32,6 +32,7 @@ const PAGES = [
   '/settings/retention',
   '/settings/users',
   '/settings/keys',
+  '/settings/ingest',
   '/settings/tenant',
   '/settings/sessions',
   '/settings/security',

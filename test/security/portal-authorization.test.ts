@@ -180,3 +180,37 @@ it('a login that stopped after the password shows in the session list', async ()
   const list = await request('GET', '/settings/sessions', cookies.owner);
   expect(list.body).toContain('nur Passwort – zweiter Faktor nicht bestätigt');
 });
+
+it("an owner creates a mail server's credential in the portal: the secret is shown once, stored only as its hash", async () => {
+  await reauth('owner', '/settings/ingest');
+  const created = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'create'],
+    ['label', 'Postfix Zentrale'],
+  ]);
+  expect(created.res.status).toBe(200);
+  const id = /data-testid="ingest-user">([0-9a-f-]{36})</.exec(created.body)![1]!;
+  const secret = /data-testid="ingest-password">([A-Za-z0-9_-]{43})</.exec(created.body)![1]!;
+  const row = await sql<{ secret_sha256: Buffer; tenant_id: string }>`
+    SELECT secret_sha256, tenant_id FROM ingest_credentials WHERE id = ${id}`.execute(db);
+  expect(row.rows[0]!.tenant_id).toBe(tenantId);
+  expect(row.rows[0]!.secret_sha256.toString('hex')).toBe(
+    (await import('node:crypto')).createHash('sha256').update(secret).digest('hex'),
+  );
+  const again = await request('GET', '/settings/ingest', cookies.owner);
+  expect(again.body).toContain(id);
+  expect(again.body).not.toContain(secret);
+  const audited = await sql`SELECT 1 FROM audit_events WHERE tenant_id = ${tenantId}
+                             AND action = 'ingest_credential.created'`.execute(db);
+  expect(audited.rows).toHaveLength(1);
+  // Without a fresh password, no change: the form sends the owner to re-authenticate first.
+  await sql`UPDATE sessions SET reauth_at = now() - interval '11 minutes'
+             WHERE tenant_id = ${tenantId}`.execute(db);
+  const stale = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'revoke'],
+    ['credential', id],
+  ]);
+  expect([302, 303]).toContain(stale.res.status);
+  const live =
+    await sql`SELECT 1 FROM ingest_credentials WHERE id = ${id} AND revoked_at IS NULL`.execute(db);
+  expect(live.rows).toHaveLength(1);
+});

@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   '/settings/retention': ['owner', 'admin'],
   /** The tenant key: rotation, its schedule, removing a member's access. */
   '/settings/keys': ['owner', 'admin'],
+  /** Credentials of the tenant's mail servers (who may deliver over LMTP). */
+  '/settings/ingest': ['owner', 'admin'],
   '/audit': ['owner', 'admin', 'auditor'],
   '/jobs': ['owner', 'admin', 'auditor'],
   /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */

@@ -16,6 +16,7 @@ export default [
   route('settings/integrity', 'routes/settings.integrity.tsx'),
   route('settings/retention', 'routes/settings.retention.tsx'),
   route('settings/keys', 'routes/settings.keys.tsx'),
+  route('settings/ingest', 'routes/settings.ingest.tsx'),
   route('audit', 'routes/audit.tsx'),
   route('jobs', 'routes/jobs.tsx'),
   route('mail', 'routes/mail.tsx'),

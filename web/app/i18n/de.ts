@@ -456,6 +456,24 @@ export const de = {
   'keys.scheduledDue': 'Eine planmäßige Schlüsselrotation ist fällig.',
   'keys.startDue': 'Jetzt starten',
   'sessions.passwordOnly': 'nur Passwort – zweiter Faktor nicht bestätigt',
+  'nav.ingest': 'Einlieferung',
+  'ingest.title': 'Einlieferung: Zugänge der Mailserver',
+  'ingest.intro':
+    'Nur Ihre eigenen Mailserver liefern in Ihr Archiv ein. Jeder meldet sich per LMTP mit AUTH PLAIN über STARTTLS an; ein Zugang liefert nur an Ihre Einlieferungsadressen.',
+  'ingest.createdOnce':
+    'Der Zugang ist angelegt. Das Passwort wird nur jetzt angezeigt – tragen Sie es sofort im Mailserver ein.',
+  'ingest.user': 'Benutzername',
+  'ingest.secret': 'Passwort',
+  'ingest.label': 'Bezeichnung (welcher Server)',
+  'ingest.created': 'Angelegt',
+  'ingest.state': 'Status',
+  'ingest.revoke': 'Widerrufen',
+  'ingest.revoked': 'Der Zugang ist widerrufen; dieser Server kann nicht mehr einliefern.',
+  'ingest.revokedAt': 'widerrufen {at}',
+  'ingest.new': 'Neuer Zugang',
+  'ingest.create': 'Zugang anlegen',
+  'ingest.error.label': 'Bitte geben Sie an, für welchen Server der Zugang ist.',
+  'ingest.error.unknown': 'Diesen Zugang gibt es nicht (mehr).',
 } as const;
 
 export type MessageKey = keyof typeof de;

@@ -441,4 +441,22 @@ export const en: Record<MessageKey, string> = {
   'keys.scheduledDue': 'A scheduled key rotation is due.',
   'keys.startDue': 'Start now',
   'sessions.passwordOnly': 'password only – second factor not confirmed',
+  'nav.ingest': 'Ingest',
+  'ingest.title': 'Ingest: mail server credentials',
+  'ingest.intro':
+    'Only your own mail servers deliver into your archive. Each signs in over LMTP with AUTH PLAIN after STARTTLS; a credential delivers to your ingest addresses only.',
+  'ingest.createdOnce':
+    'The credential is created. The password is shown only now – enter it in the mail server right away.',
+  'ingest.user': 'User name',
+  'ingest.secret': 'Password',
+  'ingest.label': 'Label (which server)',
+  'ingest.created': 'Created',
+  'ingest.state': 'State',
+  'ingest.revoke': 'Revoke',
+  'ingest.revoked': 'The credential is revoked; that server can no longer deliver.',
+  'ingest.revokedAt': 'revoked {at}',
+  'ingest.new': 'New credential',
+  'ingest.create': 'Create credential',
+  'ingest.error.label': 'Please say which server the credential is for.',
+  'ingest.error.unknown': 'There is no such credential (any more).',
 };

@@ -56,6 +56,8 @@ export default function Home() {
             {' · '}
             <a href="/settings/keys">{t('nav.keys')}</a>
             {' · '}
+            <a href="/settings/ingest">{t('nav.ingest')}</a>
+            {' · '}
             <a href="/imports">{t('nav.imports')}</a>
           </>
         )}
