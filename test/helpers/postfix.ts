@@ -52,6 +52,8 @@ export async function startPostfix(o: {
   smtpPort: number;
   lmtpPort: number;
   relayDomains: string[];
+  /** An ingest credential: Postfix then authenticates with AUTH PLAIN after STARTTLS. */
+  sasl?: { user: string; secret: string };
 }): Promise<PostfixInstance> {
   if (!existsSync(POSTFIX))
     throw new Error(
@@ -85,6 +87,15 @@ export async function startPostfix(o: {
     relay_transport: `lmtp:inet:127.0.0.1:${o.lmtpPort}`,
     lmtp_tls_security_level: 'encrypt',
     lmtp_tls_loglevel: '1',
+    ...(o.sasl
+      ? {
+          lmtp_sasl_auth_enable: 'yes',
+          lmtp_sasl_password_maps: `texthash:${path.join(etc, 'sasl-passwords')}`,
+          lmtp_sasl_security_options: 'noanonymous',
+          lmtp_sasl_tls_security_options: 'noanonymous',
+          lmtp_sasl_mechanism_filter: 'plain',
+        }
+      : {}),
     // Bounces to the (external) senders of the tests go nowhere.
     default_transport: 'discard',
     smtputf8_enable: 'yes',
@@ -103,6 +114,18 @@ export async function startPostfix(o: {
       .join('\n') + '\n',
   );
   writeFileSync(path.join(etc, 'master.cf'), MASTER_CF(o.smtpPort));
+  if (o.sasl) {
+    // The LMTP client looks the next hop up in one of these forms; each names the same secret.
+    const entry = `${o.sasl.user}:${o.sasl.secret}`;
+    const hop = `127.0.0.1:${o.lmtpPort}`;
+    writeFileSync(
+      path.join(etc, 'sasl-passwords'),
+      [`inet:${hop}`, `[127.0.0.1]:${o.lmtpPort}`, hop, '127.0.0.1', '[127.0.0.1]']
+        .map((k) => `${k} ${entry}`)
+        .join('\n') + '\n',
+      { mode: 0o600 },
+    );
+  }
   // `check` creates the queue's subdirectories with their owners; it only needs the top one.
   mkdirSync(mainCf.queue_directory, { mode: 0o755 });
   await run(POSTFIX, ['-c', etc, 'check'], { timeout: 60_000 });

@@ -15,7 +15,9 @@ import { createS3 } from '../../lib/storage/s3';
 import { connectTemporal } from '../../lib/temporal/client';
 import { createTenant } from '../../lib/vault';
 import type { Client } from '@temporalio/client';
+import { freePort } from '../../infra/processes';
 import { FAST_ARGON2 } from '../helpers/ledger';
+import { startPostfix } from '../helpers/postfix';
 import { stackConfig } from '../helpers/stack-env';
 
 /**
@@ -197,4 +199,79 @@ it('credential creation and revocation are in the tenant audit log', async () =>
     'ingest_credential.revoked',
     'ingest_credential.created',
   ]);
+});
+
+describe('a real Postfix in front, as a customer runs it', () => {
+  const viaPostfix = async (smtpPort: number, to: string, mailId: string) => {
+    const file = path.join(dir, `${mailId}.pf.eml`);
+    writeFileSync(
+      file,
+      `From: <vertrieb@absender.example>\r\nTo: <${to}>\r\nSubject: Postfix ${mailId}\r\nMessage-ID: <${mailId}@absender.example>\r\n\r\nInhalt\r\n`,
+    );
+    await new Promise<void>((resolve) =>
+      execFile(
+        'swaks',
+        ['--server', '127.0.0.1', '--port', String(smtpPort), '--from', 'vertrieb@absender.example', '--to', to, '--data', `@${file}`], // prettier-ignore
+        { timeout: 60_000 },
+        () => resolve(),
+      ),
+    );
+  };
+  /** Mails archived for the tenant, once Postfix has had time to deliver. */
+  const archivedIn = async (tenantId: string) => {
+    for (let i = 0; i < 60; i++) {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages
+                                          WHERE tenant_id = ${tenantId}`.execute(db);
+      if (r.rows[0]!.n) return r.rows[0]!.n;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    return 0;
+  };
+
+  it('delivers with its SASL credential over STARTTLS; without one it is refused with 530', async () => {
+    const address = `journal@${randomUUID().slice(0, 8)}-pf.example`;
+    const t = await tenant(address);
+    const c = await createPasswordCredential(db, {
+      tenantId: t,
+      label: 'Postfix',
+      actor: operator,
+      createdBy: 'test',
+    });
+    const domain = address.split('@')[1]!;
+    const withAuth = await startPostfix({
+      smtpPort: await freePort(),
+      lmtpPort: port,
+      relayDomains: [domain],
+      sasl: { user: c.id, secret: c.secret },
+    });
+    try {
+      await viaPostfix(withAuth.smtpPort, address, randomUUID());
+      expect(await archivedIn(t)).toBe(1);
+      expect(withAuth.log()).not.toMatch(/status=deferred/);
+    } finally {
+      await withAuth.stop();
+    }
+
+    const noAuth = await startPostfix({
+      smtpPort: await freePort(),
+      lmtpPort: port,
+      relayDomains: [domain],
+    });
+    try {
+      await viaPostfix(noAuth.smtpPort, address, randomUUID());
+      let log = '';
+      for (let i = 0; i < 60 && !/status=(deferred|bounced)/.test(log); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        log = noAuth.log();
+      }
+      // Refused at MAIL FROM with 530 (RFC 4954): nothing planted. Postfix returns such mail to
+      // its sender — docs/ingest.md: configure the credential before the MTA sends to us.
+      expect(log).toMatch(/530 5\.7\.0 Authentication required/);
+      const rows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages
+                                             WHERE tenant_id = ${t}`.execute(db);
+      expect(rows.rows[0]!.n).toBe(1);
+    } finally {
+      await noAuth.stop();
+    }
+  }, 120_000);
 });
