@@ -113,6 +113,9 @@ async function deliver(
   return [...out.matchAll(/^<[-~*][-~* ] ?(\d{3}) (.*)$/gm)].map((m) => `${m[1]} ${m[2]}`);
 }
 
+const credential = (tenantId: string | null, label: string) =>
+  createPasswordCredential(db, { tenantId, label, actor: operator, createdBy: 'test' });
+
 const refusals = async (tenantId: string) =>
   (
     await sql<{ n: string }>`SELECT count(*) AS n FROM audit_events
@@ -126,12 +129,7 @@ it('a client without credentials cannot deliver at all: 530 at MAIL FROM', async
 });
 
 it("a tenant's credential delivers to its own addresses, and to no one else's", async () => {
-  const c = await createPasswordCredential(db, {
-    tenantId: tenantA,
-    label: 'Postfix A',
-    actor: operator,
-    createdBy: 'test',
-  });
+  const c = await credential(tenantA, 'Postfix A');
   const own = await deliver([A], { user: c.id, secret: c.secret });
   expect(own.some((r) => /^250 2\.0\.0 \S+ archived$/.test(r))).toBe(true);
 
@@ -151,12 +149,7 @@ it("a tenant's credential delivers to its own addresses, and to no one else's", 
 }, 60_000);
 
 it('a wrong or revoked secret is refused with 535', async () => {
-  const c = await createPasswordCredential(db, {
-    tenantId: tenantA,
-    label: 'alt',
-    actor: operator,
-    createdBy: 'test',
-  });
+  const c = await credential(tenantA, 'alt');
   expect(
     (await deliver([A], { user: c.id, secret: 'geraten' })).some((r) => r.startsWith('535')),
   ).toBe(true);
@@ -167,21 +160,11 @@ it('a wrong or revoked secret is refused with 535', async () => {
 });
 
 it("an operator's relay credential delivers to every tenant; duplicates are told only to the tenant's own servers", async () => {
-  const relay = await createPasswordCredential(db, {
-    tenantId: null,
-    label: 'Relay',
-    actor: operator,
-    createdBy: 'test',
-  });
+  const relay = await credential(null, 'Relay');
   const both = await deliver([A, B], { user: relay.id, secret: relay.secret });
   expect(both.filter((r) => /^250 2\.0\.0 \S+ archived$/.test(r))).toHaveLength(2);
 
-  const own = await createPasswordCredential(db, {
-    tenantId: tenantA,
-    label: 'Postfix A 2',
-    actor: operator,
-    createdBy: 'test',
-  });
+  const own = await credential(tenantA, 'Postfix A 2');
   const mailId = randomUUID();
   await deliver([A], { user: relay.id, secret: relay.secret }, mailId);
   const again = await deliver([A], { user: relay.id, secret: relay.secret }, mailId);
@@ -231,12 +214,7 @@ describe('a real Postfix in front, as a customer runs it', () => {
   it('delivers with its SASL credential over STARTTLS; without one it is refused with 530', async () => {
     const address = `journal@${randomUUID().slice(0, 8)}-pf.example`;
     const t = await tenant(address);
-    const c = await createPasswordCredential(db, {
-      tenantId: t,
-      label: 'Postfix',
-      actor: operator,
-      createdBy: 'test',
-    });
+    const c = await credential(t, 'Postfix');
     const domain = address.split('@')[1]!;
     const withAuth = await startPostfix({
       smtpPort: await freePort(),
