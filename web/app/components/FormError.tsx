@@ -9,7 +9,9 @@ export function FormError() {
     { formError?: { code: string; params: Record<string, string | number> } } | undefined;
   const problem = result?.formError;
   if (!problem) return null;
-  return (
-    <Alert>{t.known(problem.code) ? t(problem.code, problem.params) : t('form.invalid')}</Alert>
-  );
+  // A field is named by its label where the dictionaries have one, else by its form name.
+  const params = { ...problem.params };
+  if (typeof params.field === 'string' && t.known(`field.${params.field}`))
+    params.field = t(`field.${params.field}` as 'field.name');
+  return <Alert>{t.known(problem.code) ? t(problem.code, params) : t('form.invalid')}</Alert>;
 }

@@ -64,12 +64,22 @@ export default function Jobs() {
                   </>
                 )}
               </td>
-              <td>{j.status}</td>
+              <td>
+                {t.known(`jobs.status.${j.status}`)
+                  ? t(`jobs.status.${j.status}` as 'jobs.status.RUNNING')
+                  : j.status}
+              </td>
               <td>{dateTime(t.lang, j.startedAt)}</td>
               <td>{j.closedAt ? dateTime(t.lang, j.closedAt) : '–'}</td>
               <td>
                 {j.attempt ? t('jobs.attempt', { n: j.attempt }) : ''}
-                {j.failure ? <code>{j.failure}</code> : ''}
+                {j.failure ? (
+                  <>
+                    {t('jobs.failureDetail')} <code lang="en">{j.failure}</code>
+                  </>
+                ) : (
+                  ''
+                )}
               </td>
             </tr>
           ))}
