@@ -14,8 +14,10 @@ export interface BodyLimits {
   uploads: { prefix: string; limit: number }[];
 }
 
+/** The route's limit; React Router's own fetches of a route go to `<path>.data`. */
 export function limitFor(path: string, limits: BodyLimits): number {
-  return limits.uploads.find((u) => path === u.prefix)?.limit ?? limits.forms;
+  const route = path.replace(/\.data$/, '');
+  return limits.uploads.find((u) => route === u.prefix)?.limit ?? limits.forms;
 }
 
 export function bodyLimit(limits: BodyLimits) {
