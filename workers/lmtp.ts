@@ -36,7 +36,6 @@ async function main(): Promise<void> {
   const metricsServer = cfg.LMTP_METRICS_PORT
     ? await startMetricsServer(cfg.METRICS_HOST, cfg.LMTP_METRICS_PORT)
     : undefined;
-  lmtp.server.on('error', (err) => log.error({ err }, 'LMTP server error'));
   lmtp.server.listen(cfg.LMTP_PORT, cfg.LMTP_HOST, () =>
     log.info(
       { port: cfg.LMTP_PORT, tls: !!tls, requireTls: cfg.LMTP_REQUIRE_TLS },

@@ -169,6 +169,10 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
     },
   });
 
+  // smtp-server reports a client's reset connection (a sender quitting after a 535, say) as an
+  // 'error' event: logged, never an unhandled event that ends the process.
+  server.on('error', (err) => deps.log.warn({ err }, 'LMTP connection error'));
+
   /** A tenant's server named someone else's address (or none): the tenant's log says so. */
   async function refuseForTenant(tenantId: string, rcpt: string, session: SMTPServerSession) {
     await withTenant(deps.db, tenantId, (tx) =>
