@@ -10,14 +10,14 @@ import type { NextFunction, Request, Response } from 'express';
 export interface BodyLimits {
   /** Forms, JSON and everything not listed below. */
   forms: number;
-  /** Route prefixes that take uploads, with their own limits. */
-  uploads: { prefix: string; limit: number }[];
+  /** Routes that take uploads (exact paths), with their own limits. */
+  uploads: { path: string; limit: number }[];
 }
 
 /** The route's limit; React Router's own fetches of a route go to `<path>.data`. */
 export function limitFor(path: string, limits: BodyLimits): number {
   const route = path.replace(/\.data$/, '');
-  return limits.uploads.find((u) => route === u.prefix)?.limit ?? limits.forms;
+  return limits.uploads.find((u) => route === u.path)?.limit ?? limits.forms;
 }
 
 export function bodyLimit(limits: BodyLimits) {

@@ -126,8 +126,8 @@ app.use(
   bodyLimit({
     forms: cfg.WEB_MAX_FORM_BYTES,
     uploads: [
-      { prefix: '/imports', limit: 20 * 1024 ** 3 },
-      { prefix: '/verify', limit: cfg.WEB_MAX_VERIFY_BYTES },
+      { path: '/imports', limit: 20 * 1024 ** 3 },
+      { path: '/verify', limit: cfg.WEB_MAX_VERIFY_BYTES },
     ],
   }),
 );

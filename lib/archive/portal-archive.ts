@@ -20,6 +20,7 @@ import type { SessionIndexCache } from '../search/session-cache';
 import { snippet, type Snippet } from '../search/snippet';
 import { EpochKeyring } from '../vault/epoch-keyring';
 import { lock, type UnlockedSession } from '../vault/session';
+import { isUuid } from '../input/input-error';
 
 /**
  * What the portal does with archived mail, for one signed-in user: browse and search the session's
@@ -143,7 +144,7 @@ export function createArchive(deps: ArchiveDeps) {
    * mailbox cannot be told any more: the index entry went with the keys).
    */
   async function deletedOn(session: SessionInfo, messageId: string): Promise<Date | undefined> {
-    if (mailboxScope(session) || !/^[0-9a-f-]{36}$/i.test(messageId)) return undefined;
+    if (mailboxScope(session) || !isUuid(messageId)) return undefined;
     const row = await withTenant(db, session.tenantId, (tx) =>
       tx.selectFrom('messages').select('deleted_at').where('id', '=', messageId).executeTakeFirst(),
     );

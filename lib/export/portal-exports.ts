@@ -10,6 +10,7 @@ import { withTenant } from '../db/tenant-scope';
 import { destroyGrant } from '../vault/grants';
 import { startTenantWorkflow } from '../temporal/tenant-workflow';
 import { grantFromSession } from '../auth/session-grant';
+import { isUuid } from '../input/input-error';
 
 /**
  * Exports as the portal starts, lists and serves them. Starting one lends the export workflow a
@@ -109,7 +110,7 @@ export function createExports(deps: ExportDeps) {
     },
 
     async get(session: SessionInfo, exportId: string) {
-      if (!/^[0-9a-f-]{36}$/i.test(exportId)) return undefined;
+      if (!isUuid(exportId)) return undefined;
       const row = (await this.list(session)).find((e) => e.id === exportId);
       if (!row) return undefined;
       let progress: ExportProgress | undefined;

@@ -5,6 +5,7 @@ import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMail } from '../vault/mail-envelope';
+import { isUuid } from '../input/input-error';
 
 /**
  * A mail's plaintext as a stream: its ciphertext read from object storage and decrypted segment by
@@ -40,7 +41,7 @@ export async function findMail(
 ): Promise<
   (StoredMail & { key: string; sealedDek: Buffer | null; bodyEpochId: string }) | undefined
 > {
-  if (!/^[0-9a-f-]{36}$/i.test(messageId)) return undefined;
+  if (!isUuid(messageId)) return undefined;
   const row = await withTenant(db, tenantId, (tx) =>
     tx
       .selectFrom('messages')

@@ -1,6 +1,6 @@
 import { limitFor } from '../../web/body-limit';
 
-const limits = { forms: 64 * 1024, uploads: [{ prefix: '/imports', limit: 20 * 1024 ** 3 }] };
+const limits = { forms: 64 * 1024, uploads: [{ path: '/imports', limit: 20 * 1024 ** 3 }] };
 
 test('uploads keep their limit also when React Router posts to the route as <path>.data', () => {
   expect(limitFor('/imports', limits)).toBe(20 * 1024 ** 3);
