@@ -10,7 +10,7 @@ import { bind } from '../vault/bindings';
 import type { UnlockedSession } from '../vault/session';
 import { newRecoveryCodes, recoveryCodeHash } from './recovery-codes';
 import { createSession, endSessionTx, unlockedKeys, type SessionInfo } from './sessions';
-import { LIMITS, reserveAttempt, underThrottle, type Reservation } from './throttle';
+import { LIMITS, reserveAttempt, settle, underThrottle, type Reservation } from './throttle';
 import { verifyTotp } from './totp';
 
 /**
@@ -48,16 +48,6 @@ export async function passwordStep(
   const r = await reserveAttempt(db, subject);
   if (!('reservation' in r)) return { kind: 'throttled', retryAfterS: r.retryAfterS };
   return settle(r.reservation, () => checkPassword(db, input, r.reservation, started));
-}
-
-/** Runs a reserved attempt; a fault releases the reservation instead of counting it. */
-async function settle<T>(reservation: Reservation, attempt: () => Promise<T>): Promise<T> {
-  try {
-    return await attempt();
-  } catch (e) {
-    await reservation.released();
-    throw e;
-  }
 }
 
 async function checkPassword(

@@ -210,6 +210,16 @@ export async function reserveAttempt(
   };
 }
 
+/** Runs a reserved attempt; a fault releases the reservation instead of counting it. */
+export async function settle<T>(reservation: Reservation, attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt();
+  } catch (e) {
+    await reservation.released();
+    throw e;
+  }
+}
+
 /**
  * One attempt of a throttled step: refused while the subject must wait; a `failed` outcome
  * stays counted, an `ok` one ends the back-off, a fault is not counted.
@@ -221,13 +231,7 @@ export async function underThrottle<T extends { kind: string }>(
 ): Promise<T | { kind: 'throttled'; retryAfterS: number }> {
   const r = await reserveAttempt(db, s);
   if (!('reservation' in r)) return { kind: 'throttled', retryAfterS: r.retryAfterS };
-  let result: T;
-  try {
-    result = await attempt();
-  } catch (e) {
-    await r.reservation.released();
-    throw e;
-  }
+  const result = await settle(r.reservation, attempt);
   if (result.kind === 'failed') await r.reservation.failed();
   else if (result.kind === 'ok') await r.reservation.succeeded();
   else await r.reservation.released();
