@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../lib/db';
+import { allTenantIds } from '../lib/db/tenant-ids';
 import { runIntegrityCheck, type IntegrityResult } from '../lib/integrity/check';
 import { heartbeat } from '../lib/temporal/heartbeat';
 
@@ -17,8 +18,7 @@ export interface IntegrityActivityDeps {
 export function createIntegrityActivities(deps: IntegrityActivityDeps) {
   return {
     async listTenantIds(): Promise<string[]> {
-      const rows = await deps.db.selectFrom('tenants').select('id').orderBy('id').execute();
-      return rows.map((r) => r.id);
+      return allTenantIds(deps.db);
     },
 
     async checkTenantIntegrity(input: {

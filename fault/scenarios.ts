@@ -11,6 +11,7 @@ import { createDb, type Db } from '../lib/db';
 import { addIngestAddress } from '../lib/ingest/addresses';
 import { createS3 } from '../lib/storage/s3';
 import { createTenant } from '../lib/vault';
+import { withTenant } from '../lib/db/tenant-scope';
 import { startMinioCluster } from './minio-cluster';
 
 /**
@@ -28,6 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Ctx {
   running: EphemeralStack;
   db: Db;
+  tenantId: string;
   port: number;
 }
 
@@ -50,7 +52,7 @@ async function withStack<T>(
       argon2: { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 },
     });
     await addIngestAddress(db, t.tenantId, RCPT, { type: 'operator', label: 'fault script' });
-    return await fn({ running, db, port: Number(running.env.LMTP_PORT) });
+    return await fn({ running, db, tenantId: t.tenantId, port: Number(running.env.LMTP_PORT) });
   } finally {
     await db.destroy();
     await running.dispose();
@@ -74,7 +76,7 @@ async function underLoad(
   await sleep(o.afterMs);
   await fault();
   const tally = await load;
-  const { archived } = await archivedOf(c.db, tally.acknowledged, o.sealMs);
+  const { archived } = await archivedOf(c.db, c.tenantId, tally.acknowledged, o.sealMs);
   console.log(tallyLine(what, tally, archived));
   return { tally, archived, lost: tally.acknowledged.size - archived };
 }
@@ -107,11 +109,13 @@ export const scenarios: Record<string, () => Promise<Verdict>> = {
         await cluster.kill(3);
         const s3 = createS3({ ...cfg, S3_ENDPOINT: cluster.endpoint });
         try {
-          const rows = await c.db
-            .selectFrom('messages')
-            .select(['object_key', 'ciphertext_sha256'])
-            .where('object_key', 'is not', null)
-            .execute();
+          const rows = await withTenant(c.db, c.tenantId, (tx) =>
+            tx
+              .selectFrom('messages')
+              .select(['object_key', 'ciphertext_sha256'])
+              .where('object_key', 'is not', null)
+              .execute(),
+          );
           let read = 0;
           for (const row of rows) {
             const o = await s3.send(
@@ -192,14 +196,14 @@ export const scenarios: Record<string, () => Promise<Verdict>> = {
       });
       // The rest of the outage: archiving goes on up to the ledger; nothing gets a timestamp.
       await sleep(Math.max(0, started + downS * 1000 - Date.now()));
-      const during = await archivedOf(c.db, tally.acknowledged, 0);
+      const during = await archivedOf(c.db, c.tenantId, tally.acknowledged, 0);
       const lines = [
         `TSA down: ${tally.acknowledged.size} mails acknowledged; at the end of the outage ` +
           `${during.ledgered} in the ledger, ${during.archived} timestamped`,
       ];
       const back = Date.now();
       await c.running.stack.services.tsa.start();
-      const { archived } = await archivedOf(c.db, tally.acknowledged, 180_000);
+      const { archived } = await archivedOf(c.db, c.tenantId, tally.acknowledged, 180_000);
       console.log(tallyLine(`TSA down for ${downS} s during ingest`, tally, archived));
       lines.push(
         `backlog of ${tally.acknowledged.size} sealed ${((Date.now() - back) / 1000).toFixed(0)} s after the TSA returned`,

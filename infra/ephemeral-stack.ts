@@ -19,10 +19,10 @@ export interface EphemeralStack {
 }
 
 const CLIENT_VARS = [
-  'NODE_ENV', 'DATA_DIR', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE',
+  'NODE_ENV', 'DATA_DIR', 'DATABASE_URL', 'MIGRATION_DATABASE_URL', 'DATABASE_ADMIN_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE',
   'TEMPORAL_TASK_QUEUE', 'S3_ENDPOINT', 'TSA_URL', 'TSA_CA_FILE', 'DEV_TSA_PORT', 'LMTP_PORT',
   'WEB_PORT', 'PORTAL_PUBLIC_URL', 'CODEC_SERVER_PORT', 'LOG_LEVEL', 'LEDGER_CHECKPOINT_INTERVAL_S',
-  'LMTP_METRICS_PORT', 'WORKER_METRICS_PORT', 'WEB_METRICS_PORT', 'TEMPORAL_SDK_METRICS_PORT',
+  'INGEST_CA_CERT_FILE', 'INGEST_CA_KEY_FILE', 'LMTP_METRICS_PORT', 'WORKER_METRICS_PORT', 'WEB_METRICS_PORT', 'TEMPORAL_SDK_METRICS_PORT',
 ] as const; // prettier-ignore
 
 export async function startEphemeralStack(opts: {
@@ -40,7 +40,10 @@ export async function startEphemeralStack(opts: {
   embeddedPostgres?: boolean;
 }): Promise<EphemeralStack> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `${opts.prefix}-`));
-  const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  // An administrator's URL: the stack provisions its roles with it (a stack started inside a test
+  // run finds the outer stack's service role in DATABASE_URL, so the admin URL comes first).
+  const given = process.env.DATABASE_ADMIN_URL ?? process.env.DATABASE_URL;
+  const base = new URL(given ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   base.pathname = `/${opts.prefix.replace(/\W/g, '_')}_${Date.now()}_${process.pid}`;
   process.env.LEDGER_CHECKPOINT_INTERVAL_S = String(opts.checkpointIntervalS);
   // Never inherit another stack's addresses (a test run's fault test starts a second stack).
@@ -91,7 +94,7 @@ export async function startEphemeralStack(opts: {
     cfg,
     dataDir,
     // An explicit DATABASE_URL names the server; otherwise the local one, else an embedded one.
-    explicitDatabaseUrl: process.env.DATABASE_URL ? base.toString() : undefined,
+    explicitDatabaseUrl: given ? base.toString() : undefined,
     persistTemporal: opts.persistTemporal ?? false,
     s3Endpoint: opts.s3Endpoint,
     embeddedPostgres: opts.embeddedPostgres,
@@ -112,7 +115,7 @@ export async function startEphemeralStack(opts: {
       await stack.stop();
       // An embedded server's data goes with dataDir; on a shared server the database is dropped.
       if (!stack.database.embedded)
-        await dropDatabase(stack.database.url).catch((e) =>
+        await dropDatabase(stack.database.adminUrl).catch((e) =>
           console.error(`could not drop database: ${e}`),
         );
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
 import { LmtpClient } from './lmtp-client';
 
 /**
@@ -86,10 +87,13 @@ export async function streamMails(o: {
 }
 
 /** Sealed (ledgered and timestamped) messages among `hashes`, waiting up to `timeoutMs`. */
-export async function archivedOf(db: Db, hashes: Set<string>, timeoutMs: number) {
+export async function archivedOf(db: Db, tenantId: string, hashes: Set<string>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = await db.selectFrom('messages').select(['sha256', 'state']).execute();
+    // Inside the tenant: the service role sees no tenant's messages anywhere else.
+    const rows = await withTenant(db, tenantId, (tx) =>
+      tx.selectFrom('messages').select(['sha256', 'state']).execute(),
+    );
     const mine = rows.filter((r) => hashes.has(r.sha256.toString('hex')));
     const sealed = mine.filter((r) => r.state === 'sealed').length;
     if (sealed >= hashes.size || Date.now() > deadline)

@@ -5,6 +5,7 @@ import type { Config } from '../lib/config';
 import { createS3, ensureBucket } from '../lib/storage/s3';
 import { recentWorkflowPollers } from '../lib/temporal/pollers';
 import { ensureBinaries } from './binaries';
+import { ensureDevIngestCa } from '../lib/ingest/ingest-ca';
 import { isPortOpen, ProcessGroup, waitFor } from './processes';
 import { startMinio } from './services/minio';
 import { resolveDatabase, type ResolvedDatabase } from './services/postgres';
@@ -135,6 +136,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       PORTAL_PUBLIC_URL: process.env.PORTAL_PUBLIC_URL ?? `http://localhost:${ports.web}`,
       PORTAL_BUILD_DIR: o.portalBuildDir ?? path.join(repo, 'build', 'portal'),
     };
+    if (!cfg.INGEST_CA_CERT_FILE) {
+      // A dev ingest CA, so certificate credentials work out of the box (docs/ingest.md).
+      const ca = await ensureDevIngestCa(path.join(o.dataDir, 'ingest-ca'));
+      env.INGEST_CA_CERT_FILE = ca.certFile;
+      env.INGEST_CA_KEY_FILE = ca.keyFile;
+    }
     if (!cfg.LMTP_TLS_CERT_FILE) {
       const devCert = ensureDevLmtpCert(o.dataDir);
       if (devCert) {
@@ -210,6 +217,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     ]);
     database = db;
     env.DATABASE_URL = db.url;
+    env.MIGRATION_DATABASE_URL = db.ownerUrl;
+    env.DATABASE_ADMIN_URL = db.adminUrl;
 
     const ready: Record<AppProcess, (child: ChildProcess) => Promise<boolean | undefined>> = {
       'codec-server': () => httpOk(`${codecEndpoint}/healthz`),

@@ -24,6 +24,7 @@ import { closeOnSignals } from '../lib/process/close-on-signals';
 import { version } from '../lib/version';
 import { bodyLimit } from './body-limit';
 import { createPortalServices } from './services';
+import { loadIngestCa, type IngestCa } from '../lib/ingest/ingest-ca';
 
 /**
  * The portal's HTTP server: the React Router app (web/app, built by `react-router build`) on
@@ -66,6 +67,18 @@ const services = createPortalServices(
   createImports({ db, s3, bucket: cfg.S3_BUCKET, temporal: temporalJobs }),
   tsaCaPem,
   temporalJobs,
+  {
+    // Loaded when first needed: a portal without an ingest CA still serves everything else.
+    load:
+      cfg.INGEST_CA_CERT_FILE && cfg.INGEST_CA_KEY_FILE
+        ? (() => {
+            let ca: Promise<IngestCa> | undefined;
+            const [certFile, keyFile] = [cfg.INGEST_CA_CERT_FILE, cfg.INGEST_CA_KEY_FILE];
+            return () => (ca ??= loadIngestCa(certFile, keyFile));
+          })()
+        : undefined,
+    validDays: cfg.INGEST_CERT_VALID_DAYS,
+  },
 );
 const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
 const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;

@@ -29,10 +29,14 @@ import {
   type SessionListing,
 } from '../lib/auth/sessions';
 import {
+  createCertificateCredential,
   createPasswordCredential,
+  credentialCertificate,
+  IngestCredentialError,
   listCredentials,
   revokeCredential,
 } from '../lib/ingest/credentials';
+import type { IngestCa } from '../lib/ingest/ingest-ca';
 import { requireManager } from '../lib/auth/roles';
 import Bowser from 'bowser';
 import { newTotpSecret, totpUri } from '../lib/auth/totp';
@@ -73,6 +77,8 @@ export function createPortalServices(
   imports: Imports,
   tsaRootPem: () => string,
   temporal: () => Promise<{ client: Client; taskQueue: string; uiUrl: string; namespace: string }>,
+  /** The ingest CA, when this deployment has one (certificate credentials). */
+  ingestCa: { load?: () => Promise<IngestCa>; validDays: number },
   argon2?: Argon2Params,
 ) {
   return {
@@ -113,6 +119,8 @@ export function createPortalServices(
         requireManager(session, 'ingest credentials');
         return listCredentials(db, session.tenantId);
       },
+      /** Whether client certificates can be issued here (an ingest CA is configured). */
+      certificates: !!ingestCa.load,
       create: (session: SessionInfo, label: string, ip: string) => {
         requireManager(session, 'ingest credentials');
         return createPasswordCredential(db, {
@@ -122,6 +130,28 @@ export function createPortalServices(
           createdBy: session.email,
           ip,
         });
+      },
+      /** A client certificate, for a CSR's key or a key made here and shown once. */
+      createCertificate: async (
+        session: SessionInfo,
+        input: { label: string; csrPem?: string },
+        ip: string,
+      ) => {
+        requireManager(session, 'ingest credentials');
+        if (!ingestCa.load) throw new IngestCredentialError('ingest.error.noCa');
+        return createCertificateCredential(db, await ingestCa.load(), {
+          tenantId: session.tenantId,
+          label: input.label,
+          actor: { type: 'user', id: session.userId },
+          createdBy: session.email,
+          ip,
+          csrPem: input.csrPem,
+          validDays: ingestCa.validDays,
+        });
+      },
+      certificate: (session: SessionInfo, credentialId: string) => {
+        requireManager(session, 'ingest credentials');
+        return credentialCertificate(db, session.tenantId, credentialId);
       },
       revoke: (session: SessionInfo, credentialId: string, ip: string) => {
         requireManager(session, 'ingest credentials');

@@ -20,10 +20,12 @@ import {
   removeIngestAddress,
 } from '../lib/ingest/addresses';
 import {
+  createCertificateCredential,
   createPasswordCredential,
   listCredentials,
   revokeCredential,
 } from '../lib/ingest/credentials';
+import { loadIngestCa } from '../lib/ingest/ingest-ca';
 import { verifyBundle } from '../lib/proof/verify-bundle';
 
 /** The `mailrepo` operator command. */
@@ -252,31 +254,72 @@ ingest
 
 const credential = program
   .command('ingest-credential')
-  .description("credentials of a tenant's mail servers (AUTH PLAIN over STARTTLS on LMTP)");
+  .description(
+    "credentials of a tenant's mail servers on LMTP: a client certificate, or AUTH PLAIN over STARTTLS",
+  );
 credential
   .command('create')
-  .description('create a credential; prints its user name and secret once')
+  .description(
+    'create a credential; prints its user name and secret once, or with --certificate writes the certificate (and a new key) to --out',
+  )
   .option('--tenant <id>', 'the tenant whose addresses it may deliver to')
   .option('--operator', "an operator's relay: may deliver to every tenant")
   .requiredOption('--label <text>', 'which server it is for')
-  .action((opts: { tenant?: string; operator?: boolean; label: string }) =>
-    withDb(async (db) => {
-      if (!!opts.tenant === !!opts.operator)
-        throw new Error('name exactly one of --tenant <id> or --operator');
-      const op = operator();
-      const c = await createPasswordCredential(db, {
-        tenantId: opts.tenant ?? null,
-        label: opts.label,
-        actor: op,
-        createdBy: op.type === 'operator' ? op.label : 'cli',
-      });
-      console.log(
-        `credential ${c.id} (${opts.tenant ? `tenant ${opts.tenant}` : 'operator relay'})`,
-      );
-      console.log('AUTH PLAIN over STARTTLS; shown once, store it in the mail server now:');
-      console.log(`  user name: ${c.id}`);
-      console.log(`  secret:    ${c.secret}`);
-    }),
+  .option('--certificate', 'a client certificate from the ingest CA instead of a secret')
+  .option('--csr <file>', "with --certificate: the mail server's own request (its key stays there)")
+  .option('--out <prefix>', 'with --certificate: writes <prefix>.pem (and <prefix>.key)', 'ingest')
+  .action(
+    (opts: {
+      tenant?: string;
+      operator?: boolean;
+      label: string;
+      certificate?: boolean;
+      csr?: string;
+      out: string;
+    }) =>
+      withDb(async (db) => {
+        if (!!opts.tenant === !!opts.operator)
+          throw new Error('name exactly one of --tenant <id> or --operator');
+        const op = operator();
+        if (opts.certificate) {
+          const cfg = config();
+          if (!cfg.INGEST_CA_CERT_FILE || !cfg.INGEST_CA_KEY_FILE)
+            throw new Error('INGEST_CA_CERT_FILE and INGEST_CA_KEY_FILE must name the ingest CA');
+          const c = await createCertificateCredential(
+            db,
+            await loadIngestCa(cfg.INGEST_CA_CERT_FILE, cfg.INGEST_CA_KEY_FILE),
+            {
+              tenantId: opts.tenant ?? null,
+              label: opts.label,
+              actor: op,
+              createdBy: op.type === 'operator' ? op.label : 'cli',
+              csrPem: opts.csr ? readFileSync(opts.csr, 'utf8') : undefined,
+              validDays: cfg.INGEST_CERT_VALID_DAYS,
+            },
+          );
+          writeFileSync(`${opts.out}.pem`, c.certPem);
+          if (c.keyPem) writeFileSync(`${opts.out}.key`, c.keyPem, { mode: 0o600 });
+          console.log(
+            `credential ${c.id} (${opts.tenant ? `tenant ${opts.tenant}` : 'operator relay'}), valid until ${c.expiresAt.toISOString()}`,
+          );
+          console.log(
+            `wrote ${opts.out}.pem${c.keyPem ? ` and ${opts.out}.key (the key exists nowhere else)` : ''}`,
+          );
+          return;
+        }
+        const c = await createPasswordCredential(db, {
+          tenantId: opts.tenant ?? null,
+          label: opts.label,
+          actor: op,
+          createdBy: op.type === 'operator' ? op.label : 'cli',
+        });
+        console.log(
+          `credential ${c.id} (${opts.tenant ? `tenant ${opts.tenant}` : 'operator relay'})`,
+        );
+        console.log('AUTH PLAIN over STARTTLS; shown once, store it in the mail server now:');
+        console.log(`  user name: ${c.id}`);
+        console.log(`  secret:    ${c.secret}`);
+      }),
   );
 credential
   .command('revoke')
@@ -300,8 +343,8 @@ credential
       for (const c of await listCredentials(db, opts.tenant))
         console.log(
           `${c.id}\t${c.kind}\t${c.label}\tcreated ${c.created_at.toISOString()}${
-            c.revoked_at ? `\trevoked ${c.revoked_at.toISOString()}` : ''
-          }`,
+            c.expires_at ? `\texpires ${c.expires_at.toISOString()}` : ''
+          }${c.revoked_at ? `\trevoked ${c.revoked_at.toISOString()}` : ''}`,
         );
     }),
   );

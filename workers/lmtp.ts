@@ -14,7 +14,11 @@ async function main(): Promise<void> {
   const log = createLogger('lmtp', { level: cfg.LOG_LEVEL });
   const tls =
     cfg.LMTP_TLS_CERT_FILE && cfg.LMTP_TLS_KEY_FILE
-      ? { cert: readFileSync(cfg.LMTP_TLS_CERT_FILE), key: readFileSync(cfg.LMTP_TLS_KEY_FILE) }
+      ? {
+          cert: readFileSync(cfg.LMTP_TLS_CERT_FILE),
+          key: readFileSync(cfg.LMTP_TLS_KEY_FILE),
+          clientCa: cfg.INGEST_CA_CERT_FILE ? readFileSync(cfg.INGEST_CA_CERT_FILE) : undefined,
+        }
       : undefined;
   const db = dbFromConfig(cfg, cfg.DATABASE_POOL_MAX);
   const s3 = createS3(cfg);

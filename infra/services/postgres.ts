@@ -3,7 +3,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { repoRoot } from '../../lib/config';
 import { createDb } from '../../lib/db';
-import { ensureDatabase, migrateToLatest } from '../../lib/db/migrate';
+import { migrateToLatest } from '../../lib/db/migrate';
+import { DEV_ROLE_PASSWORD, provisionDatabases, ROLES, urlAs } from '../../lib/db/roles';
+import { defaultVaultUrl } from '../../lib/vault/shred-keys';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -79,7 +81,12 @@ export async function startEmbeddedPostgres(
 }
 
 export interface ResolvedDatabase {
+  /** The service role's URL: what the portal, LMTP and workers connect as (lib/db/roles.ts). */
   url: string;
+  /** The schema owner's URL (migrations). */
+  ownerUrl: string;
+  /** The administrator's URL the stack was given: for tests that play a database administrator. */
+  adminUrl: string;
   embedded?: EmbeddedPostgres;
 }
 
@@ -111,12 +118,18 @@ export async function resolveDatabase(opts: {
       url = embedded.url;
     }
   }
-  await ensureDatabase(url);
-  const db = createDb(url, 1);
+  // As in production: the schema belongs to an owner role that runs the migrations, and the
+  // processes connect as a role that is no superuser and cannot bypass row-level security.
+  await provisionDatabases(url, [url, defaultVaultUrl(url)], {
+    owner: DEV_ROLE_PASSWORD,
+    service: DEV_ROLE_PASSWORD,
+  });
+  const ownerUrl = urlAs(url, ROLES.owner, DEV_ROLE_PASSWORD);
+  const db = createDb(ownerUrl, 1);
   try {
     await migrateToLatest(db);
   } finally {
     await db.destroy();
   }
-  return { url, embedded };
+  return { url: urlAs(url, ROLES.service, DEV_ROLE_PASSWORD), ownerUrl, adminUrl: url, embedded };
 }

@@ -1,10 +1,14 @@
 import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
 import { appendEntry, ensureLog } from '../ledger/store';
 
 /**
  * Appends each tenant's audit chain head to the tenant's ledger when it moved since the last
- * anchoring (issue 5 §3). Runs at the start of every checkpoint round, as the system, so the next
- * tenant checkpoint covers the head. Safe to repeat: a head already in the ledger keeps its index.
+ * anchoring (issue 5 §3). Runs at the start of every checkpoint round, so the next tenant
+ * checkpoint covers the head. The heads are found as the platform (which may read them across
+ * tenants, docs/deploy.md); each is appended inside its own tenant's transaction, where creating
+ * the tenant's log is audited in that tenant's chain. Safe to repeat: a head already in the ledger
+ * keeps its index.
  */
 export async function anchorAuditHeads(
   db: Db,
@@ -29,7 +33,7 @@ export async function anchorAuditHeads(
     )
     .execute();
   for (const head of moved) {
-    await db.transaction().execute(async (tx) => {
+    await withTenant(db, head.tenant_id, async (tx) => {
       const log = await ensureLog(tx, { tenantId: head.tenant_id, ...ledger });
       const { index } = await appendEntry(tx, log, head.hash, 'audit-head');
       await tx

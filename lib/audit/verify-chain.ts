@@ -1,11 +1,12 @@
 import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
 import { chainHash, GENESIS } from './canonical';
 import { chainedFromRow } from './record';
 
 /**
  * `mailrepo audit verify`: recomputes a tenant's audit chain from its rows and compares it with the
  * heads anchored in the tenant's ledger (the ledger itself is checked by `mailrepo ledger verify`).
- * Reads as the system: a verification must see what is stored, not what a role may see.
+ * Reads inside the tenant's own scope, where row-level security shows every row of that tenant.
  */
 
 export interface AuditProblem {
@@ -31,14 +32,17 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<AuditR
   let expectedSeq = 1;
   let events = 0;
   for (;;) {
-    const rows = await db
-      .selectFrom('audit_events')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('seq', '>=', expectedSeq)
-      .orderBy('seq')
-      .limit(BATCH)
-      .execute();
+    const from = expectedSeq;
+    const rows = await withTenant(db, tenantId, (tx) =>
+      tx
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('tenant_id', '=', tenantId)
+        .where('seq', '>=', from)
+        .orderBy('seq')
+        .limit(BATCH)
+        .execute(),
+    );
     for (const r of rows) {
       const seq = Number(r.seq);
       if (seq !== expectedSeq) {
@@ -65,20 +69,22 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<AuditR
 
   // The ledger is the authority: every audit head appended there must be a head of the
   // recomputed chain, at the position its anchor record says.
-  const anchors = await db
-    .selectFrom('audit_anchors')
-    .selectAll()
-    .where('tenant_id', '=', tenantId)
-    .orderBy('seq')
-    .execute();
-  const ledgered = await db
-    .selectFrom('ledger_entries as e')
-    .innerJoin('ledger_logs as l', 'l.id', 'e.log_id')
-    .select(['e.idx', 'e.entry_hash'])
-    .where('l.tenant_id', '=', tenantId)
-    .where('e.kind', '=', 'audit-head')
-    .orderBy('e.idx')
-    .execute();
+  const { anchors, ledgered } = await withTenant(db, tenantId, async (tx) => ({
+    anchors: await tx
+      .selectFrom('audit_anchors')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('seq')
+      .execute(),
+    ledgered: await tx
+      .selectFrom('ledger_entries as e')
+      .innerJoin('ledger_logs as l', 'l.id', 'e.log_id')
+      .select(['e.idx', 'e.entry_hash'])
+      .where('l.tenant_id', '=', tenantId)
+      .where('e.kind', '=', 'audit-head')
+      .orderBy('e.idx')
+      .execute(),
+  }));
   const anchorByIndex = new Map(anchors.map((a) => [Number(a.ledger_index), a]));
   let lastGood = 0;
   for (const e of ledgered) {

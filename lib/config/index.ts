@@ -40,6 +40,11 @@ const spec = {
   DATA_DIR: v(z.string(), path.join(repoRoot, '.data'), true),
 
   DATABASE_URL: v(z.string().url(), 'postgres://postgres@127.0.0.1:5432/mailrepo', true),
+  /**
+   * The schema owner's connection, for `npm run migrate` only (docs/deploy.md "Database roles");
+   * the processes connect as DATABASE_URL's role, which owns nothing. Default: DATABASE_URL.
+   */
+  MIGRATION_DATABASE_URL: v(z.string().url().optional()),
   DATABASE_POOL_MAX: v(z.coerce.number().int().positive(), '10'),
   /**
    * The shred-key vault (docs/retention.md): a database of its own, backed up apart from the
@@ -142,6 +147,14 @@ const spec = {
    * Production turns it off and refuses to start with it on (issue 17 §1).
    */
   LMTP_ALLOW_UNAUTHENTICATED: v(bool, 'true'),
+  /**
+   * The deployment's ingest CA (docs/ingest.md): it issues the client certificates tenants' mail
+   * servers present on LMTP. LMTP needs the certificate only; the portal and the CLI, which issue,
+   * also the key. Unset: certificate credentials are unavailable (SASL still works).
+   */
+  INGEST_CA_CERT_FILE: v(z.string().optional()),
+  INGEST_CA_KEY_FILE: v(z.string().optional()),
+  INGEST_CERT_VALID_DAYS: v(z.coerce.number().int().min(1).max(825), '365'),
   LMTP_SHUTDOWN_GRACE_MS: v(z.coerce.number().int().positive(), '30000'),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),
@@ -232,7 +245,7 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
   if (!cfg.TEMPORAL_TLS_CERT_FILE || !cfg.TEMPORAL_TLS_KEY_FILE)
     refusals.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE are required (mTLS)');
   // verify-full: encrypted, and the server's certificate checked against its host name.
-  for (const name of ['DATABASE_URL', 'VAULT_DATABASE_URL'] as const) {
+  for (const name of ['DATABASE_URL', 'VAULT_DATABASE_URL', 'MIGRATION_DATABASE_URL'] as const) {
     const url = cfg[name];
     if (url !== undefined && !/[?&]sslmode=verify-full(&|$)/.test(url))
       refusals.push(`${name} must set sslmode=verify-full`);

@@ -429,10 +429,13 @@ export interface IngestCredentialsTable {
   tenant_id: string | null;
   kind: 'password' | 'certificate';
   label: string;
+  /** A password's SHA-256, or a certificate's (the LMTP server pins it). */
   secret_sha256: Buffer | null;
   created_by: string;
   created_at: Generated<Date>;
   revoked_at: Date | null;
+  certificate_pem: string | null;
+  expires_at: Date | null;
 }
 
 export interface AuthKnownSourcesTable {

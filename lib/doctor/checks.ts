@@ -47,13 +47,26 @@ const postgres: Check = async (cfg) => {
       .query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations')
       .then((r) => r.rows[0]!.n)
       .catch(() => 0);
+    // Row-level security binds no superuser and no BYPASSRLS role (docs/deploy.md, roles).
+    const role = (
+      await client.query<{ name: string; unbound: boolean }>(
+        `SELECT rolname AS name, rolsuper OR rolbypassrls AS unbound
+           FROM pg_roles WHERE rolname = current_user`,
+      )
+    ).rows[0]!;
+    if (role.unbound && cfg.NODE_ENV === 'production')
+      throw new Error(
+        `connects as ${role.name}, a role that bypasses row-level security (use mailrepo_service)`,
+      );
     const total = Object.keys(migrations).length;
     if (applied < total)
       throw new Error(`schema behind: ${applied}/${total} migrations applied (npm run migrate)`);
     return {
       version: `PostgreSQL ${rows[0]!.v}`,
       tls: rows[0]!.ssl ?? 'off',
-      detail: `${new URL(cfg.DATABASE_URL).host}, schema up to date`,
+      detail: `${new URL(cfg.DATABASE_URL).host} as ${role.name}${
+        role.unbound ? ' — BYPASSES row-level security (development only)' : ''
+      }, schema up to date`,
     };
   } finally {
     await client.end();
@@ -184,8 +197,8 @@ const lmtp: Check = (cfg) =>
         const version = banner.replace(/^220[ -]/, '').slice(0, 40);
         // Says plainly when anyone who reaches the port may deliver (development only).
         const detail = `${cfg.LMTP_HOST}:${cfg.LMTP_PORT}${
-          cfg.LMTP_ALLOW_UNAUTHENTICATED ? ' — UNAUTHENTICATED delivery allowed (development)' : ''
-        }`;
+          cfg.INGEST_CA_CERT_FILE ? ', client certificates from the ingest CA' : ''
+        }${cfg.LMTP_ALLOW_UNAUTHENTICATED ? ' — UNAUTHENTICATED delivery allowed (development)' : ''}`;
         if (!/STARTTLS/i.test(buf)) return resolve({ version, tls: 'off', detail });
         probeLmtpStartTls(cfg.LMTP_HOST, cfg.LMTP_PORT).then(
           (p) => resolve({ version, tls: p.protocol, detail }),

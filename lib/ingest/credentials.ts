@@ -1,16 +1,18 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import { recordAudit, type Actor } from '../audit/record';
-import type { Db } from '../db';
+import type { Database, Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { InputError, isUuid } from '../input/input-error';
 import { formText } from '../input/text';
+import { credentialIdOf, issueClientCertificate, type IngestCa } from './ingest-ca';
 
 /**
  * Ingest credentials (issue 17 §1): what a mail server presents over LMTP so that only a tenant's
- * own servers deliver into its archive. This module has SASL PLAIN credentials: the user name is
- * the credential's id, the secret 256 random bits, shown once and stored as its SHA-256 (a fast
- * hash is enough for a secret that cannot be guessed). A tenant credential delivers to that
+ * own servers deliver into its archive. Two kinds: a client certificate from the deployment's
+ * ingest CA (common name = the credential's id, pinned by its SHA-256), and SASL PLAIN, whose user
+ * name is the credential's id and whose secret is 256 random bits, shown once and stored as its
+ * SHA-256 (a fast hash is enough for a secret that cannot be guessed). A tenant credential delivers to that
  * tenant's ingest addresses only; an operator credential (no tenant) belongs to a relay the
  * operator runs for many tenants. Creation and revocation are audited in the tenant's log.
  */
@@ -27,44 +29,97 @@ export interface IngestIdentity {
 
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
+const credentialLabel = (label: string) =>
+  formText(label, { field: 'label', max: 200, required: true, missing: 'ingest.error.label' });
+
 export async function createPasswordCredential(
   db: Db,
   input: { tenantId: string | null; label: string; actor: Actor; createdBy: string; ip?: string },
 ): Promise<{ id: string; secret: string }> {
-  const label = formText(input.label, {
-    field: 'label',
-    max: 200,
-    required: true,
-    missing: 'ingest.error.label',
-  });
+  const label = credentialLabel(input.label);
   const id = randomUUID();
   const secret = randomBytes(32).toString('base64url');
-  const row = {
+  await insertCredential(db, input, {
     id,
     tenant_id: input.tenantId,
-    kind: 'password' as const,
+    kind: 'password',
     label,
     secret_sha256: sha256(secret),
     created_by: input.createdBy,
     revoked_at: null,
-  };
+    certificate_pem: null,
+    expires_at: null,
+  });
+  return { id, secret };
+}
+
+type NewCredential = Insertable<Database['ingest_credentials']>;
+
+/** Stores a new credential; a tenant's is audited in its log in the same transaction. */
+async function insertCredential(
+  db: Db,
+  input: { tenantId: string | null; actor: Actor; ip?: string },
+  row: NewCredential & { id: string; label: string },
+): Promise<void> {
   if (input.tenantId === null) {
     // An operator's relay: no tenant's log to write to; the operator's own tooling records it.
     await db.insertInto('ingest_credentials').values(row).execute();
-  } else {
-    const tenantId = input.tenantId;
-    await withTenant(db, tenantId, async (tx) => {
-      await tx.insertInto('ingest_credentials').values(row).execute();
-      await recordAudit(tx, tenantId, {
-        action: 'ingest_credential.created',
-        actor: input.actor,
-        ip: input.ip,
-        target: { type: 'ingest-credential', id },
-        details: { kind: 'password', label },
-      });
-    });
+    return;
   }
-  return { id, secret };
+  const tenantId = input.tenantId;
+  await withTenant(db, tenantId, async (tx) => {
+    await tx.insertInto('ingest_credentials').values(row).execute();
+    await recordAudit(tx, tenantId, {
+      action: 'ingest_credential.created',
+      actor: input.actor,
+      ip: input.ip,
+      target: { type: 'ingest-credential', id: row.id },
+      details: {
+        kind: row.kind,
+        label: row.label,
+        ...(row.expires_at ? { expiresAt: new Date(row.expires_at).toISOString() } : {}),
+      },
+    });
+  });
+}
+
+/**
+ * A client-certificate credential issued by the deployment's ingest CA: for the key in `csrPem`,
+ * or for a key pair generated here and returned once (never stored). The certificate itself is
+ * public and kept, so it can be downloaded again.
+ */
+export async function createCertificateCredential(
+  db: Db,
+  ca: IngestCa,
+  input: {
+    tenantId: string | null;
+    label: string;
+    actor: Actor;
+    createdBy: string;
+    ip?: string;
+    csrPem?: string;
+    validDays: number;
+  },
+): Promise<{ id: string; certPem: string; keyPem?: string; expiresAt: Date }> {
+  const label = credentialLabel(input.label);
+  const id = randomUUID();
+  const cert = await issueClientCertificate(ca, {
+    credentialId: id,
+    validDays: input.validDays,
+    csrPem: input.csrPem?.trim() ? input.csrPem : undefined,
+  });
+  await insertCredential(db, input, {
+    id,
+    tenant_id: input.tenantId,
+    kind: 'certificate',
+    label,
+    secret_sha256: cert.fingerprint,
+    created_by: input.createdBy,
+    revoked_at: null,
+    certificate_pem: cert.certPem,
+    expires_at: cert.notAfter,
+  });
+  return { id, certPem: cert.certPem, keyPem: cert.keyPem, expiresAt: cert.notAfter };
 }
 
 export async function revokeCredential(
@@ -102,11 +157,58 @@ export async function listCredentials(db: Db, tenantId: string) {
   return withTenant(db, tenantId, (tx) =>
     tx
       .selectFrom('ingest_credentials')
-      .select(['id', 'kind', 'label', 'created_at', 'created_by', 'revoked_at'])
+      .select(['id', 'kind', 'label', 'created_at', 'created_by', 'revoked_at', 'expires_at'])
       .where('tenant_id', '=', tenantId)
       .orderBy('created_at')
       .execute(),
   );
+}
+
+/** A credential's certificate (public), for downloading it again. */
+export async function credentialCertificate(
+  db: Db,
+  tenantId: string,
+  credentialId: string,
+): Promise<string | undefined> {
+  if (!isUuid(credentialId)) return undefined;
+  const row = await withTenant(db, tenantId, (tx) =>
+    tx
+      .selectFrom('ingest_credentials')
+      .select('certificate_pem')
+      .where('id', '=', credentialId)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst(),
+  );
+  return row?.certificate_pem ?? undefined;
+}
+
+type CredentialRow = {
+  tenant_id: string | null;
+  kind: string;
+  secret_sha256: Buffer | null;
+  revoked: boolean;
+};
+
+const lookup = async (db: Db, id: string): Promise<CredentialRow | undefined> =>
+  isUuid(id)
+    ? (await sql<CredentialRow>`SELECT * FROM ingest_credential(${id})`.execute(db)).rows[0]
+    : undefined;
+
+/**
+ * Checks a client certificate the TLS layer has already verified against the ingest CA (chain
+ * and validity period): the identity when it is exactly the certificate issued for a live
+ * certificate credential, else undefined.
+ */
+export async function checkCertificateCredential(
+  db: Db,
+  der: Buffer,
+): Promise<IngestIdentity | undefined> {
+  const id = credentialIdOf(der);
+  const row = id ? await lookup(db, id) : undefined;
+  const pinned = row?.secret_sha256 ?? Buffer.alloc(32);
+  const same = timingSafeEqual(pinned, createHash('sha256').update(der).digest());
+  if (!id || !row || row.kind !== 'certificate' || row.revoked || !same) return undefined;
+  return { credentialId: id, tenantId: row.tenant_id };
 }
 
 /**
@@ -119,16 +221,7 @@ export async function checkPasswordCredential(
   secret: string,
 ): Promise<IngestIdentity | undefined> {
   const given = sha256(secret);
-  const row = isUuid(username)
-    ? (
-        await sql<{
-          tenant_id: string | null;
-          kind: string;
-          secret_sha256: Buffer | null;
-          revoked: boolean;
-        }>`SELECT * FROM ingest_credential(${username})`.execute(db)
-      ).rows[0]
-    : undefined;
+  const row = await lookup(db, username);
   const stored = row?.secret_sha256 ?? Buffer.alloc(32);
   const same = timingSafeEqual(stored, given);
   if (!row || row.kind !== 'password' || row.revoked || !same) return undefined;

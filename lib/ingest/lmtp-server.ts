@@ -1,15 +1,20 @@
+import type { TLSSocket } from 'node:tls';
 import { sql } from 'kysely';
 import { metrics } from '../metrics/metrics';
 import { SERVER_TLS } from '../tls/policy';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { recordAudit } from '../audit/record';
 import { withTenant } from '../db/tenant-scope';
-import { checkPasswordCredential, type IngestIdentity } from './credentials';
+import {
+  checkCertificateCredential,
+  checkPasswordCredential,
+  type IngestIdentity,
+} from './credentials';
 import { receiveMail, type IngestDeps, type Outcome } from './receive';
 
 /**
  * The LMTP endpoint (RFC 2033) on smtp-server: LHLO, PIPELINING, 8BITMIME, SMTPUTF8, STARTTLS,
- * AUTH PLAIN (over TLS only), a size limit, connection and concurrency limits, one reply per
+ * a client certificate from the ingest CA or AUTH PLAIN (over TLS only), a size limit, connection and concurrency limits, one reply per
  * recipient after DATA. A session authenticated with a tenant's credential delivers to that
  * tenant's addresses only: any other recipient gets 550 5.7.1, the same answer whether or not the
  * address exists elsewhere, and is audited for the tenant. Unauthenticated sessions get 530 unless
@@ -18,7 +23,8 @@ import { receiveMail, type IngestDeps, type Outcome } from './receive';
  */
 
 export interface LmtpOptions {
-  tls?: { cert: Buffer; key: Buffer };
+  /** `clientCa`: the ingest CA; with it, clients may authenticate with a certificate it issued. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
   requireTls: boolean;
   maxMessageBytes: number;
   maxConnections: number;
@@ -75,7 +81,34 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
         },
       );
     },
-    ...(opts.tls ? { ...opts.tls, ...SERVER_TLS } : {}),
+    ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key, ...SERVER_TLS } : {}),
+    // A certificate is asked for, never required (SASL clients have none); the chain is judged
+    // in onSecure, so an unknown certificate gets a clear answer instead of a failed handshake.
+    ...(opts.tls?.clientCa
+      ? { requestCert: true, rejectUnauthorized: false, ca: opts.tls.clientCa }
+      : {}),
+    onSecure(socket, session, cb) {
+      const tlsSocket = socket as TLSSocket;
+      const peer = tlsSocket.getPeerCertificate?.();
+      if (!opts.tls?.clientCa || !peer?.raw) return cb();
+      const refused = (why: string) => {
+        deps.log.warn({ remote: session.remoteAddress, why }, 'client certificate refused');
+        cb(refuse(535, '5.7.8 client certificate not accepted'));
+      };
+      // Chain to the ingest CA and validity period, checked by OpenSSL during the handshake.
+      if (!tlsSocket.authorized) return refused(String(tlsSocket.authorizationError));
+      checkCertificateCredential(deps.db, peer.raw).then(
+        (identity) => {
+          if (!identity) return refused('no live credential for this certificate');
+          session.user = identity as unknown as string;
+          cb();
+        },
+        (err: unknown) => {
+          deps.log.error({ err }, 'credential lookup failed');
+          cb(smtpError(454, '4.7.0 temporary authentication failure'));
+        },
+      );
+    },
     size: opts.maxMessageBytes,
     // smtp-server answers 452 4.5.3 past it; the client sends the rest in another transaction.
     maxRecipients: opts.maxRecipients,

@@ -5,7 +5,8 @@ import { gaugeOnScrape } from './metrics';
 /**
  * Gauges read from the database when Prometheus scrapes the worker: what the alert rules watch
  * (infra/prometheus/alerts.yml) — mail not yet timestamped, the age of the newest timestamp, and
- * the archiving backlog. Counts over all tenants, no tenant named.
+ * the archiving backlog. Counts over all tenants, no tenant named (archive_gauges(), a SECURITY
+ * DEFINER lookup: the service role itself reads no tenant's messages).
  */
 export function registerArchiveGauges(db: Db): void {
   const one = async (query: ReturnType<typeof sql<{ v: number | string | null }>>) => {
@@ -16,7 +17,7 @@ export function registerArchiveGauges(db: Db): void {
   gaugeOnScrape(
     'mailrepo_ledger_pending_entries',
     'Archived mails in the ledger but not yet covered by a timestamped checkpoint',
-    () => one(sql`SELECT count(*) AS v FROM messages WHERE state = 'ledgered'`),
+    () => one(sql`SELECT ledger_pending AS v FROM archive_gauges()`),
   );
   gaugeOnScrape(
     'mailrepo_ledger_checkpoint_age_seconds',
@@ -28,13 +29,11 @@ export function registerArchiveGauges(db: Db): void {
   gaugeOnScrape(
     'mailrepo_archive_backlog',
     'Mails received but not yet stored and in the ledger (archiveMail workflows in progress)',
-    () => one(sql`SELECT count(*) AS v FROM messages WHERE state IN ('staged', 'stored')`),
+    () => one(sql`SELECT backlog AS v FROM archive_gauges()`),
   );
   gaugeOnScrape(
     'mailrepo_archive_oldest_pending_seconds',
     'Age of the oldest mail whose archiveMail workflow has not reached the ledger',
-    () =>
-      one(sql`SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0) AS v
-              FROM messages WHERE state IN ('staged', 'stored')`),
+    () => one(sql`SELECT oldest_pending_seconds AS v FROM archive_gauges()`),
   );
 }

@@ -15,6 +15,7 @@ export const OID = {
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
   kpTimeStamping: '1.3.6.1.5.5.7.3.8',
+  kpClientAuth: '1.3.6.1.5.5.7.3.2',
   commonName: '2.5.4.3',
   organization: '2.5.4.10',
   /** Private arc used only by the dev TSA; a real TSA names its own policy. */

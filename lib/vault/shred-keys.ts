@@ -62,7 +62,13 @@ export class ShredKeyVault {
            tenant_id uuid NOT NULL,
            wrapped_key bytea NOT NULL,
            created_at timestamptz NOT NULL DEFAULT now()
-         )`,
+         );
+         -- The service role (lib/db/roles.ts) works here outside any tenant: what it needs, no more.
+         DO $$ BEGIN
+           IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mailrepo_platform') THEN
+             GRANT SELECT, INSERT, DELETE ON epoch_shred_keys TO mailrepo_platform;
+           END IF;
+         END $$`,
       )
       .then(() => undefined)
       .catch((e: unknown) => {

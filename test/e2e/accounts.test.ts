@@ -9,6 +9,7 @@ import { totpCodeAt, TOTP_PERIOD_S } from '../../lib/auth/totp';
 import { launchChromium } from '../helpers/browser';
 import { createTenantInvite, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * Issue 7 in a real browser: an operator creates a tenant, the owner accepts the invitation
@@ -18,6 +19,10 @@ import { stackConfig } from '../helpers/stack-env';
  */
 
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 const BASE = `http://127.0.0.1:${cfg.WEB_PORT}`;
 const PASSWORD = PORTAL_PASSWORD;
 let browser: Browser;
@@ -250,7 +255,7 @@ describe('portal accounts in Chromium', () => {
     try {
       await sql`UPDATE sessions SET last_seen_at = now() - interval '31 minutes'
                 WHERE ended_at IS NULL AND user_id = (SELECT id FROM users WHERE email = ${email})`.execute(
-        db,
+        dba,
       );
       await laptop.goto(`${BASE}/settings/sessions`);
       expect(new URL(laptop.url()).pathname).toBe('/login');
@@ -258,7 +263,7 @@ describe('portal accounts in Chromium', () => {
       const rows = await sql<{ end_reason: string; keys: number }>`
         SELECT s.end_reason, length(s.sealed_keys) AS keys FROM sessions s
         JOIN users u ON u.id = s.user_id WHERE u.email = ${email} AND s.second_factor_at IS NOT NULL
-        ORDER BY s.created_at`.execute(db);
+        ORDER BY s.created_at`.execute(dba);
       // Every ended session's wrapped keys are gone, whatever ended it.
       expect(rows.rows).toEqual([
         { end_reason: 'idle-timeout', keys: 0 },
@@ -266,7 +271,7 @@ describe('portal accounts in Chromium', () => {
       ]);
       const events = await sql<{ action: string }>`
         SELECT e.action FROM audit_events e JOIN users u ON u.tenant_id = e.tenant_id
-        WHERE u.email = ${email} AND e.action LIKE 'session.%' ORDER BY e.seq`.execute(db);
+        WHERE u.email = ${email} AND e.action LIKE 'session.%' ORDER BY e.seq`.execute(dba);
       expect(events.rows.map((r) => r.action)).toEqual([
         'session.created',
         'session.created',
@@ -298,7 +303,7 @@ describe('portal accounts in Chromium', () => {
       const events = await sql<{ action: string; details: { method?: string } }>`
         SELECT e.action, e.details FROM audit_events e JOIN users u ON u.tenant_id = e.tenant_id
         WHERE u.email = ${email} AND (e.action LIKE 'auth.passkey.%' OR e.action LIKE 'auth.second_factor.%')
-        ORDER BY e.seq`.execute(db);
+        ORDER BY e.seq`.execute(dba);
       expect(events.rows.map((r) => [r.action, r.details.method])).toEqual([
         ['auth.passkey.added', undefined],
         ['auth.second_factor.succeeded', 'passkey'],
@@ -393,7 +398,7 @@ describe('portal accounts in Chromium', () => {
     try {
       await sql`UPDATE sessions SET reauth_at = now() - interval '11 minutes'
                 WHERE ended_at IS NULL AND user_id = (SELECT id FROM users WHERE email = 'owner@e2e-sieben.example')`.execute(
-        db,
+        dba,
       );
     } finally {
       await db.destroy();
@@ -453,10 +458,10 @@ describe('portal accounts in Chromium', () => {
     try {
       await sql`UPDATE sessions SET reauth_at = now() - interval '11 minutes'
                 WHERE ended_at IS NULL AND user_id = (SELECT id FROM users WHERE email = ${email})`.execute(
-        db,
+        dba,
       );
       // As if the sign-in's code (one step ahead) was spent long ago: the current step is usable.
-      await sql`UPDATE users SET totp_last_step = NULL WHERE email = ${email}`.execute(db);
+      await sql`UPDATE users SET totp_last_step = NULL WHERE email = ${email}`.execute(dba);
     } finally {
       await db.destroy();
     }

@@ -15,6 +15,7 @@ import { crlf } from '../helpers/archive';
 import { launchChromium } from '../helpers/browser';
 import { createTenantInvite, invite, join, mailrepo } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * Issue 8 in a real browser, against the real stack: mails go in over LMTP, are sealed, and the
@@ -24,6 +25,10 @@ import { stackConfig } from '../helpers/stack-env';
  */
 
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 const BASE = `http://localhost:${cfg.WEB_PORT}`;
 const exec = promisify(execFile);
 let browser: Browser;
@@ -109,7 +114,7 @@ async function sealedIds(tenantId: string, count: number): Promise<Map<string, s
   const deadline = Date.now() + 90_000;
   for (;;) {
     const rows = await sql<{ id: string; state: string; sha256: Buffer }>`
-      SELECT id, state, sha256 FROM messages WHERE tenant_id = ${tenantId}`.execute(db);
+      SELECT id, state, sha256 FROM messages WHERE tenant_id = ${tenantId}`.execute(dba);
     if (rows.rows.filter((r) => r.state === 'sealed').length >= count)
       return new Map(rows.rows.map((r) => [r.sha256.toString('hex'), r.id]));
     if (Date.now() > deadline) throw new Error(`only ${rows.rows.length} mails, not all sealed`);
@@ -327,7 +332,7 @@ describe('the archive in Chromium', () => {
 
     const audit = await sql<{ action: string; n: number }>`
       SELECT action, count(*)::int AS n FROM audit_events WHERE tenant_id = ${tenantA}
-      AND action LIKE 'mail.%' GROUP BY action`.execute(db);
+      AND action LIKE 'mail.%' GROUP BY action`.execute(dba);
     const counts = Object.fromEntries(audit.rows.map((r) => [r.action, r.n]));
     expect(counts).toMatchObject({
       'mail.viewed': expect.any(Number),
@@ -476,7 +481,7 @@ describe('the archive in Chromium', () => {
     ).toMatch(/VERIFIED/);
 
     const audit = await sql<{ action: string }>`SELECT action FROM audit_events
-      WHERE tenant_id = ${tenantA} AND action LIKE 'export.%' ORDER BY seq`.execute(db);
+      WHERE tenant_id = ${tenantA} AND action LIKE 'export.%' ORDER BY seq`.execute(dba);
     expect(audit.rows.map((r) => r.action)).toEqual([
       'export.created',
       'export.mails_decrypted',
@@ -484,7 +489,7 @@ describe('the archive in Chromium', () => {
     ]);
     // The grant is gone once the export is written.
     const grants = await sql<{ n: number }>`SELECT count(*)::int AS n FROM decryption_grants
-      WHERE tenant_id = ${tenantA} AND purpose = 'export'`.execute(db);
+      WHERE tenant_id = ${tenantA} AND purpose = 'export'`.execute(dba);
     expect(grants.rows[0]!.n).toBe(0);
   }, 150_000);
 

@@ -12,6 +12,7 @@ import {
 } from '../helpers/form-fuzz';
 import { createTenantInvite, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * Issue 27: every form of the portal, posted with hostile and edge-case values by a signed-in
@@ -22,6 +23,10 @@ import { stackConfig } from '../helpers/stack-env';
  */
 
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 const BASE = `http://localhost:${cfg.WEB_PORT}`;
 const DOMAIN = 'e2e-formulare.example';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
@@ -69,7 +74,7 @@ async function fingerprint(): Promise<string> {
       (SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM passkeys t WHERE tenant_id = ${tenantId}),
       (SELECT md5(coalesce(string_agg((id, role, disabled_at)::text, ',' ORDER BY id), '')) FROM users WHERE tenant_id = ${tenantId}),
       (SELECT md5((session_idle_minutes, session_absolute_hours, key_rotation_months)::text) FROM tenants WHERE id = ${tenantId})
-    ) AS f`.execute(db);
+    ) AS f`.execute(dba);
   return r.rows[0]!.f;
 }
 
@@ -245,7 +250,7 @@ it('retention rules for real German addresses and domains of every letter are ac
     expect(r.body).toContain('Die Regel wurde hinzugefügt.');
   }
   const stored = await sql<{ pattern: string }>`
-    SELECT pattern FROM retention_rules WHERE tenant_id = ${tenantId}`.execute(db);
+    SELECT pattern FROM retention_rules WHERE tenant_id = ${tenantId}`.execute(dba);
   expect(stored.rows.map((r) => r.pattern)).toEqual(
     expect.arrayContaining(['@steuerberater.de', 'vertrieb@schäfer-söhne.de']),
   );

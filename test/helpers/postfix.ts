@@ -54,6 +54,8 @@ export async function startPostfix(o: {
   relayDomains: string[];
   /** An ingest credential: Postfix then authenticates with AUTH PLAIN after STARTTLS. */
   sasl?: { user: string; secret: string };
+  /** A client certificate from the ingest CA (PEM files), presented after STARTTLS. */
+  clientCert?: { certFile: string; keyFile: string };
 }): Promise<PostfixInstance> {
   if (!existsSync(POSTFIX))
     throw new Error(
@@ -95,6 +97,9 @@ export async function startPostfix(o: {
           lmtp_sasl_tls_security_options: 'noanonymous',
           lmtp_sasl_mechanism_filter: 'plain',
         }
+      : {}),
+    ...(o.clientCert
+      ? { lmtp_tls_cert_file: o.clientCert.certFile, lmtp_tls_key_file: o.clientCert.keyFile }
       : {}),
     // Bounces to the (external) senders of the tests go nowhere.
     default_transport: 'discard',

@@ -322,18 +322,20 @@ describe('audit log', () => {
     }, 60_000);
 
     it('names the first bad event after a superuser edits a row behind the triggers', async () => {
+      // Only a superuser gets past the triggers; the service role the suite runs as cannot.
+      const su = own.admin();
       const tamper = async (fn: () => Promise<unknown>) => {
-        await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(db);
+        await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(su);
         try {
           await fn();
         } finally {
-          await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(db);
+          await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(su);
         }
       };
       // A plain edit: event 3's details change, its stored hash does not.
       await tamper(() =>
         sql`UPDATE audit_events SET details = '{"key":"retention","old":"1y","new":"99y"}'::jsonb
-            WHERE tenant_id = ${tenantId} AND seq = 3`.execute(db),
+            WHERE tenant_id = ${tenantId} AND seq = 3`.execute(su),
       );
       let report = await verifyAuditChain(db, tenantId);
       expect(report.problems[0]).toMatchObject({ seq: 3, what: expect.stringMatching(/altered/) });
@@ -348,7 +350,7 @@ describe('audit log', () => {
       // A careful forger recomputes every hash from there on: the chain is consistent again,
       // but no longer ends in the heads the ledger holds.
       await tamper(async () => {
-        const rows = await db
+        const rows = await su
           .selectFrom('audit_events')
           .selectAll()
           .where('tenant_id', '=', tenantId)
@@ -357,7 +359,7 @@ describe('audit log', () => {
         let prev = rows[1]!.hash;
         for (const r of rows.slice(2)) {
           const hash = chainHash(prev, chainedFromRow(r));
-          await db
+          await su
             .updateTable('audit_events')
             .set({ prev_hash: prev, hash })
             .where('tenant_id', '=', tenantId)

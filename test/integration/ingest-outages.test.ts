@@ -17,6 +17,7 @@ import { FAST_ARGON2 } from '../helpers/ledger';
 const RCPT = 'archiv@ausfall.example';
 let running: EphemeralStack;
 let db: Db;
+let tenantId: string;
 let lmtpPort: number;
 
 beforeAll(async () => {
@@ -34,6 +35,7 @@ beforeAll(async () => {
     argon2: FAST_ARGON2,
   });
   await addIngestAddress(db, t.tenantId, RCPT, { type: 'operator', label: 'fault test' });
+  tenantId = t.tenantId;
 }, 180_000);
 
 afterAll(async () => {
@@ -50,7 +52,7 @@ async function outage(service: BackingService, label: string) {
   await sleep(10_000);
   await running.stack.services[service].start();
   const tally = await load;
-  const { archived, entries } = await archivedOf(db, tally.acknowledged, 180_000);
+  const { archived, entries } = await archivedOf(db, tenantId, tally.acknowledged, 180_000);
   const lost = tally.acknowledged.size - archived;
   console.log(tallyLine(`${service} stopped for 10 s during ingest`, tally, archived));
   return { tally, archived, entries, lost };

@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { CryptoError } from '../../lib/crypto/errors';
 import { generateKeyPair } from '../../lib/crypto/x25519';
 import { createDb, type Db } from '../../lib/db';
+import { adminDatabaseUrl } from '../helpers/admin-db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { createS3, getObjectBytes, putObject } from '../../lib/storage/s3';
 import {
@@ -99,7 +100,7 @@ describe('key vault on PostgreSQL and MinIO', () => {
     const mail = await ingest(t.tenantId, MAIL);
 
     // What an operator has: a full database dump and every object of the tenant.
-    const dump = execFileSync('pg_dump', ['--data-only', cfg.DATABASE_URL], {
+    const dump = execFileSync('pg_dump', ['--data-only', adminDatabaseUrl(cfg)], {
       maxBuffer: 256 * 1024 * 1024,
     });
     const listed = await s3.send(
@@ -307,11 +308,13 @@ describe('key vault on PostgreSQL and MinIO', () => {
       retentionClass: 'default',
     });
     // An attacker with database access swaps in their own public key, so ingest would encrypt to them.
-    await db
+    const attacker = createDb(adminDatabaseUrl(cfg), 1);
+    await attacker
       .updateTable('epochs')
       .set({ public_key: generateKeyPair().publicKey })
       .where('id', '=', epochId)
       .execute();
+    await attacker.destroy();
     const session = await unlock(db, { tenantId: t.tenantId, ...admin, argon2: FAST });
     expect(await failure(unlockEpoch(db, session, epochId))).toMatchObject({
       failure: 'key-mismatch',

@@ -10,15 +10,23 @@ import { readFileSync } from 'node:fs';
 import { tsaCaFile } from '../../lib/config';
 import { tenantWithLog } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
 const bin = path.resolve(__dirname, '../../bin/mailrepo.cjs');
 let db: Db;
+// Tampering is done as the database administrator: the service role the code runs as may not
+// change a ledger entry or tile (it sees none outside a tenant, and no tenant may update them).
+let dba: Db;
 beforeAll(() => {
   db = createDb(cfg.DATABASE_URL, 4);
+  dba = adminDb(cfg);
 });
-afterAll(() => db.destroy());
+afterAll(async () => {
+  await db.destroy();
+  await dba.destroy();
+});
 
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [bin, ...args], {
@@ -63,7 +71,7 @@ describe('whole-log verification', () => {
       .where('log_id', '=', log.id)
       .where('idx', '=', 417)
       .executeTakeFirstOrThrow();
-    await db
+    await dba
       .updateTable('ledger_entries')
       .set({ entry_hash: randomBytes(32) })
       .where('log_id', '=', log.id)
@@ -74,7 +82,7 @@ describe('whole-log verification', () => {
     const bad = cli('ledger', 'verify', '--tenant', tenantId);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/FAILED at index 417/);
-    await db
+    await dba
       .updateTable('ledger_entries')
       .set({ entry_hash: original.entry_hash })
       .where('log_id', '=', log.id)
@@ -92,7 +100,7 @@ describe('whole-log verification', () => {
       .executeTakeFirstOrThrow();
     const forged = Buffer.from(tile.hashes);
     forged[5 * 32]! ^= 0x01;
-    await db
+    await dba
       .updateTable('ledger_tiles')
       .set({ hashes: forged })
       .where('log_id', '=', log.id)

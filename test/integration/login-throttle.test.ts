@@ -20,12 +20,17 @@ import { createDb, type Db } from '../../lib/db';
 import { createTenant } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * The brute-force limits beyond one account and IP (the browser test covers that one): per IP per
  * day, the account lock with its audit notice, and the second-factor step.
  */
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 const PASSWORD = 'ein langes Passwort';
 let db: Db;
 beforeAll(() => {
@@ -120,7 +125,7 @@ describe('login throttling', () => {
     });
     expect(owner.kind).toBe('ok');
     const events = await sql<{ action: string }>`SELECT action FROM audit_events
-      WHERE tenant_id = ${t.tenantId} AND action LIKE 'auth.login.%' ORDER BY seq`.execute(db);
+      WHERE tenant_id = ${t.tenantId} AND action LIKE 'auth.login.%' ORDER BY seq`.execute(dba);
     expect(events.rows.map((r) => r.action)).toEqual([
       'auth.login.succeeded',
       'auth.login.failed',

@@ -6,6 +6,7 @@ import { withTenant } from '../../lib/db/tenant-scope';
 import { addMember, createTenant, lock, unlock } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * Sessions below the portal: the cookie's key is needed to unwrap the session's keys (a database
@@ -13,6 +14,10 @@ import { stackConfig } from '../helpers/stack-env';
  * tenant B's sessions even with B's session reference.
  */
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 let db: Db;
 beforeAll(() => {
   db = createDb(cfg.DATABASE_URL, 2);
@@ -55,7 +60,7 @@ describe('portal sessions', () => {
     ).rejects.toThrow();
     // Nothing readable in the row: the tenant key's bytes do not occur.
     const row = await sql<{ sealed_keys: Buffer }>`SELECT sealed_keys FROM sessions
-      WHERE id_hash = ${a.session.idHash}`.execute(db);
+      WHERE id_hash = ${a.session.idHash}`.execute(dba);
     expect(row.rows[0]!.sealed_keys.includes(a.tenantKey)).toBe(false);
 
     expect(await revokeSessions(db, a.session, a.session.idHash.toString('hex'), '192.0.2.1')).toBe(
@@ -129,14 +134,14 @@ describe('portal sessions', () => {
     // Disabled: the login lookup no longer finds the account (same answer as a wrong password).
     const found = await sql<{
       t: string | null;
-    }>`SELECT login_tenants('member@sitzunge.example') AS t`.execute(db);
+    }>`SELECT login_tenants('member@sitzunge.example') AS t`.execute(dba);
     expect(found.rows.every((r) => r.t !== a.tenantId)).toBe(true);
     await setUserDisabled(db, admin, { userId: memberId, disabled: false, ip: '192.0.2.1' });
     expect((await readSession(db, await memberSession())).status).toBe('active');
 
     const events = await sql<{ action: string }>`SELECT action FROM audit_events
       WHERE tenant_id = ${a.tenantId} AND action IN ('user.disabled', 'user.enabled') ORDER BY seq`.execute(
-      db,
+      dba,
     );
     expect(events.rows.map((r) => r.action)).toEqual(['user.disabled', 'user.enabled']);
 

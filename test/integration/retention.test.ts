@@ -6,6 +6,7 @@ import { LmtpClient } from '../../infra/lmtp-client';
 import { tsaCaFile } from '../../lib/config';
 import { createDb, shredKeyVault, type Db } from '../../lib/db';
 import { dropDatabase, ensureDatabase } from '../../lib/db/migrate';
+import { adminDatabaseUrl } from '../helpers/admin-db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { buildProofBundle } from '../../lib/proof/build-bundle';
 import { verifyBundle } from '../../lib/proof/verify-bundle';
@@ -62,8 +63,9 @@ const decrypt = async (
 
 describe('retention and legal holds', () => {
   let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
+  // The copy is an administrator's (pg_dump reads behind row-level security).
   const copyUrl = (() => {
-    const u = new URL(cfg.DATABASE_URL);
+    const u = new URL(adminDatabaseUrl(cfg));
     u.pathname = `${u.pathname}_preshred`;
     return u.toString();
   })();
@@ -175,7 +177,10 @@ describe('retention and legal holds', () => {
 
     // Before the shred: a copy of the database (pg_dump) and of the held mail's object.
     await ensureDatabase(copyUrl);
-    execFileSync('sh', ['-c', `pg_dump "${cfg.DATABASE_URL}" | psql -q "${copyUrl}" >/dev/null`]);
+    execFileSync('sh', [
+      '-c',
+      `pg_dump "${adminDatabaseUrl(cfg)}" | psql -q "${copyUrl}" >/dev/null`,
+    ]);
     const heldRow = byHash(held);
     const heldCiphertext = await objectBytes(heldRow.object_key!);
     // The copy works with the live vault while the shred key exists: the test can fail.

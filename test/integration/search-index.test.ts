@@ -14,6 +14,7 @@ import type { UnlockedSession } from '../../lib/vault/session';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { queueMails } from '../helpers/search-corpus';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * The encrypted index in PostgreSQL: queued mails become segments only an unlocked session can
@@ -21,6 +22,10 @@ import { stackConfig } from '../helpers/stack-env';
  * compaction keeps an epoch at a few segments; another tenant's session sees none of it.
  */
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 let db: Db;
 beforeAll(() => {
   db = createDb(cfg.DATABASE_URL, 6);
@@ -75,7 +80,7 @@ describe('index maintenance workflow', () => {
       expect(merged).toBe(second === 'running' ? 1 : 0);
       const grants = await sql<{ n: number }>`
         SELECT count(*)::int AS n FROM decryption_grants WHERE tenant_id = ${d.tenantId}`.execute(
-        db,
+        dba,
       );
       expect(grants.rows[0]!.n).toBe(second === 'running' ? 0 : 1);
       expect(await queuedForIndex(db, d.tenantId)).toBe(0);
@@ -100,7 +105,7 @@ describe('index maintenance workflow', () => {
     expect(opened.tenantPrivateKey.equals(e.session.tenantPrivateKey)).toBe(true);
     // The stored row alone (a database dump) does not hold the key.
     const row = await sql<{ sealed_keys: Buffer }>`
-      SELECT sealed_keys FROM decryption_grants WHERE id = ${live.grantId}`.execute(db);
+      SELECT sealed_keys FROM decryption_grants WHERE id = ${live.grantId}`.execute(dba);
     expect(row.rows[0]!.sealed_keys.includes(e.session.tenantPrivateKey)).toBe(false);
     await expect(
       openGrant(db, { tenantId: e.tenantId, ...live, purpose: 'export' }),
@@ -133,7 +138,7 @@ describe('encrypted search index', () => {
     const stored = await sql<{ blob: Buffer }>`
       SELECT enc_segment AS blob FROM search_segments WHERE tenant_id = ${a.tenantId}
       UNION ALL SELECT enc_tokens FROM messages WHERE tenant_id = ${a.tenantId}
-      UNION ALL SELECT enc_metadata FROM messages WHERE tenant_id = ${a.tenantId}`.execute(db);
+      UNION ALL SELECT enc_metadata FROM messages WHERE tenant_id = ${a.tenantId}`.execute(dba);
     expect(stored.rows.length).toBeGreaterThan(2);
     for (const { blob } of stored.rows)
       for (const word of ['zaunkonig', 'Zaunkönig', 'Quartalsbericht', 'cfo@a.example', 'august'])
@@ -173,7 +178,7 @@ describe('encrypted search index', () => {
       SELECT (SELECT count(*)::int FROM search_segments WHERE tenant_id = ${c.tenantId}) AS segments,
              (SELECT coalesce(sum(doc_count), 0)::int FROM search_segments WHERE tenant_id = ${c.tenantId}) AS docs,
              (SELECT count(*)::int FROM search_index_queue WHERE tenant_id = ${c.tenantId}) AS queued`.execute(
-      db,
+      dba,
     );
     expect(counts.rows[0]!.docs).toBe(60);
     expect(counts.rows[0]!.queued).toBe(0);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
@@ -8,7 +8,12 @@ import { sql } from 'kysely';
 import { ensureDevLmtpCert } from '../../infra/dev-tls';
 import { createDb, type Db } from '../../lib/db';
 import { addIngestAddress } from '../../lib/ingest/addresses';
-import { createPasswordCredential, revokeCredential } from '../../lib/ingest/credentials';
+import {
+  createCertificateCredential,
+  createPasswordCredential,
+  revokeCredential,
+} from '../../lib/ingest/credentials';
+import { ensureDevIngestCa, loadIngestCa, type IngestCa } from '../../lib/ingest/ingest-ca';
 import { createLmtpServer } from '../../lib/ingest/lmtp-server';
 import { createLogger } from '../../lib/log';
 import { createS3 } from '../../lib/storage/s3';
@@ -19,6 +24,7 @@ import { freePort } from '../../infra/processes';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { startPostfix } from '../helpers/postfix';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * Issue 17 §1: only a tenant's own mail servers deliver into it. Before, a client with no
@@ -27,12 +33,17 @@ import { stackConfig } from '../helpers/stack-env';
  * with AUTH PLAIN over STARTTLS.
  */
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 const operator = { type: 'operator' as const, label: 'test' };
 let db: Db;
 let temporal: Client;
 let lmtp: ReturnType<typeof createLmtpServer>;
 let port: number;
 let dir: string;
+let ca: IngestCa;
 const A = `archiv@${randomUUID().slice(0, 8)}-a.example`;
 const B = `archiv@${randomUUID().slice(0, 8)}-b.example`;
 let tenantA: string;
@@ -53,6 +64,8 @@ beforeAll(async () => {
   temporal = await connectTemporal(cfg);
   dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-lmtp-auth-'));
   const cert = ensureDevLmtpCert(dir)!;
+  const caFiles = await ensureDevIngestCa(path.join(dir, 'ingest-ca'));
+  ca = await loadIngestCa(caFiles.certFile, caFiles.keyFile);
   lmtp = createLmtpServer(
     {
       db,
@@ -63,7 +76,11 @@ beforeAll(async () => {
       log: createLogger('lmtp-auth', { level: 'silent' }),
     },
     {
-      tls: { cert: readFileSync(cert.cert), key: readFileSync(cert.key) },
+      tls: {
+        cert: readFileSync(cert.cert),
+        key: readFileSync(cert.key),
+        clientCa: readFileSync(caFiles.certFile),
+      },
       requireTls: true,
       maxMessageBytes: 1024 * 1024,
       maxConnections: 20,
@@ -90,7 +107,7 @@ afterAll(async () => {
 /** swaks over LMTP with STARTTLS: every server reply in order. */
 async function deliver(
   to: string[],
-  auth?: { user: string; secret: string },
+  auth?: { user: string; secret: string } | { certFile: string; keyFile: string },
   mailId = randomUUID(),
 ) {
   const mail = path.join(dir, `${mailId}.eml`);
@@ -104,7 +121,8 @@ async function deliver(
       [
         '--protocol', 'LMTP', '--server', '127.0.0.1', '--port', String(port), '--tls',
         '--from', 'absender@draussen.example', '--to', to.join(','), '--data', `@${mail}`,
-        ...(auth ? ['--auth', 'PLAIN', '--auth-user', auth.user, '--auth-password', auth.secret] : []),
+        ...(auth && 'user' in auth ? ['--auth', 'PLAIN', '--auth-user', auth.user, '--auth-password', auth.secret] : []),
+        ...(auth && 'certFile' in auth ? ['--tls-cert', auth.certFile, '--tls-key', auth.keyFile] : []),
       ], // prettier-ignore
       { encoding: 'latin1', timeout: 60_000 },
       (_err, stdout) => resolve(stdout),
@@ -116,10 +134,34 @@ async function deliver(
 const credential = (tenantId: string | null, label: string) =>
   createPasswordCredential(db, { tenantId, label, actor: operator, createdBy: 'test' });
 
+/** Writes a certificate credential's files; `csr` makes the key with openssl, as an MTA would. */
+const certificate = async (
+  tenantId: string | null,
+  opts: { csr?: boolean; days?: number } = {},
+) => {
+  const base = path.join(dir, randomUUID());
+  let csrPem: string | undefined;
+  if (opts.csr) {
+    execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-subj', '/CN=mta.kunde.example', '-out', `${base}.csr`], { stdio: 'pipe' }); // prettier-ignore
+    csrPem = readFileSync(`${base}.csr`, 'utf8');
+  }
+  const c = await createCertificateCredential(db, ca, {
+    tenantId,
+    label: 'Zertifikat',
+    actor: operator,
+    createdBy: 'test',
+    csrPem,
+    validDays: opts.days ?? 30,
+  });
+  writeFileSync(`${base}.pem`, c.certPem);
+  if (c.keyPem) writeFileSync(`${base}.key`, c.keyPem, { mode: 0o600 });
+  return { ...c, certFile: `${base}.pem`, keyFile: `${base}.key` };
+};
+
 const refusals = async (tenantId: string) =>
   (
     await sql<{ n: string }>`SELECT count(*) AS n FROM audit_events
-      WHERE tenant_id = ${tenantId} AND action = 'ingest.delivery_refused'`.execute(db)
+      WHERE tenant_id = ${tenantId} AND action = 'ingest.delivery_refused'`.execute(dba)
   ).rows[0]!.n;
 
 it('a client without credentials cannot deliver at all: 530 at MAIL FROM', async () => {
@@ -144,7 +186,7 @@ it("a tenant's credential delivers to its own addresses, and to no one else's", 
   ]);
   expect(forged.some((r) => /archived/.test(r))).toBe(false);
   expect(Number(await refusals(tenantA))).toBe(before + 2);
-  const inB = await sql`SELECT 1 FROM messages WHERE tenant_id = ${tenantB}`.execute(db);
+  const inB = await sql`SELECT 1 FROM messages WHERE tenant_id = ${tenantB}`.execute(dba);
   expect(inB.rows).toHaveLength(0);
 }, 60_000);
 
@@ -173,13 +215,94 @@ it("an operator's relay credential delivers to every tenant; duplicates are told
   expect(ownAgain.some((r) => /already archived/.test(r))).toBe(true);
 }, 90_000);
 
+describe('client certificates from the ingest CA', () => {
+  it("a tenant's certificate delivers to its own addresses only, from a generated key or a CSR", async () => {
+    const generated = await certificate(tenantA);
+    expect(generated.keyPem).toMatch(/BEGIN PRIVATE KEY/);
+    const own = await deliver([A], generated);
+    expect(own.some((r) => /^250 2\.0\.0 \S+ archived$/.test(r))).toBe(true);
+    const forged = await deliver([B], generated);
+    expect(forged).toContain(`550 5.7.1 <${B}>: not an address this credential delivers to`);
+
+    const fromCsr = await certificate(tenantA, { csr: true });
+    expect(fromCsr.keyPem).toBeUndefined();
+    expect((await deliver([A], fromCsr)).some((r) => /archived$/.test(r))).toBe(true);
+    expect(fromCsr.expiresAt.getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+  }, 60_000);
+
+  it('a revoked, expired or foreign certificate is refused with 535', async () => {
+    const revoked = await certificate(tenantA);
+    await revokeCredential(db, { tenantId: tenantA, credentialId: revoked.id, actor: operator });
+    expect((await deliver([A], revoked)).some((r) => r.startsWith('535 5.7.8'))).toBe(true);
+
+    const expired = await certificate(tenantA, { days: 0 });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await deliver([A], expired)).some((r) => r.startsWith('535 5.7.8'))).toBe(true);
+
+    // Same common name as a live credential, signed by someone else's CA.
+    const live = await certificate(tenantA);
+    const foreignDir = path.join(dir, `foreign-${randomUUID()}`);
+    const foreignCa = await loadIngestCa(
+      ...(Object.values(await ensureDevIngestCa(foreignDir)) as [string, string]),
+    );
+    const forged = await createCertificateCredential(db, foreignCa, {
+      tenantId: tenantB,
+      label: 'fremd',
+      actor: operator,
+      createdBy: 'test',
+      validDays: 30,
+    });
+    const pem = readFileSync(live.certFile, 'utf8');
+    expect(pem).not.toBe(forged.certPem);
+    writeFileSync(path.join(foreignDir, 'c.pem'), forged.certPem);
+    writeFileSync(path.join(foreignDir, 'c.key'), forged.keyPem!);
+    const replies = await deliver([B], {
+      certFile: path.join(foreignDir, 'c.pem'),
+      keyFile: path.join(foreignDir, 'c.key'),
+    });
+    expect(replies.some((r) => r.startsWith('535 5.7.8'))).toBe(true);
+    expect(replies.some((r) => /archived/.test(r))).toBe(false);
+  }, 60_000);
+
+  it('a CSR that is not one, or whose signature does not hold, is refused before anything is stored', async () => {
+    const before = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM ingest_credentials`.execute(dba);
+    for (const csrPem of [
+      'kein CSR',
+      `-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n`,
+    ])
+      await expect(
+        createCertificateCredential(db, ca, {
+          tenantId: tenantA,
+          label: 'kaputt',
+          actor: operator,
+          createdBy: 'test',
+          csrPem,
+          validDays: 30,
+        }),
+      ).rejects.toMatchObject({ code: 'ingest.error.csr' });
+    const after = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM ingest_credentials`.execute(dba);
+    expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+  });
+});
+
 it('credential creation and revocation are in the tenant audit log', async () => {
   const actions = await sql<{ action: string }>`SELECT action FROM audit_events
-    WHERE tenant_id = ${tenantA} AND action LIKE 'ingest_credential.%' ORDER BY seq`.execute(db);
+    WHERE tenant_id = ${tenantA} AND action LIKE 'ingest_credential.%' ORDER BY seq`.execute(dba);
+  // Two SASL credentials (one revoked), a third; five certificates (one revoked), in order.
   expect(actions.rows.map((r) => r.action)).toEqual([
     'ingest_credential.created',
     'ingest_credential.created',
     'ingest_credential.revoked',
+    'ingest_credential.created',
+    'ingest_credential.created',
+    'ingest_credential.created',
+    'ingest_credential.created',
+    'ingest_credential.revoked',
+    'ingest_credential.created',
     'ingest_credential.created',
   ]);
 });
@@ -204,11 +327,32 @@ describe('a real Postfix in front, as a customer runs it', () => {
   const archivedIn = async (tenantId: string) => {
     for (let i = 0; i < 60; i++) {
       const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages
-                                          WHERE tenant_id = ${tenantId}`.execute(db);
+                                          WHERE tenant_id = ${tenantId}`.execute(dba);
       if (r.rows[0]!.n) return r.rows[0]!.n;
       await new Promise((res) => setTimeout(res, 500));
     }
     return 0;
+  };
+
+  /** A Postfix with this credential relays one mail to `address`: archived, nothing deferred. */
+  const deliversThrough = async (
+    credential: Pick<Parameters<typeof startPostfix>[0], 'sasl' | 'clientCert'>,
+    address: string,
+    tenantId: string,
+  ) => {
+    const mta = await startPostfix({
+      smtpPort: await freePort(),
+      lmtpPort: port,
+      relayDomains: [address.split('@')[1]!],
+      ...credential,
+    });
+    try {
+      await viaPostfix(mta.smtpPort, address, randomUUID());
+      expect(await archivedIn(tenantId)).toBe(1);
+      expect(mta.log()).not.toMatch(/status=deferred/);
+    } finally {
+      await mta.stop();
+    }
   };
 
   it('delivers with its SASL credential over STARTTLS; without one it is refused with 530', async () => {
@@ -216,19 +360,7 @@ describe('a real Postfix in front, as a customer runs it', () => {
     const t = await tenant(address);
     const c = await credential(t, 'Postfix');
     const domain = address.split('@')[1]!;
-    const withAuth = await startPostfix({
-      smtpPort: await freePort(),
-      lmtpPort: port,
-      relayDomains: [domain],
-      sasl: { user: c.id, secret: c.secret },
-    });
-    try {
-      await viaPostfix(withAuth.smtpPort, address, randomUUID());
-      expect(await archivedIn(t)).toBe(1);
-      expect(withAuth.log()).not.toMatch(/status=deferred/);
-    } finally {
-      await withAuth.stop();
-    }
+    await deliversThrough({ sasl: { user: c.id, secret: c.secret } }, address, t);
 
     const noAuth = await startPostfix({
       smtpPort: await freePort(),
@@ -246,10 +378,17 @@ describe('a real Postfix in front, as a customer runs it', () => {
       // its sender — docs/ingest.md: configure the credential before the MTA sends to us.
       expect(log).toMatch(/530 5\.7\.0 Authentication required/);
       const rows = await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages
-                                             WHERE tenant_id = ${t}`.execute(db);
+                                             WHERE tenant_id = ${t}`.execute(dba);
       expect(rows.rows[0]!.n).toBe(1);
     } finally {
       await noAuth.stop();
     }
+  }, 120_000);
+
+  it('delivers with a client certificate from the ingest CA, no secret configured', async () => {
+    const address = `journal@${randomUUID().slice(0, 8)}-pfc.example`;
+    const t = await tenant(address);
+    const c = await certificate(t, { csr: true });
+    await deliversThrough({ clientCert: { certFile: c.certFile, keyFile: c.keyFile } }, address, t);
   }, 120_000);
 });

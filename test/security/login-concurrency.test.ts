@@ -6,6 +6,7 @@ import { createDb, type Db } from '../../lib/db';
 import { createTenant } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * Issue 17 §3: a limit that concurrency cannot beat. 100 wrong passwords for one account from one
@@ -13,6 +14,8 @@ import { stackConfig } from '../helpers/stack-env';
  * run. (Before: 100 × failed, 0 × throttled — every guess was checked.)
  */
 const cfg = stackConfig();
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 let db: Db;
 beforeAll(() => {
   db = createDb(cfg.DATABASE_URL, 10);
@@ -55,7 +58,7 @@ it('re-authentication is reserved the same way', async () => {
   });
   expect(login.kind).toBe('ok');
   const session = { email, tenantId: '', userId: '' } as Parameters<typeof reauthenticate>[1];
-  const tenant = await db
+  const tenant = await dba
     .selectFrom('users')
     .select(['tenant_id', 'id'])
     .where('email', '=', email)

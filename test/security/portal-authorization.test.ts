@@ -1,10 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { Browser } from 'playwright-core';
 import { createDb, type Db } from '../../lib/db';
 import { launchChromium } from '../helpers/browser';
 import { createTenantInvite, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
+import { adminDb } from '../helpers/admin-db';
 
 /**
  * Issue 17 §4, each finding as an attacker would try it over HTTP with real sessions: an open
@@ -13,6 +15,10 @@ import { stackConfig } from '../helpers/stack-env';
  * exports and grants, and a half-finished login hidden from the session list.
  */
 const cfg = stackConfig();
+// Inspects and tampers with what is stored as the database administrator; the code under test
+// runs as the service role.
+const dba = adminDb(cfg);
+afterAll(() => dba.destroy());
 const BASE = `http://localhost:${cfg.WEB_PORT}`;
 const DOMAIN = 'sicherheit-rollen.example';
 let browser: Browser;
@@ -53,7 +59,7 @@ async function reauth(who: 'owner' | 'admin', to: string): Promise<string | null
 }
 
 const userId = async (email: string) =>
-  (await sql<{ id: string }>`SELECT id FROM users WHERE email = ${email}`.execute(db)).rows[0]!.id;
+  (await sql<{ id: string }>`SELECT id FROM users WHERE email = ${email}`.execute(dba)).rows[0]!.id;
 
 beforeAll(async () => {
   db = createDb(cfg.DATABASE_URL, 2);
@@ -114,12 +120,12 @@ it('the portal CSP stays on every path below a mail body route', async () => {
 
 it('opening the home page never starts a due key rotation', async () => {
   await sql`UPDATE tenants SET key_rotation_months = 1, created_at = now() - interval '3 months'
-             WHERE id = ${tenantId}`.execute(db);
+             WHERE id = ${tenantId}`.execute(dba);
   const rotations = async () =>
     Number(
       (
         await sql<{ n: string }>`SELECT count(*) AS n FROM key_rotations
-                                  WHERE tenant_id = ${tenantId}`.execute(db)
+                                  WHERE tenant_id = ${tenantId}`.execute(dba)
       ).rows[0]!.n,
     );
   const home = await request('GET', '/', cookies.owner);
@@ -127,7 +133,7 @@ it('opening the home page never starts a due key rotation', async () => {
   expect(home.body).toContain('Eine planmäßige Schlüsselrotation ist fällig.');
   await new Promise((r) => setTimeout(r, 1000));
   expect(await rotations()).toBe(0);
-  await sql`UPDATE tenants SET key_rotation_months = 0 WHERE id = ${tenantId}`.execute(db);
+  await sql`UPDATE tenants SET key_rotation_months = 0 WHERE id = ${tenantId}`.execute(dba);
 });
 
 it('an admin cannot remove an owner through a key rotation', async () => {
@@ -139,7 +145,7 @@ it('an admin cannot remove an owner through a key rotation', async () => {
   ]);
   expect(r.res.status).toBe(400);
   expect(r.body).toContain('Inhaber verwalten und ernennen nur Inhaber.');
-  const started = await sql`SELECT 1 FROM key_rotations WHERE tenant_id = ${tenantId}`.execute(db);
+  const started = await sql`SELECT 1 FROM key_rotations WHERE tenant_id = ${tenantId}`.execute(dba);
   expect(started.rows).toHaveLength(0);
 });
 
@@ -148,10 +154,10 @@ it("a demoted admin's exports stop downloading and their grants are destroyed", 
   const exportId = randomUUID();
   await sql`INSERT INTO exports (id, tenant_id, created_by, format, include_pdfs, status, parts)
             VALUES (${exportId}, ${tenantId}, ${adminId}, 'eml', false, 'done',
-                    '[{"n":0,"key":"nirgends","size":1,"mails":1}]')`.execute(db);
+                    '[{"n":0,"key":"nirgends","size":1,"mails":1}]')`.execute(dba);
   await sql`INSERT INTO decryption_grants (id, tenant_id, purpose, created_by, sealed_keys, expires_at)
             VALUES (${randomUUID()}, ${tenantId}, 'export', ${adminId}, ${randomBytes(80)},
-                    now() + interval '1 hour')`.execute(db);
+                    now() + interval '1 hour')`.execute(dba);
   await reauth('owner', '/settings/users');
   const demote = await request('POST', '/settings/users', cookies.owner, [
     ['intent', 'role'],
@@ -161,10 +167,10 @@ it("a demoted admin's exports stop downloading and their grants are destroyed", 
   expect(demote.res.status).toBe(303);
   const exp = await sql<{
     status: string;
-  }>`SELECT status FROM exports WHERE id = ${exportId}`.execute(db);
+  }>`SELECT status FROM exports WHERE id = ${exportId}`.execute(dba);
   expect(exp.rows[0]!.status).toBe('expired');
   const grants = await sql`SELECT 1 FROM decryption_grants WHERE created_by = ${adminId}`.execute(
-    db,
+    dba,
   );
   expect(grants.rows).toHaveLength(0);
 });
@@ -191,7 +197,7 @@ it("an owner creates a mail server's credential in the portal: the secret is sho
   const id = /data-testid="ingest-user">([0-9a-f-]{36})</.exec(created.body)![1]!;
   const secret = /data-testid="ingest-password">([A-Za-z0-9_-]{43})</.exec(created.body)![1]!;
   const row = await sql<{ secret_sha256: Buffer; tenant_id: string }>`
-    SELECT secret_sha256, tenant_id FROM ingest_credentials WHERE id = ${id}`.execute(db);
+    SELECT secret_sha256, tenant_id FROM ingest_credentials WHERE id = ${id}`.execute(dba);
   expect(row.rows[0]!.tenant_id).toBe(tenantId);
   expect(row.rows[0]!.secret_sha256.toString('hex')).toBe(
     (await import('node:crypto')).createHash('sha256').update(secret).digest('hex'),
@@ -200,17 +206,70 @@ it("an owner creates a mail server's credential in the portal: the secret is sho
   expect(again.body).toContain(id);
   expect(again.body).not.toContain(secret);
   const audited = await sql`SELECT 1 FROM audit_events WHERE tenant_id = ${tenantId}
-                             AND action = 'ingest_credential.created'`.execute(db);
+                             AND action = 'ingest_credential.created'`.execute(dba);
   expect(audited.rows).toHaveLength(1);
   // Without a fresh password, no change: the form sends the owner to re-authenticate first.
   await sql`UPDATE sessions SET reauth_at = now() - interval '11 minutes'
-             WHERE tenant_id = ${tenantId}`.execute(db);
+             WHERE tenant_id = ${tenantId}`.execute(dba);
   const stale = await request('POST', '/settings/ingest', cookies.owner, [
     ['intent', 'revoke'],
     ['credential', id],
   ]);
   expect([302, 303]).toContain(stale.res.status);
   const live =
-    await sql`SELECT 1 FROM ingest_credentials WHERE id = ${id} AND revoked_at IS NULL`.execute(db);
+    await sql`SELECT 1 FROM ingest_credentials WHERE id = ${id} AND revoked_at IS NULL`.execute(
+      dba,
+    );
   expect(live.rows).toHaveLength(1);
+});
+
+it('an owner issues a client certificate in the portal: the key is shown once, the certificate stays downloadable', async () => {
+  await reauth('owner', '/settings/ingest');
+  const issued = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'create'],
+    ['kind', 'certificate'],
+    ['label', 'Exchange Zentrale'],
+    ['csr', ''],
+  ]);
+  expect(issued.res.status).toBe(200);
+  expect(issued.body).toContain('data-testid="ingest-key"');
+  const id = /\/settings\/ingest\/([0-9a-f-]{36})\/certificate/.exec(issued.body)![1]!;
+  const keyHead = /-----BEGIN PRIVATE KEY-----\n([A-Za-z0-9+/]{20})/.exec(issued.body)![1]!;
+  const pem = await request('GET', `/settings/ingest/${id}/certificate`, cookies.owner);
+  expect(pem.res.status).toBe(200);
+  expect(pem.res.headers.get('content-disposition')).toContain('attachment');
+  const cert = new X509Certificate(pem.body);
+  expect(cert.subject).toBe(`CN=${id}`);
+  expect(cert.checkIssued(new X509Certificate(readFileSync(cfg.INGEST_CA_CERT_FILE!)))).toBe(true);
+  const row = await sql<{ kind: string; expires_at: Date; fp: Buffer }>`
+    SELECT kind, expires_at, secret_sha256 AS fp FROM ingest_credentials WHERE id = ${id}`.execute(
+    dba,
+  );
+  expect(row.rows[0]!.kind).toBe('certificate');
+  expect(row.rows[0]!.fp.equals(Buffer.from(cert.fingerprint256.replace(/:/g, ''), 'hex'))).toBe(
+    true,
+  );
+  // The list shows the expiry; the private key is nowhere any more.
+  const list = await request('GET', '/settings/ingest', cookies.owner);
+  expect(list.body).toContain(id);
+  expect(list.body).not.toContain(keyHead);
+  // Another tenant's credential id answers 404, as does garbage.
+  expect(
+    (await request('GET', `/settings/ingest/${randomUUID()}/certificate`, cookies.owner)).res
+      .status,
+  ).toBe(404);
+  // A broken CSR is a form error, and nothing is stored.
+  const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ingest_credentials
+                                           WHERE tenant_id = ${tenantId}`.execute(dba);
+  const broken = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'create'],
+    ['kind', 'certificate'],
+    ['label', 'kaputt'],
+    ['csr', '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----'],
+  ]);
+  expect(broken.res.status).toBe(400);
+  expect(broken.body).toContain('keine gültige Zertifikatsanforderung');
+  const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ingest_credentials
+                                          WHERE tenant_id = ${tenantId}`.execute(dba);
+  expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
 });

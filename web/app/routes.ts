@@ -17,6 +17,7 @@ export default [
   route('settings/retention', 'routes/settings.retention.tsx'),
   route('settings/keys', 'routes/settings.keys.tsx'),
   route('settings/ingest', 'routes/settings.ingest.tsx'),
+  route('settings/ingest/:id/certificate', 'routes/settings.ingest.$id.certificate.ts'),
   route('audit', 'routes/audit.tsx'),
   route('jobs', 'routes/jobs.tsx'),
   route('mail', 'routes/mail.tsx'),

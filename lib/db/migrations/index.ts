@@ -21,6 +21,8 @@ import * as m0019 from './0019_retention_rule_pattern';
 import * as m0020 from './0020_session_sweep';
 import * as m0021 from './0021_auth_known_sources';
 import * as m0022 from './0022_ingest_credentials';
+import * as m0023 from './0023_production_roles';
+import * as m0024 from './0024_ingest_certificates';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -49,4 +51,6 @@ export const migrations: Record<string, Migration> = {
   '0020_session_sweep': m0020,
   '0021_auth_known_sources': m0021,
   '0022_ingest_credentials': m0022,
+  '0023_production_roles': m0023,
+  '0024_ingest_certificates': m0024,
 };

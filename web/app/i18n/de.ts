@@ -459,7 +459,7 @@ export const de = {
   'nav.ingest': 'Einlieferung',
   'ingest.title': 'Einlieferung: Zugänge der Mailserver',
   'ingest.intro':
-    'Nur Ihre eigenen Mailserver liefern in Ihr Archiv ein. Jeder meldet sich per LMTP mit AUTH PLAIN über STARTTLS an; ein Zugang liefert nur an Ihre Einlieferungsadressen.',
+    'Nur Ihre eigenen Mailserver liefern in Ihr Archiv ein. Jeder weist sich per LMTP mit einem Client-Zertifikat aus oder meldet sich mit AUTH PLAIN über STARTTLS an; ein Zugang liefert nur an Ihre Einlieferungsadressen.',
   'ingest.createdOnce':
     'Der Zugang ist angelegt. Das Passwort wird nur jetzt angezeigt – tragen Sie es sofort im Mailserver ein.',
   'ingest.user': 'Benutzername',
@@ -473,6 +473,21 @@ export const de = {
   'ingest.new': 'Neuer Zugang',
   'ingest.create': 'Zugang anlegen',
   'ingest.error.label': 'Bitte geben Sie an, für welchen Server der Zugang ist.',
+  'ingest.kind': 'Art',
+  'ingest.kind.password': 'Passwort (AUTH PLAIN)',
+  'ingest.kind.certificate': 'Client-Zertifikat',
+  'ingest.expires': 'gültig bis {at}',
+  'ingest.csr':
+    'Zertifikatsanforderung (CSR, PEM) des Mailservers – leer lassen, um hier einen Schlüssel zu erzeugen',
+  'ingest.issued':
+    'Das Zertifikat ist ausgestellt (gültig bis {at}). Laden Sie es herunter und hinterlegen Sie es im Mailserver.',
+  'ingest.issuedWithKey':
+    'Das Zertifikat ist ausgestellt (gültig bis {at}). Der private Schlüssel wird nur jetzt angezeigt – hinterlegen Sie ihn sofort im Mailserver.',
+  'ingest.downloadCertificate': 'Zertifikat herunterladen (PEM)',
+  'ingest.privateKey': 'Privater Schlüssel (PEM)',
+  'ingest.error.csr': 'Das ist keine gültige Zertifikatsanforderung (PEM, mit gültiger Signatur).',
+  'ingest.error.noCa':
+    'Für diese Installation ist keine Ingest-CA eingerichtet; bitte einen Passwort-Zugang verwenden.',
   'ingest.error.unknown': 'Diesen Zugang gibt es nicht (mehr).',
   'jobs.status.RUNNING': 'läuft',
   'jobs.status.COMPLETED': 'abgeschlossen',

@@ -444,7 +444,7 @@ export const en: Record<MessageKey, string> = {
   'nav.ingest': 'Ingest',
   'ingest.title': 'Ingest: mail server credentials',
   'ingest.intro':
-    'Only your own mail servers deliver into your archive. Each signs in over LMTP with AUTH PLAIN after STARTTLS; a credential delivers to your ingest addresses only.',
+    'Only your own mail servers deliver into your archive. Each presents a client certificate over LMTP, or signs in with AUTH PLAIN after STARTTLS; a credential delivers to your ingest addresses only.',
   'ingest.createdOnce':
     'The credential is created. The password is shown only now – enter it in the mail server right away.',
   'ingest.user': 'User name',
@@ -458,6 +458,21 @@ export const en: Record<MessageKey, string> = {
   'ingest.new': 'New credential',
   'ingest.create': 'Create credential',
   'ingest.error.label': 'Please say which server the credential is for.',
+  'ingest.kind': 'Kind',
+  'ingest.kind.password': 'Password (AUTH PLAIN)',
+  'ingest.kind.certificate': 'Client certificate',
+  'ingest.expires': 'valid until {at}',
+  'ingest.csr':
+    "The mail server's certificate signing request (CSR, PEM) – leave empty to have a key made here",
+  'ingest.issued':
+    'The certificate is issued (valid until {at}). Download it and install it on the mail server.',
+  'ingest.issuedWithKey':
+    'The certificate is issued (valid until {at}). The private key is shown only now – install it on the mail server at once.',
+  'ingest.downloadCertificate': 'Download certificate (PEM)',
+  'ingest.privateKey': 'Private key (PEM)',
+  'ingest.error.csr':
+    'This is not a valid certificate signing request (PEM, with a valid signature).',
+  'ingest.error.noCa': 'This installation has no ingest CA; please use a password credential.',
   'ingest.error.unknown': 'There is no such credential (any more).',
   'jobs.status.RUNNING': 'running',
   'jobs.status.COMPLETED': 'completed',

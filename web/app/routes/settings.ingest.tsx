@@ -10,16 +10,20 @@ import { rolesFor } from '../permissions';
 
 /**
  * Who may deliver into this archive (issue 17 §1): the credentials of the tenant's own mail
- * servers. A new secret is shown once, right here; creating and revoking need a fresh password
- * and are audited.
+ * servers: client certificates from the deployment's ingest CA (for a pasted CSR, or with a key
+ * made here and shown once) and SASL secrets (shown once). Creating and revoking need a fresh
+ * password and are audited.
  */
 export async function loader({ request, context }: LoaderArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/ingest'));
   const rows = await context.services.ingestCredentials.list(session);
   return data(
     {
+      certificates: context.services.ingestCredentials.certificates,
       credentials: rows.map((c) => ({
         id: c.id,
+        kind: c.kind,
+        expiresAt: c.expires_at?.toISOString() ?? null,
         label: c.label,
         createdAt: c.created_at.toISOString(),
         createdBy: c.created_by,
@@ -34,17 +38,39 @@ export const action = formAction(async ({ request, context }: ActionArgs) => {
   const { session } = await requireRecentAuth(request, context, rolesFor('/settings/ingest'));
   const form = await request.formData();
   const ingest = context.services.ingestCredentials;
+  const noStore = { headers: { 'Cache-Control': 'no-store' } };
   if (form.get('intent') === 'revoke') {
     await ingest.revoke(session, String(form.get('credential') ?? ''), context.ip);
-    return data({ revoked: true as const, created: null });
+    return data({ revoked: true as const, created: null, issued: null });
   }
-  const created = await ingest.create(session, String(form.get('label') ?? ''), context.ip);
-  return data({ revoked: false as const, created }, { headers: { 'Cache-Control': 'no-store' } });
+  const label = String(form.get('label') ?? '');
+  if (form.get('kind') === 'certificate') {
+    const issued = await ingest.createCertificate(
+      session,
+      { label, csrPem: String(form.get('csr') ?? '') },
+      context.ip,
+    );
+    return data(
+      {
+        revoked: false as const,
+        created: null,
+        issued: {
+          id: issued.id,
+          certPem: issued.certPem,
+          keyPem: issued.keyPem ?? null,
+          expiresAt: issued.expiresAt.toISOString(),
+        },
+      },
+      noStore,
+    );
+  }
+  const created = await ingest.create(session, label, context.ip);
+  return data({ revoked: false as const, created, issued: null }, noStore);
 });
 
 export default function IngestCredentials() {
   const t = useT();
-  const { credentials } = useLoaderData<typeof loader>();
+  const { credentials, certificates } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <div className="wide">
@@ -62,11 +88,32 @@ export default function IngestCredentials() {
           </p>
         </div>
       )}
+      {result?.issued && (
+        <div className="notice" role="status" data-testid="ingest-certificate">
+          <p>
+            {t(result.issued.keyPem ? 'ingest.issuedWithKey' : 'ingest.issued', {
+              at: dateTime(t.lang, result.issued.expiresAt),
+            })}
+          </p>
+          <p>
+            <a href={`/settings/ingest/${result.issued.id}/certificate`} download>
+              {t('ingest.downloadCertificate')}
+            </a>
+          </p>
+          {result.issued.keyPem && (
+            <label>
+              {t('ingest.privateKey')}
+              <textarea readOnly rows={6} value={result.issued.keyPem} data-testid="ingest-key" />
+            </label>
+          )}
+        </div>
+      )}
       {result?.revoked && <Alert kind="notice">{t('ingest.revoked')}</Alert>}
       <table className="list">
         <thead>
           <tr>
             <th scope="col">{t('ingest.label')}</th>
+            <th scope="col">{t('ingest.kind')}</th>
             <th scope="col">{t('ingest.user')}</th>
             <th scope="col">{t('ingest.created')}</th>
             <th scope="col">{t('ingest.state')}</th>
@@ -76,6 +123,23 @@ export default function IngestCredentials() {
           {credentials.map((c) => (
             <tr key={c.id} data-testid="ingest-credential">
               <td>{c.label}</td>
+              <td>
+                {c.kind === 'certificate' ? (
+                  <>
+                    <a href={`/settings/ingest/${c.id}/certificate`} download>
+                      {t('ingest.kind.certificate')}
+                    </a>
+                    {c.expiresAt && (
+                      <>
+                        {' · '}
+                        {t('ingest.expires', { at: dateTime(t.lang, c.expiresAt) })}
+                      </>
+                    )}
+                  </>
+                ) : (
+                  t('ingest.kind.password')
+                )}
+              </td>
               <td>
                 <code>{c.id}</code>
               </td>
@@ -101,6 +165,24 @@ export default function IngestCredentials() {
       <form method="post">
         <input type="hidden" name="intent" value="create" />
         <Field label={t('ingest.label')} name="label" />
+        <fieldset>
+          <legend>{t('ingest.kind')}</legend>
+          <label>
+            <input type="radio" name="kind" value="password" defaultChecked />{' '}
+            {t('ingest.kind.password')}
+          </label>
+          {certificates && (
+            <label>
+              <input type="radio" name="kind" value="certificate" /> {t('ingest.kind.certificate')}
+            </label>
+          )}
+        </fieldset>
+        {certificates && (
+          <label>
+            {t('ingest.csr')}
+            <textarea name="csr" rows={6} maxLength={16384} />
+          </label>
+        )}
         <Submit>{t('ingest.create')}</Submit>
       </form>
     </div>
