@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -31,6 +31,16 @@ const dba = adminDb(cfg);
 afterAll(() => dba.destroy());
 const BASE = `http://localhost:${cfg.WEB_PORT}`;
 const exec = promisify(execFile);
+/** Every file below `dir` (none if it does not exist). */
+const filesUnder = (dir: string): string[] => {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((d) => d.isFile())
+      .map((d) => path.join(d.parentPath, d.name));
+  } catch {
+    return [];
+  }
+};
 let browser: Browser;
 let db: Db;
 
@@ -438,10 +448,23 @@ describe('the archive in Chromium', () => {
     expect(zip.headers()['content-type']).toBe('application/zip');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-export-'));
     writeFileSync(path.join(dir, 'export.zip'), await zip.body());
-    // Without the password 7-Zip gets nothing out; with it, everything.
-    await expect(
-      exec('7z', ['x', '-pfalsch', `-o${dir}/wrong`, path.join(dir, 'export.zip')]),
-    ).rejects.toThrow();
+    // Without the password 7-Zip gets nothing out — refused for the password, not for some
+    // other fault (exit 2, "Wrong password", no file with content); with it, everything.
+    const wrong = await exec('7z', [
+      'x',
+      '-pfalsch',
+      `-o${dir}/wrong`,
+      path.join(dir, 'export.zip'),
+    ]).then(
+      () => ({ code: 0, out: '' }),
+      (e: { code: number; stdout: string; stderr: string }) => ({
+        code: e.code,
+        out: `${e.stdout}${e.stderr}`,
+      }),
+    );
+    expect(wrong.code).toBe(2);
+    expect(wrong.out).toMatch(/Wrong password/);
+    expect(filesUnder(path.join(dir, 'wrong')).filter((f) => statSync(f).size > 0)).toEqual([]);
     await exec('7z', ['x', '-pExport-Passwort 2026', `-o${dir}/x`, path.join(dir, 'export.zip')]);
     const listing = (
       await exec('7z', ['l', '-slt', '-pExport-Passwort 2026', path.join(dir, 'export.zip')])
@@ -461,9 +484,19 @@ describe('the archive in Chromium', () => {
         f: f.file,
         sha: f.sha256,
       });
-    // The .eml files are the archived bytes: their hash is the ledger's.
+    // Nothing in the ZIP that the manifest does not list (and vice versa).
+    expect(
+      filesUnder(path.join(dir, 'x'))
+        .map((f) => path.relative(path.join(dir, 'x'), f))
+        .sort(),
+    ).toEqual([...manifest.files.map((f) => f.file), 'manifest.csv', 'manifest.json'].sort());
+    // The .eml files are the archived bytes: their hash is the ledger's — checked against what the
+    // database holds and what was sent, not only against the manifest the export wrote itself.
     for (const f of emls) expect(f.sha256).toBe(f.archivedSha256);
-    expect(emls.map((f) => f.sha256)).toContain(sha(MAILS.attachment));
+    const stored = await sql<{ h: string }>`SELECT encode(sha256, 'hex') AS h FROM messages
+      WHERE tenant_id = ${tenantA} AND deleted_at IS NULL`.execute(dba);
+    expect(emls.map((f) => f.sha256).sort()).toEqual(stored.rows.map((r) => r.h).sort());
+    for (const sent of Object.values(MAILS)) expect(emls.map((f) => f.sha256)).toContain(sha(sent));
     const csv = readFileSync(path.join(dir, 'x', 'manifest.csv'), 'utf8');
     expect(csv.split('\r\n').filter(Boolean).length).toBe(manifest.files.length + 1);
     // One proof from the export verifies against its mail.
@@ -532,17 +565,45 @@ describe('the archive in Chromium', () => {
       `/mail/${id}/proof`,
       `/mail/${id}/pdf`,
     ];
+    /** GET, or POST with a form as the PDF page sends it; the answer with its nonce masked. */
+    const answer = async (page: Page, method: 'GET' | 'POST', route: string) => {
+      const res =
+        method === 'GET'
+          ? await page.request.get(`${BASE}${route}`, { maxRedirects: 0 })
+          : await page.request.post(`${BASE}${route}`, {
+              maxRedirects: 0,
+              headers: { Origin: BASE },
+              form: { password: 'ein Passwort für das PDF' },
+            });
+      const body = await res.text();
+      // The CSP nonce differs per response (in attributes and in the loader data).
+      const nonce = /nonce="([^"]+)"/.exec(body)?.[1];
+      return { status: res.status(), body: nonce ? body.split(nonce).join('NONCE') : body };
+    };
+    // A mail that does not exist anywhere: what a forbidden one must look like, byte for byte.
+    const nowhere = '00000000-0000-4000-8000-000000000000';
     for (const [who, page, mails] of [
       ['member', member, [ids.attachment, ids.inline]],
       ['other tenant', other, Object.values(ids)],
     ] as const)
-      for (const id of mails)
-        for (const route of mailRoutes(id!)) {
-          const res = await page.request.get(`${BASE}${route}`, { maxRedirects: 0 });
-          const body = await res.text();
-          expect({ who, route, status: res.status() }).toEqual({ who, route, status: 404 });
-          expect(body).not.toMatch(/Unterschrift|Vertrag|Logo|Heizk/);
+      for (const id of mails) {
+        const requests = [
+          ...mailRoutes(id!).map((route) => ['GET', route] as const),
+          ['POST', `/mail/${id}/pdf`] as const,
+        ];
+        for (const [method, route] of requests) {
+          const got = await answer(page, method, route);
+          const absent = await answer(page, method, route.replace(id!, nowhere));
+          expect({ who, method, route, status: got.status }).toEqual({
+            who,
+            method,
+            route,
+            status: 404,
+          });
+          expect(got.body).toBe(absent.body);
+          expect(got.body).not.toMatch(/Unterschrift|Vertrag|Logo|Heizk/);
         }
+      }
     // Nor the owner's export, its page or its file.
     for (const [who, page] of [
       ['member', member],

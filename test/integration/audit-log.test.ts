@@ -164,7 +164,7 @@ describe('audit log', () => {
     expect((await verifyAuditChain(db, t.tenantId)).problems).toEqual([]);
   }, 60_000);
 
-  it('refuses UPDATE, DELETE and TRUNCATE to the application role and to the owner', async () => {
+  it('refuses UPDATE, DELETE and TRUNCATE to the service role, the tenant role and the table owner', async () => {
     const t = await newTenant(db);
     await round(db); // gives the tenant an anchor row, so the anchor statements have a target
     const attempts = [
@@ -175,31 +175,90 @@ describe('audit log', () => {
       sql`DELETE FROM audit_anchors`,
       sql`TRUNCATE audit_anchors`,
     ];
-    for (const role of ['mailrepo_app', 'mailrepo_audit_owner'])
+    // Each role is refused for its own reason: the service and tenant roles hold no such
+    // privilege; the owner holds every privilege, and the triggers (on) refuse it. The owner is
+    // reached through the administrator's connection: the service role may not become it.
+    const cases = [
+      { as: 'service role', on: db, role: null, refusal: /^permission denied for table/ },
+      { as: 'mailrepo_app', on: db, role: 'mailrepo_app', refusal: /^permission denied for table/ },
+      {
+        as: 'mailrepo_audit_owner',
+        on: own.admin(),
+        role: 'mailrepo_audit_owner',
+        refusal: /^audit log is append-only/,
+      },
+    ];
+    for (const c of cases)
       for (const statement of attempts) {
         const err = await failure(
-          db.transaction().execute(async (tx) => {
-            await sql`SET LOCAL ROLE ${sql.raw(role)}`.execute(tx);
+          c.on.transaction().execute(async (tx) => {
+            if (c.role) await sql`SET LOCAL ROLE ${sql.raw(c.role)}`.execute(tx);
             await sql`SELECT set_config('app.tenant_id', ${t.tenantId}, true)`.execute(tx);
-            // The row is visible to the role, so a silent "0 rows" cannot pass for a refusal.
-            const visible = await sql<{
-              n: number;
-            }>`SELECT count(*)::int AS n FROM audit_events`.execute(tx);
-            const anchors = await sql<{
-              n: number;
-            }>`SELECT count(*)::int AS n FROM audit_anchors`.execute(tx);
-            if (role === 'mailrepo_audit_owner') {
-              expect(visible.rows[0]!.n).toBeGreaterThan(0);
-              expect(anchors.rows[0]!.n).toBeGreaterThan(0);
-            }
+            // The rows are visible to the role, so a silent "0 rows" cannot pass for a refusal.
+            const visible = await sql<{ n: number }>`SELECT
+                (SELECT count(*)::int FROM audit_events) + (SELECT count(*)::int FROM audit_anchors)
+                AS n`.execute(tx);
+            expect(visible.rows[0]!.n).toBeGreaterThan(1);
             await statement.execute(tx);
           }),
         );
-        expect(err?.message).toMatch(/append-only|permission denied/);
+        expect({ as: c.as, sql: statement.compile(db).sql, refused: err?.message }).toEqual({
+          as: c.as,
+          sql: statement.compile(db).sql,
+          refused: expect.stringMatching(c.refusal),
+        });
       }
     // Creation's three events, and the ledger signing key created when the head was anchored.
     expect(await events(db, t.tenantId)).toHaveLength(4);
   });
+
+  it('catches the owner switching the triggers off, and a superuser cutting off the chain’s end', async () => {
+    const t = await newTenant(db, 'Abschneider GmbH');
+    await withTenant(db, t.tenantId, (tx) =>
+      recordAudit(tx, t.tenantId, { action: 'setting.changed', actor: operator }),
+    );
+    await round(db);
+    await round(db);
+    expect((await verifyAuditChain(db, t.tenantId)).problems).toEqual([]);
+    const su = own.admin();
+    // The owning role may disable its own triggers (ownership allows it); then it edits a row.
+    await su.transaction().execute(async (tx) => {
+      await sql`SET LOCAL ROLE mailrepo_audit_owner`.execute(tx);
+      await sql`SELECT set_config('app.tenant_id', ${t.tenantId}, true)`.execute(tx);
+      await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(tx);
+      await sql`UPDATE audit_events SET actor_label = 'jemand anderes' WHERE seq = 2`.execute(tx);
+      await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(tx);
+    });
+    expect((await verifyAuditChain(db, t.tenantId)).problems[0]).toMatchObject({
+      seq: 2,
+      what: expect.stringMatching(/altered/),
+    });
+
+    // A superuser deletes the newest events, head row moved back: the chain looks whole, but the
+    // ledger holds a head it no longer reaches.
+    const u = await newTenant(db, 'Kuerzer GmbH');
+    for (let i = 0; i < 2; i++)
+      await withTenant(db, u.tenantId, (tx) =>
+        recordAudit(tx, u.tenantId, { action: 'setting.changed', actor: operator }),
+      );
+    await round(db);
+    await round(db);
+    const before = await verifyAuditChain(db, u.tenantId);
+    expect(before.problems).toEqual([]);
+    await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(su);
+    try {
+      await sql`DELETE FROM audit_events WHERE tenant_id = ${u.tenantId} AND seq > 3`.execute(su);
+      await sql`UPDATE audit_heads SET seq = 3, hash = (SELECT hash FROM audit_events
+                  WHERE tenant_id = ${u.tenantId} AND seq = 3) WHERE tenant_id = ${u.tenantId}`.execute(
+        su,
+      );
+    } finally {
+      await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(su);
+    }
+    const after = await verifyAuditChain(db, u.tenantId);
+    expect(after.events).toBe(3);
+    expect(after.problems.map((p) => p.what).join('\n')).toMatch(/not in the intact chain/);
+  }, 60_000);
 
   it('keeps tenants apart: no reading or writing another tenant’s events', async () => {
     const a = await newTenant(db, 'A GmbH');

@@ -116,6 +116,33 @@ describe('streaming AEAD', () => {
     expect((await rejects(decryptBuffer(dek, binding, v2))).failure).toBe('unsupported-format');
   });
 
+  it('rejects a changed suite byte', async () => {
+    const ct = await encryptBuffer(dek, binding, body);
+    const other = Buffer.from(ct);
+    other[1] = other[1]! ^ 0x01;
+    expect((await rejects(decryptBuffer(dek, binding, other))).failure).toBe('unsupported-format');
+  });
+
+  it('rejects anything appended after the final segment', async () => {
+    // The body ends inside a segment, so its last segment is short: appended bytes make it long.
+    const ct = await encryptBuffer(dek, binding, body);
+    const { segments } = parts(ct);
+    await rejects(decryptBuffer(dek, binding, Buffer.concat([ct, Buffer.from([0])])));
+    await rejects(decryptBuffer(dek, binding, Buffer.concat([ct, segments.at(-1)!])));
+    await rejects(decryptBuffer(dek, binding, Buffer.concat([ct, randomBytes(CT_SEG)])));
+    // A body of whole segments: one more complete segment after the one flagged last.
+    const whole = await encryptBuffer(dek, binding, randomBytes(2 * SEGMENT));
+    const w = parts(whole);
+    await rejects(decryptBuffer(dek, binding, Buffer.concat([whole, w.segments[0]!])));
+  });
+
+  it('rejects a dropped middle segment', async () => {
+    const { header, segments } = parts(await encryptBuffer(dek, binding, body));
+    await rejects(
+      decryptBuffer(dek, binding, Buffer.concat([header, segments[0]!, ...segments.slice(2)])),
+    );
+  });
+
   it('rejects the wrong DEK', async () => {
     const ct = await encryptBuffer(dek, binding, body);
     await rejects(decryptBuffer(randomBytes(32), binding, ct));
