@@ -20,15 +20,25 @@ export function limitFor(path: string, limits: BodyLimits): number {
   return limits.uploads.find((u) => route === u.path)?.limit ?? limits.forms;
 }
 
+/** How long a refused client may go on sending (into nothing) after its 413. */
+const LINGER_MS = 2000;
+
 export function bodyLimit(limits: BodyLimits) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
     const limit = limitFor(req.path, limits);
     const refuse = () => {
       if (res.headersSent) return;
+      // A lingering close: the client may still be sending. Closing at once would reset the
+      // connection, and a reset can reach the client before our answer does (it then sees a
+      // broken pipe, not a 413). So after the answer the server half-closes and goes on reading —
+      // and dropping, see req.push below — for a moment before it lets go of the socket.
+      const socket = req.socket;
+      socket.destroySoon = () => {
+        socket.end();
+        setTimeout(() => socket.destroy(), LINGER_MS).unref();
+      };
       res.status(413).set('Connection', 'close').type('text').send('request body too large');
-      // The client may still be sending; close once the answer is out.
-      res.on('finish', () => req.socket.destroySoon?.() ?? req.socket.end());
     };
     const declared = Number(req.get('content-length') ?? NaN);
     if (declared > limit) return refuse();

@@ -69,7 +69,91 @@ function runScript(zip: Uint8Array, mail: Uint8Array, args: string[] = []) {
   }
 }
 
-async function expectStepFails(zip: Uint8Array, mail: Uint8Array, step: string, why: RegExp) {
+/**
+ * Runs the numbered steps of VERIFY.md in the unpacked bundle, each checked as a customer reads
+ * its output; returns the number of the first step that does not hold (undefined: all hold).
+ */
+function verifyMd(
+  zip: Uint8Array,
+  mail: Uint8Array,
+): { failing?: string; outputs: Record<string, string> } {
+  const dir = unpack(zip, mail);
+  try {
+    const md = readFileSync(path.join(dir, BundleFile.instructions), 'utf8');
+    const rootLine = (f: string) => readFileSync(path.join(dir, f), 'utf8').split('\n')[2];
+    const holds: Record<string, (out: string) => boolean> = {
+      '1': (o) => o.includes('mail.eml: OK'),
+      '2': (o) => o.includes('Signature Verified Successfully'),
+      '3': (o) => o.trim() === rootLine(BundleFile.tenantCheckpoint),
+      '4': (o) => o.includes('Signature Verified Successfully'),
+      '5': (o) => o.trim() === rootLine(BundleFile.anchorCheckpoint),
+      '6': (o) => /Verification: OK[\s\S]*Time stamp: /.test(o),
+      '7': (o) => o.includes('Verification: OK'),
+    };
+    const steps = md.split(/^\*\*(\d)\. /m).slice(1);
+    const outputs: Record<string, string> = {};
+    for (let i = 0; i < steps.length; i += 2) {
+      const n = steps[i]!;
+      const commands = steps[i + 1]!.split('\n')
+        .filter((l) => l.startsWith('    '))
+        .map((l) => l.slice(4))
+        .join('\n');
+      const r = spawnSync('bash', ['-euo', 'pipefail', '-c', commands], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      outputs[n] = r.stdout + r.stderr;
+      if (r.status !== 0 || !holds[n]!(r.stdout)) return { failing: n, outputs };
+    }
+    expect(Object.keys(outputs)).toEqual(Object.keys(holds));
+    return { outputs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `mailrepo verify` as a customer runs it: exit status and output. */
+function runCli(zip: Uint8Array, mail: Uint8Array, args: string[] = []) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-cli-'));
+  try {
+    writeFileSync(path.join(dir, 'bundle.zip'), zip);
+    writeFileSync(path.join(dir, 'mail.eml'), mail);
+    const bin = path.join(__dirname, '../../bin/mailrepo.cjs');
+    const r = spawnSync('node', [bin, 'verify', 'bundle.zip', 'mail.eml', ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    return { status: r.status, out: r.stdout + r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The Go reference verifier (built once, beforeAll): exit status and output. */
+let goVerifier = '';
+function runGo(zip: Uint8Array, mail: Uint8Array) {
+  const dir = unpack(zip, mail);
+  try {
+    const r = spawnSync(goVerifier, [dir, path.join(dir, 'mail.eml')], { encoding: 'utf8' });
+    return { status: r.status, out: r.stdout + r.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A tampered bundle fails at `step` in every verifier a customer may use: the library, the
+ * bundled script, the CLI (exit 1), the Go reference verifier (exit 1, at its own step name —
+ * `go` undefined where it does not check that part) and VERIFY.md's commands (`md`: the first
+ * step that does not hold; undefined where the tampered file is not among those it uses).
+ */
+async function expectStepFails(
+  zip: Uint8Array,
+  mail: Uint8Array,
+  step: string,
+  why: RegExp,
+  also: { go?: string; md?: string } = {},
+) {
   const err = await verifyBundle(zip, mail).then(
     () => undefined,
     (e: unknown) => e,
@@ -80,15 +164,41 @@ async function expectStepFails(zip: Uint8Array, mail: Uint8Array, step: string, 
   const script = runScript(zip, mail);
   expect(script.status).toBe(1);
   expect(script.out).toContain(`FAILED: ${step}:`);
+  const cli = runCli(zip, mail);
+  expect({ status: cli.status, failed: cli.out.includes(`FAILED: ${step}:`) }).toEqual({
+    status: 1,
+    failed: true,
+  });
+  const go = runGo(zip, mail);
+  if (also.go)
+    expect({ status: go.status, failed: go.out.includes(`FAILED: ${also.go}`) }).toEqual({
+      status: 1,
+      failed: true,
+    });
+  else expect({ status: go.status, out: go.out }).toMatchObject({ status: 0 });
+  expect(verifyMd(zip, mail).failing).toBe(also.md);
 }
 
 describe('proof bundles', () => {
   let db: ReturnType<typeof own.db>;
+  /** The first anchor checkpoint: genuine and signed, but not the one any proof here names. */
+  const oldestAnchorCheckpoint = () =>
+    db
+      .selectFrom('ledger_checkpoints')
+      .select('note')
+      .where('tenant_id', 'is', null)
+      .orderBy('size', 'asc')
+      .executeTakeFirstOrThrow();
   let tenantId: string;
   let mail: Buffer;
   let zip: Uint8Array;
 
   beforeAll(async () => {
+    goVerifier = path.join(mkdtempSync(path.join(os.tmpdir(), 'mailrepo-go-')), 'go-verifier');
+    execFileSync('go', ['build', '-o', goVerifier, '.'], {
+      cwd: path.join(__dirname, '../interop/go-verifier'),
+      stdio: 'pipe',
+    });
     db = own.db();
     const t = await tenantWithLog(db, cfg, 'Beweis GmbH');
     const other = await tenantWithLog(db, cfg, 'Nachbar AG');
@@ -108,7 +218,7 @@ describe('proof bundles', () => {
     mail = mailText(13);
     zip = (await buildProofBundle(db, { tenantId, entrySha256: sha256(mail), tsaCaPem: caPem() }))
       .zip;
-  }, 60_000);
+  }, 240_000);
 
   it('verifies with mailrepo verify, naming every step', async () => {
     const v = await verifyBundle(zip, mail);
@@ -134,51 +244,15 @@ describe('proof bundles', () => {
   });
 
   it('verifies with exactly the openssl commands written in VERIFY.md', () => {
-    const dir = unpack(zip, mail);
-    try {
-      const md = readFileSync(path.join(dir, BundleFile.instructions), 'utf8');
-      const steps = md.split(/^\*\*(\d)\. /m).slice(1);
-      const outputs: Record<string, string> = {};
-      for (let i = 0; i < steps.length; i += 2) {
-        const commands = steps[i + 1]!.split('\n')
-          .filter((l) => l.startsWith('    '))
-          .map((l) => l.slice(4))
-          .join('\n');
-        outputs[steps[i]!] = execFileSync('bash', ['-euo', 'pipefail', '-c', commands], {
-          cwd: dir,
-          encoding: 'utf8',
-          stdio: 'pipe',
-        });
-      }
-      const rootLine = (f: string) => readFileSync(path.join(dir, f), 'utf8').split('\n')[2];
-      expect(outputs['1']).toContain('mail.eml: OK');
-      expect(outputs['2']).toContain('Signature Verified Successfully');
-      expect(outputs['3']!.trim()).toBe(rootLine(BundleFile.tenantCheckpoint));
-      expect(outputs['4']).toContain('Signature Verified Successfully');
-      expect(outputs['5']!.trim()).toBe(rootLine(BundleFile.anchorCheckpoint));
-      expect(outputs['6']).toMatch(/Verification: OK[\s\S]*Time stamp: /);
-      expect(outputs['7']).toContain('Verification: OK');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { failing, outputs } = verifyMd(zip, mail);
+    expect(failing).toBeUndefined();
+    expect(outputs['6']).toMatch(/Time stamp: /);
   });
 
   it('verifies with the Go reference implementations of signed notes and RFC 9162 proofs', () => {
-    const dir = unpack(zip, mail);
-    try {
-      const src = path.join(__dirname, '../interop/go-verifier');
-      const bin = path.join(dir, 'go-verifier');
-      execFileSync('go', ['build', '-o', bin, '.'], { cwd: src, stdio: 'pipe' });
-      const ok = spawnSync(bin, [dir, path.join(dir, 'mail.eml')], { encoding: 'utf8' });
-      expect(ok.stdout).toContain('VERIFIED');
-      // And it is no pushover: a changed mail fails there too.
-      writeFileSync(path.join(dir, 'mail.eml'), Buffer.concat([mail, Buffer.from('x')]));
-      const bad = spawnSync(bin, [dir, path.join(dir, 'mail.eml')], { encoding: 'utf8' });
-      expect(bad.stdout).toContain('FAILED: tenant inclusion');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 180_000);
+    const ok = runGo(zip, mail);
+    expect(ok).toEqual({ status: 0, out: expect.stringContaining('VERIFIED') });
+  });
 
   it('verifies with the mailrepo CLI, and fails there with exit code 1', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-cli-'));
@@ -216,7 +290,10 @@ describe('proof bundles', () => {
   it('fails at "mail hash" for a changed byte in the mail', async () => {
     const changed = Buffer.from(mail);
     changed.writeUInt8(changed.readUInt8(changed.length - 5) ^ 0x01, changed.length - 5);
-    await expectStepFails(zip, changed, 'mail hash', /is not the archived/);
+    await expectStepFails(zip, changed, 'mail hash', /is not the archived/, {
+      go: 'tenant inclusion',
+      md: '1',
+    });
   });
 
   it('fails at "tenant inclusion proof" for a changed proof line', async () => {
@@ -224,7 +301,10 @@ describe('proof bundles', () => {
     const proof = parseTlogProof(strFromU8(files[BundleFile.tenantProof]!));
     proof.proof[1] = randomBytes(32);
     files[BundleFile.tenantProof] = strToU8(formatTlogProof(proof));
-    await expectStepFails(rezip(files), mail, 'tenant inclusion proof', /not at index 11 /);
+    // VERIFY.md carries its own copy of the proof in its commands: the file is not among its inputs.
+    await expectStepFails(rezip(files), mail, 'tenant inclusion proof', /not at index 11 /, {
+      go: 'tenant inclusion',
+    });
   });
 
   it('fails at "anchor inclusion proof" for a changed anchor proof line', async () => {
@@ -232,7 +312,9 @@ describe('proof bundles', () => {
     const text = strFromU8(files[BundleFile.anchorProof]!).split('\n');
     text[2] = randomBytes(32).toString('base64');
     files[BundleFile.anchorProof] = strToU8(text.join('\n'));
-    await expectStepFails(rezip(files), mail, 'anchor inclusion proof', /root|longer|short/);
+    await expectStepFails(rezip(files), mail, 'anchor inclusion proof', /root|longer|short/, {
+      go: 'anchor',
+    });
   });
 
   it('fails at "tenant checkpoint signature" for a checkpoint signed by another key', async () => {
@@ -248,7 +330,10 @@ describe('proof bundles', () => {
     );
     files[BundleFile.tenantProof] = strToU8(formatTlogProof({ ...proof, checkpoint: forged }));
     files[BundleFile.tenantCheckpoint] = strToU8(forged);
-    await expectStepFails(rezip(files), mail, 'tenant checkpoint signature', /not signed by/);
+    await expectStepFails(rezip(files), mail, 'tenant checkpoint signature', /not signed by/, {
+      go: 'tenant signature',
+      md: '2',
+    });
 
     // A forger who also swaps the key file is caught by the key the customer pins.
     const keyFiles = { ...files };
@@ -278,29 +363,80 @@ describe('proof bundles', () => {
     lines[4] = `${dash} ${name} ${raw.toString('base64')}`;
     proof.checkpoint = lines.join('\n');
     files[BundleFile.tenantProof] = strToU8(formatTlogProof(proof));
-    await expectStepFails(rezip(files), mail, 'tenant checkpoint signature', /invalid/);
+    // VERIFY.md checks the signature of tenant-checkpoint.txt, which is untouched here.
+    await expectStepFails(rezip(files), mail, 'tenant checkpoint signature', /invalid/, {
+      go: 'tenant signature',
+    });
+  });
+
+  it("fails VERIFY.md's own steps for a changed hash in its tenant or anchor commands", () => {
+    const files: Files = unzipSync(zip);
+    const md = strFromU8(files[BundleFile.instructions]!);
+    const siblings = [...md.matchAll(/echo '([A-Za-z0-9+/=]{44})' \| base64 -d/g)];
+    expect(siblings.length).toBeGreaterThan(2);
+    const flip = (b64: string) => {
+      const raw = Buffer.from(b64, 'base64');
+      raw[0] = raw[0]! ^ 0x01;
+      return raw.toString('base64');
+    };
+    // The first sibling belongs to the tenant proof (step 3), the last to the anchor proof (5).
+    for (const [m, step] of [
+      [siblings[0]!, '3'],
+      [siblings.at(-1)!, '5'],
+    ] as const) {
+      const forged =
+        md.slice(0, m.index) + m[0].replace(m[1]!, flip(m[1]!)) + md.slice(m.index! + m[0].length);
+      const tampered = rezip({ ...files, [BundleFile.instructions]: strToU8(forged) });
+      expect(verifyMd(tampered, mail).failing).toBe(step);
+    }
+  });
+
+  it('fails at "anchor checkpoint signature" for a changed signature byte of the anchor checkpoint', async () => {
+    const files: Files = unzipSync(zip);
+    const lines = strFromU8(files[BundleFile.anchorCheckpoint]!).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('\u2014 '));
+    const [dash, name, b64] = lines[at]!.split(' ');
+    const raw = Buffer.from(b64!, 'base64');
+    raw.writeUInt8(raw.readUInt8(40) ^ 0x80, 40);
+    lines[at] = `${dash} ${name} ${raw.toString('base64')}`;
+    const forged = lines.join('\n');
+    files[BundleFile.anchorCheckpoint] = strToU8(forged);
+    const proof = parseTlogProof(strFromU8(files[BundleFile.anchorProof]!));
+    files[BundleFile.anchorProof] = strToU8(formatTlogProof({ ...proof, checkpoint: forged }));
+    await expectStepFails(rezip(files), mail, 'anchor checkpoint signature', /invalid/, {
+      go: 'anchor signature',
+      md: '4',
+    });
+  });
+
+  it('fails at "anchor checkpoint file" when the file is not the checkpoint the proof names', async () => {
+    const files: Files = unzipSync(zip);
+    const text = strFromU8(files[BundleFile.anchorCheckpoint]!);
+    // Still a correctly signed anchor checkpoint, but an older one: it is not what was proven.
+    const older = await oldestAnchorCheckpoint();
+    expect(older.note).not.toBe(text);
+    files[BundleFile.anchorCheckpoint] = strToU8(older.note);
+    await expectStepFails(rezip(files), mail, 'anchor checkpoint file', /differs|not the/, {
+      go: 'anchor:',
+      md: '5',
+    });
   });
 
   it('fails at "RFC 3161 timestamp" and "evidence record" for a token over another checkpoint', async () => {
     const files: Files = unzipSync(zip);
     // A genuine token from the same TSA, over a different (older) checkpoint note.
-    const older = await db
-      .selectFrom('ledger_checkpoints')
-      .select('note')
-      .where('tenant_id', 'is', null)
-      .orderBy('size', 'asc')
-      .executeTakeFirstOrThrow();
+    const older = await oldestAnchorCheckpoint();
     const foreign = await requestTimestamp(Buffer.from(older.note), {
       url: cfg.TSA_URL,
       caPem: caPem(),
     });
     const withTsr = { ...files, [BundleFile.timestampResponse]: foreign.responseDer };
-    await expectStepFails(rezip(withTsr), mail, 'RFC 3161 timestamp', /other data/);
+    await expectStepFails(rezip(withTsr), mail, 'RFC 3161 timestamp', /other data/, { md: '6' });
     const withErs = {
       ...files,
       [BundleFile.evidenceRecord]: evidenceRecord(tokenOf(foreign.responseDer)),
     };
-    await expectStepFails(rezip(withErs), mail, 'evidence record', /other data/);
+    await expectStepFails(rezip(withErs), mail, 'evidence record', /other data/, { md: '7' });
   }, 30_000);
 
   it('fails at "RFC 3161 timestamp" against a TSA root the customer pins', async () => {
