@@ -1,12 +1,13 @@
 import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { chainHash, GENESIS } from './canonical';
 import { chainedFromRow } from './record';
 
 /**
  * `mailrepo audit verify`: recomputes a tenant's audit chain from its rows and compares it with the
  * heads anchored in the tenant's ledger (the ledger itself is checked by `mailrepo ledger verify`).
- * Reads inside the tenant's own scope, where row-level security shows every row of that tenant.
+ * Reads inside the tenant's own scope, where row-level security shows every row of that tenant,
+ * in one snapshot.
  */
 
 export interface AuditProblem {
@@ -23,7 +24,16 @@ export interface AuditReport {
 
 const BATCH = 2000;
 
-export async function verifyAuditChain(db: Db, tenantId: string): Promise<AuditReport> {
+export function verifyAuditChain(db: Db, tenantId: string): Promise<AuditReport> {
+  // One snapshot for the chain, the anchor records and the ledger: events and heads are appended
+  // while we read (the check itself is audited, and anchoring runs every few seconds), and a head
+  // anchored after the events were read would look like a head the chain does not reach.
+  return withTenant(db, tenantId, (tx) => verifyInSnapshot(tx, tenantId), {
+    isolation: 'repeatable read',
+  });
+}
+
+async function verifyInSnapshot(tx: TenantTx, tenantId: string): Promise<AuditReport> {
   const problems: AuditProblem[] = [];
   // Hash → seq of every event of the unbroken chain from the first event on.
   const chain = new Map<string, number>();
@@ -32,17 +42,14 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<AuditR
   let expectedSeq = 1;
   let events = 0;
   for (;;) {
-    const from = expectedSeq;
-    const rows = await withTenant(db, tenantId, (tx) =>
-      tx
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('seq', '>=', from)
-        .orderBy('seq')
-        .limit(BATCH)
-        .execute(),
-    );
+    const rows = await tx
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('seq', '>=', expectedSeq)
+      .orderBy('seq')
+      .limit(BATCH)
+      .execute();
     for (const r of rows) {
       const seq = Number(r.seq);
       if (seq !== expectedSeq) {
@@ -69,22 +76,20 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<AuditR
 
   // The ledger is the authority: every audit head appended there must be a head of the
   // recomputed chain, at the position its anchor record says.
-  const { anchors, ledgered } = await withTenant(db, tenantId, async (tx) => ({
-    anchors: await tx
-      .selectFrom('audit_anchors')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .orderBy('seq')
-      .execute(),
-    ledgered: await tx
-      .selectFrom('ledger_entries as e')
-      .innerJoin('ledger_logs as l', 'l.id', 'e.log_id')
-      .select(['e.idx', 'e.entry_hash'])
-      .where('l.tenant_id', '=', tenantId)
-      .where('e.kind', '=', 'audit-head')
-      .orderBy('e.idx')
-      .execute(),
-  }));
+  const anchors = await tx
+    .selectFrom('audit_anchors')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .orderBy('seq')
+    .execute();
+  const ledgered = await tx
+    .selectFrom('ledger_entries as e')
+    .innerJoin('ledger_logs as l', 'l.id', 'e.log_id')
+    .select(['e.idx', 'e.entry_hash'])
+    .where('l.tenant_id', '=', tenantId)
+    .where('e.kind', '=', 'audit-head')
+    .orderBy('e.idx')
+    .execute();
   const anchorByIndex = new Map(anchors.map((a) => [Number(a.ledger_index), a]));
   let lastGood = 0;
   for (const e of ledgered) {

@@ -15,9 +15,12 @@ export async function withTenant<T>(
   db: Db,
   tenantId: string,
   fn: (tx: TenantTx) => Promise<T>,
+  opts: { isolation?: 'repeatable read' } = {},
 ): Promise<T> {
   if (!UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
-  return db.transaction().execute(async (tx) => {
+  const begin = db.transaction();
+  // `repeatable read`: one snapshot for every statement (a verification reading several tables).
+  return (opts.isolation ? begin.setIsolationLevel(opts.isolation) : begin).execute(async (tx) => {
     await sql`SET LOCAL ROLE mailrepo_app`.execute(tx);
     await sql`SELECT set_config('app.tenant_id', ${tenantId}, true)`.execute(tx);
     return fn(tx);

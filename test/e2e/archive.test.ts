@@ -449,11 +449,12 @@ describe('the archive in Chromium', () => {
     for (;;) {
       await owner.goto(`${BASE}/settings/integrity`);
       const run = owner.getByTestId('integrity-run').first();
-      if ((await run.count()) && /Alles in Ordnung/.test((await run.textContent()) ?? '')) {
-        expect(await run.textContent()).toMatch(new RegExp(`^.*manuell.*${TOTAL} ·`));
+      const seen = (await run.count()) ? await run.textContent() : null;
+      if (seen && /Alles in Ordnung/.test(seen)) {
+        expect(seen).toMatch(new RegExp(`^.*manuell.*${TOTAL} ·`));
         break;
       }
-      if (Date.now() > deadline) throw new Error('no finished integrity run');
+      if (Date.now() > deadline) throw new Error(`no finished integrity run; last seen: ${seen}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }, 90_000);
