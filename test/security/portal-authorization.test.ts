@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { Browser } from 'playwright-core';
@@ -234,7 +234,9 @@ it('an owner issues a client certificate in the portal: the key is shown once, t
   expect(issued.res.status).toBe(200);
   expect(issued.body).toContain('data-testid="ingest-key"');
   const id = /\/settings\/ingest\/([0-9a-f-]{36})\/certificate/.exec(issued.body)![1]!;
-  const keyHead = /-----BEGIN PRIVATE KEY-----\n([A-Za-z0-9+/]{20})/.exec(issued.body)![1]!;
+  const keyPem = /data-testid="ingest-key"[^>]*>([^<]+)<\/textarea>/.exec(issued.body)![1]!;
+  expect(createPrivateKey(keyPem).asymmetricKeyType).toBe('ec');
+  const keyHead = keyPem.split('\n')[1]!.slice(0, 20);
   const pem = await request('GET', `/settings/ingest/${id}/certificate`, cookies.owner);
   expect(pem.res.status).toBe(200);
   expect(pem.res.headers.get('content-disposition')).toContain('attachment');
