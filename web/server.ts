@@ -74,7 +74,12 @@ const services = createPortalServices(
         ? (() => {
             let ca: Promise<IngestCa> | undefined;
             const [certFile, keyFile] = [cfg.INGEST_CA_CERT_FILE, cfg.INGEST_CA_KEY_FILE];
-            return () => (ca ??= loadIngestCa(certFile, keyFile));
+            // A failed load (a file fixed meanwhile) is tried again on the next request.
+            return () =>
+              (ca ??= loadIngestCa(certFile, keyFile).catch((e: unknown) => {
+                ca = undefined;
+                throw e;
+              }));
           })()
         : undefined,
     validDays: cfg.INGEST_CERT_VALID_DAYS,

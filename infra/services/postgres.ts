@@ -118,18 +118,25 @@ export async function resolveDatabase(opts: {
       url = embedded.url;
     }
   }
-  // As in production: the schema belongs to an owner role that runs the migrations, and the
-  // processes connect as a role that is no superuser and cannot bypass row-level security.
-  await provisionDatabases(url, [url, defaultVaultUrl(url)], {
+  return { ...(await setUpDatabase(url)), adminUrl: url, embedded };
+}
+
+/**
+ * As in production, for a development or test database given by its administrator's URL: roles
+ * and databases provisioned, the schema migrated by the owner role; the processes get the service
+ * role, which is no superuser and cannot bypass row-level security.
+ */
+export async function setUpDatabase(adminUrl: string): Promise<{ url: string; ownerUrl: string }> {
+  await provisionDatabases(adminUrl, [adminUrl, defaultVaultUrl(adminUrl)], {
     owner: DEV_ROLE_PASSWORD,
     service: DEV_ROLE_PASSWORD,
   });
-  const ownerUrl = urlAs(url, ROLES.owner, DEV_ROLE_PASSWORD);
+  const ownerUrl = urlAs(adminUrl, ROLES.owner, DEV_ROLE_PASSWORD);
   const db = createDb(ownerUrl, 1);
   try {
     await migrateToLatest(db);
   } finally {
     await db.destroy();
   }
-  return { url: urlAs(url, ROLES.service, DEV_ROLE_PASSWORD), ownerUrl, adminUrl: url, embedded };
+  return { url: urlAs(adminUrl, ROLES.service, DEV_ROLE_PASSWORD), ownerUrl };
 }

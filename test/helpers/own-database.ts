@@ -1,7 +1,7 @@
 import { createDb, type Db } from '../../lib/db';
-import { dropDatabase, migrateToLatest } from '../../lib/db/migrate';
-import { DEV_ROLE_PASSWORD, provisionDatabases, ROLES, urlAs } from '../../lib/db/roles';
-import { defaultVaultUrl } from '../../lib/vault/shred-keys';
+import { dropDatabase } from '../../lib/db/migrate';
+import { DEV_ROLE_PASSWORD, ROLES, urlAs } from '../../lib/db/roles';
+import { setUpDatabase } from '../../infra/services/postgres';
 import type { Config } from '../../lib/config';
 import { adminDatabaseUrl } from './admin-db';
 
@@ -23,16 +23,7 @@ export function ownDatabase(
   let db: Db | undefined;
   let adminDb: Db | undefined;
   beforeAll(async () => {
-    await provisionDatabases(adminUrl, [adminUrl, defaultVaultUrl(adminUrl)], {
-      owner: DEV_ROLE_PASSWORD,
-      service: DEV_ROLE_PASSWORD,
-    });
-    const owner = createDb(urlAs(adminUrl, ROLES.owner, DEV_ROLE_PASSWORD), 1);
-    try {
-      await migrateToLatest(owner);
-    } finally {
-      await owner.destroy();
-    }
+    await setUpDatabase(adminUrl);
     db = createDb(url, poolSize);
   });
   afterAll(async () => {

@@ -223,14 +223,18 @@ it("an owner creates a mail server's credential in the portal: the secret is sho
   expect(live.rows).toHaveLength(1);
 });
 
-it('an owner issues a client certificate in the portal: the key is shown once, the certificate stays downloadable', async () => {
-  await reauth('owner', '/settings/ingest');
-  const issued = await request('POST', '/settings/ingest', cookies.owner, [
+/** The ingest page's form for a certificate credential, as the owner sends it. */
+const issueCertificate = (label: string, csr: string) =>
+  request('POST', '/settings/ingest', cookies.owner, [
     ['intent', 'create'],
     ['kind', 'certificate'],
-    ['label', 'Exchange Zentrale'],
-    ['csr', ''],
+    ['label', label],
+    ['csr', csr],
   ]);
+
+it('an owner issues a client certificate in the portal: the key is shown once, the certificate stays downloadable', async () => {
+  await reauth('owner', '/settings/ingest');
+  const issued = await issueCertificate('Exchange Zentrale', '');
   expect(issued.res.status).toBe(200);
   expect(issued.body).toContain('data-testid="ingest-key"');
   const id = /\/settings\/ingest\/([0-9a-f-]{36})\/certificate/.exec(issued.body)![1]!;
@@ -263,12 +267,10 @@ it('an owner issues a client certificate in the portal: the key is shown once, t
   // A broken CSR is a form error, and nothing is stored.
   const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ingest_credentials
                                            WHERE tenant_id = ${tenantId}`.execute(dba);
-  const broken = await request('POST', '/settings/ingest', cookies.owner, [
-    ['intent', 'create'],
-    ['kind', 'certificate'],
-    ['label', 'kaputt'],
-    ['csr', '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----'],
-  ]);
+  const broken = await issueCertificate(
+    'kaputt',
+    '-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----',
+  );
   expect(broken.res.status).toBe(400);
   expect(broken.body).toContain('keine gültige Zertifikatsanforderung');
   const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ingest_credentials
