@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { freePorts, ProcessGroup, waitFor } from '../infra/processes';
@@ -27,10 +26,9 @@ export async function startMinioCluster(o: {
     (n) => `http://127.0.0.${n}:${ports[n - 1]}${path.join(o.dataDir, `node${n}`)}`,
   );
   const group = new ProcessGroup({ quiet: true, onUnexpectedExit: () => {} });
-  const children = new Map<number, ChildProcess>();
   for (const n of nodes) {
     mkdirSync(path.join(o.dataDir, `node${n}`), { recursive: true });
-    const child = group.start(
+    group.start(
       `minio-${n}`,
       o.bin,
       [
@@ -48,7 +46,6 @@ export async function startMinioCluster(o: {
         _MINIO_SERVER_LOCAL: `127.0.0.${n}:${ports[n - 1]}`,
       },
     );
-    children.set(n, child);
   }
   const endpoint = `http://127.0.0.1:${ports[0]}`;
   await waitFor(
@@ -62,12 +59,7 @@ export async function startMinioCluster(o: {
   return {
     endpoint,
     // kill -9: the node vanishes mid-request, as a crashed machine does.
-    kill: async (node) => {
-      const child = children.get(node)!;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    },
+    kill: (node) => group.kill(`minio-${node}`),
     stop: () => group.stopAll(),
   };
 }

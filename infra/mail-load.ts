@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../lib/db';
 import { withTenant } from '../lib/db/tenant-scope';
 import { LmtpClient } from './lmtp-client';
@@ -86,28 +87,76 @@ export async function streamMails(o: {
   return tally;
 }
 
-/** Sealed (ledgered and timestamped) messages among `hashes`, waiting up to `timeoutMs`. */
-export async function archivedOf(db: Db, tenantId: string, hashes: Set<string>, timeoutMs: number) {
+/** Where a load's mails are counted: the tenant in the database and the bucket in the object store. */
+export interface ArchiveProbe {
+  db: Db;
+  tenantId: string;
+  s3: S3Client;
+  bucket: string;
+}
+
+/**
+ * What became of `hashes` (the acknowledged mails), waiting up to `timeoutMs` for them to be
+ * sealed. A mail counts as archived only when the database has it sealed (ledgered and
+ * timestamped) *and* its ciphertext reads back from the object store with the hash the database
+ * recorded: a sealed row whose object is missing, short or changed is a lost mail.
+ */
+export async function archivedOf(p: ArchiveProbe, hashes: Set<string>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // Inside the tenant: the service role sees no tenant's messages anywhere else.
-    const rows = await withTenant(db, tenantId, (tx) =>
-      tx.selectFrom('messages').select(['sha256', 'state']).execute(),
+    const rows = await withTenant(p.db, p.tenantId, (tx) =>
+      tx
+        .selectFrom('messages')
+        .select(['sha256', 'state', 'object_key', 'ciphertext_sha256'])
+        .execute(),
     );
     const mine = rows.filter((r) => hashes.has(r.sha256.toString('hex')));
-    const sealed = mine.filter((r) => r.state === 'sealed').length;
-    if (sealed >= hashes.size || Date.now() > deadline)
+    const sealed = mine.filter((r) => r.state === 'sealed');
+    if (sealed.length >= hashes.size || Date.now() > deadline) {
+      const intact = await intactInStore(p, mine);
       return {
-        archived: sealed,
+        archived: sealed.filter((r) => intact.has(r)).length,
+        sealed: sealed.length,
+        stored: intact.size,
         entries: mine.length,
         ledgered: mine.filter((r) => r.state !== 'staged' && r.state !== 'stored').length,
       };
+    }
     await sleep(1000);
   }
 }
 
-/** The line every fault scenario prints. */
-export const tallyLine = (what: string, t: Tally, archived: number) =>
-  `${what}: sent ${t.sent.size}, acknowledged ${t.acknowledged.size}, archived ${archived}, ` +
-  `lost ${t.acknowledged.size - archived} (${t.tempFailures} 4xx replies, ${t.dropped} dropped ` +
+/** The rows whose object exists and hashes to the ciphertext hash the database holds. */
+async function intactInStore<R extends { object_key: string | null; ciphertext_sha256: Buffer }>(
+  p: ArchiveProbe,
+  rows: R[],
+): Promise<Set<R>> {
+  const intact = new Set<R>();
+  const queue = rows.filter((r) => r.object_key);
+  const reader = async () => {
+    for (let r = queue.shift(); r; r = queue.shift()) {
+      const body = await p.s3
+        .send(new GetObjectCommand({ Bucket: p.bucket, Key: r.object_key! }))
+        .then(async (o) => Buffer.from(await o.Body!.transformToByteArray()))
+        .catch((e: { name?: string }) => {
+          if (e.name === 'NoSuchKey') return undefined;
+          throw e;
+        });
+      if (body && sha256Hex(body) === r.ciphertext_sha256.toString('hex')) intact.add(r);
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, reader));
+  return intact;
+}
+
+/** The line every fault scenario prints: before any assertion, so a failing run says what it lost. */
+export const tallyLine = (
+  what: string,
+  t: Tally,
+  a: { archived: number; sealed: number; stored: number },
+) =>
+  `${what}: sent ${t.sent.size}, acknowledged ${t.acknowledged.size}, sealed in the database ` +
+  `${a.sealed}, intact in the object store ${a.stored}, archived ${a.archived}, ` +
+  `lost ${t.acknowledged.size - a.archived} (${t.tempFailures} 4xx replies, ${t.dropped} dropped ` +
   `connections, ${t.permFailures.length} permanent failures)`;

@@ -59,6 +59,20 @@ export class ProcessGroup {
     }
   }
 
+  /**
+   * kill -9 the running children called `name`: the process vanishes mid-request, as on a crashed
+   * machine, with no chance to flush, close connections or say goodbye (fault tests).
+   */
+  async kill(name: string): Promise<void> {
+    for (const { child } of this.children.filter((c) => c.name === name)) {
+      this.stopped.add(child);
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
   /** SIGTERM everything (newest first), then SIGKILL whatever is still alive after `graceMs`. */
   async stopAll(graceMs = 10_000): Promise<void> {
     this.stopping = true;

@@ -62,8 +62,11 @@ export interface Stack {
   env: NodeJS.ProcessEnv;
   urls: { name: string; url: string }[];
   database: ResolvedDatabase;
-  /** Stop and start one backing service while the rest runs on (fault tests). */
-  services: Record<BackingService, { stop(): Promise<void>; start(): Promise<void> }>;
+  /** Stop (SIGTERM), kill (-9) and start one backing service while the rest runs on (fault tests). */
+  services: Record<
+    BackingService,
+    { stop(): Promise<void>; kill(): Promise<void>; start(): Promise<void> }
+  >;
   stop(): Promise<void>;
 }
 
@@ -181,19 +184,24 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         });
       },
     };
-    const stopService: Record<BackingService, () => Promise<void>> = {
-      temporal: () => group.stop('temporal'),
-      minio: () => group.stop('minio'),
-      tsa: () => group.stop('dev-tsa'),
-      postgres: async () => {
-        if (!database?.embedded) throw new Error('only an embedded PostgreSQL can be stopped');
-        await database.embedded.stop();
-      },
-    };
+    // Stopped (SIGTERM) or killed (-9): the same process, or the embedded PostgreSQL's postmaster.
+    const processOf = { temporal: 'temporal', minio: 'minio', tsa: 'dev-tsa' } as const;
+    const halt =
+      (how: 'stop' | 'kill') =>
+      (name: BackingService): Promise<void> => {
+        if (name !== 'postgres') return group[how](processOf[name]);
+        if (!database?.embedded)
+          throw new Error('only an embedded PostgreSQL can be stopped or killed');
+        return database.embedded[how]();
+      };
     const services = Object.fromEntries(
       (Object.keys(startService) as BackingService[]).map((name) => [
         name,
-        { stop: stopService[name], start: startService[name] },
+        {
+          stop: () => halt('stop')(name),
+          kill: () => halt('kill')(name),
+          start: startService[name],
+        },
       ]),
     ) as Stack['services'];
 

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { repoRoot } from '../../lib/config';
@@ -10,8 +10,50 @@ import { defaultVaultUrl } from '../../lib/vault/shred-keys';
 export interface EmbeddedPostgres {
   url: string;
   stop(): Promise<void>;
-  /** Starts it again after stop() (fault scripts restart it during ingest). */
+  /** kill -9 of the postmaster: a crash, recovered from the WAL at the next start (fault scripts). */
+  kill(): Promise<void>;
+  /** Starts it again after stop() or kill() (fault scripts restart it during ingest). */
   start(): Promise<void>;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGKILL the postmaster named in postmaster.pid and wait until it is gone. */
+async function killPostmaster(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) throw new Error(`no postmaster.pid in ${dataDir}: is it running?`);
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`unreadable ${pidFile}`);
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; alive(pid); i++) {
+    if (i > 200) throw new Error(`postmaster ${pid} survived SIGKILL for 10 s`);
+    await sleep(50);
+  }
+}
+
+/**
+ * Start after a crash: until the orphaned backends of a killed postmaster notice its death and
+ * detach from shared memory, a new postmaster refuses to start; so try again for a while.
+ */
+async function startWithRetries(start: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await start();
+    } catch (e) {
+      if (Date.now() > deadline)
+        throw new Error(`embedded PostgreSQL did not start again within 30 s`, { cause: e });
+      await sleep(500);
+    }
+  }
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -77,7 +119,12 @@ export async function startEmbeddedPostgres(
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/${database}`;
-  return { url, stop: () => server.stop(), start: () => server.start() };
+  return {
+    url,
+    stop: () => server.stop(),
+    kill: () => killPostmaster(dataDir),
+    start: () => startWithRetries(() => server.start()),
+  };
 }
 
 export interface ResolvedDatabase {

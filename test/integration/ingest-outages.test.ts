@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { startEphemeralStack, type EphemeralStack } from '../../infra/ephemeral-stack';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { archivedOf, streamMails, tallyLine } from '../../infra/mail-load';
 import type { BackingService } from '../../infra/stack';
+import { loadConfig } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
 import { addIngestAddress } from '../../lib/ingest/addresses';
+import { createS3 } from '../../lib/storage/s3';
 import { createTenant } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
 
 /**
- * Issue 6, fault tests: the Temporal server, then MinIO, is stopped while mails stream in over
- * LMTP and started again. A stack of its own (its Temporal persisted in SQLite, so a restarted
+ * Issue 6, fault tests: the Temporal server, then MinIO, is killed (-9, as in a crash) while mails
+ * stream in over LMTP and started again 10 s later. A stack of its own (its Temporal persisted in SQLite, so a restarted
  * server still knows its workflows) lets the test stop services without disturbing the others.
  * The senders behave like an MTA: a 4xx reply or a dropped connection means "try again later".
  */
@@ -17,6 +20,8 @@ import { FAST_ARGON2 } from '../helpers/ledger';
 const RCPT = 'archiv@ausfall.example';
 let running: EphemeralStack;
 let db: Db;
+let s3: S3Client;
+let bucket: string;
 let tenantId: string;
 let lmtpPort: number;
 
@@ -28,6 +33,9 @@ beforeAll(async () => {
     persistTemporal: true,
   });
   db = createDb(running.env.DATABASE_URL!, 4);
+  const cfg = loadConfig({ ...process.env, ...running.env });
+  s3 = createS3(cfg);
+  bucket = cfg.S3_BUCKET;
   lmtpPort = Number(running.env.LMTP_PORT);
   const t = await createTenant(db, {
     name: 'Ausfall GmbH',
@@ -39,6 +47,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  s3?.destroy();
   await db?.destroy();
   await running?.dispose();
 }, 60_000);
@@ -48,30 +57,33 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function outage(service: BackingService, label: string) {
   const load = streamMails({ port: lmtpPort, rcpt: RCPT, label, loadMs: 24_000, retryMs: 90_000 });
   await sleep(6_000);
-  await running.stack.services[service].stop();
+  await running.stack.services[service].kill();
   await sleep(10_000);
   await running.stack.services[service].start();
   const tally = await load;
-  const { archived, entries } = await archivedOf(db, tenantId, tally.acknowledged, 180_000);
-  const lost = tally.acknowledged.size - archived;
-  console.log(tallyLine(`${service} stopped for 10 s during ingest`, tally, archived));
-  return { tally, archived, entries, lost };
+  const counts = await archivedOf({ db, tenantId, s3, bucket }, tally.acknowledged, 180_000);
+  // The figures first, so a failing run says what it lost.
+  console.log(tallyLine(`${service} killed (-9) for 10 s during ingest`, tally, counts));
+  return { tally, ...counts, lost: tally.acknowledged.size - counts.archived };
 }
 
-describe('backing services stopped during ingest', () => {
+describe('backing services killed during ingest', () => {
   it.each([
     ['temporal', 'Temporal-Ausfall'],
     ['minio', 'MinIO-Ausfall'],
   ] as const)(
     '%s: 4xx while it is down, every acknowledged mail archived once after it returns',
     async (service, label) => {
-      const { tally, archived, entries, lost } = await outage(service, label);
+      const { tally, archived, sealed, stored, entries, lost } = await outage(service, label);
       // The outage was felt (mails were refused with 4xx) and nothing was refused for good.
       expect(tally.tempFailures + tally.dropped).toBeGreaterThan(0);
       expect(tally.permFailures).toEqual([]);
       // Every mail the senders offered was eventually acknowledged, and none is lost.
       expect(tally.acknowledged.size).toBe(tally.sent.size);
       expect(lost).toBe(0);
+      // Counted twice: sealed in the database, and the ciphertext intact in the object store.
+      expect(sealed).toBe(tally.acknowledged.size);
+      expect(stored).toBe(tally.acknowledged.size);
       expect(archived).toBe(tally.acknowledged.size);
       // One archive entry per mail, however often it was offered.
       expect(entries).toBe(tally.acknowledged.size);

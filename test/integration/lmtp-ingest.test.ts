@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { freePort } from '../../infra/processes';
+import { archivedOf } from '../../infra/mail-load';
 import { archiveWorkflowId } from '../../lib/ingest/archive-start';
 import { createLmtpServer, type LmtpOptions } from '../../lib/ingest/lmtp-server';
 import { createLogger } from '../../lib/log';
@@ -536,17 +537,20 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
         simpleMail(`Fehlertest ${i}`, `Inhalt ${randomUUID()}`),
       );
       let acknowledged = 0;
+      let inFlightAtKill: string[] = [];
       for (const [i, m] of mails.entries()) {
         const r = await send(m, ['archiv@worker-neustart.example'], { port });
         if (r.data[0]!['archiv@worker-neustart.example']![0] === 250) acknowledged++;
         if (i === 5) {
-          // Kill it while workflows are under way: once some mail is stored but none sealed yet.
-          for (let n = 0; n < 400; n++) {
+          // Kill it while workflows are under way: once some mail is stored but not yet sealed.
+          for (let n = 0; n < 400 && !inFlightAtKill.length; n++) {
             const states = await withTenant(db, t.tenantId, (tx) =>
               tx.selectFrom('messages').select('state').execute(),
             );
-            if (states.some((x) => x.state === 'stored' || x.state === 'ledgered')) break;
-            await new Promise((r) => setTimeout(r, 25));
+            inFlightAtKill = states
+              .map((x) => x.state)
+              .filter((s) => s === 'stored' || s === 'ledgered');
+            if (!inFlightAtKill.length) await new Promise((r) => setTimeout(r, 25));
           }
           worker.kill('SIGKILL');
           await new Promise((r) => worker.once('exit', r));
@@ -563,11 +567,22 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
       const rows = await withTenant(db, t.tenantId, (tx) =>
         tx.selectFrom('messages').select(['state', 'ledger_index']).execute(),
       );
+      const hashes = new Set(mails.map((m) => sha256(m).toString('hex')));
+      const counts = await archivedOf(
+        { db, tenantId: t.tenantId, s3, bucket: cfg.S3_BUCKET },
+        hashes,
+        0,
+      );
       // The figures first, so a failing run says what it lost.
       console.log(
-        `worker kill -9: sent ${mails.length}, acknowledged ${acknowledged}, archived ${rows.length}, lost ${mails.length - rows.length}`,
+        `worker kill -9 with ${inFlightAtKill.length} mails in flight: sent ${mails.length}, ` +
+          `acknowledged ${acknowledged}, sealed in the database ${counts.sealed}, intact in the ` +
+          `object store ${counts.stored}, lost ${mails.length - counts.archived}`,
       );
+      // The kill met workflows under way, or the test proved nothing about them.
+      expect(inFlightAtKill.length).toBeGreaterThan(0);
       expect(acknowledged).toBe(mails.length);
+      expect(counts.archived).toBe(mails.length);
       expect(results).toHaveLength(mails.length);
       expect(rows).toHaveLength(mails.length);
       expect(rows.every((r) => r.state === 'sealed')).toBe(true);

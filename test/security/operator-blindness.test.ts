@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { ENCODING, parseCodecKeys } from '../../lib/temporal/codec';
 import { checkPassword } from '../../lib/crypto/password';
 import { decodeRecoveryKey, recoveryKeyPair } from '../../lib/crypto/recovery-key';
 import { openSealed } from '../../lib/crypto/sealed-box';
@@ -17,12 +20,34 @@ import { foundIn } from '../helpers/needles';
 import { stackConfig } from '../helpers/stack-env';
 
 /**
- * Issue 24 §1: what an operator holds — dumps of the archive and vault databases and every object
- * stored for the tenant (archive, staging, imports, exports) — shows no mail, no password and no
- * key, in any encoding a dump or an object might use. The mail takes the real path: LMTP, the
+ * Issue 24 §1: what an operator holds — dumps of the archive and vault databases, every object
+ * stored for the tenant (archive, staging, imports, exports) and the Temporal histories of the
+ * tenant's workflows as the Temporal store keeps them (payloads as stored, not decoded) — shows no
+ * mail, no password and no key, in any encoding a dump or an object might use. The mail takes the real path: LMTP, the
  * archiveMail workflow, the worker.
  */
 const cfg = stackConfig();
+
+/**
+ * The histories of the tenant's workflows, serialised as the server stores them: read through
+ * the raw service API, which bypasses the client's payload codec.
+ */
+async function workflowHistories(client: Client, namespace: string, tenantId: string) {
+  const out: Buffer[] = [];
+  for await (const wf of client.workflow.list({ query: `TenantId = "${tenantId}"` })) {
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await client.workflowService.getWorkflowExecutionHistory({
+        namespace,
+        execution: { workflowId: wf.workflowId, runId: wf.runId },
+        nextPageToken,
+      });
+      out.push(Buffer.from(temporal.api.history.v1.History.encode(page.history ?? {}).finish()));
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
+  }
+  return out;
+}
 
 it('an operator with both database dumps and every object of the tenant sees no plaintext and no key', async () => {
   const ctx = await openArchiveContext(cfg);
@@ -70,7 +95,13 @@ it('an operator with both database dumps and every object of the tenant sees no 
         ),
       ),
     );
-    const atRest = Buffer.concat([...dumps, ...objects]);
+    const histories = await workflowHistories(ctx.temporal, cfg.TEMPORAL_NAMESPACE, t.tenantId);
+    // The tenant's workflows were found: the archiveMail run at least, its search attribute in clear.
+    expect(histories.length).toBeGreaterThan(0);
+    expect(Buffer.concat(histories).includes(Buffer.from(t.tenantId))).toBe(true);
+    // …with their payloads as stored: sealed by the payload codec.
+    expect(Buffer.concat(histories).includes(Buffer.from(ENCODING))).toBe(true);
+    const atRest = Buffer.concat([...dumps, ...objects, ...histories]);
 
     // The secrets, recovered in memory only: every key on the way from the password to the body.
     const session = await unlock(ctx.db, {
@@ -111,6 +142,10 @@ it('an operator with both database dumps and every object of the tenant sees no 
       ['epoch private key', Buffer.from(epoch.privateKey)],
       ['epoch index key', Buffer.from(epoch.indexKey)],
       ['mail DEK', Buffer.from(dek)],
+      ...parseCodecKeys(cfg.TEMPORAL_CODEC_KEYS).map((k): [string, Buffer] => [
+        `payload codec key ${k.id}`,
+        k.key,
+      ]),
     ];
     // The needles work: the dump does hold the (public) bytes it should, found the same way.
     expect(foundIn(atRest, row.sha256, 'mail hash').length).toBeGreaterThan(0);
