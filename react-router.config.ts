@@ -8,10 +8,4 @@ export default {
   // The package is CommonJS; the server build is ESM and says so by its extension.
   serverBuildFile: 'index.mjs',
   ssr: true,
-  future: {
-    v8_splitRouteModules: true,
-    v8_viteEnvironmentApi: true,
-    v8_passThroughRequests: true,
-    v8_trailingSlashAwareDataRequests: true,
-  },
 } satisfies Config;

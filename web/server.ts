@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { createRequestHandler } from '@react-router/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import type { ServerBuild } from 'react-router';
+import { RouterContextProvider, type ServerBuild } from 'react-router';
+import type { PortalContext } from './app/context';
 import { config, tsaCaFile } from '../lib/config';
 import { createArchive } from '../lib/archive/portal-archive';
 import { createExports } from '../lib/export/portal-exports';
@@ -177,15 +178,17 @@ app.all(
       (build ??= import(
         pathToFileURL(path.join(buildDir, 'server', 'index.mjs')).href
       ) as Promise<ServerBuild>),
-    getLoadContext: (req, res) => ({
-      services,
-      ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-      userAgent: req.get('user-agent'),
-      nonce: res.locals.nonce as string,
-      secureCookies: secure,
-      logFault: (errorId: string, err: unknown, path: string) =>
-        log.error({ errorId, err, path }, 'request failed'),
-    }),
+    // React Router 8 hands this one object to every loader and action of the request.
+    getLoadContext: (req, res): PortalContext =>
+      Object.assign(new RouterContextProvider(), {
+        services,
+        ip: req.ip ?? req.socket.remoteAddress ?? 'unknown',
+        userAgent: req.get('user-agent'),
+        nonce: res.locals.nonce as string,
+        secureCookies: secure,
+        logFault: (errorId: string, err: unknown, path: string) =>
+          log.error({ errorId, err, path }, 'request failed'),
+      }),
   }),
 );
 app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

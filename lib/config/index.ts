@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { unsupportedNode } from '../process/node-runtime';
 
 /**
  * The one place that reads environment variables. Every variable is documented in .env.example.
@@ -200,6 +201,9 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Every process loads its configuration first: the one place to refuse a wrong runtime.
+  const runtime = unsupportedNode();
+  if (runtime) throw new ConfigError(runtime);
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   const devDefaultsInForce: string[] = [];

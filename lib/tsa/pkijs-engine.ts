@@ -8,4 +8,5 @@ pkijs.setEngine(
 );
 
 export { pkijs };
-export const subtle = webcrypto.subtle;
+// Typed as the Web Crypto API pkijs is written against (@types/node's own types run ahead of it).
+export const subtle = webcrypto.subtle as unknown as SubtleCrypto;

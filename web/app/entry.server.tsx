@@ -3,12 +3,8 @@ import { PassThrough } from 'node:stream';
 import { createReadableStreamFromReadable } from '@react-router/node';
 import { isbot } from 'isbot';
 import { renderToPipeableStream, type RenderToPipeableStreamOptions } from 'react-dom/server';
-import {
-  ServerRouter,
-  type AppLoadContext,
-  type EntryContext,
-  type HandleErrorFunction,
-} from 'react-router';
+import { ServerRouter, type EntryContext, type HandleErrorFunction } from 'react-router';
+import type { PortalContext } from './context';
 import { ErrorIdContext } from './lib/error-id';
 
 // React Router's default Node entry, plus the per-request CSP nonce on every script it emits.
@@ -21,7 +17,7 @@ export const streamTimeout = 5_000;
  */
 export const handleError: HandleErrorFunction = (error, { request, context }) => {
   if (request.signal.aborted) return;
-  const ctx = context as AppLoadContext;
+  const ctx = context as PortalContext;
   ctx.errorId ??= randomBytes(6).toString('hex');
   ctx.logFault(ctx.errorId, error, new URL(request.url).pathname);
 };
@@ -31,7 +27,7 @@ export default function handleRequest(
   status: number,
   headers: Headers,
   routerContext: EntryContext,
-  loadContext: AppLoadContext,
+  loadContext: PortalContext,
 ) {
   if (request.method.toUpperCase() === 'HEAD') return new Response(null, { status, headers });
   const { nonce } = loadContext;

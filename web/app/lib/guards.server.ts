@@ -1,4 +1,5 @@
-import { data, type AppLoadContext } from 'react-router';
+import { data } from 'react-router';
+import type { PortalContext } from '../context';
 import type { Role } from '../../../lib/db/schema';
 import type { SessionInfo } from '../../../lib/auth/sessions';
 import { clearCookie, cookiesOf, seeOther, SESSION_COOKIE, setCookie } from './http.server';
@@ -14,7 +15,7 @@ export interface Authed {
   cookie: string;
 }
 
-async function current(request: Request, context: AppLoadContext): Promise<Authed> {
+async function current(request: Request, context: PortalContext): Promise<Authed> {
   const cookie = context.sessionCookie ?? cookiesOf(request, context)[SESSION_COOKIE];
   const r = await context.services.readSession(cookie);
   if (r.status === 'active') return { session: r.session, cookie: r.cookie };
@@ -22,7 +23,7 @@ async function current(request: Request, context: AppLoadContext): Promise<Authe
   throw seeOther(to, ...(cookie ? [clearCookie(context, SESSION_COOKIE)] : []));
 }
 
-export async function requireUser(request: Request, context: AppLoadContext): Promise<Authed> {
+export async function requireUser(request: Request, context: PortalContext): Promise<Authed> {
   const a = await current(request, context);
   if (a.session.secondFactor) return a;
   throw seeOther(a.session.enrolled ? '/login/second-factor' : '/setup/second-factor');
@@ -34,7 +35,7 @@ export async function requireUser(request: Request, context: AppLoadContext): Pr
  */
 export async function requireRole(
   request: Request,
-  context: AppLoadContext,
+  context: PortalContext,
   roles: Role[],
 ): Promise<Authed> {
   const a = await requireUser(request, context);
@@ -51,7 +52,7 @@ export const REAUTH_MS = 10 * 60_000;
  */
 export async function requireRecentAuth(
   request: Request,
-  context: AppLoadContext,
+  context: PortalContext,
   roles?: Role[],
 ): Promise<Authed> {
   const a = roles
@@ -65,7 +66,7 @@ export const isFresh = (s: SessionInfo) => Date.now() - (s.reauthAt?.getTime() ?
 export const reauthPath = (back: string) => `/reauth?to=${encodeURIComponent(back)}`;
 
 /** Password done, second factor pending (and enrolled). */
-export async function requirePasswordStep(request: Request, context: AppLoadContext) {
+export async function requirePasswordStep(request: Request, context: PortalContext) {
   const a = await current(request, context);
   if (a.session.secondFactor) throw seeOther('/');
   if (!a.session.enrolled) throw seeOther('/setup/second-factor');
@@ -73,7 +74,7 @@ export async function requirePasswordStep(request: Request, context: AppLoadCont
 }
 
 /** Password done, no second factor enrolled yet. */
-export async function requireEnrolment(request: Request, context: AppLoadContext) {
+export async function requireEnrolment(request: Request, context: PortalContext) {
   const a = await current(request, context);
   if (a.session.secondFactor) throw seeOther('/');
   if (a.session.enrolled) throw seeOther('/login/second-factor');
@@ -81,20 +82,20 @@ export async function requireEnrolment(request: Request, context: AppLoadContext
 }
 
 /** Both factors, or a first second factor still to enrol (passkey registration serves both). */
-export async function requireUserOrEnrolment(request: Request, context: AppLoadContext) {
+export async function requireUserOrEnrolment(request: Request, context: PortalContext) {
   const a = await current(request, context);
   if (a.session.secondFactor || !a.session.enrolled) return a;
   throw seeOther('/login/second-factor');
 }
 
 /** An action replaced the session: this request's loaders use the new one. */
-export function adoptSession(context: AppLoadContext, cookie: string): string {
+export function adoptSession(context: PortalContext, cookie: string): string {
   context.sessionCookie = cookie;
   return setCookie(context, SESSION_COOKIE, cookie);
 }
 
 /** For the login page: a signed-in user goes home instead. */
-export async function optionalSession(request: Request, context: AppLoadContext) {
+export async function optionalSession(request: Request, context: PortalContext) {
   const cookie = context.sessionCookie ?? cookiesOf(request, context)[SESSION_COOKIE];
   const r = await context.services.readSession(cookie);
   return r.status === 'active' ? r.session : undefined;

@@ -1,5 +1,6 @@
 import { parse, serialize, type SerializeOptions } from 'cookie';
-import { data, redirect, type AppLoadContext, type HeadersFunction } from 'react-router';
+import { data, redirect, type HeadersFunction } from 'react-router';
+import type { PortalContext } from '../context';
 import { isLang, LANG_COOKIE, type Lang } from '../i18n';
 
 export const SESSION_COOKIE = 'mailrepo_session';
@@ -15,12 +16,12 @@ const PREFIXED: Record<string, string> = {
   [SESSION_COOKIE]: '__Host-',
   [INVITE_COOKIE]: '__Secure-',
 };
-const wireName = (context: Pick<AppLoadContext, 'secureCookies'>, name: string) =>
+const wireName = (context: Pick<PortalContext, 'secureCookies'>, name: string) =>
   context.secureCookies && PREFIXED[name] ? `${PREFIXED[name]}${name}` : name;
 
 export function cookiesOf(
   request: Request,
-  context: Pick<AppLoadContext, 'secureCookies'>,
+  context: Pick<PortalContext, 'secureCookies'>,
 ): Record<string, string | undefined> {
   const all = parse(request.headers.get('Cookie') ?? '');
   const out: Record<string, string | undefined> = { ...all };
@@ -30,7 +31,7 @@ export function cookiesOf(
 
 /** httpOnly, SameSite=Lax, Secure unless plain-HTTP development; session cookies by default. */
 export function setCookie(
-  context: AppLoadContext,
+  context: PortalContext,
   name: string,
   value: string,
   opts: SerializeOptions = {},
@@ -44,7 +45,7 @@ export function setCookie(
   });
 }
 
-export const clearCookie = (context: AppLoadContext, name: string, path = '/') =>
+export const clearCookie = (context: PortalContext, name: string, path = '/') =>
   setCookie(context, name, '', { maxAge: 0, path });
 
 export function langOf(request: Request): Lang {
