@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../lib/db';
-import { allTenantIds } from '../lib/db/tenant-ids';
+import { allTenantIds, tenantIdPage } from '../lib/db/tenant-ids';
 import { runIntegrityCheck, type IntegrityResult } from '../lib/integrity/check';
 import { heartbeat } from '../lib/temporal/heartbeat';
 
@@ -17,8 +17,9 @@ export interface IntegrityActivityDeps {
 
 export function createIntegrityActivities(deps: IntegrityActivityDeps) {
   return {
-    async listTenantIds(): Promise<string[]> {
-      return allTenantIds(deps.db);
+    /** A page of tenant ids; all of them when called without one (runs started before 0016). */
+    async listTenantIds(page?: { after?: string; limit: number }): Promise<string[]> {
+      return page ? tenantIdPage(deps.db, page.after, page.limit) : allTenantIds(deps.db);
     },
 
     async checkTenantIntegrity(input: {

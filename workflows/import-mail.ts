@@ -1,4 +1,4 @@
-import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { ImportActivities } from '../activities/import';
 import type { ImportSummary } from '../lib/import/run';
 
@@ -30,7 +30,10 @@ export async function importMail(input: ImportInput): Promise<ImportSummary> {
   } catch (e) {
     const cause = e instanceof Error ? (e.cause as Error | undefined) : undefined;
     const message = cause?.message ?? (e instanceof Error ? e.message : String(e));
-    await failImport({ tenantId: input.tenantId, importId: input.importId, error: message });
+    // Recorded even when the import is cancelled.
+    await CancellationScope.nonCancellable(() =>
+      failImport({ tenantId: input.tenantId, importId: input.importId, error: message }),
+    );
     throw ApplicationFailure.nonRetryable(`import failed: ${message}`, 'ImportFailed');
   }
 }

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { GrantRef, SearchIndexActivities } from '../activities/search-index';
 
 const { mergeSearchIndex } = proxyActivities<SearchIndexActivities>({
@@ -24,6 +24,9 @@ export async function maintainSearchIndex(input: GrantRef): Promise<number> {
   try {
     return await mergeSearchIndex(input);
   } finally {
-    await destroyDecryptionGrant({ tenantId: input.tenantId, grantId: input.grantId });
+    // Even when cancelled: a cancelled scope would schedule nothing and leave the grant behind.
+    await CancellationScope.nonCancellable(() =>
+      destroyDecryptionGrant({ tenantId: input.tenantId, grantId: input.grantId }),
+    );
   }
 }

@@ -1,10 +1,13 @@
 import {
+  continueAsNew,
   defineQuery,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { PAGED_TENANT_SWEEPS, TENANTS_PER_SWEEP_RUN } from './patches';
 import type { IntegrityActivities } from '../activities/integrity';
 import type { LedgerActivities } from '../activities/ledger';
 import type { RetentionActivities } from '../activities/retention';
@@ -84,17 +87,36 @@ export async function retentionRun(input: RetentionRunInput): Promise<RetentionP
   return p;
 }
 
-/** The daily schedule's run: one retentionRun per tenant, each listed on its tenant's jobs page. */
-export async function retentionSweep(): Promise<{ tenants: number; mailsDeleted: number }> {
-  let mailsDeleted = 0;
-  const tenants = await listTenantIds();
+export interface RetentionSweepProgress {
+  /** The last tenant done by the runs before this one (continue-as-new). */
+  after?: string;
+  tenants: number;
+  mailsDeleted: number;
+}
+
+/**
+ * The daily schedule's run: one retentionRun per tenant, each listed on its tenant's jobs page;
+ * a page of tenants per run, then continued as new with the totals.
+ */
+export async function retentionSweep(
+  from?: RetentionSweepProgress,
+): Promise<{ tenants: number; mailsDeleted: number }> {
+  const sum = { tenants: from?.tenants ?? 0, mailsDeleted: from?.mailsDeleted ?? 0 };
+  const paged = patched(PAGED_TENANT_SWEEPS);
+  const tenants = paged
+    ? await listTenantIds({ after: from?.after, limit: TENANTS_PER_SWEEP_RUN })
+    : await listTenantIds();
+  // The first run's id names the children of all its continuations (the workflow id stays).
   for (const tenantId of tenants) {
     const r = await executeChild(retentionRun, {
       workflowId: `retention-${tenantId}-${workflowInfo().workflowId}`,
       args: [{ tenantId, trigger: 'schedule' }],
       typedSearchAttributes: [{ key: TENANT_ID, value: tenantId }],
     });
-    mailsDeleted += r.mailsDeleted;
+    sum.tenants++;
+    sum.mailsDeleted += r.mailsDeleted;
   }
-  return { tenants: tenants.length, mailsDeleted };
+  if (paged && tenants.length === TENANTS_PER_SWEEP_RUN)
+    await continueAsNew<typeof retentionSweep>({ ...sum, after: tenants.at(-1) });
+  return sum;
 }

@@ -1,4 +1,10 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { KeyRotationActivities, KeyRotationInput } from '../activities/key-rotation';
 import type { SearchIndexActivities } from '../activities/search-index';
 
@@ -58,9 +64,14 @@ export async function rotateKeys(input: KeyRotationInput): Promise<KeyRotationPr
     p.phase = 'failed';
     const cause = e instanceof Error ? (e.cause as Error | undefined) : undefined;
     const message = cause?.message ?? (e instanceof Error ? e.message : String(e));
-    await failKeyRotation({ tenantId: grant.tenantId, rotationId, error: message });
+    // Cleanups run even when the rotation is cancelled (a cancelled scope schedules nothing).
+    await CancellationScope.nonCancellable(() =>
+      failKeyRotation({ tenantId: grant.tenantId, rotationId, error: message }),
+    );
     throw ApplicationFailure.nonRetryable(`key rotation failed: ${message}`, 'KeyRotationFailed');
   } finally {
-    await destroyDecryptionGrant({ tenantId: grant.tenantId, grantId: grant.grantId });
+    await CancellationScope.nonCancellable(() =>
+      destroyDecryptionGrant({ tenantId: grant.tenantId, grantId: grant.grantId }),
+    );
   }
 }

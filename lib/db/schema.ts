@@ -229,6 +229,8 @@ export interface ExportsTable {
   include_pdfs: boolean;
   status: Generated<'running' | 'done' | 'failed' | 'expired'>;
   total: number | null;
+  /** Mails written so far, updated while a part is written (the portal's progress bar). */
+  mails_done: Generated<number>;
   parts: Generated<ExportPart[]>;
   error: string | null;
   created_at: Generated<Date>;

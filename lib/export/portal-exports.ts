@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import type { ExportInput, ExportProgress } from '../../workflows/export-mailbox';
+import type { ExportInput } from '../../workflows/export-mailbox';
 import { recordAudit } from '../audit/record';
 import type { SessionInfo } from '../auth/sessions';
 import type { Db } from '../db';
@@ -113,17 +113,7 @@ export function createExports(deps: ExportDeps) {
       if (!isUuid(exportId)) return undefined;
       const row = (await this.list(session)).find((e) => e.id === exportId);
       if (!row) return undefined;
-      let progress: ExportProgress | undefined;
-      if (row.status === 'running')
-        progress = await deps
-          .temporal()
-          .then((t) =>
-            t.client.workflow
-              .getHandle(exportWorkflowId(exportId))
-              .query<ExportProgress>('progress'),
-          )
-          .catch(() => undefined);
-      return { row, progress };
+      return row;
     },
 
     /** One part of a finished export as a stream; audited. */
@@ -134,8 +124,7 @@ export function createExports(deps: ExportDeps) {
       ip: string,
     ): Promise<{ stream: Readable; size: number; filename: string } | undefined> {
       const found = await this.get(session, exportId);
-      const part =
-        found?.row.status === 'done' ? found.row.parts.find((p) => p.n === n) : undefined;
+      const part = found?.status === 'done' ? found.parts.find((p) => p.n === n) : undefined;
       if (!part) return undefined;
       await withTenant(db, session.tenantId, (tx) =>
         recordAudit(tx, session.tenantId, {
@@ -150,7 +139,7 @@ export function createExports(deps: ExportDeps) {
       return {
         stream: res.Body as Readable,
         size: part.size,
-        filename: `export-${found!.row.created_at.toISOString().slice(0, 10)}-${exportId.slice(0, 8)}-teil-${n + 1}.zip`,
+        filename: `export-${found!.created_at.toISOString().slice(0, 10)}-${exportId.slice(0, 8)}-teil-${n + 1}.zip`,
       };
     },
   };

@@ -23,6 +23,7 @@ import * as m0021 from './0021_auth_known_sources';
 import * as m0022 from './0022_ingest_credentials';
 import * as m0023 from './0023_production_roles';
 import * as m0024 from './0024_ingest_certificates';
+import * as m0025 from './0025_export_progress';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '0022_ingest_credentials': m0022,
   '0023_production_roles': m0023,
   '0024_ingest_certificates': m0024,
+  '0025_export_progress': m0025,
 };

@@ -6,22 +6,24 @@ import { byteSize, dateTime } from '../lib/format';
 import { requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
 
-/** One export: live progress from its workflow (reloads itself while running), then the files. */
+/** One export: live progress (reloads itself while running), then the files. */
 export async function loader({ request, context, params }: LoaderArgs) {
   const { session } = await requireRole(request, context, rolesFor('/exports'));
-  const found = await context.services.exports.get(session, params.id!);
-  if (!found) throw data(null, { status: 404 });
-  const { row, progress } = found;
-  const elapsedS = progress ? Math.max(1, (Date.now() - progress.startedAt) / 1000) : 0;
-  const rate = progress && progress.done ? progress.done / elapsedS : 0;
+  const row = await context.services.exports.get(session, params.id!);
+  if (!row) throw data(null, { status: 404 });
+  // Written by the export's activity while it writes (exports.mails_done).
+  const total = row.total ?? 0;
+  const done = row.status === 'done' ? total : row.mails_done;
+  const elapsedS = Math.max(1, (Date.now() - row.created_at.getTime()) / 1000);
+  const rate = row.status === 'running' && done ? done / elapsedS : 0;
   return data(
     {
       id: row.id,
       status: row.status,
       error: row.error,
-      total: progress?.total ?? row.total ?? 0,
-      done: progress?.done ?? (row.status === 'done' ? (row.total ?? 0) : 0),
-      etaS: progress && rate ? Math.round((progress.total - progress.done) / rate) : null,
+      total,
+      done,
+      etaS: rate ? Math.round((total - done) / rate) : null,
       expiresAt: row.expires_at?.toISOString() ?? null,
       parts: row.parts.map((p) => ({ n: p.n, size: p.size, sha256: p.sha256, mails: p.mails })),
     },

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { workflowsPath } from '../../lib/temporal/bundle';
+import { connectTemporal } from '../../lib/temporal/client';
+import { dataConverter } from '../../lib/temporal/data-converter';
+import type { Client } from '@temporalio/client';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * Issue 18 §4: a cancelled job still cleans up — its decryption grant is destroyed and its failure
+ * recorded — because the cleanups run in non-cancellable scopes (a cancelled scope schedules no
+ * activity at all). The workflows are the real ones on the real Temporal server; the activities
+ * are recorders, and the long one runs until it is cancelled.
+ */
+const cfg = stackConfig();
+let client: Client;
+let connection: NativeConnection;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `cleanups-${randomUUID()}`;
+const calls: { name: string; input: unknown }[] = [];
+
+/** Heartbeats until the workflow's cancellation reaches it. */
+async function untilCancelled(): Promise<never> {
+  for (;;) {
+    Context.current().heartbeat();
+    await Context.current().sleep(100);
+  }
+}
+const record =
+  (name: string, result?: unknown) =>
+  async (input: unknown): Promise<unknown> => {
+    calls.push({ name, input });
+    return result;
+  };
+
+beforeAll(async () => {
+  client = await connectTemporal(cfg);
+  connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  worker = await Worker.create({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    taskQueue,
+    workflowsPath,
+    dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
+    activities: {
+      prepareExport: record('prepareExport', 10),
+      writeExportPart: untilCancelled,
+      finishExport: record('finishExport'),
+      deleteExportFiles: record('deleteExportFiles'),
+      beginKeyRotation: record('beginKeyRotation', { epochsTotal: 3 }),
+      resealKeyBatch: untilCancelled,
+      failKeyRotation: record('failKeyRotation'),
+      destroyDecryptionGrant: record('destroyDecryptionGrant'),
+    },
+  });
+  running = worker.run();
+}, 120_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await connection?.close();
+  await client?.connection.close();
+});
+
+async function cancelWhileRunning(workflowType: string, args: unknown[], longActivity: string) {
+  const handle = await client.workflow.start(workflowType, {
+    taskQueue,
+    workflowId: `${workflowType}-${randomUUID()}`,
+    args,
+  });
+  // Cancel once the long activity is under way.
+  for (let i = 0; i < 200; i++) {
+    const { pendingActivities } = await handle.describe().then((d) => d.raw);
+    if (pendingActivities?.some((a) => a.activityType?.name === longActivity)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  return calls.filter((c) =>
+    JSON.stringify(c.input).includes(
+      String((args[0] as { grant: { grantId: string } }).grant.grantId),
+    ),
+  );
+}
+
+const grant = () => ({ tenantId: randomUUID(), grantId: randomUUID(), grantKey: 'k' });
+
+it('a cancelled export destroys its grant and records its failure', async () => {
+  const g = grant();
+  const exportId = randomUUID();
+  const mine = await cancelWhileRunning(
+    'exportMailbox',
+    [
+      {
+        grant: g,
+        exportId,
+        query: '',
+        password: 'x',
+        format: 'eml',
+        includePdfs: false,
+        expiresInDays: 7,
+      },
+    ],
+    'writeExportPart',
+  );
+  expect(mine.map((c) => c.name)).toContain('destroyDecryptionGrant');
+  const forExport = calls.filter((c) => JSON.stringify(c.input).includes(exportId));
+  expect(forExport.map((c) => c.name)).toEqual(
+    expect.arrayContaining(['finishExport', 'deleteExportFiles']),
+  );
+  expect(forExport.find((c) => c.name === 'finishExport')!.input).toMatchObject({
+    failed: expect.stringMatching(/cancel/i),
+  });
+}, 60_000);
+
+it('a cancelled key rotation destroys its grant and records its failure', async () => {
+  const g = grant();
+  const rotationId = randomUUID();
+  const mine = await cancelWhileRunning(
+    'rotateKeys',
+    [{ grant: g, rotationId, requestedBy: randomUUID(), trigger: 'manual', removeUserIds: [] }],
+    'resealKeyBatch',
+  );
+  expect(mine.map((c) => c.name)).toEqual(expect.arrayContaining(['destroyDecryptionGrant']));
+  expect(
+    calls.find((c) => c.name === 'failKeyRotation' && JSON.stringify(c.input).includes(rotationId)),
+  ).toBeDefined();
+}, 60_000);
