@@ -44,6 +44,48 @@ export default tseslint.config(
     },
   },
   {
+    // One direction of dependencies (docs/decisions/0017): lib/ is the domain layer under every
+    // entry point, and contracts/ sits under lib/, importing nothing of ours.
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/workflows/*',
+                '**/activities/*',
+                '**/web/*',
+                '**/workers/*',
+                '**/infra/*',
+              ],
+              message:
+                'lib/ imports nothing from workflows/, activities/, web/, workers/ or infra/; what they share with lib/ lives in contracts/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '!./*'],
+              message:
+                'contracts/ imports nothing of ours: every layer, workflows too, imports it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

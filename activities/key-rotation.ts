@@ -7,20 +7,16 @@ import {
   resealEpochBatch,
   type RotationStatus,
 } from '../lib/vault/rotation';
-import { withGrant, type GrantRef } from './with-grant';
+import type { GrantRef } from '../contracts/grant';
+import type { KeyRotationInput } from '../contracts/key-rotation';
+import { withGrant } from './with-grant';
 
 /**
  * The rotateKeys workflow's activities (lib/vault/rotation.ts does the work). Each runs with the
  * tenant key from the requesting admin's decryption grant; each is idempotent (a retried begin
  * finds its rotation, a retried batch finds those epochs done, a retried finish finds it done).
  */
-export interface KeyRotationInput {
-  grant: GrantRef;
-  rotationId: string;
-  requestedBy: string;
-  trigger: RotationStatus['trigger'];
-  removeUserIds: string[];
-}
+export type { KeyRotationInput };
 
 export function createKeyRotationActivities(deps: { db: Db }) {
   const { db } = deps;

@@ -4,13 +4,10 @@ import type { Db } from '../lib/db';
 import { EpochKeyring } from '../lib/vault/epoch-keyring';
 import { GrantUnavailableError, openGrant, type GrantPurpose } from '../lib/vault/grants';
 import type { TenantKeys } from '../lib/vault/session';
+import type { GrantRef } from '../contracts/grant';
 
 /** A decryption grant as a workflow hands it to its activities. */
-export interface GrantRef {
-  tenantId: string;
-  grantId: string;
-  grantKey: string;
-}
+export type { GrantRef };
 
 /**
  * Runs `fn` with the tenant key a grant carries and an epoch keyring; zeroes both afterwards. A

@@ -8,7 +8,7 @@ import {
 import type { ArchiveActivities } from '../activities/archive';
 import type { LedgerActivities } from '../activities/ledger';
 import type { ArchiveMailInput } from '../lib/ingest/archive-start';
-import { MAIL_STAGE } from './search-attributes';
+import { MAIL_STAGE } from '../contracts/search-attributes';
 
 export type MailStage = 'staged' | 'stored' | 'ledgered' | 'sealed';
 export const stageQuery = defineQuery<MailStage>('stage');

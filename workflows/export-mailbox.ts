@@ -7,7 +7,10 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { ExportActivities } from '../activities/export';
-import type { GrantRef, SearchIndexActivities } from '../activities/search-index';
+import type { SearchIndexActivities } from '../activities/search-index';
+import type { ExportInput } from '../contracts/export';
+
+export type { ExportInput };
 
 const { prepareExport, writeExportPart } = proxyActivities<ExportActivities>({
   startToCloseTimeout: '6 hours',
@@ -29,19 +32,6 @@ const { destroyDecryptionGrant } = proxyActivities<SearchIndexActivities>({
 
 /** Mails per ZIP file: a crash redoes at most one part; most exports are a single file. */
 export const MAILS_PER_PART = 2000;
-
-export interface ExportInput {
-  grant: GrantRef;
-  exportId: string;
-  query: string;
-  mailboxes?: string[];
-  password: string;
-  format: 'eml' | 'mbox';
-  includePdfs: boolean;
-  expiresInDays: number;
-  /** Mails per ZIP part; MAILS_PER_PART unless a test wants many small parts. */
-  mailsPerPart?: number;
-}
 
 export interface ExportProgress {
   phase: 'preparing' | 'writing' | 'done' | 'failed' | 'expired';

@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancellationScope, proxyActivities } from '@temporalio/workflow';
 import type { ImportActivities } from '../activities/import';
 import type { ImportSummary } from '../lib/import/run';
+import type { ImportInput } from '../contracts/import';
 
 const { importEntries } = proxyActivities<ImportActivities>({
   startToCloseTimeout: '24 hours',
@@ -12,12 +13,7 @@ const { failImport } = proxyActivities<ImportActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-export interface ImportInput {
-  tenantId: string;
-  importId: string;
-  /** base64url; the key the upload was encrypted under (this input is codec-encrypted). */
-  key: string;
-}
+export type { ImportInput };
 
 /**
  * Imports an uploaded MBOX or ZIP of .eml files, each mail through the ingest path and its own

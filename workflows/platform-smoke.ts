@@ -1,6 +1,6 @@
 import { proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { SmokeActivities, StoredObject } from '../activities/smoke';
-import { MAIL_STAGE } from './search-attributes';
+import { MAIL_STAGE } from '../contracts/search-attributes';
 
 const { storeSmokeObject, recordSmokeCheck } = proxyActivities<SmokeActivities>({
   startToCloseTimeout: '30 seconds',

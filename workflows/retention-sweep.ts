@@ -11,7 +11,7 @@ import { PAGED_TENANT_SWEEPS, TENANTS_PER_SWEEP_RUN } from './patches';
 import type { IntegrityActivities } from '../activities/integrity';
 import type { LedgerActivities } from '../activities/ledger';
 import type { RetentionActivities } from '../activities/retention';
-import { TENANT_ID } from './search-attributes';
+import { TENANT_ID } from '../contracts/search-attributes';
 
 const { findExpiredEpochs, shredExpiredEpoch, deleteExpiredMails, unfinishedShreds } =
   proxyActivities<RetentionActivities>({

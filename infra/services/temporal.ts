@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../../workflows/search-attributes';
+import { searchAttributeFlags } from '../../contracts/search-attributes';
 import { waitFor, type ProcessGroup } from '../processes';
 
 export interface TemporalOptions {

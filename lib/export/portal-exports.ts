@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import type { ExportInput } from '../../workflows/export-mailbox';
+import type { ExportInput } from '../../contracts/export';
 import { recordAudit } from '../audit/record';
 import type { SessionInfo } from '../auth/sessions';
 import type { Db } from '../db';

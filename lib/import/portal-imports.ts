@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import busboy from 'busboy';
-import type { ImportInput } from '../../workflows/import-mail';
+import type { ImportInput } from '../../contracts/import';
 import { recordAudit } from '../audit/record';
 import type { SessionInfo } from '../auth/sessions';
 import { zeroize } from '../crypto/bytes';

@@ -1,6 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { MAIL_STAGE, TENANT_ID } from '../../workflows/search-attributes';
+import { MAIL_STAGE, TENANT_ID } from '../../contracts/search-attributes';
 
 export interface ArchiveMailInput {
   tenantId: string;

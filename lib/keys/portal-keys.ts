@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { KeyRotationInput } from '../../activities/key-rotation';
+import type { KeyRotationInput } from '../../contracts/key-rotation';
 import type { SessionInfo } from '../auth/sessions';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';

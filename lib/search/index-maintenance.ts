@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { TENANT_ID } from '../../workflows/search-attributes';
+import { TENANT_ID } from '../../contracts/search-attributes';
 import type { Db } from '../db';
 import { destroyGrant, issueGrant } from '../vault/grants';
 import type { UnlockedSession } from '../vault/session';

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { TENANT_ID } from '../../workflows/search-attributes';
+import { TENANT_ID } from '../../contracts/search-attributes';
 
 /**
  * Starts a workflow on behalf of a tenant: tagged with the `TenantId` search attribute, so the

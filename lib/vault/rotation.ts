@@ -10,6 +10,7 @@ import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { bind } from './bindings';
 import { openEpochKey, sealEpochKey } from './epochs';
 import { requireAdmin, VaultError, type TenantKeys, type UnlockedSession } from './session';
+import type { RotationTrigger } from '../../contracts/key-rotation';
 
 /**
  * Tenant key rotation (issue 9 §3), in three resumable steps so that a tenant with thousands of
@@ -36,7 +37,7 @@ export interface RotationStatus {
   status: 'running' | 'done' | 'failed';
   epochsTotal: number;
   epochsDone: number;
-  trigger: 'manual' | 'schedule' | 'member-removal';
+  trigger: RotationTrigger;
   removeUserIds: string[];
   createdAt: Date;
   finishedAt: Date | null;

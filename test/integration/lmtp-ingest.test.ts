@@ -17,7 +17,7 @@ import { createLogger } from '../../lib/log';
 import { createS3 } from '../../lib/storage/s3';
 import { connectTemporal } from '../../lib/temporal/client';
 import { stageQuery } from '../../workflows/archive-mail';
-import { MAIL_STAGE, TENANT_ID } from '../../workflows/search-attributes';
+import { MAIL_STAGE, TENANT_ID } from '../../contracts/search-attributes';
 import {
   archived as archived_,
   archiveTenant as archiveTenant_,

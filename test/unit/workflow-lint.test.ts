@@ -54,3 +54,33 @@ describe('lint rule: workflows are deterministic', () => {
     ).toBe(0);
   });
 });
+
+describe('lint rule: dependencies point one way', () => {
+  it.each([
+    ['lib/x/bad.ts', "import type { ExportProgress } from '../../workflows/export-mailbox';"],
+    ['lib/x/bad.ts', "import type { GrantRef } from '../../activities/with-grant';"],
+    ['lib/x/bad.ts', "import { createPortalServices } from '../../web/services';"],
+    ['lib/x/bad.ts', "import { freePort } from '../../infra/processes';"],
+    ['lib/bad.ts', "import { config } from '../workers/cli';"],
+    ['contracts/bad.ts', "import type { Db } from '../lib/db';"],
+  ])('forbids in %s: %s', (file, imp) => {
+    const r = lint(file, `${imp}\nexport const x = 1;\n`);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/no-restricted-imports/);
+  });
+
+  it('lets lib/ and workflows/ import contracts/', () => {
+    const allowed: [string, string][] = [
+      [
+        'lib/x/ok.ts',
+        "import type { ExportInput } from '../../contracts/export';\nexport type X = ExportInput;",
+      ],
+      [
+        'workflows/ok.ts',
+        "import { TENANT_ID } from '../contracts/search-attributes';\nexport const k = TENANT_ID;",
+      ],
+    ];
+    for (const [file, imp] of allowed)
+      expect(lint(file, `${imp}\n`)).toEqual({ status: 0, out: '' });
+  });
+});
