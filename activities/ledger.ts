@@ -8,12 +8,31 @@ import { CoverageWatcher } from '../lib/ledger/coverage-watcher';
 import type { EntryKind } from '../lib/ledger/store';
 import type { TsaClientOptions } from '../lib/tsa/client';
 import { whileHeartbeating } from '../lib/temporal/heartbeat';
+import { tsaCaFile, type Config } from '../lib/config';
 
 export interface LedgerDeps {
   db: Db;
   ledger: { wrapKey: Buffer; originPrefix: string };
   /** TSA settings; the CA bundle is read per round so a renewed CA file is picked up. */
   tsa: Omit<TsaClientOptions, 'caPem'> & { caFile: string };
+}
+
+/** The ledger and TSA settings of a worker, from its configuration. */
+export function ledgerSettings(cfg: Config): Omit<LedgerDeps, 'db'> {
+  return {
+    ledger: {
+      wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
+      originPrefix: cfg.LEDGER_ORIGIN,
+    },
+    tsa: {
+      url: cfg.TSA_URL,
+      caFile: tsaCaFile(cfg),
+      policy: cfg.TSA_POLICY_OID,
+      username: cfg.TSA_USERNAME,
+      password: cfg.TSA_PASSWORD,
+      timeoutMs: cfg.TSA_TIMEOUT_MS,
+    },
+  };
 }
 
 export interface TimestampCoverage {

@@ -1,3 +1,4 @@
+import { ledgerSettings } from '../activities/ledger';
 import { existsSync, readFileSync } from 'node:fs';
 import { registerArchiveGauges } from '../lib/metrics/archive-gauges';
 import { startMetricsServer } from '../lib/metrics/server';
@@ -77,18 +78,7 @@ async function main(): Promise<void> {
       taskQueue: cfg.TEMPORAL_TASK_QUEUE,
       log,
       maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
-      ledger: {
-        wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
-        originPrefix: cfg.LEDGER_ORIGIN,
-      },
-      tsa: {
-        url: cfg.TSA_URL,
-        caFile: tsaCaFile(cfg),
-        policy: cfg.TSA_POLICY_OID,
-        username: cfg.TSA_USERNAME,
-        password: cfg.TSA_PASSWORD,
-        timeoutMs: cfg.TSA_TIMEOUT_MS,
-      },
+      ...ledgerSettings(cfg),
     }),
     dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
     shutdownGraceTime: '10 seconds',

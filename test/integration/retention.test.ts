@@ -14,6 +14,9 @@ import { addRule, saveClass } from '../../lib/retention/classes';
 import { releaseHold, setHold } from '../../lib/retention/holds';
 import { defaultVaultUrl } from '../../lib/vault/shred-keys';
 import type { RetentionProgress } from '../../workflows/retention-sweep';
+import { createLedgerActivities, ledgerSettings } from '../../activities/ledger';
+import { createRetentionActivities } from '../../activities/retention';
+import { MovableClock } from '../helpers/clock';
 import {
   archiveTenant,
   crlf,
@@ -24,6 +27,7 @@ import {
   sha256,
 } from '../helpers/archive';
 import { stackConfig } from '../helpers/stack-env';
+import { runTestWorker } from '../helpers/worker';
 
 /**
  * Issue 9 §2 through the real worker, LMTP, MinIO and vault: a one-minute retention class, a
@@ -69,10 +73,20 @@ describe('retention and legal holds', () => {
     u.pathname = `${u.pathname}_preshred`;
     return u.toString();
   })();
+  // Retention runs on a worker of this test whose clock the test moves forward, instead of
+  // sleeping until a one-minute class expires; workflows, database and storage are the real ones.
+  const clock = new MovableClock();
+  const taskQueue = `retention-${randomUUID()}`;
+  let worker: { stop(): Promise<void> };
   beforeAll(async () => {
     ctx = await openArchiveContext(cfg);
-  });
+    worker = await runTestWorker(cfg, taskQueue, {
+      ...createRetentionActivities({ db: ctx.db, s3: ctx.s3, bucket: cfg.S3_BUCKET, clock }),
+      ...createLedgerActivities({ db: ctx.db, ...ledgerSettings(cfg) }),
+    });
+  }, 120_000);
   afterAll(async () => {
+    await worker?.stop();
     await ctx.close();
     await dropDatabase(copyUrl);
   });
@@ -80,7 +94,7 @@ describe('retention and legal holds', () => {
   const run = (tenantId: string) =>
     ctx.temporal.workflow.execute('retentionRun', {
       workflowId: `retention-test-${tenantId}-${randomUUID()}`,
-      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      taskQueue,
       args: [{ tenantId, trigger: 'manual' }],
     }) as Promise<RetentionProgress>;
 
@@ -155,7 +169,7 @@ describe('retention and legal holds', () => {
 
     // Not yet expired: nothing happens.
     expect(await run(t.tenantId)).toMatchObject({ epochsFound: 0, mailsDeleted: 0 });
-    await new Promise((r) => setTimeout(r, 62_000));
+    clock.advance(62_000);
 
     const first = await run(t.tenantId);
     expect(first).toMatchObject({

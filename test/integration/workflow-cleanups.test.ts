@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { workflowsPath } from '../../lib/temporal/bundle';
 import { connectTemporal } from '../../lib/temporal/client';
-import { dataConverter } from '../../lib/temporal/data-converter';
 import type { Client } from '@temporalio/client';
 import { stackConfig } from '../helpers/stack-env';
+import { runTestWorker } from '../helpers/worker';
 
 /**
  * Issue 18 §4: a cancelled job still cleans up — its decryption grant is destroyed and its failure
@@ -15,9 +13,7 @@ import { stackConfig } from '../helpers/stack-env';
  */
 const cfg = stackConfig();
 let client: Client;
-let connection: NativeConnection;
-let worker: Worker;
-let running: Promise<void>;
+let worker: { stop(): Promise<void> };
 const taskQueue = `cleanups-${randomUUID()}`;
 const calls: { name: string; input: unknown }[] = [];
 
@@ -37,31 +33,20 @@ const record =
 
 beforeAll(async () => {
   client = await connectTemporal(cfg);
-  connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
-  worker = await Worker.create({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue,
-    workflowsPath,
-    dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
-    activities: {
-      prepareExport: record('prepareExport', 10),
-      writeExportPart: untilCancelled,
-      finishExport: record('finishExport'),
-      deleteExportFiles: record('deleteExportFiles'),
-      beginKeyRotation: record('beginKeyRotation', { epochsTotal: 3 }),
-      resealKeyBatch: untilCancelled,
-      failKeyRotation: record('failKeyRotation'),
-      destroyDecryptionGrant: record('destroyDecryptionGrant'),
-    },
+  worker = await runTestWorker(cfg, taskQueue, {
+    prepareExport: record('prepareExport', 10),
+    writeExportPart: untilCancelled,
+    finishExport: record('finishExport'),
+    deleteExportFiles: record('deleteExportFiles'),
+    beginKeyRotation: record('beginKeyRotation', { epochsTotal: 3 }),
+    resealKeyBatch: untilCancelled,
+    failKeyRotation: record('failKeyRotation'),
+    destroyDecryptionGrant: record('destroyDecryptionGrant'),
   });
-  running = worker.run();
 }, 120_000);
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await connection?.close();
+  await worker?.stop();
   await client?.connection.close();
 });
 
