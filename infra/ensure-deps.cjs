@@ -35,10 +35,11 @@ if (!mtime(marker) || mtime(marker) < mtime(lock)) {
 // The project's runtime: Node 24 from the npm package `node` (lib/process/node-runtime.ts). The
 // Node that runs this script only bootstraps npm; npm scripts find node_modules/.bin/node first.
 const projectNode = path.join(root, 'node_modules', '.bin', 'node');
+const wanted = require('../package.json').devDependencies.node.split('.')[0];
 const r = spawnSync(projectNode, ['--version'], { encoding: 'utf8' });
-if (r.status !== 0 || !/^v24\./.test(r.stdout)) {
+if (r.status !== 0 || !r.stdout.startsWith(`v${wanted}.`)) {
   console.error(
-    `node_modules/.bin/node should be Node 24 (the devDependency "node"); got ${r.stdout || r.error}.\n` +
+    `node_modules/.bin/node should be Node ${wanted} (the devDependency "node"); got ${r.stdout || r.error}.\n` +
       'Remove node_modules and run this command again.',
   );
   process.exit(1);

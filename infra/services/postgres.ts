@@ -6,6 +6,7 @@ import { createDb } from '../../lib/db';
 import { migrateToLatest } from '../../lib/db/migrate';
 import { DEV_ROLE_PASSWORD, provisionDatabases, ROLES, urlAs } from '../../lib/db/roles';
 import { defaultVaultUrl } from '../../lib/vault/shred-keys';
+import { waitFor } from '../processes';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -24,7 +25,6 @@ const alive = (pid: number): boolean => {
     return false;
   }
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SIGKILL the postmaster named in postmaster.pid and wait until it is gone. */
 async function killPostmaster(dataDir: string): Promise<void> {
@@ -33,28 +33,15 @@ async function killPostmaster(dataDir: string): Promise<void> {
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`unreadable ${pidFile}`);
   process.kill(pid, 'SIGKILL');
-  for (let i = 0; alive(pid); i++) {
-    if (i > 200) throw new Error(`postmaster ${pid} survived SIGKILL for 10 s`);
-    await sleep(50);
-  }
+  await waitFor(`postmaster ${pid} gone`, async () => (alive(pid) ? undefined : true), 10_000);
 }
 
 /**
  * Start after a crash: until the orphaned backends of a killed postmaster notice its death and
  * detach from shared memory, a new postmaster refuses to start; so try again for a while.
  */
-async function startWithRetries(start: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      return await start();
-    } catch (e) {
-      if (Date.now() > deadline)
-        throw new Error(`embedded PostgreSQL did not start again within 30 s`, { cause: e });
-      await sleep(500);
-    }
-  }
-}
+const startWithRetries = (start: () => Promise<void>): Promise<true> =>
+  waitFor('embedded PostgreSQL restarted', () => start().then(() => true as const), 30_000);
 
 async function answers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
@@ -123,7 +110,7 @@ export async function startEmbeddedPostgres(
     url,
     stop: () => server.stop(),
     kill: () => killPostmaster(dataDir),
-    start: () => startWithRetries(() => server.start()),
+    start: () => startWithRetries(() => server.start()).then(() => undefined),
   };
 }
 
