@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { RouterContextProvider, type ServerBuild } from 'react-router';
 import type { PortalContext } from './app/context';
-import { config, tsaCaFile } from '../lib/config';
+import { config, repoRoot, tsaCaFile } from '../lib/config';
 import { createArchive } from '../lib/archive/portal-archive';
 import { createExports } from '../lib/export/portal-exports';
 import { createImports } from '../lib/import/portal-imports';
@@ -88,7 +88,7 @@ const services = createPortalServices(
 );
 const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
 const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;
-const buildDir = path.resolve(__dirname, '..', cfg.PORTAL_BUILD_DIR);
+const buildDir = path.resolve(repoRoot, cfg.PORTAL_BUILD_DIR);
 
 const app = express();
 app.disable('x-powered-by');

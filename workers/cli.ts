@@ -27,6 +27,7 @@ import {
 } from '../lib/ingest/credentials';
 import { loadIngestCa } from '../lib/ingest/ingest-ca';
 import { verifyBundle } from '../lib/proof/verify-bundle';
+import { buildId, version } from '../lib/version';
 
 /** The `mailrepo` operator command. */
 
@@ -42,7 +43,9 @@ async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   }
 }
 
-const program = new Command('mailrepo').description('mailrepo operator tools');
+const program = new Command('mailrepo')
+  .description('mailrepo operator tools')
+  .version(`${version} (build ${buildId})`);
 
 program
   .command('doctor')

@@ -11,7 +11,10 @@ import { config, tsaCaFile } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
-import { writeWorkflowBundle } from '../lib/temporal/bundle';
+import { workflowsPath } from '../lib/temporal/bundle';
+import { checkWorkflowBundle, currentBuild } from '../lib/process/build-info';
+import { buildId } from '../lib/version';
+import { hostname } from 'node:os';
 import { connectTemporal } from '../lib/temporal/client';
 import { dataConverter } from '../lib/temporal/data-converter';
 import {
@@ -52,8 +55,7 @@ async function main(): Promise<void> {
     },
   });
 
-  let bundlePath = process.env.WORKFLOW_BUNDLE ?? path.join(cfg.DATA_DIR, 'workflow-bundle.js');
-  if (!existsSync(bundlePath)) bundlePath = await writeWorkflowBundle(cfg.DATA_DIR);
+  const workflowCode = chooseWorkflowCode(cfg.WORKFLOW_BUNDLE);
 
   const db = dbFromConfig(cfg, cfg.DATABASE_POOL_MAX);
   // Activities that signal their workflow (export progress) share one client, made on first use.
@@ -67,7 +69,8 @@ async function main(): Promise<void> {
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
-    workflowBundle: { codePath: bundlePath },
+    ...workflowCode,
+    identity: `${process.pid}@${hostname()} build ${buildId}`,
     activities: createActivities({
       db,
       s3,
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
     ? await startMetricsServer(cfg.METRICS_HOST, cfg.WORKER_METRICS_PORT)
     : undefined;
   log.info(
-    { taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE },
+    { taskQueue: cfg.TEMPORAL_TASK_QUEUE, namespace: cfg.TEMPORAL_NAMESPACE, buildId },
     'worker started',
   );
   try {
@@ -111,6 +114,25 @@ async function main(): Promise<void> {
     s3.destroy();
     log.info('worker stopped');
   }
+}
+
+/**
+ * Compiled, the worker runs its own build's workflow bundle and refuses any other (issue 18 §2);
+ * from sources it runs the bundle it is given (the dev stack bundles once for every restart) or
+ * bundles the current sources itself, never a stale file it happens to find.
+ */
+function chooseWorkflowCode(
+  configured: string | undefined,
+): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const compiled = currentBuild();
+  if (compiled) {
+    const codePath = configured ?? path.join(compiled.root, compiled.build.workflowBundle.file);
+    checkWorkflowBundle(codePath, compiled.build);
+    return { workflowBundle: { codePath } };
+  }
+  if (!configured) return { workflowsPath };
+  if (!existsSync(configured)) throw new Error(`WORKFLOW_BUNDLE ${configured} does not exist`);
+  return { workflowBundle: { codePath: configured } };
 }
 
 main().catch((err) => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { unsupportedNode } from '../process/node-runtime';
+import { findRepoRoot } from './repo-root';
 
 /**
  * The one place that reads environment variables. Every variable is documented in .env.example.
@@ -9,7 +10,7 @@ import { unsupportedNode } from '../process/node-runtime';
  * deployment can never silently run on the dev TSA, dev keys or without TLS.
  */
 
-export const repoRoot = path.resolve(__dirname, '..', '..');
+export const repoRoot = findRepoRoot(__dirname);
 
 // A fixed, publicly known key: it keeps dev Temporal history unreadable to casual tools, nothing more.
 const DEV_CODEC_KEY = 'dev:bWFpbHJlcG8tZGV2LWNvZGVjLWtleS0zMi1ieXRlcyE=';
@@ -63,6 +64,11 @@ const spec = {
   TEMPORAL_ADDRESS: v(z.string(), '127.0.0.1:7233', true),
   TEMPORAL_NAMESPACE: v(z.string().min(1), 'mailrepo'),
   TEMPORAL_TASK_QUEUE: v(z.string().min(1), 'mailrepo'),
+  /**
+   * The worker's workflow bundle. Compiled (`npm run build`): default the build's own, and one from
+   * another build is refused. From sources: default none, the worker bundles at start.
+   */
+  WORKFLOW_BUNDLE: v(z.string().optional()),
   TEMPORAL_TLS: v(bool, 'false', true),
   /** mTLS to Temporal (self-hosted with client certificates, or Temporal Cloud): PEM files. */
   TEMPORAL_TLS_CERT_FILE: v(z.string().optional()),

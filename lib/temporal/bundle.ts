@@ -8,11 +8,15 @@ export const workflowsPath = path.join(repoRoot, 'workflows', 'index.ts');
 
 /**
  * Bundles workflow code once, ahead of the worker's start, so workers start fast and every worker
- * process runs byte-identical workflow code. Returns the bundle's path.
+ * process runs byte-identical workflow code. `workflows` is the sources' entry by default; the
+ * release build passes its compiled one. Returns the bundle's path and bytes.
  */
-export async function writeWorkflowBundle(dataDir: string): Promise<string> {
+export async function writeWorkflowBundle(
+  dir: string,
+  workflows = workflowsPath,
+): Promise<{ path: string; code: string }> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath,
+    workflowsPath: workflows,
     failureConverterPath,
     logger: {
       log() {},
@@ -23,8 +27,8 @@ export async function writeWorkflowBundle(dataDir: string): Promise<string> {
       error: console.error,
     },
   });
-  const out = path.join(dataDir, 'workflow-bundle.js');
-  mkdirSync(dataDir, { recursive: true });
+  const out = path.join(dir, 'workflow-bundle.js');
+  mkdirSync(dir, { recursive: true });
   writeFileSync(out, code);
-  return out;
+  return { path: out, code };
 }
