@@ -69,6 +69,24 @@ export default tseslint.config(
     },
   },
   {
+    // Activities are adapters between Temporal and lib/: the SQL lives in lib/ (issue 18 §5).
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'kysely', message: 'Activities hold no SQL: call a lib/ function.' }] },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'CallExpression[callee.property.name=/^(selectFrom|updateTable|insertInto|deleteFrom|replaceInto|mergeInto)$/]',
+          message: 'Activities hold no SQL: call a lib/ function.',
+        },
+      ],
+    },
+  },
+  {
     files: ['contracts/**/*.ts'],
     rules: {
       'no-restricted-imports': [

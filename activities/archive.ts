@@ -2,9 +2,14 @@ import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { metrics } from '../lib/metrics/metrics';
 import { ApplicationFailure } from '@temporalio/activity';
 import { heartbeat } from '../lib/temporal/heartbeat';
-import { recordAudit } from '../lib/audit/record';
+import {
+  advanceMessage,
+  auditArchivedOnce,
+  messageRow,
+  queueForIndex,
+  type MessageRef,
+} from '../lib/archive/message-states';
 import type { Db } from '../lib/db';
-import { withTenant } from '../lib/db/tenant-scope';
 import { deleteStaging } from '../lib/ingest/staging';
 import { objectDigest } from '../lib/storage/s3';
 
@@ -19,25 +24,10 @@ export interface ArchiveDeps {
   bucket: string;
 }
 
-export interface MessageRef {
-  tenantId: string;
-  messageId: string;
-}
+export type { MessageRef };
 
 export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
-  const message = (ref: MessageRef) =>
-    withTenant(db, ref.tenantId, (tx) =>
-      tx.selectFrom('messages').selectAll().where('id', '=', ref.messageId).executeTakeFirst(),
-    );
-  const setState = (ref: MessageRef, values: Record<string, unknown>, from: string[]) =>
-    withTenant(db, ref.tenantId, (tx) =>
-      tx
-        .updateTable('messages')
-        .set(values)
-        .where('id', '=', ref.messageId)
-        .where('state', 'in', from as ('staged' | 'stored' | 'ledgered' | 'sealed')[])
-        .execute(),
-    );
+  const message = (ref: MessageRef) => messageRow(db, ref);
 
   return {
     /**
@@ -78,50 +68,29 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
             'Mismatch',
           );
       }
-      await setState(ref, { state: 'stored', object_key: objectKey }, ['staged']);
+      await advanceMessage(db, ref, { state: 'stored', object_key: objectKey }, ['staged']);
       await deleteStaging(s3, bucket, row.staging_key);
       timer();
       return { objectKey };
     },
 
     async markLedgered(ref: MessageRef & { index: number }): Promise<void> {
-      await setState(ref, { state: 'ledgered', ledger_index: ref.index }, ['stored']);
+      await advanceMessage(db, ref, { state: 'ledgered', ledger_index: ref.index }, ['stored']);
     },
 
     /** Queues the encrypted token list for the search index maintenance (DESIGN §7). */
     async queueIndex(ref: MessageRef): Promise<void> {
-      await withTenant(db, ref.tenantId, (tx) =>
-        tx
-          .insertInto('search_index_queue')
-          .values({ message_id: ref.messageId, tenant_id: ref.tenantId })
-          .onConflict((oc) => oc.column('message_id').doNothing())
-          .execute(),
-      );
+      await queueForIndex(db, ref);
     },
 
     /** One `mail.archived` event per message, however often this runs. */
     async auditArchived(ref: MessageRef & { index: number }): Promise<void> {
-      await withTenant(db, ref.tenantId, async (tx) => {
-        const seen = await tx
-          .selectFrom('audit_events')
-          .select('seq')
-          .where('tenant_id', '=', ref.tenantId)
-          .where('action', '=', 'mail.archived')
-          .where('target_id', '=', ref.messageId)
-          .executeTakeFirst();
-        if (seen) return;
-        await recordAudit(tx, ref.tenantId, {
-          action: 'mail.archived',
-          actor: { type: 'system', label: 'ingest' },
-          target: { type: 'message', id: ref.messageId },
-          details: { ledgerIndex: ref.index },
-        });
-      });
+      await auditArchivedOnce(db, ref, ref.index);
     },
 
     async markSealed(ref: MessageRef): Promise<void> {
       const sealedAt = new Date();
-      await setState(ref, { state: 'sealed', sealed_at: sealedAt }, ['ledgered']);
+      await advanceMessage(db, ref, { state: 'sealed', sealed_at: sealedAt }, ['ledgered']);
       // The whole of archiveMail: from the LMTP reply to the covering timestamp.
       const row = await message(ref);
       if (row?.sealed_at?.getTime() === sealedAt.getTime())

@@ -1,10 +1,14 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { metrics } from '../lib/metrics/metrics';
-import { sql } from 'kysely';
-import { recordAudit } from '../lib/audit/record';
 import type { Db } from '../lib/db';
 import type { ExportPart } from '../lib/db/schema';
-import { withTenant } from '../lib/db/tenant-scope';
+import {
+  exportState,
+  finishExportRecord,
+  markExportExpired,
+  recordExportPart,
+  setMailsDone,
+} from '../lib/export/export-record';
 import { prepareExport } from '../lib/export/prepare';
 import { writeExportPart, type PartInput } from '../lib/export/write-part';
 import { heartbeat } from '../lib/temporal/heartbeat';
@@ -23,15 +27,6 @@ export interface ExportDeps {
 }
 
 export function createExportActivities(deps: ExportDeps) {
-  // Never backwards: a part written again after a crash counts from its start once more.
-  const setMailsDone = (tenantId: string, exportId: string, done: number) =>
-    withTenant(deps.db, tenantId, (tx) =>
-      tx
-        .updateTable('exports')
-        .set({ mails_done: sql`greatest(mails_done, ${done})` })
-        .where('id', '=', exportId)
-        .execute(),
-    );
   return {
     async prepareExport(input: {
       grant: GrantRef;
@@ -48,13 +43,8 @@ export function createExportActivities(deps: ExportDeps) {
       input: { grant: GrantRef } & Omit<PartInput, 'tenantId'>,
     ): Promise<ExportPart> {
       const tenantId = input.grant.tenantId;
-      const row = await withTenant(deps.db, tenantId, (tx) =>
-        tx
-          .selectFrom('exports')
-          .select('parts')
-          .where('id', '=', input.exportId)
-          .executeTakeFirstOrThrow(),
-      );
+      const ref = { tenantId, exportId: input.exportId };
+      const row = await exportState(deps.db, ref);
       const written = row.parts.find((p) => p.n === input.n);
       if (written) return written;
       // Progress for the portal, in the database: at most once a second, never two writes at once.
@@ -64,7 +54,7 @@ export function createExportActivities(deps: ExportDeps) {
       const recordProgress = (done: number) => {
         if (writing || Date.now() - lastWrite < 1000) return;
         lastWrite = Date.now();
-        writing = setMailsDone(tenantId, input.exportId, base + done)
+        writing = setMailsDone(deps.db, ref, base + done)
           .catch(() => undefined)
           .finally(() => (writing = undefined));
       };
@@ -79,24 +69,7 @@ export function createExportActivities(deps: ExportDeps) {
           }),
       );
       await writing;
-      // The part and the list of every mail decrypted for it are recorded in one transaction
-      // (issue 17 §6): the audit chain, anchored in the ledger, names each mail an export opened.
-      await withTenant(deps.db, tenantId, async (tx) => {
-        await tx
-          .updateTable('exports')
-          .set({
-            parts: sql`parts || ${JSON.stringify([part])}::jsonb`,
-            mails_done: sql`greatest(mails_done, ${base + part.mails})`,
-          })
-          .where('id', '=', input.exportId)
-          .execute();
-        await recordAudit(tx, tenantId, {
-          action: 'export.mails_decrypted',
-          actor: { type: 'system', label: 'exportMailbox' },
-          target: { type: 'export', id: input.exportId },
-          details: { part: part.n, mails: decrypted.length, messageIds: decrypted },
-        });
-      });
+      await recordExportPart(deps.db, ref, part, base, decrypted);
       return part;
     },
 
@@ -106,20 +79,7 @@ export function createExportActivities(deps: ExportDeps) {
       expiresAt: string;
       failed?: string;
     }) {
-      const finished = await withTenant(deps.db, input.tenantId, (tx) =>
-        tx
-          .updateTable('exports')
-          .set({
-            status: input.failed ? 'failed' : 'done',
-            error: input.failed ?? null,
-            finished_at: new Date(),
-            expires_at: new Date(input.expiresAt),
-          })
-          .where('id', '=', input.exportId)
-          .where('status', '=', 'running')
-          .returning(['created_at', 'finished_at'])
-          .executeTakeFirst(),
-      );
+      const finished = await finishExportRecord(deps.db, input);
       if (finished && !input.failed)
         metrics.exportDuration.observe(
           (finished.finished_at!.getTime() - finished.created_at.getTime()) / 1000,
@@ -132,28 +92,11 @@ export function createExportActivities(deps: ExportDeps) {
       exportId: string;
       reason: 'expired' | 'failed';
     }) {
-      const row = await withTenant(deps.db, input.tenantId, (tx) =>
-        tx
-          .selectFrom('exports')
-          .select(['parts', 'status'])
-          .where('id', '=', input.exportId)
-          .executeTakeFirstOrThrow(),
-      );
+      const row = await exportState(deps.db, input);
       for (const p of row.parts)
         await deps.s3.send(new DeleteObjectCommand({ Bucket: deps.bucket, Key: p.key }));
       if (input.reason !== 'expired' || row.status === 'expired') return;
-      await withTenant(deps.db, input.tenantId, async (tx) => {
-        await tx
-          .updateTable('exports')
-          .set({ status: 'expired' })
-          .where('id', '=', input.exportId)
-          .execute();
-        await recordAudit(tx, input.tenantId, {
-          action: 'export.expired',
-          actor: { type: 'system', label: 'exportMailbox' },
-          target: { type: 'export', id: input.exportId },
-        });
-      });
+      await markExportExpired(deps.db, input);
     },
   };
 }

@@ -2,17 +2,19 @@ import { readFileSync } from 'node:fs';
 import { timeStage } from '../lib/metrics/metrics';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../lib/db';
-import { checkpointRound, timestampCovering, type RoundResult } from '../lib/ledger/checkpointer';
+import { auditLedgerKeyCreated } from '../lib/audit/ledger-keys';
+import { checkpointRound } from '../lib/checkpoint/round';
+import { timestampCovering, type RoundResult } from '../lib/ledger/checkpointer';
 import { AppendBatcher } from '../lib/ledger/append-batcher';
 import { CoverageWatcher } from '../lib/ledger/coverage-watcher';
-import type { EntryKind } from '../lib/ledger/store';
+import { findTenantLogId, type EntryKind, type LedgerKeys } from '../lib/ledger/store';
 import type { TsaClientOptions } from '../lib/tsa/client';
 import { whileHeartbeating } from '../lib/temporal/heartbeat';
 import { tsaCaFile, type Config } from '../lib/config';
 
 export interface LedgerDeps {
   db: Db;
-  ledger: { wrapKey: Buffer; originPrefix: string };
+  ledger: LedgerKeys;
   /** TSA settings; the CA bundle is read per round so a renewed CA file is picked up. */
   tsa: Omit<TsaClientOptions, 'caPem'> & { caFile: string };
 }
@@ -23,6 +25,7 @@ export function ledgerSettings(cfg: Config): Omit<LedgerDeps, 'db'> {
     ledger: {
       wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
       originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
     },
     tsa: {
       url: cfg.TSA_URL,
@@ -72,12 +75,8 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
       index: number;
       waitMs?: number;
     }): Promise<TimestampCoverage> {
-      const log = await db
-        .selectFrom('ledger_logs')
-        .select('id')
-        .where('tenant_id', '=', input.tenantId)
-        .executeTakeFirst();
-      const lookup = () => (log ? timestampCovering(db, log.id, input.index) : undefined);
+      const logId = await findTenantLogId(db, input.tenantId);
+      const lookup = () => (logId ? timestampCovering(db, logId, input.index) : undefined);
       let covered = await lookup();
       if (!covered && input.waitMs) {
         const waitMs = input.waitMs;

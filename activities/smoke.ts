@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../lib/db';
 import { getObjectBytes, putObject } from '../lib/storage/s3';
+import { recordSmokeCheck } from '../lib/db/smoke-checks';
 
 /**
  * Platform self-check: proves that a workflow's activities can reach object storage and the
@@ -35,17 +36,7 @@ export function createSmokeActivities({ db, s3, bucket }: SmokeDeps) {
     },
 
     async recordSmokeCheck(workflowId: string, stored: StoredObject): Promise<void> {
-      await db
-        .insertInto('smoke_checks')
-        .values({
-          id: workflowId,
-          workflow_id: workflowId,
-          object_key: stored.objectKey,
-          object_sha256: stored.sha256,
-          object_size: stored.size,
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
+      await recordSmokeCheck(db, workflowId, stored);
     },
   };
 }

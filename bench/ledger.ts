@@ -1,3 +1,4 @@
+import { auditLedgerKeyCreated } from '../lib/audit/ledger-keys';
 import { execFileSync } from 'node:child_process';
 import { figure } from './report';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -11,7 +12,7 @@ import { config } from '../lib/config';
 import type { Db } from '../lib/db';
 import { appendEntry, ensureLog, integrateLog, type LogRef } from '../lib/ledger/store';
 import { AppendBatcher } from '../lib/ledger/append-batcher';
-import { checkpointRound } from '../lib/ledger/checkpointer';
+import { checkpointRound } from '../lib/checkpoint/round';
 import { buildProofBundle, ProofUnavailableError } from '../lib/proof/build-bundle';
 import { verifyBundle } from '../lib/proof/verify-bundle';
 import { createDevPki } from '../lib/tsa/dev-ca';
@@ -89,6 +90,7 @@ async function benchBundles(db: Db, wrapKey: Buffer, log: LogRef): Promise<void>
       db,
       wrapKey,
       originPrefix: 'bench.invalid',
+      onKeyCreated: auditLedgerKeyCreated,
       tsa: { url: `http://127.0.0.1:${port}/tsa`, caPem: pki.ca.certPem },
     });
     if (!round.timestamped) throw new Error(`checkpoint not timestamped: ${round.tsaError}`);
@@ -104,6 +106,7 @@ async function benchBundles(db: Db, wrapKey: Buffer, log: LogRef): Promise<void>
         db,
         wrapKey,
         originPrefix: 'bench.invalid',
+        onKeyCreated: auditLedgerKeyCreated,
         tsa: { url: `http://127.0.0.1:${port}/tsa`, caPem: pki.ca.certPem },
       });
       rounds++;
@@ -167,12 +170,21 @@ async function main(): Promise<void> {
           recovery_public_key: randomBytes(32),
         })
         .execute();
-      return ensureLog(db, { tenantId: id, originPrefix: 'bench.invalid', wrapKey });
+      return ensureLog(db, {
+        tenantId: id,
+        originPrefix: 'bench.invalid',
+        onKeyCreated: auditLedgerKeyCreated,
+        wrapKey,
+      });
     };
 
     const appendLog = await mk();
     // As ledgerAppend does it: through the batcher, many concurrent activities.
-    const batcher = new AppendBatcher(db, { wrapKey, originPrefix: 'bench.invalid' });
+    const batcher = new AppendBatcher(db, {
+      wrapKey,
+      originPrefix: 'bench.invalid',
+      onKeyCreated: auditLedgerKeyCreated,
+    });
     for (const c of [64, 256]) {
       const end = Date.now() + 5000;
       let n = 0;
@@ -196,7 +208,12 @@ async function main(): Promise<void> {
     }
 
     // The anchor log (tenant null) is the big one: proofs, then the bundles' anchor proofs, use it.
-    const big = await ensureLog(db, { tenantId: null, originPrefix: 'bench.invalid', wrapKey });
+    const big = await ensureLog(db, {
+      tenantId: null,
+      originPrefix: 'bench.invalid',
+      onKeyCreated: auditLedgerKeyCreated,
+      wrapKey,
+    });
     let filled = 0;
     for (const target of sizes) {
       const { insertS, integrateS } = await fill(db, big, filled, target);

@@ -31,9 +31,19 @@ export function loadMail(label: string, domain = 'ausfall.example'): Buffer {
   );
 }
 
+export const newTally = (): Tally => ({
+  sent: new Set(),
+  acknowledged: new Set(),
+  tempFailures: 0,
+  permFailures: [],
+  dropped: 0,
+});
+
 /**
- * Sends fresh mails over `connections` connections until `loadMs` is over, retrying every mail
- * that got a 4xx or lost its connection, until each is acknowledged or `retryMs` more have passed.
+ * Sends fresh mails over `connections` connections until `loadMs` is over (or `stop` aborts),
+ * retrying every mail that got a 4xx or lost its connection, until each is acknowledged or
+ * `retryMs` more have passed. `tally`, when given, is filled as it goes, for a caller that acts on
+ * what happens (a fault test that kills a service once mails flow).
  */
 export async function streamMails(o: {
   port: number;
@@ -42,17 +52,17 @@ export async function streamMails(o: {
   loadMs: number;
   retryMs: number;
   connections?: number;
+  tally?: Tally;
+  stop?: AbortSignal;
 }): Promise<Tally> {
-  const tally: Tally = {
-    sent: new Set(),
-    acknowledged: new Set(),
-    tempFailures: 0,
-    permFailures: [],
-    dropped: 0,
-  };
+  const tally = o.tally ?? newTally();
   const retry: Buffer[] = [];
-  const loadEnd = Date.now() + o.loadMs;
-  const hardEnd = loadEnd + o.retryMs;
+  let loadEnd = Date.now() + o.loadMs;
+  let hardEnd = loadEnd + o.retryMs;
+  o.stop?.addEventListener('abort', () => {
+    loadEnd = Math.min(loadEnd, Date.now());
+    hardEnd = loadEnd + o.retryMs;
+  });
   const sender = async () => {
     let client: LmtpClient | undefined;
     for (;;) {

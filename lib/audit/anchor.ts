@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { appendEntry, ensureLog } from '../ledger/store';
+import { appendEntry, ensureLog, type LedgerKeys } from '../ledger/store';
 
 /**
  * Appends each tenant's audit chain head to the tenant's ledger when it moved since the last
@@ -10,10 +10,7 @@ import { appendEntry, ensureLog } from '../ledger/store';
  * the tenant's log is audited in that tenant's chain. Safe to repeat: a head already in the ledger
  * keeps its index.
  */
-export async function anchorAuditHeads(
-  db: Db,
-  ledger: { wrapKey: Buffer; originPrefix: string },
-): Promise<number> {
+export async function anchorAuditHeads(db: Db, ledger: LedgerKeys): Promise<number> {
   const moved = await db
     .selectFrom('audit_heads as h')
     .select(['h.tenant_id', 'h.seq', 'h.hash'])

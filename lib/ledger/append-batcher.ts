@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { appendEntries, ensureLog, type EntryKind } from './store';
+import { appendEntries, ensureLog, type EntryKind, type LedgerKeys } from './store';
 
 interface Pending {
   entryHash: Buffer;
@@ -23,7 +23,7 @@ export class AppendBatcher {
 
   constructor(
     private readonly db: Db,
-    private readonly ledger: { wrapKey: Buffer; originPrefix: string },
+    private readonly ledger: LedgerKeys,
     private readonly opts: { maxDelayMs?: number; maxBatch?: number } = {},
   ) {}
 

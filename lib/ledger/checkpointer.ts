@@ -4,9 +4,15 @@ import type { Transaction } from 'kysely';
 import type { Database, Db } from '../db';
 
 type Tx = Transaction<Database>;
-import { anchorAuditHeads } from '../audit/anchor';
 import { requestTimestamp, type TsaClientOptions } from '../tsa/client';
-import { appendEntry, ensureLog, integrateLog, signCurrentCheckpoint, type LogRef } from './store';
+import {
+  appendEntry,
+  ensureLog,
+  integrateLog,
+  signCurrentCheckpoint,
+  type LedgerKeys,
+  type LogRef,
+} from './store';
 
 /**
  * One checkpoint round (the body of the ledgerCheckpoint workflow's activity), as the system — it
@@ -18,10 +24,8 @@ import { appendEntry, ensureLog, integrateLog, signCurrentCheckpoint, type LogRe
  * the next round timestamps a newer checkpoint that covers them. Safe to repeat (retries).
  */
 
-export interface CheckpointDeps {
+export interface CheckpointDeps extends LedgerKeys {
   db: Db;
-  wrapKey: Buffer;
-  originPrefix: string;
   tsa: TsaClientOptions;
 }
 
@@ -72,14 +76,9 @@ async function checkpointIfGrown(
   return true;
 }
 
-export async function checkpointRound(deps: CheckpointDeps): Promise<RoundResult> {
-  // Audit chain heads first, so this round's tenant checkpoints cover them.
-  await anchorAuditHeads(deps.db, deps);
-  const anchor = await ensureLog(deps.db, {
-    tenantId: null,
-    originPrefix: deps.originPrefix,
-    wrapKey: deps.wrapKey,
-  });
+/** Steps 1 and 2 above; lib/checkpoint/round.ts anchors the audit chains first. */
+export async function checkpointLogs(deps: CheckpointDeps): Promise<RoundResult> {
+  const anchor = await ensureLog(deps.db, { ...deps, tenantId: null });
   const dirty = await deps.db
     .selectFrom('ledger_logs')
     .select(['id', 'tenant_id', 'origin'])

@@ -11,7 +11,6 @@ import {
   type Hash,
   type SubtreeHasher,
 } from './merkle';
-import { recordAudit } from '../audit/record';
 import { generateSigningKey, keyHash, signCheckpoint, type Checkpoint } from './checkpoint';
 import {
   fullTileNodes,
@@ -47,10 +46,36 @@ export interface LogRef {
   origin: string;
 }
 
+/** The id of the tenant's log; undefined before its first entry. */
+export async function findTenantLogId(db: Conn, tenantId: string): Promise<string | undefined> {
+  const log = await db
+    .selectFrom('ledger_logs')
+    .select('id')
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirst();
+  return log?.id;
+}
+
+/**
+ * Records a new tenant log's signing key, in the transaction that creates it (the audit log does:
+ * lib/audit/ledger-keys.ts; passed in, so the ledger depends on nothing above it).
+ */
+export type KeyCreatedHook = (
+  tx: Tx,
+  key: { tenantId: string; logId: string; origin: string; keyHash: Buffer },
+) => Promise<void>;
+
+/** What every writer of the ledger needs: the log names, the key wrapping, the key record. */
+export interface LedgerKeys {
+  originPrefix: string;
+  wrapKey: Buffer;
+  onKeyCreated: KeyCreatedHook;
+}
+
 /** The tenant's log (or, with tenantId null, the anchor log), created with its signing key on first use. */
 export async function ensureLog(
   db: Conn,
-  opts: { tenantId: string | null; originPrefix: string; wrapKey: Buffer },
+  opts: { tenantId: string | null } & LedgerKeys,
 ): Promise<LogRef> {
   const find = () =>
     db
@@ -82,15 +107,11 @@ export async function ensureLog(
       .returning('id')
       .executeTakeFirst();
     if (inserted && opts.tenantId)
-      await recordAudit(tx, opts.tenantId, {
-        action: 'key.created',
-        actor: { type: 'system', label: 'ledger' },
-        target: { type: 'ledger-log', id },
-        details: {
-          purpose: 'ledger-signing',
-          origin,
-          keyHash: keyHash(origin, key.publicKey).toString('hex'),
-        },
+      await opts.onKeyCreated(tx, {
+        tenantId: opts.tenantId,
+        logId: id,
+        origin,
+        keyHash: keyHash(origin, key.publicKey),
       });
   };
   if (db.isTransaction) await create(db as Tx);

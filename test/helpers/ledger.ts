@@ -1,3 +1,4 @@
+import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import type { Config } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
@@ -19,7 +20,12 @@ export async function tenantWithLog(
   });
   const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
   const log = await withTenant(db, tenantId, (tx) =>
-    ensureLog(tx, { tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
+    ensureLog(tx, {
+      tenantId,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
+      wrapKey,
+    }),
   );
   return { tenantId, log };
 }

@@ -1,3 +1,4 @@
+import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import { tsaCaFile } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { addIngestAddress, removeIngestAddress } from '../../lib/ingest/addresses';
-import { checkpointRound } from '../../lib/ledger/checkpointer';
+import { checkpointRound } from '../../lib/checkpoint/round';
 import { ensureLog } from '../../lib/ledger/store';
 import {
   addMember,
@@ -39,6 +40,7 @@ const round = (db: Db) =>
     db,
     wrapKey,
     originPrefix: cfg.LEDGER_ORIGIN,
+    onKeyCreated: auditLedgerKeyCreated,
     tsa: { url: cfg.TSA_URL, caPem: caPem() },
   });
 
@@ -124,7 +126,12 @@ describe('audit log', () => {
     admin = await t.session();
     await rotateTenantKey(db, admin, { removeUserIds: [memberId] });
     await withTenant(db, t.tenantId, (tx) =>
-      ensureLog(tx, { tenantId: t.tenantId, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
+      ensureLog(tx, {
+        tenantId: t.tenantId,
+        originPrefix: cfg.LEDGER_ORIGIN,
+        onKeyCreated: auditLedgerKeyCreated,
+        wrapKey,
+      }),
     );
     await addIngestAddress(db, t.tenantId, 'Journal@Pruefung.example', operator);
     await removeIngestAddress(db, t.tenantId, 'journal@pruefung.example', operator);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { startEphemeralStack, type EphemeralStack } from '../../infra/ephemeral-stack';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { archivedOf, streamMails, tallyLine } from '../../infra/mail-load';
+import { archivedOf, newTally, streamMails, tallyLine } from '../../infra/mail-load';
+import { waitFor } from '../../infra/processes';
 import type { BackingService } from '../../infra/stack';
 import { loadConfig } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
@@ -12,7 +13,7 @@ import { FAST_ARGON2 } from '../helpers/ledger';
 
 /**
  * Issue 6, fault tests: the Temporal server, then MinIO, is killed (-9, as in a crash) while mails
- * stream in over LMTP and started again 10 s later. A stack of its own (its Temporal persisted in SQLite, so a restarted
+ * stream in over LMTP and started again once the senders have felt it. A stack of its own (its Temporal persisted in SQLite, so a restarted
  * server still knows its workflows) lets the test stop services without disturbing the others.
  * The senders behave like an MTA: a 4xx reply or a dropped connection means "try again later".
  */
@@ -52,19 +53,46 @@ afterAll(async () => {
   await running?.dispose();
 }, 60_000);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
+/**
+ * Driven by what the senders see, not by timers: the service is killed once mails flow, started
+ * again once the outage has been felt (refusals or dropped connections), and the load ends once
+ * mails are acknowledged again after the restart.
+ */
 async function outage(service: BackingService, label: string) {
-  const load = streamMails({ port: lmtpPort, rcpt: RCPT, label, loadMs: 24_000, retryMs: 90_000 });
-  await sleep(6_000);
-  await running.stack.services[service].kill();
-  await sleep(10_000);
-  await running.stack.services[service].start();
-  const tally = await load;
-  const counts = await archivedOf({ db, tenantId, s3, bucket }, tally.acknowledged, 180_000);
-  // The figures first, so a failing run says what it lost.
-  console.log(tallyLine(`${service} killed (-9) for 10 s during ingest`, tally, counts));
-  return { tally, ...counts, lost: tally.acknowledged.size - counts.archived };
+  const tally = newTally();
+  const stop = new AbortController();
+  const load = streamMails({
+    port: lmtpPort,
+    rcpt: RCPT,
+    label,
+    loadMs: 120_000,
+    retryMs: 90_000,
+    tally,
+    stop: stop.signal,
+  });
+  const until = (what: string, ok: () => boolean) =>
+    waitFor(what, async () => ok() || undefined, 120_000);
+  try {
+    await until('mails flowing', () => tally.acknowledged.size >= 20);
+    const killedAt = Date.now();
+    await running.stack.services[service].kill();
+    const felt = tally.tempFailures + tally.dropped;
+    await until('the outage felt', () => tally.tempFailures + tally.dropped >= felt + 12);
+    const downS = (Date.now() - killedAt) / 1000;
+    await running.stack.services[service].start();
+    const acknowledged = tally.acknowledged.size;
+    await until('mails flowing again', () => tally.acknowledged.size >= acknowledged + 20);
+    stop.abort();
+    await load;
+    const counts = await archivedOf({ db, tenantId, s3, bucket }, tally.acknowledged, 180_000);
+    // The figures first, so a failing run says what it lost.
+    console.log(
+      tallyLine(`${service} killed (-9) for ${downS.toFixed(0)} s during ingest`, tally, counts),
+    );
+    return { tally, ...counts, lost: tally.acknowledged.size - counts.archived };
+  } finally {
+    stop.abort();
+  }
 }
 
 describe('backing services killed during ingest', () => {

@@ -1,3 +1,4 @@
+import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { createHash } from 'node:crypto';
 import type { Db } from '../../lib/db';
 import { AppendBatcher } from '../../lib/ledger/append-batcher';
@@ -21,7 +22,11 @@ describe('append batcher', () => {
     );
     const batcher = new AppendBatcher(
       db,
-      { wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'), originPrefix: cfg.LEDGER_ORIGIN },
+      {
+        wrapKey: Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64'),
+        originPrefix: cfg.LEDGER_ORIGIN,
+        onKeyCreated: auditLedgerKeyCreated,
+      },
       { maxBatch: 100 },
     );
     const hash = (t: number, i: number) => createHash('sha256').update(`${t}/${i}`).digest();

@@ -1,10 +1,12 @@
+import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tsaCaFile } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { openCheckpoint } from '../../lib/ledger/checkpoint';
-import { checkpointRound, noteHash, timestampCovering } from '../../lib/ledger/checkpointer';
+import { checkpointRound } from '../../lib/checkpoint/round';
+import { noteHash, timestampCovering } from '../../lib/ledger/checkpointer';
 import { hashLeaf, verifyInclusion } from '../../lib/ledger/merkle';
 import { appendEntry, inclusionProofFor } from '../../lib/ledger/store';
 import { connectTemporal } from '../../lib/temporal/client';
@@ -39,6 +41,7 @@ describe('checkpoints and timestamps', () => {
       db,
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
       tsa: { url: 'http://127.0.0.1:1/tsa', caPem: caPem(), attempts: 2, backoffMs: 10 },
     });
     expect(down).toMatchObject({ tenantCheckpoints: 1, timestamped: false });
@@ -52,6 +55,7 @@ describe('checkpoints and timestamps', () => {
       db,
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
       tsa: { url: cfg.TSA_URL, caPem: caPem() },
     });
     expect(up).toMatchObject({ tenantCheckpoints: 1, timestamped: true });
@@ -114,12 +118,14 @@ describe('checkpoints and timestamps', () => {
       db,
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
       tsa: { url: cfg.TSA_URL, caPem: caPem() },
     });
     const again = await checkpointRound({
       db,
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
       tsa: { url: cfg.TSA_URL, caPem: caPem() },
     });
     expect(again.tenantCheckpoints).toBe(0);
@@ -131,6 +137,7 @@ describe('checkpoints and timestamps', () => {
       db,
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
       tsa: { url: cfg.TSA_URL, caPem: caPem() },
     });
     expect(again2.tenantCheckpoints).toBe(0);

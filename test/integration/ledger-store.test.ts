@@ -1,3 +1,4 @@
+import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
@@ -112,10 +113,16 @@ describe('ledger store on PostgreSQL', () => {
     const anchor = await ensureLog(db, {
       tenantId: null,
       originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
       wrapKey,
     });
     expect(
-      await ensureLog(db, { tenantId: null, originPrefix: cfg.LEDGER_ORIGIN, wrapKey }),
+      await ensureLog(db, {
+        tenantId: null,
+        originPrefix: cfg.LEDGER_ORIGIN,
+        onKeyCreated: auditLedgerKeyCreated,
+        wrapKey,
+      }),
     ).toEqual(anchor);
     const visible = await withTenant(db, a.tenantId, (tx) =>
       tx.selectFrom('ledger_logs').select('id').where('id', '=', anchor.id).execute(),

@@ -1,9 +1,10 @@
+import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
-import { checkpointRound } from '../../lib/ledger/checkpointer';
+import { checkpointRound } from '../../lib/checkpoint/round';
 import { appendEntry } from '../../lib/ledger/store';
 import { verifyLog } from '../../lib/ledger/verify-log';
 import { readFileSync } from 'node:fs';
@@ -42,11 +43,23 @@ describe('whole-log verification', () => {
       for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
     });
     const tsa = { url: cfg.TSA_URL, caPem: readFileSync(tsaCaFile(cfg), 'utf8') };
-    await checkpointRound({ db, wrapKey, originPrefix: cfg.LEDGER_ORIGIN, tsa });
+    await checkpointRound({
+      db,
+      wrapKey,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
+      tsa,
+    });
     await withTenant(db, tenantId, async (tx) => {
       for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
     });
-    await checkpointRound({ db, wrapKey, originPrefix: cfg.LEDGER_ORIGIN, tsa });
+    await checkpointRound({
+      db,
+      wrapKey,
+      originPrefix: cfg.LEDGER_ORIGIN,
+      onKeyCreated: auditLedgerKeyCreated,
+      tsa,
+    });
 
     const clean = await verifyLog(db, log.id);
     expect(clean.problems).toEqual([]);

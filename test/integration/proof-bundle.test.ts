@@ -1,3 +1,4 @@
+import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { tsaCaFile } from '../../lib/config';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { generateSigningKey, signCheckpoint, verifierKey } from '../../lib/ledger/checkpoint';
-import { checkpointRound } from '../../lib/ledger/checkpointer';
+import { checkpointRound } from '../../lib/checkpoint/round';
 import { appendEntry } from '../../lib/ledger/store';
 import { BundleFile } from '../../lib/proof/bundle-layout';
 import { buildProofBundle, ProofUnavailableError } from '../../lib/proof/build-bundle';
@@ -28,6 +29,7 @@ const round = (db: ReturnType<typeof own.db>) =>
     db,
     wrapKey,
     originPrefix: cfg.LEDGER_ORIGIN,
+    onKeyCreated: auditLedgerKeyCreated,
     tsa: { url: cfg.TSA_URL, caPem: caPem() },
   });
 

@@ -69,6 +69,22 @@ describe('lint rule: dependencies point one way', () => {
     expect(r.out).toMatch(/no-restricted-imports/);
   });
 
+  it.each([
+    ["import { sql } from 'kysely';\nexport const q = sql`select 1`;", /no-restricted-imports/],
+    [
+      "import type { Db } from '../lib/db';\nexport const q = (db: Db) => db.selectFrom('messages').selectAll().execute();",
+      /no-restricted-syntax/,
+    ],
+    [
+      "import type { Db } from '../lib/db';\nexport const q = (db: Db) => db.updateTable('exports').set({}).execute();",
+      /no-restricted-syntax/,
+    ],
+  ])('forbids SQL in activities: %s', (code, rule) => {
+    const r = lint('activities/bad.ts', `${code}\n`);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(rule);
+  });
+
   it('lets lib/ and workflows/ import contracts/', () => {
     const allowed: [string, string][] = [
       [
