@@ -1,3 +1,4 @@
+import { defineQuery } from '@temporalio/workflow';
 import type { GrantRef } from './grant';
 
 /** The exportMailbox workflow's input (workflows/export-mailbox.ts; started by the portal). */
@@ -13,3 +14,14 @@ export interface ExportInput {
   /** Mails per ZIP part; MAILS_PER_PART unless a test wants many small parts. */
   mailsPerPart?: number;
 }
+
+export interface ExportProgress {
+  phase: 'preparing' | 'writing' | 'done' | 'failed' | 'expired';
+  total: number;
+  done: number;
+  parts: number;
+  startedAt: number;
+}
+
+/** exportMailbox's progress by parts (mails within a part: `exports.mails_done`). */
+export const exportProgressQuery = defineQuery<ExportProgress>('progress');

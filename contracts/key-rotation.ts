@@ -1,3 +1,4 @@
+import { defineQuery } from '@temporalio/workflow';
 import type { GrantRef } from './grant';
 
 export type RotationTrigger = 'manual' | 'schedule' | 'member-removal';
@@ -10,3 +11,11 @@ export interface KeyRotationInput {
   trigger: RotationTrigger;
   removeUserIds: string[];
 }
+
+export interface KeyRotationProgress {
+  phase: 'starting' | 'resealing' | 'finishing' | 'done' | 'failed';
+  epochsDone: number;
+  epochsTotal: number;
+}
+
+export const keyRotationProgressQuery = defineQuery<KeyRotationProgress>('progress');

@@ -1,5 +1,4 @@
 import {
-  defineQuery,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -7,11 +6,10 @@ import {
 } from '@temporalio/workflow';
 import type { ArchiveActivities } from '../activities/archive';
 import type { LedgerActivities } from '../activities/ledger';
-import type { ArchiveMailInput } from '../lib/ingest/archive-start';
+import { stageQuery, type ArchiveMailInput, type MailStage } from '../contracts/archive';
 import { MAIL_STAGE } from '../contracts/search-attributes';
 
-export type MailStage = 'staged' | 'stored' | 'ledgered' | 'sealed';
-export const stageQuery = defineQuery<MailStage>('stage');
+export { stageQuery, type MailStage };
 
 const PERMANENT = ['MessageNotFound', 'StagingLost', 'InvalidEntry'];
 

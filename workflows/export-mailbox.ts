@@ -1,14 +1,13 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
   proxyActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
 import type { ExportActivities } from '../activities/export';
 import type { SearchIndexActivities } from '../activities/search-index';
-import type { ExportInput } from '../contracts/export';
+import { exportProgressQuery, type ExportInput, type ExportProgress } from '../contracts/export';
 
 export type { ExportInput };
 
@@ -33,15 +32,7 @@ const { destroyDecryptionGrant } = proxyActivities<SearchIndexActivities>({
 /** Mails per ZIP file: a crash redoes at most one part; most exports are a single file. */
 export const MAILS_PER_PART = 2000;
 
-export interface ExportProgress {
-  phase: 'preparing' | 'writing' | 'done' | 'failed' | 'expired';
-  total: number;
-  done: number;
-  parts: number;
-  startedAt: number;
-}
-
-export const exportProgressQuery = defineQuery<ExportProgress>('progress');
+export { exportProgressQuery, type ExportProgress };
 
 /**
  * An export (issue 9): the chosen mails into AES-256 ZIP parts in object storage, under a

@@ -1,6 +1,7 @@
 import { continueAsNew, patched, proxyActivities } from '@temporalio/workflow';
 import { PAGED_TENANT_SWEEPS, TENANTS_PER_SWEEP_RUN } from './patches';
 import type { IntegrityActivities } from '../activities/integrity';
+import type { IntegrityCheckInput, IntegrityCheckSummary } from '../contracts/integrity';
 
 const { checkTenantIntegrity } = proxyActivities<IntegrityActivities>({
   startToCloseTimeout: '12 hours',
@@ -11,22 +12,7 @@ const { listTenantIds } = proxyActivities<IntegrityActivities>({
   startToCloseTimeout: '1 minute',
 });
 
-export interface IntegrityCheckInput {
-  /** One tenant (started from the portal); all tenants when absent (the daily schedule). */
-  tenantId?: string;
-  trigger: 'schedule' | 'manual';
-  /** A sweep continued as new: the last tenant done and the totals so far. */
-  after?: string;
-  sum?: IntegrityCheckSummary;
-}
-
-export interface IntegrityCheckSummary {
-  tenants: number;
-  objectsChecked: number;
-  failures: number;
-  ledgerProblems: number;
-  auditProblems: number;
-}
+export type { IntegrityCheckInput, IntegrityCheckSummary };
 
 /**
  * Re-reads every stored ciphertext, verifies the ledger and the audit chain, tenant by tenant

@@ -1,6 +1,5 @@
 import {
   continueAsNew,
-  defineQuery,
   executeChild,
   patched,
   proxyActivities,
@@ -12,6 +11,12 @@ import type { IntegrityActivities } from '../activities/integrity';
 import type { LedgerActivities } from '../activities/ledger';
 import type { RetentionActivities } from '../activities/retention';
 import { TENANT_ID } from '../contracts/search-attributes';
+import {
+  retentionProgressQuery,
+  type RetentionProgress,
+  type RetentionRunInput,
+  type RetentionSweepProgress,
+} from '../contracts/retention';
 
 const { findExpiredEpochs, shredExpiredEpoch, deleteExpiredMails, unfinishedShreds } =
   proxyActivities<RetentionActivities>({
@@ -29,22 +34,9 @@ const { ledgerAppend } = proxyActivities<LedgerActivities>({
 });
 const { listTenantIds } = proxyActivities<IntegrityActivities>({ startToCloseTimeout: '1 minute' });
 
-export interface RetentionRunInput {
-  tenantId: string;
-  trigger: 'schedule' | 'manual';
-}
+export type { RetentionRunInput, RetentionSweepProgress };
 
-export interface RetentionProgress {
-  epochsFound: number;
-  epochsDone: number;
-  epochsShredded: number;
-  mailsDeleted: number;
-  /** Expired epochs kept (in part) because a legal hold covers mail in them. */
-  epochsHeld: number;
-  tombstones: number;
-}
-
-export const retentionProgressQuery = defineQuery<RetentionProgress>('progress');
+export { retentionProgressQuery, type RetentionProgress };
 
 /**
  * One tenant's retention run: shreds every expired epoch (or, where a legal hold covers some of
@@ -85,13 +77,6 @@ export async function retentionRun(input: RetentionRunInput): Promise<RetentionP
     p.tombstones++;
   }
   return p;
-}
-
-export interface RetentionSweepProgress {
-  /** The last tenant done by the runs before this one (continue-as-new). */
-  after?: string;
-  tenants: number;
-  mailsDeleted: number;
 }
 
 /**

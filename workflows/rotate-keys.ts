@@ -1,12 +1,12 @@
 import {
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { KeyRotationActivities, KeyRotationInput } from '../activities/key-rotation';
 import type { SearchIndexActivities } from '../activities/search-index';
+import { keyRotationProgressQuery, type KeyRotationProgress } from '../contracts/key-rotation';
 
 const { beginKeyRotation, resealKeyBatch, finishKeyRotation } =
   proxyActivities<KeyRotationActivities>({
@@ -28,13 +28,7 @@ const { destroyDecryptionGrant } = proxyActivities<SearchIndexActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-export interface KeyRotationProgress {
-  phase: 'starting' | 'resealing' | 'finishing' | 'done' | 'failed';
-  epochsDone: number;
-  epochsTotal: number;
-}
-
-export const keyRotationProgressQuery = defineQuery<KeyRotationProgress>('progress');
+export { keyRotationProgressQuery, type KeyRotationProgress };
 
 /**
  * Rotates the tenant key (and removes members, if named): begin, re-seal the live epoch keys in

@@ -1,12 +1,10 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
+import type { ArchiveMailInput } from '../../contracts/archive';
 import { MAIL_STAGE, TENANT_ID } from '../../contracts/search-attributes';
+import { startWorkflow } from '../temporal/start-workflow';
 
-export interface ArchiveMailInput {
-  tenantId: string;
-  messageId: string;
-  sha256Hex: string;
-}
+export type { ArchiveMailInput };
 
 /** One workflow id per tenant and mail content: a repeated start is the same archive entry. */
 export const archiveWorkflowId = (tenantId: string, sha256Hex: string) =>
@@ -26,7 +24,7 @@ export async function startArchive(
     // The sender waits for this answer: give up after a few seconds (451, it retries) rather
     // than letting the client's own retries stretch the reply while Temporal is away.
     await client.withDeadline(Date.now() + 5_000, () =>
-      client.workflow.start('archiveMail', {
+      startWorkflow(client, 'archiveMail', {
         taskQueue,
         workflowId: archiveWorkflowId(input.tenantId, input.sha256Hex),
         args: [input],

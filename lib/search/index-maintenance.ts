@@ -1,6 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { TENANT_ID } from '../../contracts/search-attributes';
 import type { Db } from '../db';
+import { startWorkflow } from '../temporal/start-workflow';
 import { destroyGrant, issueGrant } from '../vault/grants';
 import type { UnlockedSession } from '../vault/session';
 
@@ -23,7 +24,7 @@ export async function startIndexMaintenance(
     ttlMs: GRANT_TTL_MS,
   });
   try {
-    await deps.temporal.workflow.start('maintainSearchIndex', {
+    await startWorkflow(deps.temporal, 'maintainSearchIndex', {
       workflowId: indexWorkflowId(session.tenantId),
       taskQueue: deps.taskQueue,
       args: [{ tenantId: session.tenantId, grantId: grant.grantId, grantKey: grant.grantKey }],

@@ -6,6 +6,8 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import type { WorkflowArgs, WorkflowName } from '../../contracts/workflows';
+import { scheduledStart } from './start-workflow';
 
 export const LEDGER_SCHEDULE_ID = 'ledger-checkpoint';
 export const INTEGRITY_SCHEDULE_ID = 'integrity-check';
@@ -23,7 +25,7 @@ export async function ensureLedgerSchedule(
 ): Promise<void> {
   await ensureSchedule(client, LEDGER_SCHEDULE_ID, {
     spec: { intervals: [{ every: `${intervalSeconds} seconds` as const }] },
-    action: { type: 'startWorkflow', workflowType: 'ledgerCheckpoint', taskQueue, args: [] },
+    action: scheduledStart('ledgerCheckpoint', taskQueue, []),
     catchupWindow: '1 minute',
   });
 }
@@ -49,7 +51,7 @@ export async function ensureSessionSchedule(
 ): Promise<void> {
   await ensureSchedule(client, SESSION_SCHEDULE_ID, {
     spec: { intervals: [{ every: `${intervalSeconds} seconds` as const }] },
-    action: { type: 'startWorkflow', workflowType: 'sessionSweep', taskQueue, args: [] },
+    action: scheduledStart('sessionSweep', taskQueue, []),
     catchupWindow: '1 minute',
   });
 }
@@ -63,11 +65,16 @@ export async function ensureRetentionSchedule(
   await ensureSchedule(client, RETENTION_SCHEDULE_ID, daily(at, 'retentionSweep', taskQueue, []));
 }
 
-function daily(at: string, workflowType: string, taskQueue: string, args: unknown[]) {
+function daily<N extends WorkflowName>(
+  at: string,
+  workflowType: N,
+  taskQueue: string,
+  args: WorkflowArgs[N],
+) {
   const [hour, minute] = at.split(':').map(Number) as [number, number];
   return {
     spec: { calendars: [{ hour, minute }], timezone: 'Europe/Berlin' },
-    action: { type: 'startWorkflow' as const, workflowType, taskQueue, args },
+    action: scheduledStart(workflowType, taskQueue, args),
     catchupWindow: '1 day' as const,
   };
 }

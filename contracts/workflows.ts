@@ -1,0 +1,30 @@
+import type { ArchiveMailInput } from './archive';
+import type { ExportInput } from './export';
+import type { GrantRef } from './grant';
+import type { ImportInput } from './import';
+import type { IntegrityCheckInput } from './integrity';
+import type { KeyRotationInput } from './key-rotation';
+import type { RetentionRunInput, RetentionSweepProgress } from './retention';
+
+/**
+ * Every workflow type by name, with the arguments it is started with. The LMTP server, the portal,
+ * the CLI and the schedules start workflows through lib/temporal/start-workflow.ts, which takes
+ * only these names and these arguments; workflows/contracts-check.ts fails to compile when a
+ * workflow is missing here or its parameters no longer accept what this says.
+ */
+export interface WorkflowArgs {
+  archiveMail: [ArchiveMailInput];
+  maintainSearchIndex: [GrantRef];
+  exportMailbox: [ExportInput];
+  importMail: [ImportInput];
+  rotateKeys: [KeyRotationInput];
+  integrityCheck: [IntegrityCheckInput];
+  retentionRun: [RetentionRunInput];
+  retentionSweep: [] | [RetentionSweepProgress];
+  ledgerCheckpoint: [];
+  sessionSweep: [];
+  platformSmoke: [];
+  emptyWorkflow: [];
+}
+
+export type WorkflowName = keyof WorkflowArgs;
