@@ -56,12 +56,38 @@ export default tseslint.config(
               group: [
                 '**/workflows/*',
                 '**/activities/*',
+                '**/application/*',
                 '**/web/*',
                 '**/workers/*',
                 '**/infra/*',
               ],
               message:
-                'lib/ imports nothing from workflows/, activities/, web/, workers/ or infra/; what they share with lib/ lives in contracts/.',
+                'lib/ imports nothing from workflows/, activities/, application/, web/, workers/ or infra/; what they share with lib/ lives in contracts/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The application layer (the portal's use cases) sits on lib/ and contracts/, under the
+    // entry points that call it.
+    files: ['application/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/workflows/*',
+                '**/activities/*',
+                '**/web/*',
+                '**/workers/*',
+                '**/infra/*',
+              ],
+              message:
+                'application/ uses lib/ and contracts/; entry points (web/, workers/) call it, never the other way.',
             },
           ],
         },

@@ -19,7 +19,15 @@ import { BUILD_INFO_FILE, sha256Hex, type BuildInfo } from '../lib/process/build
 
 const repo = path.resolve(__dirname, '..');
 /** Every directory a production process loads code from; web/app is the portal's, built by Vite. */
-const SOURCE_DIRS = ['contracts', 'lib', 'workflows', 'activities', 'workers', 'web'];
+const SOURCE_DIRS = [
+  'contracts',
+  'lib',
+  'application',
+  'workflows',
+  'activities',
+  'workers',
+  'web',
+];
 const EXCLUDED = new Set(['web/app']);
 const WORKFLOW_BUNDLE = 'workflow-bundle.js';
 

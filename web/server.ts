@@ -11,9 +11,9 @@ import helmet from 'helmet';
 import { RouterContextProvider, type ServerBuild } from 'react-router';
 import type { PortalContext } from './app/context';
 import { config, repoRoot, tsaCaFile } from '../lib/config';
-import { createArchive } from '../lib/archive/portal-archive';
-import { createExports } from '../lib/export/portal-exports';
-import { createImports } from '../lib/import/portal-imports';
+import { createArchive } from '../application/archive';
+import { createExports } from '../application/exports';
+import { createImports } from '../application/imports';
 import { SessionIndexCache } from '../lib/search/session-cache';
 import { createS3 } from '../lib/storage/s3';
 import { connectTemporal } from '../lib/temporal/client';
@@ -24,7 +24,7 @@ import { createLogger } from '../lib/log';
 import { closeOnSignals } from '../lib/process/close-on-signals';
 import { version } from '../lib/version';
 import { bodyLimit } from './body-limit';
-import { createPortalServices } from './services';
+import { createPortalServices } from '../application/portal';
 import { loadIngestCa, type IngestCa } from '../lib/ingest/ingest-ca';
 
 /**

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { strToU8, zipSync } from 'fflate';
 import type { SessionInfo } from '../../lib/auth/sessions';
 import { withTenant } from '../../lib/db/tenant-scope';
-import { createImports, importWorkflowId, storeImport } from '../../lib/import/portal-imports';
+import { createImports, importWorkflowId, storeImport } from '../../application/imports';
 import { runImport, type ImportSummary } from '../../lib/import/run';
 import { createLogger } from '../../lib/log';
 import {

@@ -59,7 +59,9 @@ describe('lint rule: dependencies point one way', () => {
   it.each([
     ['lib/x/bad.ts', "import type { ExportProgress } from '../../workflows/export-mailbox';"],
     ['lib/x/bad.ts', "import type { GrantRef } from '../../activities/with-grant';"],
-    ['lib/x/bad.ts', "import { createPortalServices } from '../../web/services';"],
+    ['lib/x/bad.ts', "import { createPortalServices } from '../../application/portal';"],
+    ['application/bad.ts', "import { bodyLimit } from '../web/body-limit';"],
+    ['application/bad.ts', "import type { ExportActivities } from '../activities/export';"],
     ['lib/x/bad.ts', "import { freePort } from '../../infra/processes';"],
     ['lib/bad.ts', "import { config } from '../workers/cli';"],
     ['contracts/bad.ts', "import type { Db } from '../lib/db';"],

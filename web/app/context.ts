@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, RouterContextProvider } from 'react-router';
-import type { PortalServices } from '../services';
+import type { PortalServices } from '../../application/portal';
 
 /**
  * What web/server.ts hands every loader and action. React Router 8 passes one

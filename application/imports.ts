@@ -4,19 +4,19 @@ import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import busboy from 'busboy';
-import type { ImportInput } from '../../contracts/import';
-import { recordAudit } from '../audit/record';
-import type { SessionInfo } from '../auth/sessions';
-import { zeroize } from '../crypto/bytes';
-import { EncryptStream } from '../crypto/stream';
-import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
-import { StagingUpload } from '../ingest/staging';
-import { bind } from '../vault/bindings';
-import { failImport } from './run';
-import { startTenantWorkflow } from '../temporal/tenant-workflow';
-import { requireManager } from '../auth/roles';
-import { InputError } from '../input/input-error';
+import type { ImportInput } from '../contracts/import';
+import { recordAudit } from '../lib/audit/record';
+import type { SessionInfo } from '../lib/auth/sessions';
+import { zeroize } from '../lib/crypto/bytes';
+import { EncryptStream } from '../lib/crypto/stream';
+import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
+import { StagingUpload } from '../lib/ingest/staging';
+import { bind } from '../lib/vault/bindings';
+import { failImport } from '../lib/import/run';
+import { startTenantWorkflow } from '../lib/temporal/tenant-workflow';
+import { requireManager } from '../lib/auth/roles';
+import { InputError } from '../lib/input/input-error';
 
 /**
  * Imports as the portal takes them (issue 9 §5): the upload is streamed from the request through

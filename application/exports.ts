@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
-import type { ExportInput } from '../../contracts/export';
-import { recordAudit } from '../audit/record';
-import type { SessionInfo } from '../auth/sessions';
-import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
-import { destroyGrant } from '../vault/grants';
-import { startTenantWorkflow } from '../temporal/tenant-workflow';
-import { grantFromSession } from '../auth/session-grant';
-import { isUuid } from '../input/input-error';
+import type { ExportInput } from '../contracts/export';
+import { recordAudit } from '../lib/audit/record';
+import type { SessionInfo } from '../lib/auth/sessions';
+import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
+import { destroyGrant } from '../lib/vault/grants';
+import { startTenantWorkflow } from '../lib/temporal/tenant-workflow';
+import { grantFromSession } from '../lib/auth/session-grant';
+import { isUuid } from '../lib/input/input-error';
 
 /**
  * Exports as the portal starts, lists and serves them. Starting one lends the export workflow a

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { SessionInfo } from '../auth/sessions';
-import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
-import { addRule, listClasses, listRules, removeRule, saveClass } from './classes';
-import { checkHoldInput, listHolds, releaseHold, setHold } from './holds';
-import { startTenantWorkflow } from '../temporal/tenant-workflow';
-import { requireManager } from '../auth/roles';
+import type { SessionInfo } from '../lib/auth/sessions';
+import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
+import { addRule, listClasses, listRules, removeRule, saveClass } from '../lib/retention/classes';
+import { checkHoldInput, listHolds, releaseHold, setHold } from '../lib/retention/holds';
+import { startTenantWorkflow } from '../lib/temporal/tenant-workflow';
+import { requireManager } from '../lib/auth/roles';
 
 /**
  * The portal's retention page: classes, rules, legal holds, past deletions, and a run now. Owners

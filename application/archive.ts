@@ -1,26 +1,31 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
-import { recordAudit, type AuditInput } from '../audit/record';
-import type { SessionInfo } from '../auth/sessions';
-import { unlockedKeys } from '../auth/sessions';
-import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
-import { openMail, type StoredMail } from '../mail/open';
-import { renderMailPdf, type ArchiveFacts, type PdfLang } from '../mail/pdf';
-import { readMailView, streamAttachment, type AttachmentInfo, type MailView } from '../mail/read';
-import { safeHtml, type SafeHtml } from '../mail/sanitize';
-import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
-import { containsPhrase, type SearchOptions, type SortOrder } from '../search/engine';
+import { recordAudit, type AuditInput } from '../lib/audit/record';
+import type { SessionInfo } from '../lib/auth/sessions';
+import { unlockedKeys } from '../lib/auth/sessions';
+import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
+import { openMail, type StoredMail } from '../lib/mail/open';
+import { renderMailPdf, type ArchiveFacts, type PdfLang } from '../lib/mail/pdf';
+import {
+  readMailView,
+  streamAttachment,
+  type AttachmentInfo,
+  type MailView,
+} from '../lib/mail/read';
+import { safeHtml, type SafeHtml } from '../lib/mail/sanitize';
+import { buildProofBundle, ProofUnavailableError } from '../lib/proof/build-bundle';
+import { containsPhrase, type SearchOptions, type SortOrder } from '../lib/search/engine';
 import type { Client } from '@temporalio/client';
-import { startIndexMaintenance } from '../search/index-maintenance';
-import { loadIndex, queuedForIndex } from '../search/index-store';
-import { isEmptyQuery, parseQuery, QueryError, type Query } from '../search/query';
-import type { IndexedDoc } from '../search/segment';
-import type { SessionIndexCache } from '../search/session-cache';
-import { snippet, type Snippet } from '../search/snippet';
-import { EpochKeyring } from '../vault/epoch-keyring';
-import { lock, type UnlockedSession } from '../vault/session';
-import { isUuid } from '../input/input-error';
+import { startIndexMaintenance } from '../lib/search/index-maintenance';
+import { loadIndex, queuedForIndex } from '../lib/search/index-store';
+import { isEmptyQuery, parseQuery, QueryError, type Query } from '../lib/search/query';
+import type { IndexedDoc } from '../lib/search/segment';
+import type { SessionIndexCache } from '../lib/search/session-cache';
+import { snippet, type Snippet } from '../lib/search/snippet';
+import { EpochKeyring } from '../lib/vault/epoch-keyring';
+import { lock, type UnlockedSession } from '../lib/vault/session';
+import { isUuid } from '../lib/input/input-error';
 
 /**
  * What the portal does with archived mail, for one signed-in user: browse and search the session's

@@ -51,11 +51,11 @@ import {
   type RelyingParty,
 } from '../lib/auth/passkeys';
 import QRCode from 'qrcode';
-import type { Archive } from '../lib/archive/portal-archive';
-import type { Exports } from '../lib/export/portal-exports';
-import type { Imports } from '../lib/import/portal-imports';
-import { createRetention } from '../lib/retention/portal-retention';
-import { createKeyRotations } from '../lib/keys/portal-keys';
+import type { Archive } from './archive';
+import type { Exports } from './exports';
+import type { Imports } from './imports';
+import { createRetention } from './retention';
+import { createKeyRotations } from './key-rotations';
 import { mailBodyCsp } from '../lib/mail/sanitize';
 import { recentIntegrityRuns } from '../lib/integrity/check';
 import { listTenantJobs, temporalUiLink } from '../lib/jobs/list';

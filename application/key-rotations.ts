@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { KeyRotationInput } from '../../contracts/key-rotation';
-import type { SessionInfo } from '../auth/sessions';
-import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
-import { addPeriod } from '../retention/periods';
-import { destroyGrant } from '../vault/grants';
-import { rotationStatus } from '../vault/rotation';
-import { startTenantWorkflow } from '../temporal/tenant-workflow';
-import { grantFromSession } from '../auth/session-grant';
-import { auditSettingChange } from '../auth/tenant-settings';
-import { requireManager, RoleError } from '../auth/roles';
-import { isUuid } from '../input/input-error';
+import type { KeyRotationInput } from '../contracts/key-rotation';
+import type { SessionInfo } from '../lib/auth/sessions';
+import type { Db } from '../lib/db';
+import { withTenant } from '../lib/db/tenant-scope';
+import { addPeriod } from '../lib/retention/periods';
+import { destroyGrant } from '../lib/vault/grants';
+import { rotationStatus } from '../lib/vault/rotation';
+import { startTenantWorkflow } from '../lib/temporal/tenant-workflow';
+import { grantFromSession } from '../lib/auth/session-grant';
+import { auditSettingChange } from '../lib/auth/tenant-settings';
+import { requireManager, RoleError } from '../lib/auth/roles';
+import { isUuid } from '../lib/input/input-error';
 
 /**
  * Key rotation as the portal starts and shows it (issue 9 §3): by hand, to remove members, or on
