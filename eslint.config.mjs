@@ -113,6 +113,20 @@ export default tseslint.config(
     },
   },
   {
+    // Portal actions read their forms through one schema each (web/app/lib/form-schema.ts).
+    files: ['web/app/routes/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.property.name='formData']:not(CallExpression[callee.name='formValues'] > AwaitExpression > CallExpression)",
+          message: 'Parse the form with a schema: parseForm(request, schema) (lib/form-schema.ts).',
+        },
+      ],
+    },
+  },
+  {
     files: ['contracts/**/*.ts'],
     rules: {
       'no-restricted-imports': [

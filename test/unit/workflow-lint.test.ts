@@ -102,3 +102,22 @@ describe('lint rule: dependencies point one way', () => {
       expect(lint(file, `${imp}\n`)).toEqual({ status: 0, out: '' });
   });
 });
+
+describe('lint rule: portal forms are parsed by a schema', () => {
+  it('refuses a form read by hand in a route', () => {
+    const r = lint(
+      'web/app/routes/bad.tsx',
+      "export async function action({ request }: { request: Request }) {\n  return String((await request.formData()).get('x') ?? '');\n}\n",
+    );
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/Parse the form with a schema/);
+  });
+
+  it('accepts formValues(await request.formData())', () => {
+    const r = lint(
+      'web/app/routes/ok.tsx',
+      "import { formValues } from '../lib/form-schema';\nexport async function action({ request }: { request: Request }) {\n  return formValues(await request.formData());\n}\n",
+    );
+    expect(r).toEqual({ status: 0, out: '' });
+  });
+});

@@ -406,6 +406,7 @@ export const de = {
   'form.tooLong': 'Die Eingabe ist zu lang (höchstens {max} Zeichen).',
   'form.controlChars': 'Die Eingabe enthält Steuerzeichen; bitte nur Text eingeben.',
   'form.invalid': 'Die Eingabe wurde nicht angenommen; bitte prüfen Sie sie.',
+  'form.tooLarge': 'Die Datei ist zu groß (höchstens {maxBytes} Bytes).',
   'form.invalidField': 'Der Wert im Feld „{field}“ wurde nicht angenommen; bitte prüfen Sie ihn.',
   'retention.error.name': 'Klassennamen bestehen aus a–z, 0–9 und „-“, höchstens 40 Zeichen.',
   'retention.error.amount': 'Die Dauer muss eine ganze Zahl von 1 bis 100000 sein.',

@@ -393,6 +393,7 @@ export const en: Record<MessageKey, string> = {
   'form.tooLong': 'The input is too long (at most {max} characters).',
   'form.controlChars': 'The input contains control characters; please enter text only.',
   'form.invalid': 'The input was not accepted; please check it.',
+  'form.tooLarge': 'The file is too large (at most {maxBytes} bytes).',
   'form.invalidField': 'The value of the field “{field}” was not accepted; please check it.',
   'retention.error.name': 'Class names use a–z, 0–9 and “-”, at most 40 characters.',
   'retention.error.amount': 'The period must be a whole number from 1 to 100000.',

@@ -6,6 +6,8 @@ import { dateTime } from '../lib/format';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { seeOther } from '../lib/http.server';
 import { rolesFor } from '../permissions';
+import { z } from 'zod';
+import { checkbox, choice, parseForm, secret, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -32,22 +34,26 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
+/** An export: the search, the format, PDFs or not, and the ZIP password twice (12–128 characters). */
+const exportForm = z.object({
+  q: text(1000),
+  format: choice(['eml', 'mbox']).default('eml'),
+  pdfs: checkbox(),
+  password: secret(1024),
+  repeat: secret(1024),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireRecentAuth(request, context, rolesFor('/exports'));
-  const form = await request.formData();
-  const password = String(form.get('password') ?? '');
-  if (
-    password.length < 12 ||
-    password.length > 128 ||
-    password !== String(form.get('repeat') ?? '')
-  )
+  const form = await parseForm(request, exportForm);
+  const password = form.password;
+  if (password.length < 12 || password.length > 128 || password !== form.repeat)
     return data({ error: 'password' as const }, { status: 400 });
-  const format = form.get('format') === 'mbox' ? 'mbox' : 'eml';
   try {
     const id = await context.services.exports.start(session, cookie, {
-      query: String(form.get('q') ?? '').slice(0, 1000),
-      format,
-      includePdfs: form.get('pdfs') === '1',
+      query: form.q,
+      format: form.format,
+      includePdfs: form.pdfs,
       password,
       ip: context.ip,
     });

@@ -4,6 +4,8 @@ import { Alert, Field, Submit } from '../components/Field';
 import { useT, type MessageKey } from '../i18n';
 import { clearCookie, cookiesOf, INVITE_COOKIE, seeOther, actionHeaders } from '../lib/http.server';
 import { adoptSession } from '../lib/guards.server';
+import { z } from 'zod';
+import { parseForm, secret, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -35,13 +37,20 @@ export async function loader({ request, context }: LoaderArgs) {
 const BLOCK = 3;
 const blockOf = (key: string, n: number) => key.split('-')[n - 1] ?? '';
 
+/** The new password twice, or (intent confirm-recovery) a block typed back from the recovery key. */
+const inviteForm = z.object({
+  intent: text(32),
+  recoveryKey: secret(200),
+  block: text(16),
+  password: secret(1024),
+  confirm: secret(1024),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
-  const form = await request.formData();
-  if (form.get('intent') === 'confirm-recovery') {
-    const key = String(form.get('recoveryKey') ?? '');
-    const typed = String(form.get('block') ?? '')
-      .trim()
-      .toUpperCase();
+  const form = await parseForm(request, inviteForm);
+  if (form.intent === 'confirm-recovery') {
+    const key = form.recoveryKey;
+    const typed = form.block.toUpperCase();
     if (typed && typed === blockOf(key, BLOCK)) return seeOther('/setup/second-factor');
     return data({ stage: 'recovery' as const, recoveryKey: key, mismatch: true }, { status: 400 });
   }
@@ -51,14 +60,14 @@ export const action = formAction(async function action({ request, context }: Act
       { stage: 'password' as const, problem: 'invite.invalid' as MessageKey },
       { status: 404 },
     );
-  const password = String(form.get('password') ?? '');
+  const password = form.password;
   const problem = context.services.passwordProblem(password, found.invite.email);
   if (problem)
     return data(
       { stage: 'password' as const, problem: `password.${problem}` as MessageKey },
       { status: 400 },
     );
-  if (password !== String(form.get('confirm') ?? ''))
+  if (password !== form.confirm)
     return data(
       { stage: 'password' as const, problem: 'invite.mismatch' as MessageKey },
       { status: 400 },

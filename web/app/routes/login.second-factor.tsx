@@ -11,6 +11,8 @@ import {
   actionHeaders,
   tooManyAttempts,
 } from '../lib/http.server';
+import { z } from 'zod';
+import { parseForm, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -23,7 +25,7 @@ export async function loader({ request, context }: LoaderArgs) {
 
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requirePasswordStep(request, context);
-  const code = String((await request.formData()).get('code') ?? '').slice(0, 64);
+  const { code } = await parseForm(request, z.object({ code: text(64) }));
   const r = await context.services.secondFactorStep(session, cookie, {
     code,
     ip: context.ip,

@@ -10,6 +10,8 @@ import {
   actionHeaders,
   tooManyAttempts,
 } from '../lib/http.server';
+import { z } from 'zod';
+import { parseForm, secret, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -20,10 +22,10 @@ export async function loader({ request, context }: LoaderArgs) {
   return null;
 }
 
+const loginForm = z.object({ email: text(320), password: secret(1024) });
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
-  const form = await request.formData();
-  const email = String(form.get('email') ?? '').slice(0, 320);
-  const password = String(form.get('password') ?? '').slice(0, 1024);
+  const { email, password } = await parseForm(request, loginForm);
   const r = await context.services.passwordStep({
     email,
     password,

@@ -4,6 +4,8 @@ import { download, notFound } from '../lib/download.server';
 import { requireRole } from '../lib/guards.server';
 import { langOf } from '../lib/http.server';
 import { rolesFor } from '../permissions';
+import { z } from 'zod';
+import { parseForm, secret } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 
 /**
@@ -28,9 +30,11 @@ async function pdf(args: LoaderArgs | ActionArgs, password?: string) {
 
 export const loader = (args: LoaderArgs) => pdf(args);
 
+/** An optional password for the PDF (8–128 characters, checked below with its own message). */
+const pdfForm = z.object({ password: secret(1024) });
+
 export const action = formAction(async function action(args: ActionArgs) {
-  const form = await args.request.formData();
-  const password = String(form.get('password') ?? '');
+  const { password } = await parseForm(args.request, pdfForm);
   if (password && (password.length < 8 || password.length > 128))
     return new Response(translate(langOf(args.request), 'mail.pdfPasswordLength'), {
       status: 400,

@@ -11,6 +11,8 @@ import {
   tooManyAttempts,
 } from '../lib/http.server';
 import { safePath } from '../lib/paths';
+import { z } from 'zod';
+import { parseForm, secret } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -26,24 +28,28 @@ export async function loader({ request, context }: LoaderArgs) {
   return null;
 }
 
+/** Either a code from the authenticator app or the password; `to` is where to go back to. */
+const reauthForm = z.object({
+  code: z.string().max(16).optional(),
+  password: secret(1024),
+  // Any value: safePath falls back to the start page for anything but a local path.
+  to: z.unknown(),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireUser(request, context);
-  const form = await request.formData();
+  const form = await parseForm(request, reauthForm);
   const meta = { ip: context.ip, userAgent: context.userAgent };
-  const code = form.get('code');
   const r =
-    typeof code === 'string'
-      ? await context.services.reauthenticateWithCode(session, cookie, {
-          code: code.slice(0, 16),
-          ...meta,
-        })
+    form.code !== undefined
+      ? await context.services.reauthenticateWithCode(session, cookie, { code: form.code, ...meta })
       : await context.services.reauthenticate(session, cookie, {
-          password: String(form.get('password') ?? '').slice(0, 1024),
+          password: form.password,
           ...meta,
         });
   if (r === 'throttled') return tooManyAttempts(60);
   if (r === 'failed') return data({ error: 'failed' as const, seconds: 0 }, { status: 401 });
-  return seeOther(safePath(form.get('to')), setCookie(context, SESSION_COOKIE, r.cookie));
+  return seeOther(safePath(form.to), setCookie(context, SESSION_COOKIE, r.cookie));
 });
 
 export default function Reauth() {

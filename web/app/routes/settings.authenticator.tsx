@@ -5,6 +5,8 @@ import { TotpSetup } from '../components/TotpSetup';
 import { useT } from '../i18n';
 import { rolesFor } from '../permissions';
 import { requireRecentAuth } from '../lib/guards.server';
+import { z } from 'zod';
+import { parseForm, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -24,22 +26,25 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
+/** A new authenticator: the secret the page showed (base32) and the first code from the app. */
+const totpForm = z.object({
+  secret: z.string().regex(/^[A-Z2-7]{32}$/),
+  code: text(16),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRecentAuth(
     request,
     context,
     rolesFor('/settings/authenticator'),
   );
-  const form = await request.formData();
-  const secret = String(form.get('secret') ?? '');
-  const ok =
-    /^[A-Z2-7]{32}$/.test(secret) &&
-    (await context.services.replaceTotp(session, {
-      secret,
-      code: String(form.get('code') ?? '').slice(0, 16),
-      ip: context.ip,
-      userAgent: context.userAgent,
-    }));
+  const { secret, code } = await parseForm(request, totpForm);
+  const ok = await context.services.replaceTotp(session, {
+    secret,
+    code,
+    ip: context.ip,
+    userAgent: context.userAgent,
+  });
   return data({ ok, secret }, { status: ok ? 200 : 400 });
 });
 

@@ -4,6 +4,8 @@ import { Alert, Field, Submit } from '../components/Field';
 import { FormError } from '../components/FormError';
 import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
+import { z } from 'zod';
+import { parseForm, secret, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
@@ -34,22 +36,30 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
+/**
+ * Revoke a credential, or make one: a password, or a certificate (from the mail server's CSR when
+ * given). The label and the CSR are checked by the domain (lib/ingest/credentials.ts).
+ */
+const ingestForm = z.object({
+  intent: text(16),
+  credential: text(64),
+  kind: text(16),
+  label: text(200),
+  csr: secret(64 * 1024),
+});
+
 export const action = formAction(async ({ request, context }: ActionArgs) => {
   const { session } = await requireRecentAuth(request, context, rolesFor('/settings/ingest'));
-  const form = await request.formData();
+  const form = await parseForm(request, ingestForm);
   const ingest = context.services.ingestCredentials;
   const noStore = { headers: { 'Cache-Control': 'no-store' } };
-  if (form.get('intent') === 'revoke') {
-    await ingest.revoke(session, String(form.get('credential') ?? ''), context.ip);
+  if (form.intent === 'revoke') {
+    await ingest.revoke(session, form.credential, context.ip);
     return data({ revoked: true as const, created: null, issued: null });
   }
-  const label = String(form.get('label') ?? '');
-  if (form.get('kind') === 'certificate') {
-    const issued = await ingest.createCertificate(
-      session,
-      { label, csrPem: String(form.get('csr') ?? '') },
-      context.ip,
-    );
+  const label = form.label;
+  if (form.kind === 'certificate') {
+    const issued = await ingest.createCertificate(session, { label, csrPem: form.csr }, context.ip);
     return data(
       {
         revoked: false as const,

@@ -6,6 +6,8 @@ import { dateTime } from '../lib/format';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
 import { isUuid } from '../../../lib/input/input-error';
+import { z } from 'zod';
+import { integer, list, parseForm, text } from '../lib/form-schema';
 import { formAction, formProblem } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -39,14 +41,21 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
+/** The rotation schedule (months), a rotation now, or one that removes the chosen members. */
+const keysForm = z.object({
+  intent: text(16),
+  months: integer(0, 1200).optional(),
+  user: list(z.string().max(64), 1000),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireRecentAuth(request, context, rolesFor('/settings/keys'));
-  const form = await request.formData();
+  const form = await parseForm(request, keysForm);
   const keys = context.services.keys;
   try {
-    switch (form.get('intent')) {
+    switch (form.intent) {
       case 'schedule':
-        await keys.setSchedule(session, context.ip, Number(form.get('months')));
+        await keys.setSchedule(session, context.ip, form.months ?? Number.NaN);
         return { ok: 'keys.scheduleSaved' as const };
       case 'rotate':
         return {
@@ -57,7 +66,7 @@ export const action = formAction(async function action({ request, context }: Act
               : ('keys.rotationRunning' as const),
         };
       case 'remove': {
-        const ids = form.getAll('user').map(String);
+        const ids = form.user;
         if (!ids.length) return data({ error: 'keys.chooseMember' as const }, { status: 400 });
         if (!ids.every(isUuid)) return data({ error: 'keys.invalid' as const }, { status: 400 });
         return {

@@ -3,6 +3,8 @@ import type { ActionArgs, LoaderArgs } from '../context';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
+import { z } from 'zod';
+import { checkbox, formValues, parseValues, text } from '../lib/form-schema';
 import { formAction, formProblem } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
@@ -44,52 +46,72 @@ type Result =
   | { ok: true; message: string; n?: number }
   | { ok: false; error: string; params?: Record<string, string | number>; entered?: Entered };
 
+/**
+ * Every form of the page, told apart by `intent`: a retention class, a rule, a legal hold and
+ * their removal, a run. Bounds here are generous; the domain checks each value precisely and its
+ * refusals come back with what was entered.
+ */
+const retentionForm = z.object({
+  intent: text(16),
+  name: text(200),
+  amount: text(16),
+  unit: text(16),
+  confirmShort: checkbox(),
+  pattern: text(1000),
+  class: text(200),
+  rule: text(64),
+  query: text(1000),
+  reason: text(2000),
+  hold: text(64),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireRecentAuth(
     request,
     context,
     rolesFor('/settings/retention'),
   );
-  const form = await request.formData();
-  const text = (k: string) => String(form.get(k) ?? '');
+  const values = formValues(await request.formData());
   const r = context.services.retention;
   const entered: Entered = {};
-  for (const k of ['name', 'amount', 'unit', 'pattern', 'query', 'reason'] as const)
-    if (form.has(k)) entered[k] = text(k);
+  for (const k of ['name', 'amount', 'unit', 'pattern', 'query', 'reason'] as const) {
+    const v = values[k];
+    if (typeof v === 'string') entered[k] = v;
+  }
   const fail = (error: string, params: Record<string, string | number> = {}) =>
     data<Result>({ ok: false, error, params, entered }, { status: 400 });
   try {
-    switch (text('intent')) {
+    const form = parseValues(values, retentionForm);
+    switch (form.intent) {
       case 'class': {
         // Shorter than the legal six years only on purpose: the box must be ticked.
-        const short = text('unit') !== 'years' || !(Number(text('amount')) >= 6);
-        if (short && form.get('confirmShort') !== 'on')
-          return fail('retention.confirmShortMissing');
+        const short = form.unit !== 'years' || !(Number(form.amount) >= 6);
+        if (short && !form.confirmShort) return fail('retention.confirmShortMissing');
         await r.saveClass(session, context.ip, {
-          name: text('name'),
-          amount: Number(text('amount')),
-          unit: text('unit'),
+          name: form.name,
+          amount: Number(form.amount),
+          unit: form.unit,
         });
         return data<Result>({ ok: true, message: 'retention.classSaved' });
       }
       case 'rule':
         await r.addRule(session, context.ip, {
-          pattern: text('pattern'),
-          className: text('class'),
+          pattern: form.pattern,
+          className: form.class,
         });
         return data<Result>({ ok: true, message: 'retention.ruleAdded' });
       case 'removeRule':
-        await r.removeRule(session, context.ip, text('rule'));
+        await r.removeRule(session, context.ip, form.rule);
         return data<Result>({ ok: true, message: 'retention.ruleRemoved' });
       case 'hold': {
         const held = await r.setHold(session, cookie, context.ip, {
-          query: text('query'),
-          reason: text('reason'),
+          query: form.query,
+          reason: form.reason,
         });
         return data<Result>({ ok: true, message: 'retention.holdSet', n: held.matched });
       }
       case 'release': {
-        const released = await r.releaseHold(session, context.ip, text('hold'), text('reason'));
+        const released = await r.releaseHold(session, context.ip, form.hold, form.reason);
         return released
           ? data<Result>({ ok: true, message: 'retention.holdReleased' })
           : fail('retention.holdNotActive');

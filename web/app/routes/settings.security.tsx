@@ -4,6 +4,8 @@ import { PasskeyButton } from '../components/Passkey';
 import { useT } from '../i18n';
 import { requireRecentAuth, requireUser } from '../lib/guards.server';
 import { seeOther } from '../lib/http.server';
+import { z } from 'zod';
+import { parseForm, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -23,7 +25,7 @@ export async function loader({ request, context }: LoaderArgs) {
 
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRecentAuth(request, context);
-  const id = String((await request.formData()).get('passkey') ?? '').slice(0, 400);
+  const { passkey: id } = await parseForm(request, z.object({ passkey: text(400) }));
   await context.services.removePasskey(session, id, context.ip);
   return seeOther('/settings/security');
 });

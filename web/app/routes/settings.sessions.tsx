@@ -4,6 +4,8 @@ import { Alert, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 import { clearCookie, seeOther, SESSION_COOKIE } from '../lib/http.server';
+import { z } from 'zod';
+import { parseForm, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -24,7 +26,7 @@ export async function loader({ request, context }: LoaderArgs) {
 
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireUser(request, context);
-  const ref = String((await request.formData()).get('session') ?? '');
+  const { session: ref } = await parseForm(request, z.object({ session: text(128) }));
   const n = await context.services.revokeSessions(session, ref, context.ip);
   if (ref === session.idHash.toString('hex'))
     return seeOther('/login?bye=1', clearCookie(context, SESSION_COOKIE));

@@ -4,6 +4,8 @@ import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { rolesFor } from '../permissions';
 import { requireRole } from '../lib/guards.server';
+import { z } from 'zod';
+import { integer, parseForm } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -14,12 +16,15 @@ export async function loader({ request, context }: LoaderArgs) {
   return context.services.sessionLimits(session);
 }
 
+/** Whole numbers; the tenant's limits (lib/auth/tenant-settings.ts) decide which are allowed. */
+const sessionForm = z.object({ idle: integer(0, 100_000), absolute: integer(0, 100_000) });
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/tenant'));
-  const form = await request.formData();
+  const { idle, absolute } = await parseForm(request, sessionForm);
   const ok = await context.services.changeSessionSettings(
     session,
-    { idleMinutes: Number(form.get('idle')), absoluteHours: Number(form.get('absolute')) },
+    { idleMinutes: idle, absoluteHours: absolute },
     context.ip,
   );
   return data({ ok }, { status: ok ? 200 : 400 });

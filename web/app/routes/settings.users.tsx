@@ -4,6 +4,8 @@ import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { rolesFor } from '../permissions';
 import type { Role } from '../../../lib/db/schema';
+import { z } from 'zod';
+import { parseForm, text } from '../lib/form-schema';
 import { formAction, formProblem, type FormProblem } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { seeOther } from '../lib/http.server';
@@ -37,6 +39,17 @@ export async function loader({ request, context }: LoaderArgs) {
 const refused = (problem: FormProblem) =>
   data({ error: true as const, link: null, problem }, { status: 400 });
 
+/**
+ * A member's row (intent role, disable, enable or sessions, with the user's id) or, without an
+ * intent, an invitation. Roles and ids are checked by the domain (unknown ids answer 404).
+ */
+const usersForm = z.object({
+  intent: z.enum(['role', 'disable', 'enable', 'sessions']).optional(),
+  user: text(64),
+  role: text(32),
+  email: text(320),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   // Inviting seals the tenant key for someone new; role changes change privileges: both fresh.
   const { session, cookie } = await requireRecentAuth(
@@ -44,16 +57,16 @@ export const action = formAction(async function action({ request, context }: Act
     context,
     rolesFor('/settings/users'),
   );
-  const form = await request.formData();
-  const intent = form.get('intent');
+  const form = await parseForm(request, usersForm);
+  const intent = form.intent;
   if (intent === 'role' || intent === 'disable' || intent === 'enable' || intent === 'sessions') {
-    const userId = String(form.get('user') ?? '');
+    const userId = form.user;
     const ip = context.ip;
     try {
       if (intent === 'role')
         await context.services.changeRole(session, {
           userId,
-          role: String(form.get('role')) as Role,
+          role: form.role as Role,
           ip,
         });
       else if (intent === 'sessions') await context.services.endSessionsOf(session, { userId, ip });
@@ -73,8 +86,7 @@ export const action = formAction(async function action({ request, context }: Act
       throw e;
     }
   }
-  const role = String(form.get('role'));
-  const email = String(form.get('email') ?? '').slice(0, 320);
+  const { role, email } = form;
   if (!ROLES.includes(role as (typeof ROLES)[number]))
     return refused({ code: 'users.error.role', params: {} });
   try {

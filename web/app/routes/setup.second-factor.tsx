@@ -6,6 +6,8 @@ import { TotpSetup } from '../components/TotpSetup';
 import { useT } from '../i18n';
 import { requireEnrolment, requireUser, adoptSession } from '../lib/guards.server';
 import { actionHeaders } from '../lib/http.server';
+import { z } from 'zod';
+import { parseForm, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -32,14 +34,18 @@ export async function loader({ request, context }: LoaderArgs) {
   );
 }
 
+/** A new authenticator: the secret the page showed (base32) and the first code from the app. */
+const totpForm = z.object({
+  secret: z.string().regex(/^[A-Z2-7]{32}$/),
+  code: text(16),
+});
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireEnrolment(request, context);
-  const form = await request.formData();
-  const secret = String(form.get('secret') ?? '');
-  if (!/^[A-Z2-7]{32}$/.test(secret)) return data({ failed: true as const }, { status: 400 });
+  const { secret, code } = await parseForm(request, totpForm);
   const r = await context.services.enrolTotp(session, cookie, {
     secret,
-    code: String(form.get('code') ?? '').slice(0, 16),
+    code,
     ip: context.ip,
     userAgent: context.userAgent,
   });

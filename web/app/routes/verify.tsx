@@ -5,6 +5,8 @@ import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
 import { requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
+import { z } from 'zod';
+import { file, formValues } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
@@ -21,15 +23,16 @@ export async function loader({ request, context }: LoaderArgs) {
   return await context.services.publishedKeys(session);
 }
 
+/** Both files, each non-empty (the body limit above bounds them while they are read). */
+const verifyForm = z.object({ mail: file(MAX_UPLOAD), bundle: file(MAX_UPLOAD) });
+
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRole(request, context, rolesFor('/verify'));
   if (Number(request.headers.get('Content-Length') ?? 0) > MAX_UPLOAD)
     return data({ error: 'too-large' as const }, { status: 413 });
-  const form = await request.formData();
-  const mail = form.get('mail');
-  const bundle = form.get('bundle');
-  if (!(mail instanceof File) || !(bundle instanceof File) || !mail.size || !bundle.size)
-    return data({ error: 'missing' as const }, { status: 400 });
+  const form = verifyForm.safeParse(formValues(await request.formData()));
+  if (!form.success) return data({ error: 'missing' as const }, { status: 400 });
+  const { mail, bundle } = form.data;
   const outcome = await context.services.verifyUpload(
     session,
     new Uint8Array(await bundle.arrayBuffer()),
