@@ -7,10 +7,13 @@ import { ensureBinaries } from '../infra/binaries';
 import { startEphemeralStack, type EphemeralStack } from '../infra/ephemeral-stack';
 import {
   archivedOf,
+  loadWithFault,
+  outage,
   streamMails,
   tallyLine,
   type ArchiveProbe,
   type Tally,
+  type Until,
 } from '../infra/mail-load';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
@@ -72,27 +75,26 @@ async function withStack<T>(
   }
 }
 
-/** Load for `loadMs`, with `fault` run `afterMs` into it; then everything archived, or not. */
+/**
+ * The load with `fault` in its middle (infra/mail-load.ts: it starts once mails flow, the load
+ * ends once they flow again after it); then everything archived, or not. `what` names the line.
+ */
 async function underLoad(
   c: Ctx,
-  what: string,
-  o: { loadMs: number; afterMs: number; retryMs: number; sealMs: number },
-  fault: () => Promise<void>,
+  label: string,
+  fault: (until: Until) => Promise<void>,
+  what: () => string,
 ): Promise<{ tally: Tally; archived: number; lost: number }> {
-  const load = streamMails({
-    port: c.port,
-    rcpt: RCPT,
-    label: what,
-    loadMs: o.loadMs,
-    retryMs: o.retryMs,
-  });
-  await sleep(o.afterMs);
-  await fault();
-  const tally = await load;
-  const counts = await archivedOf(c, tally.acknowledged, o.sealMs);
-  console.log(tallyLine(what, tally, counts));
-  return { tally, archived: counts.archived, lost: tally.acknowledged.size - counts.archived };
+  const { tally, counts, lost } = await loadWithFault(
+    { port: c.port, rcpt: RCPT, label, probe: c, sealMs: 180_000 },
+    fault,
+  );
+  console.log(tallyLine(what(), tally, counts));
+  return { tally, archived: counts.archived, lost };
 }
+
+/** How long a killed service stays down at least (FAULT_DOWN_S, default 10 s): and until felt. */
+const minDownMs = () => Number(process.env.FAULT_DOWN_S ?? 10) * 1000;
 
 export type Verdict = { ok: boolean; lines: string[] };
 
@@ -128,9 +130,9 @@ export const scenarios: Record<string, () => Promise<Verdict>> = {
       return await withStack({ s3Endpoint: cluster.endpoint }, async (c) => {
         const r = await underLoad(
           c,
-          'MinIO node 4 of 4 killed during ingest',
-          { loadMs: 30_000, afterMs: 8_000, retryMs: 60_000, sealMs: 180_000 },
+          'MinIO node',
           () => cluster.kill(4),
+          () => 'MinIO node 4 of 4 killed during ingest',
         );
         const lines: string[] = [];
         const noErrors = r.tally.tempFailures + r.tally.dropped === 0;
@@ -155,37 +157,36 @@ export const scenarios: Record<string, () => Promise<Verdict>> = {
   },
 
   /**
-   * PostgreSQL (embedded, so it can be restarted) killed with -9 and down for 10 s: 4xx meanwhile,
-   * every mail the senders offered acknowledged in the end, nothing lost.
+   * PostgreSQL (embedded, so it can be restarted) killed with -9 and down until the senders felt
+   * it, FAULT_DOWN_S at least: 4xx meanwhile, every mail offered acknowledged in the end, nothing
+   * lost.
    */
   async postgres() {
     return withStack({ embeddedPostgres: true }, async (c) => {
+      let downMs = 0;
       const r = await underLoad(
         c,
-        'PostgreSQL killed (-9) for 10 s during ingest',
-        { loadMs: 30_000, afterMs: 8_000, retryMs: 90_000, sealMs: 180_000 },
-        async () => {
-          await c.running.stack.services.postgres.kill();
-          await sleep(10_000);
-          await c.running.stack.services.postgres.start();
+        'PostgreSQL',
+        async (until) => {
+          downMs = await outage(c.running.stack.services.postgres, until, minDownMs());
         },
+        () => `PostgreSQL killed (-9) for ${Math.round(downMs / 1000)} s during ingest`,
       );
       return outageVerdict(r);
     });
   },
 
-  /** The Temporal server killed (-9) during ingest and started 10 s later: nothing lost. */
+  /** The Temporal server killed (-9) during ingest and started again later: nothing lost. */
   async temporal() {
     return withStack({}, async (c) => {
+      let downMs = 0;
       const r = await underLoad(
         c,
-        'Temporal server killed (-9) for 10 s during ingest',
-        { loadMs: 30_000, afterMs: 8_000, retryMs: 90_000, sealMs: 180_000 },
-        async () => {
-          await c.running.stack.services.temporal.kill();
-          await sleep(10_000);
-          await c.running.stack.services.temporal.start();
+        'Temporal',
+        async (until) => {
+          downMs = await outage(c.running.stack.services.temporal, until, minDownMs());
         },
+        () => `Temporal server killed (-9) for ${Math.round(downMs / 1000)} s during ingest`,
       );
       return outageVerdict(r);
     });

@@ -170,3 +170,67 @@ export const tallyLine = (
   `${a.sealed}, intact in the object store ${a.stored}, archived ${a.archived}, ` +
   `lost ${t.acknowledged.size - a.archived} (${t.tempFailures} 4xx replies, ${t.dropped} dropped ` +
   `connections, ${t.permFailures.length} permanent failures)`;
+
+/** Waits until the live tally says `ok` (polled; fails after `timeoutMs`). */
+export type Until = (what: string, ok: (t: Tally) => boolean) => Promise<void>;
+
+/**
+ * Mail load with a fault in its middle, driven by what the senders see rather than by timers:
+ * the fault starts once 20 mails are acknowledged, and the load ends once 20 more are after it
+ * (so ingest demonstrably works again); then every acknowledged mail is counted as archived or
+ * lost, waiting up to `sealMs`. `fault` may wait on the tally itself (an outage lasts until felt).
+ */
+export async function loadWithFault(
+  o: { port: number; rcpt: string; label: string; probe: ArchiveProbe; sealMs: number },
+  fault: (until: Until) => Promise<void>,
+) {
+  const tally = newTally();
+  const stop = new AbortController();
+  const load = streamMails({
+    port: o.port,
+    rcpt: o.rcpt,
+    label: o.label,
+    loadMs: 300_000,
+    retryMs: 90_000,
+    tally,
+    stop: stop.signal,
+  });
+  const until: Until = async (what, ok) => {
+    const deadline = Date.now() + 120_000;
+    while (!ok(tally)) {
+      if (Date.now() > deadline) throw new Error(`load "${o.label}": ${what} did not happen`);
+      await sleep(100);
+    }
+  };
+  try {
+    await until('mails flowing', (t) => t.acknowledged.size >= 20);
+    await fault(until);
+    const before = tally.acknowledged.size;
+    await until('mails flowing after the fault', (t) => t.acknowledged.size >= before + 20);
+  } finally {
+    stop.abort();
+  }
+  await load;
+  const counts = await archivedOf(o.probe, tally.acknowledged, o.sealMs);
+  return { tally, counts, lost: tally.acknowledged.size - counts.archived };
+}
+
+/**
+ * A service killed (-9) and started again once the senders have felt it (a dozen refusals or
+ * dropped connections), and not before `minDownMs`. Returns how long it was down.
+ */
+export async function outage(
+  service: { kill(): Promise<void>; start(): Promise<void> },
+  until: Until,
+  minDownMs = 0,
+): Promise<number> {
+  const killedAt = Date.now();
+  let felt = 0;
+  await until('the service answering', (t) => ((felt = t.tempFailures + t.dropped), true));
+  await service.kill();
+  await until('the outage felt', (t) => t.tempFailures + t.dropped >= felt + 12);
+  await sleep(Math.max(0, killedAt + minDownMs - Date.now()));
+  const downMs = Date.now() - killedAt;
+  await service.start();
+  return downMs;
+}

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startEphemeralStack, type EphemeralStack } from '../../infra/ephemeral-stack';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { archivedOf, newTally, streamMails, tallyLine } from '../../infra/mail-load';
-import { waitFor } from '../../infra/processes';
+import { loadWithFault, outage, tallyLine } from '../../infra/mail-load';
 import type { BackingService } from '../../infra/stack';
 import { loadConfig } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
@@ -13,7 +12,7 @@ import { FAST_ARGON2 } from '../helpers/ledger';
 
 /**
  * Issue 6, fault tests: the Temporal server, then MinIO, is killed (-9, as in a crash) while mails
- * stream in over LMTP and started again once the senders have felt it. A stack of its own (its Temporal persisted in SQLite, so a restarted
+ * stream in over LMTP and started again once the senders have felt it (infra/mail-load.ts). A stack of its own (its Temporal persisted in SQLite, so a restarted
  * server still knows its workflows) lets the test stop services without disturbing the others.
  * The senders behave like an MTA: a 4xx reply or a dropped connection means "try again later".
  */
@@ -53,46 +52,19 @@ afterAll(async () => {
   await running?.dispose();
 }, 60_000);
 
-/**
- * Driven by what the senders see, not by timers: the service is killed once mails flow, started
- * again once the outage has been felt (refusals or dropped connections), and the load ends once
- * mails are acknowledged again after the restart.
- */
-async function outage(service: BackingService, label: string) {
-  const tally = newTally();
-  const stop = new AbortController();
-  const load = streamMails({
-    port: lmtpPort,
-    rcpt: RCPT,
-    label,
-    loadMs: 120_000,
-    retryMs: 90_000,
-    tally,
-    stop: stop.signal,
-  });
-  const until = (what: string, ok: () => boolean) =>
-    waitFor(what, async () => ok() || undefined, 120_000);
-  try {
-    await until('mails flowing', () => tally.acknowledged.size >= 20);
-    const killedAt = Date.now();
-    await running.stack.services[service].kill();
-    const felt = tally.tempFailures + tally.dropped;
-    await until('the outage felt', () => tally.tempFailures + tally.dropped >= felt + 12);
-    const downS = (Date.now() - killedAt) / 1000;
-    await running.stack.services[service].start();
-    const acknowledged = tally.acknowledged.size;
-    await until('mails flowing again', () => tally.acknowledged.size >= acknowledged + 20);
-    stop.abort();
-    await load;
-    const counts = await archivedOf({ db, tenantId, s3, bucket }, tally.acknowledged, 180_000);
-    // The figures first, so a failing run says what it lost.
-    console.log(
-      tallyLine(`${service} killed (-9) for ${downS.toFixed(0)} s during ingest`, tally, counts),
-    );
-    return { tally, ...counts, lost: tally.acknowledged.size - counts.archived };
-  } finally {
-    stop.abort();
-  }
+async function outageDuringIngest(service: BackingService, label: string) {
+  let downS = 0;
+  const { tally, counts, lost } = await loadWithFault(
+    { port: lmtpPort, rcpt: RCPT, label, probe: { db, tenantId, s3, bucket }, sealMs: 180_000 },
+    async (until) => {
+      downS = (await outage(running.stack.services[service], until, 3_000)) / 1000;
+    },
+  );
+  // The figures first, so a failing run says what it lost.
+  console.log(
+    tallyLine(`${service} killed (-9) for ${downS.toFixed(0)} s during ingest`, tally, counts),
+  );
+  return { tally, ...counts, lost };
 }
 
 describe('backing services killed during ingest', () => {
@@ -102,7 +74,10 @@ describe('backing services killed during ingest', () => {
   ] as const)(
     '%s: 4xx while it is down, every acknowledged mail archived once after it returns',
     async (service, label) => {
-      const { tally, archived, sealed, stored, entries, lost } = await outage(service, label);
+      const { tally, archived, sealed, stored, entries, lost } = await outageDuringIngest(
+        service,
+        label,
+      );
       // The outage was felt (mails were refused with 4xx) and nothing was refused for good.
       expect(tally.tempFailures + tally.dropped).toBeGreaterThan(0);
       expect(tally.permFailures).toEqual([]);
