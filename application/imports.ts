@@ -12,7 +12,7 @@ import { EncryptStream } from '../lib/crypto/stream';
 import type { Db } from '../lib/db';
 import { withTenant } from '../lib/db/tenant-scope';
 import { StagingUpload } from '../lib/ingest/staging';
-import { bind } from '../lib/vault/bindings';
+import { bind } from '../lib/crypto/bindings';
 import { failImport } from '../lib/import/run';
 import { startTenantWorkflow } from '../lib/temporal/tenant-workflow';
 import { requireManager } from '../lib/auth/roles';

@@ -5,7 +5,7 @@ import { repoRoot } from '../../lib/config';
 import { createDb } from '../../lib/db';
 import { migrateToLatest } from '../../lib/db/migrate';
 import { DEV_ROLE_PASSWORD, provisionDatabases, ROLES, urlAs } from '../../lib/db/roles';
-import { defaultVaultUrl } from '../../lib/vault/shred-keys';
+import { defaultVaultUrl } from '../../lib/db/shred-keys';
 import { waitFor } from '../processes';
 
 export interface EmbeddedPostgres {

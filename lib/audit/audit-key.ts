@@ -4,7 +4,6 @@ import { openSealed, sealTo } from '../crypto/sealed-box';
 import { generateKeyPair } from '../crypto/x25519';
 import type { Database } from '../db';
 import type { Transaction } from 'kysely';
-import type { UnlockedSession } from '../vault/session';
 
 /**
  * Content-derived audit details (search terms and the like) are sealed to a per-tenant audit key
@@ -104,7 +103,9 @@ export async function resealAuditKey(
 /** Opens an event's sealed details with an unlocked session of its tenant. */
 export async function openAuditDetails(
   tx: Tx,
-  session: UnlockedSession,
+  // The unlocked session's tenant key (lib/vault/session.ts), by shape: the vault writes audit
+  // events, so the audit log does not import the vault.
+  session: { tenantId: string; tenantPrivateKey: Buffer },
   event: { id: string; sealed_details: Buffer | null },
 ): Promise<Record<string, unknown> | null> {
   if (!event.sealed_details) return null;

@@ -11,7 +11,7 @@ import { zeroize } from '../crypto/bytes';
 import { deriveKeyPair } from '../crypto/hpke';
 import { openSealed, sealTo } from '../crypto/sealed-box';
 import { createTenant, lock, unlock } from '../vault';
-import { bind } from '../vault/bindings';
+import { bind } from '../crypto/bindings';
 import { insertUser } from '../vault/users';
 import { createSession, unlockedKeys, type SessionInfo } from './sessions';
 import { newToken, tokenHash } from './tokens';

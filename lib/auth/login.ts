@@ -6,7 +6,7 @@ import { openSealed, sealTo } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { lock, unlock } from '../vault';
-import { bind } from '../vault/bindings';
+import { bind } from '../crypto/bindings';
 import type { UnlockedSession } from '../vault/session';
 import { newRecoveryCodes, recoveryCodeHash } from './recovery-codes';
 import { createSession, endSessionTx, unlockedKeys, type SessionInfo } from './sessions';

@@ -6,7 +6,7 @@ import { unwrap, wrap } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import type { Role } from '../db/schema';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
-import { bind } from '../vault/bindings';
+import { bind } from '../crypto/bindings';
 import type { UnlockedSession } from '../vault/session';
 import { tokenHash } from './tokens';
 

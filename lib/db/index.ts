@@ -1,11 +1,16 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DEV_VAULT_WRAP_KEY } from '../config';
-import { defaultVaultUrl, ShredKeyVault } from '../vault/shred-keys';
+import { defaultVaultUrl, ShredKeyVault } from './shred-keys';
 import type { Database } from './schema';
 
 export type { Database };
-export type Db = Kysely<Database>;
+/**
+ * The archive database, and beside it the shred-key vault (a database of its own,
+ * lib/db/shred-keys.ts) that every epoch key needs: one handle, so code that creates, opens or
+ * shreds an epoch is handed both, visibly.
+ */
+export type Db = Kysely<Database> & { readonly shredKeys: ShredKeyVault };
 
 // bigint columns (bigserial) come back as strings by default; our counters fit in a JS number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -17,20 +22,9 @@ export interface VaultSettings {
   wrapKey?: Buffer;
 }
 
-const vaults = new WeakMap<object, ShredKeyVault>();
-
-/** The shred-key vault belonging to a database handle made by createDb. */
-export function shredKeyVault(db: object): ShredKeyVault {
-  const vault = vaults.get(db);
-  if (!vault) throw new Error('this database handle has no shred-key vault (made by createDb?)');
-  return vault;
-}
-
-export const hasShredKeyVault = (db: object): boolean => vaults.has(db);
-
 /**
  * A pool on the archive database, paired with its shred-key vault (a database of its own, see
- * lib/vault/shred-keys.ts). Destroying the handle closes both.
+ * lib/db/shred-keys.ts). Destroying the handle closes both.
  */
 export function createDb(url: string, poolMax = 10, vault: VaultSettings = {}): Db {
   const pool = new pg.Pool({
@@ -53,12 +47,13 @@ export function createDb(url: string, poolMax = 10, vault: VaultSettings = {}): 
   pool.on('connect', (client) =>
     client.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`)),
   );
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const keys = new ShredKeyVault({
     url: vault.url ?? defaultVaultUrl(url),
     wrapKey: vault.wrapKey ?? Buffer.from(DEV_VAULT_WRAP_KEY, 'base64'),
   });
-  vaults.set(db, keys);
+  const db = Object.assign(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), {
+    shredKeys: keys,
+  });
   const destroy = db.destroy.bind(db);
   db.destroy = async () => {
     await destroy();

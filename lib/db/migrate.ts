@@ -1,8 +1,8 @@
 import { Migrator, type Kysely, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
-import { defaultVaultUrl } from '../vault/shred-keys';
-import { hasShredKeyVault, shredKeyVault } from './index';
+import { defaultVaultUrl } from './shred-keys';
 import { migrations } from './migrations';
+import type { Db } from './index';
 
 /** Applies every pending migration. Throws with the failing migration's name on error. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations run before the typed schema exists
@@ -19,9 +19,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
     const what = failed ? `migration ${failed.migrationName} failed` : 'migration failed';
     throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  // The shred-key vault is a database of its own (lib/vault/shred-keys.ts), set up alongside.
-  if (hasShredKeyVault(db)) {
-    const vault = shredKeyVault(db);
+  // The shred-key vault is a database of its own (lib/db/shred-keys.ts), set up alongside.
+  if ('shredKeys' in db) {
+    const vault = (db as Db).shredKeys;
     await ensureDatabase(vault.url);
     await vault.ensureSchema();
   }

@@ -5,7 +5,7 @@ import { DecryptStream } from '../crypto/stream';
 import type { ImportProblem } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
 import { receiveMail, type IngestDeps } from '../ingest/receive';
-import { bind } from '../vault/bindings';
+import { bind } from '../crypto/bindings';
 import { entryProblem, originalReceiptTime, tooLarge, type EntryProblem } from './entry';
 import { MboxSplitter } from './mbox';
 import { ZipSplitter } from './zip';

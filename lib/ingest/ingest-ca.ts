@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { issueCertificate, loadIdentity, type SignerIdentity } from '../pki/certificates';
 import { InputError } from '../input/input-error';
-import { pkijs } from '../tsa/pkijs-engine';
-import { ab, fromPem } from '../tsa/pem';
+import { pkijs } from '../pki/pkijs-engine';
+import { ab, fromPem } from '../pki/pem';
 
 /**
  * The deployment's ingest CA (issue 17 §1, docs/ingest.md): it issues each client certificate a

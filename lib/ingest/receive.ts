@@ -11,7 +11,7 @@ import { holdNewMail } from '../retention/holds';
 import { DEFAULT_CLASS } from '../retention/periods';
 import { indexedDoc } from '../search/index-store';
 import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
-import { bind } from '../vault/bindings';
+import { bind } from '../crypto/bindings';
 import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';
 import { startArchive } from './archive-start';
 import { emptyMetadata, MetadataExtractor, type MailMetadata } from './mime-metadata';

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { pkijs, subtle } from '../tsa/pkijs-engine';
-import { OID } from '../tsa/oids';
-import { ab, fromPem, toPem } from '../tsa/pem';
-import { positiveRandom } from '../tsa/positive-random';
+import { pkijs, subtle } from './pkijs-engine';
+import { OID } from './oids';
+import { ab, fromPem, toPem } from './pem';
+import { positiveRandom } from './positive-random';
 
 /**
  * Issuing X.509 certificates with pkijs: the dev TSA's PKI (lib/tsa/dev-ca.ts) and the

@@ -7,7 +7,7 @@ import { ed25519PublicKey, keyHash, verifierKey, type NoteKey } from '../ledger/
 import { timestampCovering } from '../ledger/checkpointer';
 import { inclusionProofFor } from '../ledger/store';
 import { tokenCertificates, tokenOf, verifyToken } from '../tsa/client';
-import { fromPem, toPem } from '../tsa/pem';
+import { fromPem, toPem } from '../pki/pem';
 import { BUNDLE_FORMAT, BundleFile, type BundleManifest } from './bundle-layout';
 import { evidenceRecord } from './evidence-record';
 import { formatTlogProof } from './tlog-proof';

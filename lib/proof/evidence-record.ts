@@ -1,6 +1,6 @@
 import * as asn1js from 'asn1js';
-import { ab } from '../tsa/pem';
-import { OID } from '../tsa/oids';
+import { ab } from '../pki/pem';
+import { OID } from '../pki/oids';
 
 /**
  * RFC 4998 Evidence Record (module ERS, IMPLICIT TAGS) holding one ArchiveTimeStamp whose

@@ -5,11 +5,11 @@ import { openCheckpoint, parseVerifierKey, type NoteKey } from '../ledger/checkp
 import { noteHash } from '../ledger/checkpointer';
 import { hashLeaf, verifyInclusion } from '../ledger/merkle';
 import { tokenOf, verifyToken } from '../tsa/client';
-import { fromPem } from '../tsa/pem';
+import { fromPem } from '../pki/pem';
 import { BUNDLE_FORMAT, BundleFile, type BundleManifest } from './bundle-layout';
 import { parseEvidenceRecord } from './evidence-record';
 import { parseTlogProof } from './tlog-proof';
-import { OID } from '../tsa/oids';
+import { OID } from '../pki/oids';
 
 /**
  * `mailrepo verify`: the same steps, in the same order and with the same names, as the bundle's

@@ -4,7 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { recordAudit } from '../audit/record';
 import { canonicalJson } from '../audit/canonical';
-import { shredKeyVault, type Db } from '../db';
+import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { listClasses } from './classes';
 import { addPeriod, DEFAULT_PERIOD } from './periods';
@@ -240,7 +240,7 @@ export async function shredEpoch(
   });
   if (record === undefined) return undefined;
   // After the commit: a crash before this line leaves the key for the retry to destroy.
-  await shredKeyVault(db).destroy(tenantId, epochId);
+  await db.shredKeys.destroy(tenantId, epochId);
   if (record !== 'already') return record;
   const done = await withTenant(db, tenantId, (tx) =>
     tx

@@ -4,7 +4,7 @@ import { decryptBuffer, encryptBuffer } from '../crypto/stream';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import type { MailMetadata } from '../ingest/mime-metadata';
-import { bind } from '../vault/bindings';
+import { bind } from '../crypto/bindings';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMailPart } from '../vault/mail-envelope';
 import type { TenantKeys } from '../vault/session';

@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { pkijs } from './pkijs-engine';
-import { OID } from './oids';
-import { ab, fromPem } from './pem';
-import { positiveRandom } from './positive-random';
+import { pkijs } from '../pki/pkijs-engine';
+import { OID } from '../pki/oids';
+import { ab, fromPem } from '../pki/pem';
+import { positiveRandom } from '../pki/positive-random';
 
 /**
  * RFC 3161 client. pkijs verifies the CMS signature, the messageDigest attribute and the chain; it

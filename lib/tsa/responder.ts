@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { pkijs } from './pkijs-engine';
-import { HASH_BY_OID, OID } from './oids';
-import { ab, fromPem } from './pem';
+import { pkijs } from '../pki/pkijs-engine';
+import { HASH_BY_OID, OID } from '../pki/oids';
+import { ab, fromPem } from '../pki/pem';
 import type { SignerIdentity } from './dev-ca';
-import { positiveRandom } from './positive-random';
+import { positiveRandom } from '../pki/positive-random';
 
 /**
  * RFC 3161 responder used by the dev TSA: turns a DER TimeStampReq into a DER TimeStampResp signed

@@ -4,9 +4,9 @@ import { CryptoError } from '../crypto/errors';
 import { openSealed, sealTo } from '../crypto/sealed-box';
 import { generateKeyPair, publicFromPrivate } from '../crypto/x25519';
 import { decryptBuffer, encryptBuffer } from '../crypto/stream';
-import { shredKeyVault, type Db } from '../db';
+import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 import { VaultError, type TenantKeys } from './session';
 
 export interface EpochPublicKey {
@@ -32,7 +32,7 @@ export async function sealEpochKey(
     bind.epochKey(tenantId, epochId, tenantKeyVersion),
     privateKey,
   );
-  const shredKey = await shredKeyVault(db).create(tenantId, epochId);
+  const shredKey = await db.shredKeys.create(tenantId, epochId);
   try {
     return await encryptBuffer(
       shredKey,
@@ -60,7 +60,7 @@ export async function openEpochKey(
   let inner: Uint8Array = epoch.sealed;
   // Epochs created before the shred-key vault existed have the inner layer only.
   if (epoch.shredLayer) {
-    const shredKey = await shredKeyVault(db).get(tenantId, epochId);
+    const shredKey = await db.shredKeys.get(tenantId, epochId);
     if (!shredKey) throw new VaultError('epoch has been shredded');
     try {
       inner = await decryptBuffer(
@@ -145,7 +145,7 @@ export async function currentEpochPublicKey(
       zeroize(keys.privateKey, indexKey);
     }
     // Another caller created the month's epoch first: ours was never used.
-    if (!inserted) await shredKeyVault(db).destroy(input.tenantId, id);
+    if (!inserted) await db.shredKeys.destroy(input.tenantId, id);
     const row = await findEpoch().then(
       (r) => r ?? Promise.reject(new VaultError('epoch vanished')),
     );

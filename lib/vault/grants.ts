@@ -3,7 +3,7 @@ import { zeroize } from '../crypto/bytes';
 import { unwrap, wrap } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 import { VaultError, type TenantKeys, type UnlockedSession } from './session';
 
 export type { TenantKeys };

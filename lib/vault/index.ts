@@ -11,4 +11,4 @@ export {
   type UnlockedEpoch,
 } from './epochs';
 export { lock, VaultError, type UnlockedSession } from './session';
-export { bind } from './bindings';
+export { bind } from '../crypto/bindings';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { zeroize } from '../crypto/bytes';
 import { openSealed, sealTo } from '../crypto/sealed-box';
 import { decryptBuffer, DecryptStream, encryptBuffer, EncryptStream } from '../crypto/stream';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 import type { EpochPublicKey, UnlockedEpoch } from './epochs';
 
 /**

@@ -6,7 +6,7 @@ import { openSealed } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { recordAudit, type AuditInput } from '../audit/record';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 import { unwrapWithPassword, userByEmail } from './unlock';
 import { storePasswordWrap } from './users';
 

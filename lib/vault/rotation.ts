@@ -7,7 +7,7 @@ import type { Db } from '../db';
 import { resealAuditKey } from '../audit/audit-key';
 import { recordAudit } from '../audit/record';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 import { openEpochKey, sealEpochKey } from './epochs';
 import { requireAdmin, VaultError, type TenantKeys, type UnlockedSession } from './session';
 import type { RotationTrigger } from '../../contracts/key-rotation';

@@ -12,7 +12,7 @@ import {
 import { openSealed, unwrap } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 import type { UnlockedSession } from './session';
 import { storePasswordWrap } from './users';
 

@@ -10,7 +10,7 @@ import { sealTo, wrap } from '../crypto/sealed-box';
 import { generateKeyPair } from '../crypto/x25519';
 import type { Role } from '../db/schema';
 import type { TenantTx } from '../db/tenant-scope';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 
 export interface NewUser {
   email: string;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { LmtpClient } from '../../infra/lmtp-client';
 import { tsaCaFile } from '../../lib/config';
-import { createDb, shredKeyVault, type Db } from '../../lib/db';
+import { createDb, type Db } from '../../lib/db';
 import { dropDatabase, ensureDatabase } from '../../lib/db/migrate';
 import { adminDatabaseUrl } from '../helpers/admin-db';
 import { withTenant } from '../../lib/db/tenant-scope';
@@ -12,7 +12,7 @@ import { buildProofBundle } from '../../lib/proof/build-bundle';
 import { verifyBundle } from '../../lib/proof/verify-bundle';
 import { addRule, saveClass } from '../../lib/retention/classes';
 import { releaseHold, setHold } from '../../lib/retention/holds';
-import { defaultVaultUrl } from '../../lib/vault/shred-keys';
+import { defaultVaultUrl } from '../../lib/db/shred-keys';
 import type { RetentionProgress } from '../../workflows/retention-sweep';
 import { createLedgerActivities, ledgerSettings } from '../../activities/ledger';
 import { createRetentionActivities } from '../../activities/retention';
@@ -207,7 +207,7 @@ describe('retention and legal holds', () => {
       expect(second).toMatchObject({ epochsShredded: 1, mailsDeleted: 2 });
 
       // Shredded: the live vault has no key, so neither the live database nor the copy opens it.
-      expect(await shredKeyVault(ctx.db).get(t.tenantId, heldRow.epoch_id)).toBeUndefined();
+      expect(await ctx.db.shredKeys.get(t.tenantId, heldRow.epoch_id)).toBeUndefined();
       await expect(decrypt(copy, t, heldRow, heldCiphertext)).rejects.toThrow(/shredded/);
       await expect(decrypt(ctx.db, t, heldRow, heldCiphertext)).rejects.toThrow(/shredded/);
     } finally {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { evidenceRecord, parseEvidenceRecord } from '../../lib/proof/evidence-record';
 import { formatTlogProof, parseTlogProof, TlogProofError } from '../../lib/proof/tlog-proof';
-import { OID } from '../../lib/tsa/oids';
+import { OID } from '../../lib/pki/oids';
 
 const h = (s: string) => createHash('sha256').update(s).digest();
 const note =

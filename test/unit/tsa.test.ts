@@ -5,8 +5,8 @@ import path from 'node:path';
 import * as asn1js from 'asn1js';
 import { buildRequest, TsaError, verifyResponse } from '../../lib/tsa/client';
 import { createDevPki, issueCertificate, type DevPki } from '../../lib/tsa/dev-ca';
-import { ab } from '../../lib/tsa/pem';
-import { pkijs } from '../../lib/tsa/pkijs-engine';
+import { ab } from '../../lib/pki/pem';
+import { pkijs } from '../../lib/pki/pkijs-engine';
 import { respond } from '../../lib/tsa/responder';
 
 /**

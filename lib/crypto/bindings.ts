@@ -1,4 +1,4 @@
-import type { Binding } from '../crypto/context';
+import type { Binding } from './context';
 
 /** The associated data of every key the vault stores: which tenant, which holder, which version. */
 export const bind = {

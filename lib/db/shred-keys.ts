@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { zeroize } from '../crypto/bytes';
 import { unwrap, wrap } from '../crypto/sealed-box';
-import { bind } from './bindings';
+import { bind } from '../crypto/bindings';
 
 /**
  * The shred-key vault (DESIGN §4, crypto-shredding): one random key per epoch, kept in a database
