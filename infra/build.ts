@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { transformFileSync } from '@swc/core';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { BUILD_INFO_FILE, sha256Hex, type BuildInfo } from '../lib/process/build-info';
+import { writeWorkflowBundle } from '../lib/temporal/bundle';
 
 /**
  * `npm run build`: the release build (issue 18 §2). Type-checks, compiles every process (portal
@@ -29,7 +29,6 @@ const SOURCE_DIRS = [
   'web',
 ];
 const EXCLUDED = new Set(['web/app']);
-const WORKFLOW_BUNDLE = 'workflow-bundle.js';
 
 interface Options {
   out: string;
@@ -128,19 +127,10 @@ async function main(): Promise<void> {
   const compiled = compile(o.out);
 
   // From the compiled output, so the bundle holds exactly the workflow code the build ships.
-  const { code } = await bundleWorkflowCode({
+  const { path: bundle, code } = await writeWorkflowBundle(o.out, {
     workflowsPath: path.join(o.out, 'workflows', 'index.js'),
     failureConverterPath: path.join(o.out, 'lib', 'temporal', 'failure-converter.js'),
-    logger: {
-      log() {},
-      trace() {},
-      debug() {},
-      info() {},
-      warn: console.warn,
-      error: console.error,
-    },
   });
-  writeFileSync(path.join(o.out, WORKFLOW_BUNDLE), code);
 
   const portalDir = path.join(repo, process.env.PORTAL_BUILD_DIR ?? path.join('build', 'portal'));
   if (o.portal)
@@ -154,7 +144,7 @@ async function main(): Promise<void> {
     commit: gitCommit(),
     builtAt: new Date().toISOString(),
     node: process.version,
-    workflowBundle: { file: WORKFLOW_BUNDLE, sha256: sha256Hex(Buffer.from(code)) },
+    workflowBundle: { file: path.basename(bundle), sha256: sha256Hex(Buffer.from(code)) },
   };
   writeFileSync(path.join(o.out, BUILD_INFO_FILE), `${JSON.stringify(info, null, 2)}\n`);
   console.log(

@@ -8,16 +8,18 @@ export const workflowsPath = path.join(repoRoot, 'workflows', 'index.ts');
 
 /**
  * Bundles workflow code once, ahead of the worker's start, so workers start fast and every worker
- * process runs byte-identical workflow code. `workflows` is the sources' entry by default; the
- * release build passes its compiled one. Returns the bundle's path and bytes.
+ * process runs byte-identical workflow code. The sources' entry by default; the release build
+ * passes its compiled entry and failure converter. Returns the bundle's path and bytes.
  */
 export async function writeWorkflowBundle(
   dir: string,
-  workflows = workflowsPath,
+  from: { workflowsPath: string; failureConverterPath: string } = {
+    workflowsPath,
+    failureConverterPath,
+  },
 ): Promise<{ path: string; code: string }> {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: workflows,
-    failureConverterPath,
+    ...from,
     logger: {
       log() {},
       trace() {},

@@ -7,17 +7,9 @@ import { promisify } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
-import { lock, unlock } from '../../lib/vault';
-import { issueGrant } from '../../lib/vault/grants';
 import type { ExportInput } from '../../workflows/export-mailbox';
-import {
-  archiveTenant,
-  PASSWORD,
-  sealedMessages,
-  deliver,
-  openArchiveContext,
-} from '../helpers/archive';
-import { FAST_ARGON2 } from '../helpers/ledger';
+import { archiveTenant, sealedMessages, deliver, openArchiveContext } from '../helpers/archive';
+import { exportUnderGrant } from '../helpers/export';
 import { stackConfig } from '../helpers/stack-env';
 import { startOwnWorker } from '../helpers/worker';
 
@@ -43,38 +35,14 @@ it('resumes an export after the worker is killed, without rewriting finished par
   await deliver(cfg.LMTP_PORT, 'archiv@export-absturz.example', 20, 'Absturz');
   expect((await sealedMessages(ctx, t, 20)).length).toBe(20);
 
-  const session = await unlock(db, {
-    tenantId: t.tenantId,
-    email: t.email,
-    password: PASSWORD,
-    argon2: FAST_ARGON2,
-  });
-  const grant = await issueGrant(db, session, { purpose: 'export', ttlMs: 3_600_000 });
-  const exportId = randomUUID();
-  await withTenant(db, t.tenantId, (tx) =>
-    tx
-      .insertInto('exports')
-      .values({
-        id: exportId,
-        tenant_id: t.tenantId,
-        created_by: session.userId,
-        format: 'eml',
-        include_pdfs: true,
-        total: null,
-        error: null,
-        finished_at: null,
-        expires_at: null,
-      })
-      .execute(),
-  );
-  lock(session);
+  const { exportId, grant } = await exportUnderGrant(db, t, true);
 
   // A task queue of its own, served only by the worker this test starts, kills and restarts.
   const taskQueue = `export-crash-${randomUUID()}`;
   const startWorker = () => startOwnWorker(taskQueue);
   let worker = startWorker();
   const input: ExportInput = {
-    grant: { tenantId: t.tenantId, grantId: grant.grantId, grantKey: grant.grantKey },
+    grant,
     exportId,
     query: '',
     password: 'Absturz-Passwort 2026',

@@ -3,9 +3,9 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { ExportInput } from '../../contracts/export';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { startWorkflow } from '../../lib/temporal/start-workflow';
-import { createTenant, currentEpochPublicKey, lock, unlock } from '../../lib/vault';
-import { issueGrant } from '../../lib/vault/grants';
+import { createTenant, currentEpochPublicKey } from '../../lib/vault';
 import { openArchiveContext, PASSWORD } from '../helpers/archive';
+import { exportUnderGrant } from '../helpers/export';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { queueMails } from '../helpers/search-corpus';
 import { stackConfig } from '../helpers/stack-env';
@@ -58,37 +58,17 @@ async function startExport(mails: number, options: Partial<ExportInput>) {
     );
   const seedS = (Date.now() - seeded) / 1000;
 
-  const session = await unlock(ctx.db, {
-    tenantId: t.tenantId,
-    email,
-    password: PASSWORD,
-    argon2: FAST_ARGON2,
-  });
-  const grant = await issueGrant(ctx.db, session, { purpose: 'export', ttlMs: 3_600_000 });
-  const exportId = randomUUID();
-  await withTenant(ctx.db, t.tenantId, (tx) =>
-    tx
-      .insertInto('exports')
-      .values({
-        id: exportId,
-        tenant_id: t.tenantId,
-        created_by: session.userId,
-        format: 'eml',
-        include_pdfs: false,
-        total: null,
-        error: null,
-        finished_at: null,
-        expires_at: null,
-      })
-      .execute(),
+  const { exportId, grant } = await exportUnderGrant(
+    ctx.db,
+    { tenantId: t.tenantId, email },
+    false,
   );
-  lock(session);
   const handle = await startWorkflow(ctx.temporal, 'exportMailbox', {
     workflowId: `export-${exportId}`,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     args: [
       {
-        grant: { tenantId: t.tenantId, grantId: grant.grantId, grantKey: grant.grantKey },
+        grant,
         exportId,
         query: '',
         password: 'Groß-Export 2026',

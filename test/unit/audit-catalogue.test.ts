@@ -9,7 +9,7 @@ import { AUDIT_EVENTS, FEATURES, type AuditAction } from '../../lib/audit/catalo
  */
 
 const ROOT = path.join(__dirname, '../..');
-const PRODUCT_DIRS = ['lib', 'activities', 'workers', 'web'];
+const PRODUCT_DIRS = ['lib', 'application', 'activities', 'workers', 'web'];
 
 function sources(dir: string): string[] {
   const full = path.join(ROOT, dir);

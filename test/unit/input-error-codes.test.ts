@@ -14,9 +14,10 @@ function files(dir: string): string[] {
   });
 }
 
-test('every code thrown or reported in lib/ has a German and an English message', () => {
+test('every code thrown or reported in lib/ and application/ has a German and an English message', () => {
   const codes = new Set<string>();
-  for (const f of files(path.join(__dirname, '../../lib'))) {
+  const root = path.join(__dirname, '../..');
+  for (const f of [...files(path.join(root, 'lib')), ...files(path.join(root, 'application'))]) {
     const src = readFileSync(f, 'utf8');
     for (const m of src.matchAll(/new \w*(?:InputError|Error)\(\s*'([a-z]+\.[a-zA-Z.]+)'/g))
       codes.add(m[1]!);
