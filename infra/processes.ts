@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
@@ -102,16 +103,45 @@ export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 500): P
   });
 }
 
-/** A port the OS considers free right now (for test runs that must not collide with `npm run dev`). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Below this the kernel hands out no ports for outgoing connections (Linux:
+ * net.ipv4.ip_local_port_range). A port the OS picks for us (listen on 0) comes from that range,
+ * where any outgoing connection — a test's HTTP client, a database pool — may take it as its
+ * local port before our service binds it (seen as EADDRINUSE in CI). Ports below it are not.
+ */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
+  } catch {
+    return 32768;
+  }
+}
+
+function listenable(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
+      const { port: bound } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A port free right now (for test runs that must not collide with `npm run dev`): a random one
+ * below the kernel's range for outgoing connections, so nothing takes it in passing; the OS's
+ * pick only if none of those is free.
+ */
+export async function freePort(): Promise<number> {
+  const low = Math.max(11_000, Math.min(ephemeralLow(), 65_535));
+  for (let i = 0; i < 50 && low > 11_000; i++) {
+    const port = await listenable(10_000 + Math.floor(Math.random() * (low - 10_000)));
+    if (port) return port;
+  }
+  const port = await listenable(0);
+  if (!port) throw new Error('no free port');
+  return port;
 }
 
 /**
