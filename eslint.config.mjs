@@ -20,6 +20,15 @@ const forbiddenInWorkflows = [
   '@temporalio/activity',
 ];
 
+/** Entry points, adapters and workflows: nothing in application/ or lib/ imports them. */
+const ABOVE_APPLICATION = [
+  '**/workflows/*',
+  '**/activities/*',
+  '**/web/*',
+  '**/workers/*',
+  '**/infra/*',
+];
+
 export default tseslint.config(
   {
     ignores: [
@@ -53,14 +62,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: [
-                '**/workflows/*',
-                '**/activities/*',
-                '**/application/*',
-                '**/web/*',
-                '**/workers/*',
-                '**/infra/*',
-              ],
+              group: [...ABOVE_APPLICATION, '**/application/*'],
               message:
                 'lib/ imports nothing from workflows/, activities/, application/, web/, workers/ or infra/; what they share with lib/ lives in contracts/.',
             },
@@ -79,13 +81,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: [
-                '**/workflows/*',
-                '**/activities/*',
-                '**/web/*',
-                '**/workers/*',
-                '**/infra/*',
-              ],
+              group: ABOVE_APPLICATION,
               message:
                 'application/ uses lib/ and contracts/; entry points (web/, workers/) call it, never the other way.',
             },

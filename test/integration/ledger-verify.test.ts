@@ -43,23 +43,18 @@ describe('whole-log verification', () => {
       for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
     });
     const tsa = { url: cfg.TSA_URL, caPem: readFileSync(tsaCaFile(cfg), 'utf8') };
-    await checkpointRound({
+    const round = {
       db,
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
       onKeyCreated: auditLedgerKeyCreated,
       tsa,
-    });
+    };
+    await checkpointRound(round);
     await withTenant(db, tenantId, async (tx) => {
       for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
     });
-    await checkpointRound({
-      db,
-      wrapKey,
-      originPrefix: cfg.LEDGER_ORIGIN,
-      onKeyCreated: auditLedgerKeyCreated,
-      tsa,
-    });
+    await checkpointRound(round);
 
     const clean = await verifyLog(db, log.id);
     expect(clean.problems).toEqual([]);
