@@ -2,6 +2,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../lib/db';
 import { failImport, runImport, type ImportSummary } from '../lib/import/run';
+import { ArchiveBatcher } from '../lib/ingest/archive-batcher';
 import type { Logger } from '../lib/log';
 import { heartbeat } from '../lib/temporal/heartbeat';
 
@@ -14,13 +15,17 @@ export interface ImportActivityDeps {
   s3: S3Client;
   bucket: string;
   temporalClient: () => Promise<Client>;
-  /** The queue archiveMail workflows of imported mail start on (the worker's own). */
+  /** The queue the archive workflows of imported mail start on (the worker's own). */
   taskQueue: string;
   log: Logger;
   maxMessageBytes: number;
 }
 
 export function createImportActivities(deps: ImportActivityDeps) {
+  // One per worker process: imports running side by side share their workflow starts.
+  let batcher: ArchiveBatcher | undefined;
+  const archive = async () =>
+    (batcher ??= new ArchiveBatcher(await deps.temporalClient(), deps.taskQueue));
   return {
     async importEntries(input: {
       tenantId: string;
@@ -32,8 +37,7 @@ export function createImportActivities(deps: ImportActivityDeps) {
           db: deps.db,
           s3: deps.s3,
           bucket: deps.bucket,
-          temporal: await deps.temporalClient(),
-          taskQueue: deps.taskQueue,
+          archive: await archive(),
           log: deps.log,
           maxMessageBytes: deps.maxMessageBytes,
         },

@@ -49,6 +49,8 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
   const batcher = new AppendBatcher(db, ledger);
   // One watcher per process: waiting mails cost one query per tenant and second, not one each.
   const watcher = new CoverageWatcher(db);
+  // How far each tenant's mails were sealed by this process's rounds (lib/archive/seal.ts).
+  const sealedUpTo = new Map<string, number>();
   return {
     /** Appends an entry hash (hex) to the tenant's log; idempotent, so retries are harmless. */
     async ledgerAppend(input: {
@@ -62,6 +64,24 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
       return timeStage(`ledger_append_${input.kind}`, () =>
         batcher.append(input.tenantId, hash, input.kind),
       );
+    },
+
+    /**
+     * Several entries of one tenant (an archiveBatch's mails), sequenced by the batcher in one
+     * transaction; the indexes in the order given. Idempotent like ledgerAppend.
+     */
+    async ledgerAppendMany(input: {
+      tenantId: string;
+      entryHashesHex: string[];
+      kind: EntryKind;
+    }): Promise<{ indexes: number[] }> {
+      const hashes = input.entryHashesHex.map((h) => Buffer.from(h, 'hex'));
+      if (hashes.some((h) => h.length !== 32))
+        throw ApplicationFailure.nonRetryable('entry hash must be 32 bytes of hex', 'InvalidEntry');
+      const results = await timeStage(`ledger_append_${input.kind}`, () =>
+        Promise.all(hashes.map((h) => batcher.append(input.tenantId, h, input.kind))),
+      );
+      return { indexes: results.map((r) => r.index) };
     },
 
     /**
@@ -98,7 +118,10 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
     async runLedgerCheckpoint(): Promise<RoundResult> {
       const { caFile, ...rest } = tsa;
       return whileHeartbeating(() =>
-        checkpointRound({ db, ...ledger, tsa: { ...rest, caPem: readFileSync(caFile, 'utf8') } }),
+        checkpointRound(
+          { db, ...ledger, tsa: { ...rest, caPem: readFileSync(caFile, 'utf8') } },
+          sealedUpTo,
+        ),
       );
     },
   };

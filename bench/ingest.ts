@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
 import { figure } from './report';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -9,12 +11,20 @@ import { createDb, type Db } from '../lib/db';
 import { addIngestAddress } from '../lib/ingest/addresses';
 import { createTenant } from '../lib/vault';
 import { fmt, percentile } from './measure';
+import { emptyWorkflowRate } from './baselines';
+import { connectTemporal } from '../lib/temporal/client';
+import { freePort } from '../infra/processes';
+
+const REPO = path.resolve(__dirname, '..');
 
 /**
  * `npm run bench:ingest [-- <connections> <seconds>]`: the whole product on free ports, a load
- * generator speaking LMTP over N parallel connections, and the figures issue 6 asks for —
- * sustained mails/s end to end (LMTP accepted → archiveMail sealed), acknowledgement latency
- * p50/p99 (end of DATA → 250), and CPU per process. Two runs: 20 KB mails, then a size mix.
+ * generator speaking LMTP over N parallel connections, and the figures issues 6 and 19 ask for —
+ * sustained mails/s end to end (LMTP accepted → sealed under a timestamped checkpoint),
+ * acknowledgement latency p50/p99 (end of DATA → 250), sealing latency, and CPU-seconds per 1,000
+ * mails by process — next to two baselines of the same run: empty Temporal workflows, and the LMTP
+ * accept path alone (an LMTP process whose workflows no worker runs). Then a size mix, the same
+ * load on two LMTP processes and two workers (scale-out), and the LMTP process's memory.
  */
 
 function mailOfSize(bytes: number): Buffer {
@@ -115,6 +125,7 @@ function lmtpPeakRss(): number {
 
 async function sealedCount(
   db: Db,
+  tenantId: string,
 ): Promise<{ total: number; sealed: number; lastSealed: Date | null }> {
   const r = await db
     .selectFrom('messages')
@@ -123,54 +134,123 @@ async function sealedCount(
       e.fn.count<string>('sealed_at').as('sealed'),
       e.fn.max('sealed_at').as('last'),
     ])
+    .where('tenant_id', '=', tenantId)
     .executeTakeFirstOrThrow();
   return { total: Number(r.total), sealed: Number(r.sealed), lastSealed: r.last as Date | null };
 }
 
+/** Seconds from acceptance (the row's receipt) to the seal, of the tenant's mails since `from`. */
+async function sealingLatencies(db: Db, tenantId: string, from: Date): Promise<number[]> {
+  const rows = await db
+    .selectFrom('messages')
+    .select(['received_at', 'sealed_at'])
+    .where('tenant_id', '=', tenantId)
+    .where('received_at', '>=', from)
+    .where('sealed_at', 'is not', null)
+    .execute();
+  return rows.map((r) => (r.sealed_at!.getTime() - r.received_at.getTime()) / 1000);
+}
+
+interface Target {
+  ports: number[];
+  tenant: { tenantId: string; rcpt: string };
+}
+
+/** Sends for `seconds` over `connections` (spread over the ports); acks and bytes. */
+async function load(target: Target, connections: number, seconds: number, size: () => number) {
+  const start = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: connections }, (_, i) =>
+      connection(
+        target.ports[i % target.ports.length]!,
+        target.tenant.rcpt,
+        start + seconds * 1000,
+        size,
+      ),
+    ),
+  );
+  const sentAt = Date.now();
+  return {
+    start,
+    acceptSeconds: (sentAt - start) / 1000,
+    acks: results.flatMap((r) => r.acks),
+    bytes: results.reduce((n, r) => n + r.bytes, 0),
+  };
+}
+
+const perThousand = (cpu0: Map<string, number>, cpu1: Map<string, number>, mails: number) =>
+  [...cpu1]
+    .map(([role, s]) => `${role} ${(((s - (cpu0.get(role) ?? 0)) / mails) * 1000).toFixed(1)}`)
+    .join(', ');
+
+/** End to end: sent, acknowledged, sealed; rates, latencies and CPU per 1,000 mails. */
 async function run(
   db: Db,
-  port: number,
-  tenant: { rcpt: string },
+  target: Target,
   label: string,
   connections: number,
   seconds: number,
   size: () => number,
 ) {
-  const before = await sealedCount(db);
+  const before = await sealedCount(db, target.tenant.tenantId);
   const cpu0 = cpuByProcess();
-  const start = Date.now();
-  const results = await Promise.all(
-    Array.from({ length: connections }, () =>
-      connection(port, tenant.rcpt, start + seconds * 1000, size),
-    ),
-  );
+  const from = new Date();
+  const { start, acceptSeconds, acks, bytes } = await load(target, connections, seconds, size);
   const sentAt = Date.now();
-  const acks = results.flatMap((r) => r.acks);
-  const bytes = results.reduce((n, r) => n + r.bytes, 0);
   // Wait until every acknowledged mail is sealed (timestamped), or give up after 5 minutes.
-  let now = await sealedCount(db);
+  let now = await sealedCount(db, target.tenant.tenantId);
   while (now.sealed - before.sealed < acks.length && Date.now() - sentAt < 300_000) {
     await new Promise((r) => setTimeout(r, 500));
-    now = await sealedCount(db);
+    now = await sealedCount(db, target.tenant.tenantId);
   }
   const cpu1 = cpuByProcess();
   const sealed = now.sealed - before.sealed;
   const endToEnd = ((now.lastSealed?.getTime() ?? Date.now()) - start) / 1000;
+  const sealing = await sealingLatencies(db, target.tenant.tenantId, from);
   console.log(
-    `${label}: ${connections} connections × ${seconds} s — ${fmt(acks.length)} mails (${(bytes / 1e6).toFixed(1)} MB) acknowledged, ${fmt(acks.length / ((sentAt - start) / 1000))}/s accepted; ` +
+    `${label}: ${connections} connections × ${seconds} s — ${fmt(acks.length)} mails (${(bytes / 1e6).toFixed(1)} MB) acknowledged, ${fmt(acks.length / acceptSeconds)}/s accepted; ` +
       `${fmt(sealed)} sealed, ${(sealed / endToEnd).toFixed(1)} mails/s end to end (LMTP → sealed, ${endToEnd.toFixed(1)} s); ` +
-      `ack latency p50 ${percentile(acks, 0.5).toFixed(0)} ms, p99 ${percentile(acks, 0.99).toFixed(0)} ms (goal for 20 KB: ≥ 50/s, p99 < 250 ms)`,
+      `ack latency p50 ${percentile(acks, 0.5).toFixed(0)} ms, p99 ${percentile(acks, 0.99).toFixed(0)} ms; ` +
+      `sealing latency p50 ${percentile(sealing, 0.5).toFixed(1)} s, p99 ${percentile(sealing, 0.99).toFixed(1)} s ` +
+      `(goal for 20 KB: ≥ 100/s end to end, ack p99 < 100 ms, sealing p99 < 15 s)`,
   );
-  figure('ingest', `${label}: accepted`, acks.length / ((sentAt - start) / 1000), 'mails/s');
+  console.log(`  CPU-seconds per 1,000 mails: ${perThousand(cpu0, cpu1, sealed)}`);
+  figure('ingest', `${label}: accepted`, acks.length / acceptSeconds, 'mails/s');
   figure('ingest', `${label}: end to end (LMTP → sealed)`, sealed / endToEnd, 'mails/s');
   figure('ingest', `${label}: ack latency p99`, percentile(acks, 0.99), 'ms');
-  const wall = (Date.now() - start) / 1000;
-  console.log(
-    `  CPU over ${wall.toFixed(0)} s (share of one core): ` +
-      [...cpu1]
-        .map(([role, s]) => `${role} ${(((s - (cpu0.get(role) ?? 0)) / wall) * 100).toFixed(0)}%`)
-        .join(', '),
-  );
+  figure('ingest', `${label}: sealing latency p99`, percentile(sealing, 0.99), 's');
+  return { endToEnd: sealed / endToEnd, lost: acks.length - sealed };
+}
+
+/** A process of the product from its sources, with extra environment; resolves once it listens. */
+async function spawnApp(script: string, env: NodeJS.ProcessEnv, port?: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, script)], {
+    env: { ...process.env, ...env },
+    stdio: process.env.BENCH_VERBOSE === '1' ? 'inherit' : 'ignore',
+  });
+  if (port)
+    for (let i = 0; ; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+        s.on('error', () => resolve(false));
+      });
+      if (up) break;
+      if (i > 300 || child.exitCode !== null) throw new Error(`${script} did not start`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  return child;
+}
+
+async function newTenant(db: Db, name: string) {
+  const slug = name.toLowerCase().replace(/\W/g, '');
+  const t = await createTenant(db, {
+    name,
+    admin: { email: `admin@${slug}.example`, password: randomBytes(12).toString('hex') },
+    argon2: { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 },
+  });
+  const rcpt = `archiv@${slug}.example`;
+  await addIngestAddress(db, t.tenantId, rcpt, { type: 'operator', label: 'bench' });
+  return { tenantId: t.tenantId, rcpt };
 }
 
 async function main(): Promise<void> {
@@ -184,26 +264,86 @@ async function main(): Promise<void> {
     verbose: process.env.BENCH_VERBOSE === '1',
   });
   const cfg = loadConfig({ ...process.env, ...running.env });
-  // The benchmark counts every sealed mail across the database: it watches as the administrator.
+  const appEnv = { ...running.env, LMTP_METRICS_PORT: '0', WORKER_METRICS_PORT: '0' };
+  // The benchmark counts sealed mails across tenants: it watches as the administrator.
   const db = createDb(running.env.DATABASE_ADMIN_URL ?? cfg.DATABASE_URL, 4);
+  const extra: ChildProcess[] = [];
   try {
-    const t = await createTenant(db, {
-      name: 'Last GmbH',
-      admin: { email: 'admin@last.example', password: randomBytes(12).toString('hex') },
-      argon2: { memoryKiB: 8 * 1024, iterations: 1, parallelism: 1 },
-    });
-    const rcpt = 'archiv@last.example';
-    await addIngestAddress(db, t.tenantId, rcpt, { type: 'operator', label: 'bench' });
-    await run(db, cfg.LMTP_PORT, { rcpt }, '20 KB mails', connections, seconds, () => 20_000);
-    if (process.env.BENCH_QUICK !== '1')
-      await run(db, cfg.LMTP_PORT, { rcpt }, 'size mix', connections, seconds, mixedSize);
+    // Baseline 1: what the stack does per workflow at all.
+    const client = await connectTemporal(cfg);
+    const empty = await emptyWorkflowRate(client, cfg.TEMPORAL_TASK_QUEUE);
+    await client.connection.close();
+    console.log(
+      `baseline: empty Temporal workflow, start to result, 32 concurrent: ${fmt(empty)}/s`,
+    );
+    figure('ingest', 'baseline: empty Temporal workflow (32 concurrent)', empty, '/s');
+
+    // Baseline 2: the LMTP accept path alone — its workflows start on a queue no worker serves.
+    const alonePort = await freePort();
+    extra.push(
+      await spawnApp(
+        'workers/lmtp.ts',
+        {
+          ...appEnv,
+          LMTP_PORT: String(alonePort),
+          TEMPORAL_TASK_QUEUE: `bench-alone-${randomUUID()}`,
+        },
+        alonePort,
+      ),
+    );
+    const alone = await load(
+      { ports: [alonePort], tenant: await newTenant(db, 'Nur Annahme GmbH') },
+      connections,
+      Math.min(seconds, 20),
+      () => 20_000,
+    );
+    extra.pop()!.kill('SIGTERM');
+    console.log(
+      `baseline: LMTP accept path alone (no worker), 20 KB: ${fmt(alone.acks.length / alone.acceptSeconds)} mails/s accepted, ` +
+        `ack p50 ${percentile(alone.acks, 0.5).toFixed(0)} ms, p99 ${percentile(alone.acks, 0.99).toFixed(0)} ms`,
+    );
+    figure(
+      'ingest',
+      'baseline: LMTP accept path alone (20 KB)',
+      alone.acks.length / alone.acceptSeconds,
+      'mails/s',
+    );
+
+    const target = { ports: [cfg.LMTP_PORT], tenant: await newTenant(db, 'Last GmbH') };
+    const e2e = await run(db, target, '20 KB mails', connections, seconds, () => 20_000);
+    console.log(
+      `  ratio end to end ÷ empty workflows ${(e2e.endToEnd / empty).toFixed(2)}, ÷ LMTP alone ${(e2e.endToEnd / (alone.acks.length / alone.acceptSeconds)).toFixed(2)}; lost ${e2e.lost}`,
+    );
+    if (process.env.BENCH_QUICK !== '1') {
+      await run(db, target, 'size mix', connections, seconds, mixedSize);
+      // Scale-out: a second LMTP process and a second worker on the same queue, the load spread.
+      const secondPort = await freePort();
+      extra.push(
+        await spawnApp('workers/lmtp.ts', { ...appEnv, LMTP_PORT: String(secondPort) }, secondPort),
+        await spawnApp('workers/temporal.ts', {
+          ...appEnv,
+          LEDGER_SCHEDULE_OWNER: 'false',
+          TEMPORAL_SDK_METRICS_PORT: '0',
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 5_000)); // the second worker bundles and polls
+      await run(
+        db,
+        { ports: [cfg.LMTP_PORT, secondPort], tenant: target.tenant },
+        '20 KB mails, 2 LMTP + 2 workers',
+        connections,
+        seconds,
+        () => 20_000,
+      );
+    }
     // Memory: the LMTP worker's peak RSS before and after mails of 30 MB each, one at a time.
     const before = lmtpPeakRss();
-    await connection(cfg.LMTP_PORT, rcpt, Date.now() + 600_000, () => 30_000_000, 3);
+    await connection(cfg.LMTP_PORT, target.tenant.rcpt, Date.now() + 600_000, () => 30_000_000, 3);
     console.log(
       `LMTP worker peak RSS: ${before} MiB after the load runs, ${lmtpPeakRss()} MiB after three 30 MB mails`,
     );
   } finally {
+    for (const c of extra) c.kill('SIGTERM');
     await db.destroy();
     await running.dispose();
   }

@@ -7,5 +7,15 @@ import { defineSearchAttributeKey } from '@temporalio/common';
  */
 export const TENANT_ID = defineSearchAttributeKey('TenantId', 'KEYWORD');
 export const MAIL_STAGE = defineSearchAttributeKey('MailStage', 'KEYWORD');
+/**
+ * The mails an archiveBatch workflow carries (decision 0020): ops find a mail's workflow with
+ * `MailIds = '<id>'` or `MailSha256 = '<hex>'`. Batches are capped so that each list stays under
+ * Temporal's default 2 KiB per search attribute value.
+ */
+export const MAIL_IDS = defineSearchAttributeKey('MailIds', 'KEYWORD_LIST');
+export const MAIL_SHA256 = defineSearchAttributeKey('MailSha256', 'KEYWORD_LIST');
 
-export const searchAttributeFlags = [TENANT_ID, MAIL_STAGE].map((k) => `${k.name}=Keyword`);
+const TYPE_NAMES = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList' } as const;
+export const searchAttributeFlags = [TENANT_ID, MAIL_STAGE, MAIL_IDS, MAIL_SHA256].map(
+  (k) => `${k.name}=${TYPE_NAMES[k.type]}`,
+);

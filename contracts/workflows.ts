@@ -1,4 +1,4 @@
-import type { ArchiveMailInput } from './archive';
+import type { ArchiveBatchInput, ArchiveMailInput } from './archive';
 import type { ExportInput } from './export';
 import type { GrantRef } from './grant';
 import type { ImportInput } from './import';
@@ -14,6 +14,7 @@ import type { RetentionRunInput, RetentionSweepProgress } from './retention';
  */
 export interface WorkflowArgs {
   archiveMail: [ArchiveMailInput];
+  archiveBatch: [ArchiveBatchInput];
   maintainSearchIndex: [GrantRef];
   exportMailbox: [ExportInput];
   importMail: [ImportInput];

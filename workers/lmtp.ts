@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { startMetricsServer } from '../lib/metrics/server';
 import { config } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
+import { ArchiveBatcher } from '../lib/ingest/archive-batcher';
 import { createLmtpServer } from '../lib/ingest/lmtp-server';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
@@ -24,7 +25,13 @@ async function main(): Promise<void> {
   const s3 = createS3(cfg);
   const temporal = await connectTemporal(cfg);
   const lmtp = createLmtpServer(
-    { db, s3, bucket: cfg.S3_BUCKET, temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE, log },
+    {
+      db,
+      s3,
+      bucket: cfg.S3_BUCKET,
+      archive: new ArchiveBatcher(temporal, cfg.TEMPORAL_TASK_QUEUE),
+      log,
+    },
     {
       tls,
       requireTls: cfg.LMTP_REQUIRE_TLS,

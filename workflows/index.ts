@@ -1,6 +1,7 @@
 export { platformSmoke } from './platform-smoke';
 export { ledgerCheckpoint } from './ledger-checkpoint';
 export { archiveMail } from './archive-mail';
+export { archiveBatch } from './archive-batch';
 export { maintainSearchIndex } from './maintain-search-index';
 export { integrityCheck } from './integrity-check';
 export { exportMailbox } from './export-mailbox';

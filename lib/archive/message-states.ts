@@ -1,4 +1,4 @@
-import { recordAudit } from '../audit/record';
+import { recordAudit, recordAuditEvents } from '../audit/record';
 import type { Db } from '../db';
 import type { MessageState } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
@@ -64,5 +64,82 @@ export async function auditArchivedOnce(db: Db, ref: MessageRef, ledgerIndex: nu
       target: { type: 'message', id: ref.messageId },
       details: { ledgerIndex },
     });
+  });
+}
+
+/** The rows of several mails of one tenant (an archiveBatch), in one query. */
+export const messageRows = (db: Db, tenantId: string, ids: string[]) =>
+  withTenant(db, tenantId, (tx) =>
+    ids.length
+      ? tx.selectFrom('messages').selectAll().where('id', 'in', ids).execute()
+      : Promise.resolve([]),
+  );
+
+/** `stored` for each mail still `staged`, in one transaction. */
+export async function markStored(
+  db: Db,
+  tenantId: string,
+  stored: { messageId: string; objectKey: string }[],
+): Promise<void> {
+  if (!stored.length) return;
+  await withTenant(db, tenantId, async (tx) => {
+    for (const s of stored)
+      await tx
+        .updateTable('messages')
+        .set({ state: 'stored', object_key: s.objectKey })
+        .where('id', '=', s.messageId)
+        .where('state', '=', 'staged')
+        .execute();
+  });
+}
+
+/**
+ * A batch's mails are in the ledger: in one transaction each stored row becomes `ledgered` with
+ * its index, is queued for the search index, and gets its one `mail.archived` event (not again
+ * when a retry finds it there). What the per-mail steps do, at one commit per batch.
+ */
+export async function recordLedgered(
+  db: Db,
+  tenantId: string,
+  ledgered: { messageId: string; index: number }[],
+): Promise<void> {
+  if (!ledgered.length) return;
+  const ids = ledgered.map((l) => l.messageId);
+  await withTenant(db, tenantId, async (tx) => {
+    for (const l of ledgered)
+      await tx
+        .updateTable('messages')
+        .set({ state: 'ledgered', ledger_index: l.index })
+        .where('id', '=', l.messageId)
+        .where('state', '=', 'stored')
+        .execute();
+    await tx
+      .insertInto('search_index_queue')
+      .values(ids.map((id) => ({ message_id: id, tenant_id: tenantId })))
+      .onConflict((oc) => oc.column('message_id').doNothing())
+      .execute();
+    const seen = new Set(
+      (
+        await tx
+          .selectFrom('audit_events')
+          .select('target_id')
+          .where('tenant_id', '=', tenantId)
+          .where('action', '=', 'mail.archived')
+          .where('target_id', 'in', ids)
+          .execute()
+      ).map((r) => r.target_id),
+    );
+    await recordAuditEvents(
+      tx,
+      tenantId,
+      ledgered
+        .filter((l) => !seen.has(l.messageId))
+        .map((l) => ({
+          action: 'mail.archived' as const,
+          actor: { type: 'system' as const, label: 'ingest' },
+          target: { type: 'message', id: l.messageId },
+          details: { ledgerIndex: l.index },
+        })),
+    );
   });
 }

@@ -41,6 +41,20 @@ export async function recordAudit(
   tenantId: string,
   input: AuditInput,
 ): Promise<RecordedEvent> {
+  const [recorded] = await recordAuditEvents(tx, tenantId, [input]);
+  return recorded!;
+}
+
+/**
+ * Several events chained in order under one lock of the head row, written with one insert: what a
+ * batch of archived mails costs the chain is one round trip, not four per mail.
+ */
+export async function recordAuditEvents(
+  tx: Tx,
+  tenantId: string,
+  inputs: AuditInput[],
+): Promise<RecordedEvent[]> {
+  if (!inputs.length) return [];
   await sql`INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (${tenantId}, 0, ${GENESIS})
             ON CONFLICT (tenant_id) DO NOTHING`.execute(tx);
   const head = await tx
@@ -50,37 +64,39 @@ export async function recordAudit(
     .forUpdate()
     .executeTakeFirstOrThrow();
 
-  const id = randomUUID();
-  const details = input.details ?? {};
-  canonicalJson(details); // refuses what cannot be hashed back identically, before anything is written
-  const sealedDetails = input.sealed
-    ? sealTo(
-        await auditPublicKey(tx, tenantId),
-        auditDetailsBinding(tenantId, id),
-        Buffer.from(canonicalJson(input.sealed), 'utf8'),
-      )
-    : null;
-  const event: ChainedEvent = {
-    tenantId,
-    seq: Number(head.seq) + 1,
-    id,
-    // Millisecond precision: what a JavaScript Date read back from PostgreSQL carries.
-    at: new Date(),
-    action: input.action,
-    actor: {
-      type: input.actor.type,
-      id: input.actor.type === 'user' ? input.actor.id : null,
-      label: input.actor.label ?? null,
-    },
-    target: input.target ?? null,
-    ip: input.ip ?? null,
-    details,
-    sealedDetails,
-  };
-  const hash = chainHash(head.hash, event);
-  await tx
-    .insertInto('audit_events')
-    .values({
+  let seq = Number(head.seq);
+  let prev = head.hash;
+  const rows = [];
+  const recorded: RecordedEvent[] = [];
+  for (const input of inputs) {
+    const id = randomUUID();
+    const details = input.details ?? {};
+    canonicalJson(details); // refuses what cannot be hashed back identically, before anything is written
+    const sealedDetails = input.sealed
+      ? sealTo(
+          await auditPublicKey(tx, tenantId),
+          auditDetailsBinding(tenantId, id),
+          Buffer.from(canonicalJson(input.sealed), 'utf8'),
+        )
+      : null;
+    const event: ChainedEvent = {
+      tenantId,
+      seq: ++seq,
+      id,
+      at: new Date(),
+      action: input.action,
+      actor: {
+        type: input.actor.type,
+        id: input.actor.type === 'user' ? input.actor.id : null,
+        label: input.actor.label ?? null,
+      },
+      target: input.target ?? null,
+      ip: input.ip ?? null,
+      details,
+      sealedDetails,
+    };
+    const hash = chainHash(prev, event);
+    rows.push({
       tenant_id: tenantId,
       seq: event.seq,
       id,
@@ -94,16 +110,19 @@ export async function recordAudit(
       ip: event.ip,
       details: JSON.stringify(details),
       sealed_details: sealedDetails,
-      prev_hash: head.hash,
+      prev_hash: prev,
       hash,
-    })
-    .execute();
+    });
+    recorded.push({ id, seq: event.seq, hash });
+    prev = hash;
+  }
+  await tx.insertInto('audit_events').values(rows).execute();
   await tx
     .updateTable('audit_heads')
-    .set({ seq: event.seq, hash })
+    .set({ seq, hash: prev })
     .where('tenant_id', '=', tenantId)
     .execute();
-  return { id, seq: event.seq, hash };
+  return recorded;
 }
 
 /** The stored row of an event, as the chain hash sees it. */

@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
 import { sealTo } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
@@ -13,7 +12,7 @@ import { indexedDoc } from '../search/index-store';
 import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
 import { bind } from '../crypto/bindings';
 import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';
-import { startArchive } from './archive-start';
+import type { ArchiveStarter } from './archive-batcher';
 import { emptyMetadata, MetadataExtractor, type MailMetadata } from './mime-metadata';
 import { deleteStaging, StagingUpload } from './staging';
 
@@ -21,7 +20,7 @@ import { deleteStaging, StagingUpload } from './staging';
  * One delivery, as the LMTP worker hands it over: the DATA stream is hashed (SHA-256 of the exact
  * bytes), parsed for metadata and search tokens, and stream-encrypted into one staging object per
  * tenant among the recipients — plaintext never touches disk. A tenant's recipients get success
- * only once its ciphertext is durable in S3, its row is committed and its archiveMail workflow is
+ * only once its ciphertext is durable in S3, its row is committed and its archive workflow is
  * started (or the mail is a known duplicate); anything less is a temporary failure.
  */
 
@@ -29,8 +28,8 @@ export interface IngestDeps {
   db: Db;
   s3: S3Client;
   bucket: string;
-  temporal: Client;
-  taskQueue: string;
+  /** Starts the archive workflow of a stored mail (an ArchiveBatcher). */
+  archive: ArchiveStarter;
   log: Logger;
 }
 
@@ -342,7 +341,7 @@ async function register(
   // A duplicate's own ciphertext is not needed: the first delivery's is (or will be) archived.
   if (row.duplicate) await deleteStaging(deps.s3, deps.bucket, t.staging.key);
   if (row.state === 'staged')
-    await startArchive(deps.temporal, deps.taskQueue, {
+    await deps.archive.submit({
       tenantId,
       messageId: row.id,
       sha256Hex: mail.sha256.toString('hex'),

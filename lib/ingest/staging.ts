@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, Transform } from 'node:stream';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 /**
@@ -55,4 +55,21 @@ export class StagingUpload {
 
 export async function deleteStaging(s3: S3Client, bucket: string, key: string): Promise<void> {
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch(() => {});
+}
+
+/** Removes several staging objects with one request (their mails are stored); never throws. */
+export async function deleteStagingObjects(
+  s3: S3Client,
+  bucket: string,
+  keys: string[],
+): Promise<void> {
+  if (!keys.length) return;
+  await s3
+    .send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true },
+      }),
+    )
+    .catch(() => {});
 }

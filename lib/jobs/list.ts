@@ -1,4 +1,5 @@
 import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
+import { MAIL_IDS } from '../../contracts/search-attributes';
 
 /**
  * The tenant's workflows for the jobs page (issue 9): every workflow started for a tenant carries
@@ -17,6 +18,8 @@ export interface JobRow {
   /** Of a running workflow's pending activity, when it is being retried. */
   attempt?: number;
   failure?: string;
+  /** Of an archiveBatch: how many mails it carries. */
+  mails?: number;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -33,6 +36,8 @@ export async function listTenantJobs(client: Client, tenantId: string, limit = 5
       startedAt: w.startTime.toISOString(),
       closedAt: w.closeTime?.toISOString() ?? null,
     };
+    const mails = w.typedSearchAttributes.get(MAIL_IDS);
+    if (mails) row.mails = mails.length;
     if (row.status === 'RUNNING' || row.status === 'FAILED' || row.status === 'TIMED_OUT') {
       const handle = client.workflow.getHandle(w.workflowId, w.runId);
       if (row.status === 'RUNNING') {
@@ -45,10 +50,7 @@ export async function listTenantJobs(client: Client, tenantId: string, limit = 5
       } else {
         row.failure = await handle.result().then(
           () => undefined,
-          (e: unknown) => {
-            const cause = (e as { cause?: { message?: string } }).cause;
-            return (cause?.message ?? (e as Error).message ?? '').slice(0, 300);
-          },
+          (e: unknown) => rootCause(e).slice(0, 300),
         );
       }
     }
@@ -56,6 +58,16 @@ export async function listTenantJobs(client: Client, tenantId: string, limit = 5
     if (rows.length >= limit) break;
   }
   return rows;
+}
+
+/**
+ * The innermost failure's message: "Activity task failed" says nothing, the application failure
+ * it wraps says why (a lost staging object, say).
+ */
+function rootCause(e: unknown): string {
+  let at = e as { message?: string; cause?: unknown } | undefined;
+  while (at?.cause) at = at.cause as typeof at;
+  return at?.message ?? '';
 }
 
 /** A workflow's page in the Temporal UI. */

@@ -158,3 +158,26 @@ export async function timestampCovering(db: Db | Tx, tenantLogId: string, index:
     .executeTakeFirst();
   return anchorCp ? { tenantCheckpoint: tenantCp, anchorCheckpoint: anchorCp } : undefined;
 }
+
+/**
+ * For every tenant log, how many of its entries a timestamped anchor checkpoint covers: the size
+ * of its largest checkpoint whose note entered the anchor log below the newest timestamped anchor
+ * checkpoint. Entries below that size are sealed.
+ */
+export async function timestampedSizes(db: Db): Promise<{ tenantId: string; size: number }[]> {
+  const anchor = await db
+    .selectFrom('ledger_checkpoints')
+    .select((e) => e.fn.max('size').as('size'))
+    .where('tenant_id', 'is', null)
+    .where('tsa_response', 'is not', null)
+    .executeTakeFirst();
+  if (anchor?.size === null || anchor?.size === undefined) return [];
+  const rows = await db
+    .selectFrom('ledger_checkpoints')
+    .select((e) => ['tenant_id', e.fn.max('size').as('size')])
+    .where('tenant_id', 'is not', null)
+    .where('anchor_index', '<', Number(anchor.size))
+    .groupBy('tenant_id')
+    .execute();
+  return rows.map((r) => ({ tenantId: r.tenant_id!, size: Number(r.size) }));
+}

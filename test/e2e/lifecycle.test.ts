@@ -210,7 +210,7 @@ it('imports an MBOX through the upload form', async () => {
 it('lists the jobs, then rotates the key and signs everyone out', async () => {
   await owner.goto(`${BASE}/jobs`);
   const types = await owner.getByTestId('job').locator('td:first-child').allTextContents();
-  for (const name of ['Aufbewahrungslauf', 'Import', 'Mail archivieren'])
+  for (const name of ['Aufbewahrungslauf', 'Import', 'Mails archivieren'])
     expect(types.some((t) => t.startsWith(name))).toBe(true);
 
   await owner.goto(`${BASE}/settings/keys`);

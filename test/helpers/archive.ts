@@ -9,7 +9,6 @@ import { createDb, type Db } from '../../lib/db';
 import { createS3 } from '../../lib/storage/s3';
 import { connectTemporal } from '../../lib/temporal/client';
 import { withTenant } from '../../lib/db/tenant-scope';
-import { archiveWorkflowId } from '../../lib/ingest/archive-start';
 import { addIngestAddress } from '../../lib/ingest/addresses';
 import { createTenant, unlock, unlockEpoch } from '../../lib/vault';
 import { decryptMail, decryptMailPart } from '../../lib/vault/mail-envelope';
@@ -84,17 +83,44 @@ export async function archiveTenant(ctx: ArchiveContext, name: string, address: 
   return { ...t, email };
 }
 
-/** Waits for the archive workflow, then decrypts the archived ciphertext with the admin's password. */
+/**
+ * Waits until the mail (by its SHA-256) is sealed — archived and covered by a timestamped
+ * checkpoint — then decrypts the archived ciphertext with the admin's password.
+ */
 export async function archived(
   ctx: ArchiveContext,
   tenant: { tenantId: string; email: string },
   mail: Buffer,
+  timeoutMs = 90_000,
 ) {
-  const handle = ctx.temporal.workflow.getHandle(
-    archiveWorkflowId(tenant.tenantId, sha256(mail).toString('hex')),
-  );
-  const result = (await handle.result()) as { messageId: string; ledgerIndex: number };
-  return { ...(await readArchived(ctx, tenant, result.messageId)), result };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await withTenant(ctx.db, tenant.tenantId, (tx) =>
+      tx
+        .selectFrom('messages')
+        .select(['id', 'state', 'ledger_index'])
+        .where('sha256', '=', sha256(mail))
+        .executeTakeFirst(),
+    );
+    if (row?.state === 'sealed') {
+      const result = { messageId: row.id, ledgerIndex: Number(row.ledger_index) };
+      return { ...(await readArchived(ctx, tenant, row.id)), result };
+    }
+    if (Date.now() > deadline)
+      throw new Error(`mail not sealed within ${timeoutMs} ms (state ${row?.state ?? 'none'})`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The archive workflow that carried a mail: its archiveBatch, found as ops find it. */
+export async function archiveWorkflowOf(client: Client, messageId: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for await (const wf of client.workflow.list({ query: `MailIds = '${messageId}'` }))
+      return client.workflow.getHandle(wf.workflowId);
+    if (Date.now() > deadline) throw new Error(`no archive workflow lists mail ${messageId}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Every sealed mail of the tenant once there are `count` of them (mails we did not hash). */

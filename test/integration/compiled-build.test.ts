@@ -4,15 +4,14 @@ import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync } from 
 import path from 'node:path';
 import { freePort, waitFor } from '../../infra/processes';
 import { LmtpClient } from '../../infra/lmtp-client';
-import { archiveWorkflowId } from '../../lib/ingest/archive-start';
 import { writeWorkflowBundle } from '../../lib/temporal/bundle';
 import { readBuildInfo, type BuildInfo } from '../../lib/process/build-info';
 import { stackConfig } from '../helpers/stack-env';
 import {
   archived,
   archiveTenant,
+  archiveWorkflowOf,
   openArchiveContext,
-  sha256,
   simpleMail,
   type ArchiveContext,
 } from '../helpers/archive';
@@ -143,9 +142,7 @@ describe('the compiled processes', () => {
     expect(plaintext.equals(mail)).toBe(true);
 
     // The history names the worker that ran it, and that worker is this build's.
-    const handle = ctx.temporal.workflow.getHandle(
-      archiveWorkflowId(tenant.tenantId, sha256(mail).toString('hex')),
-    );
+    const handle = await archiveWorkflowOf(ctx.temporal, result.messageId);
     const history = await handle.fetchHistory();
     const identities = history
       .events!.map((e) => e.workflowTaskStartedEventAttributes?.identity)

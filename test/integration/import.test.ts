@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { ArchiveBatcher } from '../../lib/ingest/archive-batcher';
 import { Readable } from 'node:stream';
 import { strToU8, zipSync } from 'fflate';
 import type { SessionInfo } from '../../lib/auth/sessions';
@@ -144,7 +145,7 @@ describe('import', () => {
     const key = await storeImport(ctx, who, importId, Readable.from([mbox]), 'briefe.mbox');
     const deps = {
       ...ctx,
-      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      archive: new ArchiveBatcher(ctx.temporal, cfg.TEMPORAL_TASK_QUEUE),
       log: createLogger('import-test', { level: 'silent' }),
       maxMessageBytes: 1024 * 1024,
     };

@@ -1,4 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { ArchiveBatcher } from '../../lib/ingest/archive-batcher';
 import { promisify } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,16 +12,17 @@ import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { freePort } from '../../infra/processes';
 import { archivedOf } from '../../infra/mail-load';
-import { archiveWorkflowId } from '../../lib/ingest/archive-start';
 import { createLmtpServer, type LmtpOptions } from '../../lib/ingest/lmtp-server';
 import { createLogger } from '../../lib/log';
 import { createS3 } from '../../lib/storage/s3';
 import { connectTemporal } from '../../lib/temporal/client';
-import { stageQuery } from '../../workflows/archive-mail';
-import { MAIL_STAGE, TENANT_ID } from '../../contracts/search-attributes';
+import { batchStagesQuery } from '../../contracts/archive';
+import { MAIL_IDS, MAIL_STAGE, TENANT_ID } from '../../contracts/search-attributes';
 import {
   archived as archived_,
   archiveTenant as archiveTenant_,
+  archiveWorkflowOf,
+  sealedMessages,
   crlf,
   sha256,
   simpleMail,
@@ -102,13 +104,17 @@ describe('LMTP ingest on the real worker', () => {
 
     const a = await archived(t, mail);
     expect(a.plaintext.equals(mail)).toBe(true);
-    const handle = temporal.workflow.getHandle(
-      archiveWorkflowId(t.tenantId, sha256(mail).toString('hex')),
-    );
-    expect(await handle.query(stageQuery)).toBe('sealed');
+    // Ops find the mail's workflow by its id or its SHA-256, and see how far it came.
+    const handle = await archiveWorkflowOf(temporal, a.row.id);
+    const bySha = temporal.workflow.list({
+      query: `MailSha256 = '${sha256(mail).toString('hex')}'`,
+    });
+    for await (const wf of bySha) expect(wf.workflowId).toBe(handle.workflowId);
+    expect(await handle.query(batchStagesQuery)).toEqual({ [a.row.id]: 'ledgered' });
     const desc = await handle.describe();
-    expect(desc.typedSearchAttributes.get(MAIL_STAGE)).toBe('sealed');
+    expect(desc.typedSearchAttributes.get(MAIL_STAGE)).toBe('ledgered');
     expect(desc.typedSearchAttributes.get(TENANT_ID)).toBe(t.tenantId);
+    expect(desc.typedSearchAttributes.get(MAIL_IDS)).toEqual([a.row.id]);
     expect(a.row.sha256.equals(sha256(mail))).toBe(true);
     expect(a.row.state).toBe('sealed');
     expect(a.metadata).toMatchObject({
@@ -314,8 +320,7 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
         db,
         s3: store,
         bucket: cfg.S3_BUCKET,
-        temporal: workflows,
-        taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+        archive: new ArchiveBatcher(workflows, cfg.TEMPORAL_TASK_QUEUE),
         log,
       },
       {
@@ -509,7 +514,7 @@ describe('LMTP worker killed in the middle of DATA', () => {
   }, 120_000);
 });
 
-describe('Temporal worker killed in the middle of archiveMail workflows', () => {
+describe('Temporal worker killed in the middle of archive workflows', () => {
   it('finishes every acknowledged mail after a restart, one archive entry each', async () => {
     const t = await archiveTenant('Neustart Worker GmbH', 'archiv@worker-neustart.example');
     // A task queue of its own, served only by a worker this test starts, kills and restarts.
@@ -517,7 +522,7 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
     const startWorker = () => startOwnWorker(taskQueue);
     const log = createLogger('lmtp-fault', { level: 'silent' });
     const lmtp = createLmtpServer(
-      { db, s3, bucket: cfg.S3_BUCKET, temporal, taskQueue, log },
+      { db, s3, bucket: cfg.S3_BUCKET, archive: new ArchiveBatcher(temporal, taskQueue), log },
       {
         requireTls: false,
         maxMessageBytes: 10 * 1024 * 1024,
@@ -547,9 +552,10 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
             const states = await withTenant(db, t.tenantId, (tx) =>
               tx.selectFrom('messages').select('state').execute(),
             );
+            // Acknowledged means its workflow started: staged or stored is a workflow under way.
             inFlightAtKill = states
               .map((x) => x.state)
-              .filter((s) => s === 'stored' || s === 'ledgered');
+              .filter((s) => s === 'staged' || s === 'stored');
             if (!inFlightAtKill.length) await new Promise((r) => setTimeout(r, 25));
           }
           worker.kill('SIGKILL');
@@ -557,13 +563,7 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
         }
       }
       worker = startWorker();
-      const results = await Promise.all(
-        mails.map((m) =>
-          temporal.workflow
-            .getHandle(archiveWorkflowId(t.tenantId, sha256(m).toString('hex')))
-            .result(),
-        ),
-      );
+      await sealedMessages(ctx, t, mails.length, 120_000);
       const rows = await withTenant(db, t.tenantId, (tx) =>
         tx.selectFrom('messages').select(['state', 'ledger_index']).execute(),
       );
@@ -583,7 +583,6 @@ describe('Temporal worker killed in the middle of archiveMail workflows', () => 
       expect(inFlightAtKill.length).toBeGreaterThan(0);
       expect(acknowledged).toBe(mails.length);
       expect(counts.archived).toBe(mails.length);
-      expect(results).toHaveLength(mails.length);
       expect(rows).toHaveLength(mails.length);
       expect(rows.every((r) => r.state === 'sealed')).toBe(true);
       // Exactly one ledger entry per mail: distinct indices, no duplicates after the retries.

@@ -1,4 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { ArchiveBatcher } from '../../lib/ingest/archive-batcher';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type net from 'node:net';
@@ -71,8 +72,7 @@ beforeAll(async () => {
       db,
       s3: createS3(cfg),
       bucket: cfg.S3_BUCKET,
-      temporal,
-      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      archive: new ArchiveBatcher(temporal, cfg.TEMPORAL_TASK_QUEUE),
       log: createLogger('lmtp-auth', { level: 'silent' }),
     },
     {

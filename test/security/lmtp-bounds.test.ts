@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { ArchiveBatcher } from '../../lib/ingest/archive-batcher';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createDb } from '../../lib/db';
 import { addIngestAddress } from '../../lib/ingest/addresses';
@@ -104,8 +105,7 @@ it('a 1 GB mail is answered 552 as soon as the limit passes: nothing staged rema
       db,
       s3: createS3(cfg),
       bucket: cfg.S3_BUCKET,
-      temporal,
-      taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+      archive: new ArchiveBatcher(temporal, cfg.TEMPORAL_TASK_QUEUE),
       log: createLogger('lmtp-bounds', { level: 'silent' }),
     },
     {

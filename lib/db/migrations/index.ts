@@ -24,6 +24,7 @@ import * as m0022 from './0022_ingest_credentials';
 import * as m0023 from './0023_production_roles';
 import * as m0024 from './0024_ingest_certificates';
 import * as m0025 from './0025_export_progress';
+import * as m0026 from './0026_archive_batches';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '0023_production_roles': m0023,
   '0024_ingest_certificates': m0024,
   '0025_export_progress': m0025,
+  '0026_archive_batches': m0026,
 };

@@ -24,6 +24,7 @@ export async function loader({ request, context }: LoaderArgs) {
 
 const TYPES: Record<string, MessageKey> = {
   archiveMail: 'jobs.type.archiveMail',
+  archiveBatch: 'jobs.type.archiveBatch',
   maintainSearchIndex: 'jobs.type.maintainSearchIndex',
   integrityCheck: 'jobs.type.integrityCheck',
   exportMailbox: 'jobs.type.exportMailbox',
@@ -55,6 +56,7 @@ export default function Jobs() {
             <tr key={`${j.workflowId}/${j.runId}`} data-testid="job">
               <td>
                 {j.type in TYPES ? t(TYPES[j.type]!) : j.type}
+                {j.mails !== undefined && ` (${t('jobs.mails', { n: j.mails })})`}
                 {j.uiLink && (
                   <>
                     {' '}
