@@ -49,7 +49,7 @@ export class ArchiveBatcher implements ArchiveStarter {
   private pump(tenantId: string): void {
     const running = this.inFlight.get(tenantId) ?? 0;
     const q = this.queues.get(tenantId);
-    if (!q?.length || running >= (this.opts.maxInFlight ?? 2)) return;
+    if (!q?.length || running >= (this.opts.maxInFlight ?? 1)) return;
     const batch = q.splice(0, this.opts.maxBatch ?? MAX_BATCH_MAILS);
     if (!q.length) this.queues.delete(tenantId);
     this.inFlight.set(tenantId, running + 1);

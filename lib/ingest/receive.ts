@@ -18,8 +18,8 @@ import { deleteStaging, StagingUpload } from './staging';
 
 /**
  * One delivery, as the LMTP worker hands it over: the DATA stream is hashed (SHA-256 of the exact
- * bytes), parsed for metadata and search tokens, and stream-encrypted into one staging object per
- * tenant among the recipients — plaintext never touches disk. A tenant's recipients get success
+ * bytes), parsed for metadata and search tokens, and stream-encrypted into one object per tenant
+ * among the recipients, at its final key — plaintext never touches disk. A tenant's recipients get success
  * only once its ciphertext is durable in S3, its row is committed and its archive workflow is
  * started (or the mail is a known duplicate); anything less is a temporary failure.
  */
@@ -97,7 +97,13 @@ async function prepare(deps: IngestDeps, tenantId: string): Promise<TenantIngest
   const epoch = await currentEpochPublicKey(deps.db, { tenantId, retentionClass: DEFAULT_CLASS });
   const messageId = randomUUID();
   const encryption = beginMailEncryption(epoch, tenantId, messageId);
-  const staging = new StagingUpload(deps.s3, deps.bucket, `staging/${tenantId}/${messageId}`);
+  // Straight to its place in the tenant's storage area (decision 0020): no staging copy to promote,
+  // verify and delete per mail. The key names the body's epoch; the row says which epoch opens it.
+  const staging = new StagingUpload(
+    deps.s3,
+    deps.bucket,
+    `mail/${tenantId}/${epoch.epochId}/${messageId}`,
+  );
   encryption.body.pipe(staging.input);
   encryption.body.on('error', (e) => staging.input.destroy(e));
   // An upload that fails (S3 down) stops taking data: fail the writer too, so nothing waits on it.
@@ -292,8 +298,9 @@ async function register(
         epoch_id: epoch.epochId,
         body_epoch_id: epoch === t.epoch ? null : t.epoch.epochId,
         sealed_dek: keying.sealedDek,
+        state: 'stored',
         staging_key: t.staging.key,
-        object_key: null,
+        object_key: t.staging.key,
         ciphertext_sha256: cipher.sha256,
         ciphertext_size: cipher.size,
         enc_metadata: encMetadata,
@@ -340,7 +347,8 @@ async function register(
   });
   // A duplicate's own ciphertext is not needed: the first delivery's is (or will be) archived.
   if (row.duplicate) await deleteStaging(deps.s3, deps.bucket, t.staging.key);
-  if (row.state === 'staged')
+  // Not yet in the ledger: (again) into a batch — a mail already in one is left as it is there.
+  if (row.state === 'staged' || row.state === 'stored')
     await deps.archive.submit({
       tenantId,
       messageId: row.id,

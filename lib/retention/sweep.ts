@@ -332,7 +332,10 @@ export async function finishShred(
         .where('id', 'in', ids.slice(i, i + 500))
         .execute(),
     );
-    const keys = rows.flatMap((r) => [r.object_key, r.staging_key]).filter((k): k is string => !!k);
+    // Mail received since decision 0020 has one key in both columns.
+    const keys = [
+      ...new Set(rows.flatMap((r) => [r.object_key, r.staging_key])),
+    ].filter((k): k is string => !!k);
     if (!keys.length) continue;
     const res = await deps.s3.send(
       new DeleteObjectsCommand({

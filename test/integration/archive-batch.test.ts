@@ -1,6 +1,6 @@
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import {
   archiveWorkflowId,
@@ -87,15 +87,27 @@ it('a mail that fails in a batch is retried and reported alone; the others are a
   const mails = [0, 1, 2].map((i) => simpleMail(`Stapel ${i}`, `Inhalt ${randomUUID()}`));
   const inputs: ArchiveMailInput[] = [];
   for (const m of mails) inputs.push(await receive(tenant, address, m));
-  // Mail 1's staging object is lost before its batch runs (an operator's mistake, say).
-  const lost = await withTenant(ctx.db, tenant.tenantId, (tx) =>
+  // Mail 1 came in as mail did before decision 0020 — to a staging object, to be promoted — and
+  // that object was lost before its batch ran (an operator's mistake, say), with no copy anywhere.
+  const { object_key } = await withTenant(ctx.db, tenant.tenantId, (tx) =>
     tx
       .selectFrom('messages')
-      .select('staging_key')
+      .select('object_key')
       .where('id', '=', inputs[1]!.messageId)
       .executeTakeFirstOrThrow(),
   );
-  await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: lost.staging_key }));
+  await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: object_key! }));
+  await withTenant(ctx.db, tenant.tenantId, (tx) =>
+    tx
+      .updateTable('messages')
+      .set({
+        state: 'staged',
+        object_key: null,
+        staging_key: `staging/${tenant.tenantId}/${inputs[1]!.messageId}`,
+      })
+      .where('id', '=', inputs[1]!.messageId)
+      .execute(),
+  );
 
   const handle = await startWorkflow(ctx.temporal, 'archiveBatch', {
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
@@ -137,10 +137,12 @@ describe('LMTP ingest on the real worker', () => {
     );
     const stored = Buffer.from(await raw.Body!.transformToByteArray());
     expect(foundIn(stored, Buffer.from('Unterlagen'), 'Unterlagen')).toEqual([]);
-    // The staging object is gone once promoted.
-    await expect(
-      s3.send(new HeadObjectCommand({ Bucket: cfg.S3_BUCKET, Key: a.row.staging_key })),
-    ).rejects.toMatchObject({ name: 'NotFound' });
+    // Stored once, where it stays: no staging copy beside it (decision 0020).
+    expect(a.row.object_key).toMatch(new RegExp(`^mail/${t.tenantId}/`));
+    const objects = await s3.send(
+      new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `staging/${t.tenantId}/` }),
+    );
+    expect(objects.KeyCount ?? 0).toBe(0);
   }, 60_000);
 
   it('answers per recipient across two tenants, refusing an unknown one at RCPT', async () => {
@@ -185,11 +187,11 @@ describe('LMTP ingest on the real worker', () => {
       tx.selectFrom('message_receipts').select('duplicate').orderBy('received_at').execute(),
     );
     expect(receipts.map((x) => x.duplicate)).toEqual([false, true]);
-    // The duplicate's own staging object was removed.
-    const staging = await s3.send(
-      new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `staging/${t.tenantId}/` }),
+    // The duplicate's own ciphertext was removed: one object for the one archive entry.
+    const objects = await s3.send(
+      new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `mail/${t.tenantId}/` }),
     );
-    expect(staging.KeyCount ?? 0).toBe(0);
+    expect(objects.KeyCount ?? 0).toBe(1);
   }, 60_000);
 
   it('archives malformed MIME byte-exact, and 8-bit UTF-8 headers over SMTPUTF8', async () => {
@@ -353,10 +355,10 @@ describe('LMTP limits and shutdown (the same server code, in process)', () => {
         tx.selectFrom('messages').select('id').execute(),
       );
       expect(rows).toEqual([]);
-      const staging = await s3.send(
-        new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `staging/${t.tenantId}/` }),
+      const objects = await s3.send(
+        new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `mail/${t.tenantId}/` }),
       );
-      expect(staging.KeyCount ?? 0).toBe(0);
+      expect(objects.KeyCount ?? 0).toBe(0);
     } finally {
       await lmtp.drain(1000);
     }

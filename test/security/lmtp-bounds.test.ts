@@ -153,10 +153,10 @@ it('a 1 GB mail is answered 552 as soon as the limit passes: nothing staged rema
   // space grows to 64 MB, twice Node 20's (74 MB growth measured); the LMTP process itself runs
   // with --max-semi-space-size=2 (docs/decisions/0006).
   expect(peak - before).toBeLessThan(128 * MB);
-  const staging = await createS3(cfg).send(
-    new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `staging/${tenantId}/` }),
+  const objects = await createS3(cfg).send(
+    new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `mail/${tenantId}/` }),
   );
-  expect(staging.KeyCount ?? 0).toBe(0);
+  expect(objects.KeyCount ?? 0).toBe(0);
 }, 300_000);
 
 it('recipients beyond the cap get 452 4.5.3', async () => {
