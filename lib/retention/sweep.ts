@@ -333,9 +333,9 @@ export async function finishShred(
         .execute(),
     );
     // Mail received since decision 0020 has one key in both columns.
-    const keys = [
-      ...new Set(rows.flatMap((r) => [r.object_key, r.staging_key])),
-    ].filter((k): k is string => !!k);
+    const keys = [...new Set(rows.flatMap((r) => [r.object_key, r.staging_key]))].filter(
+      (k): k is string => !!k,
+    );
     if (!keys.length) continue;
     const res = await deps.s3.send(
       new DeleteObjectsCommand({
