@@ -15,6 +15,7 @@ import {
 import type { ArchiveBatchInput, BatchMail } from '../contracts/archive';
 import { eachLimited } from '../lib/archive/each-limited';
 import type { Db } from '../lib/db';
+import type { LedgerActivities } from './ledger';
 import { deleteStaging, deleteStagingObjects } from '../lib/ingest/staging';
 import { objectDigest } from '../lib/storage/s3';
 
@@ -27,6 +28,8 @@ export interface ArchiveDeps {
   db: Db;
   s3: S3Client;
   bucket: string;
+  /** The ledger's batched append (activities/ledger.ts), shared with ledgerAppend. */
+  ledgerAppendMany: LedgerActivities['ledgerAppendMany'];
 }
 
 export type { MessageRef };
@@ -43,7 +46,7 @@ export interface StoreBatchResult {
   failed: (BatchMail & { reason: string; permanent: boolean })[];
 }
 
-export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
+export function createArchiveActivities({ db, s3, bucket, ledgerAppendMany }: ArchiveDeps) {
   const message = (ref: MessageRef) => messageRow(db, ref);
 
   /**
@@ -79,6 +82,53 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
     return objectKey;
   }
 
+  /**
+   * storeMail for the mails of an archiveBatch: mails still staged (received before decision
+   * 0020, or handed back by a retry) are promoted a few at a time,
+   * marked stored in one transaction, staging objects removed with one request. A mail that
+   * fails is reported, not thrown, so the others go on and it is retried on its own — unless
+   * every mail failed for a passing reason (S3 away): then the whole batch is retried.
+   */
+  async function storeBatch(input: ArchiveBatchInput): Promise<StoreBatchResult> {
+    const timer = metrics.archiveStage.startTimer({ stage: 'store' });
+    const rows = new Map(
+      (
+        await messageRows(
+          db,
+          input.tenantId,
+          input.mails.map((m) => m.messageId),
+        )
+      ).map((r) => [r.id, r]),
+    );
+    const stored: { messageId: string; objectKey: string }[] = [];
+    const failed: StoreBatchResult['failed'] = [];
+    const staging: string[] = [];
+    await eachLimited(input.mails, STORE_CONCURRENCY, async (m) => {
+      const row = rows.get(m.messageId);
+      if (!row) return failed.push({ ...m, reason: 'message row not found', permanent: true });
+      if (row.state !== 'staged') return;
+      try {
+        stored.push({ messageId: m.messageId, objectKey: await promote(row, () => {}) });
+        staging.push(row.staging_key);
+      } catch (e) {
+        failed.push({
+          ...m,
+          reason: e instanceof Error ? e.message : String(e),
+          permanent: e instanceof ApplicationFailure && e.nonRetryable === true,
+        });
+      }
+    });
+    if (failed.length === input.mails.length && failed.every((f) => !f.permanent))
+      throw ApplicationFailure.retryable(
+        `no mail of the batch could be stored: ${failed[0]!.reason}`,
+        'StoreFailed',
+      );
+    await markStored(db, input.tenantId, stored);
+    await deleteStagingObjects(s3, bucket, staging);
+    timer();
+    return { failed };
+  }
+
   return {
     /**
      * Promotes the staging object into the tenant's storage area and verifies the ciphertext's
@@ -96,62 +146,33 @@ export function createArchiveActivities({ db, s3, bucket }: ArchiveDeps) {
       return { objectKey };
     },
 
-    /**
-     * storeMail for the mails of an archiveBatch (a local activity): promoted a few at a time,
-     * marked stored in one transaction, staging objects removed with one request. A mail that
-     * fails is reported, not thrown, so the others go on and it is retried on its own — unless
-     * every mail failed for a passing reason (S3 away): then the whole batch is retried.
-     */
-    async storeBatch(input: ArchiveBatchInput): Promise<StoreBatchResult> {
-      const timer = metrics.archiveStage.startTimer({ stage: 'store' });
-      const rows = new Map(
-        (
-          await messageRows(
-            db,
-            input.tenantId,
-            input.mails.map((m) => m.messageId),
-          )
-        ).map((r) => [r.id, r]),
-      );
-      const stored: { messageId: string; objectKey: string }[] = [];
-      const failed: StoreBatchResult['failed'] = [];
-      const staging: string[] = [];
-      await eachLimited(input.mails, STORE_CONCURRENCY, async (m) => {
-        const row = rows.get(m.messageId);
-        if (!row) return failed.push({ ...m, reason: 'message row not found', permanent: true });
-        if (row.state !== 'staged') return;
-        try {
-          stored.push({ messageId: m.messageId, objectKey: await promote(row, () => {}) });
-          staging.push(row.staging_key);
-        } catch (e) {
-          failed.push({
-            ...m,
-            reason: e instanceof Error ? e.message : String(e),
-            permanent: e instanceof ApplicationFailure && e.nonRetryable === true,
-          });
-        }
-      });
-      if (failed.length === input.mails.length && failed.every((f) => !f.permanent))
-        throw ApplicationFailure.retryable(
-          `no mail of the batch could be stored: ${failed[0]!.reason}`,
-          'StoreFailed',
-        );
-      await markStored(db, input.tenantId, stored);
-      await deleteStagingObjects(s3, bucket, staging);
-      timer();
-      return { failed };
-    },
-
     async markLedgered(ref: MessageRef & { index: number }): Promise<void> {
       await advanceMessage(db, ref, { state: 'ledgered', ledger_index: ref.index }, ['stored']);
     },
 
-    /** A batch's mails are in the ledger at these indexes (see recordLedgered). */
-    async recordBatchLedgered(input: {
-      tenantId: string;
+    /**
+     * All of an archiveBatch's work on its mails, as one local activity (one workflow activation
+     * instead of one per step — the sandbox's cost per activation was the worker's largest):
+     * stored (see storeBatch), appended to the ledger in one transaction, then marked, queued for
+     * the index and audited in one more. Mails that could not be stored come back in `failed`.
+     * Every step is idempotent, so a retry after a crash anywhere converges.
+     */
+    async archiveBatchMails(input: ArchiveBatchInput): Promise<{
       ledgered: { messageId: string; index: number }[];
-    }): Promise<void> {
-      await recordLedgered(db, input.tenantId, input.ledgered);
+      failed: StoreBatchResult['failed'];
+    }> {
+      const { failed } = await storeBatch(input);
+      const failedIds = new Set(failed.map((f) => f.messageId));
+      const stored = input.mails.filter((m) => !failedIds.has(m.messageId));
+      if (!stored.length) return { ledgered: [], failed };
+      const { indexes } = await ledgerAppendMany({
+        tenantId: input.tenantId,
+        entryHashesHex: stored.map((m) => m.sha256Hex),
+        kind: 'mail',
+      });
+      const ledgered = stored.map((m, i) => ({ messageId: m.messageId, index: indexes[i]! }));
+      await recordLedgered(db, input.tenantId, ledgered);
+      return { ledgered, failed };
     },
 
     /** Queues the encrypted token list for the search index maintenance (DESIGN §7). */

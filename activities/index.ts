@@ -17,10 +17,11 @@ export type ActivityDeps = SmokeDeps &
 
 /** Every activity the worker registers, built once with its dependencies. */
 export function createActivities(deps: ActivityDeps) {
+  const ledger = createLedgerActivities(deps);
   return {
     ...createSmokeActivities(deps),
-    ...createLedgerActivities(deps),
-    ...createArchiveActivities(deps),
+    ...ledger,
+    ...createArchiveActivities({ ...deps, ledgerAppendMany: ledger.ledgerAppendMany }),
     ...createSearchIndexActivities(deps),
     ...createIntegrityActivities(deps),
     ...createExportActivities(deps),

@@ -13,6 +13,7 @@ import { createTenant } from '../lib/vault';
 import { fmt, percentile } from './measure';
 import { emptyWorkflowRate } from './baselines';
 import { connectTemporal } from '../lib/temporal/client';
+import type { Client } from '@temporalio/client';
 import { freePort } from '../infra/processes';
 
 const REPO = path.resolve(__dirname, '..');
@@ -186,6 +187,7 @@ const perThousand = (cpu0: Map<string, number>, cpu1: Map<string, number>, mails
 /** End to end: sent, acknowledged, sealed; rates, latencies and CPU per 1,000 mails. */
 async function run(
   db: Db,
+  temporal: Client | undefined,
   target: Target,
   label: string,
   connections: number,
@@ -215,6 +217,14 @@ async function run(
       `(goal for 20 KB: ≥ 100/s end to end, ack p99 < 100 ms, sealing p99 < 15 s)`,
   );
   console.log(`  CPU-seconds per 1,000 mails: ${perThousand(cpu0, cpu1, sealed)}`);
+  if (temporal) {
+    const { count } = await temporal.workflow.count(
+      `WorkflowType = 'archiveBatch' AND TenantId = '${target.tenant.tenantId}' AND StartTime >= '${from.toISOString()}'`,
+    );
+    console.log(
+      `  ${fmt(count)} archive batches, ${(sealed / Math.max(1, count)).toFixed(1)} mails each on average`,
+    );
+  }
   figure('ingest', `${label}: accepted`, acks.length / acceptSeconds, 'mails/s');
   figure('ingest', `${label}: end to end (LMTP → sealed)`, sealed / endToEnd, 'mails/s');
   figure('ingest', `${label}: ack latency p99`, percentile(acks, 0.99), 'ms');
@@ -255,7 +265,7 @@ async function newTenant(db: Db, name: string) {
 
 async function main(): Promise<void> {
   const connections = Number(process.argv[2] ?? 8);
-  const seconds = Number(process.argv[3] ?? 30);
+  const seconds = Number(process.argv[3] ?? 60);
   console.log(`node ${process.version}, ${new Date().toISOString()}; starting the stack…`);
   const running = await startEphemeralStack({
     prefix: 'mailrepo_bench_ingest',
@@ -272,7 +282,6 @@ async function main(): Promise<void> {
     // Baseline 1: what the stack does per workflow at all.
     const client = await connectTemporal(cfg);
     const empty = await emptyWorkflowRate(client, cfg.TEMPORAL_TASK_QUEUE);
-    await client.connection.close();
     console.log(
       `baseline: empty Temporal workflow, start to result, 32 concurrent: ${fmt(empty)}/s`,
     );
@@ -310,12 +319,12 @@ async function main(): Promise<void> {
     );
 
     const target = { ports: [cfg.LMTP_PORT], tenant: await newTenant(db, 'Last GmbH') };
-    const e2e = await run(db, target, '20 KB mails', connections, seconds, () => 20_000);
+    const e2e = await run(db, client, target, '20 KB mails', connections, seconds, () => 20_000);
     console.log(
       `  ratio end to end ÷ empty workflows ${(e2e.endToEnd / empty).toFixed(2)}, ÷ LMTP alone ${(e2e.endToEnd / (alone.acks.length / alone.acceptSeconds)).toFixed(2)}; lost ${e2e.lost}`,
     );
     if (process.env.BENCH_QUICK !== '1') {
-      await run(db, target, 'size mix', connections, seconds, mixedSize);
+      await run(db, client, target, 'size mix', connections, seconds, mixedSize);
       // Scale-out: a second LMTP process and a second worker on the same queue, the load spread.
       const secondPort = await freePort();
       extra.push(
@@ -329,6 +338,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 5_000)); // the second worker bundles and polls
       await run(
         db,
+        client,
         { ports: [cfg.LMTP_PORT, secondPort], tenant: target.tenant },
         '20 KB mails, 2 LMTP + 2 workers',
         connections,
@@ -342,6 +352,7 @@ async function main(): Promise<void> {
     console.log(
       `LMTP worker peak RSS: ${before} MiB after the load runs, ${lmtpPeakRss()} MiB after three 30 MB mails`,
     );
+    await client.connection.close();
   } finally {
     for (const c of extra) c.kill('SIGTERM');
     await db.destroy();

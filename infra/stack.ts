@@ -79,9 +79,15 @@ const repo = path.resolve(__dirname, '..');
  */
 export const SERVING_NODE_FLAGS = ['--max-semi-space-size=2'];
 
+/** MAILREPO_CPU_PROFILE_DIR: each app process writes a V8 CPU profile there when it exits. */
+const profileFlags = () =>
+  process.env.MAILREPO_CPU_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.MAILREPO_CPU_PROFILE_DIR}`]
+    : [];
+
 const script = (rel: string): [string, string[]] => [
   process.execPath,
-  [...SERVING_NODE_FLAGS, '--import', 'tsx', path.join(repo, rel)],
+  [...SERVING_NODE_FLAGS, ...profileFlags(), '--import', 'tsx', path.join(repo, rel)],
 ];
 const APP_SCRIPTS: Record<AppProcess | 'dev-tsa', string> = {
   'dev-tsa': 'workers/dev-tsa.ts',

@@ -7,7 +7,6 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { ArchiveActivities } from '../activities/archive';
-import type { LedgerActivities } from '../activities/ledger';
 import {
   archiveWorkflowId,
   batchStagesQuery,
@@ -19,22 +18,15 @@ import { MAIL_STAGE, TENANT_ID } from '../contracts/search-attributes';
 
 const PERMANENT = ['MessageNotFound', 'StagingLost', 'InvalidEntry'];
 
-// Everything runs as local activities inside the first workflow task: no task round trips through
-// the server per step (decision 0020). They retry until the database or S3 is back.
-const { storeBatch, recordBatchLedgered } = proxyLocalActivities<ArchiveActivities>({
+// One local activity inside the first workflow task does the work on all mails: no task round trip
+// through the server, and one workflow activation for it (decision 0020). It retries until the
+// database or S3 is back.
+const { archiveBatchMails } = proxyLocalActivities<ArchiveActivities>({
   startToCloseTimeout: '5 minutes',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
-    nonRetryableErrorTypes: PERMANENT,
-  },
-});
-const { ledgerAppendMany } = proxyLocalActivities<LedgerActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '30 seconds',
     nonRetryableErrorTypes: PERMANENT,
   },
 });
@@ -54,12 +46,10 @@ export async function archiveBatch(input: ArchiveBatchInput): Promise<ArchiveBat
     for (const id of ids) stages[id] = stage;
   };
 
-  const { failed } = await storeBatch(input);
-  const failedIds = new Set(failed.map((f) => f.messageId));
-  const stored = input.mails.filter((m) => !failedIds.has(m.messageId));
+  const { ledgered, failed } = await archiveBatchMails(input);
   advance(
-    stored.map((m) => m.messageId),
-    'stored',
+    ledgered.map((l) => l.messageId),
+    'ledgered',
   );
 
   const retriedAlone: ArchiveBatchResult['retriedAlone'] = [];
@@ -84,19 +74,6 @@ export async function archiveBatch(input: ArchiveBatchInput): Promise<ArchiveBat
     advance([f.messageId], 'retried alone');
   }
 
-  const { indexes } = stored.length
-    ? await ledgerAppendMany({
-        tenantId: input.tenantId,
-        entryHashesHex: stored.map((m) => m.sha256Hex),
-        kind: 'mail',
-      })
-    : { indexes: [] };
-  const ledgered = stored.map((m, i) => ({ messageId: m.messageId, index: indexes[i]! }));
-  await recordBatchLedgered({ tenantId: input.tenantId, ledgered });
-  advance(
-    stored.map((m) => m.messageId),
-    'ledgered',
-  );
   upsertSearchAttributes([{ key: MAIL_STAGE, value: 'ledgered' }]);
   return { ledgered, retriedAlone };
 }

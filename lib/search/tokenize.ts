@@ -7,7 +7,13 @@
 
 const MAX_TOKEN = 64;
 
+// eslint-disable-next-line no-control-regex -- the ASCII range is the point
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function fold(word: string): string {
+  // Most words of most mails are ASCII: lower case is all folding does to them (and the Unicode
+  // normalisation it skips was the largest cost of ingest's CPU profile).
+  if (ASCII.test(word)) return word.toLowerCase();
   return word
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
@@ -42,8 +48,12 @@ export function tokenize(text: string, into = new Set<string>(), limit = 100_000
       into.add(address.slice(address.indexOf('@') + 1));
     }
   }
+  // A mail repeats its words: each distinct one is folded once.
+  const seen = new Set<string>();
   for (const m of text.matchAll(/[\p{L}\p{N}]+/gu)) {
     if (into.size >= limit) break;
+    if (seen.has(m[0])) continue;
+    if (seen.size < limit) seen.add(m[0]);
     const t = fold(m[0]);
     if (t.length >= 2 && t.length <= MAX_TOKEN) into.add(t);
     if (hasUmlaut(m[0]) && into.size < limit) {
