@@ -29,7 +29,9 @@ async function main(): Promise<void> {
       db,
       s3,
       bucket: cfg.S3_BUCKET,
-      archive: new ArchiveBatcher(temporal, cfg.TEMPORAL_TASK_QUEUE),
+      archive: new ArchiveBatcher(temporal, cfg.TEMPORAL_TASK_QUEUE, {
+        windowMs: cfg.INGEST_BATCH_WINDOW_MS,
+      }),
       log,
     },
     {

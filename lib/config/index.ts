@@ -163,6 +163,12 @@ const spec = {
   INGEST_CA_KEY_FILE: v(z.string().optional()),
   INGEST_CERT_VALID_DAYS: v(z.coerce.number().int().min(1).max(825), '365'),
   LMTP_SHUTDOWN_GRACE_MS: v(z.coerce.number().int().positive(), '30000'),
+  /**
+   * Least time between two archive batch starts of one tenant (decision 0020): a busy tenant's
+   * mails wait up to this long for their batch, and the archive pays one workflow for all of them.
+   * 0 starts whenever no start is under way (lowest latency, most workflows).
+   */
+  INGEST_BATCH_WINDOW_MS: v(z.coerce.number().int().min(0).max(1000), '50'),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),
   WEB_PORT: v(port, '3000'),

@@ -17,24 +17,23 @@ interface Waiting {
 }
 
 /**
- * Starts one archiveBatch workflow for the mails of a tenant that arrive together (decision 0020),
- * batching as a database batches commits: a mail that finds no start of its tenant in flight (or
- * fewer than `maxInFlight`) starts at once, alone; mails arriving meanwhile wait for the next start
- * and go in together, up to MAX_BATCH_MAILS. A quiet archive adds no delay; a busy one pays one
- * workflow start for many mails. Each caller learns whether *its* mail's workflow started.
+ * Starts one archiveBatch workflow for the mails of a tenant that arrive together (decision 0020):
+ * a mail of a quiet tenant starts at once, alone; a busy tenant's mails are gathered — while its
+ * start is under way, and until `windowMs` after the previous start began — and go in one start,
+ * up to MAX_BATCH_MAILS. The archive then pays one workflow per window and tenant, however many
+ * mails arrive in it, and a mail waits at most the window plus one start. Each caller learns
+ * whether *its* mail's workflow started.
  */
 export class ArchiveBatcher implements ArchiveStarter {
   private readonly queues = new Map<string, Waiting[]>();
-  private readonly inFlight = new Map<string, number>();
+  private readonly running = new Set<string>();
+  private readonly lastStart = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-    private readonly opts: {
-      maxInFlight?: number;
-      maxBatch?: number;
-      startTimeoutMs?: number;
-    } = {},
+    private readonly opts: { windowMs?: number; maxBatch?: number; startTimeoutMs?: number } = {},
   ) {}
 
   submit(mail: ArchiveMailInput): Promise<void> {
@@ -47,18 +46,32 @@ export class ArchiveBatcher implements ArchiveStarter {
   }
 
   private pump(tenantId: string): void {
-    const running = this.inFlight.get(tenantId) ?? 0;
     const q = this.queues.get(tenantId);
-    if (!q?.length || running >= (this.opts.maxInFlight ?? 1)) return;
-    const batch = q.splice(0, this.opts.maxBatch ?? MAX_BATCH_MAILS);
+    if (!q?.length || this.running.has(tenantId) || this.timers.has(tenantId)) return;
+    const maxBatch = this.opts.maxBatch ?? MAX_BATCH_MAILS;
+    const wait = (this.lastStart.get(tenantId) ?? 0) + (this.opts.windowMs ?? 50) - Date.now();
+    if (wait > 0 && q.length < maxBatch) {
+      this.timers.set(
+        tenantId,
+        setTimeout(() => {
+          this.timers.delete(tenantId);
+          this.pump(tenantId);
+        }, wait),
+      );
+      return;
+    }
+    const batch = q.splice(0, maxBatch);
     if (!q.length) this.queues.delete(tenantId);
-    this.inFlight.set(tenantId, running + 1);
+    this.running.add(tenantId);
+    this.lastStart.set(tenantId, Date.now());
     void this.start(tenantId, batch).finally(() => {
-      const left = (this.inFlight.get(tenantId) ?? 1) - 1;
-      if (left) this.inFlight.set(tenantId, left);
-      else this.inFlight.delete(tenantId);
+      this.running.delete(tenantId);
       this.pump(tenantId);
     });
+    // Quiet tenants are forgotten once their window has passed: the map stays small.
+    if (this.lastStart.size > 10_000)
+      for (const [t, at] of this.lastStart)
+        if (Date.now() - at > (this.opts.windowMs ?? 50)) this.lastStart.delete(t);
   }
 
   private async start(tenantId: string, batch: Waiting[]): Promise<void> {

@@ -36,13 +36,34 @@ export function transliterate(word: string): string {
 
 export const hasUmlaut = (word: string): boolean => UMLAUTS.test(word);
 
+const ADDRESS_STOP = new Set([...' \t\r\n\f\v<>()[]{}"\',;:@']);
+const isAddressChar = (c: string) => !ADDRESS_STOP.has(c) && !/\s/.test(c);
+
+/**
+ * The e-mail addresses in `text` as /[^stop]{1,64}@[^stop]{1,190}/g would find them, found from
+ * each "@" outwards: the pattern tried at every position of the text, which made it a third of
+ * ingest's tokenising time on mail without a single address. Bounded on both sides of the @, so a
+ * long run without spaces (a base64 line) costs linear time.
+ */
+export function* addresses(text: string): Generator<string> {
+  let consumed = 0;
+  for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+    if (at < consumed) continue;
+    let start = at;
+    while (start > consumed && at - start < 64 && isAddressChar(text[start - 1]!)) start--;
+    let end = at + 1;
+    while (end < text.length && end - at - 1 < 190 && isAddressChar(text[end]!)) end++;
+    if (start === at || end === at + 1) continue;
+    consumed = end;
+    yield text.slice(start, end);
+  }
+}
+
 /** The distinct folded words of `text`, plus whole e-mail addresses and their domains. */
 export function tokenize(text: string, into = new Set<string>(), limit = 100_000): Set<string> {
-  // Bounded on both sides of the @: an unbounded pattern backtracks quadratically over long
-  // runs without spaces (a base64 line), which would let one mail stall ingest.
-  for (const m of text.matchAll(/[^\s<>()[\]{}"',;:@]{1,64}@[^\s<>()[\]{}"',;:@]{1,190}/g)) {
+  for (const found of addresses(text)) {
     if (into.size >= limit) return into;
-    const address = fold(m[0]).replace(/\.+$/, '');
+    const address = fold(found).replace(/\.+$/, '');
     if (address.length <= 254) {
       into.add(address);
       into.add(address.slice(address.indexOf('@') + 1));
