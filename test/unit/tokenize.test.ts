@@ -49,8 +49,24 @@ describe('address scan', () => {
   const PATTERN = /[^\s<>()[\]{}"',;:@]{1,64}@[^\s<>()[\]{}"',;:@]{1,190}/g;
   it('finds exactly what the bounded pattern finds, on random texts', () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const alphabet = ['a', 'b', '.', '-', '@', '@', ' ', '\n', '<', '>', ',', ':', 'ü', '\u00a0', 'x'];
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const alphabet = [
+      'a',
+      'b',
+      '.',
+      '-',
+      '@',
+      '@',
+      ' ',
+      '\n',
+      '<',
+      '>',
+      ',',
+      ':',
+      'ü',
+      '\u00a0',
+      'x',
+    ];
     for (let n = 0; n < 3000; n++) {
       const length = Math.floor(random() * 400);
       let text = '';
