@@ -1,6 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
-import path from 'node:path';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { figure } from './report';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,9 +12,7 @@ import { fmt, percentile } from './measure';
 import { emptyWorkflowRate } from './baselines';
 import { connectTemporal } from '../lib/temporal/client';
 import type { Client } from '@temporalio/client';
-import { freePort } from '../infra/processes';
-
-const REPO = path.resolve(__dirname, '..');
+import { freePort, spawnApp } from '../infra/processes';
 
 /**
  * `npm run bench:ingest [-- <connections> <seconds>]`: the whole product on free ports, a load
@@ -230,25 +226,6 @@ async function run(
   figure('ingest', `${label}: ack latency p99`, percentile(acks, 0.99), 'ms');
   figure('ingest', `${label}: sealing latency p99`, percentile(sealing, 0.99), 's');
   return { endToEnd: sealed / endToEnd, lost: acks.length - sealed };
-}
-
-/** A process of the product from its sources, with extra environment; resolves once it listens. */
-async function spawnApp(script: string, env: NodeJS.ProcessEnv, port?: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, script)], {
-    env: { ...process.env, ...env },
-    stdio: process.env.BENCH_VERBOSE === '1' ? 'inherit' : 'ignore',
-  });
-  if (port)
-    for (let i = 0; ; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
-        s.on('error', () => resolve(false));
-      });
-      if (up) break;
-      if (i > 300 || child.exitCode !== null) throw new Error(`${script} did not start`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  return child;
 }
 
 async function newTenant(db: Db, name: string) {

@@ -69,7 +69,7 @@ export class LmtpClient {
   }
 
   /** One transaction, pipelined: MAIL, RCPT…, DATA, then the dot-stuffed mail. */
-  async send(mail: Buffer, from: string, rcpts: string[]): Promise<Delivery> {
+  async send(mail: Buffer | Buffer[], from: string, rcpts: string[]): Promise<Delivery> {
     this.socket.write(
       `MAIL FROM:<${from}>\r\n${rcpts.map((r) => `RCPT TO:<${r}>\r\n`).join('')}DATA\r\n`,
     );
@@ -81,10 +81,21 @@ export class LmtpClient {
       for (const r of accepted) out.data[r] = dataReply;
       return out;
     }
-    const body = mail.toString('latin1').replace(/(^|\r\n)\./g, '$1..');
-    this.socket.write(Buffer.from(body, 'latin1'));
+    let endsWithNewline: boolean;
+    if (Array.isArray(mail)) {
+      // Parts written as they are, shared between senders (large mails in tests, without a copy
+      // per connection): they must not need dot-stuffing.
+      if (mail.some((p) => p.includes('\r\n.') || p[0] === 0x2e))
+        throw new Error('mail parts must not need dot-stuffing');
+      for (const part of mail) this.socket.write(part);
+      endsWithNewline = mail.at(-1)?.subarray(-2).toString() === '\r\n';
+    } else {
+      const body = mail.toString('latin1').replace(/(^|\r\n)\./g, '$1..');
+      this.socket.write(Buffer.from(body, 'latin1'));
+      endsWithNewline = body.endsWith('\r\n');
+    }
     const t = performance.now();
-    this.socket.write(body.endsWith('\r\n') ? '.\r\n' : '\r\n.\r\n');
+    this.socket.write(endsWithNewline ? '.\r\n' : '\r\n.\r\n');
     for (const r of accepted) {
       out.data[r] = await this.reply();
       out.ackMs ??= performance.now() - t;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import path from 'node:path';
 
 /**
  * Child processes of the dev stack or the test run: output prefixed with the process name,
@@ -176,4 +177,44 @@ export async function waitFor<T>(
   throw new Error(
     `${what} not ready after ${timeoutMs / 1000}s${last instanceof Error ? `: ${last.message}` : ''}`,
   );
+}
+
+/**
+ * One process of the product from its sources (`script` relative to the repository), with extra
+ * environment; resolves once it listens on `port`, if given. Benchmarks and tests that need a
+ * process of their own — its own settings, its own memory to measure — start it with this.
+ */
+export async function spawnApp(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  port?: number,
+  nodeFlags: string[] = [],
+): Promise<ChildProcess> {
+  const repo = path.resolve(__dirname, '..');
+  const child = spawn(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', path.join(repo, script)],
+    {
+      env: { ...process.env, ...env },
+      stdio: process.env.BENCH_VERBOSE === '1' ? 'inherit' : 'ignore',
+    },
+  );
+  if (port)
+    await waitFor(
+      script,
+      () =>
+        new Promise<boolean | undefined>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve(true)));
+          s.on('error', () => resolve(undefined));
+        }),
+      60_000,
+      child,
+    );
+  return child;
+}
+
+/** Peak resident memory (VmHWM) of a process, MiB. */
+export function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
 }

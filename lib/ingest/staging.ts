@@ -1,18 +1,19 @@
 import { createHash, type Hash } from 'node:crypto';
-import { PassThrough, Transform } from 'node:stream';
+import { PassThrough, pipeline, Transform } from 'node:stream';
 import { DeleteObjectCommand, DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { PooledUpload } from '../storage/pooled-upload';
 
 /**
- * A staging object in S3 being written from a stream: multipart for large mails (5 MiB parts, at
- * most two in flight, so memory stays bounded), one PUT for small ones. The ciphertext's SHA-256
- * and size are computed on the way, for the store step to verify.
+ * A mail's ciphertext going to S3 from a stream: one PUT for small mails, multipart for large ones
+ * with one 5 MiB part in flight, its buffer from the process's part pool (lib/storage/pooled-upload:
+ * the memory of all mails in flight together is bounded, issue 19 §4). The ciphertext's SHA-256
+ * and size are computed on the way, for the row and later integrity checks.
  */
 export class StagingUpload {
-  readonly input = new PassThrough({ highWaterMark: 256 * 1024 });
+  readonly input = new PassThrough({ highWaterMark: 64 * 1024 });
   private readonly hash: Hash = createHash('sha256');
   private size = 0;
-  private readonly upload: Upload;
+  private readonly upload: PooledUpload;
   readonly done: Promise<void>;
 
   constructor(
@@ -27,18 +28,10 @@ export class StagingUpload {
         cb(null, chunk);
       },
     });
-    this.input.pipe(counter);
-    this.input.on('error', (e) => counter.destroy(e));
-    this.upload = new Upload({
-      client: s3,
-      params: { Bucket: bucket, Key: key, Body: counter },
-      queueSize: 2,
-      partSize: 5 * 1024 * 1024, // S3's minimum: the least memory per upload in flight
-      leavePartsOnError: false,
-    });
-    this.done = this.upload.done().then(() => undefined);
-    // Observed by whoever awaits `done`; keep an early failure from being "unhandled" meanwhile.
-    this.done.catch(() => {});
+    this.upload = new PooledUpload(s3, bucket, key);
+    // Any failure on the way (the writer's, S3's) ends all three and settles `done`.
+    pipeline(this.input, counter, this.upload.input, () => {});
+    this.done = this.upload.done;
   }
 
   result(): { sha256: Buffer; size: number } {
@@ -48,7 +41,7 @@ export class StagingUpload {
   /** Stops the upload and removes whatever reached S3; never throws. */
   async discard(): Promise<void> {
     this.input.destroy();
-    await this.upload.abort().catch(() => {});
+    await this.done.catch(() => {});
     await deleteStaging(this.s3, this.bucket, this.key);
   }
 }
