@@ -12,6 +12,14 @@ import { fmt, percentile } from './measure';
 import { emptyWorkflowRate } from './baselines';
 import { connectTemporal } from '../lib/temporal/client';
 import type { Client } from '@temporalio/client';
+import { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { importWorkflowId, storeImport } from '../application/imports';
+import { createS3 } from '../lib/storage/s3';
+import { startWorkflow } from '../lib/temporal/start-workflow';
+
+let benchS3: S3Client | undefined;
+let benchBucket: string | undefined;
 import { freePort, spawnApp } from '../infra/processes';
 
 /**
@@ -228,6 +236,45 @@ async function run(
   return { endToEnd: sealed / endToEnd, lost: acks.length - sealed };
 }
 
+/**
+ * An MBOX of `count` unique 20 KB mails imported as the portal imports it (stored encrypted, then
+ * the importMail workflow): entries per second from the start to the last mail sealed.
+ */
+async function importRun(db: Db, temporal: Client, taskQueue: string, count: number) {
+  const tenant = await newTenant(db, 'Import GmbH');
+  const mbox = Buffer.concat(
+    Array.from({ length: count }, () => [
+      Buffer.from('From import@bench.example Tue Mar 18 10:00:00 2025\r\n'),
+      mailOfSize(20_000),
+      Buffer.from('\r\n'),
+    ]).flat(),
+  );
+  const importId = randomUUID();
+  const start = Date.now();
+  const key = await storeImport(
+    { db, s3: benchS3!, bucket: benchBucket! },
+    { tenantId: tenant.tenantId, userId: tenant.adminUserId, ip: '127.0.0.1' },
+    importId,
+    Readable.from([mbox]),
+    'bench.mbox',
+  );
+  await startWorkflow(temporal, 'importMail', {
+    taskQueue,
+    workflowId: importWorkflowId(importId),
+    args: [{ tenantId: tenant.tenantId, importId, key: key.toString('base64url') }],
+  });
+  let now = await sealedCount(db, tenant.tenantId);
+  while (now.sealed < count && Date.now() - start < 600_000) {
+    await new Promise((r) => setTimeout(r, 500));
+    now = await sealedCount(db, tenant.tenantId);
+  }
+  const seconds = ((now.lastSealed?.getTime() ?? Date.now()) - start) / 1000;
+  console.log(
+    `import of an MBOX with ${fmt(count)} mails of 20 KB (${(mbox.length / 1e6).toFixed(0)} MB): ${fmt(now.sealed)} sealed in ${seconds.toFixed(1)} s — ${(now.sealed / seconds).toFixed(1)} mails/s end to end`,
+  );
+  figure('ingest', 'import (MBOX, 20 KB mails): end to end', now.sealed / seconds, 'mails/s');
+}
+
 async function newTenant(db: Db, name: string) {
   const slug = name.toLowerCase().replace(/\W/g, '');
   const t = await createTenant(db, {
@@ -237,7 +284,7 @@ async function newTenant(db: Db, name: string) {
   });
   const rcpt = `archiv@${slug}.example`;
   await addIngestAddress(db, t.tenantId, rcpt, { type: 'operator', label: 'bench' });
-  return { tenantId: t.tenantId, rcpt };
+  return { tenantId: t.tenantId, rcpt, adminUserId: t.adminUserId };
 }
 
 async function main(): Promise<void> {
@@ -254,6 +301,8 @@ async function main(): Promise<void> {
   const appEnv = { ...running.env, LMTP_METRICS_PORT: '0', WORKER_METRICS_PORT: '0' };
   // The benchmark counts sealed mails across tenants: it watches as the administrator.
   const db = createDb(running.env.DATABASE_ADMIN_URL ?? cfg.DATABASE_URL, 4);
+  benchS3 = createS3(cfg);
+  benchBucket = cfg.S3_BUCKET;
   const extra: ChildProcess[] = [];
   try {
     // Baseline 1: what the stack does per workflow at all.
@@ -300,6 +349,7 @@ async function main(): Promise<void> {
     console.log(
       `  ratio end to end ÷ empty workflows ${(e2e.endToEnd / empty).toFixed(2)}, ÷ LMTP alone ${(e2e.endToEnd / (alone.acks.length / alone.acceptSeconds)).toFixed(2)}; lost ${e2e.lost}`,
     );
+    await importRun(db, client, cfg.TEMPORAL_TASK_QUEUE, 3_000);
     if (process.env.BENCH_QUICK !== '1') {
       await run(db, client, target, 'size mix', connections, seconds, mixedSize);
       // Scale-out: a second LMTP process and a second worker on the same queue, the load spread.
@@ -333,6 +383,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of extra) c.kill('SIGTERM');
     await db.destroy();
+    benchS3.destroy();
     await running.dispose();
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { recordAudit } from '../audit/record';
@@ -32,6 +33,9 @@ export interface ImportSummary {
 
 /** Problems kept per import; the counts stay exact beyond it. */
 const MAX_PROBLEMS = 1000;
+/** Entries archived at once, and their bytes at most (one larger entry runs alone). */
+const IMPORT_CONCURRENCY = 8;
+const IMPORT_BYTES_IN_FLIGHT = 64 * 1024 * 1024;
 
 interface Entry {
   index: number;
@@ -87,38 +91,108 @@ export async function runImport(
     if (state.problems.length < MAX_PROBLEMS) state.problems.push(p);
   };
 
+  /** What one entry did; applied to the counts in entry order (see `finished`). */
+  type Outcome = { archived: boolean; duplicate: boolean; problem?: ImportProblem };
+
+  async function archiveEntry(e: Entry): Promise<Outcome> {
+    const where = { entry: e.index, ...(e.name ? { name: e.name } : {}) };
+    const problem = e.problem ?? entryProblem(e.bytes!, deps.maxMessageBytes);
+    if (problem) return { archived: false, duplicate: false, problem: { ...where, ...problem } };
+    const received = originalReceiptTime(e.bytes!, e.separator);
+    const outcomes = await receiveMail(deps, Readable.from([e.bytes!]), {
+      mailFrom: '',
+      recipients: [{ address: 'import', tenantId }],
+      imported: {
+        importId,
+        entry: e.index,
+        ...(e.name ? { name: e.name } : {}),
+        ...(received ? { originalReceivedAt: received.toISOString() } : {}),
+      },
+    });
+    const o = outcomes.get(tenantId)!;
+    if (o.ok) return { archived: !o.duplicate, duplicate: o.duplicate };
+    if (o.code >= 500)
+      return {
+        archived: false,
+        duplicate: false,
+        problem: {
+          ...where,
+          ...(o.code === 552 ? tooLarge(deps.maxMessageBytes) : { reason: 'import.skip.refused' }),
+        },
+      };
+    // Temporarily unavailable (S3, database): the activity's retry resumes at this entry.
+    throw new Error(`archiving entry ${e.index} failed for now: ${o.text}`);
+  }
+
+  // Several entries at once (issue 19: an import at the rate of LMTP — one at a time, each would
+  // wait for its own archive batch), bounded in count and bytes. Progress is saved for the entries
+  // done without a gap, in order: a retry resumes after the last of them.
+  const inFlight = new Set<Promise<void>>();
+  const finished = new Map<number, Outcome>();
+  const sameMail = new Map<string, Promise<void>>();
+  let bytesInFlight = 0;
+  let failure: unknown;
+  let saving = Promise.resolve();
+  const advance = () => {
+    let moved = false;
+    for (let o = finished.get(state.entries); o; o = finished.get(state.entries)) {
+      finished.delete(state.entries);
+      if (o.problem) report(o.problem);
+      if (o.archived) state.archived++;
+      if (o.duplicate) state.duplicates++;
+      state.entries++;
+      moved = true;
+    }
+    // A failed save or heartbeat (the activity cancelled) ends the import after what is under
+    // way has finished and been saved: a retry then redoes as little as possible.
+    if (moved)
+      saving = saving
+        .then(() => save())
+        .then(progress)
+        .catch((e: unknown) => {
+          failure ??= e;
+        });
+  };
+
   async function handle(e: Entry): Promise<void> {
     if (e.index < row.entries_done) return; // done before a retry
-    const problem = e.problem ?? entryProblem(e.bytes!, deps.maxMessageBytes);
-    if (problem) report({ entry: e.index, ...(e.name ? { name: e.name } : {}), ...problem });
-    else {
-      const received = originalReceiptTime(e.bytes!, e.separator);
-      const outcomes = await receiveMail(deps, Readable.from([e.bytes!]), {
-        mailFrom: '',
-        recipients: [{ address: 'import', tenantId }],
-        imported: {
-          importId,
-          entry: e.index,
-          ...(e.name ? { name: e.name } : {}),
-          ...(received ? { originalReceivedAt: received.toISOString() } : {}),
+    const size = e.bytes?.length ?? 0;
+    while (
+      inFlight.size >= IMPORT_CONCURRENCY ||
+      (inFlight.size > 0 && bytesInFlight + size > IMPORT_BYTES_IN_FLIGHT)
+    )
+      await Promise.race(inFlight);
+    if (failure) return drain(); // throws the failure once what is under way is saved
+    // The same mail twice in one file: the first occurrence is the one archived (its receipt time
+    // and entry number), the later one its duplicate — also when both are under way at once.
+    const digest = e.bytes && createHash('sha256').update(e.bytes).digest('hex');
+    const earlier = digest ? sameMail.get(digest) : undefined;
+    bytesInFlight += size;
+    const run = (earlier ?? Promise.resolve())
+      .then(() => archiveEntry(e))
+      .then(
+        (outcome) => {
+          finished.set(e.index, outcome);
+          advance();
         },
-      });
-      const o = outcomes.get(tenantId)!;
-      if (o.ok) {
-        if (o.duplicate) state.duplicates++;
-        else state.archived++;
-      } else if (o.code >= 500)
-        report({
-          entry: e.index,
-          ...(e.name ? { name: e.name } : {}),
-          ...(o.code === 552 ? tooLarge(deps.maxMessageBytes) : { reason: 'import.skip.refused' }),
-        });
-      // Temporarily unavailable (S3, database): the activity's retry resumes at this entry.
-      else throw new Error(`archiving entry ${e.index} failed for now: ${o.text}`);
-    }
-    state.entries = e.index + 1;
-    await save();
-    progress();
+        (err: unknown) => {
+          failure ??= err;
+        },
+      );
+    const tracked = run.finally(() => {
+      bytesInFlight -= size;
+      inFlight.delete(tracked);
+      if (digest && sameMail.get(digest) === tracked) sameMail.delete(digest);
+    });
+    inFlight.add(tracked);
+    if (digest) sameMail.set(digest, tracked);
+  }
+
+  /** Waits for every entry under way and its saved progress; the first failure, if any. */
+  async function drain(): Promise<void> {
+    await Promise.all(inFlight);
+    await saving;
+    if (failure) throw failure;
   }
 
   const object = await deps.s3.send(
@@ -131,11 +205,18 @@ export async function runImport(
   const zip = row.format === 'zip' ? new ZipSplitter(deps.maxMessageBytes) : undefined;
   const split = (chunk: Buffer, final: boolean): Entry[] =>
     mbox ? [...mbox.push(chunk), ...(final ? mbox.end() : [])] : zip!.push(chunk, final);
-  for await (const chunk of plain as AsyncIterable<Buffer>) {
-    for (const e of split(chunk, false)) await handle(e);
-    state.bytes += chunk.length;
+  try {
+    for await (const chunk of plain as AsyncIterable<Buffer>) {
+      for (const e of split(chunk, false)) await handle(e);
+      state.bytes += chunk.length;
+    }
+    for (const e of split(Buffer.alloc(0), true)) await handle(e);
+  } finally {
+    // Whatever ends the reading, entries under way finish and their progress is saved first.
+    await Promise.allSettled(inFlight);
+    await saving;
   }
-  for (const e of split(Buffer.alloc(0), true)) await handle(e);
+  await drain();
 
   if (state.entries === 0)
     report({
