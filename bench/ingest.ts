@@ -83,7 +83,7 @@ function cpuByProcess(): Map<string, number> {
     [/workers\/temporal\.ts/, 'Temporal worker'],
     [/temporal.*server start-dev/, 'Temporal server'],
     [/minio\S* server /, 'MinIO'],
-    [/^postgres: /, 'PostgreSQL backends'],
+    [/^postgres: /, 'PostgreSQL'],
     [/workers\/dev-tsa\.ts/, 'dev TSA'],
   ];
   const out = new Map<string, number>();
@@ -100,8 +100,9 @@ function cpuByProcess(): Map<string, number> {
       // The process ended between ps and the read.
     }
   }
-  // PostgreSQL backends come and go with connections: count the server's own time and that of
-  // its finished children (utime, stime, cutime, cstime of the postmaster), in clock ticks.
+  // PostgreSQL backends come and go with connections: a backend's time moves from the live ones
+  // to the server's finished children when it exits, so both are summed under one name (utime,
+  // stime, cutime, cstime of the postmaster), in clock ticks.
   const postmaster = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')
     .find((l) => /bin\/postgres\s+-D/.test(l))
@@ -110,7 +111,7 @@ function cpuByProcess(): Map<string, number> {
   if (postmaster) {
     const f = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]!.split(' ');
     const ticks = [11, 12, 13, 14].reduce((n, i) => n + Number(f[i]), 0);
-    out.set('PostgreSQL (server, exited backends)', ticks / 100);
+    out.set('PostgreSQL', (out.get('PostgreSQL') ?? 0) + ticks / 100);
   }
   return out;
 }
