@@ -1,5 +1,6 @@
 import { recordAudit, recordAuditEvents } from '../audit/record';
-import type { Db } from '../db';
+import { sql, type Transaction } from 'kysely';
+import type { Database, Db } from '../db';
 import type { MessageState } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
 
@@ -67,6 +68,24 @@ export async function auditArchivedOnce(db: Db, ref: MessageRef, ledgerIndex: nu
   });
 }
 
+/**
+ * Several rows one step on, each with its own object key or ledger index, in one statement — only
+ * those still in state `from`, so a retried step changes nothing.
+ */
+async function advanceEach(
+  tx: Transaction<Database>,
+  to: 'stored' | 'ledgered',
+  rows: { id: string; value: string | number }[],
+  from: MessageState,
+): Promise<void> {
+  const [column, type] =
+    to === 'stored' ? [sql.ref('object_key'), sql`text`] : [sql.ref('ledger_index'), sql`bigint`];
+  const values = sql.join(rows.map((r) => sql`(${r.id}::uuid, ${r.value}::${type})`));
+  await sql`UPDATE messages AS m SET state = ${to}, ${column} = v.value
+    FROM (VALUES ${values}) AS v(id, value)
+    WHERE m.id = v.id AND m.state = ${from}`.execute(tx);
+}
+
 /** The rows of several mails of one tenant (an archiveBatch), in one query. */
 export const messageRows = (db: Db, tenantId: string, ids: string[]) =>
   withTenant(db, tenantId, (tx) =>
@@ -82,15 +101,14 @@ export async function markStored(
   stored: { messageId: string; objectKey: string }[],
 ): Promise<void> {
   if (!stored.length) return;
-  await withTenant(db, tenantId, async (tx) => {
-    for (const s of stored)
-      await tx
-        .updateTable('messages')
-        .set({ state: 'stored', object_key: s.objectKey })
-        .where('id', '=', s.messageId)
-        .where('state', '=', 'staged')
-        .execute();
-  });
+  await withTenant(db, tenantId, (tx) =>
+    advanceEach(
+      tx,
+      'stored',
+      stored.map((s) => ({ id: s.messageId, value: s.objectKey })),
+      'staged',
+    ),
+  );
 }
 
 /**
@@ -106,13 +124,12 @@ export async function recordLedgered(
   if (!ledgered.length) return;
   const ids = ledgered.map((l) => l.messageId);
   await withTenant(db, tenantId, async (tx) => {
-    for (const l of ledgered)
-      await tx
-        .updateTable('messages')
-        .set({ state: 'ledgered', ledger_index: l.index })
-        .where('id', '=', l.messageId)
-        .where('state', '=', 'stored')
-        .execute();
+    await advanceEach(
+      tx,
+      'ledgered',
+      ledgered.map((l) => ({ id: l.messageId, value: l.index })),
+      'stored',
+    );
     await tx
       .insertInto('search_index_queue')
       .values(ids.map((id) => ({ message_id: id, tenant_id: tenantId })))

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -108,6 +108,30 @@ it('a mail that fails in a batch is retried and reported alone; the others are a
       .where('id', '=', inputs[1]!.messageId)
       .execute(),
   );
+  // Mail 2 came in the same way, and its staging object is there: the batch promotes it.
+  const row2 = await withTenant(ctx.db, tenant.tenantId, (tx) =>
+    tx
+      .selectFrom('messages')
+      .select('object_key')
+      .where('id', '=', inputs[2]!.messageId)
+      .executeTakeFirstOrThrow(),
+  );
+  const staging2 = `staging/${tenant.tenantId}/${inputs[2]!.messageId}`;
+  await ctx.s3.send(
+    new CopyObjectCommand({
+      Bucket: ctx.bucket,
+      Key: staging2,
+      CopySource: `${ctx.bucket}/${row2.object_key!}`,
+    }),
+  );
+  await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.bucket, Key: row2.object_key! }));
+  await withTenant(ctx.db, tenant.tenantId, (tx) =>
+    tx
+      .updateTable('messages')
+      .set({ state: 'staged', object_key: null, staging_key: staging2 })
+      .where('id', '=', inputs[2]!.messageId)
+      .execute(),
+  );
 
   const handle = await startWorkflow(ctx.temporal, 'archiveBatch', {
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
@@ -139,9 +163,12 @@ it('a mail that fails in a batch is retried and reported alone; the others are a
       failure: expect.stringMatching(/staging object is gone/),
     }),
   );
-  // The two others are archived and sealed, byte-exact.
+  // The two others are archived and sealed, byte-exact; the promoted one's staging copy is gone.
   for (const i of [0, 2]) {
     const a = await archived(ctx, tenant, mails[i]!);
     expect(a.plaintext.equals(mails[i]!)).toBe(true);
   }
+  await expect(
+    ctx.s3.send(new HeadObjectCommand({ Bucket: ctx.bucket, Key: staging2 })),
+  ).rejects.toMatchObject({ name: 'NotFound' });
 }, 120_000);
