@@ -165,19 +165,43 @@ export async function timestampCovering(db: Db | Tx, tenantLogId: string, index:
  * checkpoint. Entries below that size are sealed.
  */
 export async function timestampedSizes(db: Db): Promise<{ tenantId: string; size: number }[]> {
+  // The newest timestamped anchor checkpoint: from the top of the anchor log's primary key down.
   const anchor = await db
-    .selectFrom('ledger_checkpoints')
-    .select((e) => e.fn.max('size').as('size'))
-    .where('tenant_id', 'is', null)
-    .where('tsa_response', 'is not', null)
+    .selectFrom('ledger_logs as l')
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('ledger_checkpoints as c')
+          .select('c.size')
+          .whereRef('c.log_id', '=', 'l.id')
+          .where('c.tsa_response', 'is not', null)
+          .orderBy('c.size', 'desc')
+          .limit(1)
+          .as('newest'),
+      (join) => join.onTrue(),
+    )
+    .select('newest.size')
+    .where('l.tenant_id', 'is', null)
     .executeTakeFirst();
-  if (anchor?.size === null || anchor?.size === undefined) return [];
+  if (!anchor) return [];
+  // Per tenant log, its newest checkpoint below that anchor: a backward walk of the primary key
+  // (log_id, size) that stops at once — not a scan of every checkpoint ever made, each round.
   const rows = await db
-    .selectFrom('ledger_checkpoints')
-    .select((e) => ['tenant_id', e.fn.max('size').as('size')])
-    .where('tenant_id', 'is not', null)
-    .where('anchor_index', '<', Number(anchor.size))
-    .groupBy('tenant_id')
+    .selectFrom('ledger_logs as l')
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('ledger_checkpoints as c')
+          .select('c.size')
+          .whereRef('c.log_id', '=', 'l.id')
+          .where('c.anchor_index', '<', Number(anchor.size))
+          .orderBy('c.size', 'desc')
+          .limit(1)
+          .as('covered'),
+      (join) => join.onTrue(),
+    )
+    .select(['l.tenant_id', 'covered.size'])
+    .where('l.tenant_id', 'is not', null)
     .execute();
   return rows.map((r) => ({ tenantId: r.tenant_id!, size: Number(r.size) }));
 }
