@@ -20,7 +20,7 @@ import { startWorkflow } from '../lib/temporal/start-workflow';
 
 let benchS3: S3Client | undefined;
 let benchBucket: string | undefined;
-import { freePort, spawnApp } from '../infra/processes';
+import { freePort, peakRssMiB, spawnApp } from '../infra/processes';
 
 /**
  * `npm run bench:ingest [-- <connections> <seconds>]`: the whole product on free ports, a load
@@ -87,8 +87,9 @@ function cpuByProcess(): Map<string, number> {
     [/workers\/dev-tsa\.ts/, 'dev TSA'],
   ];
   const out = new Map<string, number>();
+  const processes = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n');
   // Clock ticks from /proc (ps rounds to whole seconds, which loses short-lived backends).
-  for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+  for (const line of processes) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (!m) continue;
     const role = roles.find(([re]) => re.test(m[2]!))?.[1];
@@ -103,8 +104,7 @@ function cpuByProcess(): Map<string, number> {
   // PostgreSQL backends come and go with connections: a backend's time moves from the live ones
   // to the server's finished children when it exits, so both are summed under one name (utime,
   // stime, cutime, cstime of the postmaster), in clock ticks.
-  const postmaster = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
-    .split('\n')
+  const postmaster = processes
     .find((l) => /bin\/postgres\s+-D/.test(l))
     ?.trim()
     .split(/\s+/)[0];
@@ -124,9 +124,7 @@ function lmtpPeakRss(): number {
     .filter((l) => /workers\/lmtp\.ts/.test(l))
     .map((l) => l.trim().split(/\s+/))
     .sort((a, b) => Number(a[1]) - Number(b[1]))[0]?.[0];
-  if (!pid) return NaN;
-  const status = execFileSync('cat', [`/proc/${pid}/status`], { encoding: 'utf8' });
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024);
+  return pid ? peakRssMiB(Number(pid)) : NaN;
 }
 
 async function sealedCount(

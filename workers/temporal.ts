@@ -85,7 +85,8 @@ async function main(): Promise<void> {
     }),
     dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
     shutdownGraceTime: '10 seconds',
-    // Most running activities are archiveMail's awaitTimestamp: waiting, not working.
+    // Mails retried on their own (archiveMail) wait in awaitTimestamp — waiting, not working;
+    // after an outage there can be many of them.
     maxConcurrentActivityTaskExecutions: 2000,
   });
   if (cfg.LEDGER_SCHEDULE_OWNER) {

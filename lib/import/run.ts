@@ -162,7 +162,7 @@ export async function runImport(
       (inFlight.size > 0 && bytesInFlight + size > IMPORT_BYTES_IN_FLIGHT)
     )
       await Promise.race(inFlight);
-    if (failure) return drain(); // throws the failure once what is under way is saved
+    if (failure) throw failure; // what is under way is finished and saved below, first
     // The same mail twice in one file: the first occurrence is the one archived (its receipt time
     // and entry number), the later one its duplicate — also when both are under way at once.
     const digest = e.bytes && createHash('sha256').update(e.bytes).digest('hex');
@@ -188,13 +188,6 @@ export async function runImport(
     if (digest) sameMail.set(digest, tracked);
   }
 
-  /** Waits for every entry under way and its saved progress; the first failure, if any. */
-  async function drain(): Promise<void> {
-    await Promise.all(inFlight);
-    await saving;
-    if (failure) throw failure;
-  }
-
   const object = await deps.s3.send(
     new GetObjectCommand({ Bucket: deps.bucket, Key: row.object_key }),
   );
@@ -216,7 +209,7 @@ export async function runImport(
     await Promise.allSettled(inFlight);
     await saving;
   }
-  await drain();
+  if (failure) throw failure;
 
   if (state.entries === 0)
     report({

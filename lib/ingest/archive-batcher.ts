@@ -30,11 +30,15 @@ export class ArchiveBatcher implements ArchiveStarter {
   private readonly lastStart = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
+  private readonly windowMs: number;
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
     private readonly opts: { windowMs?: number; maxBatch?: number; startTimeoutMs?: number } = {},
-  ) {}
+  ) {
+    this.windowMs = opts.windowMs ?? 50;
+  }
 
   submit(mail: ArchiveMailInput): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -49,7 +53,7 @@ export class ArchiveBatcher implements ArchiveStarter {
     const q = this.queues.get(tenantId);
     if (!q?.length || this.running.has(tenantId) || this.timers.has(tenantId)) return;
     const maxBatch = this.opts.maxBatch ?? MAX_BATCH_MAILS;
-    const wait = (this.lastStart.get(tenantId) ?? 0) + (this.opts.windowMs ?? 50) - Date.now();
+    const wait = (this.lastStart.get(tenantId) ?? 0) + this.windowMs - Date.now();
     if (wait > 0 && q.length < maxBatch) {
       this.timers.set(
         tenantId,
@@ -71,7 +75,7 @@ export class ArchiveBatcher implements ArchiveStarter {
     // Quiet tenants are forgotten once their window has passed: the map stays small.
     if (this.lastStart.size > 10_000)
       for (const [t, at] of this.lastStart)
-        if (Date.now() - at > (this.opts.windowMs ?? 50)) this.lastStart.delete(t);
+        if (Date.now() - at > this.windowMs) this.lastStart.delete(t);
   }
 
   private async start(tenantId: string, batch: Waiting[]): Promise<void> {

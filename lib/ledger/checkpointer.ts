@@ -160,48 +160,47 @@ export async function timestampCovering(db: Db | Tx, tenantLogId: string, index:
 }
 
 /**
+ * Per log — the anchor log, or every tenant log — the size of its newest checkpoint that is
+ * timestamped, or whose note entered the anchor log below a size: a backward walk of the primary
+ * key (log_id, size) that stops at the first match, not a scan of every checkpoint ever made.
+ */
+function newestCheckpoints(
+  db: Db,
+  logs: 'anchor' | 'tenants',
+  which: { timestamped: true } | { anchoredBelow: number },
+) {
+  return db
+    .selectFrom('ledger_logs as l')
+    .innerJoinLateral(
+      (eb) => {
+        const q = eb
+          .selectFrom('ledger_checkpoints as c')
+          .select('c.size')
+          .whereRef('c.log_id', '=', 'l.id');
+        return (
+          'timestamped' in which
+            ? q.where('c.tsa_response', 'is not', null)
+            : q.where('c.anchor_index', '<', which.anchoredBelow)
+        )
+          .orderBy('c.size', 'desc')
+          .limit(1)
+          .as('newest');
+      },
+      (join) => join.onTrue(),
+    )
+    .select(['l.tenant_id', 'newest.size'])
+    .where('l.tenant_id', logs === 'anchor' ? 'is' : 'is not', null)
+    .execute();
+}
+
+/**
  * For every tenant log, how many of its entries a timestamped anchor checkpoint covers: the size
  * of its largest checkpoint whose note entered the anchor log below the newest timestamped anchor
  * checkpoint. Entries below that size are sealed.
  */
 export async function timestampedSizes(db: Db): Promise<{ tenantId: string; size: number }[]> {
-  // The newest timestamped anchor checkpoint: from the top of the anchor log's primary key down.
-  const anchor = await db
-    .selectFrom('ledger_logs as l')
-    .innerJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom('ledger_checkpoints as c')
-          .select('c.size')
-          .whereRef('c.log_id', '=', 'l.id')
-          .where('c.tsa_response', 'is not', null)
-          .orderBy('c.size', 'desc')
-          .limit(1)
-          .as('newest'),
-      (join) => join.onTrue(),
-    )
-    .select('newest.size')
-    .where('l.tenant_id', 'is', null)
-    .executeTakeFirst();
+  const [anchor] = await newestCheckpoints(db, 'anchor', { timestamped: true });
   if (!anchor) return [];
-  // Per tenant log, its newest checkpoint below that anchor: a backward walk of the primary key
-  // (log_id, size) that stops at once — not a scan of every checkpoint ever made, each round.
-  const rows = await db
-    .selectFrom('ledger_logs as l')
-    .innerJoinLateral(
-      (eb) =>
-        eb
-          .selectFrom('ledger_checkpoints as c')
-          .select('c.size')
-          .whereRef('c.log_id', '=', 'l.id')
-          .where('c.anchor_index', '<', Number(anchor.size))
-          .orderBy('c.size', 'desc')
-          .limit(1)
-          .as('covered'),
-      (join) => join.onTrue(),
-    )
-    .select(['l.tenant_id', 'covered.size'])
-    .where('l.tenant_id', 'is not', null)
-    .execute();
+  const rows = await newestCheckpoints(db, 'tenants', { anchoredBelow: Number(anchor.size) });
   return rows.map((r) => ({ tenantId: r.tenant_id!, size: Number(r.size) }));
 }

@@ -109,11 +109,14 @@ export class PooledUpload {
       chunk.copy(this.part, this.filled, 0, take);
       this.filled += take;
       chunk = chunk.subarray(take);
-      if (this.filled === PART_SIZE) await this.uploadPart();
+      if (this.filled === PART_SIZE) {
+        await this.uploadPart(this.part);
+        this.givePart();
+      }
     }
   }
 
-  private async uploadPart(): Promise<void> {
+  private async uploadPart(body: Buffer): Promise<void> {
     this.uploadId ??= (
       await this.s3.send(
         new CreateMultipartUploadCommand({
@@ -130,12 +133,11 @@ export class PooledUpload {
         Key: this.key,
         UploadId: this.uploadId,
         PartNumber,
-        Body: this.part!.subarray(0, this.filled),
+        Body: body,
         ChecksumAlgorithm: ChecksumAlgorithm.CRC32,
       }),
     );
     this.parts.push({ PartNumber, ETag: r.ETag, ChecksumCRC32: r.ChecksumCRC32 });
-    this.givePart();
   }
 
   private givePart(): void {
@@ -145,35 +147,31 @@ export class PooledUpload {
   }
 
   private async finish(): Promise<void> {
+    // What is left: the part being filled, or what was collected before one was needed.
+    const rest = this.part ? this.part.subarray(0, this.filled) : Buffer.concat(this.head);
     try {
-      if (!this.uploadId) {
-        // Within one part: a single PUT of what was collected.
-        const body = this.part ? this.part.subarray(0, this.filled) : Buffer.concat(this.head);
+      if (!this.uploadId)
+        // Within one part: a single PUT.
         await this.s3.send(
           new PutObjectCommand({
             Bucket: this.bucket,
             Key: this.key,
-            Body: body,
+            Body: rest,
             ChecksumAlgorithm: ChecksumAlgorithm.CRC32,
           }),
         );
-        this.givePart();
-        return;
+      else {
+        if (rest.length) await this.uploadPart(rest);
+        await this.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: this.key,
+            UploadId: this.uploadId,
+            MultipartUpload: { Parts: this.parts },
+          }),
+        );
       }
-      if (!this.part && this.headBytes) {
-        this.part = await this.pool.take();
-        for (const h of this.head) h.copy(this.part, (this.filled += h.length) - h.length);
-        this.head = [];
-      }
-      if (this.filled) await this.uploadPart();
-      await this.s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: this.key,
-          UploadId: this.uploadId,
-          MultipartUpload: { Parts: this.parts },
-        }),
-      );
+      this.givePart();
     } catch (e) {
       await this.abort();
       throw e;

@@ -18,8 +18,9 @@ function fakeS3(failOn?: string) {
       const i = cmd.input;
       if (name === 'PutObject') objects.set(i.Key as string, Buffer.from(i.Body as Buffer));
       if (name === 'CreateMultipartUpload') {
-        uploads.set('u1', []);
-        return { UploadId: 'u1' };
+        const id = `u${uploads.size + log.length}`;
+        uploads.set(id, []);
+        return { UploadId: id };
       }
       if (name === 'UploadPart') {
         uploads.get(i.UploadId as string)![(i.PartNumber as number) - 1] = Buffer.from(
