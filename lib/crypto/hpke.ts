@@ -63,7 +63,7 @@ function encap(
 }
 
 function decap(enc: Uint8Array, recipient: KeyPair): Buffer {
-  const dhOut = dh(recipient.privateKey, enc);
+  const dhOut = dh(recipient.privateKeyObject ?? recipient.privateKey, enc);
   const sharedSecret = extractAndExpand(dhOut, Buffer.concat([enc, recipient.publicKey]));
   zeroize(dhOut);
   return sharedSecret;
@@ -177,10 +177,13 @@ export function open(
   info: Uint8Array,
   aad: Uint8Array,
   ciphertext: Uint8Array,
+  /** The recipient's public key and imported private key, when the caller has them. */
+  known: Partial<Pick<KeyPair, 'publicKey' | 'privateKeyObject'>> = {},
 ): Buffer {
-  const recipient = {
+  const recipient: KeyPair = {
     privateKey: Buffer.from(recipientPrivate),
-    publicKey: publicFromPrivate(recipientPrivate),
+    publicKey: known.publicKey ?? publicFromPrivate(recipientPrivate),
+    privateKeyObject: known.privateKeyObject,
   };
   const context = setupRecipient(enc, recipient, info);
   try {

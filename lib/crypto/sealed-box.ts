@@ -1,3 +1,4 @@
+import type { KeyPair } from './x25519';
 import { randomBytes } from 'node:crypto';
 import * as aead from './aead';
 import { bindingBytes, type Binding } from './context';
@@ -23,6 +24,8 @@ export function openSealed(
   recipientPrivate: Uint8Array,
   binding: Binding,
   blob: Uint8Array,
+  /** The recipient's public key (known to match) and imported private key, if at hand. */
+  known?: Partial<Pick<KeyPair, 'publicKey' | 'privateKeyObject'>>,
 ): Buffer {
   expectHeader(blob, Suite.HpkeX25519Aes256Gcm, 2 + ENC_LEN + aead.TAG_LEN);
   const enc = blob.subarray(2, 2 + ENC_LEN);
@@ -32,6 +35,7 @@ export function openSealed(
     bindingBytes(binding),
     blob.subarray(0, 2),
     blob.subarray(2 + ENC_LEN),
+    known,
   );
 }
 

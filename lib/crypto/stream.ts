@@ -1,12 +1,12 @@
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
 import * as aead from './aead';
 import { TAG_LEN } from './aead';
 import { utf8, zeroize } from './bytes';
 import { bindingBytes, type Binding } from './context';
 import { CryptoError } from './errors';
 import { expectHeader, header, Suite } from './format';
+import { expand, extract } from './hkdf';
 
 /**
  * Streaming AEAD for mail bodies (the STREAM construction, as Tink's AES-GCM-HKDF streaming):
@@ -31,15 +31,10 @@ const MAX_SEGMENTS = 2 ** 32;
 
 function segmentKey(dek: Uint8Array, salt: Uint8Array, binding: Binding): Buffer {
   if (dek.length !== 32) throw new CryptoError('invalid-key');
-  return Buffer.from(
-    hkdfSync(
-      'sha256',
-      dek,
-      salt,
-      Buffer.concat([utf8('mailrepo/v1/stream'), bindingBytes(binding)]),
-      32,
-    ),
-  );
+  const prk = extract(salt, dek);
+  const key = expand(prk, Buffer.concat([utf8('mailrepo/v1/stream'), bindingBytes(binding)]), 32);
+  zeroize(prk);
+  return key;
 }
 
 function nonce(prefix: Uint8Array, index: number, last: boolean): Buffer {
@@ -203,23 +198,66 @@ export class DecryptStream extends Transform {
   }
 }
 
-async function collect(input: Uint8Array, transform: Transform): Promise<Buffer> {
-  const out: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      out.push(chunk);
-      cb();
-    },
-  });
-  await pipeline(Readable.from([Buffer.from(input)]), transform, sink);
-  return Buffer.concat(out);
+/**
+ * Whole-buffer forms for small bodies (metadata, token lists, tests): the same format, segment
+ * for segment, without a stream — index merging opens two per mail, and a stream pipeline per
+ * part was most of its garbage. Large mails use the streams.
+ */
+export async function encryptBuffer(
+  dek: Uint8Array,
+  binding: Binding,
+  plaintext: Uint8Array,
+): Promise<Buffer> {
+  const salt = randomBytes(SALT_LEN);
+  const prefix = randomBytes(PREFIX_LEN);
+  const head = Buffer.concat([header(Suite.StreamAes256GcmHkdf64K), salt, prefix]);
+  const key = segmentKey(dek, salt, binding);
+  try {
+    const out: Buffer[] = [head];
+    let at = 0;
+    for (let index = 0; ; index++) {
+      // As the stream: every segment full but the last, which may be empty.
+      const last = plaintext.length - at <= SEGMENT;
+      const end = last ? plaintext.length : at + SEGMENT;
+      const c = createCipheriv('aes-256-gcm', key, nonce(prefix, index, last));
+      c.setAAD(head);
+      out.push(c.update(plaintext.subarray(at, end)), c.final(), c.getAuthTag());
+      at = end;
+      if (last) return Buffer.concat(out);
+    }
+  } finally {
+    zeroize(key);
+  }
 }
 
-/** Whole-buffer helpers for small bodies and tests; large mails use the streams directly. */
-export const encryptBuffer = (dek: Uint8Array, binding: Binding, plaintext: Uint8Array) =>
-  collect(plaintext, new EncryptStream(dek, binding));
-export const decryptBuffer = (dek: Uint8Array, binding: Binding, ciphertext: Uint8Array) =>
-  collect(ciphertext, new DecryptStream(dek, binding));
+export async function decryptBuffer(
+  dek: Uint8Array,
+  binding: Binding,
+  ciphertext: Uint8Array,
+): Promise<Buffer> {
+  if (ciphertext.length < HEADER_LEN) throw new CryptoError('truncated');
+  const head = Buffer.from(ciphertext.subarray(0, HEADER_LEN));
+  expectHeader(head, Suite.StreamAes256GcmHkdf64K, HEADER_LEN);
+  const key = segmentKey(dek, head.subarray(2, 2 + SALT_LEN), binding);
+  const prefix = head.subarray(2 + SALT_LEN);
+  const out: Buffer[] = [];
+  try {
+    let at = HEADER_LEN;
+    for (let index = 0; ; index++) {
+      const last = ciphertext.length - at <= CT_SEGMENT;
+      const end = last ? ciphertext.length : at + CT_SEGMENT;
+      if (end - at < TAG_LEN) throw new CryptoError('truncated');
+      out.push(aead.open(key, nonce(prefix, index, last), head, ciphertext.subarray(at, end)));
+      at = end;
+      if (last) return Buffer.concat(out);
+    }
+  } catch (e) {
+    for (const b of out) b.fill(0);
+    throw e;
+  } finally {
+    zeroize(key);
+  }
+}
 
 /** Ciphertext size for a plaintext of `n` bytes. */
 export function ciphertextLength(n: number): number {

@@ -23,6 +23,8 @@ let jwkPrivateImport = true;
 export interface KeyPair {
   publicKey: Buffer;
   privateKey: Buffer;
+  /** The private key imported once, for a key that opens many blobs (an epoch's). */
+  privateKeyObject?: KeyObject;
 }
 
 export function privateKeyObject(raw: Uint8Array): KeyObject {
@@ -73,9 +75,9 @@ export function publicFromPrivate(privateKey: Uint8Array): Buffer {
 }
 
 /** X25519(sk, pk); rejects the all-zero output of a low-order public key (RFC 7748 §6.1). */
-export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Buffer {
+export function dh(privateKey: Uint8Array | KeyObject, publicKey: Uint8Array): Buffer {
   const shared = diffieHellman({
-    privateKey: privateKeyObject(privateKey),
+    privateKey: privateKey instanceof Uint8Array ? privateKeyObject(privateKey) : privateKey,
     publicKey: publicKeyObject(publicKey),
   });
   if (shared.every((b) => b === 0)) throw new CryptoError('invalid-key');

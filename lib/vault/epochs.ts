@@ -1,8 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { equalBytes, zeroize } from '../crypto/bytes';
 import { CryptoError } from '../crypto/errors';
 import { openSealed, sealTo } from '../crypto/sealed-box';
-import { generateKeyPair, publicFromPrivate } from '../crypto/x25519';
+import { generateKeyPair, privateKeyObject, publicFromPrivate } from '../crypto/x25519';
 import { decryptBuffer, encryptBuffer } from '../crypto/stream';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
@@ -156,6 +156,9 @@ export async function currentEpochPublicKey(
 export interface UnlockedEpoch {
   epochId: string;
   privateKey: Buffer;
+  /** Checked against the private key at unlock, and the private key imported once: each mail's
+   * DEK open (HPKE) would otherwise derive and import both again. */
+  known?: { publicKey: Buffer; privateKeyObject: KeyObject };
   indexKey: Buffer;
 }
 
@@ -201,6 +204,14 @@ export async function unlockEpoch(
       bind.indexKey(session.tenantId, epochId),
       epoch.sealed_index_key,
     );
-    return { epochId, privateKey, indexKey };
+    return {
+      epochId,
+      privateKey,
+      known: {
+        publicKey: Buffer.from(epoch.public_key),
+        privateKeyObject: privateKeyObject(privateKey),
+      },
+      indexKey,
+    };
   });
 }

@@ -83,13 +83,29 @@ export async function decryptMailPart(
   part: MailPart,
   blob: Uint8Array,
 ): Promise<Buffer> {
+  return (await decryptMailParts(epoch, tenantId, messageId, sealedDek, [[part, blob]]))[0]!;
+}
+
+/** Several parts of one mail, its DEK opened once (the HPKE open is most of the cost). */
+export async function decryptMailParts(
+  epoch: UnlockedEpoch,
+  tenantId: string,
+  messageId: string,
+  sealedDek: Uint8Array,
+  parts: [MailPart, Uint8Array][],
+): Promise<Buffer[]> {
   const dek = openSealed(
     epoch.privateKey,
     bind.mailDek(tenantId, epoch.epochId, messageId),
     sealedDek,
+    epoch.known,
   );
   try {
-    return await decryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), blob);
+    return await Promise.all(
+      parts.map(([part, blob]) =>
+        decryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), blob),
+      ),
+    );
   } finally {
     zeroize(dek);
   }
@@ -110,6 +126,7 @@ export function decryptMail(
     epoch.privateKey,
     bind.mailDek(tenantId, epoch.epochId, messageId),
     sealedDek,
+    epoch.known,
   );
   const stream = new DecryptStream(dek, bind.mailBody(tenantId, bodyEpochId, messageId));
   // DecryptStream derives its key from the header, so it keeps the DEK until the first bytes come.

@@ -6,6 +6,7 @@ import { CryptoError } from '../../lib/crypto/errors';
 import {
   ciphertextLength,
   DecryptStream,
+  EncryptStream,
   decryptBuffer,
   encryptBuffer,
   HEADER_LEN,
@@ -38,8 +39,41 @@ function parts(ct: Buffer): { header: Buffer; segments: Buffer[] } {
   return { header: ct.subarray(0, HEADER_LEN), segments };
 }
 
+/** Runs `input` through a stream in chunks of `chunk` bytes. */
+async function through(stream: DecryptStream | EncryptStream, input: Buffer, chunk: number) {
+  const out: Buffer[] = [];
+  const pieces = [];
+  for (let at = 0; at < input.length; at += chunk) pieces.push(input.subarray(at, at + chunk));
+  await pipeline(
+    Readable.from(pieces),
+    stream,
+    new Writable({
+      write(c: Buffer, _e, cb) {
+        out.push(c);
+        cb();
+      },
+    }),
+  );
+  return Buffer.concat(out);
+}
+
 describe('streaming AEAD', () => {
   const body = randomBytes(3 * SEGMENT + 1234);
+
+  it.each([0, 1, SEGMENT - 1, SEGMENT, SEGMENT + 1, 2 * SEGMENT, 2 * SEGMENT + 5])(
+    'the whole-buffer forms and the streams read each other (%i bytes)',
+    async (size) => {
+      const plain = randomBytes(size);
+      const byBuffer = await encryptBuffer(dek, binding, plain);
+      expect((await through(new DecryptStream(dek, binding), byBuffer, 10_000)).equals(plain)).toBe(
+        true,
+      );
+      const byStream = await through(new EncryptStream(dek, binding), plain, 7_000);
+      expect(byStream.length).toBe(byBuffer.length);
+      expect(byStream.length).toBe(ciphertextLength(size));
+      expect((await decryptBuffer(dek, binding, byStream)).equals(plain)).toBe(true);
+    },
+  );
 
   it('round-trips a multi-segment body', async () => {
     const ct = await encryptBuffer(dek, binding, body);
