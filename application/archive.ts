@@ -15,13 +15,19 @@ import {
 } from '../lib/mail/read';
 import { safeHtml, type SafeHtml } from '../lib/mail/sanitize';
 import { buildProofBundle, ProofUnavailableError } from '../lib/proof/build-bundle';
-import { containsPhrase, type SearchOptions, type SortOrder } from '../lib/search/engine';
+import {
+  containsPhrase,
+  type SearchIndex,
+  type SearchOptions,
+  type SortOrder,
+} from '../lib/search/engine';
 import type { Client } from '@temporalio/client';
 import { startIndexMaintenance } from '../lib/search/index-maintenance';
-import { loadIndex, queuedForIndex } from '../lib/search/index-store';
+import { mergeAll, queuedForIndex } from '../lib/search/index-store';
+import { mailSummary } from '../lib/search/mail-summary';
+import { openIndex, withIndex, type TenantIndexes } from '../lib/search/tenant-index';
 import { isEmptyQuery, parseQuery, QueryError, type Query } from '../lib/search/query';
-import type { IndexedDoc } from '../lib/search/segment';
-import type { SessionIndexCache } from '../lib/search/session-cache';
+import type { IndexedDoc } from '../lib/search/segment-format';
 import { snippet, type Snippet } from '../lib/search/snippet';
 import { EpochKeyring } from '../lib/vault/epoch-keyring';
 import { lock, type UnlockedSession } from '../lib/vault/session';
@@ -40,7 +46,7 @@ export interface ArchiveDeps {
   s3: S3Client;
   bucket: string;
   tsaCaPem: () => string;
-  indexes: SessionIndexCache;
+  indexes: TenantIndexes;
   /** Starts index maintenance; undefined (tests, Temporal unreachable) merges in the request. */
   temporal?: () => Promise<{ client: Client; taskQueue: string }>;
   log?: { warn: (obj: object, msg: string) => void };
@@ -120,12 +126,20 @@ export function createArchive(deps: ArchiveDeps) {
     }
   }
 
-  async function index(session: SessionInfo, unlocked: UnlockedSession, keyring: EpochKeyring) {
+  /** Runs `fn` on the tenant's index, shared with its other sessions (decision 0021). */
+  async function withSearch<T>(
+    session: SessionInfo,
+    unlocked: UnlockedSession,
+    keyring: EpochKeyring,
+    fn: (idx: SearchIndex, pending: number) => Promise<T>,
+  ): Promise<T> {
     const { merge, pending } = await maintain(unlocked);
-    const idx = await deps.indexes.get(sessionKey(session), (current) =>
-      loadIndex(db, unlocked, keyring, current, { merge }),
+    if (merge) await mergeAll(db, unlocked, keyring);
+    deps.indexes.enter(session.tenantId, sessionKey(session));
+    return withIndex(
+      () => openIndex(db, session.tenantId, keyring, deps.indexes.cache),
+      (idx) => fn(idx, pending),
     );
-    return { idx, pending };
   }
 
   /** A member sees the mails of their own address; everyone else the whole tenant. */
@@ -138,7 +152,8 @@ export function createArchive(deps: ArchiveDeps) {
     keyring: EpochKeyring,
     messageId: string,
   ): Promise<IndexedDoc | undefined> {
-    const doc = (await index(session, unlocked, keyring)).idx.doc(messageId);
+    if (!isUuid(messageId)) return undefined;
+    const doc = await mailSummary(db, unlocked.tenantId, keyring, messageId);
     const scope = mailboxScope(session);
     if (!doc || (scope && !doc.mailboxes.some((m) => scope.includes(m)))) return undefined;
     return doc;
@@ -193,57 +208,58 @@ export function createArchive(deps: ArchiveDeps) {
         if (e instanceof QueryError) return { kind: 'error', code: e.code, params: e.params };
         throw e;
       }
-      return withKeys(session, cookie, async (unlocked, keyring) => {
-        const { idx, pending } = await index(session, unlocked, keyring);
-        const texts = new Map<string, Promise<string>>();
-        const text = (doc: IndexedDoc) => {
-          let t = texts.get(doc.id);
-          if (!t) {
-            t = openMail(deps, session.tenantId, keyring, doc.id).then((o) =>
-              o ? streamToText(o.plain) : '',
-            );
-            texts.set(doc.id, t);
-          }
-          return t;
-        };
-        const options: SearchOptions = {
-          sort: input.sort,
-          cursor: input.cursor,
-          limit: input.limit,
-          mailboxes: mailboxScope(session),
-          verify: async (doc) => {
-            const body = `${doc.subject ?? ''}\n${await text(doc)}`;
-            return query.phrases.every((p) => containsPhrase(body, p));
-          },
-          maxVerify: 300,
-        };
-        // The event comes first: the listing is a decryption of the index.
-        await audit(session, input.ip, {
-          action: 'mail.searched',
-          details: {
-            kind: isEmptyQuery(query) ? 'browse' : 'search',
-            sort: input.sort ?? 'newest',
-          },
-          ...(input.q ? { sealed: { query: input.q } } : {}),
-        });
-        const result = await idx.search(query, options);
-        const words = query.all.filter((t) => t.term.length > 1);
-        const hits = await Promise.all(
-          result.hits.map(async (doc) =>
-            words.length && doc.size <= SNIPPET_MAX_SIZE
-              ? { ...doc, snippet: snippet(await text(doc), words) }
-              : doc,
-          ),
-        );
-        return {
-          kind: 'ok' as const,
-          hits,
-          total: result.total,
-          approximate: query.phrases.length > 0,
-          nextCursor: result.nextCursor,
-          pending,
-        };
-      });
+      return withKeys(session, cookie, (unlocked, keyring) =>
+        withSearch(session, unlocked, keyring, async (idx, pending) => {
+          const texts = new Map<string, Promise<string>>();
+          const text = (doc: IndexedDoc) => {
+            let t = texts.get(doc.id);
+            if (!t) {
+              t = openMail(deps, session.tenantId, keyring, doc.id).then((o) =>
+                o ? streamToText(o.plain) : '',
+              );
+              texts.set(doc.id, t);
+            }
+            return t;
+          };
+          const options: SearchOptions = {
+            sort: input.sort,
+            cursor: input.cursor,
+            limit: input.limit,
+            mailboxes: mailboxScope(session),
+            verify: async (doc) => {
+              const body = `${doc.subject ?? ''}\n${await text(doc)}`;
+              return query.phrases.every((p) => containsPhrase(body, p));
+            },
+            maxVerify: 300,
+          };
+          // The event comes first: the listing is a decryption of the index.
+          await audit(session, input.ip, {
+            action: 'mail.searched',
+            details: {
+              kind: isEmptyQuery(query) ? 'browse' : 'search',
+              sort: input.sort ?? 'newest',
+            },
+            ...(input.q ? { sealed: { query: input.q } } : {}),
+          });
+          const result = await idx.search(query, options);
+          const words = query.all.filter((t) => t.term.length > 1);
+          const hits = await Promise.all(
+            result.hits.map(async (doc) =>
+              words.length && doc.size <= SNIPPET_MAX_SIZE
+                ? { ...doc, snippet: snippet(await text(doc), words) }
+                : doc,
+            ),
+          );
+          return {
+            kind: 'ok' as const,
+            hits,
+            total: result.total,
+            approximate: query.phrases.length > 0,
+            nextCursor: result.nextCursor,
+            pending,
+          };
+        }),
+      );
     },
 
     /** A mail's headers, text and attachment list (the HTML itself is served by `body`). */
@@ -331,11 +347,9 @@ export function createArchive(deps: ArchiveDeps) {
      */
     async holdMatches(session: SessionInfo, cookie: string, q: string): Promise<string[]> {
       const query = parseQuery(q);
-      return withKeys(session, cookie, async (unlocked, keyring) => {
-        const { idx } = await index(session, unlocked, keyring);
-        const r = await idx.search(query, { limit: Number.MAX_SAFE_INTEGER });
-        return r.hits.map((h) => h.id);
-      });
+      return withKeys(session, cookie, (unlocked, keyring) =>
+        withSearch(session, unlocked, keyring, (idx) => idx.ids(query)),
+      );
     },
 
     deletedOn,
@@ -408,9 +422,9 @@ export function createArchive(deps: ArchiveDeps) {
       };
     },
 
-    /** Forgets the session's decrypted index (logout). */
+    /** The session ends (logout): its tenant's decrypted index goes with its last session. */
     forget(session: SessionInfo): void {
-      deps.indexes.drop(sessionKey(session));
+      deps.indexes.leave(sessionKey(session));
     },
   };
 }

@@ -10,7 +10,7 @@ import { parseFigures, type Figure } from './report';
  * `npm run bench`: every benchmark, one after another (they must not share the CPU), each in its
  * own process; then BENCHMARKS.md with the machine, every figure, and our figures as ratios of
  * the raw baselines measured in the same run. Prints figures; asserts nothing. BENCH_FULL=1 runs
- * the large sizes (1M ledger leaves, 100k mails of search, 60 s ingest runs with the size mix).
+ * the large sizes (1M ledger leaves, 1M mails of search, 60 s ingest runs with the size mix).
  * bench/history.md — figures of earlier runs that a change is measured against — goes in as is.
  */
 
@@ -34,7 +34,7 @@ const STEPS: Step[] = [
   {
     title: 'Search',
     script: 'bench/search.ts',
-    args: [full ? '100000' : '20000'],
+    args: [full ? '1000000' : '20000'],
     nodeFlags: ['--expose-gc'],
   },
   {

@@ -14,7 +14,7 @@ import { config, repoRoot, tsaCaFile } from '../lib/config';
 import { createArchive } from '../application/archive';
 import { createExports } from '../application/exports';
 import { createImports } from '../application/imports';
-import { SessionIndexCache } from '../lib/search/session-cache';
+import { TenantIndexes } from '../lib/search/tenant-index';
 import { createS3 } from '../lib/storage/s3';
 import { connectTemporal } from '../lib/temporal/client';
 import type { Client } from '@temporalio/client';
@@ -60,7 +60,7 @@ const services = createPortalServices(
     s3,
     bucket: cfg.S3_BUCKET,
     tsaCaPem,
-    indexes: new SessionIndexCache(),
+    indexes: new TenantIndexes({ budgetBytes: cfg.SEARCH_CACHE_MB * 1024 * 1024 }),
     temporal: temporalJobs,
     log,
   }),

@@ -170,6 +170,12 @@ const spec = {
    */
   INGEST_BATCH_WINDOW_MS: v(z.coerce.number().int().min(0).max(1000), '50'),
 
+  /**
+   * Memory for decrypted search index blocks in the portal, shared by all sessions and tenants
+   * (decision 0021); least recently used blocks are dropped beyond it.
+   */
+  SEARCH_CACHE_MB: v(z.coerce.number().int().min(16).max(65536), '512'),
+
   WEB_HOST: v(z.string(), '127.0.0.1'),
   WEB_PORT: v(port, '3000'),
   WEB_TLS_CERT_FILE: v(z.string().optional()),

@@ -180,7 +180,10 @@ export interface SearchSegmentsTable {
   tenant_id: string;
   epoch_id: string;
   doc_count: number;
-  enc_segment: Buffer;
+  /** Segment format (decision 0021). */
+  format: number;
+  enc_header: Buffer;
+  enc_blocks: Buffer;
   created_at: Generated<Date>;
 }
 

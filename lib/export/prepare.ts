@@ -1,6 +1,8 @@
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
-import { loadIndex } from '../search/index-store';
+import { BlockCache } from '../search/block-cache';
+import { mergeAll } from '../search/index-store';
+import { openIndex } from '../search/tenant-index';
 import { parseQuery } from '../search/query';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import type { TenantKeys } from '../vault/session';
@@ -11,6 +13,8 @@ import type { TenantKeys } from '../vault/session';
  * runs over the decrypted index, like the portal's. A phrase is matched as its words here (the
  * bodies are not read to check word order). Idempotent: a retry finds the numbered list.
  */
+const EXPORT_CACHE_BYTES = 64 * 1024 * 1024;
+
 export async function prepareExport(
   db: Db,
   keys: TenantKeys,
@@ -25,10 +29,12 @@ export async function prepareExport(
       .executeTakeFirstOrThrow(),
   );
   if (existing.total !== null) return existing.total;
-  const index = await loadIndex(db, keys, keyring);
-  const { hits } = await index.search(parseQuery(input.query), {
+  // Mails archived but not yet indexed are exported too.
+  await mergeAll(db, keys, keyring);
+  // A cache of its own, dropped with the job: the export reads each block once.
+  const index = await openIndex(db, keys.tenantId, keyring, new BlockCache(EXPORT_CACHE_BYTES));
+  const hits = await index.ids(parseQuery(input.query), {
     sort: 'oldest',
-    limit: Number.MAX_SAFE_INTEGER,
     mailboxes: input.mailboxes,
   });
   await withTenant(db, keys.tenantId, async (tx) => {
@@ -40,7 +46,7 @@ export async function prepareExport(
             export_id: input.exportId,
             tenant_id: keys.tenantId,
             position: i + k,
-            message_id: d.id,
+            message_id: d,
           })),
         )
         .execute();

@@ -47,6 +47,20 @@ export const metrics = {
     registers: [registry],
   }),
   mailsDeleted: counter('mailrepo_retention_mails_deleted_total', 'Mails deleted at retention end'),
+  searchCacheRequests: counter(
+    'mailrepo_search_cache_requests_total',
+    'Reads of decrypted search index blocks in the portal, by result (hit or miss)',
+    ['result'],
+  ),
+  searchCacheEvictions: counter(
+    'mailrepo_search_cache_evictions_total',
+    'Decrypted search index blocks dropped to stay within the byte budget',
+  ),
+  searchCacheBytes: new client.Gauge({
+    name: 'mailrepo_search_cache_bytes',
+    help: 'Bytes of decrypted search index blocks held in the portal process (estimate)',
+    registers: [registry],
+  }),
 };
 
 /** A gauge computed at scrape time (database state: ledger backlog, checkpoint age). */

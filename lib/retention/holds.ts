@@ -6,8 +6,9 @@ import { formText } from '../input/text';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { SearchIndex } from '../search/engine';
+import { memorySegment } from '../search/memory-segment';
 import { parseQuery, QueryError } from '../search/query';
-import { decodeSegment, encodeSegment, type IndexedDoc } from '../search/segment';
+import type { IndexedDoc } from '../search/segment-format';
 
 /**
  * Legal holds (issue 9 §2). A hold is a search in the archive's own query language (mailbox,
@@ -193,8 +194,7 @@ export async function holdNewMail(
     .where('released_at', 'is', null)
     .execute();
   if (!holds.length) return 0;
-  const index = new SearchIndex();
-  index.add('ingest', decodeSegment(encodeSegment([{ doc, tokens }])));
+  const index = new SearchIndex([memorySegment('ingest', [{ doc, tokens }])]);
   let held = 0;
   for (const hold of holds) {
     let hits: number;

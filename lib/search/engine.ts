@@ -1,23 +1,20 @@
 import { fold, hasUmlaut, transliterate } from './tokenize';
-import type { FieldName, Query, TermQuery } from './query';
-import { readPostings, type DecodedSegment, type IndexedDoc } from './segment';
+import { fieldTerm, HAS_ATTACHMENT, mailboxTerm } from './index-terms';
+import type { Query } from './query';
+import type { IndexedDoc, Order, OrderEntry } from './segment-format';
+import type { SegmentReader } from './segment-reader';
+import { compareIn, decodeCursor, encodeCursor, orderOf, type SortOrder } from './sort';
 
 /**
- * The decrypted index of one unlocked session, in memory: every mail's summary and the inverted
- * lists of all loaded segments. Answers browse filters and searches without touching the database;
- * phrase checks against mail bodies happen in the caller (they need decryption), through
- * `verify`.
+ * Answers list filters and searches over a tenant's segments, reading only the blocks a query
+ * needs (decision 0021): per segment the postings of the query's terms give the candidates, a
+ * date range is a range of positions (mails are stored in time order), and the best candidates
+ * of the requested order come from the segment's rank column; a page is the best of each
+ * segment's best, and its summaries are the only ones decrypted. Phrase checks against mail bodies
+ * happen in the caller (they need the mail), through `verify`.
  */
 
-export type SortOrder = 'newest' | 'oldest' | 'largest' | 'smallest' | 'from' | 'subject';
-export const SORT_ORDERS: readonly SortOrder[] = [
-  'newest',
-  'oldest',
-  'largest',
-  'smallest',
-  'from',
-  'subject',
-];
+export { SORT_ORDERS, type SortOrder } from './sort';
 
 export interface SearchOptions {
   sort?: SortOrder;
@@ -39,216 +36,229 @@ export interface SearchResult {
   nextCursor?: string;
 }
 
-interface LoadedSegment {
-  id: string;
-  base: number;
-  segment: DecodedSegment;
+/** A segment's matches: a range of positions, or the positions themselves (ascending). */
+type Candidates = { lo: number; hi: number } | Int32Array;
+
+const countOf = (c: Candidates) => (c instanceof Int32Array ? c.length : c.hi - c.lo);
+
+interface Row {
+  seg: SegmentReader;
+  entry: OrderEntry;
 }
 
+/** Words of a field value, as the field terms hold them (addresses whole). */
+const fieldWords = (value: string) =>
+  value.match(/[^\s<>()[\]{}"',;:]+@[^\s<>()[\]{}"',;:]+|[\p{L}\p{N}]+/gu) ?? [];
+
 export class SearchIndex {
-  readonly docs: IndexedDoc[] = [];
-  private readonly segments: LoadedSegment[] = [];
-  private readonly byId = new Map<string, number>();
-  /** Mails deleted at retention end whose epoch lives on (held mail in it): never shown. */
-  private hidden = new Set<string>();
+  constructor(
+    readonly segments: readonly SegmentReader[],
+    /** Mails deleted at retention end whose epoch lives on (held mail in it): never shown. */
+    private readonly hidden: { ids: ReadonlySet<string>; epochs: ReadonlySet<string> } = {
+      ids: new Set(),
+      epochs: new Set(),
+    },
+  ) {}
 
-  hide(ids: Iterable<string>): void {
-    this.hidden = new Set(ids);
-  }
+  private async candidates(
+    seg: SegmentReader,
+    q: Query,
+    mailboxes: readonly string[] | undefined,
+  ): Promise<Candidates> {
+    const none = { lo: 0, hi: 0 };
+    if (q.after !== undefined && seg.header.maxT < q.after) return none;
+    if (q.before !== undefined && seg.header.minT >= q.before) return none;
+    const [lo, hi] = await seg.timeRange(q.after, q.before);
+    if (lo >= hi) return none;
 
-  get segmentIds(): string[] {
-    return this.segments.map((s) => s.id);
-  }
-
-  add(id: string, segment: DecodedSegment): void {
-    const base = this.docs.length;
-    this.segments.push({ id, base, segment });
-    for (const doc of segment.docs) {
-      this.byId.set(doc.id, this.docs.length);
-      this.docs.push(doc);
+    const lists: Promise<Int32Array>[] = q.all.map((t) => seg.postings(t.term, t.prefix));
+    for (const f of q.fields) {
+      if (f.field === 'mailbox') lists.push(seg.postings(mailboxTerm(f.value)));
+      else
+        for (const w of fieldWords(f.value)) lists.push(seg.postings(fieldTerm(f.field, w), true));
     }
-  }
-
-  doc(id: string): IndexedDoc | undefined {
-    if (this.hidden.has(id)) return undefined;
-    const at = this.byId.get(id);
-    return at === undefined ? undefined : this.docs[at];
-  }
-
-  /** Global positions of the mails holding `t`, ascending. */
-  private matching(t: TermQuery): number[] {
-    const out: number[] = [];
-    for (const { base, segment } of this.segments) {
-      let i = lowerBound(segment.terms, t.term);
-      if (!t.prefix) {
-        if (segment.terms[i] === t.term)
-          for (const p of readPostings(segment, i)) out.push(base + p);
-        continue;
-      }
-      const seen = new Set<number>();
-      for (; i < segment.terms.length && segment.terms[i]!.startsWith(t.term); i++)
-        for (const p of readPostings(segment, i)) seen.add(base + p);
-      out.push(...[...seen].sort((a, b) => a - b));
+    if (q.hasAttachment) lists.push(seg.postings(HAS_ATTACHMENT));
+    if (mailboxes)
+      lists.push(
+        Promise.all(mailboxes.map((m) => seg.postings(mailboxTerm(m.toLowerCase())))).then(union),
+      );
+    let c: Int32Array | undefined;
+    for (const list of (await Promise.all(lists)).sort((a, b) => a.length - b.length)) {
+      c = c ? intersect(c, list) : list;
+      if (!c.length) return none;
     }
-    return out;
-  }
-
-  /** Folded field texts and sort keys per mail position, each computed on first use only. */
-  private readonly cache = new Map<string, (string | undefined)[]>();
-
-  private cached(kind: string, at: number, make: (doc: IndexedDoc) => string): string {
-    let column = this.cache.get(kind);
-    if (!column) this.cache.set(kind, (column = []));
-    return (column[at] ??= make(this.docs[at]!));
-  }
-
-  private matchesFilters(at: number, q: Query): boolean {
-    const doc = this.docs[at]!;
-    if (q.after !== undefined && doc.receivedAt < q.after) return false;
-    if (q.before !== undefined && doc.receivedAt >= q.before) return false;
-    if (q.hasAttachment && !doc.attachments.length) return false;
-    if (q.larger !== undefined && doc.size <= q.larger) return false;
-    if (q.smaller !== undefined && doc.size >= q.smaller) return false;
-    return q.fields.every((f) =>
-      f.field === 'mailbox'
-        ? inMailbox(doc, f.value)
-        : this.cached(`field:${f.field}`, at, (d) => fieldText(d, f.field)).includes(f.value),
+    const removed: Int32Array[] = await Promise.all(
+      q.none.map((t) => seg.postings(t.term, t.prefix)),
     );
+    if (this.hidden.epochs.has(seg.epochId)) removed.push(await seg.positionsOf(this.hidden.ids));
+    const bySize = q.larger !== undefined || q.smaller !== undefined;
+    if (!c && !bySize && !removed.some((r) => r.length)) return { lo, hi };
+
+    const sizes = bySize ? await seg.sizes() : undefined;
+    const out: number[] = [];
+    const gone = new Set<number>();
+    for (const r of removed) for (const p of r) gone.add(p);
+    const keep = (p: number) =>
+      !gone.has(p) &&
+      (!sizes ||
+        ((q.larger === undefined || sizes[p]! > q.larger) &&
+          (q.smaller === undefined || sizes[p]! < q.smaller)));
+    if (c) {
+      for (const p of c) if (p >= lo && p < hi && keep(p)) out.push(p);
+    } else for (let p = lo; p < hi; p++) if (keep(p)) out.push(p);
+    return Int32Array.from(out);
+  }
+
+  /** Up to `k` rows of `seg` after `cursor`, best first. */
+  private async best(
+    seg: SegmentReader,
+    c: Candidates,
+    order: Order,
+    dir: 1 | -1,
+    cursor: OrderEntry | undefined,
+    k: number,
+  ): Promise<Row[]> {
+    // Ranks allowed: [from, to) in the stored order.
+    let from = 0;
+    let to = seg.docs;
+    if (cursor) {
+      if (dir > 0) from = await seg.countBefore(order, cursor, true);
+      else to = await seg.countBefore(order, cursor, false);
+    }
+    if (from >= to) return [];
+    let ranks: number[];
+    if (order === 'time') {
+      ranks =
+        c instanceof Int32Array
+          ? pickSorted(c, from, to, dir, k)
+          : pickRange(Math.max(from, c.lo), Math.min(to, c.hi), dir, k);
+    } else if (!(c instanceof Int32Array) && c.lo === 0 && c.hi === seg.docs) {
+      ranks = pickRange(from, to, dir, k);
+    } else {
+      const rank = await seg.rank(order);
+      const allowed: number[] = [];
+      const each = (p: number) => {
+        const r = rank[p]!;
+        if (r >= from && r < to) allowed.push(r);
+      };
+      if (c instanceof Int32Array) for (const p of c) each(p);
+      else for (let p = c.lo; p < c.hi; p++) each(p);
+      ranks = pickSorted(Int32Array.from(allowed).sort(), 0, seg.docs, dir, k);
+    }
+    const entries = await seg.entriesAt(order, ranks);
+    return entries.map((entry) => ({ seg, entry }));
+  }
+
+  /** The next `k` rows of the whole index after `cursor`, in order. */
+  private async page(
+    cands: Map<SegmentReader, Candidates>,
+    sort: SortOrder,
+    cursor: OrderEntry | undefined,
+    k: number,
+  ): Promise<Row[]> {
+    const { order, dir } = orderOf(sort);
+    const compare = compareIn(order);
+    const parts = await Promise.all(
+      [...cands].map(([seg, c]) => this.best(seg, c, order, dir, cursor, k)),
+    );
+    return parts
+      .flat()
+      .sort((a, b) => dir * compare(a.entry, b.entry))
+      .slice(0, k);
+  }
+
+  private async match(q: Query, mailboxes?: readonly string[]) {
+    const cands = new Map<SegmentReader, Candidates>();
+    let total = 0;
+    await Promise.all(
+      this.segments.map(async (seg) => {
+        const c = await this.candidates(seg, q, mailboxes);
+        if (!countOf(c)) return;
+        cands.set(seg, c);
+        total += countOf(c);
+      }),
+    );
+    return { cands, total };
   }
 
   async search(q: Query, options: SearchOptions = {}): Promise<SearchResult> {
-    let candidates: number[] | undefined;
-    for (const t of [...q.all].sort((a, b) => Number(a.prefix) - Number(b.prefix))) {
-      const found = this.matching(t);
-      candidates = candidates ? intersect(candidates, found) : found;
-      if (!candidates.length) break;
-    }
-    const excluded = new Set(q.none.flatMap((t) => this.matching(t)));
-    const mailboxes = options.mailboxes && new Set(options.mailboxes.map((m) => m.toLowerCase()));
     const sort = options.sort ?? 'newest';
-    const textKey = (at: number) =>
-      sort === 'from'
-        ? this.cached('sort:from', at, sender)
-        : sort === 'subject'
-          ? this.cached('sort:subject', at, (d) => fold(d.subject ?? ''))
-          : '';
-    const rows: Row[] = [];
-    const consider = (at: number) => {
-      if (excluded.has(at)) return;
-      const doc = this.docs[at]!;
-      if (this.hidden.has(doc.id)) return;
-      if (mailboxes && !doc.mailboxes.some((m) => mailboxes.has(m))) return;
-      if (!this.matchesFilters(at, q)) return;
-      rows.push({ at, id: doc.id, t: doc.receivedAt, s: doc.size, k: textKey(at) });
-    };
-    if (candidates) for (const at of candidates) consider(at);
-    else for (let at = 0; at < this.docs.length; at++) consider(at);
-
-    const compare = comparator(sort);
-    rows.sort(compare);
-    let start = 0;
-    if (options.cursor) {
-      const after = decodeCursor(options.cursor, sort);
-      if (after) start = upperBound(rows, (r) => compare(r, after) > 0);
-    }
     const limit = options.limit ?? 50;
+    const { cands, total } = await this.match(q, options.mailboxes);
+    let cursor = options.cursor ? decodeCursor(options.cursor, sort) : undefined;
     const hits: IndexedDoc[] = [];
-    let i = start;
+    const check = q.phrases.length && options.verify;
+    const maxVerify = options.maxVerify ?? 500;
     let verified = 0;
-    for (; i < rows.length && hits.length < limit; i++) {
-      const doc = this.docs[rows[i]!.at]!;
-      if (q.phrases.length && options.verify) {
-        if (++verified > (options.maxVerify ?? 500)) break;
-        if (!(await options.verify(doc))) continue;
+    let last: OrderEntry | undefined;
+    let more = false;
+    for (;;) {
+      const rows = await this.page(cands, sort, cursor, limit - hits.length + 1);
+      const docs = await docsOf(rows.slice(0, limit - hits.length));
+      more = rows.length > limit - hits.length;
+      for (let i = 0; i < docs.length; i++) {
+        if (check && ++verified > maxVerify)
+          return { hits, total, nextCursor: last && encodeCursor(sort, last) };
+        last = rows[i]!.entry;
+        if (!check || (await options.verify!(docs[i]!))) hits.push(docs[i]!);
       }
-      hits.push(doc);
+      if (!more || hits.length >= limit) break;
+      cursor = last;
     }
-    const last = rows[i - 1];
-    return {
-      hits,
-      total: rows.length,
-      nextCursor: i < rows.length && last ? encodeCursor(last, sort) : undefined,
-    };
+    return { hits, total, nextCursor: more && last ? encodeCursor(sort, last) : undefined };
+  }
+
+  /** The ids of every match, in `sort` order (legal holds, exports). */
+  async ids(q: Query, options: Pick<SearchOptions, 'sort' | 'mailboxes'> = {}): Promise<string[]> {
+    const { cands, total } = await this.match(q, options.mailboxes);
+    const rows = await this.page(cands, options.sort ?? 'newest', undefined, total);
+    return rows.map((r) => r.entry[2]);
+  }
+
+  /** How many mails the index shows. */
+  async count(): Promise<number> {
+    return (await this.match({ all: [], none: [], phrases: [], fields: [] })).total;
   }
 }
 
-/** A result row while sorting: position, id, time, size and the folded text key of the sort. */
-interface Row {
-  at: number;
-  id: string;
-  t: number;
-  s: number;
-  k: string;
+async function docsOf(rows: Row[]): Promise<IndexedDoc[]> {
+  const bySeg = new Map<SegmentReader, Row[]>();
+  for (const r of rows) bySeg.set(r.seg, [...(bySeg.get(r.seg) ?? []), r]);
+  const found = new Map<Row, IndexedDoc>();
+  await Promise.all(
+    [...bySeg].map(async ([seg, list]) => {
+      const docs = await seg.docsAt(list.map((r) => r.entry[3]));
+      list.forEach((r, i) => found.set(r, docs[i]!));
+    }),
+  );
+  return rows.map((r) => found.get(r)!);
 }
 
-/** `mailbox:` names an address exactly, or a whole domain (`firma.de`, `@firma.de`). */
-const inMailbox = (doc: IndexedDoc, value: string) =>
-  doc.mailboxes.some((m) => m === value || m.endsWith(value.startsWith('@') ? value : `@${value}`));
-
-const people = (list: { name: string; address: string }[]) =>
-  list.map((a) => `${a.name} <${a.address}>`).join(', ');
-
-/** The folded text a field query looks in, in both spellings of umlauts (see transliterate). */
-function fieldText(doc: IndexedDoc, field: FieldName): string {
-  const raw = rawFieldText(doc, field);
-  return `${fold(raw)}\n${transliterate(raw)}`;
+/** Ranks [from, to), the first `k` (dir 1) or the last `k` backwards (dir -1). */
+function pickRange(from: number, to: number, dir: 1 | -1, k: number): number[] {
+  const out: number[] = [];
+  if (dir > 0) for (let r = from; r < to && out.length < k; r++) out.push(r);
+  else for (let r = to - 1; r >= from && out.length < k; r--) out.push(r);
+  return out;
 }
 
-function rawFieldText(doc: IndexedDoc, field: FieldName): string {
-  switch (field) {
-    case 'from':
-      return people(doc.from);
-    case 'to':
-      return people(doc.to);
-    case 'cc':
-      return people(doc.cc);
-    case 'subject':
-      return doc.subject ?? '';
-    case 'attachment':
-      return doc.attachments.map((a) => a.name ?? '').join(' | ');
-    case 'mailbox':
-      return doc.mailboxes.join(' ');
-  }
+/** Like pickRange, over the values of the ascending `sorted` that lie in [from, to). */
+function pickSorted(
+  sorted: Int32Array,
+  from: number,
+  to: number,
+  dir: 1 | -1,
+  k: number,
+): number[] {
+  const lo = bound(sorted, from);
+  const hi = bound(sorted, to);
+  const out: number[] = [];
+  if (dir > 0) for (let i = lo; i < hi && out.length < k; i++) out.push(sorted[i]!);
+  else for (let i = hi - 1; i >= lo && out.length < k; i--) out.push(sorted[i]!);
+  return out;
 }
 
-function comparator(sort: SortOrder): (a: Row, b: Row) => number {
-  const byTime = (a: Row, b: Row) => b.t - a.t || cmp(a.id, b.id);
-  switch (sort) {
-    case 'newest':
-      return byTime;
-    case 'oldest':
-      return (a, b) => -byTime(a, b);
-    case 'largest':
-      return (a, b) => b.s - a.s || byTime(a, b);
-    case 'smallest':
-      return (a, b) => a.s - b.s || byTime(a, b);
-    case 'from':
-    case 'subject':
-      return (a, b) => cmp(a.k, b.k) || byTime(a, b);
-  }
-}
-
-const sender = (d: IndexedDoc) => fold(d.from[0]?.name || d.from[0]?.address || '');
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The last row of a page, for the next one; carries the sort it belongs to. */
-const encodeCursor = (r: Row, sort: SortOrder): string =>
-  Buffer.from(JSON.stringify([sort, r.id, r.t, r.s, r.k]), 'utf8').toString('base64url');
-
-function decodeCursor(cursor: string, sort: SortOrder): Row | undefined {
-  try {
-    const [s, id, t, size, k] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [
-      string, string, number, number, string,
-    ]; // prettier-ignore
-    if (s !== sort || typeof id !== 'string' || typeof t !== 'number' || typeof size !== 'number')
-      return undefined;
-    return { at: -1, id, t, s: size, k: String(k) };
-  } catch {
-    return undefined;
-  }
-}
-
-function lowerBound(sorted: string[], value: string): number {
+function bound(sorted: Int32Array, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -259,32 +269,24 @@ function lowerBound(sorted: string[], value: string): number {
   return lo;
 }
 
-/** First index whose row satisfies `after` (rows are sorted, `after` is monotone). */
-function upperBound<T>(rows: T[], after: (row: T) => boolean): number {
-  let lo = 0;
-  let hi = rows.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (after(rows[mid]!)) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-function intersect(a: number[], b: number[]): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
+function intersect(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(Math.min(a.length, b.length));
+  let n = 0;
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
     if (a[i]! < b[j]!) i++;
     else if (a[i]! > b[j]!) j++;
     else {
-      out.push(a[i]!);
+      out[n++] = a[i]!;
       i++;
       j++;
     }
   }
-  return out;
+  return out.subarray(0, n);
+}
+
+function union(lists: Int32Array[]): Int32Array {
+  if (lists.length === 1) return lists[0]!;
+  return Int32Array.from(new Set(lists.flatMap((l) => [...l]))).sort();
 }
 
 /** Whether `text` holds `words` (as the query folds them) consecutively. */

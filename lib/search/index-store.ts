@@ -1,34 +1,52 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { decryptBuffer, encryptBuffer } from '../crypto/stream';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import type { MailMetadata } from '../ingest/mime-metadata';
-import { bind } from '../crypto/bindings';
 import type { EpochKeyring } from '../vault/epoch-keyring';
-import { decryptMailPart } from '../vault/mail-envelope';
+import { decryptMailParts } from '../vault/mail-envelope';
 import type { TenantKeys } from '../vault/session';
-import { SearchIndex } from './engine';
+import { indexTerms, invert } from './index-terms';
+import type { IndexedDoc } from './segment-format';
+import { SegmentReader } from './segment-reader';
 import {
-  concatSegments,
-  decodeSegment,
-  encodeSegment,
-  type IndexedDoc,
-  type SegmentInput,
-} from './segment';
+  readAllBlocks,
+  SegmentKey,
+  openBlock,
+  openHeader,
+  blockRange,
+  storeSegment,
+  readHeaders,
+} from './segment-store';
+import { writeSegment } from './segment-writer';
+import { mergeSegments } from './segment-merge';
 
 /**
- * Index maintenance and loading (DESIGN §7), both inside an unlocked session: mails queued at
- * ingest are folded into new encrypted segments of their epoch (metadata and token lists decrypted
- * with the epoch key, which only an unlocked session can open); an epoch with too many segments is
- * merged into one. One merger per tenant at a time (advisory lock); the queue rows leave in the
- * transaction that stores their segment, so a crash loses nothing and indexes nothing twice.
+ * Index maintenance (DESIGN §7, decision 0021), inside an unlocked session or a job under a
+ * decryption grant: mails queued at ingest are folded into new encrypted segments of their epoch
+ * (metadata and token lists decrypted with the epoch key); segments of an epoch are merged in
+ * tiers, eight of a size into one of the next, so a large month is not rewritten on every merge.
+ * One merger per tenant at a time (advisory lock); queue rows leave in the transaction that
+ * stores their segment, and merged segments in the one that stores the merge, so a crash loses
+ * nothing and indexes nothing twice.
  */
 
 /** Mails folded into one segment per merge; bounds a merge transaction's memory and time. */
 export const MERGE_BATCH = 2000;
-/** An epoch with more segments than this is merged into one. */
-export const MAX_SEGMENTS_PER_EPOCH = 6;
+/** Segments of one tier merged into one of the next. */
+export const TIER_FACTOR = 8;
+/** Segments of this tier and above are never merged (≥ 128,000 mails each). */
+export const TOP_TIER = 2;
+
+export const tierOf = (docs: number): number => {
+  let tier = 0;
+  for (
+    let limit = MERGE_BATCH * TIER_FACTOR;
+    docs >= limit && tier < TOP_TIER;
+    limit *= TIER_FACTOR
+  )
+    tier++;
+  return tier;
+};
 
 type Keyring = Pick<EpochKeyring, 'get'>;
 
@@ -57,9 +75,9 @@ export function indexedDoc(
     date: meta.date,
     attachments: meta.attachments.map((a) => ({ name: a.filename, size: a.size })),
     // Addresses only: an import's pseudo-recipient ("import") is no mailbox.
-    mailboxes: [...new Set([...header, ...envelope, ...ingestAddresses])].filter((a) =>
-      a.includes('@'),
-    ),
+    mailboxes: [...new Set([...header, ...envelope, ...ingestAddresses])]
+      .map((a) => a.toLowerCase())
+      .filter((a) => a.includes('@')),
     ...(meta.parseError ? { parseError: meta.parseError } : {}),
     ...(original ? { originalReceivedAt: original } : {}),
   };
@@ -67,27 +85,6 @@ export function indexedDoc(
 
 const lockIndex = (tx: TenantTx, tenantId: string) =>
   sql`SELECT pg_advisory_xact_lock(hashtext(${`search-index:${tenantId}`}))`.execute(tx);
-
-async function storeSegment(
-  tx: TenantTx,
-  tenantId: string,
-  epochId: string,
-  indexKey: Buffer,
-  plain: Buffer,
-  docCount: number,
-): Promise<void> {
-  const id = randomUUID();
-  await tx
-    .insertInto('search_segments')
-    .values({
-      id,
-      tenant_id: tenantId,
-      epoch_id: epochId,
-      doc_count: docCount,
-      enc_segment: await encryptBuffer(indexKey, bind.indexSegment(tenantId, epochId, id), plain),
-    })
-    .execute();
-}
 
 /** Folds up to MERGE_BATCH queued mails into segments; returns how many it folded. */
 export async function mergeQueued(
@@ -137,29 +134,40 @@ export async function mergeQueued(
         rows.map((r) => r.id),
       )
       .execute();
-    const byEpoch = new Map<string, SegmentInput[]>();
-    for (const row of rows) {
-      const epoch = await keyring.get(row.epoch_id);
-      const open = (part: 'mail-metadata' | 'mail-tokens', blob: Buffer | null) =>
-        decryptMailPart(epoch, tenantId, row.id, row.sealed_dek!, part, blob!);
-      const meta = JSON.parse((await open('mail-metadata', row.enc_metadata)).toString('utf8'));
-      const tokens = JSON.parse((await open('mail-tokens', row.enc_tokens)).toString('utf8'));
-      const addresses = receipts
-        .filter((r) => r.message_id === row.id)
-        .map((r) => r.ingest_address.toLowerCase());
-      const list = byEpoch.get(row.epoch_id) ?? [];
-      list.push({ doc: indexedDoc(row.id, row, meta as MailMetadata, addresses), tokens });
-      byEpoch.set(row.epoch_id, list);
-    }
-    for (const [epochId, inputs] of byEpoch) {
+    const addresses = new Map<string, string[]>();
+    for (const r of receipts)
+      addresses.set(r.message_id, [
+        ...(addresses.get(r.message_id) ?? []),
+        r.ingest_address.toLowerCase(),
+      ]);
+    const byEpoch = new Map<string, { docs: IndexedDoc[]; terms: Set<string>[] }>();
+    await Promise.all(
+      rows.map(async (row) => {
+        const epoch = await keyring.get(row.epoch_id);
+        const [meta, tokens] = await decryptMailParts(epoch, tenantId, row.id, row.sealed_dek!, [
+          ['mail-metadata', row.enc_metadata!],
+          ['mail-tokens', row.enc_tokens!],
+        ]);
+        const doc = indexedDoc(
+          row.id,
+          row,
+          JSON.parse(meta!.toString('utf8')) as MailMetadata,
+          addresses.get(row.id) ?? [],
+        );
+        let group = byEpoch.get(row.epoch_id);
+        if (!group) byEpoch.set(row.epoch_id, (group = { docs: [], terms: [] }));
+        group.docs.push(doc);
+        group.terms.push(indexTerms(doc, JSON.parse(tokens!.toString('utf8')) as string[]));
+      }),
+    );
+    for (const [epochId, group] of byEpoch) {
       const epoch = await keyring.get(epochId);
       await storeSegment(
         tx,
         tenantId,
         epochId,
         epoch.indexKey,
-        encodeSegment(inputs),
-        inputs.length,
+        writeSegment(group.docs, invert(group.terms)),
       );
     }
     await tx
@@ -176,126 +184,97 @@ export async function mergeQueued(
   return merged.count;
 }
 
-/** Merges an epoch's segments into one once there are more than MAX_SEGMENTS_PER_EPOCH. */
+/** A stored segment read whole, block by block, with no cache (merging). */
+async function readStored(
+  db: Db,
+  tenantId: string,
+  epochId: string,
+  indexKey: Uint8Array,
+  id: string,
+  sealedHeader: Buffer,
+): Promise<SegmentReader> {
+  const key = new SegmentKey(indexKey, tenantId, epochId, id);
+  const header = openHeader(key, sealedHeader);
+  const blocks = await readAllBlocks(db, tenantId, id);
+  if (!blocks) throw new Error(`segment ${id} vanished while merging`);
+  return new SegmentReader(id, epochId, header, {
+    block: async (n, parse) => {
+      const { offset, length } = blockRange(header, n);
+      return parse(openBlock(key, n, blocks.subarray(offset, offset + length)));
+    },
+  });
+}
+
+/**
+ * Merges segments of `epochId` tier by tier: while a tier below TOP_TIER holds TIER_FACTOR
+ * segments, its oldest TIER_FACTOR become one (mails deleted at retention end left out).
+ * Returns how many merges it made.
+ */
 export async function compactEpoch(
   db: Db,
   session: TenantKeys,
   keyring: Keyring,
   epochId: string,
-  max = MAX_SEGMENTS_PER_EPOCH,
-): Promise<boolean> {
+): Promise<number> {
+  const tenantId = session.tenantId;
   const epoch = await keyring.get(epochId);
-  return withTenant(db, session.tenantId, async (tx) => {
-    await lockIndex(tx, session.tenantId);
-    const segments = await tx
-      .selectFrom('search_segments')
-      .select(['id', 'enc_segment', 'doc_count'])
-      .where('epoch_id', '=', epochId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-    if (segments.length <= max) return false;
-    const decoded = await Promise.all(
-      segments.map(async (s) =>
-        decodeSegment(
-          await decryptBuffer(
-            epoch.indexKey,
-            bind.indexSegment(session.tenantId, epochId, s.id),
-            s.enc_segment,
-          ),
-        ),
-      ),
-    );
-    const docCount = segments.reduce((n, s) => n + s.doc_count, 0);
-    await storeSegment(
-      tx,
-      session.tenantId,
-      epochId,
-      epoch.indexKey,
-      concatSegments(decoded),
-      docCount,
-    );
-    await tx
-      .deleteFrom('search_segments')
-      .where(
-        'id',
-        'in',
-        segments.map((s) => s.id),
-      )
-      .execute();
-    return true;
-  });
-}
-
-/**
- * The session's index, brought up to date: queued mails are merged first (unless the
- * maintenance workflow does it: `merge: false`), then segments not yet
- * in `current` are decrypted and added. When segments were replaced (merged elsewhere) or
- * removed (shredded), the index is rebuilt from scratch.
- */
-export async function loadIndex(
-  db: Db,
-  session: TenantKeys,
-  keyring: Keyring,
-  current?: SearchIndex,
-  options: { merge?: boolean } = {},
-): Promise<SearchIndex> {
-  if (options.merge ?? true) while ((await mergeQueued(db, session, keyring)) === MERGE_BATCH);
-  const rows = await withTenant(db, session.tenantId, (tx) =>
-    tx
-      .selectFrom('search_segments as s')
-      .innerJoin('epochs as e', 'e.id', 's.epoch_id')
-      .select(['s.id', 's.epoch_id'])
-      .where('e.sealed_index_key', 'is not', null)
-      .orderBy('s.created_at')
-      .orderBy('s.id')
-      .execute(),
-  );
-  const live = new Set(rows.map((r) => r.id));
-  const index =
-    current && current.segmentIds.every((id) => live.has(id)) ? current : new SearchIndex();
-  const loaded = new Set(index.segmentIds);
-  const missing = rows.filter((r) => !loaded.has(r.id));
-  for (let i = 0; i < missing.length; i += 16) {
-    const chunk = missing.slice(i, i + 16);
-    const blobs = await withTenant(db, session.tenantId, (tx) =>
-      tx
+  let merges = 0;
+  for (;;) {
+    const done = await withTenant(db, tenantId, async (tx) => {
+      await lockIndex(tx, tenantId);
+      const segments = await tx
         .selectFrom('search_segments')
-        .select(['id', 'enc_segment'])
+        .select(['id', 'doc_count'])
+        .where('epoch_id', '=', epochId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      let chosen: typeof segments | undefined;
+      for (let tier = 0; tier < TOP_TIER && !chosen; tier++) {
+        const inTier = segments.filter((s) => tierOf(s.doc_count) === tier);
+        if (inTier.length >= TIER_FACTOR) chosen = inTier.slice(0, TIER_FACTOR);
+      }
+      if (!chosen) return true;
+      const headers = await readHeaders(
+        db,
+        tenantId,
+        chosen.map((s) => s.id),
+      );
+      const parts = await Promise.all(
+        chosen.map((s) =>
+          readStored(db, tenantId, epochId, epoch.indexKey, s.id, headers.get(s.id)!),
+        ),
+      );
+      const deleted = new Set(
+        (
+          await tx
+            .selectFrom('messages')
+            .select('id')
+            .where('epoch_id', '=', epochId)
+            .where('deleted_at', 'is not', null)
+            .execute()
+        ).map((r) => r.id),
+      );
+      await storeSegment(
+        tx,
+        tenantId,
+        epochId,
+        epoch.indexKey,
+        await mergeSegments(parts, deleted),
+      );
+      await tx
+        .deleteFrom('search_segments')
         .where(
           'id',
           'in',
-          chunk.map((r) => r.id),
+          chosen.map((s) => s.id),
         )
-        .execute(),
-    );
-    for (const r of chunk) {
-      const blob = blobs.find((b) => b.id === r.id);
-      if (!blob) return loadIndex(db, session, keyring, undefined, options); // merged away: start over
-      const epoch = await keyring.get(r.epoch_id);
-      index.add(
-        r.id,
-        decodeSegment(
-          await decryptBuffer(
-            epoch.indexKey,
-            bind.indexSegment(session.tenantId, r.epoch_id, r.id),
-            blob.enc_segment,
-          ),
-        ),
-      );
-    }
+        .execute();
+      return false;
+    });
+    if (done) return merges;
+    merges++;
   }
-  const deleted = await withTenant(db, session.tenantId, (tx) =>
-    tx
-      .selectFrom('messages as m')
-      .innerJoin('epochs as e', 'e.id', 'm.epoch_id')
-      .select('m.id')
-      .where('m.deleted_at', 'is not', null)
-      .where('e.shredded_at', 'is', null)
-      .execute(),
-  );
-  index.hide(deleted.map((r) => r.id));
-  return index;
 }
 
 /** How many of the tenant's mails wait to be merged into the index. */
@@ -307,4 +286,11 @@ export async function queuedForIndex(db: Db, tenantId: string): Promise<number> 
       .executeTakeFirstOrThrow(),
   );
   return Number(r.n);
+}
+
+/** Merges everything queued (the portal without Temporal, jobs, tests). */
+export async function mergeAll(db: Db, session: TenantKeys, keyring: Keyring): Promise<number> {
+  let total = 0;
+  for (let n; (n = await mergeQueued(db, session, keyring)) > 0;) total += n;
+  return total;
 }

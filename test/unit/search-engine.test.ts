@@ -1,12 +1,8 @@
 import { containsPhrase, SearchIndex } from '../../lib/search/engine';
 import { parseQuery, QueryError } from '../../lib/search/query';
-import {
-  concatSegments,
-  decodeSegment,
-  encodeSegment,
-  type IndexedDoc,
-  type SegmentInput,
-} from '../../lib/search/segment';
+import { memoryReader, memorySegment, type SegmentInput } from '../../lib/search/memory-segment';
+import type { IndexedDoc } from '../../lib/search/segment-format';
+import { mergeSegments } from '../../lib/search/segment-merge';
 import { tokenize } from '../../lib/search/tokenize';
 
 /** The in-memory side of search: segment encoding, the query language and evaluation. */
@@ -47,11 +43,11 @@ const corpus = [
 ];
 
 function index(): SearchIndex {
-  // Two segments, as after two merges; a third from concatenating them must answer the same.
-  const i = new SearchIndex();
-  i.add('a', decodeSegment(encodeSegment(corpus.slice(0, 2))));
-  i.add('b', decodeSegment(encodeSegment(corpus.slice(2))));
-  return i;
+  // Two segments, as after two merges; a third from merging them must answer the same.
+  return new SearchIndex([
+    memorySegment('a', corpus.slice(0, 2)),
+    memorySegment('b', corpus.slice(2)),
+  ]);
 }
 
 const ids = (docs: IndexedDoc[]) => docs.map((d) => Number(d.id.slice(-2)));
@@ -127,12 +123,11 @@ describe('search engine', () => {
 
   it('merged segments answer like the parts', async () => {
     const parts = [
-      encodeSegment(corpus.slice(0, 1)),
-      encodeSegment(corpus.slice(1, 3)),
-      encodeSegment(corpus.slice(3)),
+      memorySegment('p1', corpus.slice(3)),
+      memorySegment('p2', corpus.slice(0, 1)),
+      memorySegment('p3', corpus.slice(1, 3)),
     ];
-    const merged = new SearchIndex();
-    merged.add('m', decodeSegment(concatSegments(parts.map(decodeSegment))));
+    const merged = new SearchIndex([memoryReader('m', await mergeSegments(parts))]);
     for (const q of ['rechnung*', 'damen', 'strasse', 'from:müller', 'vertrag'])
       expect(await run(merged, q)).toEqual(await run(index(), q));
   });

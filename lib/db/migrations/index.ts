@@ -25,6 +25,7 @@ import * as m0023 from './0023_production_roles';
 import * as m0024 from './0024_ingest_certificates';
 import * as m0025 from './0025_export_progress';
 import * as m0026 from './0026_archive_batches';
+import * as m0027 from './0027_search_blocks';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '0024_ingest_certificates': m0024,
   '0025_export_progress': m0025,
   '0026_archive_batches': m0026,
+  '0027_search_blocks': m0027,
 };

@@ -1,0 +1,163 @@
+import { inflateRawSync } from 'node:zlib';
+import type { Address } from '../ingest/mime-metadata';
+
+/**
+ * The plaintext layout of a search index segment (DESIGN §7, decision 0021). A segment is a
+ * header plus numbered blocks, each compressed and encrypted on its own, so a query decrypts only
+ * the blocks it reads:
+ *
+ * - **dictionary blocks**: sorted terms with their postings (ascending mail positions, delta
+ *   varints) inline, or the number of the posting block that holds a long list; the header keeps
+ *   each dictionary block's first term, so a term costs one dictionary block;
+ * - **doc blocks**: the summaries (what a result row shows) of DOCS_PER_BLOCK mails each;
+ * - **order blocks** per sort order: (sort key, time, id, position) of KEYS_PER_BLOCK mails each,
+ *   in that order, with each block's first key in the header (a cursor is a binary search), and
+ *   a **rank column** per order but time (position → place in the order) for picking the best
+ *   candidates without sorting them;
+ * - a **size column** for size filters.
+ *
+ * Mails are stored in time order (time ascending, id descending), so the time order needs no rank
+ * column and a date range is a range of positions.
+ */
+
+export interface IndexedDoc {
+  id: string;
+  receivedAt: number;
+  size: number;
+  from: Address[];
+  to: Address[];
+  cc: Address[];
+  bcc: Address[];
+  subject: string | null;
+  date: string | null;
+  attachments: { name: string | null; size: number }[];
+  /** Lower-case addresses the mail belongs to: its header addresses and the ingest address. */
+  mailboxes: string[];
+  parseError?: string;
+  /** Imported mail: when it was originally received (ms), as the import found it. */
+  originalReceivedAt?: number;
+}
+
+export const FORMAT = 3;
+export const DOCS_PER_BLOCK = 256;
+export const KEYS_PER_BLOCK = 1024;
+/** Dictionary blocks end after this many plaintext bytes. */
+export const DICT_BLOCK_BYTES = 32 * 1024;
+/** A posting list longer than this (bytes) gets a block of its own. */
+export const INLINE_POSTINGS_MAX = 2048;
+/** Sort keys are compared on this many characters (longer ones sort by their start). */
+export const SORT_KEY_CHARS = 120;
+
+/** Stored orders; the result orders are these forwards or backwards (sort.ts). */
+export type Order = 'time' | 'size' | 'subject' | 'from';
+export const ORDERS: readonly Order[] = ['time', 'size', 'subject', 'from'];
+
+/** One mail in an order: sort key (size, folded text, or null for time), time, id, position. */
+export type OrderEntry = [key: number | string | null, t: number, id: string, pos: number];
+
+export interface SegmentHeader {
+  v: typeof FORMAT;
+  docs: number;
+  minT: number;
+  maxT: number;
+  /** Number of blocks. */
+  blocks: number;
+  dict: { first: string[]; block: number[] };
+  /** Block of the first doc block; the others follow. */
+  docBlock: number;
+  order: Record<Order, { start: number; first: OrderEntry[] }>;
+  rank: Record<Exclude<Order, 'time'>, number>;
+  sizes: number;
+}
+
+/** A decoded dictionary block: terms, and per term its inline postings or a posting block. */
+export interface DictBlock {
+  terms: string[];
+  /** Per term: byte offset of its postings in `data`, or -(block number) - 1. */
+  at: Int32Array;
+  data: Buffer;
+}
+
+export const inflate = (compressed: Uint8Array): Buffer => inflateRawSync(compressed);
+
+export function parseDict(plain: Buffer): DictBlock {
+  const termsLength = plain.readUInt32LE(0);
+  const terms = plain.toString('utf8', 4, 4 + termsLength).split('\n');
+  let at = 4 + termsLength;
+  const pointers = new Int32Array(terms.length);
+  for (let i = 0; i < terms.length; i++, at += 4) pointers[i] = plain.readInt32LE(at);
+  return { terms, at: pointers, data: plain.subarray(at) };
+}
+
+export const parseJson = <T>(plain: Buffer): T => JSON.parse(plain.toString('utf8')) as T;
+
+export function parseU32(plain: Buffer): Uint32Array {
+  const out = new Uint32Array(plain.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = plain.readUInt32LE(i * 4);
+  return out;
+}
+
+/** Ascending positions from delta varints (count first) at `offset` of `data`. */
+export function readPostings(data: Buffer, offset: number): Int32Array {
+  let at = offset;
+  const next = () => {
+    let n = 0;
+    let shift = 0;
+    for (;;) {
+      const b = data[at++]!;
+      n |= (b & 0x7f) << shift;
+      if (b < 0x80) return n >>> 0;
+      shift += 7;
+    }
+  };
+  const count = next();
+  const out = new Int32Array(count);
+  let position = 0;
+  for (let i = 0; i < count; i++) out[i] = position += next();
+  return out;
+}
+
+/** Unsigned LEB128 into a growing buffer. */
+export class VarintWriter {
+  private buf = Buffer.alloc(1 << 12);
+  length = 0;
+
+  private room(bytes: number): void {
+    if (this.length + bytes <= this.buf.length) return;
+    const bigger = Buffer.alloc(Math.max(this.buf.length * 2, this.length + bytes));
+    this.buf.copy(bigger, 0, 0, this.length);
+    this.buf = bigger;
+  }
+
+  append(bytes: Buffer): void {
+    this.room(bytes.length);
+    bytes.copy(this.buf, this.length);
+    this.length += bytes.length;
+  }
+
+  write(n: number): void {
+    this.room(5);
+    while (n >= 0x80) {
+      this.buf[this.length++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    this.buf[this.length++] = n;
+  }
+
+  postings(list: ArrayLike<number>): void {
+    this.write(list.length);
+    let previous = 0;
+    for (let i = 0; i < list.length; i++) {
+      this.write(list[i]! - previous);
+      previous = list[i]!;
+    }
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  reset(): void {
+    this.length = 0;
+  }
+}

@@ -1,0 +1,200 @@
+import {
+  DOCS_PER_BLOCK,
+  KEYS_PER_BLOCK,
+  parseDict,
+  parseJson,
+  parseU32,
+  readPostings,
+  type IndexedDoc,
+  type Order,
+  type OrderEntry,
+  type SegmentHeader,
+} from './segment-format';
+import { compareIn } from './sort';
+
+/**
+ * Reads one segment block by block through a BlockSource — the decrypting, caching store in the
+ * portal (tenant-index.ts), plain memory for a mail being matched against legal holds. Every
+ * method asks only for the blocks its answer is in.
+ */
+
+export interface BlockSource {
+  /** Block `n` decompressed, handed to `parse`; the source may keep the result. */
+  block<T>(n: number, parse: (plain: Buffer) => T, bytes: (value: T) => number): Promise<T>;
+}
+
+const sizeOfBuffer = (b: { byteLength: number }) => b.byteLength;
+const sizeOfJson = (plainLength: number) => plainLength * 3;
+
+/** The first index in [0, length) for which `before` is false (`before` is true for a prefix). */
+function lowerBound(length: number, before: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class SegmentReader {
+  constructor(
+    readonly id: string,
+    readonly epochId: string,
+    readonly header: SegmentHeader,
+    private readonly source: BlockSource,
+  ) {}
+
+  get docs(): number {
+    return this.header.docs;
+  }
+
+  private dict(b: number) {
+    return this.source.block(
+      this.header.dict.block[b]!,
+      parseDict,
+      (d) => d.data.length * 2 + 64 * d.terms.length,
+    );
+  }
+
+  private async listAt(dict: ReturnType<typeof parseDict>, i: number): Promise<Int32Array> {
+    const p = dict.at[i]!;
+    if (p >= 0) return readPostings(dict.data, p);
+    return this.source.block(-p - 1, (plain) => readPostings(plain, 0), sizeOfBuffer);
+  }
+
+  /** Positions of the mails holding `term` (or a term starting with it), ascending. */
+  async postings(term: string, prefix = false): Promise<Int32Array> {
+    const first = this.header.dict.first;
+    let b = lowerBound(first.length, (i) => first[i]! <= term) - 1;
+    if (!prefix) {
+      if (b < 0) return new Int32Array(0);
+      const dict = await this.dict(b);
+      const i = lowerBound(dict.terms.length, (k) => dict.terms[k]! < term);
+      return dict.terms[i] === term ? this.listAt(dict, i) : new Int32Array(0);
+    }
+    const seen = new Uint8Array(this.docs);
+    let count = 0;
+    for (b = Math.max(b, 0); b < first.length; b++) {
+      if (b > 0 && first[b]! > term && !first[b]!.startsWith(term)) break;
+      const dict = await this.dict(b);
+      let i = lowerBound(dict.terms.length, (k) => dict.terms[k]! < term);
+      for (; i < dict.terms.length && dict.terms[i]!.startsWith(term); i++)
+        for (const p of await this.listAt(dict, i))
+          if (!seen[p]) {
+            seen[p] = 1;
+            count++;
+          }
+      if (i < dict.terms.length) break;
+    }
+    const out = new Int32Array(count);
+    for (let p = 0, k = 0; k < count; p++) if (seen[p]) out[k++] = p;
+    return out;
+  }
+
+  /** Summaries of the mails at `positions`, in that order. */
+  async docsAt(positions: readonly number[]): Promise<IndexedDoc[]> {
+    const blocks = new Map<number, Promise<IndexedDoc[]>>();
+    for (const p of positions) {
+      const b = Math.floor(p / DOCS_PER_BLOCK);
+      if (!blocks.has(b))
+        blocks.set(
+          b,
+          this.source.block(
+            this.header.docBlock + b,
+            (plain) => parseJson<IndexedDoc[]>(plain),
+            (d) => sizeOfJson(JSON.stringify(d).length),
+          ),
+        );
+    }
+    return Promise.all(
+      positions.map(
+        async (p) => (await blocks.get(Math.floor(p / DOCS_PER_BLOCK))!)[p % DOCS_PER_BLOCK]!,
+      ),
+    );
+  }
+
+  private orderBlock(order: Order, b: number): Promise<OrderEntry[]> {
+    return this.source.block(
+      this.header.order[order].start + b,
+      (plain) => parseJson<OrderEntry[]>(plain),
+      (e) => e.length * 96,
+    );
+  }
+
+  /** The entries of `order` at `ranks` (for time, rank = position). */
+  async entriesAt(order: Order, ranks: readonly number[]): Promise<OrderEntry[]> {
+    const blocks = new Map<number, Promise<OrderEntry[]>>();
+    for (const r of ranks) {
+      const b = Math.floor(r / KEYS_PER_BLOCK);
+      if (!blocks.has(b)) blocks.set(b, this.orderBlock(order, b));
+    }
+    return Promise.all(
+      ranks.map(
+        async (r) => (await blocks.get(Math.floor(r / KEYS_PER_BLOCK))!)[r % KEYS_PER_BLOCK]!,
+      ),
+    );
+  }
+
+  /** Position → place in `order`. */
+  rank(order: Exclude<Order, 'time'>): Promise<Uint32Array> {
+    return this.source.block(this.header.rank[order], parseU32, sizeOfBuffer);
+  }
+
+  sizes(): Promise<Uint32Array> {
+    return this.source.block(this.header.sizes, parseU32, sizeOfBuffer);
+  }
+
+  /** How many entries of `order` come first under `before` (true for a prefix of the order). */
+  async countWhere(order: Order, before: (e: OrderEntry) => boolean): Promise<number> {
+    const first = this.header.order[order].first;
+    const k = lowerBound(first.length, (i) => before(first[i]!));
+    if (k === 0) return 0;
+    const block = await this.orderBlock(order, k - 1);
+    return (k - 1) * KEYS_PER_BLOCK + lowerBound(block.length, (i) => before(block[i]!));
+  }
+
+  /** Entries of `order` before `cursor` (and the cursor's own, when `inclusive`). */
+  countBefore(order: Order, cursor: OrderEntry, inclusive: boolean): Promise<number> {
+    const compare = compareIn(order);
+    return this.countWhere(order, (e) =>
+      inclusive ? compare(e, cursor) <= 0 : compare(e, cursor) < 0,
+    );
+  }
+
+  /** Positions [lo, hi) of the mails received in [after, before). */
+  async timeRange(after?: number, before?: number): Promise<[number, number]> {
+    const lo =
+      after === undefined || after <= this.header.minT
+        ? 0
+        : await this.countWhere('time', (e) => e[1] < after);
+    const hi =
+      before === undefined || before > this.header.maxT
+        ? this.docs
+        : await this.countWhere('time', (e) => e[1] < before);
+    return [lo, Math.max(lo, hi)];
+  }
+
+  /** Positions of the mails with these ids (reads every time block: for the few deleted ones). */
+  async positionsOf(ids: ReadonlySet<string>): Promise<Int32Array> {
+    const out: number[] = [];
+    for (let b = 0; b < this.header.order.time.first.length; b++)
+      for (const e of await this.orderBlock('time', b)) if (ids.has(e[2])) out.push(e[3]);
+    return Int32Array.from(out);
+  }
+
+  /** Every summary, in position order (merging segments). */
+  async allDocs(): Promise<IndexedDoc[]> {
+    return this.docsAt(Array.from({ length: this.docs }, (_, i) => i));
+  }
+
+  /** Every term with its positions, in term order (merging segments). */
+  async *allTerms(): AsyncGenerator<[string, Int32Array]> {
+    for (let b = 0; b < this.header.dict.block.length; b++) {
+      const dict = await this.dict(b);
+      for (let i = 0; i < dict.terms.length; i++)
+        yield [dict.terms[i]!, await this.listAt(dict, i)];
+    }
+  }
+}

@@ -1,0 +1,162 @@
+import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
+import type { EpochKeyring } from '../vault/epoch-keyring';
+import { BlockCache } from './block-cache';
+import { SearchIndex } from './engine';
+import { SegmentReader } from './segment-reader';
+import {
+  blockRange,
+  BlockFetcher,
+  liveSegments,
+  openBlock,
+  openHeader,
+  readHeaders,
+  SegmentKey,
+  type StoredHeader,
+} from './segment-store';
+
+/**
+ * The search index as a signed-in session reads it (decision 0021): the tenant's live segments,
+ * whose blocks are fetched, decrypted and kept in this process's BlockCache only when a query
+ * reads them — shared by every session of the tenant, and dropped when its last session ends
+ * (logout, or idle for `idleMs`).
+ */
+
+export class SegmentGoneError extends Error {
+  override name = 'SegmentGoneError';
+}
+
+type Keyring = Pick<EpochKeyring, 'get'>;
+
+export const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
+
+/** Opens the tenant's index over `cache` with the keys of `keyring` (an unlocked session's). */
+export async function openIndex(
+  db: Db,
+  tenantId: string,
+  keyring: Keyring,
+  cache: BlockCache,
+): Promise<SearchIndex> {
+  const rows = await liveSegments(db, tenantId);
+  const headerKey = (id: string) => `${id}/h`;
+  const missing = rows.filter((r) => !cache.has(tenantId, headerKey(r.id)));
+  const sealed = await readHeaders(
+    db,
+    tenantId,
+    missing.map((r) => r.id),
+  );
+  const fetcher = new BlockFetcher(db, tenantId);
+  const withKey = async <T>(r: { id: string; epochId: string }, fn: (key: SegmentKey) => T) => {
+    const key = new SegmentKey((await keyring.get(r.epochId)).indexKey, tenantId, r.epochId, r.id);
+    try {
+      return fn(key);
+    } finally {
+      key.dispose();
+    }
+  };
+  const readers = await Promise.all(
+    rows.map(async (r) => {
+      const header = await cache.get(
+        tenantId,
+        headerKey(r.id),
+        async () => {
+          const blob = sealed.get(r.id);
+          if (!blob) throw new SegmentGoneError();
+          return withKey(r, (key) => openHeader(key, blob));
+        },
+        (h: StoredHeader) => JSON.stringify(h).length * 2,
+      );
+      return new SegmentReader(r.id, r.epochId, header, {
+        block: (n, parse, bytes) =>
+          cache.get(
+            tenantId,
+            `${r.id}/${n}`,
+            async () => {
+              const { offset, length } = blockRange(header, n);
+              const blob = await fetcher.fetch(r.id, offset, length);
+              if (!blob) throw new SegmentGoneError();
+              return withKey(r, (key) => parse(openBlock(key, n, blob)));
+            },
+            bytes,
+          ),
+      });
+    }),
+  );
+  const deleted = await withTenant(db, tenantId, (tx) =>
+    tx
+      .selectFrom('messages as m')
+      .innerJoin('epochs as e', 'e.id', 'm.epoch_id')
+      .select(['m.id', 'm.epoch_id'])
+      .where('m.deleted_at', 'is not', null)
+      .where('e.shredded_at', 'is', null)
+      .execute(),
+  );
+  return new SearchIndex(readers, {
+    ids: new Set(deleted.map((d) => d.id)),
+    epochs: new Set(deleted.map((d) => d.epoch_id)),
+  });
+}
+
+/** Runs `fn` on the tenant's index; once more on a fresh one when a merge replaced a segment. */
+export async function withIndex<T>(
+  open: () => Promise<SearchIndex>,
+  fn: (index: SearchIndex) => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn(await open());
+  } catch (e) {
+    if (!(e instanceof SegmentGoneError)) throw e;
+    return fn(await open());
+  }
+}
+
+/**
+ * Which sessions of which tenants use the cache. A tenant's decrypted blocks stay while one of
+ * its sessions is signed in and has been used within `idleMs`.
+ */
+export class TenantIndexes {
+  readonly cache: BlockCache;
+  private readonly sessions = new Map<string, Map<string, number>>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly options: { budgetBytes?: number; idleMs?: number } = {}) {
+    this.cache = new BlockCache(options.budgetBytes ?? DEFAULT_CACHE_BYTES);
+    const idle = options.idleMs ?? 30 * 60_000;
+    this.timer = setInterval(() => this.sweep(), Math.min(idle, 60_000));
+    this.timer.unref();
+  }
+
+  /** Marks `session` of `tenantId` as using the tenant's index now. */
+  enter(tenantId: string, session: string): void {
+    let of = this.sessions.get(tenantId);
+    if (!of) this.sessions.set(tenantId, (of = new Map()));
+    of.set(session, Date.now());
+  }
+
+  /** The session ended (logout): the tenant's blocks go with its last session. */
+  leave(session: string): void {
+    for (const [tenantId, of] of this.sessions)
+      if (of.delete(session) && !of.size) this.forgetTenant(tenantId);
+  }
+
+  sessionsOf(tenantId: string): number {
+    return this.sessions.get(tenantId)?.size ?? 0;
+  }
+
+  sweep(now = Date.now()): void {
+    const limit = now - (this.options.idleMs ?? 30 * 60_000);
+    for (const [tenantId, of] of this.sessions) {
+      for (const [session, usedAt] of of) if (usedAt < limit) of.delete(session);
+      if (!of.size) this.forgetTenant(tenantId);
+    }
+  }
+
+  private forgetTenant(tenantId: string): void {
+    this.sessions.delete(tenantId);
+    this.cache.dropTenant(tenantId);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
