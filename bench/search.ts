@@ -29,7 +29,8 @@ function rng(seed: number) {
   };
 }
 
-function corpus(n: number): CorpusMail[] {
+/** The synthetic mails in order (generated as they are queued: a million do not fit in memory). */
+function* corpus(n: number): Generator<CorpusMail> {
   const random = rng(42);
   const syllables = [
     'ver',
@@ -81,14 +82,15 @@ function corpus(n: number): CorpusMail[] {
   };
   const person = (i: number) => `person${i % 2000}@firma${i % 97}.example`;
   const start = Date.UTC(2024, 11, 1);
-  return Array.from({ length: n }, (_, i) => ({
-    subject: `${word()} ${word()} ${word()}`,
-    from: person(Math.floor(random() * 2000)),
-    to: person(Math.floor(random() * 2000)),
-    text: Array.from({ length: 160 }, word).join(' '),
-    attachment: i % 5 === 0 ? `${word()}-${i}.pdf` : undefined,
-    receivedAt: new Date(start + (i / n) * 730 * 86_400_000),
-  }));
+  for (let i = 0; i < n; i++)
+    yield {
+      subject: `${word()} ${word()} ${word()}`,
+      from: person(Math.floor(random() * 2000)),
+      to: person(Math.floor(random() * 2000)),
+      text: Array.from({ length: 160 }, word).join(' '),
+      attachment: i % 5 === 0 ? `${word()}-${i}.pdf` : undefined,
+      receivedAt: new Date(start + (i / n) * 730 * 86_400_000),
+    };
 }
 
 async function main(): Promise<void> {
@@ -109,24 +111,33 @@ async function main(): Promise<void> {
     });
 
     let t = performance.now();
-    const mails = corpus(n);
-    const byMonth = new Map<string, CorpusMail[]>();
-    for (const m of mails) {
-      const month = m.receivedAt!.toISOString().slice(0, 7);
-      let list = byMonth.get(month);
-      if (!list) byMonth.set(month, (list = []));
-      list.push(m);
-    }
-    for (const [month, list] of byMonth) {
+    // Mails come in time order: each month's are queued in chunks as they are generated.
+    const step = Math.max(1, Math.floor(n / 100));
+    const sample: CorpusMail[] = [];
+    let chunk: CorpusMail[] = [];
+    let month = '';
+    const flush = async () => {
+      if (!chunk.length) return;
       const epoch = await currentEpochPublicKey(db, {
         tenantId: tenant.tenantId,
         retentionClass: 'default',
         now: new Date(`${month}-15T00:00:00Z`),
       });
-      for (let i = 0; i < list.length; i += 5000)
-        await queueMails(db, tenant.tenantId, epoch, list.slice(i, i + 5000));
-      process.stderr.write(`${month} `);
+      await queueMails(db, tenant.tenantId, epoch, chunk);
+      chunk = [];
+    };
+    let i = 0;
+    for (const m of corpus(n)) {
+      const of = m.receivedAt!.toISOString().slice(0, 7);
+      if (of !== month || chunk.length >= 5000) {
+        await flush();
+        if (of !== month) process.stderr.write(`${of} `);
+        month = of;
+      }
+      chunk.push(m);
+      if (i++ % step === 0 && sample.length < 100) sample.push(m);
     }
+    await flush();
     process.stderr.write('\n');
     console.log(
       `queued (encrypted as ingest does): ${((performance.now() - t) / 1000).toFixed(1)} s`,
@@ -153,7 +164,6 @@ async function main(): Promise<void> {
     figure('search', `index merge (${fmt(merged)} mails)`, merged / mergeS, 'mails/s');
     keyring.dispose();
 
-    const sample = mails.filter((_, i) => i % Math.max(1, Math.floor(n / 100)) === 0).slice(0, 100);
     const queries: string[] = [];
     for (const m of sample) {
       const words = m.text.split(' ');

@@ -21,11 +21,11 @@ export class BlockCache {
 
   constructor(readonly budget: number) {}
 
+  /** The cached value of `key`, or what `load` gives (with its size in memory, estimated). */
   async get<T>(
     tenant: string,
     key: string,
-    load: () => Promise<T>,
-    sizeOf: (value: T) => number,
+    load: () => Promise<{ value: T; bytes: number }>,
   ): Promise<T> {
     const k = `${tenant}/${key}`;
     const entry = this.entries.get(k);
@@ -44,9 +44,8 @@ export class BlockCache {
     this.count('miss');
     const generation = this.generation.get(tenant) ?? 0;
     const loaded = load()
-      .then((value) => {
-        if ((this.generation.get(tenant) ?? 0) === generation)
-          this.store(k, tenant, value, sizeOf(value));
+      .then(({ value, bytes }) => {
+        if ((this.generation.get(tenant) ?? 0) === generation) this.store(k, tenant, value, bytes);
         return value;
       })
       .finally(() => this.loading.delete(k));

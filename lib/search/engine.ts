@@ -39,6 +39,9 @@ export interface SearchResult {
 /** A segment's matches: a range of positions, or the positions themselves (ascending). */
 type Candidates = { lo: number; hi: number } | Int32Array;
 
+/** Segments asked at once when paging by time. */
+const TIME_WAVE = 4;
+
 const countOf = (c: Candidates) => (c instanceof Int32Array ? c.length : c.hi - c.lo);
 
 interface Row {
@@ -158,13 +161,33 @@ export class SearchIndex {
   ): Promise<Row[]> {
     const { order, dir } = orderOf(sort);
     const compare = compareIn(order);
-    const parts = await Promise.all(
-      [...cands].map(([seg, c]) => this.best(seg, c, order, dir, cursor, k)),
+    const better = (a: Row, b: Row) => dir * compare(a.entry, b.entry);
+    if (order !== 'time') {
+      const parts = await Promise.all(
+        [...cands].map(([seg, c]) => this.best(seg, c, order, dir, cursor, k)),
+      );
+      return parts.flat().sort(better).slice(0, k);
+    }
+    // By time, segments are asked newest (or oldest) first, a few at once, until the k-th row is
+    // strictly better than anything the next segment holds: a first page reads recent segments.
+    const segments = [...cands].sort(([a], [b]) =>
+      dir < 0 ? b.header.maxT - a.header.maxT : a.header.minT - b.header.minT,
     );
-    return parts
-      .flat()
-      .sort((a, b) => dir * compare(a.entry, b.entry))
-      .slice(0, k);
+    let rows: Row[] = [];
+    for (let i = 0; i < segments.length;) {
+      const wave = segments.slice(i, (i += TIME_WAVE));
+      const parts = await Promise.all(
+        wave.map(([seg, c]) => this.best(seg, c, order, dir, cursor, k)),
+      );
+      rows = rows
+        .concat(...parts)
+        .sort(better)
+        .slice(0, k);
+      const next = segments[i]?.[0].header;
+      const kth = rows[k - 1]?.entry[1];
+      if (next && kth !== undefined && (dir < 0 ? kth > next.maxT : kth < next.minT)) break;
+    }
+    return rows;
   }
 
   private async match(q: Query, mailboxes?: readonly string[]) {

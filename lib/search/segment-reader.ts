@@ -19,12 +19,15 @@ import { compareIn } from './sort';
  */
 
 export interface BlockSource {
-  /** Block `n` decompressed, handed to `parse`; the source may keep the result. */
-  block<T>(n: number, parse: (plain: Buffer) => T, bytes: (value: T) => number): Promise<T>;
+  /**
+   * Block `n` decompressed, handed to `parse`; the source may keep the result, counting it as
+   * `memory` times the plaintext's length (what parsing makes of it in the heap).
+   */
+  block<T>(n: number, parse: (plain: Buffer) => T, memory: number): Promise<T>;
 }
 
-const sizeOfBuffer = (b: { byteLength: number }) => b.byteLength;
-const sizeOfJson = (plainLength: number) => plainLength * 3;
+/** Heap per plaintext byte, measured roughly: parsed JSON, decoded postings, typed arrays. */
+const MEMORY = { json: 4, postings: 3, dict: 3, column: 1 } as const;
 
 /** The first index in [0, length) for which `before` is false (`before` is true for a prefix). */
 function lowerBound(length: number, before: (i: number) => boolean): number {
@@ -51,17 +54,13 @@ export class SegmentReader {
   }
 
   private dict(b: number) {
-    return this.source.block(
-      this.header.dict.block[b]!,
-      parseDict,
-      (d) => d.data.length * 2 + 64 * d.terms.length,
-    );
+    return this.source.block(this.header.dict.block[b]!, parseDict, MEMORY.dict);
   }
 
   private async listAt(dict: ReturnType<typeof parseDict>, i: number): Promise<Int32Array> {
     const p = dict.at[i]!;
     if (p >= 0) return readPostings(dict.data, p);
-    return this.source.block(-p - 1, (plain) => readPostings(plain, 0), sizeOfBuffer);
+    return this.source.block(-p - 1, (plain) => readPostings(plain, 0), MEMORY.postings);
   }
 
   /** Positions of the mails holding `term` (or a term starting with it), ascending. */
@@ -104,7 +103,7 @@ export class SegmentReader {
           this.source.block(
             this.header.docBlock + b,
             (plain) => parseJson<IndexedDoc[]>(plain),
-            (d) => sizeOfJson(JSON.stringify(d).length),
+            MEMORY.json,
           ),
         );
     }
@@ -119,7 +118,7 @@ export class SegmentReader {
     return this.source.block(
       this.header.order[order].start + b,
       (plain) => parseJson<OrderEntry[]>(plain),
-      (e) => e.length * 96,
+      MEMORY.json,
     );
   }
 
@@ -139,11 +138,11 @@ export class SegmentReader {
 
   /** Position → place in `order`. */
   rank(order: Exclude<Order, 'time'>): Promise<Uint32Array> {
-    return this.source.block(this.header.rank[order], parseU32, sizeOfBuffer);
+    return this.source.block(this.header.rank[order], parseU32, MEMORY.column);
   }
 
   sizes(): Promise<Uint32Array> {
-    return this.source.block(this.header.sizes, parseU32, sizeOfBuffer);
+    return this.source.block(this.header.sizes, parseU32, MEMORY.column);
   }
 
   /** How many entries of `order` come first under `before` (true for a prefix of the order). */

@@ -12,7 +12,6 @@ import {
   openHeader,
   readHeaders,
   SegmentKey,
-  type StoredHeader,
 } from './segment-store';
 
 /**
@@ -56,29 +55,21 @@ export async function openIndex(
   };
   const readers = await Promise.all(
     rows.map(async (r) => {
-      const header = await cache.get(
-        tenantId,
-        headerKey(r.id),
-        async () => {
-          const blob = sealed.get(r.id);
-          if (!blob) throw new SegmentGoneError();
-          return withKey(r, (key) => openHeader(key, blob));
-        },
-        (h: StoredHeader) => JSON.stringify(h).length * 2,
-      );
+      const header = await cache.get(tenantId, headerKey(r.id), async () => {
+        const blob = sealed.get(r.id);
+        if (!blob) throw new SegmentGoneError();
+        const value = await withKey(r, (key) => openHeader(key, blob));
+        return { value, bytes: blob.length * 4 };
+      });
       return new SegmentReader(r.id, r.epochId, header, {
-        block: (n, parse, bytes) =>
-          cache.get(
-            tenantId,
-            `${r.id}/${n}`,
-            async () => {
-              const { offset, length } = blockRange(header, n);
-              const blob = await fetcher.fetch(r.id, offset, length);
-              if (!blob) throw new SegmentGoneError();
-              return withKey(r, (key) => parse(openBlock(key, n, blob)));
-            },
-            bytes,
-          ),
+        block: (n, parse, memory) =>
+          cache.get(tenantId, `${r.id}/${n}`, async () => {
+            const { offset, length } = blockRange(header, n);
+            const blob = await fetcher.fetch(r.id, offset, length);
+            if (!blob) throw new SegmentGoneError();
+            const plain = await withKey(r, (key) => openBlock(key, n, blob));
+            return { value: parse(plain), bytes: 256 + plain.length * memory };
+          }),
       });
     }),
   );

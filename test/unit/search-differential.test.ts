@@ -177,6 +177,40 @@ describe('search engine against a brute-force reference', () => {
     }
   });
 
+  it('pages by time across segments of separate months, reading the recent ones first', async () => {
+    // Segments of disjoint time ranges, as monthly epochs give: paging by time may stop early.
+    const byTime = [...mails].sort((a, b) => a.doc.receivedAt - b.doc.receivedAt);
+    // Ten segments of 311 mails: neighbours share an hour, as two merges of one month may.
+    const months = Array.from({ length: 10 }, (_, i) =>
+      memorySegment(`t${i}`, byTime.slice(i * 311, i * 311 + 311)),
+    );
+    const monthly = new SearchIndex(months);
+    for (const q of ['', 'rechnung', 'has:attachment'])
+      for (const sort of ['newest', 'oldest'] as const) {
+        const query = parseQuery(q);
+        const expected = mails
+          .map((m) => m.doc)
+          .filter((d) => matches(d, query))
+          .sort(REFERENCE[sort]);
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const r = await monthly.search(query, { sort, cursor, limit: 113 });
+          expect(r.total).toBe(expected.length);
+          seen.push(...ids(r.hits));
+          cursor = r.nextCursor;
+        } while (cursor);
+        expect({ q, sort, seen }).toEqual({ q, sort, seen: ids(expected) });
+        // Pages ending where one group of segments meets the next, on a time two segments share.
+        for (let limit = 1228; limit <= 1250; limit++) {
+          const r = await monthly.search(query, { sort, limit });
+          expect({ q, sort, limit, hits: ids(r.hits) }).toEqual({
+            q, sort, limit, hits: ids(expected.slice(0, limit)),
+          }); // prettier-ignore
+        }
+      }
+  });
+
   it('confines a member to their mailboxes', async () => {
     const mine = ['person5@firma2.example', 'person9@firma0.example'];
     const query = parseQuery('rechnung');
