@@ -3,8 +3,9 @@ import { changeRole, endSessionsOf, RoleError, setUserDisabled } from '../../lib
 import { createSession, readSession, revokeSessions, unlockedKeys } from '../../lib/auth/sessions';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
-import { addMember, createTenant, lock, unlock } from '../../lib/vault';
+import { addMember, lock, unlock } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
+import { unlockedTenant } from '../helpers/tenant';
 import { stackConfig } from '../helpers/stack-env';
 import { adminDb } from '../helpers/admin-db';
 
@@ -25,18 +26,8 @@ beforeAll(() => {
 afterAll(() => db.destroy());
 
 async function signedIn(name: string) {
-  const email = `admin@${name.toLowerCase()}.example`;
-  const t = await createTenant(db, {
-    name,
-    admin: { email, password: 'ein langes Passwort' },
-    argon2: FAST_ARGON2,
-  });
-  const unlocked = await unlock(db, {
-    tenantId: t.tenantId,
-    email,
-    password: 'ein langes Passwort',
-    argon2: FAST_ARGON2,
-  });
+  const t = await unlockedTenant(db, name);
+  const { session: unlocked } = t;
   const cookie = await withTenant(db, t.tenantId, (tx) =>
     createSession(tx, { unlocked, ip: '192.0.2.1', secondFactor: true }),
   );

@@ -2,11 +2,11 @@ import { createDb, type Db } from '../../lib/db';
 import { mergeAll } from '../../lib/search/index-store';
 import { parseQuery } from '../../lib/search/query';
 import { openIndex, TenantIndexes } from '../../lib/search/tenant-index';
-import { createTenant, currentEpochPublicKey, lock, unlock } from '../../lib/vault';
+import { currentEpochPublicKey, lock } from '../../lib/vault';
 import { EpochKeyring } from '../../lib/vault/epoch-keyring';
 import type { UnlockedSession } from '../../lib/vault/session';
 import { BlockCache } from '../../lib/search/block-cache';
-import { FAST_ARGON2 } from '../helpers/ledger';
+import { unlockedTenant } from '../helpers/tenant';
 import { queueMails } from '../helpers/search-corpus';
 import { stackConfig } from '../helpers/stack-env';
 
@@ -24,18 +24,8 @@ beforeAll(() => {
 afterAll(() => db.destroy());
 
 async function tenant(name: string, mails: number) {
-  const email = `admin@${name.toLowerCase()}.example`;
-  const t = await createTenant(db, {
-    name,
-    admin: { email, password: 'ein langes Passwort' },
-    argon2: FAST_ARGON2,
-  });
-  const session = await unlock(db, {
-    tenantId: t.tenantId,
-    email,
-    password: 'ein langes Passwort',
-    argon2: FAST_ARGON2,
-  });
+  const t = await unlockedTenant(db, name);
+  const { session } = t;
   const epoch = await currentEpochPublicKey(db, {
     tenantId: t.tenantId,
     retentionClass: 'default',

@@ -10,10 +10,10 @@ import { connectTemporal } from '../../lib/temporal/client';
 import { ENCODING } from '../../lib/temporal/codec';
 import { destroyGrant, GrantUnavailableError, issueGrant, openGrant } from '../../lib/vault/grants';
 import { parseQuery } from '../../lib/search/query';
-import { createTenant, currentEpochPublicKey, lock, unlock } from '../../lib/vault';
+import { currentEpochPublicKey, lock } from '../../lib/vault';
 import { EpochKeyring } from '../../lib/vault/epoch-keyring';
 import type { UnlockedSession } from '../../lib/vault/session';
-import { FAST_ARGON2 } from '../helpers/ledger';
+import { unlockedTenant } from '../helpers/tenant';
 import { queueMails } from '../helpers/search-corpus';
 import { stackConfig } from '../helpers/stack-env';
 import { adminDb } from '../helpers/admin-db';
@@ -35,18 +35,8 @@ beforeAll(() => {
 afterAll(() => db.destroy());
 
 async function tenant(name: string) {
-  const email = `admin@${name.toLowerCase()}.example`;
-  const t = await createTenant(db, {
-    name,
-    admin: { email, password: 'ein langes Passwort' },
-    argon2: FAST_ARGON2,
-  });
-  const session = await unlock(db, {
-    tenantId: t.tenantId,
-    email,
-    password: 'ein langes Passwort',
-    argon2: FAST_ARGON2,
-  });
+  const t = await unlockedTenant(db, name);
+  const { session } = t;
   const epoch = await currentEpochPublicKey(db, {
     tenantId: t.tenantId,
     retentionClass: 'default',

@@ -138,18 +138,41 @@ const split = (parts: number[]) => {
   return out;
 };
 
+const ids = (docs: IndexedDoc[]) => docs.map((d) => d.id);
+
+const reference = (query: Query, sort: SortOrder, mailboxes?: string[]) =>
+  mails
+    .map((m) => m.doc)
+    .filter((d) => matches(d, query, mailboxes))
+    .sort(REFERENCE[sort]);
+
+/** The ids of every page, following the cursors; each page's total must be `total`. */
+async function everyPage(
+  index: SearchIndex,
+  query: Query,
+  sort: SortOrder,
+  limit: number,
+  total: number,
+) {
+  const seen: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const r = await index.search(query, { sort, cursor, limit });
+    expect(r.total).toBe(total);
+    seen.push(...ids(r.hits));
+    cursor = r.nextCursor;
+  } while (cursor);
+  return seen;
+}
+
 describe('search engine against a brute-force reference', () => {
   const segments = split([1500, 1100, 500]).map((part, i) => memorySegment(`s${i}`, part));
   const index = new SearchIndex(segments);
-  const ids = (docs: IndexedDoc[]) => docs.map((d) => d.id);
 
   it.each(QUERIES)('%s: same mails, same order, same total', async (q) => {
     const query = parseQuery(q);
     for (const sort of SORTS) {
-      const expected = mails
-        .map((m) => m.doc)
-        .filter((d) => matches(d, query))
-        .sort(REFERENCE[sort]);
+      const expected = reference(query, sort);
       const r = await index.search(query, { sort, limit: 60 });
       expect({ q, sort, total: r.total }).toEqual({ q, sort, total: expected.length });
       expect({ q, sort, hits: ids(r.hits) }).toEqual({ q, sort, hits: ids(expected.slice(0, 60)) });
@@ -161,17 +184,8 @@ describe('search engine against a brute-force reference', () => {
     for (const q of ['', 'rechnung', 'has:attachment', 'from:müller']) {
       const query = parseQuery(q);
       for (const sort of SORTS) {
-        const expected = mails
-          .map((m) => m.doc)
-          .filter((d) => matches(d, query))
-          .sort(REFERENCE[sort]);
-        const seen: string[] = [];
-        let cursor: string | undefined;
-        do {
-          const r = await index.search(query, { sort, cursor, limit: 97 });
-          seen.push(...ids(r.hits));
-          cursor = r.nextCursor;
-        } while (cursor);
+        const expected = reference(query, sort);
+        const seen = await everyPage(index, query, sort, 97, expected.length);
         expect({ q, sort, seen }).toEqual({ q, sort, seen: ids(expected) });
       }
     }
@@ -188,18 +202,8 @@ describe('search engine against a brute-force reference', () => {
     for (const q of ['', 'rechnung', 'has:attachment'])
       for (const sort of ['newest', 'oldest'] as const) {
         const query = parseQuery(q);
-        const expected = mails
-          .map((m) => m.doc)
-          .filter((d) => matches(d, query))
-          .sort(REFERENCE[sort]);
-        const seen: string[] = [];
-        let cursor: string | undefined;
-        do {
-          const r = await monthly.search(query, { sort, cursor, limit: 113 });
-          expect(r.total).toBe(expected.length);
-          seen.push(...ids(r.hits));
-          cursor = r.nextCursor;
-        } while (cursor);
+        const expected = reference(query, sort);
+        const seen = await everyPage(monthly, query, sort, 113, expected.length);
         expect({ q, sort, seen }).toEqual({ q, sort, seen: ids(expected) });
         // Pages ending where one group of segments meets the next, on a time two segments share.
         for (let limit = 1228; limit <= 1250; limit++) {
@@ -214,10 +218,7 @@ describe('search engine against a brute-force reference', () => {
   it('confines a member to their mailboxes', async () => {
     const mine = ['person5@firma2.example', 'person9@firma0.example'];
     const query = parseQuery('rechnung');
-    const expected = mails
-      .map((m) => m.doc)
-      .filter((d) => matches(d, query, mine))
-      .sort(newest);
+    const expected = reference(query, 'newest', mine);
     const r = await index.search(query, { mailboxes: mine, limit: 1000 });
     expect(ids(r.hits)).toEqual(ids(expected));
     expect(expected.length).toBeGreaterThan(0);
