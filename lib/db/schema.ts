@@ -180,10 +180,12 @@ export interface SearchSegmentsTable {
   tenant_id: string;
   epoch_id: string;
   doc_count: number;
-  /** Segment format (decision 0021). */
-  format: number;
-  enc_header: Buffer;
-  enc_blocks: Buffer;
+  /** 3: header and blocks (decision 0021); 2: `enc_segment`, deleted by the first merge. */
+  format: Generated<number>;
+  /** Format 2 only; the column goes one release after 0027. */
+  enc_segment: Buffer | null;
+  enc_header: Buffer | null;
+  enc_blocks: Buffer | null;
   created_at: Generated<Date>;
 }
 

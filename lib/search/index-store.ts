@@ -6,7 +6,7 @@ import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMailParts } from '../vault/mail-envelope';
 import type { TenantKeys } from '../vault/session';
 import { indexTerms, invert } from './index-terms';
-import type { IndexedDoc } from './segment-format';
+import { FORMAT, type IndexedDoc } from './segment-format';
 import { SegmentReader } from './segment-reader';
 import {
   readAllBlocks,
@@ -107,6 +107,8 @@ export async function mergeQueued(
 
   const merged = await withTenant(db, tenantId, async (tx) => {
     await lockIndex(tx, tenantId);
+    // Segments of the format before 0027: their mails were queued again by the migration.
+    await tx.deleteFrom('search_segments').where('format', '<', FORMAT).execute();
     const rows = await tx
       .selectFrom('search_index_queue as q')
       .innerJoin('messages as m', 'm.id', 'q.message_id')
@@ -226,6 +228,7 @@ export async function compactEpoch(
         .selectFrom('search_segments')
         .select(['id', 'doc_count'])
         .where('epoch_id', '=', epochId)
+        .where('format', '=', FORMAT)
         .orderBy('created_at')
         .orderBy('id')
         .execute();

@@ -120,6 +120,7 @@ export async function liveSegments(db: Db, tenantId: string): Promise<SegmentRow
       .selectFrom('search_segments as s')
       .innerJoin('epochs as e', 'e.id', 's.epoch_id')
       .select(['s.id', 's.epoch_id', 's.doc_count'])
+      .where('s.format', '=', FORMAT)
       .where('e.sealed_index_key', 'is not', null)
       .orderBy('s.created_at')
       .orderBy('s.id')
@@ -138,7 +139,7 @@ export async function readHeaders(
   const rows = await withTenant(db, tenantId, (tx) =>
     tx.selectFrom('search_segments').select(['id', 'enc_header']).where('id', 'in', ids).execute(),
   );
-  return new Map(rows.map((r) => [r.id, r.enc_header]));
+  return new Map(rows.flatMap((r) => (r.enc_header ? [[r.id, r.enc_header] as const] : [])));
 }
 
 export const openHeader = (key: SegmentKey, sealed: Buffer): StoredHeader =>
@@ -208,5 +209,5 @@ export async function readAllBlocks(
   const row = await withTenant(db, tenantId, (tx) =>
     tx.selectFrom('search_segments').select('enc_blocks').where('id', '=', id).executeTakeFirst(),
   );
-  return row?.enc_blocks;
+  return row?.enc_blocks ?? undefined;
 }

@@ -99,13 +99,14 @@ describe('shared index cache', () => {
   });
 
   it('keeps to its byte budget and answers the same while evicting', async () => {
+    const BUDGET = 512 * 1024;
     const big = new BlockCache(512 * 2 ** 20);
-    const small = new BlockCache(48 * 1024);
+    const small = new BlockCache(BUDGET);
     for (const q of QUERIES)
       for (const sort of ['newest', 'subject', 'largest'] as const) {
         const expected = await request(a.session, big, q, sort as 'newest');
         expect(await request(a.session, small, q, sort as 'newest')).toEqual(expected);
-        expect(small.bytes).toBeLessThanOrEqual(48 * 1024);
+        expect(small.bytes).toBeLessThanOrEqual(BUDGET);
       }
     expect(small.evictions).toBeGreaterThan(0);
     expect(big.evictions).toBe(0);

@@ -198,4 +198,25 @@ describe('encrypted search index', () => {
     expect(new Set(await again.ids(parseQuery(''))).size).toBe(61);
     lock(c.session);
   });
+
+  it('drops segments of the format before 0027 at the first merge; their mails come back from the queue', async () => {
+    const f = await tenant('IndexF');
+    const [id] = await queueMails(db, f.tenantId, f.epoch, [
+      { subject: 'Altbestand', from: 'a@f.example', to: 'b@f.example', text: 'vor dem Umbau' },
+    ]);
+    // What 0027 found: an old segment of the mail (its queue row consumed), then queued again.
+    await sql`INSERT INTO search_segments (id, tenant_id, epoch_id, doc_count, format, enc_segment)
+      VALUES (gen_random_uuid(), ${f.tenantId}, ${f.epoch.epochId}, 1, 2, decode('00', 'hex'))`.execute(
+      dba,
+    );
+    const formats = () =>
+      sql<{ format: number }>`SELECT format FROM search_segments WHERE tenant_id = ${f.tenantId}`
+        .execute(dba)
+        .then((r) => r.rows.map((x) => x.format));
+    expect(await formats()).toEqual([2]);
+    const index = await withKeyring(f.session, (k) => loadIndex(f.session, k));
+    expect(await formats()).toEqual([3]);
+    expect(await index.ids(parseQuery('umbau'))).toEqual([id]);
+    lock(f.session);
+  });
 });

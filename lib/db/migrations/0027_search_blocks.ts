@@ -1,22 +1,24 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Search segments read block by block (decision 0021). Segments of the old format (one blob per
- * segment, decrypted whole) are dropped and their mails queued again: the next index maintenance
- * rebuilds them from each mail's encrypted metadata and token list, which stay with the mail
- * until it is deleted. `enc_blocks` is kept uncompressed outside the row, so substring() reads
- * only the chunks of the blocks asked for.
+ * Search segments read block by block (decision 0021): format 3 rows hold `enc_header` and
+ * `enc_blocks`; `enc_blocks` is kept uncompressed outside the row (STORAGE EXTERNAL), so
+ * substring() reads only the chunks of the blocks asked for. The index is rebuilt: every archived
+ * mail is queued again, and the first merge of the new release deletes the tenant's format 2
+ * segments. Only adds (docs/deploy.md, Upgrades): `enc_segment` goes one release later.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE search_segments
+    ADD COLUMN format smallint NOT NULL DEFAULT 2,
+    ADD COLUMN enc_header bytea,
+    ADD COLUMN enc_blocks bytea,
+    ALTER COLUMN enc_segment DROP NOT NULL,
+    ADD CONSTRAINT search_segments_format CHECK (
+      (format = 2 AND enc_segment IS NOT NULL) OR
+      (format = 3 AND enc_header IS NOT NULL AND enc_blocks IS NOT NULL))`.execute(db);
+  await sql`ALTER TABLE search_segments ALTER COLUMN enc_blocks SET STORAGE EXTERNAL`.execute(db);
   await sql`INSERT INTO search_index_queue (message_id, tenant_id, queued_at)
     SELECT m.id, m.tenant_id, m.received_at FROM messages m
      WHERE m.deleted_at IS NULL AND m.state IN ('ledgered', 'sealed')
     ON CONFLICT (message_id) DO NOTHING`.execute(db);
-  await sql`DELETE FROM search_segments`.execute(db);
-  await sql`ALTER TABLE search_segments
-    DROP COLUMN enc_segment,
-    ADD COLUMN format smallint NOT NULL CHECK (format = 3),
-    ADD COLUMN enc_header bytea NOT NULL,
-    ADD COLUMN enc_blocks bytea NOT NULL`.execute(db);
-  await sql`ALTER TABLE search_segments ALTER COLUMN enc_blocks SET STORAGE EXTERNAL`.execute(db);
 }
