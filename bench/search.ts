@@ -1,3 +1,6 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { figure } from './report';
 import { mergeQueued } from '../lib/search/index-store';
@@ -6,7 +9,7 @@ import { openIndex, TenantIndexes } from '../lib/search/tenant-index';
 import type { SortOrder } from '../lib/search/sort';
 import { createTenant, currentEpochPublicKey, unlock } from '../lib/vault';
 import { EpochKeyring } from '../lib/vault/epoch-keyring';
-import { queueMails, type CorpusMail } from '../test/helpers/search-corpus';
+import type { CorpusMail } from '../test/helpers/search-corpus';
 import { FAST_ARGON2 } from '../test/helpers/ledger';
 import { fmt, percentile } from './measure';
 import { withThrowawayDb } from './throwaway-db';
@@ -96,7 +99,7 @@ function* corpus(n: number): Generator<CorpusMail> {
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 100_000);
   const budgetMiB = Number(process.env.SEARCH_CACHE_MB ?? 512);
-  await withThrowawayDb('search', 4, async (db) => {
+  await withThrowawayDb('search', 4, async (db, url) => {
     console.log(`node ${process.version}; ${fmt(n)} synthetic mails over 24 monthly epochs`);
     const tenant = await createTenant(db, {
       name: 'Bench',
@@ -116,6 +119,14 @@ async function main(): Promise<void> {
     const sample: CorpusMail[] = [];
     let chunk: CorpusMail[] = [];
     let month = '';
+    // One thread per core encrypts and stores chunks; this one generates them in order.
+    const threads = Array.from(
+      { length: Math.max(1, availableParallelism()) },
+      () => new Worker(path.join(__dirname, 'search-queue-worker.ts'), { workerData: { url } }),
+    );
+    const idle = [...threads];
+    const waiting: (() => void)[] = [];
+    let sent = 0;
     const flush = async () => {
       if (!chunk.length) return;
       const epoch = await currentEpochPublicKey(db, {
@@ -123,7 +134,14 @@ async function main(): Promise<void> {
         retentionClass: 'default',
         now: new Date(`${month}-15T00:00:00Z`),
       });
-      await queueMails(db, tenant.tenantId, epoch, chunk);
+      while (!idle.length) await new Promise<void>((r) => waiting.push(r));
+      const thread = idle.pop()!;
+      const n = sent++;
+      thread.once('message', () => {
+        idle.push(thread);
+        waiting.shift()?.();
+      });
+      thread.postMessage({ n, tenantId: tenant.tenantId, epoch, mails: chunk });
       chunk = [];
     };
     let i = 0;
@@ -138,6 +156,8 @@ async function main(): Promise<void> {
       if (i++ % step === 0 && sample.length < 100) sample.push(m);
     }
     await flush();
+    while (idle.length < threads.length) await new Promise<void>((r) => waiting.push(r));
+    for (const thread of threads) thread.postMessage(null);
     process.stderr.write('\n');
     console.log(
       `queued (encrypted as ingest does): ${((performance.now() - t) / 1000).toFixed(1)} s`,
@@ -198,6 +218,10 @@ async function main(): Promise<void> {
 
     // A new session: nothing of the tenant decrypted in this process yet.
     global.gc?.();
+    const before = process.memoryUsage();
+    console.log(
+      `process before any session: RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB, heap ${(before.heapUsed / 2 ** 20).toFixed(0)} MiB`,
+    );
     t = performance.now();
     await request('', 'newest');
     const firstPage = performance.now() - t;

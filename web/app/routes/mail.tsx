@@ -9,7 +9,8 @@ import { rolesFor } from '../permissions';
 
 /**
  * The archive as a read-only mail client: newest first, search box and filters, keyset paging.
- * Everything shown comes from the session's decrypted index; a member sees their own mailbox.
+ * Everything shown comes from the tenant's search index, decrypted block by block as pages need it
+ * (decision 0021); a member sees their own mailbox.
  */
 
 const SORTS = ['newest', 'oldest', 'largest', 'smallest', 'from', 'subject'] as const;
