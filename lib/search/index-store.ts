@@ -94,10 +94,18 @@ export async function mergeQueued(
   batch = MERGE_BATCH,
 ): Promise<number> {
   const tenantId = session.tenantId;
-  // Epoch keys are opened before the merge transaction (each open is its own transaction).
+  // Epoch keys are opened before the merge transaction (each open is its own transaction): those
+  // of the mails next in line, by the queue's time index (not a scan of the whole queue).
   const epochs = await withTenant(db, tenantId, (tx) =>
     tx
-      .selectFrom('search_index_queue as q')
+      .selectFrom((eb) =>
+        eb
+          .selectFrom('search_index_queue')
+          .select('message_id')
+          .orderBy('queued_at')
+          .limit(batch)
+          .as('q'),
+      )
       .innerJoin('messages as m', 'm.id', 'q.message_id')
       .select('m.epoch_id')
       .distinct()

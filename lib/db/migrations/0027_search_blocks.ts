@@ -17,6 +17,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       (format = 2 AND enc_segment IS NOT NULL) OR
       (format = 3 AND enc_header IS NOT NULL AND enc_blocks IS NOT NULL))`.execute(db);
   await sql`ALTER TABLE search_segments ALTER COLUMN enc_blocks SET STORAGE EXTERNAL`.execute(db);
+  // Each merge takes the oldest queued mails of a tenant: a lookup, not a sort of the whole queue
+  // (a rebuild queues every mail at once).
+  await sql`CREATE INDEX search_index_queue_by_time ON search_index_queue (tenant_id, queued_at)`.execute(
+    db,
+  );
   await sql`INSERT INTO search_index_queue (message_id, tenant_id, queued_at)
     SELECT m.id, m.tenant_id, m.received_at FROM messages m
      WHERE m.deleted_at IS NULL AND m.state IN ('ledgered', 'sealed')
