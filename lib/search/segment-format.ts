@@ -10,10 +10,14 @@ import type { Address } from '../ingest/mime-metadata';
  *   varints) inline, or the number of the posting block that holds a long list; the header keeps
  *   each dictionary block's first term, so a term costs one dictionary block;
  * - **doc blocks**: the summaries (what a result row shows) of DOCS_PER_BLOCK mails each;
+ *
+ * Blocks are small because a query reads one dictionary block per segment and term, and a page of
+ * sparse hits one order and one doc block per hit: at a million mails the blocks a query mix
+ * touches must fit the portal's cache.
  * - **order blocks** per sort order: (sort key, time, id, position) of KEYS_PER_BLOCK mails each,
- *   in that order, with each block's first key in the header (a cursor is a binary search), and
- *   a **rank column** per order but time (position → place in the order) for picking the best
- *   candidates without sorting them;
+ *   in that order, and an index block of each one's first entry (a cursor is a binary search);
+ *   and a **rank column** per order but time (position → place in the order) for picking the
+ *   best candidates without sorting them;
  * - a **size column** for size filters.
  *
  * Mails are stored in time order (time ascending, id descending), so the time order needs no rank
@@ -39,12 +43,12 @@ export interface IndexedDoc {
 }
 
 export const FORMAT = 3;
-export const DOCS_PER_BLOCK = 256;
-export const KEYS_PER_BLOCK = 1024;
+export const DOCS_PER_BLOCK = 32;
+export const KEYS_PER_BLOCK = 128;
 /** Dictionary blocks end after this many plaintext bytes. */
-export const DICT_BLOCK_BYTES = 32 * 1024;
+export const DICT_BLOCK_BYTES = 8 * 1024;
 /** A posting list longer than this (bytes) gets a block of its own. */
-export const INLINE_POSTINGS_MAX = 2048;
+export const INLINE_POSTINGS_MAX = 1024;
 /** Sort keys are compared on this many characters (longer ones sort by their start). */
 export const SORT_KEY_CHARS = 120;
 
@@ -65,7 +69,8 @@ export interface SegmentHeader {
   dict: { first: string[]; block: number[] };
   /** Block of the first doc block; the others follow. */
   docBlock: number;
-  order: Record<Order, { start: number; first: OrderEntry[] }>;
+  /** Per order: its first block, and the block listing each block's first entry. */
+  order: Record<Order, { start: number; index: number }>;
   rank: Record<Exclude<Order, 'time'>, number>;
   sizes: number;
 }

@@ -145,9 +145,18 @@ export class SegmentReader {
     return this.source.block(this.header.sizes, parseU32, MEMORY.column);
   }
 
+  /** Each order block's first entry. */
+  private orderIndex(order: Order): Promise<OrderEntry[]> {
+    return this.source.block(
+      this.header.order[order].index,
+      (plain) => parseJson<OrderEntry[]>(plain),
+      MEMORY.json,
+    );
+  }
+
   /** How many entries of `order` come first under `before` (true for a prefix of the order). */
   async countWhere(order: Order, before: (e: OrderEntry) => boolean): Promise<number> {
-    const first = this.header.order[order].first;
+    const first = await this.orderIndex(order);
     const k = lowerBound(first.length, (i) => before(first[i]!));
     if (k === 0) return 0;
     const block = await this.orderBlock(order, k - 1);
@@ -178,7 +187,7 @@ export class SegmentReader {
   /** Positions of the mails with these ids (reads every time block: for the few deleted ones). */
   async positionsOf(ids: ReadonlySet<string>): Promise<Int32Array> {
     const out: number[] = [];
-    for (let b = 0; b < this.header.order.time.first.length; b++)
+    for (let b = 0; b * KEYS_PER_BLOCK < this.docs; b++)
       for (const e of await this.orderBlock('time', b)) if (ids.has(e[2])) out.push(e[3]);
     return Int32Array.from(out);
   }

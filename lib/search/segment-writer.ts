@@ -103,7 +103,7 @@ export function writeSegment(
       first.push(part[0]!);
       add(Buffer.from(JSON.stringify(part), 'utf8'));
     }
-    order[o] = { start, first };
+    order[o] = { start, index: add(Buffer.from(JSON.stringify(first), 'utf8')) };
   }
   const sizes = Buffer.alloc(n * 4);
   docs.forEach((d, pos) => sizes.writeUInt32LE(Math.min(d.size, 0xffffffff), pos * 4));
