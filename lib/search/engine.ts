@@ -39,6 +39,17 @@ export interface SearchResult {
 /** A segment's matches: a range of positions, or the positions themselves (ascending). */
 type Candidates = { lo: number; hi: number } | Int32Array;
 
+/** Candidates above 1/DENSE of a segment's mails are found by walking its order. */
+const DENSE = 16;
+
+/** Membership in `c`, for a segment of `docs` mails. */
+function isCandidate(c: Candidates, docs: number): (pos: number) => boolean {
+  if (!(c instanceof Int32Array)) return (p) => p >= c.lo && p < c.hi;
+  const mark = new Uint8Array(docs);
+  for (const p of c) mark[p] = 1;
+  return (p) => mark[p] === 1;
+}
+
 /** Segments asked at once when paging by time. */
 const TIME_WAVE = 4;
 
@@ -137,6 +148,12 @@ export class SearchIndex {
           : pickRange(Math.max(from, c.lo), Math.min(to, c.hi), dir, k);
     } else if (!(c instanceof Int32Array) && c.lo === 0 && c.hi === seg.docs) {
       ranks = pickRange(from, to, dir, k);
+    } else if (countOf(c) * DENSE > seg.docs) {
+      // Many candidates: the best are near the start of the order; walk it, not the rank column.
+      return (await seg.walk(order, from, to, dir, k, isCandidate(c, seg.docs))).map((entry) => ({
+        seg,
+        entry,
+      }));
     } else {
       const rank = await seg.rank(order);
       const allowed: number[] = [];

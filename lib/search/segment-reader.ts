@@ -136,6 +136,33 @@ export class SegmentReader {
     );
   }
 
+  /**
+   * The first `k` entries of `order` within ranks [from, to) — backwards from `to` when `dir` is
+   * -1 — whose position passes `keep`, block by block.
+   */
+  async walk(
+    order: Order,
+    from: number,
+    to: number,
+    dir: 1 | -1,
+    k: number,
+    keep: (pos: number) => boolean,
+  ): Promise<OrderEntry[]> {
+    const out: OrderEntry[] = [];
+    let r = dir > 0 ? from : to - 1;
+    while (out.length < k && r >= from && r < to) {
+      const b = Math.floor(r / KEYS_PER_BLOCK);
+      const block = await this.orderBlock(order, b);
+      for (
+        ;
+        out.length < k && r >= from && r < to && Math.floor(r / KEYS_PER_BLOCK) === b;
+        r += dir
+      )
+        if (keep(block[r % KEYS_PER_BLOCK]![3])) out.push(block[r % KEYS_PER_BLOCK]!);
+    }
+    return out;
+  }
+
   /** Position → place in `order`. */
   rank(order: Exclude<Order, 'time'>): Promise<Uint32Array> {
     return this.source.block(this.header.rank[order], parseU32, MEMORY.column);
