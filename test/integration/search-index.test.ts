@@ -219,4 +219,39 @@ describe('encrypted search index', () => {
     expect(await index.ids(parseQuery('umbau'))).toEqual([id]);
     lock(f.session);
   });
+
+  it('settles a past month into one segment once none of its mails wait', async () => {
+    const g = await tenant('IndexG');
+    const march = await currentEpochPublicKey(db, {
+      tenantId: g.tenantId,
+      retentionClass: 'default',
+      now: new Date('2025-03-15T00:00:00Z'),
+    });
+    const segments = () =>
+      sql<{ n: number }>`SELECT count(*)::int AS n FROM search_segments
+        WHERE tenant_id = ${g.tenantId} AND epoch_id = ${march.epochId}`
+        .execute(dba)
+        .then((r) => r.rows[0]!.n);
+    const mails = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        subject: `März ${from + i}`,
+        from: 'a@g.example',
+        to: 'b@g.example',
+        text: `Nachtrag ${from + i}`,
+      }));
+    // Full batches: the queue may hold more of March, so nothing settles yet.
+    for (let i = 0; i < 3; i++) {
+      await queueMails(db, g.tenantId, march, mails(i * 5, 5));
+      await withKeyring(g.session, (k) => mergeQueued(db, g.session, k, 5));
+    }
+    expect(await segments()).toBe(3);
+    // The queue drained past March: its segments become one.
+    await queueMails(db, g.tenantId, march, mails(15, 1));
+    await withKeyring(g.session, (k) => mergeQueued(db, g.session, k, 5));
+    expect(await segments()).toBe(1);
+    const index = await withKeyring(g.session, (k) => loadIndex(g.session, k));
+    expect(await index.count()).toBe(16);
+    expect((await index.search(parseQuery('nachtrag'))).total).toBe(16);
+    lock(g.session);
+  });
 });
