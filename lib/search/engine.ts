@@ -263,7 +263,11 @@ export class SearchIndex {
 
 async function docsOf(rows: Row[]): Promise<IndexedDoc[]> {
   const bySeg = new Map<SegmentReader, Row[]>();
-  for (const r of rows) bySeg.set(r.seg, [...(bySeg.get(r.seg) ?? []), r]);
+  for (const r of rows) {
+    let list = bySeg.get(r.seg);
+    if (!list) bySeg.set(r.seg, (list = []));
+    list.push(r);
+  }
   const found = new Map<Row, IndexedDoc>();
   await Promise.all(
     [...bySeg].map(async ([seg, list]) => {

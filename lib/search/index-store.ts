@@ -84,6 +84,22 @@ export function indexedDoc(
   };
 }
 
+/** Each mail's ingest addresses (lower case): mailboxes its receipts name besides its headers. */
+export async function ingestAddresses(tx: TenantTx, ids: string[]): Promise<Map<string, string[]>> {
+  const receipts = await tx
+    .selectFrom('message_receipts')
+    .select(['message_id', 'ingest_address'])
+    .where('message_id', 'in', ids)
+    .execute();
+  const out = new Map<string, string[]>();
+  for (const r of receipts) {
+    let list = out.get(r.message_id);
+    if (!list) out.set(r.message_id, (list = []));
+    list.push(r.ingest_address.toLowerCase());
+  }
+  return out;
+}
+
 const lockIndex = (tx: TenantTx, tenantId: string) =>
   sql`SELECT pg_advisory_xact_lock(hashtext(${`search-index:${tenantId}`}))`.execute(tx);
 
@@ -137,21 +153,10 @@ export async function mergeQueued(
       .execute();
     if (!rows.length)
       return { count: 0, epochs: [] as string[], waiting: undefined, closed: new Set<string>() };
-    const receipts = await tx
-      .selectFrom('message_receipts')
-      .select(['message_id', 'ingest_address'])
-      .where(
-        'message_id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .execute();
-    const addresses = new Map<string, string[]>();
-    for (const r of receipts)
-      addresses.set(r.message_id, [
-        ...(addresses.get(r.message_id) ?? []),
-        r.ingest_address.toLowerCase(),
-      ]);
+    const addresses = await ingestAddresses(
+      tx,
+      rows.map((r) => r.id),
+    );
     const byEpoch = new Map<string, { docs: IndexedDoc[]; terms: Set<string>[] }>();
     await Promise.all(
       rows.map(async (row) => {

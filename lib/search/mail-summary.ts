@@ -3,7 +3,7 @@ import { withTenant } from '../db/tenant-scope';
 import type { MailMetadata } from '../ingest/mime-metadata';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMailPart } from '../vault/mail-envelope';
-import { indexedDoc } from './index-store';
+import { indexedDoc, ingestAddresses } from './index-store';
 import type { IndexedDoc } from './segment-format';
 
 /**
@@ -26,12 +26,7 @@ export async function mailSummary(
       .where('state', 'in', ['ledgered', 'sealed'])
       .executeTakeFirst();
     if (!row) return undefined;
-    const receipts = await tx
-      .selectFrom('message_receipts')
-      .select('ingest_address')
-      .where('message_id', '=', messageId)
-      .execute();
-    return { row, addresses: receipts.map((r) => r.ingest_address.toLowerCase()) };
+    return { row, addresses: (await ingestAddresses(tx, [messageId])).get(messageId) ?? [] };
   });
   if (!found?.row.sealed_dek || !found.row.enc_metadata) return undefined;
   const { row } = found;

@@ -39,14 +39,6 @@ const nonce = (block: number) => {
   return n;
 };
 
-const aad = (tenant: string, epochId: string, segmentId: string, block: number) =>
-  bindingBytes({
-    tenant,
-    epoch: epochId,
-    message: `${segmentId}.${block < 0 ? 'h' : block}`,
-    purpose: 'index-segment',
-  });
-
 /** Opens blocks of one segment (the header is block -1). */
 export class SegmentKey {
   private readonly key: Buffer;
@@ -61,21 +53,20 @@ export class SegmentKey {
   }
 
   seal(block: number, plain: Uint8Array): Buffer {
-    return seal(
-      this.key,
-      nonce(block),
-      aad(this.tenant, this.epochId, this.segmentId, block),
-      plain,
-    );
+    return seal(this.key, nonce(block), this.aad(block), plain);
   }
 
   open(block: number, sealed: Uint8Array): Buffer {
-    return open(
-      this.key,
-      nonce(block),
-      aad(this.tenant, this.epochId, this.segmentId, block),
-      sealed,
-    );
+    return open(this.key, nonce(block), this.aad(block), sealed);
+  }
+
+  private aad(block: number): Buffer {
+    return bindingBytes({
+      tenant: this.tenant,
+      epoch: this.epochId,
+      message: `${this.segmentId}.${block < 0 ? 'h' : block}`,
+      purpose: 'index-segment',
+    });
   }
 
   dispose(): void {
