@@ -71,6 +71,8 @@ export type BrowseResult =
       total: number;
       /** True when phrase checks stopped early: `total` is an upper bound. */
       approximate: boolean;
+      /** False when more matched than were counted: `total` is a lower bound. */
+      totalExact: boolean;
       /** Archived mails not yet in the index (being merged). */
       pending: number;
       nextCursor?: string;
@@ -254,6 +256,7 @@ export function createArchive(deps: ArchiveDeps) {
             kind: 'ok' as const,
             hits,
             total: result.total,
+            totalExact: result.totalExact,
             approximate: query.phrases.length > 0,
             nextCursor: result.nextCursor,
             pending,

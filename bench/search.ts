@@ -267,11 +267,13 @@ async function main(): Promise<void> {
 
     const run = async (label: string) => {
       const latencies: number[] = [];
+      const slowest: [number, string][] = [];
       let hits = 0;
       for (const [q, sort] of mix) {
         const t0 = performance.now();
         hits += await request(q, sort);
         latencies.push(performance.now() - t0);
+        slowest.push([latencies.at(-1)!, `${sort} ${q || '(all)'}`]);
       }
       console.log(
         `${label}: ${latencies.length} queries (words, pairs, prefixes, from:, date ranges, ` +
@@ -279,6 +281,9 @@ async function main(): Promise<void> {
           `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms, ` +
           `max ${Math.max(...latencies).toFixed(1)} ms; cache ${(indexes.cache.bytes / 2 ** 20).toFixed(0)} MiB`,
       );
+      // Where the tail comes from: the slowest queries, to look at first.
+      const tail = slowest.sort((a, b) => b[0] - a[0]).slice(0, 8);
+      console.log(`  slowest: ${tail.map(([ms, q]) => `${ms.toFixed(0)} ms ${q}`).join('; ')}`);
       return latencies;
     };
     const cold = await run('query mix, first time');

@@ -3,69 +3,58 @@ import { metrics } from '../metrics/metrics';
 const HITS = metrics.searchCacheRequests.labels('hit');
 const MISSES = metrics.searchCacheRequests.labels('miss');
 
-/**
- * Decrypted index blocks of this process, shared by all sessions of a tenant (decision 0021):
- * one LRU under one byte budget for every tenant, so memory stays bounded however many sessions
- * and tenants are signed in. Keys start with the tenant; a tenant's entries go when its last
- * session ends. A block is loaded once however many requests want it at the same moment.
- */
-export class BlockCache {
-  private readonly entries = new Map<string, { value: unknown; bytes: number; tenant: string }>();
-  private readonly loading = new Map<string, Promise<unknown>>();
-  /** Bumped when a tenant is dropped: a load that started before stores nothing. */
-  private readonly generation = new Map<string, number>();
+/** Share of the budget for decoded blocks; the rest holds decrypted plaintext. */
+const DECODED_SHARE = 1 / 4;
+/** Per entry: its key, the map slot, the Buffer object. */
+const ENTRY_OVERHEAD = 160;
+
+/** `b` in memory of its own (not a slice of a pool or of zlib's output chunk). */
+function ownCopy(b: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
+}
+
+/** One least-recently-used map under a byte budget (Map order is the LRU order). */
+class Lru<V> {
+  readonly entries = new Map<string, { value: V; bytes: number; tenant: string }>();
   bytes = 0;
-  hits = 0;
-  misses = 0;
   evictions = 0;
 
   constructor(readonly budget: number) {}
 
-  /** The cached value of `key`, or what `load` gives (with its size in memory, estimated). */
-  async get<T>(
-    tenant: string,
-    key: string,
-    load: () => Promise<{ value: T; bytes: number }>,
-  ): Promise<T> {
-    const k = `${tenant}/${key}`;
-    const entry = this.entries.get(k);
-    if (entry) {
-      // Map order is the LRU order: a hit moves to the end.
+  get(k: string): V | undefined {
+    const e = this.entries.get(k);
+    if (!e) return undefined;
+    this.entries.delete(k);
+    this.entries.set(k, e);
+    return e.value;
+  }
+
+  set(k: string, tenant: string, value: V, bytes: number): void {
+    if (bytes > this.budget) return;
+    const old = this.entries.get(k);
+    if (old) {
       this.entries.delete(k);
-      this.entries.set(k, entry);
-      this.count('hit');
-      return entry.value as T;
+      this.bytes -= old.bytes;
     }
-    const pending = this.loading.get(k);
-    if (pending) {
-      this.count('hit');
-      return pending as Promise<T>;
+    this.entries.set(k, { value, bytes, tenant });
+    this.bytes += bytes;
+    for (const [key, e] of this.entries) {
+      if (this.bytes <= this.budget) break;
+      this.entries.delete(key);
+      this.bytes -= e.bytes;
+      this.evictions++;
+      metrics.searchCacheEvictions.inc();
     }
-    this.count('miss');
-    const generation = this.generation.get(tenant) ?? 0;
-    const loaded = load()
-      .then(({ value, bytes }) => {
-        if ((this.generation.get(tenant) ?? 0) === generation) this.store(k, tenant, value, bytes);
-        return value;
-      })
-      .finally(() => this.loading.delete(k));
-    this.loading.set(k, loaded);
-    return loaded;
   }
 
-  has(tenant: string, key: string): boolean {
-    return this.entries.has(`${tenant}/${key}`);
-  }
-
-  /** Forgets everything of `tenant` (its last session ended). */
   dropTenant(tenant: string): void {
-    this.generation.set(tenant, (this.generation.get(tenant) ?? 0) + 1);
     for (const [k, e] of this.entries)
       if (e.tenant === tenant) {
         this.entries.delete(k);
         this.bytes -= e.bytes;
       }
-    metrics.searchCacheBytes.set(this.bytes);
   }
 
   bytesOf(tenant: string): number {
@@ -73,24 +62,129 @@ export class BlockCache {
     for (const e of this.entries.values()) if (e.tenant === tenant) n += e.bytes;
     return n;
   }
+}
 
-  private store(k: string, tenant: string, value: unknown, bytes: number): void {
-    if (bytes > this.budget) return;
-    this.entries.set(k, { value, bytes, tenant });
-    this.bytes += bytes;
-    for (const [old, e] of this.entries) {
-      if (this.bytes <= this.budget) break;
-      this.entries.delete(old);
-      this.bytes -= e.bytes;
-      this.evictions++;
-      metrics.searchCacheEvictions.inc();
+/**
+ * Decrypted index blocks of this process, shared by all sessions of a tenant (decision 0021):
+ * one cache under one byte budget for every tenant, so memory stays bounded however many sessions
+ * and tenants are signed in. Keys start with the tenant; a tenant's entries go when its last
+ * session ends. A block is loaded once however many requests want it at the same moment.
+ *
+ * Two tiers, both LRU: most of the budget holds blocks as decrypted, decompressed bytes — counted
+ * at their exact length, and three to four times as many as their decoded form would fit; a
+ * quarter holds the decoded form (terms, entries, summaries: JS objects, sized by estimate) of the
+ * blocks used most recently, so a hot block is not decoded on every request.
+ */
+export class BlockCache {
+  private readonly plain: Lru<Buffer>;
+  private readonly decoded: Lru<unknown>;
+  private readonly loading = new Map<string, Promise<unknown>>();
+  /** Bumped when a tenant is dropped: a load that started before stores nothing. */
+  private readonly generation = new Map<string, number>();
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly budget: number) {
+    this.decoded = new Lru(Math.floor(budget * DECODED_SHARE));
+    this.plain = new Lru(budget - this.decoded.budget);
+  }
+
+  get bytes(): number {
+    return this.plain.bytes + this.decoded.bytes;
+  }
+
+  get evictions(): number {
+    return this.plain.evictions;
+  }
+
+  /**
+   * Block `key` decoded by `decode`: from the decoded tier, else decoded from the plaintext tier,
+   * else from what `load` decrypts. `memory` estimates the decoded form's heap per plaintext byte.
+   */
+  async get<T>(
+    tenant: string,
+    key: string,
+    load: () => Promise<Buffer>,
+    decode: (plain: Buffer) => T,
+    memory: number,
+  ): Promise<T> {
+    const k = `${tenant}/${key}`;
+    const value = this.decoded.get(k);
+    if (value !== undefined) {
+      this.count('hit');
+      return value as T;
     }
+    const pending = this.loading.get(k);
+    if (pending) {
+      this.count('hit');
+      return pending as Promise<T>;
+    }
+    const generation = this.generation.get(tenant) ?? 0;
+    const cached = this.plain.get(k);
+    this.count(cached ? 'hit' : 'miss');
+    const loaded = (cached ? Promise.resolve(cached) : load())
+      .then((loaded) => {
+        // A small result of zlib can be a view of a bigger chunk: keep only its own bytes.
+        const plain = loaded.length * 2 < loaded.buffer.byteLength ? ownCopy(loaded) : loaded;
+        const value = decode(plain);
+        if ((this.generation.get(tenant) ?? 0) === generation) {
+          if (!cached) this.plain.set(k, tenant, plain, plain.length + ENTRY_OVERHEAD);
+          this.decoded.set(k, tenant, value, ENTRY_OVERHEAD + plain.length * memory);
+        }
+        return value;
+      })
+      .finally(() => this.loading.delete(k));
+    this.loading.set(k, loaded);
+    return loaded;
+  }
+
+  /**
+   * A value worked out from blocks (not decrypted itself), kept in the decoded tier at its
+   * exact size; computed once however many requests ask at the same moment.
+   */
+  async remember<T extends ArrayBufferView>(
+    tenant: string,
+    key: string,
+    compute: () => Promise<T>,
+  ): Promise<T> {
+    const k = `${tenant}/${key}`;
+    const value = this.decoded.get(k);
+    if (value !== undefined) return value as T;
+    const pending = this.loading.get(k);
+    if (pending) return pending as Promise<T>;
+    const generation = this.generation.get(tenant) ?? 0;
+    const computed = compute()
+      .then((v) => {
+        if ((this.generation.get(tenant) ?? 0) === generation)
+          this.decoded.set(k, tenant, v, ENTRY_OVERHEAD + v.byteLength);
+        return v;
+      })
+      .finally(() => this.loading.delete(k));
+    this.loading.set(k, computed);
+    return computed;
+  }
+
+  has(tenant: string, key: string): boolean {
+    const k = `${tenant}/${key}`;
+    return this.decoded.entries.has(k) || this.plain.entries.has(k);
+  }
+
+  /** Forgets everything of `tenant` (its last session ended). */
+  dropTenant(tenant: string): void {
+    this.generation.set(tenant, (this.generation.get(tenant) ?? 0) + 1);
+    this.plain.dropTenant(tenant);
+    this.decoded.dropTenant(tenant);
     metrics.searchCacheBytes.set(this.bytes);
+  }
+
+  bytesOf(tenant: string): number {
+    return this.plain.bytesOf(tenant) + this.decoded.bytesOf(tenant);
   }
 
   private count(kind: 'hit' | 'miss'): void {
     if (kind === 'hit') this.hits++;
     else this.misses++;
     (kind === 'hit' ? HITS : MISSES).inc();
+    metrics.searchCacheBytes.set(this.bytes);
   }
 }

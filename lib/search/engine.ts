@@ -27,12 +27,19 @@ export interface SearchOptions {
   verify?: (doc: IndexedDoc) => Promise<boolean>;
   /** Upper bound of candidates `verify` is asked about per page. */
   maxVerify?: number;
+  /**
+   * Paging by time counts matches exactly only up to this many (default EXACT_TOTAL): beyond,
+   * segments the page did not need are not searched, and `total` is a lower bound.
+   */
+  exactUpTo?: number;
 }
 
 export interface SearchResult {
   hits: IndexedDoc[];
-  /** Matches before phrase checks (exact when the query has no phrase). */
+  /** Matches before phrase checks (exact when the query has no phrase and `totalExact`). */
   total: number;
+  /** False when `total` is a lower bound (more than `exactUpTo` matches, paged by time). */
+  totalExact: boolean;
   nextCursor?: string;
 }
 
@@ -52,6 +59,44 @@ function isCandidate(c: Candidates, docs: number): (pos: number) => boolean {
 
 /** Segments asked at once when paging by time. */
 const TIME_WAVE = 4;
+
+/**
+ * Matches counted exactly when paging by time, as search engines do (Elasticsearch's
+ * track_total_hits): a frequent word in a year's first page reads the recent segments only.
+ */
+export const EXACT_TOTAL = 10_000;
+
+/** Each segment's candidates, worked out when first asked for. */
+class Matches {
+  private readonly found = new Map<SegmentReader, Promise<Candidates>>();
+  /** Matches of the segments worked out so far. */
+  counted = 0;
+
+  constructor(
+    readonly segments: readonly SegmentReader[],
+    private readonly of: (seg: SegmentReader) => Promise<Candidates>,
+  ) {}
+
+  get(seg: SegmentReader): Promise<Candidates> {
+    let c = this.found.get(seg);
+    if (!c) {
+      c = this.of(seg).then((c) => ((this.counted += countOf(c)), c));
+      this.found.set(seg, c);
+    }
+    return c;
+  }
+
+  get complete(): boolean {
+    return this.found.size === this.segments.length;
+  }
+
+  /** Works out the rest, until `upTo` matches are counted (all of them by default). */
+  async count(upTo = Infinity): Promise<void> {
+    const rest = this.segments.filter((s) => !this.found.has(s));
+    for (let i = 0; i < rest.length && this.counted < upTo; i += TIME_WAVE)
+      await Promise.all(rest.slice(i, i + TIME_WAVE).map((s) => this.get(s)));
+  }
+}
 
 const countOf = (c: Candidates) => (c instanceof Int32Array ? c.length : c.hi - c.lo);
 
@@ -107,6 +152,9 @@ export class SearchIndex {
     if (this.hidden.epochs.has(seg.epochId)) removed.push(await seg.positionsOf(this.hidden.ids));
     const bySize = q.larger !== undefined || q.smaller !== undefined;
     if (!c && !bySize && !removed.some((r) => r.length)) return { lo, hi };
+
+    if (c && !bySize && !removed.some((r) => r.length))
+      return c.subarray(bound(c, lo), bound(c, hi));
 
     const sizes = bySize ? await seg.sizes() : undefined;
     const out: number[] = [];
@@ -171,7 +219,7 @@ export class SearchIndex {
 
   /** The next `k` rows of the whole index after `cursor`, in order. */
   private async page(
-    cands: Map<SegmentReader, Candidates>,
+    matches: Matches,
     sort: SortOrder,
     cursor: OrderEntry | undefined,
     k: number,
@@ -179,52 +227,42 @@ export class SearchIndex {
     const { order, dir } = orderOf(sort);
     const compare = compareIn(order);
     const better = (a: Row, b: Row) => dir * compare(a.entry, b.entry);
+    const bestOf = async (seg: SegmentReader) => {
+      const c = await matches.get(seg);
+      return countOf(c) ? this.best(seg, c, order, dir, cursor, k) : [];
+    };
     if (order !== 'time') {
-      const parts = await Promise.all(
-        [...cands].map(([seg, c]) => this.best(seg, c, order, dir, cursor, k)),
-      );
+      const parts = await Promise.all(matches.segments.map(bestOf));
       return parts.flat().sort(better).slice(0, k);
     }
     // By time, segments are asked newest (or oldest) first, a few at once, until the k-th row is
     // strictly better than anything the next segment holds: a first page reads recent segments.
-    const segments = [...cands].sort(([a], [b]) =>
+    const segments = [...matches.segments].sort((a, b) =>
       dir < 0 ? b.header.maxT - a.header.maxT : a.header.minT - b.header.minT,
     );
     let rows: Row[] = [];
     for (let i = 0; i < segments.length;) {
       const wave = segments.slice(i, (i += TIME_WAVE));
-      const parts = await Promise.all(
-        wave.map(([seg, c]) => this.best(seg, c, order, dir, cursor, k)),
-      );
+      const parts = await Promise.all(wave.map(bestOf));
       rows = rows
         .concat(...parts)
         .sort(better)
         .slice(0, k);
-      const next = segments[i]?.[0].header;
+      const next = segments[i]?.header;
       const kth = rows[k - 1]?.entry[1];
       if (next && kth !== undefined && (dir < 0 ? kth > next.maxT : kth < next.minT)) break;
     }
     return rows;
   }
 
-  private async match(q: Query, mailboxes?: readonly string[]) {
-    const cands = new Map<SegmentReader, Candidates>();
-    let total = 0;
-    await Promise.all(
-      this.segments.map(async (seg) => {
-        const c = await this.candidates(seg, q, mailboxes);
-        if (!countOf(c)) return;
-        cands.set(seg, c);
-        total += countOf(c);
-      }),
-    );
-    return { cands, total };
+  private matches(q: Query, mailboxes?: readonly string[]): Matches {
+    return new Matches(this.segments, (seg) => this.candidates(seg, q, mailboxes));
   }
 
   async search(q: Query, options: SearchOptions = {}): Promise<SearchResult> {
     const sort = options.sort ?? 'newest';
     const limit = options.limit ?? 50;
-    const { cands, total } = await this.match(q, options.mailboxes);
+    const matches = this.matches(q, options.mailboxes);
     let cursor = options.cursor ? decodeCursor(options.cursor, sort) : undefined;
     const hits: IndexedDoc[] = [];
     const check = q.phrases.length && options.verify;
@@ -232,32 +270,47 @@ export class SearchIndex {
     let verified = 0;
     let last: OrderEntry | undefined;
     let more = false;
+    // Browsing all mails or a date range reads no postings: counting those is always cheap.
+    const cheap =
+      !q.all.length &&
+      !q.none.length &&
+      !q.fields.length &&
+      !q.hasAttachment &&
+      q.larger === undefined &&
+      q.smaller === undefined &&
+      !options.mailboxes;
+    const result = async (nextCursor: string | undefined): Promise<SearchResult> => {
+      await matches.count(cheap ? Infinity : (options.exactUpTo ?? EXACT_TOTAL));
+      return { hits, total: matches.counted, totalExact: matches.complete, nextCursor };
+    };
     for (;;) {
-      const rows = await this.page(cands, sort, cursor, limit - hits.length + 1);
+      const rows = await this.page(matches, sort, cursor, limit - hits.length + 1);
       const docs = await docsOf(rows.slice(0, limit - hits.length));
       more = rows.length > limit - hits.length;
       for (let i = 0; i < docs.length; i++) {
-        if (check && ++verified > maxVerify)
-          return { hits, total, nextCursor: last && encodeCursor(sort, last) };
+        if (check && ++verified > maxVerify) return result(last && encodeCursor(sort, last));
         last = rows[i]!.entry;
         if (!check || (await options.verify!(docs[i]!))) hits.push(docs[i]!);
       }
       if (!more || hits.length >= limit) break;
       cursor = last;
     }
-    return { hits, total, nextCursor: more && last ? encodeCursor(sort, last) : undefined };
+    return result(more && last ? encodeCursor(sort, last) : undefined);
   }
 
   /** The ids of every match, in `sort` order (legal holds, exports). */
   async ids(q: Query, options: Pick<SearchOptions, 'sort' | 'mailboxes'> = {}): Promise<string[]> {
-    const { cands, total } = await this.match(q, options.mailboxes);
-    const rows = await this.page(cands, options.sort ?? 'newest', undefined, total);
+    const matches = this.matches(q, options.mailboxes);
+    await matches.count();
+    const rows = await this.page(matches, options.sort ?? 'newest', undefined, matches.counted);
     return rows.map((r) => r.entry[2]);
   }
 
   /** How many mails the index shows. */
   async count(): Promise<number> {
-    return (await this.match({ all: [], none: [], phrases: [], fields: [] })).total;
+    const matches = this.matches({ all: [], none: [], phrases: [], fields: [] });
+    await matches.count();
+    return matches.counted;
   }
 }
 

@@ -122,6 +122,28 @@ export function readPostings(data: Buffer, offset: number): Int32Array {
   return out;
 }
 
+/** Like readPostings, setting `seen[position]` to 1 for each instead of listing them. */
+export function markPostings(data: Buffer, offset: number, seen: Uint8Array): void {
+  let at = offset;
+  let count = 0;
+  for (let shift = 0; ; shift += 7) {
+    const b = data[at++]!;
+    count |= (b & 0x7f) << shift;
+    if (b < 0x80) break;
+  }
+  let position = 0;
+  for (let i = 0; i < count; i++) {
+    let n = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = data[at++]!;
+      n |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    position += n >>> 0;
+    seen[position] = 1;
+  }
+}
+
 /** Unsigned LEB128 into a growing buffer. */
 export class VarintWriter {
   private buf = Buffer.alloc(1 << 12);

@@ -3,6 +3,7 @@ import {
   KEYS_PER_BLOCK,
   parseDict,
   parseJson,
+  markPostings,
   parseU32,
   readPostings,
   type IndexedDoc,
@@ -24,6 +25,32 @@ export interface BlockSource {
    * `memory` times the plaintext's length (what parsing makes of it in the heap).
    */
   block<T>(n: number, parse: (plain: Buffer) => T, memory: number): Promise<T>;
+  /** A positions list worked out from blocks (a prefix's union), kept if the source can. */
+  remember?(key: string, compute: () => Promise<Positions>): Promise<Positions>;
+}
+
+/** Ascending positions, or a bitmap of them when that is smaller (dense lists). */
+export type Positions = Int32Array | Uint8Array;
+
+export function packPositions(list: Int32Array, docs: number): Positions {
+  const bytes = Math.ceil(docs / 8);
+  if (list.length * 4 <= bytes) return list;
+  const bitmap = new Uint8Array(bytes);
+  for (let i = 0; i < list.length; i++) bitmap[list[i]! >>> 3]! |= 1 << (list[i]! & 7);
+  return bitmap;
+}
+
+export function unpackPositions(packed: Positions): Int32Array {
+  if (packed instanceof Int32Array) return packed;
+  let count = 0;
+  for (let i = 0; i < packed.length; i++) {
+    let b = packed[i]!;
+    for (; b; b &= b - 1) count++;
+  }
+  const out = new Int32Array(count);
+  for (let i = 0, k = 0; i < packed.length; i++)
+    for (let b = packed[i]!; b; b &= b - 1) out[k++] = i * 8 + (31 - Math.clz32(b & -b));
+  return out;
 }
 
 /** Heap per plaintext byte, measured roughly: parsed JSON, decoded postings, typed arrays. */
@@ -64,29 +91,49 @@ export class SegmentReader {
   }
 
   /** Positions of the mails holding `term` (or a term starting with it), ascending. */
-  async postings(term: string, prefix = false): Promise<Int32Array> {
+  postings(term: string, prefix = false): Promise<Int32Array> {
+    if (!prefix) return this.termPostings(term, false);
+    // A prefix's union is kept: paging through its results, or sorting them another way, asks
+    // for it again, and it costs every list of thousands of terms.
+    if (!this.source.remember) return this.termPostings(term, true);
+    return this.source
+      .remember(`p:${term}`, async () =>
+        packPositions(await this.termPostings(term, true), this.docs),
+      )
+      .then(unpackPositions);
+  }
+
+  private async termPostings(term: string, prefix: boolean): Promise<Int32Array> {
     const first = this.header.dict.first;
-    let b = lowerBound(first.length, (i) => first[i]! <= term) - 1;
+    const b = lowerBound(first.length, (i) => first[i]! <= term) - 1;
     if (!prefix) {
       if (b < 0) return new Int32Array(0);
       const dict = await this.dict(b);
       const i = lowerBound(dict.terms.length, (k) => dict.terms[k]! < term);
       return dict.terms[i] === term ? this.listAt(dict, i) : new Int32Array(0);
     }
+    // Every term with the prefix: their lists marked in one bitmap (a short prefix matches
+    // thousands of terms per segment, whose lists would otherwise be decoded and merged).
     const seen = new Uint8Array(this.docs);
-    let count = 0;
-    for (b = Math.max(b, 0); b < first.length; b++) {
-      if (b > 0 && first[b]! > term && !first[b]!.startsWith(term)) break;
-      const dict = await this.dict(b);
+    // The dictionary blocks that can hold such terms: from the one before the first after
+    // `term` up to the first that starts past the prefix, read at once.
+    let end = Math.max(b, 0) + 1;
+    while (end < first.length && (first[end]! <= term || first[end]!.startsWith(term))) end++;
+    const dicts = [];
+    for (let d = Math.max(b, 0); d < end; d++) dicts.push(this.dict(d));
+    const blocks: Promise<Int32Array>[] = [];
+    for (const dict of await Promise.all(dicts)) {
       let i = lowerBound(dict.terms.length, (k) => dict.terms[k]! < term);
-      for (; i < dict.terms.length && dict.terms[i]!.startsWith(term); i++)
-        for (const p of await this.listAt(dict, i))
-          if (!seen[p]) {
-            seen[p] = 1;
-            count++;
-          }
-      if (i < dict.terms.length) break;
+      for (; i < dict.terms.length && dict.terms[i]!.startsWith(term); i++) {
+        const at = dict.at[i]!;
+        if (at >= 0) markPostings(dict.data, at, seen);
+        else blocks.push(this.listAt(dict, i));
+      }
     }
+    for (const list of await Promise.all(blocks))
+      for (let k = 0; k < list.length; k++) seen[list[k]!] = 1;
+    let count = 0;
+    for (let p = 0; p < seen.length; p++) count += seen[p]!;
     const out = new Int32Array(count);
     for (let p = 0, k = 0; k < count; p++) if (seen[p]) out[k++] = p;
     return out;

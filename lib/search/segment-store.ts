@@ -15,7 +15,7 @@ import type { WrittenSegment } from './segment-writer';
  * uncompressed outside the row (STORAGE EXTERNAL), so reading a block reads only its bytes.
  */
 
-export type StoredHeader = SegmentHeader & { ends: number[] };
+export type StoredHeader = SegmentHeader & { ends: ArrayLike<number> };
 
 export interface SegmentRow {
   id: string;
@@ -133,8 +133,14 @@ export async function readHeaders(
   return new Map(rows.flatMap((r) => (r.enc_header ? [[r.id, r.enc_header] as const] : [])));
 }
 
+/** A decrypted header; block ends as a typed array (a segment has thousands of blocks). */
+export function parseHeader(plain: Buffer): StoredHeader {
+  const header = JSON.parse(plain.toString('utf8')) as SegmentHeader & { ends: number[] };
+  return { ...header, ends: Float64Array.from(header.ends) };
+}
+
 export const openHeader = (key: SegmentKey, sealed: Buffer): StoredHeader =>
-  JSON.parse(key.open(-1, sealed).toString('utf8')) as StoredHeader;
+  parseHeader(key.open(-1, sealed));
 
 /** Block `n` of a segment, decrypted and decompressed. */
 export const openBlock = (key: SegmentKey, n: number, sealed: Buffer): Buffer =>

@@ -9,7 +9,7 @@ import {
   BlockFetcher,
   liveSegments,
   openBlock,
-  openHeader,
+  parseHeader,
   readHeaders,
   SegmentKey,
 } from './segment-store';
@@ -55,21 +55,32 @@ export async function openIndex(
   };
   const readers = await Promise.all(
     rows.map(async (r) => {
-      const header = await cache.get(tenantId, headerKey(r.id), async () => {
-        const blob = sealed.get(r.id);
-        if (!blob) throw new SegmentGoneError();
-        const value = await withKey(r, (key) => openHeader(key, blob));
-        return { value, bytes: blob.length * 4 };
-      });
+      const header = await cache.get(
+        tenantId,
+        headerKey(r.id),
+        async () => {
+          const blob = sealed.get(r.id);
+          if (!blob) throw new SegmentGoneError();
+          return withKey(r, (key) => key.open(-1, blob));
+        },
+        parseHeader,
+        2,
+      );
       return new SegmentReader(r.id, r.epochId, header, {
         block: (n, parse, memory) =>
-          cache.get(tenantId, `${r.id}/${n}`, async () => {
-            const { offset, length } = blockRange(header, n);
-            const blob = await fetcher.fetch(r.id, offset, length);
-            if (!blob) throw new SegmentGoneError();
-            const plain = await withKey(r, (key) => openBlock(key, n, blob));
-            return { value: parse(plain), bytes: 256 + plain.length * memory };
-          }),
+          cache.get(
+            tenantId,
+            `${r.id}/${n}`,
+            async () => {
+              const { offset, length } = blockRange(header, n);
+              const blob = await fetcher.fetch(r.id, offset, length);
+              if (!blob) throw new SegmentGoneError();
+              return withKey(r, (key) => openBlock(key, n, blob));
+            },
+            parse,
+            memory,
+          ),
+        remember: (key, compute) => cache.remember(tenantId, `${r.id}/${key}`, compute),
       });
     }),
   );

@@ -6,6 +6,10 @@ import type { IndexedDoc } from '../../lib/search/segment-format';
 import { mergeSegments } from '../../lib/search/segment-merge';
 import type { SortOrder } from '../../lib/search/sort';
 import { fold, tokenize } from '../../lib/search/tokenize';
+import { indexTerms, invert } from '../../lib/search/index-terms';
+import { inflate } from '../../lib/search/segment-format';
+import { SegmentReader, type Positions } from '../../lib/search/segment-reader';
+import { writeSegment } from '../../lib/search/segment-writer';
 
 /**
  * The block-wise engine against a brute-force reference on a corpus large enough to cross every
@@ -112,6 +116,9 @@ const QUERIES = [
   'vertrag angebot',
   'nr1234',
   'nr12*',
+  'nr1*',
+  'n*',
+  'rech* before:2026-01-15',
   'from:müller',
   'from:muller',
   'from:person3@firma0.example',
@@ -213,6 +220,77 @@ describe('search engine against a brute-force reference', () => {
           }); // prettier-ignore
         }
       }
+  });
+
+  it('counts exactly up to a bound when paging by time, and reads only the segments it needs', async () => {
+    const byTime = [...mails].sort((a, b) => a.doc.receivedAt - b.doc.receivedAt);
+    const months = Array.from({ length: 10 }, (_, i) =>
+      memorySegment(`u${i}`, byTime.slice(i * 311, i * 311 + 311)),
+    );
+    // Which segments' postings a query read.
+    const read = new Set<string>();
+    for (const seg of months) {
+      const postings = seg.postings.bind(seg);
+      seg.postings = (term, prefix) => (read.add(seg.id), postings(term, prefix));
+    }
+    const monthly = new SearchIndex(months);
+    for (const q of ['rechnung', 'n*', 'has:attachment']) {
+      const query = parseQuery(q);
+      const all = reference(query, 'newest').length;
+      read.clear();
+      const r = await monthly.search(query, { limit: 20, exactUpTo: 100 });
+      expect(ids(r.hits)).toEqual(ids(reference(query, 'newest').slice(0, 20)));
+      expect(r.totalExact).toBe(false);
+      expect(r.total).toBeGreaterThanOrEqual(100);
+      expect(r.total).toBeLessThan(all);
+      expect(read.size).toBeLessThan(months.length);
+      // Beyond the bound or in another order: every segment, an exact count.
+      expect(await monthly.search(query, { limit: 20, exactUpTo: all })).toMatchObject({
+        total: all,
+        totalExact: true,
+      });
+      expect(await monthly.search(query, { sort: 'subject', exactUpTo: 100 })).toMatchObject({
+        total: all,
+        totalExact: true,
+      });
+    }
+    // Browsing reads no postings: its count is always exact.
+    expect(await monthly.search(parseQuery(''), { exactUpTo: 100 })).toMatchObject({
+      total: mails.length,
+      totalExact: true,
+    });
+  });
+
+  it('gives the same answers from remembered prefix unions as from the postings', async () => {
+    // As the portal's cache does it: a prefix's union kept (packed) and handed out again.
+    const kept = new Map<string, Positions>();
+    let computed = 0;
+    const remembering = split([1500, 1100, 500]).map((part, i) => {
+      const written = writeSegment(
+        part.map((m) => m.doc),
+        invert(part.map((m) => indexTerms(m.doc, m.tokens))),
+      );
+      return new SegmentReader(`r${i}`, '-', written.header, {
+        block: async (n, parse) => parse(inflate(written.blocks[n]!)),
+        remember: async (key, compute) => {
+          if (!kept.has(`${i}/${key}`)) kept.set(`${i}/${key}`, (computed++, await compute()));
+          return kept.get(`${i}/${key}`)!;
+        },
+      });
+    });
+    const index = new SearchIndex(remembering);
+    for (const q of ['rech*', 'n*', 'nr12*', 'from:müller', 'subject:rechnung', 'zzz*'])
+      for (const round of [1, 2])
+        for (const sort of ['newest', 'subject'] as const) {
+          const query = parseQuery(q);
+          const expected = reference(query, sort);
+          const r = await index.search(query, { sort, limit: 60 });
+          expect({ q, round, sort, total: r.total, hits: ids(r.hits) }).toEqual({
+            q, round, sort, total: expected.length, hits: ids(expected.slice(0, 60)),
+          }); // prettier-ignore
+        }
+    expect(computed).toBe(kept.size);
+    expect([...kept.values()].some((p) => p instanceof Uint8Array)).toBe(true);
   });
 
   it('confines a member to their mailboxes', async () => {

@@ -158,6 +158,8 @@ export const de = {
   'mail.noSubject': '(kein Betreff)',
   'mail.count': '{count} Mails',
   'mail.countApprox': 'bis zu {count} Mails',
+  'mail.countAtLeast': 'mindestens {count} Mails',
+  'mail.countMany': 'viele Mails',
   'mail.pending':
     '{count} neu archivierte Mails werden gerade in den Suchindex aufgenommen; laden Sie die Seite gleich neu.',
   'mail.none': 'Keine Mails gefunden.',

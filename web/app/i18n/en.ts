@@ -153,6 +153,8 @@ export const en: Record<MessageKey, string> = {
   'mail.noSubject': '(no subject)',
   'mail.count': '{count} mails',
   'mail.countApprox': 'up to {count} mails',
+  'mail.countAtLeast': 'at least {count} mails',
+  'mail.countMany': 'many mails',
   'mail.pending':
     '{count} newly archived mails are being added to the search index; reload the page in a moment.',
   'mail.none': 'No mails found.',

@@ -106,7 +106,7 @@ export default function MailList() {
             <a href={`/exports?q=${encodeURIComponent(query)}`}>{t('mail.exportThese')}</a>
           </p>
           <p role="status" data-testid="mail-count">
-            {t(result.approximate ? 'mail.countApprox' : 'mail.count', { count: result.total })}
+            {t(countLabel(result), { count: result.total })}
           </p>
           {result.hits.length === 0 ? (
             <p>{t('mail.none')}</p>
@@ -174,4 +174,10 @@ function Filter(props: { label: string; name: string; value: string; type?: stri
       />
     </div>
   );
+}
+
+/** Exact, an upper bound (phrases not yet checked), a lower bound (not every match counted). */
+function countLabel(r: { approximate: boolean; totalExact: boolean }) {
+  if (!r.totalExact) return r.approximate ? 'mail.countMany' : 'mail.countAtLeast';
+  return r.approximate ? 'mail.countApprox' : 'mail.count';
 }
