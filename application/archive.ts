@@ -138,9 +138,11 @@ export function createArchive(deps: ArchiveDeps) {
     const { merge, pending } = await maintain(unlocked);
     if (merge) await mergeAll(db, unlocked, keyring);
     deps.indexes.enter(session.tenantId, sessionKey(session));
-    return withIndex(
-      () => openIndex(db, session.tenantId, keyring, deps.indexes.cache),
-      (idx) => fn(idx, pending),
+    return deps.indexes.limit(() =>
+      withIndex(
+        () => openIndex(db, session.tenantId, keyring, deps.indexes.cache),
+        (idx) => fn(idx, pending),
+      ),
     );
   }
 

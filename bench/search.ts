@@ -233,14 +233,19 @@ async function main(): Promise<void> {
       [q, 'subject'],
     ]);
 
-    const indexes = new TenantIndexes({ budgetBytes: budgetMiB * 2 ** 20 });
+    const indexes = new TenantIndexes({
+      budgetBytes: budgetMiB * 2 ** 20,
+      concurrency: Number(process.env.SEARCH_CONCURRENCY ?? 8),
+    });
     /** One request as the portal makes it: a keyring of its own, the shared cache. */
     const request = async (q: string, sort: SortOrder) => {
       const k = new EpochKeyring(db, session);
       try {
-        const index = await openIndex(db, tenant.tenantId, k, indexes.cache);
-        const r = await index.search(parseQuery(q), { sort, limit: 50 });
-        return r.hits.length;
+        return await indexes.limit(async () => {
+          const index = await openIndex(db, tenant.tenantId, k, indexes.cache);
+          const r = await index.search(parseQuery(q), { sort, limit: 50 });
+          return r.hits.length;
+        });
       } finally {
         k.dispose();
       }

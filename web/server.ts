@@ -60,7 +60,10 @@ const services = createPortalServices(
     s3,
     bucket: cfg.S3_BUCKET,
     tsaCaPem,
-    indexes: new TenantIndexes({ budgetBytes: cfg.SEARCH_CACHE_MB * 1024 * 1024 }),
+    indexes: new TenantIndexes({
+      budgetBytes: cfg.SEARCH_CACHE_MB * 1024 * 1024,
+      concurrency: cfg.SEARCH_CONCURRENCY,
+    }),
     temporal: temporalJobs,
     log,
   }),

@@ -175,6 +175,7 @@ const spec = {
    * (decision 0021); least recently used blocks are dropped beyond it.
    */
   SEARCH_CACHE_MB: v(z.coerce.number().int().min(16).max(65536), '512'),
+  SEARCH_CONCURRENCY: v(z.coerce.number().int().min(1).max(256), '8'),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),
   WEB_PORT: v(port, '3000'),

@@ -28,6 +28,7 @@ export class SegmentGoneError extends Error {
 type Keyring = Pick<EpochKeyring, 'get'>;
 
 export const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_CONCURRENCY = 8;
 
 /** Opens the tenant's index over `cache` with the keys of `keyring` (an unlocked session's). */
 export async function openIndex(
@@ -120,12 +121,35 @@ export class TenantIndexes {
   readonly cache: BlockCache;
   private readonly sessions = new Map<string, Map<string, number>>();
   private readonly timer: NodeJS.Timeout;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly options: { budgetBytes?: number; idleMs?: number } = {}) {
+  constructor(
+    private readonly options: { budgetBytes?: number; idleMs?: number; concurrency?: number } = {},
+  ) {
     this.cache = new BlockCache(options.budgetBytes ?? DEFAULT_CACHE_BYTES);
     const idle = options.idleMs ?? 30 * 60_000;
     this.timer = setInterval(() => this.sweep(), Math.min(idle, 60_000));
     this.timer.unref();
+  }
+
+  /**
+   * Runs a search when fewer than `concurrency` (default 8) run in this process, else after the
+   * ones before it, in order. Each search holds candidate lists and decoded blocks while it runs:
+   * bounding how many run bounds that memory however many sessions ask at once, and costs no
+   * throughput (a search is CPU work on the one event loop, or waits on the database).
+   */
+  async limit<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running < (this.options.concurrency ?? DEFAULT_CONCURRENCY)) this.running++;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await fn();
+    } finally {
+      // The slot passes to the next in line, or is freed.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
   }
 
   /** Marks `session` of `tenantId` as using the tenant's index now. */
