@@ -1,7 +1,7 @@
 import * as aead from './aead';
 import { i2osp, utf8, zeroize } from './bytes';
 import { expand, extract, HASH_LEN } from './hkdf';
-import { dh, generateKeyPair, publicFromPrivate, type KeyPair } from './x25519';
+import { dh, generateKeyPair, publicFromPrivate, recipientKeyObject, type KeyPair } from './x25519';
 
 /**
  * HPKE (RFC 9180), base mode, DHKEM(X25519, HKDF-SHA256) + HKDF-SHA256 + AES-GCM, on node:crypto.
@@ -55,7 +55,10 @@ function encap(
   recipientPublic: Uint8Array,
   ephemeral: KeyPair,
 ): { sharedSecret: Buffer; enc: Buffer } {
-  const dhOut = dh(ephemeral.privateKey, recipientPublic);
+  const dhOut = dh(
+    ephemeral.privateKeyObject ?? ephemeral.privateKey,
+    recipientKeyObject(recipientPublic),
+  );
   const enc = Buffer.from(ephemeral.publicKey);
   const sharedSecret = extractAndExpand(dhOut, Buffer.concat([enc, recipientPublic]));
   zeroize(dhOut);

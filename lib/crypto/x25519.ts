@@ -47,12 +47,31 @@ export function privateKeyObject(raw: Uint8Array): KeyObject {
   });
 }
 
+/**
+ * Recipients' public keys imported lately: every mail of an epoch is sealed to the same one.
+ * Public keys only (nothing secret is kept); a bounded map, emptied when full.
+ */
+const recentPublicKeys = new Map<string, KeyObject>();
+const RECENT_PUBLIC_KEYS = 256;
+
 export function publicKeyObject(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) throw new CryptoError('invalid-key');
   return createPublicKey({
     key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw).toString('base64url') },
     format: 'jwk',
   });
+}
+
+/** publicKeyObject for a recipient's key, kept for the next mail sealed to it. */
+export function recipientKeyObject(raw: Uint8Array): KeyObject {
+  const x = Buffer.from(raw).toString('base64url');
+  let key = recentPublicKeys.get(x);
+  if (!key) {
+    key = publicKeyObject(raw);
+    if (recentPublicKeys.size >= RECENT_PUBLIC_KEYS) recentPublicKeys.clear();
+    recentPublicKeys.set(x, key);
+  }
+  return key;
 }
 
 const rawOf = (k: KeyObject, part: 'x' | 'd'): Buffer =>
@@ -67,7 +86,13 @@ const rawOf = (k: KeyObject, part: 'x' | 'd'): Buffer =>
  */
 export function generateKeyPair(): KeyPair {
   const privateKey = randomBytes(32);
-  return { publicKey: publicFromPrivate(privateKey), privateKey };
+  // Imported once: the caller's DH uses the same key object (an import costs as much as the DH).
+  const privateKeyObj = privateKeyObject(privateKey);
+  return {
+    publicKey: rawOf(createPublicKey(privateKeyObj), 'x'),
+    privateKey,
+    privateKeyObject: privateKeyObj,
+  };
 }
 
 export function publicFromPrivate(privateKey: Uint8Array): Buffer {
@@ -75,10 +100,10 @@ export function publicFromPrivate(privateKey: Uint8Array): Buffer {
 }
 
 /** X25519(sk, pk); rejects the all-zero output of a low-order public key (RFC 7748 §6.1). */
-export function dh(privateKey: Uint8Array | KeyObject, publicKey: Uint8Array): Buffer {
+export function dh(privateKey: Uint8Array | KeyObject, publicKey: Uint8Array | KeyObject): Buffer {
   const shared = diffieHellman({
     privateKey: privateKey instanceof Uint8Array ? privateKeyObject(privateKey) : privateKey,
-    publicKey: publicKeyObject(publicKey),
+    publicKey: publicKey instanceof Uint8Array ? publicKeyObject(publicKey) : publicKey,
   });
   if (shared.every((b) => b === 0)) throw new CryptoError('invalid-key');
   return shared;

@@ -105,18 +105,16 @@ export async function storeSegment(
 }
 
 /** The tenant's segments a session can read (their epoch's index key still exists). */
-export async function liveSegments(db: Db, tenantId: string): Promise<SegmentRow[]> {
-  const rows = await withTenant(db, tenantId, (tx) =>
-    tx
-      .selectFrom('search_segments as s')
-      .innerJoin('epochs as e', 'e.id', 's.epoch_id')
-      .select(['s.id', 's.epoch_id', 's.doc_count'])
-      .where('s.format', '=', FORMAT)
-      .where('e.sealed_index_key', 'is not', null)
-      .orderBy('s.created_at')
-      .orderBy('s.id')
-      .execute(),
-  );
+export async function liveSegments(tx: TenantTx): Promise<SegmentRow[]> {
+  const rows = await tx
+    .selectFrom('search_segments as s')
+    .innerJoin('epochs as e', 'e.id', 's.epoch_id')
+    .select(['s.id', 's.epoch_id', 's.doc_count'])
+    .where('s.format', '=', FORMAT)
+    .where('e.sealed_index_key', 'is not', null)
+    .orderBy('s.created_at')
+    .orderBy('s.id')
+    .execute();
   return rows.map((r) => ({ id: r.id, epochId: r.epoch_id, docCount: r.doc_count }));
 }
 

@@ -37,7 +37,17 @@ export async function openIndex(
   keyring: Keyring,
   cache: BlockCache,
 ): Promise<SearchIndex> {
-  const rows = await liveSegments(db, tenantId);
+  // The segments and the hidden mails in one transaction: every search starts with these.
+  const { rows, deleted } = await withTenant(db, tenantId, async (tx) => ({
+    rows: await liveSegments(tx),
+    deleted: await tx
+      .selectFrom('messages as m')
+      .innerJoin('epochs as e', 'e.id', 'm.epoch_id')
+      .select(['m.id', 'm.epoch_id'])
+      .where('m.deleted_at', 'is not', null)
+      .where('e.shredded_at', 'is', null)
+      .execute(),
+  }));
   const headerKey = (id: string) => `${id}/h`;
   const missing = rows.filter((r) => !cache.has(tenantId, headerKey(r.id)));
   const sealed = await readHeaders(
@@ -84,15 +94,6 @@ export async function openIndex(
         remember: (key, compute) => cache.remember(tenantId, `${r.id}/${key}`, compute),
       });
     }),
-  );
-  const deleted = await withTenant(db, tenantId, (tx) =>
-    tx
-      .selectFrom('messages as m')
-      .innerJoin('epochs as e', 'e.id', 'm.epoch_id')
-      .select(['m.id', 'm.epoch_id'])
-      .where('m.deleted_at', 'is not', null)
-      .where('e.shredded_at', 'is', null)
-      .execute(),
   );
   return new SearchIndex(readers, {
     ids: new Set(deleted.map((d) => d.id)),
