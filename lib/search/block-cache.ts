@@ -21,7 +21,11 @@ class Lru<V> {
   bytes = 0;
   evictions = 0;
 
-  constructor(readonly budget: number) {}
+  constructor(
+    readonly budget: number,
+    /** Whether an eviction here is one the metric counts (a decrypted block gone). */
+    private readonly metered = false,
+  ) {}
 
   get(k: string): V | undefined {
     const e = this.entries.get(k);
@@ -45,7 +49,7 @@ class Lru<V> {
       this.entries.delete(key);
       this.bytes -= e.bytes;
       this.evictions++;
-      metrics.searchCacheEvictions.inc();
+      if (this.metered) metrics.searchCacheEvictions.inc();
     }
   }
 
@@ -86,7 +90,7 @@ export class BlockCache {
 
   constructor(readonly budget: number) {
     this.decoded = new Lru(Math.floor(budget * DECODED_SHARE));
-    this.plain = new Lru(budget - this.decoded.budget);
+    this.plain = new Lru(budget - this.decoded.budget, true);
   }
 
   get bytes(): number {

@@ -151,10 +151,8 @@ export class SearchIndex {
     );
     if (this.hidden.epochs.has(seg.epochId)) removed.push(await seg.positionsOf(this.hidden.ids));
     const bySize = q.larger !== undefined || q.smaller !== undefined;
-    if (!c && !bySize && !removed.some((r) => r.length)) return { lo, hi };
-
-    if (c && !bySize && !removed.some((r) => r.length))
-      return c.subarray(bound(c, lo), bound(c, hi));
+    if (!bySize && !removed.some((r) => r.length))
+      return c ? c.subarray(bound(c, lo), bound(c, hi)) : { lo, hi };
 
     const sizes = bySize ? await seg.sizes() : undefined;
     const out: number[] = [];

@@ -1,6 +1,7 @@
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import type { EpochKeyring } from '../vault/epoch-keyring';
+import { Gate } from '../process/gate';
 import { BlockCache } from './block-cache';
 import { SearchIndex } from './engine';
 import { SegmentReader } from './segment-reader';
@@ -122,13 +123,13 @@ export class TenantIndexes {
   readonly cache: BlockCache;
   private readonly sessions = new Map<string, Map<string, number>>();
   private readonly timer: NodeJS.Timeout;
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly gate: Gate;
 
   constructor(
     private readonly options: { budgetBytes?: number; idleMs?: number; concurrency?: number } = {},
   ) {
     this.cache = new BlockCache(options.budgetBytes ?? DEFAULT_CACHE_BYTES);
+    this.gate = new Gate(options.concurrency ?? DEFAULT_CONCURRENCY, Infinity);
     const idle = options.idleMs ?? 30 * 60_000;
     this.timer = setInterval(() => this.sweep(), Math.min(idle, 60_000));
     this.timer.unref();
@@ -140,17 +141,8 @@ export class TenantIndexes {
    * bounding how many run bounds that memory however many sessions ask at once, and costs no
    * throughput (a search is CPU work on the one event loop, or waits on the database).
    */
-  async limit<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.running < (this.options.concurrency ?? DEFAULT_CONCURRENCY)) this.running++;
-    else await new Promise<void>((r) => this.waiting.push(r));
-    try {
-      return await fn();
-    } finally {
-      // The slot passes to the next in line, or is freed.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
-    }
+  limit<T>(fn: () => Promise<T>): Promise<T> {
+    return this.gate.run(fn);
   }
 
   /** Marks `session` of `tenantId` as using the tenant's index now. */
