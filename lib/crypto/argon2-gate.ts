@@ -3,9 +3,7 @@
  * for ~100 ms, so unbounded parallel logins would exhaust memory. At most 4 run, 64 more wait
  * (lib/process/gate.ts).
  */
-import { BusyError, Gate } from '../process/gate';
-
-export { BusyError, Gate };
+import { Gate } from '../process/gate';
 
 /** The process's gate for Argon2: 4 × 64 MiB at once, 64 waiting. */
 export const argon2Gate = new Gate(4, 64);

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { passwordStep, reauthenticate } from '../../lib/auth/login';
 import { LIMITS } from '../../lib/auth/throttle';
-import { argon2Gate, BusyError, Gate } from '../../lib/crypto/argon2-gate';
+import { argon2Gate } from '../../lib/crypto/argon2-gate';
+import { BusyError, Gate } from '../../lib/process/gate';
 import { createDb, type Db } from '../../lib/db';
 import { createTenant } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
