@@ -141,10 +141,13 @@ async function deliver(
   auth?: { user: string; secret: string } | { certFile: string; keyFile: string },
   mailId = randomUUID(),
 ) {
+  // Retried for up to 40 s: on a loaded CI machine a workflow start can miss the batcher's 5 s
+  // deadline several times in a row (451), and a real MTA keeps trying for days.
+  const giveUp = Date.now() + 40_000;
   for (let attempt = 1; ; attempt++) {
     const replies = await deliverOnce(to, auth, mailId);
-    if (attempt === 5 || !replies.some((r) => /^4\d\d /.test(r))) return replies;
-    await new Promise((r) => setTimeout(r, 500 * attempt));
+    if (Date.now() > giveUp || !replies.some((r) => /^4\d\d /.test(r))) return replies;
+    await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 3_000)));
   }
 }
 
@@ -190,7 +193,7 @@ it('a client without credentials cannot deliver at all: 530 at MAIL FROM', async
 it("a tenant's credential delivers to its own addresses, and to no one else's", async () => {
   const c = await credential(tenantA, 'Postfix A');
   const own = await deliver([A], { user: c.id, secret: c.secret });
-  expect(own.some((r) => /^250 2\.0\.0 \S+ archived$/.test(r))).toBe(true);
+  expect(own).toContainEqual(expect.stringMatching(/^250 2\.0\.0 \S+ archived$/));
 
   const before = Number(await refusals(tenantA));
   const nobody = `niemand@${randomUUID().slice(0, 8)}.example`;
@@ -205,7 +208,7 @@ it("a tenant's credential delivers to its own addresses, and to no one else's", 
   expect(Number(await refusals(tenantA))).toBe(before + 2);
   const inB = await sql`SELECT 1 FROM messages WHERE tenant_id = ${tenantB}`.execute(dba);
   expect(inB.rows).toHaveLength(0);
-}, 60_000);
+}, 120_000);
 
 it('a wrong or revoked secret is refused with 535', async () => {
   const c = await credential(tenantA, 'alt');
@@ -231,7 +234,7 @@ it("an operator's relay credential delivers to every tenant; duplicates are told
   const ownAgain = await deliver([A], { user: own.id, secret: own.secret }, mailId);
   // Compared as a list, so a failure shows every reply the server gave.
   expect(ownAgain).toEqual(expect.arrayContaining([expect.stringMatching(/already archived/)]));
-}, 90_000);
+}, 150_000);
 
 describe('client certificates from the ingest CA', () => {
   it("a tenant's certificate delivers to its own addresses only, from a generated key or a CSR", async () => {
@@ -239,15 +242,15 @@ describe('client certificates from the ingest CA', () => {
     // A usable private key, shown once (and matching the certificate it came with).
     expect(createPrivateKey(generated.keyPem!).asymmetricKeyType).toBe('ec');
     const own = await deliver([A], generated);
-    expect(own.some((r) => /^250 2\.0\.0 \S+ archived$/.test(r))).toBe(true);
+    expect(own).toContainEqual(expect.stringMatching(/^250 2\.0\.0 \S+ archived$/));
     const forged = await deliver([B], generated);
     expect(forged).toContain(`550 5.7.1 <${B}>: not an address this credential delivers to`);
 
     const fromCsr = await certificate(tenantA, { csr: true });
     expect(fromCsr.keyPem).toBeUndefined();
-    expect((await deliver([A], fromCsr)).some((r) => /archived$/.test(r))).toBe(true);
+    expect(await deliver([A], fromCsr)).toContainEqual(expect.stringMatching(/archived$/));
     expect(fromCsr.expiresAt.getTime()).toBeGreaterThan(Date.now() + 29 * 86_400_000);
-  }, 60_000);
+  }, 120_000);
 
   it('a revoked, expired or foreign certificate is refused with 535', async () => {
     const revoked = await certificate(tenantA);
@@ -281,7 +284,7 @@ describe('client certificates from the ingest CA', () => {
     });
     expect(replies.some((r) => r.startsWith('535 5.7.8'))).toBe(true);
     expect(replies.some((r) => /archived/.test(r))).toBe(false);
-  }, 60_000);
+  }, 120_000);
 
   it('a CSR that is not one, or whose signature does not hold, is refused before anything is stored', async () => {
     const before = await sql<{
