@@ -5,7 +5,7 @@ import { createIntegrityActivities, type IntegrityActivityDeps } from './integri
 import { createImportActivities, type ImportActivityDeps } from './import';
 import { createKeyRotationActivities } from './key-rotation';
 import { createRetentionActivities } from './retention';
-import { createSearchIndexActivities } from './search-index';
+import { createSearchIndexActivities, type SearchIndexDeps } from './search-index';
 import { createSessionActivities } from './sessions';
 import { createSmokeActivities, type SmokeDeps } from './smoke';
 
@@ -13,7 +13,8 @@ export type ActivityDeps = SmokeDeps &
   LedgerDeps &
   IntegrityActivityDeps &
   ExportDeps &
-  ImportActivityDeps;
+  ImportActivityDeps &
+  SearchIndexDeps;
 
 /** Every activity the worker registers, built once with its dependencies. */
 export function createActivities(deps: ActivityDeps) {

@@ -1,5 +1,6 @@
 import type { Db } from '../lib/db';
-import { mergeQueued } from '../lib/search/index-store';
+import { MERGE_BATCH, mergeQueued } from '../lib/search/index-store';
+import { inProcess, type SegmentBuilder } from '../lib/search/segment-build-threads';
 import { heartbeat } from '../lib/temporal/heartbeat';
 import { destroyGrant } from '../lib/vault/grants';
 import { withGrant, type GrantRef } from './with-grant';
@@ -12,12 +13,19 @@ import { withGrant, type GrantRef } from './with-grant';
 
 export type { GrantRef };
 
-export function createSearchIndexActivities(deps: { db: Db }) {
+export interface SearchIndexDeps {
+  db: Db;
+  /** Where merge batches become segments (the worker's merge threads); in-process if not given. */
+  segmentBuilder?: SegmentBuilder;
+}
+
+export function createSearchIndexActivities(deps: SearchIndexDeps) {
+  const builder = deps.segmentBuilder ?? inProcess;
   return {
     async mergeSearchIndex(input: GrantRef): Promise<number> {
       return withGrant(deps.db, input, 'search-index', async (keys, keyring) => {
         let merged = 0;
-        for (let n; (n = await mergeQueued(deps.db, keys, keyring)) > 0;) {
+        for (let n; (n = await mergeQueued(deps.db, keys, keyring, MERGE_BATCH, builder)) > 0;) {
           merged += n;
           heartbeat();
         }

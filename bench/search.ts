@@ -3,7 +3,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { figure } from './report';
-import { mergeQueued } from '../lib/search/index-store';
+import { MERGE_BATCH, mergeQueued } from '../lib/search/index-store';
+import { inProcess, SegmentBuildThreads } from '../lib/search/segment-build-threads';
 import { parseQuery } from '../lib/search/query';
 import { openIndex, TenantIndexes } from '../lib/search/tenant-index';
 import type { SortOrder } from '../lib/search/sort';
@@ -196,7 +197,9 @@ async function main(): Promise<void> {
     t = performance.now();
     const keyring = new EpochKeyring(db, session);
     let merged = 0;
-    for (let m; (m = await mergeQueued(db, session, keyring)) > 0;) {
+    const lanes = Number(process.env.SEARCH_MERGE_THREADS ?? Math.min(4, availableParallelism()));
+    const builder = lanes > 0 ? new SegmentBuildThreads(lanes) : inProcess;
+    for (let m; (m = await mergeQueued(db, session, keyring, MERGE_BATCH, builder)) > 0;) {
       merged += m;
       if (merged % 100_000 < m) process.stderr.write(`${fmt(merged)} `);
     }
@@ -211,6 +214,7 @@ async function main(): Promise<void> {
         `(${(Number(seg.rows[0]!.bytes) / 2 ** 20).toFixed(1)} MiB encrypted) in ${mergeS.toFixed(1)} s ` +
         `= ${fmt(merged / mergeS)} mails/s (tiered merges included)`,
     );
+    if (builder instanceof SegmentBuildThreads) await builder.close();
     if (merged) figure('search', `index merge (${fmt(merged)} mails)`, merged / mergeS, 'mails/s');
     keyring.dispose();
 

@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import path from 'node:path';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { SegmentBuildThreads } from '../lib/search/segment-build-threads';
 import { config, tsaCaFile } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
   // Activities that signal their workflow (export progress) share one client, made on first use.
   let activityClient: Promise<Client> | undefined;
   const s3 = createS3(cfg);
+  const segmentBuilder =
+    cfg.SEARCH_MERGE_THREADS > 0 ? new SegmentBuildThreads(cfg.SEARCH_MERGE_THREADS) : undefined;
   const connection = await NativeConnection.connect({
     address: cfg.TEMPORAL_ADDRESS,
     tls: temporalTls(cfg),
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
       taskQueue: cfg.TEMPORAL_TASK_QUEUE,
       log,
       maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
+      segmentBuilder,
       ...ledgerSettings(cfg),
     }),
     dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     metricsServer?.close();
+    await segmentBuilder?.close();
     await connection.close();
     await db.destroy();
     s3.destroy();

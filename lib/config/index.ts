@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -176,6 +177,14 @@ const spec = {
    */
   SEARCH_CACHE_MB: v(z.coerce.number().int().min(16).max(65536), '512'),
   SEARCH_CONCURRENCY: v(z.coerce.number().int().min(1).max(256), '8'),
+  /**
+   * Threads the worker's index merge decrypts and builds segments on (0: on its own thread).
+   * Default: one per core, at most four.
+   */
+  SEARCH_MERGE_THREADS: v(
+    z.coerce.number().int().min(0).max(64),
+    String(Math.min(4, availableParallelism())),
+  ),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),
   WEB_PORT: v(port, '3000'),

@@ -8,7 +8,7 @@ import type { Logger } from '../log';
 import { classForAddresses } from '../retention/classes';
 import { holdNewMail } from '../retention/holds';
 import { DEFAULT_CLASS } from '../retention/periods';
-import { indexedDoc } from '../search/index-store';
+import { indexedDoc } from '../search/indexed-doc';
 import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
 import { bind } from '../crypto/bindings';
 import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';

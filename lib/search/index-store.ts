@@ -1,13 +1,13 @@
 import { sql } from 'kysely';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
-import type { MailMetadata } from '../ingest/mime-metadata';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { epochMonth } from '../vault/epochs';
-import { decryptMailParts } from '../vault/mail-envelope';
 import type { TenantKeys } from '../vault/session';
-import { indexTerms, invert } from './index-terms';
-import { FORMAT, type IndexedDoc } from './segment-format';
+import { ingestAddresses } from './indexed-doc';
+import type { QueuedMail } from './segment-build';
+import { inProcess, type SegmentBuilder } from './segment-build-threads';
+import { FORMAT } from './segment-format';
 import { SegmentReader } from './segment-reader';
 import {
   readAllBlocks,
@@ -16,9 +16,9 @@ import {
   openHeader,
   blockRange,
   storeSegment,
+  insertSegment,
   readHeaders,
 } from './segment-store';
-import { writeSegment } from './segment-writer';
 import { mergeSegments } from './segment-merge';
 
 /**
@@ -51,66 +51,22 @@ export const tierOf = (docs: number): number => {
 
 type Keyring = Pick<EpochKeyring, 'get'>;
 
-/** A mail's entry in the index, from its metadata (also used to match legal holds at ingest). */
-export function indexedDoc(
-  id: string,
-  row: { size: string | number | bigint; received_at: Date },
-  meta: MailMetadata & {
-    envelope?: { rcptTo?: string[]; imported?: { originalReceivedAt?: string } };
-  },
-  ingestAddresses: string[],
-): IndexedDoc {
-  const header = [...meta.from, ...meta.to, ...meta.cc, ...meta.bcc].map((a) => a.address);
-  const envelope = (meta.envelope?.rcptTo ?? []).map((a) => a.toLowerCase());
-  const importedAt = meta.envelope?.imported?.originalReceivedAt;
-  const original = importedAt ? Date.parse(importedAt) || undefined : undefined;
-  return {
-    id,
-    receivedAt: row.received_at.getTime(),
-    size: Number(row.size),
-    from: meta.from,
-    to: meta.to,
-    cc: meta.cc,
-    bcc: meta.bcc,
-    subject: meta.subject,
-    date: meta.date,
-    attachments: meta.attachments.map((a) => ({ name: a.filename, size: a.size })),
-    // Addresses only: an import's pseudo-recipient ("import") is no mailbox.
-    mailboxes: [...new Set([...header, ...envelope, ...ingestAddresses])]
-      .map((a) => a.toLowerCase())
-      .filter((a) => a.includes('@')),
-    ...(meta.parseError ? { parseError: meta.parseError } : {}),
-    ...(original ? { originalReceivedAt: original } : {}),
-  };
-}
-
-/** Each mail's ingest addresses (lower case): mailboxes its receipts name besides its headers. */
-export async function ingestAddresses(tx: TenantTx, ids: string[]): Promise<Map<string, string[]>> {
-  const receipts = await tx
-    .selectFrom('message_receipts')
-    .select(['message_id', 'ingest_address'])
-    .where('message_id', 'in', ids)
-    .execute();
-  const out = new Map<string, string[]>();
-  for (const r of receipts) {
-    let list = out.get(r.message_id);
-    if (!list) out.set(r.message_id, (list = []));
-    list.push(r.ingest_address.toLowerCase());
-  }
-  return out;
-}
-
 const lockIndex = (tx: TenantTx, tenantId: string) =>
   sql`SELECT pg_advisory_xact_lock(hashtext(${`search-index:${tenantId}`}))`.execute(tx);
 
-/** Folds up to MERGE_BATCH queued mails into segments; returns how many it folded. */
+/**
+ * Folds up to `batch` queued mails per lane of `builder` into segments (one per epoch and batch);
+ * returns how many it folded.
+ */
 export async function mergeQueued(
   db: Db,
   session: TenantKeys,
   keyring: Keyring,
   batch = MERGE_BATCH,
+  builder: SegmentBuilder = inProcess,
 ): Promise<number> {
   const tenantId = session.tenantId;
+  const limit = batch * builder.lanes;
   // Epoch keys are opened before the merge transaction (each open is its own transaction): those
   // of the mails next in line, by the queue's time index (not a scan of the whole queue).
   const epochs = await withTenant(db, tenantId, (tx) =>
@@ -120,7 +76,7 @@ export async function mergeQueued(
           .selectFrom('search_index_queue')
           .select('message_id')
           .orderBy('queued_at')
-          .limit(batch)
+          .limit(limit)
           .as('q'),
       )
       .innerJoin('messages as m', 'm.id', 'q.message_id')
@@ -149,7 +105,7 @@ export async function mergeQueued(
       // Deleted at retention end before it was merged: its queue entry goes with the mail.
       .where('m.deleted_at', 'is', null)
       .orderBy('q.queued_at')
-      .limit(batch)
+      .limit(limit)
       .execute();
     if (!rows.length)
       return { count: 0, epochs: [] as string[], waiting: undefined, closed: new Set<string>() };
@@ -157,36 +113,33 @@ export async function mergeQueued(
       tx,
       rows.map((r) => r.id),
     );
-    const byEpoch = new Map<string, { docs: IndexedDoc[]; terms: Set<string>[] }>();
-    await Promise.all(
-      rows.map(async (row) => {
-        const epoch = await keyring.get(row.epoch_id);
-        const [meta, tokens] = await decryptMailParts(epoch, tenantId, row.id, row.sealed_dek!, [
-          ['mail-metadata', row.enc_metadata!],
-          ['mail-tokens', row.enc_tokens!],
-        ]);
-        const doc = indexedDoc(
-          row.id,
-          row,
-          JSON.parse(meta!.toString('utf8')) as MailMetadata,
-          addresses.get(row.id) ?? [],
-        );
-        let group = byEpoch.get(row.epoch_id);
-        if (!group) byEpoch.set(row.epoch_id, (group = { docs: [], terms: [] }));
-        group.docs.push(doc);
-        group.terms.push(indexTerms(doc, JSON.parse(tokens!.toString('utf8')) as string[]));
-      }),
-    );
-    for (const [epochId, group] of byEpoch) {
-      const epoch = await keyring.get(epochId);
-      await storeSegment(
-        tx,
-        tenantId,
-        epochId,
-        epoch.indexKey,
-        writeSegment(group.docs, invert(group.terms)),
-      );
+    // Each epoch's mails in jobs of at most `batch`, built side by side on the builder's lanes.
+    const byEpoch = new Map<string, QueuedMail[]>();
+    for (const row of rows) {
+      let mails = byEpoch.get(row.epoch_id);
+      if (!mails) byEpoch.set(row.epoch_id, (mails = []));
+      mails.push({
+        id: row.id,
+        sealedDek: row.sealed_dek!,
+        encMetadata: row.enc_metadata!,
+        encTokens: row.enc_tokens!,
+        size: row.size,
+        receivedAt: row.received_at,
+        ingestAddresses: addresses.get(row.id) ?? [],
+      });
     }
+    const built = await Promise.all(
+      [...byEpoch].flatMap(([epochId, mails]) =>
+        Array.from({ length: Math.ceil(mails.length / batch) }, async (_, k) => ({
+          epochId,
+          segment: await builder.build(
+            { tenantId, epochId, mails: mails.slice(k * batch, (k + 1) * batch) },
+            await keyring.get(epochId),
+          ),
+        })),
+      ),
+    );
+    for (const { epochId, segment } of built) await insertSegment(tx, tenantId, epochId, segment);
     await tx
       .deleteFrom('search_index_queue')
       .where(
@@ -196,7 +149,7 @@ export async function mergeQueued(
       )
       .execute();
     // The queue runs in time order: a full batch's last epoch likely has more mails waiting.
-    const waiting = rows.length === batch ? rows[rows.length - 1]!.epoch_id : undefined;
+    const waiting = rows.length === limit ? rows[rows.length - 1]!.epoch_id : undefined;
     const thisMonth = epochMonth(new Date());
     const closed = await tx
       .selectFrom('epochs')

@@ -3,7 +3,7 @@ import { withTenant } from '../db/tenant-scope';
 import type { MailMetadata } from '../ingest/mime-metadata';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMailPart } from '../vault/mail-envelope';
-import { indexedDoc, ingestAddresses } from './index-store';
+import { indexedDoc, ingestAddresses } from './indexed-doc';
 import type { IndexedDoc } from './segment-format';
 
 /**

@@ -74,35 +74,67 @@ export class SegmentKey {
   }
 }
 
-export async function storeSegment(
+/** A segment encrypted and ready to insert (built on a merge thread or in-process). */
+export interface SealedSegment {
+  id: string;
+  docCount: number;
+  encHeader: Uint8Array;
+  encBlocks: Uint8Array;
+}
+
+/** Encrypts a written segment under a fresh id; no database (runs on merge threads). */
+export function sealSegment(
+  tenantId: string,
+  epochId: string,
+  indexKey: Uint8Array,
+  written: WrittenSegment,
+): SealedSegment {
+  const id = randomUUID();
+  const key = new SegmentKey(indexKey, tenantId, epochId, id);
+  try {
+    return {
+      id,
+      docCount: written.header.docs,
+      encHeader: key.seal(-1, Buffer.from(JSON.stringify(written.header), 'utf8')),
+      encBlocks: Buffer.concat(written.blocks.map((b, n) => key.seal(n, b))),
+    };
+  } finally {
+    key.dispose();
+  }
+}
+
+const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+export async function insertSegment(
+  tx: TenantTx,
+  tenantId: string,
+  epochId: string,
+  sealed: SealedSegment,
+): Promise<string> {
+  await tx
+    .insertInto('search_segments')
+    .values({
+      id: sealed.id,
+      tenant_id: tenantId,
+      epoch_id: epochId,
+      doc_count: sealed.docCount,
+      format: FORMAT,
+      // A thread's answer arrives as Uint8Array: viewed as Buffer, not copied.
+      enc_header: asBuffer(sealed.encHeader),
+      enc_blocks: asBuffer(sealed.encBlocks),
+    })
+    .execute();
+  return sealed.id;
+}
+
+export const storeSegment = (
   tx: TenantTx,
   tenantId: string,
   epochId: string,
   indexKey: Uint8Array,
   written: WrittenSegment,
-): Promise<string> {
-  const id = randomUUID();
-  const key = new SegmentKey(indexKey, tenantId, epochId, id);
-  try {
-    const header = key.seal(-1, Buffer.from(JSON.stringify(written.header), 'utf8'));
-    const blocks = Buffer.concat(written.blocks.map((b, n) => key.seal(n, b)));
-    await tx
-      .insertInto('search_segments')
-      .values({
-        id,
-        tenant_id: tenantId,
-        epoch_id: epochId,
-        doc_count: written.header.docs,
-        format: FORMAT,
-        enc_header: header,
-        enc_blocks: blocks,
-      })
-      .execute();
-    return id;
-  } finally {
-    key.dispose();
-  }
-}
+): Promise<string> =>
+  insertSegment(tx, tenantId, epochId, sealSegment(tenantId, epochId, indexKey, written));
 
 /** The tenant's segments a session can read (their epoch's index key still exists). */
 export async function liveSegments(tx: TenantTx): Promise<SegmentRow[]> {

@@ -5,6 +5,7 @@ import { SearchIndex } from '../../lib/search/engine';
 import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
 import { mergeAll, mergeQueued, queuedForIndex } from '../../lib/search/index-store';
 import { BlockCache } from '../../lib/search/block-cache';
+import { SegmentBuildThreads } from '../../lib/search/segment-build-threads';
 import { openIndex } from '../../lib/search/tenant-index';
 import { connectTemporal } from '../../lib/temporal/client';
 import { ENCODING } from '../../lib/temporal/codec';
@@ -197,6 +198,65 @@ describe('encrypted search index', () => {
     expect(await again.count()).toBe(61);
     expect(new Set(await again.ids(parseQuery(''))).size).toBe(61);
     lock(c.session);
+  });
+
+  it('merge threads build the same index as the merge in-process, and a batch one cannot decrypt stays queued', async () => {
+    const t = await tenant('IndexT');
+    const mails = Array.from({ length: 23 }, (_, i) => ({
+      subject: `Lieferschein ${i}`,
+      from: `spedition${i % 4}@t.example`,
+      to: 'lager@t.example',
+      text: `Palette P-${i} Gewicht ${i * 3} kg`,
+      attachment: i % 3 ? undefined : `ls-${i}.pdf`,
+    }));
+    await queueMails(db, t.tenantId, t.epoch, mails);
+    const threads = new SegmentBuildThreads(2);
+    try {
+      // Batches of five on two threads: ten mails per transaction, five segments in all.
+      const merged = await withKeyring(t.session, (k) => mergeQueued(db, t.session, k, 5, threads));
+      expect(merged).toBe(10);
+      await withKeyring(t.session, async (k) => {
+        while ((await mergeQueued(db, t.session, k, 5, threads)) > 0);
+      });
+      const index = await withKeyring(t.session, (k) => loadIndex(t.session, k));
+      expect(await index.count()).toBe(23);
+      expect(await search(index, 'p-17')).toEqual(['Lieferschein 17']);
+      expect((await index.search(parseQuery('from:spedition1@t.example'))).total).toBe(6);
+      expect((await index.search(parseQuery('has:attachment'))).total).toBe(8);
+
+      // The same mails merged in-process by a second tenant give the same answers.
+      const u = await tenant('IndexU');
+      await queueMails(db, u.tenantId, u.epoch, mails);
+      const inProc = await withKeyring(u.session, (k) => loadIndex(u.session, k));
+      for (const q of ['p-17', 'gewicht', 'from:spedition1@t.example', 'has:attachment', 'lager*'])
+        expect((await inProc.search(parseQuery(q))).total).toBe(
+          (await index.search(parseQuery(q))).total,
+        );
+      lock(u.session);
+
+      // A mail whose token list was altered: its thread's job fails, the transaction with it;
+      // every mail of the batch is still queued and no segment was stored.
+      const [bad] = await queueMails(db, t.tenantId, t.epoch, mails.slice(0, 3));
+      await sql`UPDATE messages SET enc_tokens = set_byte(enc_tokens, 40, get_byte(enc_tokens, 40) # 1)
+        WHERE id = ${bad}`.execute(dba);
+      const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM search_segments
+        WHERE tenant_id = ${t.tenantId}`.execute(dba);
+      await expect(
+        withKeyring(t.session, (k) => mergeQueued(db, t.session, k, 5, threads)),
+      ).rejects.toThrow(/segment build failed/);
+      expect(await queuedForIndex(db, t.tenantId)).toBe(3);
+      const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM search_segments
+        WHERE tenant_id = ${t.tenantId}`.execute(dba);
+      expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+      // The threads are still there for the next job.
+      await sql`DELETE FROM search_index_queue WHERE message_id = ${bad}`.execute(dba);
+      expect(await withKeyring(t.session, (k) => mergeQueued(db, t.session, k, 5, threads))).toBe(
+        2,
+      );
+    } finally {
+      await threads.close();
+    }
+    lock(t.session);
   });
 
   it('drops segments of the format before 0027 at the first merge; their mails come back from the queue', async () => {
