@@ -32,6 +32,7 @@ import { snippet, type Snippet } from '../lib/search/snippet';
 import { EpochKeyring } from '../lib/vault/epoch-keyring';
 import { lock, type UnlockedSession } from '../lib/vault/session';
 import { isUuid } from '../lib/input/input-error';
+import { startOfDayInGermany } from '../lib/time/german-day';
 
 /**
  * What the portal does with archived mail, for one signed-in user: browse and search the session's
@@ -262,6 +263,35 @@ export function createArchive(deps: ArchiveDeps) {
             approximate: query.phrases.length > 0,
             nextCursor: result.nextCursor,
             pending,
+          };
+        }),
+      );
+    },
+
+    /**
+     * A member's home (issue 20 §4): how many mails their mailbox holds, how many came today
+     * (since midnight in Germany) and when the newest came — from the index, so it is a
+     * decryption and audited as one.
+     */
+    async mailboxOverview(session: SessionInfo, cookie: string, ip: string) {
+      return withKeys(session, cookie, (unlocked, keyring) =>
+        withSearch(session, unlocked, keyring, async (idx, pending) => {
+          await audit(session, ip, { action: 'mail.searched', details: { kind: 'overview' } });
+          const mailboxes = mailboxScope(session);
+          const all = await idx.search(parseQuery(''), {
+            mailboxes,
+            limit: 1,
+            exactUpTo: Infinity,
+          });
+          const today = await idx.search(
+            { ...parseQuery(''), after: startOfDayInGermany(new Date()) },
+            { mailboxes, limit: 1, exactUpTo: Infinity },
+          );
+          return {
+            mails: all.total,
+            today: today.total,
+            lastReceivedAt: all.hits[0] ? new Date(all.hits[0].receivedAt) : null,
+            pendingIndex: pending,
           };
         }),
       );

@@ -54,6 +54,7 @@ import QRCode from 'qrcode';
 import type { Archive } from './archive';
 import type { Exports } from './exports';
 import type { Imports } from './imports';
+import { createDashboard } from './dashboard';
 import { createRetention } from './retention';
 import { createKeyRotations } from './key-rotations';
 import { mailBodyCsp } from '../lib/mail/sanitize';
@@ -111,6 +112,7 @@ export function createPortalServices(
     archive,
     exports,
     imports,
+    dashboard: createDashboard({ db, temporal }),
     retention: createRetention({ db, holdMatches: archive.holdMatches, temporal }),
     keys: createKeyRotations({ db, temporal }),
     /** The tenant's mail-server credentials (owners and admins; the route asks for a fresh password). */

@@ -581,11 +581,62 @@ describe('the archive in Chromium', () => {
     expect(link).toMatch(/\/namespaces\/[^/]+\/workflows\/[^/]+\/[0-9a-f-]+\/history$/);
   }, 30_000);
 
+  it('the home page reports what the database holds, with a navigation bar for the role', async () => {
+    await owner.goto(`${BASE}/`);
+    const stat = async (id: string) => (await owner.getByTestId(`stat-${id}`).textContent()) ?? '';
+    const db = await sql<{
+      n: number;
+      last: Date;
+    }>`SELECT count(*)::int AS n, max(received_at) AS last
+      FROM messages WHERE tenant_id = ${tenantA} AND deleted_at IS NULL`.execute(dba);
+    expect(await stat('mails')).toContain(String(db.rows[0]!.n));
+    expect(db.rows[0]!.n).toBe(TOTAL);
+    expect(await stat('received')).toContain(
+      db.rows[0]!.last.toLocaleString('de-DE', { timeZone: 'Europe/Berlin', timeStyle: 'short' }),
+    );
+    expect(await stat('unsealed')).toMatch(/Versiegelung\s*0$/);
+    expect(await stat('sealed')).not.toMatch(/noch nie/);
+    expect(await stat('index')).toMatch(/Suchindex\s*0$/);
+    // The integrity check of the test before passed.
+    expect(await stat('integrity')).toMatch(/bestanden/);
+    expect(await stat('jobs')).toMatch(/\d+ laufen, 0 fehlgeschlagen/);
+    expect(await stat('retention')).toMatch(/\d{2}:\d{2}/);
+
+    const bar = owner.getByRole('navigation', { name: 'Hauptnavigation' });
+    expect(await bar.getByRole('link', { name: 'Übersicht' }).getAttribute('aria-current')).toBe(
+      'page',
+    );
+    await bar.getByRole('link', { name: 'Protokoll' }).click();
+    await owner.waitForURL(`${BASE}/audit`);
+    expect(
+      await owner
+        .getByRole('navigation', { name: 'Hauptnavigation' })
+        .getByRole('link', { name: 'Protokoll' })
+        .getAttribute('aria-current'),
+    ).toBe('page');
+  }, 60_000);
+
   it('confines a member to their mailbox and another tenant to nothing', async () => {
     const member = (await join(browser, await invite(owner, BASE, MEMBER, 'member'), MEMBER)).page;
     await member.goto(`${BASE}/mail`);
     expect(await rows(member)).toEqual(['Lieferung Heizkörper']);
     expect(await search(member, 'vertrag')).toEqual([]);
+    // Their home counts their own mailbox; nothing of the tenant's state, no admin links.
+    await member.goto(`${BASE}/`);
+    expect(await member.getByTestId('stat-mails').textContent()).toMatch(
+      /Ihre archivierten Mails\s*1$/,
+    );
+    for (const id of ['unsealed', 'sealed', 'integrity', 'jobs', 'retention'])
+      expect(await member.getByTestId(`stat-${id}`).count()).toBe(0);
+    const bar = member.getByRole('navigation', { name: 'Hauptnavigation' });
+    expect(await bar.getByRole('link').allTextContents()).toEqual([
+      'Übersicht',
+      'Archiv',
+      'Exporte',
+      'Nachweis prüfen',
+      'Sitzungen',
+      'Anmeldeverfahren',
+    ]);
 
     const b = await createTenantInvite('E2E Fremd GmbH', 'chef@e2e-fremd.example', BASE);
     const other = (await join(browser, b.link, 'chef@e2e-fremd.example')).page;
@@ -653,5 +704,27 @@ describe('the archive in Chromium', () => {
       }
     // The member's own mail opens.
     expect((await member.request.get(`${BASE}/mail/${ids.plain}/original`)).status()).toBe(200);
+  }, 120_000);
+
+  it('clips a 12 KB subject and a long sender in the list; the mail page shows them whole', async () => {
+    const subject = `Sehr lang ${'Betreff '.repeat(1500)}Ende`;
+    const sender = `${'x'.repeat(200)}@lang.example`;
+    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
+    const long = mime(
+      { From: sender, To: `chefin@${DOMAIN}`, Subject: subject, 'Message-ID': `<lang@${DOMAIN}>` },
+      'Content-Type: text/plain; charset=utf-8\n\nkurz\n',
+    );
+    expect((await lmtp.send(long, 'journal@mta.example', [INGEST])).data[INGEST]).toMatch(/^250/);
+    lmtp.close();
+    await untilIndexed(owner, TOTAL + 1);
+    const link = owner.getByTestId('mail-subject').first();
+    expect(((await link.textContent()) ?? '').length).toBeLessThanOrEqual(300);
+    expect(await link.getAttribute('title')).toMatch(/^Sehr lang Betreff Betreff/);
+    // One line per row, whatever the subject's length.
+    const row = await owner.getByTestId('mail-row').first().boundingBox();
+    expect(row!.height).toBeLessThan(80);
+    await link.click();
+    await owner.getByRole('heading', { name: /Sehr lang/ }).waitFor();
+    expect(await owner.getByRole('heading', { name: /Sehr lang/ }).textContent()).toBe(subject);
   }, 120_000);
 });

@@ -132,7 +132,9 @@ describe('import: ZIP entries are bounded while inflating', () => {
         problem: expect.objectContaining({ reason: 'import.skip.tooLarge' }),
       },
     ]);
-    expect(held).toBeLessThan(64 * MB);
+    // Far below the 200 MiB a held entry costs; not tight, because on a loaded machine V8 frees
+    // dead ArrayBuffers late (79 MiB was seen once under a full CI beside a benchmark).
+    expect(held).toBeLessThan(128 * MB);
   });
 
   it('a declared size past the limit is refused without inflating', () => {

@@ -12,12 +12,18 @@ import {
 import { useT, type Lang } from './i18n';
 import { useErrorId } from './lib/error-id';
 import { langOf } from './lib/http.server';
+import { optionalSession } from './lib/guards.server';
+import { NavBar } from './components/NavBar';
+import type { Role } from '../../lib/db/schema';
 import styles from './styles.css?url';
 
 export const links = () => [{ rel: 'stylesheet', href: styles }];
 
-export function loader({ request, context }: LoaderArgs) {
-  return { lang: langOf(request), nonce: context.nonce };
+export async function loader({ request, context }: LoaderArgs) {
+  // The navigation bar is for a user past both factors; a page's own guard still decides access.
+  const session = await optionalSession(request, context).catch(() => undefined);
+  const user = session?.secondFactor ? { role: session.role, email: session.email } : null;
+  return { lang: langOf(request), nonce: context.nonce, user };
 }
 
 export function Layout({ children }: { children: React.ReactNode }) {
@@ -58,9 +64,11 @@ function Header() {
 }
 
 export default function App() {
+  const data = useRouteLoaderData('root') as { user: { role: Role; email: string } | null };
   return (
     <>
       <Header />
+      {data?.user && <NavBar role={data.user.role} email={data.user.email} />}
       <main>
         <Outlet />
       </main>

@@ -6,6 +6,7 @@ import { byteSize, dateTime, person } from '../lib/format';
 import { requireRole } from '../lib/guards.server';
 import { composeQuery } from '../lib/mail-query';
 import { rolesFor } from '../permissions';
+import { listRow } from '../lib/mail-rows.server';
 
 /**
  * The archive as a read-only mail client: newest first, search box and filters, keyset paging.
@@ -28,8 +29,9 @@ export async function loader({ request, context }: LoaderArgs) {
     limit: 50,
     ip: context.ip,
   });
+  const shown = result.kind === 'ok' ? { ...result, hits: result.hits.map(listRow) } : result;
   return data(
-    { result, role: session.role, query: composeQuery(params) },
+    { result: shown, role: session.role, query: composeQuery(params) },
     { headers: { 'Cache-Control': 'no-store' }, status: result.kind === 'error' ? 400 : 200 },
   );
 }
@@ -106,10 +108,12 @@ export default function MailList() {
             <a href={`/exports?q=${encodeURIComponent(query)}`}>{t('mail.exportThese')}</a>
           </p>
           <p role="status" data-testid="mail-count">
-            {t(countLabel(result), { count: result.total })}
+            {!query && result.total === 0 && result.pending > 0
+              ? t('mail.countPending', { count: result.pending })
+              : t(countLabel(result), { count: result.total })}
           </p>
           {result.hits.length === 0 ? (
-            <p>{t('mail.none')}</p>
+            (query || result.pending === 0) && <p>{t('mail.none')}</p>
           ) : (
             <table className="list mails">
               <thead>
@@ -128,9 +132,21 @@ export default function MailList() {
                 {result.hits.map((m) => (
                   <tr key={m.id} data-testid="mail-row">
                     <td>{dateTime(t.lang, m.receivedAt)}</td>
-                    <td>{m.from.map(person).join(', ')}</td>
                     <td>
-                      <a href={`/mail/${m.id}`}>{m.subject || t('mail.noSubject')}</a>
+                      <span className="clip" title={m.from.map(person).join(', ')}>
+                        {m.from.map(person).join(', ')}
+                        {m.moreSenders > 0 && ` +${m.moreSenders}`}
+                      </span>
+                    </td>
+                    <td>
+                      <a
+                        href={`/mail/${m.id}`}
+                        className="clip"
+                        title={m.subject ?? undefined}
+                        data-testid="mail-subject"
+                      >
+                        {m.subject || t('mail.noSubject')}
+                      </a>
                       {m.snippet && (
                         <div className="snippet" data-testid="snippet">
                           {m.snippet.map((p, i) =>
@@ -140,8 +156,8 @@ export default function MailList() {
                       )}
                     </td>
                     <td>
-                      {m.attachments.length ? (
-                        <span title={t('mail.attachment')}>📎 {m.attachments.length}</span>
+                      {m.attachments ? (
+                        <span title={t('mail.attachment')}>📎 {m.attachments}</span>
                       ) : (
                         ''
                       )}
