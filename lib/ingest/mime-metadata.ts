@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { convert } from 'html-to-text';
 import { MailParser, type AddressObject } from 'mailparser';
 import { tokenize } from '../search/tokenize';
 
@@ -25,7 +26,14 @@ export interface MailMetadata {
   date: string | null;
   messageId: string | null;
   inReplyTo: string | null;
-  attachments: { filename: string | null; contentType: string; size: number; sha256: string }[];
+  attachments: {
+    filename: string | null;
+    contentType: string;
+    size: number;
+    sha256: string;
+    /** Its words are in the search tokens: whole, or up to the per-mail budget. */
+    text?: 'indexed' | 'truncated';
+  }[];
   textLength: number;
   hasHtml: boolean;
   parseError?: string;
@@ -53,14 +61,68 @@ interface ParsedPart {
   content?: NodeJS.ReadableStream;
   filename?: string;
   contentType?: string;
+  headers?: Map<string, unknown>;
   text?: string;
   html?: string | false;
   release?: () => void;
 }
 
+/** Forwarded mails inside forwarded mails are followed this deep. */
+export const MAX_NESTED_DEPTH = 3;
+/** Attachment text one mail keeps for its tokens, forwards included (the rest is not indexed). */
+export const ATTACHMENT_TEXT_BYTES = 4 * 1024 * 1024;
+
+/** A byte allowance shared by a mail and the mails forwarded in it. */
+export class TextBudget {
+  constructor(private left: number) {}
+
+  take(n: number): boolean {
+    if (n > this.left) {
+      this.left = 0;
+      return false;
+    }
+    this.left -= n;
+    return true;
+  }
+}
+
+const MAIL_TYPES = new Set(['message/rfc822', 'message/global']);
+
+/** Which attachments give text at ingest; PDF, office files and images do not (issue 20). */
+export function textKind(
+  contentType: string | undefined,
+  filename: string | undefined,
+): 'mail' | 'text' | 'html' | undefined {
+  const type = (contentType ?? '').toLowerCase();
+  const ext = /\.([a-z0-9]+)$/i.exec(filename ?? '')?.[1]?.toLowerCase();
+  if (MAIL_TYPES.has(type) || ext === 'eml') return 'mail';
+  if (type === 'text/html' || ext === 'html' || ext === 'htm') return 'html';
+  if (type.startsWith('text/') || ext === 'txt' || ext === 'csv') return 'text';
+  return undefined;
+}
+
+/** Bytes in the part's declared charset (UTF-8 when it names none or one we do not know). */
+function decodeText(bytes: Buffer, part: ParsedPart): string {
+  const ct = part.headers?.get('content-type') as { params?: { charset?: string } } | undefined;
+  try {
+    return new TextDecoder(ct?.params?.charset ?? 'utf-8').decode(bytes);
+  } catch {
+    return new TextDecoder('utf-8').decode(bytes);
+  }
+}
+
+const htmlText = (html: string) =>
+  convert(html, {
+    wordwrap: false,
+    selectors: [
+      { selector: 'a', options: { ignoreHref: true } },
+      { selector: 'img', format: 'skip' },
+    ],
+  });
+
 /** A writable sink: write the mail's bytes, then await `result`. */
 export class MetadataExtractor extends Writable {
-  readonly result: Promise<{ metadata: MailMetadata; tokens: string[] }>;
+  readonly result: Promise<{ metadata: MailMetadata; tokens: string[]; truncated: boolean }>;
   // Only what metadata and tokens need: no text → HTML conversion, no link detection, and no
   // HTML → text conversion of huge HTML parts (each holds and copies the whole part in memory).
   private readonly parser = new MailParser({
@@ -70,11 +132,17 @@ export class MetadataExtractor extends Writable {
     maxHtmlLengthToParse: 2 * 1024 * 1024,
   });
 
-  constructor() {
+  constructor(
+    /** How deep in forwarded mails this one is (0: the mail itself). */
+    depth = 0,
+    /** Bytes of attachment text the whole mail, forwards included, may keep for tokens. */
+    budget = new TextBudget(ATTACHMENT_TEXT_BYTES),
+  ) {
     super();
     const meta = emptyMetadata();
     const tokens = new Set<string>();
     const pending: Promise<void>[] = [];
+    let anyTruncated = false;
     this.result = new Promise((resolve) => {
       const finish = (error?: unknown) =>
         void Promise.all(pending).then(() => {
@@ -83,7 +151,7 @@ export class MetadataExtractor extends Writable {
             tokenize(`${a.name} ${a.address}`, tokens);
           if (meta.subject) tokenize(meta.subject, tokens);
           for (const a of meta.attachments) if (a.filename) tokenize(a.filename, tokens);
-          resolve({ metadata: meta, tokens: [...tokens] });
+          resolve({ metadata: meta, tokens: [...tokens], truncated: anyTruncated });
         });
       this.parser.on('headers', (h) => {
         meta.from = addresses(h.get('from') as AddressObject | undefined);
@@ -106,22 +174,51 @@ export class MetadataExtractor extends Writable {
         if (part.type === 'attachment') {
           const hash = createHash('sha256');
           let size = 0;
+          const kind = textKind(part.contentType, part.filename);
+          // A forwarded mail is parsed as it streams by, to its own depth limit; text parts are
+          // kept within the mail's budget (reserved before a chunk is kept), decoded at the end.
+          const nested =
+            kind === 'mail' && depth < MAX_NESTED_DEPTH
+              ? new MetadataExtractor(depth + 1, budget)
+              : undefined;
+          const kept: Buffer[] = [];
+          let truncated = false;
           pending.push(
             new Promise<void>((done) => {
               const content = part.content!;
               content.on('data', (c: Buffer) => {
                 hash.update(c);
                 size += c.length;
+                if (nested) nested.write(c);
+                else if (kind === 'text' || kind === 'html') {
+                  if (!truncated && budget.take(c.length)) kept.push(c);
+                  else truncated = true;
+                }
               });
               content.on('end', () => {
-                meta.attachments.push({
-                  filename: part.filename ?? null,
-                  contentType: part.contentType ?? 'application/octet-stream',
-                  size,
-                  sha256: hash.digest('hex'),
-                });
-                part.release?.();
-                done();
+                void (async () => {
+                  let text: 'indexed' | 'truncated' | undefined;
+                  if (nested) {
+                    nested.end();
+                    const inner = await nested.result;
+                    for (const t of inner.tokens) tokens.add(t);
+                    text = inner.truncated ? 'truncated' : 'indexed';
+                  } else if (kind === 'text' || kind === 'html') {
+                    const decoded = decodeText(Buffer.concat(kept), part);
+                    tokenize(kind === 'html' ? htmlText(decoded) : decoded, tokens);
+                    text = truncated ? 'truncated' : 'indexed';
+                  }
+                  if (text === 'truncated') anyTruncated = true;
+                  meta.attachments.push({
+                    filename: part.filename ?? null,
+                    contentType: part.contentType ?? 'application/octet-stream',
+                    size,
+                    sha256: hash.digest('hex'),
+                    ...(text ? { text } : {}),
+                  });
+                  part.release?.();
+                  done();
+                })().catch(() => done());
               });
               content.on('error', () => done());
             }),
