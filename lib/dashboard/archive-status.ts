@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
+import { mailTotals } from '../mail/mail-totals';
 
 /**
  * What the database knows about a tenant's archive, for the portal's home (issue 20 §4): counts
- * and times only — nothing here is decrypted. Each figure is one indexed query: mails by the
- * time index, unsealed mail by its partial index, the newest checkpoint covered by a timestamp.
+ * and times only — nothing here is decrypted. No figure reads every mail: totals are kept
+ * (lib/mail/mail-totals.ts), today's mails come by the time index, unsealed mail by its partial index.
  */
 
 export interface ArchiveStatus {
@@ -30,19 +31,17 @@ export interface ArchiveStatus {
 
 export async function archiveStatus(db: Db, tenantId: string): Promise<ArchiveStatus> {
   return withTenant(db, tenantId, async (tx) => {
-    const counts = await sql<{
-      mails: string;
-      bytes: string | null;
-      today: string;
-      last_hour: string;
-      last: Date | null;
-    }>`
-      SELECT count(*) AS mails, sum(size) AS bytes,
-             count(*) FILTER (WHERE received_at >=
-               date_trunc('day', now() AT TIME ZONE 'Europe/Berlin') AT TIME ZONE 'Europe/Berlin') AS today,
+    const totals = await mailTotals(tx, tenantId);
+    // Today and the last hour by the time index (recent rows only).
+    const recent = await sql<{ today: string; last_hour: string; last: Date | null }>`
+      SELECT count(*) AS today,
              count(*) FILTER (WHERE received_at >= now() - interval '1 hour') AS last_hour,
-             max(received_at) AS last
-        FROM messages WHERE deleted_at IS NULL`.execute(tx);
+             (SELECT max(received_at) FROM messages WHERE deleted_at IS NULL) AS last
+        FROM messages
+       WHERE deleted_at IS NULL AND received_at >=
+             date_trunc('day', now() AT TIME ZONE 'Europe/Berlin') AT TIME ZONE 'Europe/Berlin'`.execute(
+      tx,
+    );
     const unsealed = await sql<{ n: string }>`
       SELECT count(*) AS n FROM messages WHERE state <> 'sealed' AND deleted_at IS NULL`.execute(
       tx,
@@ -65,11 +64,11 @@ export async function archiveStatus(db: Db, tenantId: string): Promise<ArchiveSt
       .selectFrom('search_index_queue')
       .select((eb) => eb.fn.countAll<string>().as('n'))
       .executeTakeFirstOrThrow();
-    const c = counts.rows[0]!;
+    const c = recent.rows[0]!;
     const s = sealed.rows[0];
     return {
-      mails: Number(c.mails),
-      bytes: Number(c.bytes ?? 0),
+      mails: totals.mails,
+      bytes: totals.bytes,
       today: Number(c.today),
       lastHour: Number(c.last_hour),
       lastReceivedAt: c.last,

@@ -38,6 +38,16 @@ export interface Database {
   shreds: ShredsTable;
   key_rotations: KeyRotationsTable;
   imports: ImportsTable;
+  tenant_mail_totals: TenantMailTotalsTable;
+}
+
+export interface TenantMailTotalsTable {
+  tenant_id: string;
+  /** Mails received before this are counted in `mails` and `bytes`. */
+  counted_before: Date;
+  /** bigint: read and written as text, so sums stay exact. */
+  mails: ColumnType<string, string, string>;
+  bytes: ColumnType<string, string, string>;
 }
 
 export interface ImportProblem {

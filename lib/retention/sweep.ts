@@ -1,4 +1,5 @@
 import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { subtractDeleted } from '../mail/mail-totals';
 import { metrics } from '../metrics/metrics';
 import { createHash, randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
@@ -180,6 +181,7 @@ async function recordDeletion(
     .execute();
   for (let i = 0; i < ids.length; i += 1000) {
     const chunk = ids.slice(i, i + 1000);
+    await subtractDeleted(tx, input.tenantId, chunk);
     await tx
       .updateTable('messages')
       .set({ deleted_at: input.at, sealed_dek: null, enc_metadata: null, enc_tokens: null })

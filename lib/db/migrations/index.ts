@@ -26,6 +26,7 @@ import * as m0024 from './0024_ingest_certificates';
 import * as m0025 from './0025_export_progress';
 import * as m0026 from './0026_archive_batches';
 import * as m0027 from './0027_search_blocks';
+import * as m0028 from './0028_mail_totals';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -59,4 +60,5 @@ export const migrations: Record<string, Migration> = {
   '0025_export_progress': m0025,
   '0026_archive_batches': m0026,
   '0027_search_blocks': m0027,
+  '0028_mail_totals': m0028,
 };
