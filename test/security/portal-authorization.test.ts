@@ -96,7 +96,8 @@ it('re-authentication redirects only to paths of the app', async () => {
   ])
     expect({ evil, to: await reauth('owner', evil) }).toEqual({ evil, to: '/' });
   expect(await reauth('owner', '/settings/users?x=1')).toBe('/settings/users?x=1');
-});
+  // Eight password checks at the portal's Argon2 cost: ~5 s alone, longer on a busy machine.
+}, 60_000);
 
 it('re-authentication replaces the session: the old cookie no longer works', async () => {
   const before = cookies.owner;
@@ -105,7 +106,7 @@ it('re-authentication replaces the session: the old cookie no longer works', asy
   const old = await request('GET', '/settings/sessions', before);
   expect([302, 303]).toContain(old.res.status);
   expect((await request('GET', '/settings/sessions', cookies.owner)).res.status).toBe(200);
-});
+}, 30_000);
 
 it('the portal CSP stays on every path below a mail body route', async () => {
   const id = randomUUID();
