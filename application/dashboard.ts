@@ -3,6 +3,7 @@ import type { SessionInfo } from '../lib/auth/sessions';
 import { requireManager } from '../lib/auth/roles';
 import { archiveStatus } from '../lib/dashboard/archive-status';
 import type { Db } from '../lib/db';
+import { isUuid } from '../lib/input/input-error';
 import { RETENTION_SCHEDULE_ID } from '../lib/temporal/schedules';
 
 /**
@@ -16,8 +17,6 @@ import { RETENTION_SCHEDULE_ID } from '../lib/temporal/schedules';
 /** Failed jobs are counted over this many days. */
 export const FAILED_JOBS_DAYS = 7;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function createDashboard(deps: { db: Db; temporal: () => Promise<{ client: Client }> }) {
   return {
     archive: (session: SessionInfo) => {
@@ -28,7 +27,7 @@ export function createDashboard(deps: { db: Db; temporal: () => Promise<{ client
     /** Running and recently failed workflows of the tenant (null when Temporal does not answer). */
     async jobs(session: SessionInfo): Promise<{ running: number; failed: number } | null> {
       if (session.role === 'member') throw new Error('members have no jobs page');
-      if (!UUID.test(session.tenantId)) throw new Error('tenant id must be a UUID');
+      if (!isUuid(session.tenantId)) throw new Error('tenant id must be a UUID');
       try {
         const { client } = await deps.temporal();
         const tenant = `TenantId = '${session.tenantId}'`;
