@@ -7,6 +7,8 @@ import {
   parseU32,
   readPostings,
   type IndexedDoc,
+  prefixOf,
+  type Dictionary,
   type Order,
   type OrderEntry,
   type SegmentHeader,
@@ -80,8 +82,8 @@ export class SegmentReader {
     return this.header.docs;
   }
 
-  private dict(b: number) {
-    return this.source.block(this.header.dict.block[b]!, parseDict, MEMORY.dict);
+  private dict(b: number, of: Dictionary = this.header.dict) {
+    return this.source.block(of.block[b]!, parseDict, MEMORY.dict);
   }
 
   private async listAt(dict: ReturnType<typeof parseDict>, i: number): Promise<Int32Array> {
@@ -93,6 +95,10 @@ export class SegmentReader {
   /** Positions of the mails holding `term` (or a term starting with it), ascending. */
   postings(term: string, prefix = false): Promise<Int32Array> {
     if (!prefix) return this.termPostings(term, false);
+    const prefixes = this.header.prefix;
+    const { length } = term;
+    if (prefixes && length >= 2 && length <= prefixes.upTo && prefixOf(term, length) === term)
+      return this.termPostings(term, false, prefixes);
     // A prefix's union is kept: paging through its results, or sorting them another way, asks
     // for it again, and it costs every list of thousands of terms.
     if (!this.source.remember) return this.termPostings(term, true);
@@ -103,12 +109,16 @@ export class SegmentReader {
       .then(unpackPositions);
   }
 
-  private async termPostings(term: string, prefix: boolean): Promise<Int32Array> {
-    const first = this.header.dict.first;
+  private async termPostings(
+    term: string,
+    prefix: boolean,
+    of: Dictionary = this.header.dict,
+  ): Promise<Int32Array> {
+    const first = of.first;
     const b = lowerBound(first.length, (i) => first[i]! <= term) - 1;
     if (!prefix) {
       if (b < 0) return new Int32Array(0);
-      const dict = await this.dict(b);
+      const dict = await this.dict(b, of);
       const i = lowerBound(dict.terms.length, (k) => dict.terms[k]! < term);
       return dict.terms[i] === term ? this.listAt(dict, i) : new Int32Array(0);
     }
@@ -122,9 +132,12 @@ export class SegmentReader {
     const dicts = [];
     for (let d = Math.max(b, 0); d < end; d++) dicts.push(this.dict(d));
     const blocks: Promise<Int32Array>[] = [];
+    // A word's prefix matches words and addresses, not field terms (`from:…`, `mb:…`).
+    const words = !term.includes(':');
     for (const dict of await Promise.all(dicts)) {
       let i = lowerBound(dict.terms.length, (k) => dict.terms[k]! < term);
       for (; i < dict.terms.length && dict.terms[i]!.startsWith(term); i++) {
+        if (words && dict.terms[i]!.includes(':', term.length)) continue;
         const at = dict.at[i]!;
         if (at >= 0) markPostings(dict.data, at, seen);
         else blocks.push(this.listAt(dict, i));
