@@ -1,5 +1,5 @@
-// The Debian packages the test suite drives as real peers (swaks, Postfix, Chromium, pdftotext, qpdf, 7-Zip). Installed with
-// apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
+// The Debian packages the test suite drives as real peers (swaks, Postfix, Chromium, pdftotext, qpdf,
+// 7-Zip, LibreOffice). Installed with apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
 // printed and the tests that need a tool fail naming it. Dependency-free: runs before npm ci.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -12,6 +12,9 @@ const TEST_TOOLS = [
   { probes: [['test', ['-x', '/usr/bin/chromium']]], packages: ['chromium'] },
   { probes: [['which', ['pdftotext']], ['which', ['qpdf']]], packages: ['poppler-utils', 'qpdf'] },
   { probes: [['which', ['7z']]], packages: ['p7zip-full'] },
+  // Office files made by a real office suite, for attachment text (issue 20).
+  { probes: [['which', ['soffice']]],
+    packages: ['libreoffice-writer-nogui', 'libreoffice-calc-nogui', 'libreoffice-impress-nogui'] },
 ]; // prettier-ignore
 
 const succeeds = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
