@@ -12,6 +12,7 @@ import { config, tsaCaFile } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
+import { DocumentExtractor } from '../lib/extract/extractor';
 import { workflowsPath } from '../lib/temporal/bundle';
 import { checkWorkflowBundle, currentBuild } from '../lib/process/build-info';
 import { buildId } from '../lib/version';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
   const s3 = createS3(cfg);
   const segmentBuilder =
     cfg.SEARCH_MERGE_THREADS > 0 ? new SegmentBuildThreads(cfg.SEARCH_MERGE_THREADS) : undefined;
+  const documentExtractor = new DocumentExtractor();
   const connection = await NativeConnection.connect({
     address: cfg.TEMPORAL_ADDRESS,
     tls: temporalTls(cfg),
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
       log,
       maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
       segmentBuilder,
+      documentExtractor,
       ...ledgerSettings(cfg),
     }),
     dataConverter: dataConverter(cfg.TEMPORAL_CODEC_KEYS),
@@ -115,6 +118,7 @@ async function main(): Promise<void> {
   } finally {
     metricsServer?.close();
     await segmentBuilder?.close();
+    await documentExtractor.close();
     await connection.close();
     await db.destroy();
     s3.destroy();

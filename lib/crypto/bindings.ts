@@ -53,12 +53,12 @@ export const bind = {
     message: messageId,
     purpose: 'mail-body',
   }),
-  /** Metadata and search tokens of a mail: under the mail's DEK, bound to their purpose. */
+  /** Metadata, search tokens and attachment text of a mail: under its DEK, bound to their purpose. */
   mailPart: (
     tenant: string,
     epochId: string,
     messageId: string,
-    part: 'mail-metadata' | 'mail-tokens',
+    part: 'mail-metadata' | 'mail-tokens' | 'mail-extracted',
   ): Binding => ({ tenant, epoch: epochId, message: messageId, purpose: part }),
   /** The tenant key a decryption grant carries, wrapped under the grant key. */
   decryptionGrant: (tenant: string, grantId: string): Binding => ({

@@ -9,6 +9,7 @@ export type Purpose =
   | 'mail-dek'
   | 'mail-tokens'
   | 'mail-metadata'
+  | 'mail-extracted'
   | 'receipt-envelope'
   | 'user-private-key'
   | 'user-private-key-recovery'

@@ -19,6 +19,7 @@ export interface Database {
   messages: MessagesTable;
   message_receipts: MessageReceiptsTable;
   search_index_queue: SearchIndexQueueTable;
+  search_extract_queue: SearchIndexQueueTable;
   search_segments: SearchSegmentsTable;
   decryption_grants: DecryptionGrantsTable;
   integrity_runs: IntegrityRunsTable;
@@ -159,6 +160,8 @@ export interface MessagesTable {
   ciphertext_size: number;
   enc_metadata: Buffer | null;
   enc_tokens: Buffer | null;
+  /** Attachment text the index job read (issue 20), under the mail's DEK; null until then. */
+  enc_extracted: Buffer | null;
   state: Generated<MessageState>;
   ledger_index: number | null;
   received_at: Generated<Date>;

@@ -8,6 +8,7 @@ import type { Logger } from '../log';
 import { classForAddresses } from '../retention/classes';
 import { holdNewMail } from '../retention/holds';
 import { DEFAULT_CLASS } from '../retention/periods';
+import { documentKind } from '../extract/document-kind';
 import { indexedDoc } from '../search/indexed-doc';
 import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
 import { bind } from '../crypto/bindings';
@@ -334,6 +335,13 @@ async function register(
         ),
       })
       .execute();
+    // Documents (PDF, Office…) are read by the index job under its grant (decision 0022); until
+    // then the mail waits for them instead of entering the index without their text.
+    if (inserted && meta.attachments.some((a) => documentKind(a.contentType, a.filename)))
+      await tx
+        .insertInto('search_extract_queue')
+        .values({ message_id: message.id, tenant_id: tenantId })
+        .execute();
     if (inserted)
       await holdNewMail(
         tx,

@@ -52,7 +52,8 @@ const addresses = (v: unknown): Address[] =>
     }),
   );
 
-const parser = () =>
+/** The parser every reader of a stored mail uses, so attachments are numbered alike everywhere. */
+export const mailParser = () =>
   new MailParser({
     skipImageLinks: true,
     skipTextToHtml: true,
@@ -85,7 +86,7 @@ function info(part: AttachmentStream, index: number, size: number): AttachmentIn
 }
 
 export function readMailView(plain: Readable): Promise<MailView> {
-  const p = parser();
+  const p = mailParser();
   const view: MailView = {
     subject: null,
     from: [],
@@ -158,7 +159,7 @@ export function streamAttachment(
   which: { index: number } | { cid: string },
   sink: (info: Omit<AttachmentInfo, 'size' | 'sha256'>, content: Readable) => Promise<void>,
 ): Promise<boolean> {
-  const p = parser();
+  const p = mailParser();
   return new Promise((resolve, reject) => {
     let index = 0;
     let found: Promise<void> | undefined;

@@ -184,7 +184,13 @@ async function recordDeletion(
     await subtractDeleted(tx, input.tenantId, chunk);
     await tx
       .updateTable('messages')
-      .set({ deleted_at: input.at, sealed_dek: null, enc_metadata: null, enc_tokens: null })
+      .set({
+        deleted_at: input.at,
+        sealed_dek: null,
+        enc_metadata: null,
+        enc_tokens: null,
+        enc_extracted: null,
+      })
       .where('id', 'in', chunk)
       .execute();
     await tx
@@ -193,6 +199,7 @@ async function recordDeletion(
       .where('message_id', 'in', chunk)
       .execute();
     await tx.deleteFrom('search_index_queue').where('message_id', 'in', chunk).execute();
+    await tx.deleteFrom('search_extract_queue').where('message_id', 'in', chunk).execute();
   }
   return {
     shredId,

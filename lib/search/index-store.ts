@@ -54,6 +54,10 @@ type Keyring = Pick<EpochKeyring, 'get'>;
 const lockIndex = (tx: TenantTx, tenantId: string) =>
   sql`SELECT pg_advisory_xact_lock(hashtext(${`search-index:${tenantId}`}))`.execute(tx);
 
+/** A queued mail whose documents the job has not read yet waits (extract-queue.ts). */
+const notWaitingForText = sql<boolean>`NOT EXISTS (
+  SELECT 1 FROM search_extract_queue e WHERE e.message_id = q.message_id)`;
+
 /**
  * Folds up to `batch` queued mails per lane of `builder` into segments (one per epoch and batch);
  * returns how many it folded.
@@ -73,9 +77,10 @@ export async function mergeQueued(
     tx
       .selectFrom((eb) =>
         eb
-          .selectFrom('search_index_queue')
-          .select('message_id')
-          .orderBy('queued_at')
+          .selectFrom('search_index_queue as q')
+          .select('q.message_id')
+          .where(notWaitingForText)
+          .orderBy('q.queued_at')
           .limit(limit)
           .as('q'),
       )
@@ -99,11 +104,13 @@ export async function mergeQueued(
         'm.sealed_dek',
         'm.enc_metadata',
         'm.enc_tokens',
+        'm.enc_extracted',
         'm.size',
         'm.received_at',
       ])
       // Deleted at retention end before it was merged: its queue entry goes with the mail.
       .where('m.deleted_at', 'is', null)
+      .where(notWaitingForText)
       .orderBy('q.queued_at')
       .limit(limit)
       .execute();
@@ -123,6 +130,7 @@ export async function mergeQueued(
         sealedDek: row.sealed_dek!,
         encMetadata: row.enc_metadata!,
         encTokens: row.enc_tokens!,
+        encExtracted: row.enc_extracted,
         size: row.size,
         receivedAt: row.received_at,
         ingestAddresses: addresses.get(row.id) ?? [],

@@ -2,8 +2,10 @@ import { zeroize } from '../crypto/bytes';
 import { privateKeyObject, publicFromPrivate } from '../crypto/x25519';
 import type { MailMetadata } from '../ingest/mime-metadata';
 import type { UnlockedEpoch } from '../vault/epochs';
-import { decryptMailParts } from '../vault/mail-envelope';
+import { decryptMailParts, type MailPart } from '../vault/mail-envelope';
+import type { ExtractedText } from '../extract/mail-documents';
 import { indexTerms, invert } from './index-terms';
+import { tokenize } from './tokenize';
 import { indexedDoc } from './indexed-doc';
 import type { IndexedDoc } from './segment-format';
 import { sealSegment, type SealedSegment } from './segment-store';
@@ -21,6 +23,8 @@ export interface QueuedMail {
   sealedDek: Uint8Array;
   encMetadata: Uint8Array;
   encTokens: Uint8Array;
+  /** Text the job read from its documents (extract-queue.ts), if it has any. */
+  encExtracted?: Uint8Array | null;
   size: string | number;
   receivedAt: Date;
   /** Mailboxes its receipts name besides its headers (lower case). */
@@ -47,10 +51,19 @@ export async function buildSegment(job: SegmentJob, epoch: UnlockedEpoch): Promi
   const terms: Set<string>[] = [];
   await Promise.all(
     job.mails.map(async (mail) => {
-      const [meta, tokens] = await decryptMailParts(epoch, job.tenantId, mail.id, mail.sealedDek, [
-        ['mail-metadata', mail.encMetadata],
-        ['mail-tokens', mail.encTokens],
-      ]);
+      const [meta, tokens, extracted] = await decryptMailParts(
+        epoch,
+        job.tenantId,
+        mail.id,
+        mail.sealedDek,
+        [
+          ['mail-metadata', mail.encMetadata],
+          ['mail-tokens', mail.encTokens],
+          ...(mail.encExtracted
+            ? [['mail-extracted', mail.encExtracted] as [MailPart, Uint8Array]]
+            : []),
+        ],
+      );
       const doc = indexedDoc(
         mail.id,
         { size: mail.size, received_at: mail.receivedAt },
@@ -58,7 +71,9 @@ export async function buildSegment(job: SegmentJob, epoch: UnlockedEpoch): Promi
         mail.ingestAddresses,
       );
       docs.push(doc);
-      terms.push(indexTerms(doc, JSON.parse(tokens!.toString('utf8')) as string[]));
+      const words = new Set(JSON.parse(tokens!.toString('utf8')) as string[]);
+      if (extracted) documentWords(JSON.parse(extracted.toString('utf8')) as ExtractedText, words);
+      terms.push(indexTerms(doc, words));
     }),
   );
   return sealSegment(job.tenantId, job.epochId, epoch.indexKey, writeSegment(docs, invert(terms)));
@@ -85,4 +100,14 @@ export async function buildSegmentWithKeys(
   } finally {
     zeroize(privateKey, indexKey);
   }
+}
+
+/** Distinct words a mail's documents add at most (its own text is bounded at ingest alike). */
+const DOCUMENT_WORDS = 100_000;
+
+/** The words of a mail's documents, added to `into`. */
+export function documentWords(extracted: ExtractedText, into: Set<string>): Set<string> {
+  const limit = into.size + DOCUMENT_WORDS;
+  for (const t of extracted.texts) tokenize(t.text, into, limit);
+  return into;
 }

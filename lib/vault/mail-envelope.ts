@@ -20,7 +20,8 @@ export function encryptMail(
   return { sealedDek: e.sealedDek, body: e.body };
 }
 
-export type MailPart = 'mail-metadata' | 'mail-tokens';
+/** `mail-extracted`: attachment text the index job read (issue 20), added after ingest. */
+export type MailPart = 'mail-metadata' | 'mail-tokens' | 'mail-extracted';
 
 export interface MailKeying {
   /** The DEK sealed to the epoch. */
@@ -105,6 +106,32 @@ export async function decryptMailParts(
       parts.map(([part, blob]) =>
         decryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), blob),
       ),
+    );
+  } finally {
+    zeroize(dek);
+  }
+}
+
+/** Encrypts a part under the mail's DEK after ingest (attachment text); needs the unlocked epoch. */
+export async function encryptMailPart(
+  epoch: UnlockedEpoch,
+  tenantId: string,
+  messageId: string,
+  sealedDek: Uint8Array,
+  part: MailPart,
+  plaintext: Uint8Array,
+): Promise<Buffer> {
+  const dek = openSealed(
+    epoch.privateKey,
+    bind.mailDek(tenantId, epoch.epochId, messageId),
+    sealedDek,
+    epoch.known,
+  );
+  try {
+    return await encryptBuffer(
+      dek,
+      bind.mailPart(tenantId, epoch.epochId, messageId, part),
+      plaintext,
     );
   } finally {
     zeroize(dek);

@@ -27,6 +27,7 @@ import * as m0025 from './0025_export_progress';
 import * as m0026 from './0026_archive_batches';
 import * as m0027 from './0027_search_blocks';
 import * as m0028 from './0028_mail_totals';
+import * as m0029 from './0029_attachment_text';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -61,4 +62,5 @@ export const migrations: Record<string, Migration> = {
   '0026_archive_batches': m0026,
   '0027_search_blocks': m0027,
   '0028_mail_totals': m0028,
+  '0029_attachment_text': m0029,
 };

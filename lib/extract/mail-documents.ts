@@ -1,0 +1,106 @@
+import type { Readable } from 'node:stream';
+import type { AttachmentStream } from 'mailparser';
+import { attachmentName, mailParser } from '../mail/read';
+import { documentKind, type DocumentKind } from './document-kind';
+import type { UnreadableReason } from './document-text';
+import type { DocumentExtractor } from './extractor';
+
+/**
+ * The documents attached to one mail, read for the index (decision 0022): the mail's plaintext
+ * streams past, each attachment that is a document is collected up to the extractor's input
+ * limit (bounded while it is read) and handed to the extractor; one at a time, since the parser
+ * waits for each attachment to be released. What comes back is kept encrypted under the mail's
+ * DEK (`mail-extracted`): the text by part and page, and what became of every document.
+ */
+
+export interface ExtractedPart {
+  /** Position among the mail's attachments, as the mail page numbers them. */
+  index: number;
+  filename: string;
+  kind: DocumentKind;
+  status: 'indexed' | 'truncated' | UnreadableReason;
+}
+
+export interface ExtractedText {
+  v: 1;
+  parts: ExtractedPart[];
+  texts: { index: number; page?: number; text: string }[];
+  /** The mail itself could not be read to the end (its parts so far are kept). */
+  problem?: string;
+}
+
+/** Characters of document text kept per mail, all its documents together. */
+export const DOCUMENT_TEXT_BUDGET = 4 * 2 ** 20;
+
+export function readMailDocuments(
+  plain: Readable,
+  extractor: DocumentExtractor,
+  budget = DOCUMENT_TEXT_BUDGET,
+): Promise<ExtractedText> {
+  const out: ExtractedText = { v: 1, parts: [], texts: [] };
+  let left = budget;
+  const p = mailParser();
+  return new Promise((resolve) => {
+    let index = 0;
+    let work = Promise.resolve();
+    let finished = false;
+    const finish = (problem?: string) => {
+      if (finished) return;
+      finished = true;
+      void work.then(() => resolve(problem ? { ...out, problem: problem.slice(0, 200) } : out));
+    };
+    p.on('data', (data: unknown) => {
+      const part = data as AttachmentStream | { type: 'text' };
+      if (part.type !== 'attachment') return;
+      const at = index++;
+      const filename = attachmentName(part.filename, at);
+      const kind = documentKind(part.contentType, part.filename);
+      if (!kind) {
+        part.content.resume();
+        part.content.on('end', () => part.release?.());
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      part.content.on('data', (c: Buffer) => {
+        size += c.length;
+        // Past the limit nothing more is kept; the rest streams by.
+        if (size <= extractor.limits.maxInputBytes) chunks.push(c);
+        else chunks.length = 0;
+      });
+      part.content.on('error', () => {
+        out.parts.push({ index: at, filename, kind, status: 'damaged' });
+        part.release?.();
+      });
+      part.content.on('end', () => {
+        work = work.then(async () => {
+          const result =
+            size > extractor.limits.maxInputBytes
+              ? ({ ok: false, reason: 'too-large' } as const)
+              : await extractor.extract(Buffer.concat(chunks), kind, left);
+          chunks.length = 0;
+          if (result.ok) {
+            for (const page of result.pages) {
+              left -= page.text.length;
+              out.texts.push({ index: at, ...page });
+            }
+            out.parts.push({
+              index: at,
+              filename,
+              kind,
+              status: result.truncated ? 'truncated' : 'indexed',
+            });
+          } else out.parts.push({ index: at, filename, kind, status: result.reason });
+          part.release?.();
+        });
+      });
+    });
+    p.on('end', () => finish());
+    p.on('error', (e: Error) => finish(e.message));
+    plain.on('error', (e: Error) => {
+      p.end();
+      finish(e.message);
+    });
+    plain.pipe(p);
+  });
+}

@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { strToU8, zipSync } from 'fflate';
+import PDFDocument from 'pdfkit';
+import { LmtpClient } from '../../infra/lmtp-client';
+import { withTenant } from '../../lib/db/tenant-scope';
+import type { ExtractedText } from '../../lib/extract/mail-documents';
+import { BlockCache } from '../../lib/search/block-cache';
+import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
+import { mergeAll } from '../../lib/search/index-store';
+import { parseQuery } from '../../lib/search/query';
+import { openIndex } from '../../lib/search/tenant-index';
+import { lock, unlock, unlockEpoch } from '../../lib/vault';
+import { EpochKeyring } from '../../lib/vault/epoch-keyring';
+import { decryptMailPart } from '../../lib/vault/mail-envelope';
+import {
+  archiveTenant,
+  crlf,
+  openArchiveContext,
+  PASSWORD,
+  sealedMessages,
+} from '../helpers/archive';
+import { FAST_ARGON2 } from '../helpers/ledger';
+import { stackConfig } from '../helpers/stack-env';
+
+/**
+ * Issue 20 §1–2: words that exist only inside a mail's PDF (on its second page too) or in the
+ * names inside its ZIP are found once the index job has read them under its grant; an encrypted
+ * PDF is recorded as such and the mail stays searchable by everything else. Until the job ran,
+ * the mail waits for it instead of entering the index without its documents' text. The text is
+ * stored only encrypted under the mail's key.
+ */
+
+const cfg = stackConfig();
+const run = promisify(execFile);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-attachments-'));
+
+async function pdf(pages: string[]): Promise<Buffer> {
+  const doc = new PDFDocument();
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => doc.on('end', r));
+  pages.forEach((text, i) => (i ? doc.addPage() : doc).text(text));
+  doc.end();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+const base64 = (b: Uint8Array) => Buffer.from(b).toString('base64').replace(/.{76}/g, '$&\n');
+
+function mailWith(subject: string, parts: { name: string; type: string; data: Uint8Array }[]) {
+  const boundary = `b-${randomUUID()}`;
+  return crlf(
+    `From: Lieferant <rechnung@lieferant.example>\nTo: Buchhaltung <archiv@anhang.example>\n` +
+      `Subject: ${subject}\nMessage-ID: <${randomUUID()}@lieferant.example>\n` +
+      `Date: Tue, 01 Dec 2026 09:00:00 +0100\nMIME-Version: 1.0\n` +
+      `Content-Type: multipart/mixed; boundary="${boundary}"\n\n` +
+      `--${boundary}\nContent-Type: text/plain; charset=utf-8\n\nAnbei die Unterlagen.\n` +
+      parts
+        .map(
+          (p) =>
+            `--${boundary}\nContent-Type: ${p.type}; name="${p.name}"\n` +
+            `Content-Disposition: attachment; filename="${p.name}"\n` +
+            `Content-Transfer-Encoding: base64\n\n${base64(p.data)}\n`,
+        )
+        .join('') +
+      `--${boundary}--\n`,
+  );
+}
+
+describe('search inside attachments', () => {
+  let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
+  beforeAll(async () => {
+    ctx = await openArchiveContext(cfg);
+  });
+  afterAll(() => ctx.close());
+
+  it('finds words only a PDF or a ZIP holds, after the index job read them', async () => {
+    const t = await archiveTenant(ctx, 'Anhang GmbH', 'archiv@anhang.example');
+    writeFileSync(path.join(dir, 'offen.pdf'), await pdf(['Geheimwort Fischotter']));
+    await run('qpdf', ['--encrypt', 'u', 'o', '256', '--', path.join(dir, 'offen.pdf'), path.join(dir, 'zu.pdf')]); // prettier-ignore
+    const mail = mailWith('Rechnung November', [
+      { name: 'Rechnung.pdf', type: 'application/pdf', data: await pdf(['Seite eins Zaunkönig', 'Seite zwei Kolibrirechnung']) }, // prettier-ignore
+      { name: 'Vertraulich.pdf', type: 'application/pdf', data: readFileSync(path.join(dir, 'zu.pdf')) }, // prettier-ignore
+      { name: 'Fotos.zip', type: 'application/octet-stream', data: zipSync({ 'Baustelle-Seeadlerweg.jpg': strToU8('jpg') }) }, // prettier-ignore
+    ]);
+    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
+    try {
+      const reply = await lmtp.send(mail, 'journal@mta.example', ['archiv@anhang.example']);
+      expect(reply.data['archiv@anhang.example']).toMatch(/^250/);
+    } finally {
+      lmtp.close();
+    }
+    const [archived] = await sealedMessages(ctx, t, 1);
+    const id = archived!.row.id;
+    const session = await unlock(ctx.db, { tenantId: t.tenantId, email: t.email, password: PASSWORD, argon2: FAST_ARGON2 }); // prettier-ignore
+    const keyring = new EpochKeyring(ctx.db, session);
+    const search = async (q: string) => {
+      await mergeAll(ctx.db, session, keyring);
+      const index = await openIndex(ctx.db, t.tenantId, keyring, new BlockCache(16 * 2 ** 20));
+      return (await index.search(parseQuery(q))).hits.map((d) => d.id);
+    };
+    try {
+      // Before the job read its documents, the mail waits: a merge leaves it queued.
+      expect(await search('rechnung')).toEqual([]);
+      const waiting = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('search_extract_queue').select('message_id').execute(),
+      );
+      expect(waiting.map((w) => w.message_id)).toEqual([id]);
+
+      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
+      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(1);
+
+      expect(await search('zaunkönig')).toEqual([id]);
+      expect(await search('kolibrirechnung')).toEqual([id]);
+      expect(await search('seeadlerweg')).toEqual([id]);
+      expect(await search('kolibri*')).toEqual([id]);
+      // The encrypted PDF's words are not there; the mail is found by everything else.
+      expect(await search('fischotter')).toEqual([]);
+      expect(await search('unterlagen')).toEqual([id]);
+
+      // What is stored: the text only under the mail's key, and each document's outcome.
+      const row = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select(['enc_extracted', 'sealed_dek', 'epoch_id']).where('id', '=', id).executeTakeFirstOrThrow(),
+      ); // prettier-ignore
+      expect(row.enc_extracted!.includes(Buffer.from('Zaunk'))).toBe(false);
+      const epoch = await unlockEpoch(ctx.db, session, row.epoch_id);
+      const extracted = JSON.parse(
+        (await decryptMailPart(epoch, t.tenantId, id, row.sealed_dek!, 'mail-extracted', row.enc_extracted!)).toString(),
+      ) as ExtractedText; // prettier-ignore
+      expect(extracted.parts).toEqual([
+        { index: 0, filename: 'Rechnung.pdf', kind: 'pdf', status: 'indexed' },
+        { index: 1, filename: 'Vertraulich.pdf', kind: 'pdf', status: 'encrypted' },
+        { index: 2, filename: 'Fotos.zip', kind: 'zip', status: 'indexed' },
+      ]);
+      expect(extracted.texts.filter((x) => x.index === 0).map((x) => x.page)).toEqual([1, 2]);
+    } finally {
+      keyring.dispose();
+      lock(session);
+    }
+  }, 180_000);
+});
