@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { convert } from 'html-to-text';
 import { MailParser, type AddressObject } from 'mailparser';
+import { attachmentTerm, isAttachmentTerm } from '../search/index-terms';
 import { tokenize } from '../search/tokenize';
 
 /**
@@ -141,6 +142,8 @@ export class MetadataExtractor extends Writable {
     super();
     const meta = emptyMetadata();
     const tokens = new Set<string>();
+    // Words of attachments and forwarded mails: indexed as attachment terms (index-terms.ts).
+    const attachmentWords = new Set<string>();
     const pending: Promise<void>[] = [];
     let anyTruncated = false;
     this.result = new Promise((resolve) => {
@@ -151,6 +154,7 @@ export class MetadataExtractor extends Writable {
             tokenize(`${a.name} ${a.address}`, tokens);
           if (meta.subject) tokenize(meta.subject, tokens);
           for (const a of meta.attachments) if (a.filename) tokenize(a.filename, tokens);
+          for (const w of attachmentWords) tokens.add(attachmentTerm(w));
           resolve({ metadata: meta, tokens: [...tokens], truncated: anyTruncated });
         });
       this.parser.on('headers', (h) => {
@@ -201,11 +205,13 @@ export class MetadataExtractor extends Writable {
                   if (nested) {
                     nested.end();
                     const inner = await nested.result;
-                    for (const t of inner.tokens) tokens.add(t);
+                    // Everything of a forwarded mail is attachment text here.
+                    for (const t of inner.tokens)
+                      attachmentWords.add(isAttachmentTerm(t) ? t.slice(0, -1) : t);
                     text = inner.truncated ? 'truncated' : 'indexed';
                   } else if (kind === 'text' || kind === 'html') {
                     const decoded = decodeText(Buffer.concat(kept), part);
-                    tokenize(kind === 'html' ? htmlText(decoded) : decoded, tokens);
+                    tokenize(kind === 'html' ? htmlText(decoded) : decoded, attachmentWords);
                     text = truncated ? 'truncated' : 'indexed';
                   }
                   if (text === 'truncated') anyTruncated = true;

@@ -1,5 +1,5 @@
 import { fold, hasUmlaut, transliterate } from './tokenize';
-import { fieldTerm, HAS_ATTACHMENT, mailboxTerm } from './index-terms';
+import { fieldTerm, fileTypeTerm, HAS_ATTACHMENT, mailboxTerm } from './index-terms';
 import type { Query } from './query';
 import type { IndexedDoc, Order, OrderEntry } from './segment-format';
 import type { SegmentReader } from './segment-reader';
@@ -130,9 +130,11 @@ export class SearchIndex {
     const [lo, hi] = await seg.timeRange(q.after, q.before);
     if (lo >= hi) return none;
 
-    const lists: Promise<Int32Array>[] = q.all.map((t) => seg.postings(t.term, t.prefix));
+    const scope = q.scope ?? 'any';
+    const lists: Promise<Int32Array>[] = q.all.map((t) => seg.postings(t.term, t.prefix, scope));
     for (const f of q.fields) {
       if (f.field === 'mailbox') lists.push(seg.postings(mailboxTerm(f.value)));
+      else if (f.field === 'filetype') lists.push(seg.postings(fileTypeTerm(f.value)));
       else
         for (const w of fieldWords(f.value)) lists.push(seg.postings(fieldTerm(f.field, w), true));
     }
@@ -147,7 +149,7 @@ export class SearchIndex {
       if (!c.length) return none;
     }
     const removed: Int32Array[] = await Promise.all(
-      q.none.map((t) => seg.postings(t.term, t.prefix)),
+      q.none.map((t) => seg.postings(t.term, t.prefix, scope)),
     );
     if (this.hidden.epochs.has(seg.epochId)) removed.push(await seg.positionsOf(this.hidden.ids));
     const bySize = q.larger !== undefined || q.smaller !== undefined;

@@ -1,15 +1,26 @@
-import type { IndexedDoc } from './segment-format';
+import { ATTACHMENT_MARK, type IndexedDoc } from './segment-format';
 import { tokenize } from './tokenize';
 
 /**
  * The terms a mail is indexed under: the words ingest found (tokenize.ts) and, so that filters
  * need no mail summary, terms for its fields and facets. Those carry a `field:` prefix; no word
  * or address token contains a colon, so they never collide with a word.
+ *
+ * A word found in an attachment (a text part, a forwarded mail, a document the index job read)
+ * is the term `word` + ATTACHMENT_MARK: it sorts right after the same word of the body, so the
+ * two are read from one dictionary block, a prefix covers both, and `in:attachment` / `in:body`
+ * tell them apart. No token holds a control character, so the mark never collides.
  */
 
-export type FieldName = 'from' | 'to' | 'cc' | 'subject' | 'attachment' | 'mailbox';
+export type FieldName = 'from' | 'to' | 'cc' | 'subject' | 'attachment' | 'mailbox' | 'filetype';
 
-export const fieldTerm = (field: Exclude<FieldName, 'mailbox'>, word: string) => `${field}:${word}`;
+export const attachmentTerm = (word: string) => `${word}${ATTACHMENT_MARK}`;
+export const isAttachmentTerm = (term: string) => term.endsWith(ATTACHMENT_MARK);
+/** `filetype:pdf`: an attachment's file name extension. */
+export const fileTypeTerm = (extension: string) => `ft:${extension.toLowerCase()}`;
+
+export const fieldTerm = (field: Exclude<FieldName, 'mailbox' | 'filetype'>, word: string) =>
+  `${field}:${word}`;
 /** `mailbox:` names an address exactly, or a whole domain (`firma.de`, `@firma.de`). */
 export const mailboxTerm = (value: string) =>
   value.includes('@') && !value.startsWith('@') ? `mb:${value}` : `mb:@${value.replace(/^@/, '')}`;
@@ -20,7 +31,7 @@ const people = (list: { name: string; address: string }[]) =>
 
 export function indexTerms(doc: IndexedDoc, tokens: Iterable<string>): Set<string> {
   const terms = new Set(tokens);
-  const field = (name: Exclude<FieldName, 'mailbox'>, text: string) => {
+  const field = (name: Exclude<FieldName, 'mailbox' | 'filetype'>, text: string) => {
     for (const word of tokenize(text, new Set(), 2_000)) terms.add(fieldTerm(name, word));
   };
   field('from', people(doc.from));
@@ -33,6 +44,10 @@ export function indexTerms(doc: IndexedDoc, tokens: Iterable<string>): Set<strin
     terms.add(mailboxTerm(`@${m.slice(m.lastIndexOf('@') + 1)}`));
   }
   if (doc.attachments.length) terms.add(HAS_ATTACHMENT);
+  for (const a of doc.attachments) {
+    const extension = /\.([\p{L}\p{N}]{1,10})$/u.exec(a.name ?? '')?.[1];
+    if (extension) terms.add(fileTypeTerm(extension));
+  }
   return terms;
 }
 

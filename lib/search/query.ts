@@ -9,12 +9,20 @@ import { fold, hasUmlaut, transliterate } from './tokenize';
  *   -newsletter              without this word
  *   from:müller to:… cc:… subject:"…" attachment:vertrag mailbox:info@firma.de
  *   after:2026-01-01 before:2026-02-01 has:attachment larger:1M smaller:200K
+ *   in:attachment (in:anhang) / in:body (in:text): the words only there; filetype:pdf (dateityp:)
  *
  * Words are folded like the index (case, umlauts, ß). Unknown fields are searched as words, so a
  * typo never silently matches everything.
  */
 
-export type FieldName = 'from' | 'to' | 'cc' | 'subject' | 'attachment' | 'mailbox';
+export type FieldName =
+  | 'from'
+  | 'to'
+  | 'cc'
+  | 'subject'
+  | 'attachment'
+  | 'mailbox'
+  | 'filetype';
 
 export interface TermQuery {
   term: string;
@@ -32,6 +40,8 @@ export interface Query {
   hasAttachment?: boolean;
   larger?: number;
   smaller?: number;
+  /** Where the words must be: the mail's own text, or its attachments (and forwarded mails). */
+  scope?: 'body' | 'attachment';
 }
 
 const FIELDS: Record<string, FieldName> = {
@@ -47,6 +57,19 @@ const FIELDS: Record<string, FieldName> = {
   anhang: 'attachment',
   mailbox: 'mailbox',
   postfach: 'mailbox',
+  filetype: 'filetype',
+  dateityp: 'filetype',
+};
+
+const SCOPES: Record<string, 'body' | 'attachment'> = {
+  attachment: 'attachment',
+  attachments: 'attachment',
+  anhang: 'attachment',
+  anhaenge: 'attachment',
+  anhänge: 'attachment',
+  body: 'body',
+  text: 'body',
+  nachricht: 'body',
 };
 
 export class QueryError extends InputError {
@@ -101,7 +124,11 @@ export function parseQuery(input: string): Query {
     }
     if (key === 'after' || key === 'nach') q.after = day(raw);
     else if (key === 'before' || key === 'vor') q.before = day(raw, true);
-    else if (key === 'has' || key === 'hat') {
+    else if (key === 'in') {
+      const scope = SCOPES[raw.toLowerCase()];
+      if (!scope) throw new QueryError('query.error.in', { value: raw.slice(0, 40) });
+      q.scope = scope;
+    } else if (key === 'has' || key === 'hat') {
       if (!/^(attachments?|anhang|anh[äa]nge)$/i.test(raw))
         throw new QueryError('query.error.has', { value: raw.slice(0, 40) });
       q.hasAttachment = true;
@@ -128,4 +155,5 @@ export const isEmptyQuery = (q: Query): boolean =>
   q.before === undefined &&
   q.hasAttachment === undefined &&
   q.larger === undefined &&
-  q.smaller === undefined;
+  q.smaller === undefined &&
+  q.scope === undefined;

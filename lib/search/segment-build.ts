@@ -4,7 +4,7 @@ import type { MailMetadata } from '../ingest/mime-metadata';
 import type { UnlockedEpoch } from '../vault/epochs';
 import { decryptMailParts, type MailPart } from '../vault/mail-envelope';
 import type { ExtractedText } from '../extract/mail-documents';
-import { indexTerms, invert } from './index-terms';
+import { attachmentTerm, indexTerms, invert } from './index-terms';
 import { tokenize } from './tokenize';
 import { indexedDoc } from './indexed-doc';
 import type { IndexedDoc } from './segment-format';
@@ -105,9 +105,10 @@ export async function buildSegmentWithKeys(
 /** Distinct words a mail's documents add at most (its own text is bounded at ingest alike). */
 const DOCUMENT_WORDS = 100_000;
 
-/** The words of a mail's documents, added to `into`. */
+/** The words of a mail's documents, added to `into` as attachment terms. */
 export function documentWords(extracted: ExtractedText, into: Set<string>): Set<string> {
-  const limit = into.size + DOCUMENT_WORDS;
-  for (const t of extracted.texts) tokenize(t.text, into, limit);
+  const words = new Set<string>();
+  for (const t of extracted.texts) tokenize(t.text, words, DOCUMENT_WORDS);
+  for (const w of words) into.add(attachmentTerm(w));
   return into;
 }

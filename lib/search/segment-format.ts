@@ -83,6 +83,9 @@ export interface SegmentHeader {
   sizes: number;
 }
 
+/** Ends the term of a word found in an attachment (index-terms.ts). */
+export const ATTACHMENT_MARK = '\u0001';
+
 /** Where a dictionary's blocks are: each block's first term and its block number. */
 export interface Dictionary {
   first: string[];
@@ -95,6 +98,8 @@ export interface Dictionary {
  * prefixed), shorter, or the prefix would end inside a surrogate pair.
  */
 export function prefixOf(term: string, length: number): string | undefined {
+  // An attachment word is prefixed as the word: `rech*` finds it in the body and in attachments.
+  if (term.endsWith(ATTACHMENT_MARK)) term = term.slice(0, -1);
   if (term.length < length || term.includes(':')) return undefined;
   const last = term.charCodeAt(length - 1);
   return last >= 0xd800 && last <= 0xdbff ? undefined : term.slice(0, length);

@@ -8,6 +8,7 @@ import {
   readPostings,
   type IndexedDoc,
   prefixOf,
+  ATTACHMENT_MARK,
   type Dictionary,
   type Order,
   type OrderEntry,
@@ -70,6 +71,30 @@ function lowerBound(length: number, before: (i: number) => boolean): number {
   return lo;
 }
 
+/** Where a word is looked for: the mail's own text, its attachments, or either. */
+export type WordScope = 'any' | 'body' | 'attachment';
+
+const attachmentTerm = (word: string) => `${word}${ATTACHMENT_MARK}`;
+const isAttachmentWord = (term: string) => term.endsWith(ATTACHMENT_MARK);
+
+/** Ascending positions in `a` or `b` (each ascending). */
+export function unionSorted(a: Int32Array, b: Int32Array): Int32Array {
+  if (!b.length) return a;
+  if (!a.length) return b;
+  const out = new Int32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.length || j < b.length) {
+    const x = i < a.length ? a[i]! : Infinity;
+    const y = j < b.length ? b[j]! : Infinity;
+    out[n++] = x <= y ? x : y;
+    if (x <= y) i++;
+    if (y <= x) j++;
+  }
+  return out.subarray(0, n);
+}
+
 export class SegmentReader {
   constructor(
     readonly id: string,
@@ -92,19 +117,38 @@ export class SegmentReader {
     return this.source.block(-p - 1, (plain) => readPostings(plain, 0), MEMORY.postings);
   }
 
-  /** Positions of the mails holding `term` (or a term starting with it), ascending. */
-  postings(term: string, prefix = false): Promise<Int32Array> {
-    if (!prefix) return this.termPostings(term, false);
+  /**
+   * Positions of the mails holding `term` (or a term starting with it), ascending. A word is
+   * looked up in the body, in attachments (its attachment term), or both (`any`); field terms
+   * have no attachment form (`body`, the default).
+   */
+  async postings(term: string, prefix = false, scope: WordScope = 'body'): Promise<Int32Array> {
+    if (!prefix) {
+      if (scope === 'body') return this.termPostings(term, false);
+      if (scope === 'attachment') return this.termPostings(attachmentTerm(term), false);
+      // Both forms sort next to each other: the second comes from the same (cached) block.
+      const [body, attached] = await Promise.all([
+        this.termPostings(term, false),
+        this.termPostings(attachmentTerm(term), false),
+      ]);
+      return unionSorted(body, attached);
+    }
     const prefixes = this.header.prefix;
     const { length } = term;
-    if (prefixes && length >= 2 && length <= prefixes.upTo && prefixOf(term, length) === term)
+    if (
+      scope === 'any' &&
+      prefixes &&
+      length >= 2 &&
+      length <= prefixes.upTo &&
+      prefixOf(term, length) === term
+    )
       return this.termPostings(term, false, prefixes);
     // A prefix's union is kept: paging through its results, or sorting them another way, asks
     // for it again, and it costs every list of thousands of terms.
-    if (!this.source.remember) return this.termPostings(term, true);
+    if (!this.source.remember) return this.termPostings(term, true, this.header.dict, scope);
     return this.source
-      .remember(`p:${term}`, async () =>
-        packPositions(await this.termPostings(term, true), this.docs),
+      .remember(`p:${scope}:${term}`, async () =>
+        packPositions(await this.termPostings(term, true, this.header.dict, scope), this.docs),
       )
       .then(unpackPositions);
   }
@@ -113,6 +157,7 @@ export class SegmentReader {
     term: string,
     prefix: boolean,
     of: Dictionary = this.header.dict,
+    scope: WordScope = 'any',
   ): Promise<Int32Array> {
     const first = of.first;
     const b = lowerBound(first.length, (i) => first[i]! <= term) - 1;
@@ -137,7 +182,9 @@ export class SegmentReader {
     for (const dict of await Promise.all(dicts)) {
       let i = lowerBound(dict.terms.length, (k) => dict.terms[k]! < term);
       for (; i < dict.terms.length && dict.terms[i]!.startsWith(term); i++) {
-        if (words && dict.terms[i]!.includes(':', term.length)) continue;
+        const t = dict.terms[i]!;
+        if (words && t.includes(':', term.length)) continue;
+        if (scope !== 'any' && isAttachmentWord(t) !== (scope === 'attachment')) continue;
         const at = dict.at[i]!;
         if (at >= 0) markPostings(dict.data, at, seen);
         else blocks.push(this.listAt(dict, i));

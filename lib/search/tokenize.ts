@@ -37,7 +37,8 @@ export function transliterate(word: string): string {
 export const hasUmlaut = (word: string): boolean => UMLAUTS.test(word);
 
 const ADDRESS_STOP = new Set([...' \t\r\n\f\v<>()[]{}"\',;:@']);
-const isAddressChar = (c: string) => !ADDRESS_STOP.has(c) && !/\s/.test(c);
+// No control characters either: they mark terms (index-terms.ts), and no address holds one.
+const isAddressChar = (c: string) => !ADDRESS_STOP.has(c) && !/[\s\p{Cc}]/u.test(c);
 
 /**
  * The e-mail addresses in `text` as /[^stop]{1,64}@[^stop]{1,190}/g would find them, found from

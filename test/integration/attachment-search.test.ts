@@ -30,7 +30,8 @@ import { stackConfig } from '../helpers/stack-env';
 /**
  * Issue 20 §1–2: words that exist only inside a mail's PDF (on its second page too) or in the
  * names inside its ZIP are found once the index job has read them under its grant; an encrypted
- * PDF is recorded as such and the mail stays searchable by everything else. Until the job ran,
+ * PDF is recorded as such and the mail stays searchable by everything else; `in:anhang`,
+ * `in:text` and `dateityp:` narrow where a word must be. Until the job ran,
  * the mail waits for it instead of entering the index without its documents' text. The text is
  * stored only encrypted under the mail's key.
  */
@@ -122,6 +123,13 @@ describe('search inside attachments', () => {
       // The encrypted PDF's words are not there; the mail is found by everything else.
       expect(await search('fischotter')).toEqual([]);
       expect(await search('unterlagen')).toEqual([id]);
+      // Where a word is: in:anhang / in:text (in:attachment / in:body), and file types.
+      expect(await search('in:anhang zaunkönig')).toEqual([id]);
+      expect(await search('in:text zaunkönig')).toEqual([]);
+      expect(await search('in:body unterlagen')).toEqual([id]);
+      expect(await search('in:attachment unterlagen')).toEqual([]);
+      expect(await search('filetype:pdf kolibri*')).toEqual([id]);
+      expect(await search('dateityp:docx')).toEqual([]);
 
       // What is stored: the text only under the mail's key, and each document's outcome.
       const row = await withTenant(ctx.db, t.tenantId, (tx) =>

@@ -1,6 +1,10 @@
 import { MetadataExtractor, TextBudget, MAX_NESTED_DEPTH } from '../../lib/ingest/mime-metadata';
+import { attachmentTerm as att } from '../../lib/search/index-terms';
 
-/** Issue 20 §1 (ingest part): forwarded mails and text attachments give search tokens. */
+/**
+ * Issue 20 §1 (ingest part): forwarded mails and text attachments give search tokens — as
+ * attachment terms (`in:attachment`), the mail's own text as plain words (`in:body`).
+ */
 
 async function extract(mail: string, budget?: TextBudget) {
   const x = new MetadataExtractor(0, budget);
@@ -54,10 +58,13 @@ it('indexes the words of forwarded mails, forwards inside forwards and their tex
     forward(forward(innermost, 'zwei', 'b2'), 'eins', 'b1'),
   );
   const words = new Set(tokens);
-  for (const w of ['eins', 'zwei', 'zollstockgehause', 'kupferrohre', 'lieferant@extern.example'])
-    expect(words).toContain(w);
+  expect(words).toContain('eins');
+  for (const w of ['zwei', 'zollstockgehause', 'kupferrohre', 'lieferant@extern.example']) {
+    expect(words).toContain(att(w));
+    expect(words).not.toContain(w);
+  }
   // A Latin-1 CSV inside the innermost mail, decoded by its charset.
-  expect(words).toContain('schraubenzieherbrucke');
+  expect(words).toContain(att('schraubenzieherbrucke'));
   expect(metadata.subject).toBe('Fwd eins');
   expect(metadata.attachments).toEqual([
     expect.objectContaining({ contentType: 'message/rfc822', text: 'indexed' }),
@@ -95,9 +102,10 @@ it('indexes HTML and plain-text attachments, not PDFs or images', async () => {
   ].join('\n');
   const { tokens, metadata } = await extract(mail);
   const words = new Set(tokens);
-  expect(words).toContain('hausmeisterdienst');
-  expect(words).toContain('gartenschlauchverlangerung');
+  expect(words).toContain(att('hausmeisterdienst'));
+  expect(words).toContain(att('gartenschlauchverlangerung'));
   expect(words).not.toContain('geheimwortimpdf');
+  expect(words).not.toContain(att('geheimwortimpdf'));
   expect([...words].some((w) => w.includes('spur'))).toBe(false);
   expect(metadata.attachments.map((a) => [a.filename, a.text])).toEqual([
     ['seite.html', 'indexed'],
@@ -127,8 +135,8 @@ it('keeps attachment text only within the mail budget, and says so', async () =>
     '',
   ].join('\n');
   const { tokens, metadata, truncated } = await extract(mail, new TextBudget(1000));
-  expect(tokens).toContain('vorneweg');
-  expect(tokens).not.toContain('hintendran');
+  expect(tokens).toContain(att('vorneweg'));
+  expect(tokens).not.toContain(att('hintendran'));
   expect(truncated).toBe(true);
   expect(metadata.attachments.map((a) => a.text)).toEqual(['indexed', 'truncated']);
 });
@@ -137,7 +145,9 @@ it(`follows forwards ${MAX_NESTED_DEPTH} deep and no deeper`, async () => {
   let mail = innermost;
   for (let d = 0; d <= MAX_NESTED_DEPTH; d++) mail = forward(mail, `tiefe${d}`, `d${d}`);
   const words = new Set((await extract(mail)).tokens);
-  for (let d = 0; d <= MAX_NESTED_DEPTH; d++) expect(words).toContain(`tiefe${d}`);
+  // The outermost mail's own words, then those of each forward inside it.
+  expect(words).toContain(`tiefe${MAX_NESTED_DEPTH}`);
+  for (let d = 0; d < MAX_NESTED_DEPTH; d++) expect(words).toContain(att(`tiefe${d}`));
   // The innermost mail is one level too deep.
-  expect(words).not.toContain('zollstockgehause');
+  expect(words).not.toContain(att('zollstockgehause'));
 });

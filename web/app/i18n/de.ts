@@ -156,7 +156,7 @@ export const de = {
   'mail.title': 'Archiv',
   'mail.search': 'Suche',
   'mail.searchHint':
-    'Wörter, "Phrasen", Präfix*, -ausschließen, from:, to:, subject:, attachment:, after:JJJJ-MM-TT, before:, has:attachment, larger:1M',
+    'Wörter, "Phrasen", Präfix*, -ausschließen, from:, to:, subject:, attachment:, after:JJJJ-MM-TT, before:, has:attachment, in:anhang, in:text, dateityp:pdf, larger:1M',
   'mail.searchSubmit': 'Suchen',
   'mail.filters': 'Filter',
   'mail.from': 'Von',
@@ -450,6 +450,7 @@ export const de = {
   'query.error.size': '„{value}“ ist keine Größe (z. B. 500K, 2M).',
   'query.error.date': '„{value}“ ist kein Datum (JJJJ-MM-TT).',
   'query.error.long': 'Die Suchanfrage ist zu lang (höchstens 1000 Zeichen).',
+  'query.error.in': '„in:{value}“ kennt die Suche nicht; gemeint ist wohl in:anhang oder in:text.',
   'query.error.has': '„has:{value}“ kennt die Suche nicht; gemeint ist wohl has:anhang.',
   'import.skip.tooLarge': 'größer als {mib} MiB (die Größengrenze des Archivs)',
   'import.skip.empty': 'leer',

@@ -151,7 +151,7 @@ export const en: Record<MessageKey, string> = {
   'mail.title': 'Archive',
   'mail.search': 'Search',
   'mail.searchHint':
-    'words, "phrases", prefix*, -exclude, from:, to:, subject:, attachment:, after:YYYY-MM-DD, before:, has:attachment, larger:1M',
+    'words, "phrases", prefix*, -exclude, from:, to:, subject:, attachment:, after:YYYY-MM-DD, before:, has:attachment, in:attachment, in:body, filetype:pdf, larger:1M',
   'mail.searchSubmit': 'Search',
   'mail.filters': 'Filters',
   'mail.from': 'From',
@@ -437,6 +437,7 @@ export const en: Record<MessageKey, string> = {
   'query.error.size': '“{value}” is not a size (e.g. 500K, 2M).',
   'query.error.date': '“{value}” is not a date (YYYY-MM-DD).',
   'query.error.long': 'The query is too long (at most 1000 characters).',
+  'query.error.in': 'The search does not know “in:{value}”; did you mean in:attachment or in:body?',
   'query.error.has': 'The search does not know “has:{value}”; did you mean has:attachment?',
   'import.skip.tooLarge': 'larger than {mib} MiB (the archive’s size limit)',
   'import.skip.empty': 'empty',
