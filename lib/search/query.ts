@@ -15,14 +15,7 @@ import { fold, hasUmlaut, transliterate } from './tokenize';
  * typo never silently matches everything.
  */
 
-export type FieldName =
-  | 'from'
-  | 'to'
-  | 'cc'
-  | 'subject'
-  | 'attachment'
-  | 'mailbox'
-  | 'filetype';
+export type FieldName = 'from' | 'to' | 'cc' | 'subject' | 'attachment' | 'mailbox' | 'filetype';
 
 export interface TermQuery {
   term: string;
