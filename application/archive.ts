@@ -1,3 +1,4 @@
+import { mailAttachmentText, type AttachmentTextStatus } from '../lib/search/attachment-text';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
 import { recordAudit, type AuditInput } from '../lib/audit/record';
@@ -68,7 +69,7 @@ export type BrowseResult =
   | { kind: 'error'; code: string; params: Record<string, string | number> }
   | {
       kind: 'ok';
-      hits: (IndexedDoc & { snippet?: Snippet })[];
+      hits: (IndexedDoc & { snippet?: Snippet; snippetSource?: SnippetSource })[];
       total: number;
       /** True when phrase checks stopped early: `total` is an upper bound. */
       approximate: boolean;
@@ -78,6 +79,12 @@ export type BrowseResult =
       pending: number;
       nextCursor?: string;
     };
+
+/** The attachment a snippet was cut from. */
+export interface SnippetSource {
+  filename: string;
+  page?: number;
+}
 
 /** Mails larger than this get no snippet (reading them would slow every result page). */
 const SNIPPET_MAX_SIZE = 2 * 1024 * 1024;
@@ -248,11 +255,31 @@ export function createArchive(deps: ArchiveDeps) {
           });
           const result = await idx.search(query, options);
           const words = query.all.filter((t) => t.term.length > 1);
+          // A hit's excerpt: from the mail's own text, else (or with in:attachment) from the
+          // documents the index job read, naming the file and page it comes from.
+          const excerpt = async (doc: IndexedDoc) => {
+            const own =
+              query.scope !== 'attachment' && doc.size <= SNIPPET_MAX_SIZE
+                ? snippet(await text(doc), words)
+                : undefined;
+            if (own || query.scope === 'body') return own && { snippet: own };
+            const documents = await mailAttachmentText(db, session.tenantId, keyring, doc.id);
+            for (const part of documents?.texts ?? []) {
+              const found = snippet(part.text, words);
+              if (found)
+                return {
+                  snippet: found,
+                  snippetSource: {
+                    filename: part.filename,
+                    ...(part.page ? { page: part.page } : {}),
+                  },
+                };
+            }
+            return undefined;
+          };
           const hits = await Promise.all(
             result.hits.map(async (doc) =>
-              words.length && doc.size <= SNIPPET_MAX_SIZE
-                ? { ...doc, snippet: snippet(await text(doc), words) }
-                : doc,
+              words.length ? { ...doc, ...(await excerpt(doc)) } : doc,
             ),
           );
           return {
@@ -308,6 +335,10 @@ export function createArchive(deps: ArchiveDeps) {
           doc: IndexedDoc;
           mail: StoredMail;
           view: Omit<MailView, 'html'> & { hasHtml: boolean; blockedImages: number };
+          /** What the search holds of each attachment, by index. */
+          attachmentText: AttachmentTextStatus[];
+          /** …and of documents inside forwarded mails, under the forward's index. */
+          nestedText: { index: number; filename: string; status: AttachmentTextStatus }[];
         }
       | undefined
     > {
@@ -320,10 +351,15 @@ export function createArchive(deps: ArchiveDeps) {
       const blockedImages = html
         ? safeHtml(html, { cidUrl: () => '', allowRemoteImages: false }).blockedImages
         : 0;
+      const text = await withKeys(session, cookie, (_unlocked, keyring) =>
+        mailAttachmentText(deps.db, session.tenantId, keyring, messageId),
+      );
       return {
         doc: opened.doc,
         mail: opened.mail,
         view: { ...view, hasHtml: !!html, blockedImages },
+        attachmentText: text?.status ?? [],
+        nestedText: text?.nested ?? [],
       };
     },
 

@@ -1,3 +1,4 @@
+import { indexBacklog } from '../lib/search/index-store';
 import type { Argon2Params } from '../lib/crypto/password';
 import type { Db } from '../lib/db';
 import {
@@ -94,6 +95,8 @@ export function createPortalServices(
         uiLink: admin ? temporalUiLink(t.uiUrl, t.namespace, r) : undefined,
       }));
     },
+    /** What the index job still has to do (queue counts only: nothing is decrypted). */
+    indexBacklog: (session: SessionInfo) => indexBacklog(db, session.tenantId),
     /** Starts an integrity check of the tenant now (one at a time per tenant). */
     startIntegrityCheck: async (session: SessionInfo): Promise<'started' | 'running'> => {
       const t = await temporal();

@@ -30,6 +30,7 @@ const STEPS: Step[] = [
   { title: 'Crypto', script: 'bench/crypto.ts' },
   { title: 'Payload codec and TSA', script: 'bench/codec-tsa.ts' },
   { title: 'PDF and export', script: 'bench/pdf-export.ts' },
+  { title: 'Attachment text extraction', script: 'bench/extract.ts' },
   { title: 'Ledger', script: 'bench/ledger.ts', args: [full ? '1000000' : '100000'] },
   {
     title: 'Search',

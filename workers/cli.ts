@@ -1,3 +1,4 @@
+import { rebuildIndex } from '../lib/search/index-store';
 import Table from 'cli-table3';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -252,6 +253,21 @@ ingest
     withDb(async (db) => {
       for (const a of await listIngestAddresses(db, opts.tenant))
         console.log(`${a.address}\tsince ${a.createdAt.toISOString()}`);
+    }),
+  );
+
+const search = program.command('search').description("a tenant's encrypted search index");
+search
+  .command('rebuild')
+  .description(
+    'drop the index and queue every mail again; documents never read (PDF, Office…) are read ' +
+      'first. The work runs while a user of the tenant is signed in (it needs their keys).',
+  )
+  .requiredOption('--tenant <id>', 'the tenant')
+  .action((opts: { tenant: string }) =>
+    withDb(async (db) => {
+      const queued = await rebuildIndex(db, opts.tenant, operator());
+      console.log(`${queued} mails queued; the index is rebuilt at the next sign-in of the tenant`);
     }),
   );
 

@@ -41,6 +41,10 @@ export const AUDIT_EVENTS = {
   'user.added': { feature: 'vault', summary: 'a user was given access to the tenant key' },
   'user.removed': { feature: 'vault', summary: "a user's access removed (at key rotation)" },
 
+  'search.rebuilt': {
+    feature: 'archive',
+    summary: "the tenant's search index was dropped and queued to be rebuilt from its mails",
+  },
   'ingest_address.added': { feature: 'ingestAddresses', summary: 'ingest address added' },
   'ingest_address.removed': { feature: 'ingestAddresses', summary: 'ingest address removed' },
   'ingest_credential.created': {

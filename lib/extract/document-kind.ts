@@ -1,7 +1,8 @@
 /**
- * Which attachments the index job reads text from (decision 0022): formats that need a parser of
- * their own, told by content type or, for the generic `application/octet-stream` many clients
- * send, by file name. Text, CSV and HTML are read at ingest and are not listed here.
+ * Which attachments give text, and where (decision 0022): forwarded mails, text, CSV and HTML at
+ * ingest (`textKind`); formats that need a parser of their own in the index job (`documentKind`),
+ * told by content type or, for the generic `application/octet-stream` many clients send, by file
+ * name.
  */
 
 export const DOCUMENT_KINDS = [
@@ -59,4 +60,19 @@ export function documentKind(
   if (type && type !== 'application/octet-stream') return undefined;
   const extension = /\.([a-z0-9]{1,5})$/i.exec(fileName ?? '')?.[1]?.toLowerCase();
   return extension ? BY_EXTENSION[extension] : undefined;
+}
+
+const MAIL_TYPES = new Set(['message/rfc822', 'message/global']);
+
+/** Which attachments give text at ingest; PDF, office files and images do not. */
+export function textKind(
+  contentType: string | undefined,
+  filename: string | undefined,
+): 'mail' | 'text' | 'html' | undefined {
+  const type = (contentType ?? '').toLowerCase();
+  const ext = /\.([a-z0-9]+)$/i.exec(filename ?? '')?.[1]?.toLowerCase();
+  if (MAIL_TYPES.has(type) || ext === 'eml') return 'mail';
+  if (type === 'text/html' || ext === 'html' || ext === 'htm') return 'html';
+  if (type.startsWith('text/') || ext === 'txt' || ext === 'csv') return 'text';
+  return undefined;
 }

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { AttachmentStream } from 'mailparser';
 import { attachmentName, mailParser } from '../mail/read';
-import { documentKind, type DocumentKind } from './document-kind';
+import { documentKind, textKind, type DocumentKind } from './document-kind';
 import type { UnreadableReason } from './document-text';
 import type { DocumentExtractor } from './extractor';
 
@@ -19,6 +19,8 @@ export interface ExtractedPart {
   filename: string;
   kind: DocumentKind;
   status: 'indexed' | 'truncated' | UnreadableReason;
+  /** Inside a forwarded mail (the attachment at `index` is that mail). */
+  nested?: true;
 }
 
 export interface ExtractedText {
@@ -37,8 +39,23 @@ export function readMailDocuments(
   extractor: DocumentExtractor,
   budget = DOCUMENT_TEXT_BUDGET,
 ): Promise<ExtractedText> {
+  return read(plain, extractor, { left: budget }, 0);
+}
+
+/** Forwarded mails inside forwarded mails are read this deep (as at ingest). */
+const MAX_DEPTH = 3;
+
+/**
+ * One mail's (or forwarded mail's) documents. A forwarded mail's are listed under the forward's
+ * own attachment index, named `forward.eml › file.pdf`, so the mail page can place them.
+ */
+function read(
+  plain: Readable,
+  extractor: DocumentExtractor,
+  budget: { left: number },
+  depth: number,
+): Promise<ExtractedText> {
   const out: ExtractedText = { v: 1, parts: [], texts: [] };
-  let left = budget;
   const p = mailParser();
   return new Promise((resolve) => {
     let index = 0;
@@ -55,6 +72,22 @@ export function readMailDocuments(
       const at = index++;
       const filename = attachmentName(part.filename, at);
       const kind = documentKind(part.contentType, part.filename);
+      if (!kind && textKind(part.contentType, part.filename) === 'mail' && depth < MAX_DEPTH) {
+        const inner = read(part.content as Readable, extractor, budget, depth + 1);
+        work = work.then(async () => {
+          const found = await inner;
+          for (const x of found.parts)
+            out.parts.push({
+              ...x,
+              index: at,
+              filename: `${filename} › ${x.filename}`,
+              nested: true,
+            });
+          for (const x of found.texts) out.texts.push({ ...x, index: at });
+          part.release?.();
+        });
+        return;
+      }
       if (!kind) {
         part.content.resume();
         part.content.on('end', () => part.release?.());
@@ -77,11 +110,11 @@ export function readMailDocuments(
           const result =
             size > extractor.limits.maxInputBytes
               ? ({ ok: false, reason: 'too-large' } as const)
-              : await extractor.extract(Buffer.concat(chunks), kind, left);
+              : await extractor.extract(Buffer.concat(chunks), kind, budget.left);
           chunks.length = 0;
           if (result.ok) {
             for (const page of result.pages) {
-              left -= page.text.length;
+              budget.left -= page.text.length;
               out.texts.push({ index: at, ...page });
             }
             out.parts.push({

@@ -1,3 +1,4 @@
+import { documentKind, textKind } from '../extract/document-kind';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { convert } from 'html-to-text';
@@ -34,11 +35,17 @@ export interface MailMetadata {
     sha256: string;
     /** Its words are in the search tokens: whole, or up to the per-mail budget. */
     text?: 'indexed' | 'truncated';
+    /** A forwarded mail with documents (PDF, Office…) for the index job to read, at any depth. */
+    containsDocuments?: true;
   }[];
   textLength: number;
   hasHtml: boolean;
   parseError?: string;
 }
+
+/** Whether the index job has documents to read in this mail (its own, or in forwarded mails). */
+export const hasDocuments = (meta: Pick<MailMetadata, 'attachments'>): boolean =>
+  meta.attachments.some((a) => a.containsDocuments || documentKind(a.contentType, a.filename));
 
 /** Metadata of a mail nothing could be read from (yet). */
 export function emptyMetadata(): MailMetadata {
@@ -85,21 +92,6 @@ export class TextBudget {
     this.left -= n;
     return true;
   }
-}
-
-const MAIL_TYPES = new Set(['message/rfc822', 'message/global']);
-
-/** Which attachments give text at ingest; PDF, office files and images do not (issue 20). */
-export function textKind(
-  contentType: string | undefined,
-  filename: string | undefined,
-): 'mail' | 'text' | 'html' | undefined {
-  const type = (contentType ?? '').toLowerCase();
-  const ext = /\.([a-z0-9]+)$/i.exec(filename ?? '')?.[1]?.toLowerCase();
-  if (MAIL_TYPES.has(type) || ext === 'eml') return 'mail';
-  if (type === 'text/html' || ext === 'html' || ext === 'htm') return 'html';
-  if (type.startsWith('text/') || ext === 'txt' || ext === 'csv') return 'text';
-  return undefined;
 }
 
 /** Bytes in the part's declared charset (UTF-8 when it names none or one we do not know). */
@@ -202,6 +194,7 @@ export class MetadataExtractor extends Writable {
               content.on('end', () => {
                 void (async () => {
                   let text: 'indexed' | 'truncated' | undefined;
+                  let containsDocuments = false;
                   if (nested) {
                     nested.end();
                     const inner = await nested.result;
@@ -209,6 +202,7 @@ export class MetadataExtractor extends Writable {
                     for (const t of inner.tokens)
                       attachmentWords.add(isAttachmentTerm(t) ? t.slice(0, -1) : t);
                     text = inner.truncated ? 'truncated' : 'indexed';
+                    if (hasDocuments(inner.metadata)) containsDocuments = true;
                   } else if (kind === 'text' || kind === 'html') {
                     const decoded = decodeText(Buffer.concat(kept), part);
                     tokenize(kind === 'html' ? htmlText(decoded) : decoded, attachmentWords);
@@ -221,6 +215,7 @@ export class MetadataExtractor extends Writable {
                     size,
                     sha256: hash.digest('hex'),
                     ...(text ? { text } : {}),
+                    ...(containsDocuments ? { containsDocuments: true as const } : {}),
                   });
                   part.release?.();
                   done();

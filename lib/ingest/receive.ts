@@ -8,13 +8,12 @@ import type { Logger } from '../log';
 import { classForAddresses } from '../retention/classes';
 import { holdNewMail } from '../retention/holds';
 import { DEFAULT_CLASS } from '../retention/periods';
-import { documentKind } from '../extract/document-kind';
 import { indexedDoc } from '../search/indexed-doc';
 import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
 import { bind } from '../crypto/bindings';
 import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';
 import type { ArchiveStarter } from './archive-batcher';
-import { emptyMetadata, MetadataExtractor, type MailMetadata } from './mime-metadata';
+import { emptyMetadata, hasDocuments, MetadataExtractor, type MailMetadata } from './mime-metadata';
 import { deleteStaging, StagingUpload } from './staging';
 
 /**
@@ -337,7 +336,7 @@ async function register(
       .execute();
     // Documents (PDF, Office…) are read by the index job under its grant (decision 0022); until
     // then the mail waits for them instead of entering the index without their text.
-    if (inserted && meta.attachments.some((a) => documentKind(a.contentType, a.filename)))
+    if (inserted && hasDocuments(meta))
       await tx
         .insertInto('search_extract_queue')
         .values({ message_id: message.id, tenant_id: tenantId })

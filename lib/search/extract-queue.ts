@@ -5,7 +5,8 @@ import type { DocumentExtractor } from '../extract/extractor';
 import { readMailDocuments, type ExtractedText } from '../extract/mail-documents';
 import { openMail } from '../mail/open';
 import type { EpochKeyring } from '../vault/epoch-keyring';
-import { encryptMailPart } from '../vault/mail-envelope';
+import { decryptMailPart, encryptMailPart } from '../vault/mail-envelope';
+import { hasDocuments as listsDocuments, type MailMetadata } from '../ingest/mime-metadata';
 import type { TenantKeys } from '../vault/session';
 
 /**
@@ -38,14 +39,14 @@ export async function extractQueued(
     tx
       .selectFrom('search_extract_queue as q')
       .innerJoin('messages as m', 'm.id', 'q.message_id')
-      .select(['m.id', 'm.epoch_id', 'm.sealed_dek', 'm.deleted_at'])
+      .select(['m.id', 'm.epoch_id', 'm.sealed_dek', 'm.enc_metadata', 'm.deleted_at'])
       .orderBy('q.queued_at')
       .limit(batch)
       .execute(),
   );
   for (const row of rows) {
     let sealed: Buffer | null = null;
-    if (!row.deleted_at && row.sealed_dek) {
+    if (!row.deleted_at && row.sealed_dek && (await hasDocuments(tenantId, keyring, row))) {
       const extracted = await readMail(deps, tenantId, keyring, row.id);
       sealed = await encryptMailPart(
         await keyring.get(row.epoch_id),
@@ -69,6 +70,31 @@ export async function extractQueued(
     });
   }
   return rows.length;
+}
+
+/**
+ * Whether the mail's metadata lists a document: a rebuild queues every mail, and most have none —
+ * those cost a metadata decryption, not a fetch of their body.
+ */
+async function hasDocuments(
+  tenantId: string,
+  keyring: EpochKeyring,
+  row: { id: string; epoch_id: string; sealed_dek: Buffer | null; enc_metadata: Buffer | null },
+): Promise<boolean> {
+  if (!row.enc_metadata) return false;
+  const meta = JSON.parse(
+    (
+      await decryptMailPart(
+        await keyring.get(row.epoch_id),
+        tenantId,
+        row.id,
+        row.sealed_dek!,
+        'mail-metadata',
+        row.enc_metadata,
+      )
+    ).toString('utf8'),
+  ) as MailMetadata;
+  return listsDocuments(meta);
 }
 
 /**

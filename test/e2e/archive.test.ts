@@ -1,3 +1,4 @@
+import { textPdf } from '../helpers/raw-pdf';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -56,7 +57,8 @@ const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
   'base64',
 );
-const PDF = Buffer.from('%PDF-1.4\n% Vertragsentwurf Müller\n%%EOF\n', 'utf8');
+// A real PDF with a word only it holds: the index job reads it (issue 20).
+const PDF = textPdf('Vertragsentwurf Zaunkoenigweg');
 
 const DOMAIN = 'e2e-archiv.example';
 const INGEST = `journal@${DOMAIN}`;
@@ -229,6 +231,13 @@ describe('the archive in Chromium', () => {
     ]);
     expect(await search(owner, 'from:müller')).toEqual(['Lieferung Heizkörper']);
     expect(await search(owner, 'unterschr*')).toEqual(['Entwurf zur Unterschrift']);
+    // A word only the PDF holds: found, the excerpt naming the file and page it comes from.
+    expect(await search(owner, 'zaunkoenigweg')).toEqual(['Entwurf zur Unterschrift']);
+    expect(await owner.getByTestId('snippet-source').textContent()).toMatch(
+      /Vertrag-Müller\.pdf, Seite 1/,
+    );
+    expect(await search(owner, 'in:text zaunkoenigweg')).toEqual([]);
+    expect(await search(owner, 'dateityp:pdf')).toEqual(['Entwurf zur Unterschrift']);
     expect(await search(owner, 'newsletter -logo')).toEqual(['Feindlich tracking-pixel']);
     expect(await search(owner, 'Feindlich has:attachment')).toEqual([]);
     await owner.goto(`${BASE}/mail?q=after:2026-13-01`);
@@ -252,6 +261,7 @@ describe('the archive in Chromium', () => {
     const att = owner.getByTestId('attachment');
     expect(await att.textContent()).toMatch(/Vertrag-Müller\.pdf/);
     expect(await att.textContent()).toContain(sha(PDF));
+    expect(await owner.getByTestId('attachment-text').textContent()).toBe('Inhalt durchsuchbar');
 
     const original = await owner.request.get(`${BASE}/mail/${ids.attachment}/original`);
     expect(original.status()).toBe(200);

@@ -9,9 +9,10 @@ import PDFDocument from 'pdfkit';
 import { LmtpClient } from '../../infra/lmtp-client';
 import { withTenant } from '../../lib/db/tenant-scope';
 import type { ExtractedText } from '../../lib/extract/mail-documents';
+import { mailAttachmentText } from '../../lib/search/attachment-text';
 import { BlockCache } from '../../lib/search/block-cache';
 import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
-import { mergeAll } from '../../lib/search/index-store';
+import { mergeAll, rebuildIndex } from '../../lib/search/index-store';
 import { parseQuery } from '../../lib/search/query';
 import { openIndex } from '../../lib/search/tenant-index';
 import { lock, unlock, unlockEpoch } from '../../lib/vault';
@@ -66,7 +67,10 @@ function mailWith(subject: string, parts: { name: string; type: string; data: Ui
           (p) =>
             `--${boundary}\nContent-Type: ${p.type}; name="${p.name}"\n` +
             `Content-Disposition: attachment; filename="${p.name}"\n` +
-            `Content-Transfer-Encoding: base64\n\n${base64(p.data)}\n`,
+            // A forwarded mail goes as it is (RFC 2046 allows no base64 for message/rfc822).
+            (p.type === 'message/rfc822'
+              ? `Content-Transfer-Encoding: 8bit\n\n${Buffer.from(p.data).toString('utf8')}\n`
+              : `Content-Transfer-Encoding: base64\n\n${base64(p.data)}\n`),
         )
         .join('') +
       `--${boundary}--\n`,
@@ -112,6 +116,12 @@ describe('search inside attachments', () => {
         tx.selectFrom('search_extract_queue').select('message_id').execute(),
       );
       expect(waiting.map((w) => w.message_id)).toEqual([id]);
+      // The mail page says so, per attachment.
+      expect((await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!.status).toEqual([
+        'pending',
+        'pending',
+        'pending',
+      ]);
 
       await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
       expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(1);
@@ -146,9 +156,98 @@ describe('search inside attachments', () => {
         { index: 2, filename: 'Fotos.zip', kind: 'zip', status: 'indexed' },
       ]);
       expect(extracted.texts.filter((x) => x.index === 0).map((x) => x.page)).toEqual([1, 2]);
+      // …and the mail page names the unreadable one, with its reason.
+      expect((await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!.status).toEqual([
+        'indexed',
+        'encrypted',
+        'indexed',
+      ]);
+
+      // A mail archived before documents were read (as every mail before this release): its
+      // PDF's words are not found — until an operator rebuilds the index, which reads them.
+      await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.updateTable('messages').set({ enc_extracted: null }).where('id', '=', id).execute(),
+      );
+      const plain = mailWith('Nur Text', []);
+      const lmtp2 = await LmtpClient.connect(cfg.LMTP_PORT);
+      try {
+        await lmtp2.send(plain, 'journal@mta.example', ['archiv@anhang.example']);
+      } finally {
+        lmtp2.close();
+      }
+      await sealedMessages(ctx, t, 2);
+      const queued = await rebuildIndex(ctx.db, t.tenantId, {
+        type: 'operator',
+        label: 'cli:test',
+      });
+      expect(queued).toBe(2);
+      expect(await search('unterlagen')).toEqual([]);
+      const again = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('search_extract_queue').select('message_id').execute(),
+      );
+      expect(again).toHaveLength(2);
+      const audited = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('audit_events').select('action').where('action', '=', 'search.rebuilt').execute(),
+      ); // prettier-ignore
+      expect(audited).toHaveLength(1);
+      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
+      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(2);
+      expect(await search('kolibrirechnung')).toEqual([id]);
+      expect((await search('unterlagen')).sort()).toHaveLength(2);
+      // The mail without documents was let through on its metadata: nothing read, nothing stored.
+      const plainRow = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select('enc_extracted').where('id', '!=', id).executeTakeFirstOrThrow(),
+      ); // prettier-ignore
+      expect(plainRow.enc_extracted).toBeNull();
     } finally {
       keyring.dispose();
       lock(session);
     }
-  }, 180_000);
+  }, 240_000);
+
+  it('reads a PDF inside a forwarded mail inside a forwarded mail', async () => {
+    const t = await archiveTenant(ctx, 'Weiterleitung GmbH', 'archiv@weiter.example');
+    const inner = mailWith('Original mit Anhang', [
+      { name: 'Angebot.pdf', type: 'application/pdf', data: await pdf(['Angebot Wanderfalke']) },
+    ]);
+    const middle = mailWith('Fwd: Original', [
+      { name: 'original.eml', type: 'message/rfc822', data: inner },
+    ]);
+    const outer = mailWith('Fwd: Fwd: Original', [
+      { name: 'weitergeleitet.eml', type: 'message/rfc822', data: middle },
+    ]);
+    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
+    try {
+      const reply = await lmtp.send(outer, 'journal@mta.example', ['archiv@weiter.example']);
+      expect(reply.data['archiv@weiter.example']).toMatch(/^250/);
+    } finally {
+      lmtp.close();
+    }
+    const [archived] = await sealedMessages(ctx, t, 1);
+    const id = archived!.row.id;
+    const session = await unlock(ctx.db, { tenantId: t.tenantId, email: t.email, password: PASSWORD, argon2: FAST_ARGON2 }); // prettier-ignore
+    const keyring = new EpochKeyring(ctx.db, session);
+    try {
+      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
+      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(1);
+      await mergeAll(ctx.db, session, keyring);
+      const index = await openIndex(ctx.db, t.tenantId, keyring, new BlockCache(16 * 2 ** 20));
+      const ids = async (q: string) => (await index.search(parseQuery(q))).hits.map((d) => d.id);
+      expect(await ids('wanderfalke')).toEqual([id]);
+      expect(await ids('in:anhang wanderfalke')).toEqual([id]);
+      expect(await ids('in:text wanderfalke')).toEqual([]);
+      const text = (await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!;
+      expect(text.status).toEqual(['indexed']);
+      expect(text.nested).toEqual([
+        {
+          index: 0,
+          filename: 'weitergeleitet.eml › original.eml › Angebot.pdf',
+          status: 'indexed',
+        },
+      ]);
+    } finally {
+      keyring.dispose();
+      lock(session);
+    }
+  }, 120_000);
 });

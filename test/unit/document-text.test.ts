@@ -7,6 +7,7 @@ import { strToU8, zipSync } from 'fflate';
 import PDFDocument from 'pdfkit';
 import { documentKind } from '../../lib/extract/document-kind';
 import { DocumentExtractor } from '../../lib/extract/extractor';
+import { pdfStream, rawPdf, textPdf } from '../helpers/raw-pdf';
 
 /**
  * Attachment text on extraction threads (issue 20): pages of a PDF, names in a ZIP, and every way
@@ -28,29 +29,6 @@ async function pdf(pages: string[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A PDF of raw objects (numbered from 1), with a correct cross-reference table. */
-function rawPdf(objects: (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from('%PDF-1.7\n')];
-  const offsets: number[] = [];
-  let at = parts[0]!.length;
-  objects.forEach((o, i) => {
-    const b = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), Buffer.from(o), Buffer.from('\nendobj\n')]);
-    offsets.push(at);
-    parts.push(b);
-    at += b.length;
-  });
-  const xref = [`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`, ...offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`)].join('');
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${at}\n%%EOF\n`));
-  return Buffer.concat(parts);
-} // prettier-ignore
-
-const stream = (dict: string, content: Buffer) =>
-  Buffer.concat([
-    Buffer.from(`<< ${dict} /Length ${content.length} >>\nstream\n`),
-    content,
-    Buffer.from('\nendstream'),
-  ]);
-
 /**
  * A PDF of 2 KB that asks for 10⁹ drawings: nine levels of forms, each drawing the next ten
  * times, the last a word.
@@ -59,7 +37,7 @@ function busyPdf(): Buffer {
   const levels = 9;
   const font = 5 + levels;
   const forms = Array.from({ length: levels }, (_, i) =>
-    stream(
+    pdfStream(
       `/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /XObject << /X ${6 + i} 0 R >> /Font << /F1 ${font} 0 R >> >>`,
       Buffer.from(i < levels - 1 ? Array(10).fill('q /X Do Q').join(' ') : 'BT /F1 12 Tf 72 72 Td (immer) Tj ET'),
     ),
@@ -68,7 +46,7 @@ function busyPdf(): Buffer {
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /XObject << /X 5 0 R >> >> >>',
-    stream('', Buffer.from('/X Do')),
+    pdfStream('', Buffer.from('/X Do')),
     ...forms,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
   ]);
@@ -104,6 +82,15 @@ describe('attachment text extraction', () => {
       { page: 1, text: expect.stringContaining('Zaunkönig') },
       { page: 2, text: expect.stringContaining('Kolibrirechnung') },
     ]);
+  });
+
+  it('reads a PDF written by hand, as the end-to-end tests send one', async () => {
+    expect(
+      await extractor.extract(textPdf('Vertragsentwurf Zaunkoenigweg'), 'pdf', 1000),
+    ).toMatchObject({
+      ok: true,
+      pages: [{ page: 1, text: expect.stringContaining('Zaunkoenigweg') }],
+    });
   });
 
   it('cuts the text at the character limit and says so', async () => {

@@ -14,7 +14,9 @@ export const SENDERS_MAX = 3;
 export const clip = (text: string, max: number) =>
   text.length > max ? `${text.slice(0, max - 1)}…` : text;
 
-export function listRow(doc: IndexedDoc & { snippet?: Snippet }) {
+export function listRow(
+  doc: IndexedDoc & { snippet?: Snippet; snippetSource?: { filename: string; page?: number } },
+) {
   return {
     id: doc.id,
     receivedAt: doc.receivedAt,
@@ -27,5 +29,9 @@ export function listRow(doc: IndexedDoc & { snippet?: Snippet }) {
     moreSenders: Math.max(0, doc.from.length - SENDERS_MAX),
     attachments: doc.attachments.length,
     snippet: doc.snippet,
+    snippetSource: doc.snippetSource && {
+      filename: clip(doc.snippetSource.filename, PERSON_MAX),
+      page: doc.snippetSource.page,
+    },
   };
 }

@@ -12,13 +12,14 @@ import { rolesFor } from '../permissions';
  */
 export async function loader({ request, context }: LoaderArgs) {
   const { session } = await requireRole(request, context, rolesFor('/jobs'));
+  const backlog = await context.services.indexBacklog(session);
   try {
     return data(
-      { jobs: await context.services.listJobs(session), unavailable: false },
+      { jobs: await context.services.listJobs(session), unavailable: false, backlog },
       { headers: { 'Cache-Control': 'no-store' } },
     );
   } catch {
-    return data({ jobs: [], unavailable: true }, { status: 503 });
+    return data({ jobs: [], unavailable: true, backlog }, { status: 503 });
   }
 }
 
@@ -35,11 +36,16 @@ const TYPES: Record<string, MessageKey> = {
 
 export default function Jobs() {
   const t = useT();
-  const { jobs, unavailable } = useLoaderData<typeof loader>();
+  const { jobs, unavailable, backlog } = useLoaderData<typeof loader>();
   return (
     <div className="wide">
       <h1>{t('jobs.title')}</h1>
       <p>{t('jobs.intro')}</p>
+      {backlog.queued + backlog.extracting > 0 && (
+        <p data-testid="index-backlog">
+          {t('jobs.indexBacklog', { n: backlog.queued, documents: backlog.extracting })}
+        </p>
+      )}
       {unavailable && <Alert>{t('jobs.unavailable')}</Alert>}
       <table className="list">
         <thead>

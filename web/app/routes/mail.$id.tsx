@@ -35,6 +35,8 @@ export async function loader({ request, context, params }: LoaderArgs) {
       size: r.mail.size,
       ledgerIndex: r.mail.ledgerIndex,
       view: r.view,
+      attachmentText: r.attachmentText,
+      nestedText: r.nestedText,
     },
     { headers: { 'Cache-Control': 'no-store' } },
   );
@@ -156,6 +158,7 @@ export default function MailPage() {
             <tr>
               <th scope="col">{t('mail.attachment')}</th>
               <th scope="col">{t('mail.size')}</th>
+              <th scope="col">{t('mail.attachmentSearch')}</th>
               <th scope="col">SHA-256</th>
             </tr>
           </thead>
@@ -169,6 +172,19 @@ export default function MailPage() {
                   <small>{a.contentType}</small>
                 </td>
                 <td>{byteSize(t.lang, a.size)}</td>
+                <td data-testid="attachment-text">
+                  {t(`mail.attachmentText.${m.attachmentText[a.index] ?? 'name'}`)}
+                  {m.nestedText
+                    .filter((n) => n.index === a.index)
+                    .map((n, i) => (
+                      <div key={i} data-testid="nested-text">
+                        <small>
+                          {n.filename.split(' › ').slice(1).join(' › ')}:{' '}
+                          {t(`mail.attachmentText.${n.status}`)}
+                        </small>
+                      </div>
+                    ))}
+                </td>
                 <td>
                   <code className="hash">{a.sha256}</code>
                 </td>

@@ -149,6 +149,16 @@ export default function MailList() {
                       </a>
                       {m.snippet && (
                         <div className="snippet" data-testid="snippet">
+                          {m.snippetSource && (
+                            <span className="snippet-source" data-testid="snippet-source">
+                              {m.snippetSource.page
+                                ? t('mail.snippetInPage', {
+                                    file: m.snippetSource.filename,
+                                    page: m.snippetSource.page,
+                                  })
+                                : t('mail.snippetIn', { file: m.snippetSource.filename })}{' '}
+                            </span>
+                          )}
                           {m.snippet.map((p, i) =>
                             p.hit ? <mark key={i}>{p.text}</mark> : p.text,
                           )}
