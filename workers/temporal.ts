@@ -12,7 +12,7 @@ import { config, tsaCaFile } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
-import { DocumentExtractor } from '../lib/extract/extractor';
+import { DEFAULT_EXTRACTION_LIMITS, DocumentExtractor } from '../lib/extract/extractor';
 import { workflowsPath } from '../lib/temporal/bundle';
 import { checkWorkflowBundle, currentBuild } from '../lib/process/build-info';
 import { buildId } from '../lib/version';
@@ -65,7 +65,10 @@ async function main(): Promise<void> {
   const s3 = createS3(cfg);
   const segmentBuilder =
     cfg.SEARCH_MERGE_THREADS > 0 ? new SegmentBuildThreads(cfg.SEARCH_MERGE_THREADS) : undefined;
-  const documentExtractor = new DocumentExtractor();
+  const documentExtractor = new DocumentExtractor({
+    ...DEFAULT_EXTRACTION_LIMITS,
+    threads: cfg.EXTRACT_THREADS,
+  });
   const connection = await NativeConnection.connect({
     address: cfg.TEMPORAL_ADDRESS,
     tls: temporalTls(cfg),

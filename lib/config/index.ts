@@ -185,6 +185,14 @@ const spec = {
     z.coerce.number().int().min(0).max(64),
     String(Math.min(4, availableParallelism())),
   ),
+  /**
+   * Attachments (PDF, Office…) the worker's index job reads at once, each on a thread of its own
+   * with a 512 MiB heap (decision 0022). Default: one per core, at most four.
+   */
+  EXTRACT_THREADS: v(
+    z.coerce.number().int().min(1).max(32),
+    String(Math.min(4, availableParallelism())),
+  ),
 
   WEB_HOST: v(z.string(), '127.0.0.1'),
   WEB_PORT: v(port, '3000'),

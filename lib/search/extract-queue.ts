@@ -44,32 +44,50 @@ export async function extractQueued(
       .limit(batch)
       .execute(),
   );
-  for (const row of rows) {
-    let sealed: Buffer | null = null;
-    if (!row.deleted_at && row.sealed_dek && (await hasDocuments(tenantId, keyring, row))) {
-      const extracted = await readMail(deps, tenantId, keyring, row.id);
-      sealed = await encryptMailPart(
-        await keyring.get(row.epoch_id),
-        tenantId,
-        row.id,
-        row.sealed_dek,
-        'mail-extracted',
-        Buffer.from(JSON.stringify(extracted), 'utf8'),
-      );
-    }
-    await withTenant(deps.db, tenantId, async (tx) => {
-      // Deleted at retention end meanwhile: nothing is stored for it (its keys are gone).
-      if (sealed)
-        await tx
-          .updateTable('messages')
-          .set({ enc_extracted: sealed })
-          .where('id', '=', row.id)
-          .where('deleted_at', 'is', null)
-          .execute();
-      await tx.deleteFrom('search_extract_queue').where('message_id', '=', row.id).execute();
-    });
-  }
+  // As many mails at once as the extractor has threads: one long PDF does not hold up the rest.
+  let next = 0;
+  const lane = async () => {
+    for (let row; (row = rows[next++]);) await extractOne(deps, tenantId, keyring, row);
+  };
+  await Promise.all(Array.from({ length: deps.extractor.limits.threads }, lane));
   return rows.length;
+}
+
+async function extractOne(
+  deps: ExtractDeps,
+  tenantId: string,
+  keyring: EpochKeyring,
+  row: {
+    id: string;
+    epoch_id: string;
+    sealed_dek: Buffer | null;
+    enc_metadata: Buffer | null;
+    deleted_at: Date | null;
+  },
+): Promise<void> {
+  let sealed: Buffer | null = null;
+  if (!row.deleted_at && row.sealed_dek && (await hasDocuments(tenantId, keyring, row))) {
+    const extracted = await readMail(deps, tenantId, keyring, row.id);
+    sealed = await encryptMailPart(
+      await keyring.get(row.epoch_id),
+      tenantId,
+      row.id,
+      row.sealed_dek,
+      'mail-extracted',
+      Buffer.from(JSON.stringify(extracted), 'utf8'),
+    );
+  }
+  await withTenant(deps.db, tenantId, async (tx) => {
+    // Deleted at retention end meanwhile: nothing is stored for it (its keys are gone).
+    if (sealed)
+      await tx
+        .updateTable('messages')
+        .set({ enc_extracted: sealed })
+        .where('id', '=', row.id)
+        .where('deleted_at', 'is', null)
+        .execute();
+    await tx.deleteFrom('search_extract_queue').where('message_id', '=', row.id).execute();
+  });
 }
 
 /**
