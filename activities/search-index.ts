@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../lib/db';
 import { DocumentExtractor } from '../lib/extract/extractor';
+import { holdNewMail } from '../lib/retention/holds';
 import { extractQueued } from '../lib/search/extract-queue';
 import { MERGE_BATCH, mergeQueued } from '../lib/search/index-store';
 import { inProcess, type SegmentBuilder } from '../lib/search/segment-build-threads';
@@ -39,7 +40,8 @@ export function createSearchIndexActivities(deps: SearchIndexDeps) {
         // A document may take up to the extractor's time limit: beat while they are read.
         const beating = setInterval(heartbeat, 5_000);
         try {
-          while ((await extractQueued({ ...deps, extractor }, keys, keyring)) > 0) heartbeat();
+          const extractDeps = { ...deps, extractor, afterRead: holdNewMail };
+          while ((await extractQueued(extractDeps, keys, keyring)) > 0) heartbeat();
         } catch (e) {
           extractFailure = e;
         } finally {

@@ -179,8 +179,9 @@ export async function listHolds(db: Db, tenantId: string): Promise<LegalHold[]> 
 }
 
 /**
- * At ingest: records the new mail under every active hold whose query it matches, judged on its
- * metadata and search tokens (phrases count as their words, so a hold errs on holding).
+ * At ingest, and again when the index job has read the mail's documents: records the new mail
+ * under every active hold whose query it matches, judged on its metadata and search terms
+ * (phrases count as their words, so a hold errs on holding).
  */
 export async function holdNewMail(
   tx: TenantTx,
@@ -205,11 +206,13 @@ export async function holdNewMail(
       hits = 1;
     }
     if (!hits) continue;
-    await tx
+    const inserted = await tx
       .insertInto('legal_hold_messages')
       .values({ hold_id: hold.id, message_id: doc.id, tenant_id: tenantId })
       .onConflict((oc) => oc.doNothing())
-      .execute();
+      .executeTakeFirst();
+    // Judged again once its documents are read (the index job): counted once per hold.
+    if (!Number(inserted.numInsertedOrUpdatedRows ?? 0)) continue;
     await tx
       .updateTable('legal_holds')
       .set((eb) => ({ matched: eb('matched', '+', 1) }))

@@ -1,13 +1,16 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
 import type { DocumentExtractor } from '../extract/extractor';
+import { hasDocuments as listsDocuments, type MailMetadata } from '../ingest/mime-metadata';
 import { readMailDocuments, type ExtractedText } from '../extract/mail-documents';
 import { openMail } from '../mail/open';
 import type { EpochKeyring } from '../vault/epoch-keyring';
-import { decryptMailPart, encryptMailPart } from '../vault/mail-envelope';
-import { hasDocuments as listsDocuments, type MailMetadata } from '../ingest/mime-metadata';
+import { decryptMailParts, encryptMailPart } from '../vault/mail-envelope';
 import type { TenantKeys } from '../vault/session';
+import { indexedDoc, ingestAddresses } from './indexed-doc';
+import { documentWords } from './segment-build';
+import type { IndexedDoc } from './segment-format';
 
 /**
  * The index job's first step (decision 0022): mails waiting in `search_extract_queue` are opened
@@ -26,6 +29,16 @@ export interface ExtractDeps {
   s3: S3Client;
   bucket: string;
   extractor: DocumentExtractor;
+  /**
+   * In the transaction that stores a mail's document text, with the mail's summary and all its
+   * terms: the legal holds judge it again (a word only its PDF holds can make it held).
+   */
+  afterRead?: (
+    tx: TenantTx,
+    tenantId: string,
+    doc: IndexedDoc,
+    terms: Set<string>,
+  ) => Promise<unknown>;
 }
 
 export async function extractQueued(
@@ -39,7 +52,16 @@ export async function extractQueued(
     tx
       .selectFrom('search_extract_queue as q')
       .innerJoin('messages as m', 'm.id', 'q.message_id')
-      .select(['m.id', 'm.epoch_id', 'm.sealed_dek', 'm.enc_metadata', 'm.deleted_at'])
+      .select([
+        'm.id',
+        'm.epoch_id',
+        'm.sealed_dek',
+        'm.enc_metadata',
+        'm.enc_tokens',
+        'm.size',
+        'm.received_at',
+        'm.deleted_at',
+      ])
       .orderBy('q.queued_at')
       .limit(batch)
       .execute(),
@@ -53,66 +75,67 @@ export async function extractQueued(
   return rows.length;
 }
 
+type QueuedRow = {
+  id: string;
+  epoch_id: string;
+  sealed_dek: Buffer | null;
+  enc_metadata: Buffer | null;
+  enc_tokens: Buffer | null;
+  size: string | number;
+  received_at: Date;
+  deleted_at: Date | null;
+};
+
 async function extractOne(
   deps: ExtractDeps,
   tenantId: string,
   keyring: EpochKeyring,
-  row: {
-    id: string;
-    epoch_id: string;
-    sealed_dek: Buffer | null;
-    enc_metadata: Buffer | null;
-    deleted_at: Date | null;
-  },
+  row: QueuedRow,
 ): Promise<void> {
   let sealed: Buffer | null = null;
-  if (!row.deleted_at && row.sealed_dek && (await hasDocuments(tenantId, keyring, row))) {
-    const extracted = await readMail(deps, tenantId, keyring, row.id);
-    sealed = await encryptMailPart(
-      await keyring.get(row.epoch_id),
-      tenantId,
-      row.id,
-      row.sealed_dek,
-      'mail-extracted',
-      Buffer.from(JSON.stringify(extracted), 'utf8'),
-    );
+  let judged: { metadata: MailMetadata; terms: Set<string> } | undefined;
+  // Deleted at retention end meanwhile: nothing to read (its keys are gone).
+  if (!row.deleted_at && row.sealed_dek && row.enc_metadata && row.enc_tokens) {
+    const epoch = await keyring.get(row.epoch_id);
+    const [meta, tokens] = await decryptMailParts(epoch, tenantId, row.id, row.sealed_dek, [
+      ['mail-metadata', row.enc_metadata],
+      ['mail-tokens', row.enc_tokens],
+    ]);
+    const metadata = JSON.parse(meta!.toString('utf8')) as MailMetadata;
+    // A rebuild queues every mail, and most have no document: a decryption, no body fetched.
+    if (listsDocuments(metadata)) {
+      const extracted = await readMail(deps, tenantId, keyring, row.id);
+      sealed = await encryptMailPart(
+        epoch,
+        tenantId,
+        row.id,
+        row.sealed_dek,
+        'mail-extracted',
+        Buffer.from(JSON.stringify(extracted), 'utf8'),
+      );
+      const terms = documentWords(
+        extracted,
+        new Set(JSON.parse(tokens!.toString('utf8')) as string[]),
+      );
+      judged = { metadata, terms };
+    }
   }
   await withTenant(deps.db, tenantId, async (tx) => {
-    // Deleted at retention end meanwhile: nothing is stored for it (its keys are gone).
-    if (sealed)
+    if (sealed) {
       await tx
         .updateTable('messages')
         .set({ enc_extracted: sealed })
         .where('id', '=', row.id)
         .where('deleted_at', 'is', null)
         .execute();
+      if (judged && deps.afterRead) {
+        const addresses = (await ingestAddresses(tx, [row.id])).get(row.id) ?? [];
+        const doc = indexedDoc(row.id, row, judged.metadata, addresses);
+        await deps.afterRead(tx, tenantId, doc, judged.terms);
+      }
+    }
     await tx.deleteFrom('search_extract_queue').where('message_id', '=', row.id).execute();
   });
-}
-
-/**
- * Whether the mail's metadata lists a document: a rebuild queues every mail, and most have none —
- * those cost a metadata decryption, not a fetch of their body.
- */
-async function hasDocuments(
-  tenantId: string,
-  keyring: EpochKeyring,
-  row: { id: string; epoch_id: string; sealed_dek: Buffer | null; enc_metadata: Buffer | null },
-): Promise<boolean> {
-  if (!row.enc_metadata) return false;
-  const meta = JSON.parse(
-    (
-      await decryptMailPart(
-        await keyring.get(row.epoch_id),
-        tenantId,
-        row.id,
-        row.sealed_dek!,
-        'mail-metadata',
-        row.enc_metadata,
-      )
-    ).toString('utf8'),
-  ) as MailMetadata;
-  return listsDocuments(meta);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { ExtractedText } from '../../lib/extract/mail-documents';
 import { mailAttachmentText } from '../../lib/search/attachment-text';
 import { BlockCache } from '../../lib/search/block-cache';
 import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
+import { setHold } from '../../lib/retention/holds';
 import { mergeAll, rebuildIndex } from '../../lib/search/index-store';
 import { parseQuery } from '../../lib/search/query';
 import { openIndex } from '../../lib/search/tenant-index';
@@ -205,8 +206,17 @@ describe('search inside attachments', () => {
     }
   }, 240_000);
 
-  it('reads a PDF inside a forwarded mail inside a forwarded mail', async () => {
+  it('reads a PDF inside a forwarded mail inside a forwarded mail, and holds it for its words', async () => {
     const t = await archiveTenant(ctx, 'Weiterleitung GmbH', 'archiv@weiter.example');
+    // Holds set before the mail comes: one on a word only the inner PDF holds, one on the subject.
+    const actor = { tenantId: t.tenantId, userId: t.adminUserId, ip: '127.0.0.1' };
+    const byPdf = await setHold(ctx.db, actor, { query: 'wanderfalke', reason: 'Verfahren 1' }, []);
+    const bySubject = await setHold(
+      ctx.db,
+      actor,
+      { query: 'subject:original', reason: 'Verfahren 2' },
+      [],
+    );
     const inner = mailWith('Original mit Anhang', [
       { name: 'Angebot.pdf', type: 'application/pdf', data: await pdf(['Angebot Wanderfalke']) },
     ]);
@@ -238,6 +248,21 @@ describe('search inside attachments', () => {
       expect(await ids('in:text wanderfalke')).toEqual([]);
       const text = (await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!;
       expect(text.status).toEqual(['indexed']);
+      // Held by the PDF's word once it was read; the subject's hold (from ingest) counted once.
+      const held = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('legal_holds').select(['id', 'matched']).execute(),
+      );
+      expect(new Map(held.map((h) => [h.id, h.matched]))).toEqual(
+        new Map([
+          [byPdf.holdId, 1],
+          [bySubject.holdId, 1],
+        ]),
+      );
+      const members = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('legal_hold_messages').select(['hold_id', 'message_id']).execute(),
+      );
+      expect(members).toHaveLength(2);
+      expect(members.every((m) => m.message_id === id)).toBe(true);
       expect(text.nested).toEqual([
         {
           index: 0,
