@@ -18,7 +18,8 @@ export interface ExtractedPart {
   index: number;
   filename: string;
   kind: DocumentKind;
-  status: 'indexed' | 'truncated' | UnreadableReason;
+  /** `no-text`: read, but no text in it (a scanned PDF). */
+  status: 'indexed' | 'truncated' | 'no-text' | UnreadableReason;
   /** Inside a forwarded mail (the attachment at `index` is that mail). */
   nested?: true;
 }
@@ -117,11 +118,14 @@ function read(
               budget.left -= page.text.length;
               out.texts.push({ index: at, ...page });
             }
+            // A scan holds pictures of text, no text: say so rather than "searchable".
+            const empty = result.pages.every((p) => !/[\p{L}\p{N}]/u.test(p.text));
             out.parts.push({
               index: at,
               filename,
               kind,
-              status: result.truncated ? 'truncated' : 'indexed',
+              status:
+                empty && kind !== 'zip' ? 'no-text' : result.truncated ? 'truncated' : 'indexed',
             });
           } else out.parts.push({ index: at, filename, kind, status: result.reason });
           part.release?.();

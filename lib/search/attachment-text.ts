@@ -14,7 +14,8 @@ import { decryptMailParts, type MailPart } from '../vault/mail-envelope';
  * (their metadata says so), documents by the index job (`mail-extracted`).
  */
 
-export type AttachmentTextStatus = 'indexed' | 'truncated' | 'pending' | 'name' | UnreadableReason;
+export type AttachmentTextStatus =
+  'indexed' | 'truncated' | 'no-text' | 'pending' | 'name' | UnreadableReason;
 
 export interface MailAttachmentText {
   /** By attachment index, as the mail page numbers them. */

@@ -32,7 +32,7 @@ import { stackConfig } from '../helpers/stack-env';
 /**
  * Issue 20 §1–2: words that exist only inside a mail's PDF (on its second page too) or in the
  * names inside its ZIP are found once the index job has read them under its grant; an encrypted
- * PDF is recorded as such and the mail stays searchable by everything else; `in:anhang`,
+ * PDF is recorded as such (a scan as holding no text) and the mail stays searchable by everything else; `in:anhang`,
  * `in:text` and `dateityp:` narrow where a word must be. Until the job ran,
  * the mail waits for it instead of entering the index without its documents' text. The text is
  * stored only encrypted under the mail's key.
@@ -48,6 +48,19 @@ async function pdf(pages: string[]): Promise<Buffer> {
   doc.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise((r) => doc.on('end', r));
   pages.forEach((text, i) => (i ? doc.addPage() : doc).text(text));
+  doc.end();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** A "scan": one page holding only a picture. */
+async function scannedPdf(): Promise<Buffer> {
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'); // prettier-ignore
+  const doc = new PDFDocument();
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => doc.on('end', r));
+  doc.image(png, 72, 72, { width: 400 });
   doc.end();
   await done;
   return Buffer.concat(chunks);
@@ -93,6 +106,7 @@ describe('search inside attachments', () => {
       { name: 'Rechnung.pdf', type: 'application/pdf', data: await pdf(['Seite eins Zaunkönig', 'Seite zwei Kolibrirechnung']) }, // prettier-ignore
       { name: 'Vertraulich.pdf', type: 'application/pdf', data: readFileSync(path.join(dir, 'zu.pdf')) }, // prettier-ignore
       { name: 'Fotos.zip', type: 'application/octet-stream', data: zipSync({ 'Baustelle-Seeadlerweg.jpg': strToU8('jpg') }) }, // prettier-ignore
+      { name: 'Scan.pdf', type: 'application/pdf', data: await scannedPdf() },
     ]);
     const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
     try {
@@ -119,6 +133,7 @@ describe('search inside attachments', () => {
       expect(waiting.map((w) => w.message_id)).toEqual([id]);
       // The mail page says so, per attachment.
       expect((await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!.status).toEqual([
+        'pending',
         'pending',
         'pending',
         'pending',
@@ -155,6 +170,7 @@ describe('search inside attachments', () => {
         { index: 0, filename: 'Rechnung.pdf', kind: 'pdf', status: 'indexed' },
         { index: 1, filename: 'Vertraulich.pdf', kind: 'pdf', status: 'encrypted' },
         { index: 2, filename: 'Fotos.zip', kind: 'zip', status: 'indexed' },
+        { index: 3, filename: 'Scan.pdf', kind: 'pdf', status: 'no-text' },
       ]);
       expect(extracted.texts.filter((x) => x.index === 0).map((x) => x.page)).toEqual([1, 2]);
       // …and the mail page names the unreadable one, with its reason.
@@ -162,6 +178,7 @@ describe('search inside attachments', () => {
         'indexed',
         'encrypted',
         'indexed',
+        'no-text',
       ]);
 
       // A mail archived before documents were read (as every mail before this release): its

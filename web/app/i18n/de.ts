@@ -180,6 +180,7 @@ export const de = {
   'mail.attachmentSearch': 'Suche',
   'mail.attachmentText.indexed': 'Inhalt durchsuchbar',
   'mail.attachmentText.truncated': 'Inhalt durchsuchbar bis zur Grenze von 4 MiB Text',
+  'mail.attachmentText.no-text': 'kein Text darin (ein Scan?)',
   'mail.attachmentText.pending': 'Inhalt wird gelesen',
   'mail.attachmentText.name': 'nur der Dateiname',
   'mail.attachmentText.encrypted': 'nicht lesbar: verschlüsselt (mit Passwort geschützt)',

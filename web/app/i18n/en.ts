@@ -175,6 +175,7 @@ export const en: Record<MessageKey, string> = {
   'mail.attachmentSearch': 'Search',
   'mail.attachmentText.indexed': 'contents searchable',
   'mail.attachmentText.truncated': 'contents searchable up to the 4 MiB text limit',
+  'mail.attachmentText.no-text': 'no text in it (a scan?)',
   'mail.attachmentText.pending': 'contents being read',
   'mail.attachmentText.name': 'file name only',
   'mail.attachmentText.encrypted': 'unreadable: encrypted (password-protected)',
