@@ -71,7 +71,7 @@ const base64 = (b: Uint8Array) => Buffer.from(b).toString('base64').replace(/.{7
 function mailWith(subject: string, parts: { name: string; type: string; data: Uint8Array }[]) {
   const boundary = `b-${randomUUID()}`;
   return crlf(
-    `From: Lieferant <rechnung@lieferant.example>\nTo: Buchhaltung <archiv@anhang.example>\n` +
+    `From: Lieferant <rechnung@lieferant.example>\nTo: Buchhaltung <archiv@dokumente.example>\n` +
       `Subject: ${subject}\nMessage-ID: <${randomUUID()}@lieferant.example>\n` +
       `Date: Tue, 01 Dec 2026 09:00:00 +0100\nMIME-Version: 1.0\n` +
       `Content-Type: multipart/mixed; boundary="${boundary}"\n\n` +
@@ -99,7 +99,7 @@ describe('search inside attachments', () => {
   afterAll(() => ctx.close());
 
   it('finds words only a PDF or a ZIP holds, after the index job read them', async () => {
-    const t = await archiveTenant(ctx, 'Anhang GmbH', 'archiv@anhang.example');
+    const t = await archiveTenant(ctx, 'Dokumente GmbH', 'archiv@dokumente.example');
     writeFileSync(path.join(dir, 'offen.pdf'), await pdf(['Geheimwort Fischotter']));
     await run('qpdf', ['--encrypt', 'u', 'o', '256', '--', path.join(dir, 'offen.pdf'), path.join(dir, 'zu.pdf')]); // prettier-ignore
     const mail = mailWith('Rechnung November', [
@@ -110,8 +110,8 @@ describe('search inside attachments', () => {
     ]);
     const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
     try {
-      const reply = await lmtp.send(mail, 'journal@mta.example', ['archiv@anhang.example']);
-      expect(reply.data['archiv@anhang.example']).toMatch(/^250/);
+      const reply = await lmtp.send(mail, 'journal@mta.example', ['archiv@dokumente.example']);
+      expect(reply.data['archiv@dokumente.example']).toMatch(/^250/);
     } finally {
       lmtp.close();
     }
@@ -189,7 +189,7 @@ describe('search inside attachments', () => {
       const plain = mailWith('Nur Text', []);
       const lmtp2 = await LmtpClient.connect(cfg.LMTP_PORT);
       try {
-        await lmtp2.send(plain, 'journal@mta.example', ['archiv@anhang.example']);
+        await lmtp2.send(plain, 'journal@mta.example', ['archiv@dokumente.example']);
       } finally {
         lmtp2.close();
       }
