@@ -76,3 +76,16 @@ export function textKind(
   if (type.startsWith('text/') || ext === 'txt' || ext === 'csv') return 'text';
   return undefined;
 }
+
+/** Outlook's TNEF wrapper (`winmail.dat`): its attachments are read like the mail's own. */
+export function isTnef(
+  contentType: string | null | undefined,
+  fileName: string | null | undefined,
+) {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return (
+    type === 'application/ms-tnef' ||
+    type === 'application/vnd.ms-tnef' ||
+    (fileName ?? '').trim().toLowerCase() === 'winmail.dat'
+  );
+}

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { AttachmentStream } from 'mailparser';
 import { attachmentName, mailParser } from '../mail/read';
-import { documentKind, textKind, type DocumentKind } from './document-kind';
+import { documentKind, isTnef, textKind, type DocumentKind } from './document-kind';
+import { readTnef, TnefError } from './tnef';
 import type { UnreadableReason } from './document-text';
 import type { DocumentExtractor } from './extractor';
 
@@ -17,7 +18,7 @@ export interface ExtractedPart {
   /** Position among the mail's attachments, as the mail page numbers them. */
   index: number;
   filename: string;
-  kind: DocumentKind;
+  kind: DocumentKind | 'tnef';
   /** `no-text`: read, but no text in it (a scanned PDF). */
   status: 'indexed' | 'truncated' | 'no-text' | UnreadableReason;
   /** Inside a forwarded mail (the attachment at `index` is that mail). */
@@ -72,7 +73,9 @@ function read(
       if (part.type !== 'attachment') return;
       const at = index++;
       const filename = attachmentName(part.filename, at);
-      const kind = documentKind(part.contentType, part.filename);
+      const kind: DocumentKind | 'tnef' | undefined = isTnef(part.contentType, part.filename)
+        ? 'tnef'
+        : documentKind(part.contentType, part.filename);
       if (!kind && textKind(part.contentType, part.filename) === 'mail' && depth < MAX_DEPTH) {
         const inner = read(part.content as Readable, extractor, budget, depth + 1);
         work = work.then(async () => {
@@ -108,10 +111,16 @@ function read(
       });
       part.content.on('end', () => {
         work = work.then(async () => {
+          if (kind === 'tnef' && size <= extractor.limits.maxInputBytes) {
+            await readWinmail(Buffer.concat(chunks), at, filename, out, extractor, budget);
+            chunks.length = 0;
+            part.release?.();
+            return;
+          }
           const result =
             size > extractor.limits.maxInputBytes
               ? ({ ok: false, reason: 'too-large' } as const)
-              : await extractor.extract(Buffer.concat(chunks), kind, budget.left);
+              : await extractor.extract(Buffer.concat(chunks), kind as DocumentKind, budget.left);
           chunks.length = 0;
           if (result.ok) {
             for (const page of result.pages) {
@@ -140,4 +149,66 @@ function read(
     });
     plain.pipe(p);
   });
+}
+
+/**
+ * A `winmail.dat`: its attachments read like the mail's own (documents by the extractor, text
+ * files as text), listed as `winmail.dat › name`, and its plain body as text.
+ */
+async function readWinmail(
+  data: Buffer,
+  index: number,
+  filename: string,
+  out: ExtractedText,
+  extractor: DocumentExtractor,
+  budget: { left: number },
+): Promise<void> {
+  let tnef;
+  try {
+    tnef = readTnef(data);
+  } catch (e) {
+    out.parts.push({
+      index,
+      filename,
+      kind: 'tnef',
+      status: e instanceof TnefError ? 'damaged' : 'limit',
+    });
+    return;
+  }
+  out.parts.push({ index, filename, kind: 'tnef', status: 'indexed' });
+  const keep = (text: string, page?: number) => {
+    const cut = text.slice(0, Math.max(0, budget.left));
+    budget.left -= cut.length;
+    if (cut) out.texts.push({ index, ...(page ? { page } : {}), text: cut });
+    return cut.length < text.length;
+  };
+  if (tnef.body) keep(tnef.body);
+  for (const a of tnef.attachments) {
+    const name = `${filename} › ${attachmentName(a.name, 0)}`;
+    // Their names are searchable as the mail's own attachment names are.
+    keep(a.name);
+    const kind = documentKind(null, a.name);
+    if (kind) {
+      const result = await extractor.extract(a.data, kind, budget.left);
+      if (!result.ok) {
+        out.parts.push({ index, filename: name, kind, status: result.reason, nested: true });
+        continue;
+      }
+      let truncated = result.truncated;
+      for (const p of result.pages) truncated = keep(p.text, p.page) || truncated;
+      out.parts.push({
+        index,
+        filename: name,
+        kind,
+        status: truncated ? 'truncated' : 'indexed',
+        nested: true,
+      });
+    } else if (textKind(undefined, a.name) === 'text') keep(Buffer.from(a.data).toString('utf8'));
+    else if (textKind(undefined, a.name) === 'html')
+      keep(
+        Buffer.from(a.data)
+          .toString('utf8')
+          .replace(/<[^>]*>/g, ' '),
+      );
+  }
 }

@@ -1,4 +1,4 @@
-import { documentKind, textKind } from '../extract/document-kind';
+import { documentKind, isTnef, textKind } from '../extract/document-kind';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { convert } from 'html-to-text';
@@ -45,7 +45,12 @@ export interface MailMetadata {
 
 /** Whether the index job has documents to read in this mail (its own, or in forwarded mails). */
 export const hasDocuments = (meta: Pick<MailMetadata, 'attachments'>): boolean =>
-  meta.attachments.some((a) => a.containsDocuments || documentKind(a.contentType, a.filename));
+  meta.attachments.some(
+    (a) =>
+      a.containsDocuments ||
+      documentKind(a.contentType, a.filename) ||
+      isTnef(a.contentType, a.filename),
+  );
 
 /** Metadata of a mail nothing could be read from (yet). */
 export function emptyMetadata(): MailMetadata {

@@ -27,13 +27,15 @@ import {
   sealedMessages,
 } from '../helpers/archive';
 import { FAST_ARGON2 } from '../helpers/ledger';
+import { tnef } from '../helpers/tnef';
 import { stackConfig } from '../helpers/stack-env';
 
 /**
  * Issue 20 §1–2: words that exist only inside a mail's PDF (on its second page too) or in the
  * names inside its ZIP are found once the index job has read them under its grant; an encrypted
  * PDF is recorded as such (a scan as holding no text) and the mail stays searchable by everything else; `in:anhang`,
- * `in:text` and `dateityp:` narrow where a word must be. Until the job ran,
+ * `in:text` and `dateityp:` narrow where a word must be; forwarded mails and Outlook's winmail.dat
+ * are opened for theirs. Until the job ran,
  * the mail waits for it instead of entering the index without its documents' text. The text is
  * stored only encrypted under the mail's key.
  */
@@ -265,6 +267,13 @@ describe('search inside attachments', () => {
       expect(await ids('in:text wanderfalke')).toEqual([]);
       const text = (await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!;
       expect(text.status).toEqual(['indexed']);
+      expect(text.nested).toEqual([
+        {
+          index: 0,
+          filename: 'weitergeleitet.eml › original.eml › Angebot.pdf',
+          status: 'indexed',
+        },
+      ]);
       // Held by the PDF's word once it was read; the subject's hold (from ingest) counted once.
       const held = await withTenant(ctx.db, t.tenantId, (tx) =>
         tx.selectFrom('legal_holds').select(['id', 'matched']).execute(),
@@ -280,12 +289,49 @@ describe('search inside attachments', () => {
       );
       expect(members).toHaveLength(2);
       expect(members.every((m) => m.message_id === id)).toBe(true);
+    } finally {
+      keyring.dispose();
+      lock(session);
+    }
+  }, 120_000);
+
+  it("reads the attachments and body inside Outlook's winmail.dat", async () => {
+    const t = await archiveTenant(ctx, 'Outlook GmbH', 'archiv@outlook-kunde.example');
+    const winmail = tnef('Textkörper mit Eisvogelbrücke', [
+      { name: 'Angebot Seeschwalbe.pdf', data: await pdf(['Angebot Seeschwalbenweg']) },
+      { name: 'liste.txt', data: Buffer.from('Teichrohrsänger') },
+    ]);
+    const mail = mailWith('Outlook-Mail', [
+      { name: 'winmail.dat', type: 'application/ms-tnef', data: winmail },
+    ]);
+    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
+    try {
+      const reply = await lmtp.send(mail, 'journal@mta.example', ['archiv@outlook-kunde.example']);
+      expect(reply.data['archiv@outlook-kunde.example']).toMatch(/^250/);
+    } finally {
+      lmtp.close();
+    }
+    const [archived] = await sealedMessages(ctx, t, 1);
+    const id = archived!.row.id;
+    const session = await unlock(ctx.db, { tenantId: t.tenantId, email: t.email, password: PASSWORD, argon2: FAST_ARGON2 }); // prettier-ignore
+    const keyring = new EpochKeyring(ctx.db, session);
+    try {
+      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
+      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(1);
+      await mergeAll(ctx.db, session, keyring);
+      const index = await openIndex(ctx.db, t.tenantId, keyring, new BlockCache(16 * 2 ** 20));
+      const ids = async (q: string) => (await index.search(parseQuery(q))).hits.map((d) => d.id);
+      for (const word of [
+        'seeschwalbenweg',
+        'teichrohrsanger',
+        'eisvogelbrucke',
+        'in:anhang seeschwalbe',
+      ])
+        expect({ word, ids: await ids(word) }).toEqual({ word, ids: [id] });
+      const text = (await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!;
+      expect(text.status).toEqual(['indexed']);
       expect(text.nested).toEqual([
-        {
-          index: 0,
-          filename: 'weitergeleitet.eml › original.eml › Angebot.pdf',
-          status: 'indexed',
-        },
+        { index: 0, filename: 'winmail.dat › Angebot Seeschwalbe.pdf', status: 'indexed' },
       ]);
     } finally {
       keyring.dispose();
