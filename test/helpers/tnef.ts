@@ -11,7 +11,10 @@ function attribute(level: number, id: number, type: number, data: Buffer): Buffe
   head.writeUInt16LE(type, 3);
   head.writeUInt32LE(data.length, 5);
   const sum = Buffer.alloc(2);
-  sum.writeUInt16LE(data.reduce((s, b) => (s + b) & 0xffff, 0), 0);
+  sum.writeUInt16LE(
+    data.reduce((s, b) => (s + b) & 0xffff, 0),
+    0,
+  );
   return Buffer.concat([head, data, sum]);
 }
 
