@@ -87,14 +87,14 @@ export async function decryptMailPart(
   return (await decryptMailParts(epoch, tenantId, messageId, sealedDek, [[part, blob]]))[0]!;
 }
 
-/** Several parts of one mail, its DEK opened once (the HPKE open is most of the cost). */
-export async function decryptMailParts(
+/** Runs `fn` with the mail's DEK, opened with the epoch key and zeroed afterwards. */
+async function withDek<T>(
   epoch: UnlockedEpoch,
   tenantId: string,
   messageId: string,
   sealedDek: Uint8Array,
-  parts: [MailPart, Uint8Array][],
-): Promise<Buffer[]> {
+  fn: (dek: Buffer) => Promise<T>,
+): Promise<T> {
   const dek = openSealed(
     epoch.privateKey,
     bind.mailDek(tenantId, epoch.epochId, messageId),
@@ -102,18 +102,31 @@ export async function decryptMailParts(
     epoch.known,
   );
   try {
-    return await Promise.all(
-      parts.map(([part, blob]) =>
-        decryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), blob),
-      ),
-    );
+    return await fn(dek);
   } finally {
     zeroize(dek);
   }
 }
 
+/** Several parts of one mail, its DEK opened once (the HPKE open is most of the cost). */
+export function decryptMailParts(
+  epoch: UnlockedEpoch,
+  tenantId: string,
+  messageId: string,
+  sealedDek: Uint8Array,
+  parts: [MailPart, Uint8Array][],
+): Promise<Buffer[]> {
+  return withDek(epoch, tenantId, messageId, sealedDek, (dek) =>
+    Promise.all(
+      parts.map(([part, blob]) =>
+        decryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), blob),
+      ),
+    ),
+  );
+}
+
 /** Encrypts a part under the mail's DEK after ingest (attachment text); needs the unlocked epoch. */
-export async function encryptMailPart(
+export function encryptMailPart(
   epoch: UnlockedEpoch,
   tenantId: string,
   messageId: string,
@@ -121,21 +134,9 @@ export async function encryptMailPart(
   part: MailPart,
   plaintext: Uint8Array,
 ): Promise<Buffer> {
-  const dek = openSealed(
-    epoch.privateKey,
-    bind.mailDek(tenantId, epoch.epochId, messageId),
-    sealedDek,
-    epoch.known,
+  return withDek(epoch, tenantId, messageId, sealedDek, (dek) =>
+    encryptBuffer(dek, bind.mailPart(tenantId, epoch.epochId, messageId, part), plaintext),
   );
-  try {
-    return await encryptBuffer(
-      dek,
-      bind.mailPart(tenantId, epoch.epochId, messageId, part),
-      plaintext,
-    );
-  } finally {
-    zeroize(dek);
-  }
 }
 
 /**

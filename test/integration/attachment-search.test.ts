@@ -1,3 +1,4 @@
+import { pagesPdf } from '../helpers/pdf-pages';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import {
   openArchiveContext,
   PASSWORD,
   sealedMessages,
+  sha256,
 } from '../helpers/archive';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { tnef } from '../helpers/tnef';
@@ -44,16 +46,7 @@ const cfg = stackConfig();
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-attachments-'));
 
-async function pdf(pages: string[]): Promise<Buffer> {
-  const doc = new PDFDocument();
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => doc.on('end', r));
-  pages.forEach((text, i) => (i ? doc.addPage() : doc).text(text));
-  doc.end();
-  await done;
-  return Buffer.concat(chunks);
-}
+const pdf = pagesPdf;
 
 /** A "scan": one page holding only a picture. */
 async function scannedPdf(): Promise<Buffer> {
@@ -93,12 +86,54 @@ function mailWith(subject: string, parts: { name: string; type: string; data: Ui
   );
 }
 
+type Tenant = Awaited<ReturnType<typeof archiveTenant>>;
+interface SignedIn {
+  session: Awaited<ReturnType<typeof unlock>>;
+  keyring: EpochKeyring;
+  search: (q: string) => Promise<string[]>;
+  runJob: () => Promise<number>;
+}
+
 describe('search inside attachments', () => {
   let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
   beforeAll(async () => {
     ctx = await openArchiveContext(cfg);
   });
   afterAll(() => ctx.close());
+
+  /** Sends `mail` to `address` over LMTP; its id once sealed (the tenant's `count`-th mail). */
+  async function deliverSealed(t: Tenant, address: string, mail: Buffer, count = 1) {
+    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
+    try {
+      const reply = await lmtp.send(mail, 'journal@mta.example', [address]);
+      expect(reply.data[address]).toMatch(/^250/);
+    } finally {
+      lmtp.close();
+    }
+    const sealed = await sealedMessages(ctx, t, count);
+    return sealed.find((m) => m.row.sha256.equals(sha256(mail)))!.row.id;
+  }
+
+  /** The admin signed in: a keyring, the index job run, and searches as the portal does them. */
+  async function signedIn(t: Tenant, fn: (s: SignedIn) => Promise<void>) {
+    const session = await unlock(ctx.db, { tenantId: t.tenantId, email: t.email, password: PASSWORD, argon2: FAST_ARGON2 }); // prettier-ignore
+    const keyring = new EpochKeyring(ctx.db, session);
+    const search = async (q: string) => {
+      await mergeAll(ctx.db, session, keyring);
+      const index = await openIndex(ctx.db, t.tenantId, keyring, new BlockCache(16 * 2 ** 20));
+      return (await index.search(parseQuery(q))).hits.map((d) => d.id);
+    };
+    const runJob = async () => {
+      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
+      return ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result();
+    };
+    try {
+      await fn({ session, keyring, search, runJob });
+    } finally {
+      keyring.dispose();
+      lock(session);
+    }
+  }
 
   it('finds words only a PDF or a ZIP holds, after the index job read them', async () => {
     const t = await archiveTenant(ctx, 'Dokumente GmbH', 'archiv@dokumente.example');
@@ -110,23 +145,8 @@ describe('search inside attachments', () => {
       { name: 'Fotos.zip', type: 'application/octet-stream', data: zipSync({ 'Baustelle-Seeadlerweg.jpg': strToU8('jpg') }) }, // prettier-ignore
       { name: 'Scan.pdf', type: 'application/pdf', data: await scannedPdf() },
     ]);
-    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
-    try {
-      const reply = await lmtp.send(mail, 'journal@mta.example', ['archiv@dokumente.example']);
-      expect(reply.data['archiv@dokumente.example']).toMatch(/^250/);
-    } finally {
-      lmtp.close();
-    }
-    const [archived] = await sealedMessages(ctx, t, 1);
-    const id = archived!.row.id;
-    const session = await unlock(ctx.db, { tenantId: t.tenantId, email: t.email, password: PASSWORD, argon2: FAST_ARGON2 }); // prettier-ignore
-    const keyring = new EpochKeyring(ctx.db, session);
-    const search = async (q: string) => {
-      await mergeAll(ctx.db, session, keyring);
-      const index = await openIndex(ctx.db, t.tenantId, keyring, new BlockCache(16 * 2 ** 20));
-      return (await index.search(parseQuery(q))).hits.map((d) => d.id);
-    };
-    try {
+    const id = await deliverSealed(t, 'archiv@dokumente.example', mail);
+    await signedIn(t, async ({ session, keyring, search, runJob }) => {
       // Before the job read its documents, the mail waits: a merge leaves it queued.
       expect(await search('rechnung')).toEqual([]);
       const waiting = await withTenant(ctx.db, t.tenantId, (tx) =>
@@ -141,8 +161,7 @@ describe('search inside attachments', () => {
         'pending',
       ]);
 
-      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
-      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(1);
+      expect(await runJob()).toBe(1);
 
       expect(await search('zaunkönig')).toEqual([id]);
       expect(await search('kolibrirechnung')).toEqual([id]);
@@ -188,14 +207,7 @@ describe('search inside attachments', () => {
       await withTenant(ctx.db, t.tenantId, (tx) =>
         tx.updateTable('messages').set({ enc_extracted: null }).where('id', '=', id).execute(),
       );
-      const plain = mailWith('Nur Text', []);
-      const lmtp2 = await LmtpClient.connect(cfg.LMTP_PORT);
-      try {
-        await lmtp2.send(plain, 'journal@mta.example', ['archiv@dokumente.example']);
-      } finally {
-        lmtp2.close();
-      }
-      await sealedMessages(ctx, t, 2);
+      await deliverSealed(t, 'archiv@dokumente.example', mailWith('Nur Text', []), 2);
       const queued = await rebuildIndex(ctx.db, t.tenantId, {
         type: 'operator',
         label: 'cli:test',
@@ -210,8 +222,7 @@ describe('search inside attachments', () => {
         tx.selectFrom('audit_events').select('action').where('action', '=', 'search.rebuilt').execute(),
       ); // prettier-ignore
       expect(audited).toHaveLength(1);
-      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
-      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(2);
+      expect(await runJob()).toBe(2);
       expect(await search('kolibrirechnung')).toEqual([id]);
       expect((await search('unterlagen')).sort()).toHaveLength(2);
       // The mail without documents was let through on its metadata: nothing read, nothing stored.
@@ -219,10 +230,7 @@ describe('search inside attachments', () => {
         tx.selectFrom('messages').select('enc_extracted').where('id', '!=', id).executeTakeFirstOrThrow(),
       ); // prettier-ignore
       expect(plainRow.enc_extracted).toBeNull();
-    } finally {
-      keyring.dispose();
-      lock(session);
-    }
+    });
   }, 240_000);
 
   it('reads a PDF inside a forwarded mail inside a forwarded mail, and holds it for its words', async () => {
@@ -245,23 +253,9 @@ describe('search inside attachments', () => {
     const outer = mailWith('Fwd: Fwd: Original', [
       { name: 'weitergeleitet.eml', type: 'message/rfc822', data: middle },
     ]);
-    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
-    try {
-      const reply = await lmtp.send(outer, 'journal@mta.example', ['archiv@weiter.example']);
-      expect(reply.data['archiv@weiter.example']).toMatch(/^250/);
-    } finally {
-      lmtp.close();
-    }
-    const [archived] = await sealedMessages(ctx, t, 1);
-    const id = archived!.row.id;
-    const session = await unlock(ctx.db, { tenantId: t.tenantId, email: t.email, password: PASSWORD, argon2: FAST_ARGON2 }); // prettier-ignore
-    const keyring = new EpochKeyring(ctx.db, session);
-    try {
-      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
-      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(1);
-      await mergeAll(ctx.db, session, keyring);
-      const index = await openIndex(ctx.db, t.tenantId, keyring, new BlockCache(16 * 2 ** 20));
-      const ids = async (q: string) => (await index.search(parseQuery(q))).hits.map((d) => d.id);
+    const id = await deliverSealed(t, 'archiv@weiter.example', outer);
+    await signedIn(t, async ({ keyring, search: ids, runJob }) => {
+      expect(await runJob()).toBe(1);
       expect(await ids('wanderfalke')).toEqual([id]);
       expect(await ids('in:anhang wanderfalke')).toEqual([id]);
       expect(await ids('in:text wanderfalke')).toEqual([]);
@@ -289,10 +283,7 @@ describe('search inside attachments', () => {
       );
       expect(members).toHaveLength(2);
       expect(members.every((m) => m.message_id === id)).toBe(true);
-    } finally {
-      keyring.dispose();
-      lock(session);
-    }
+    });
   }, 120_000);
 
   it("reads the attachments and body inside Outlook's winmail.dat", async () => {
@@ -304,23 +295,9 @@ describe('search inside attachments', () => {
     const mail = mailWith('Outlook-Mail', [
       { name: 'winmail.dat', type: 'application/ms-tnef', data: winmail },
     ]);
-    const lmtp = await LmtpClient.connect(cfg.LMTP_PORT);
-    try {
-      const reply = await lmtp.send(mail, 'journal@mta.example', ['archiv@outlook-kunde.example']);
-      expect(reply.data['archiv@outlook-kunde.example']).toMatch(/^250/);
-    } finally {
-      lmtp.close();
-    }
-    const [archived] = await sealedMessages(ctx, t, 1);
-    const id = archived!.row.id;
-    const session = await unlock(ctx.db, { tenantId: t.tenantId, email: t.email, password: PASSWORD, argon2: FAST_ARGON2 }); // prettier-ignore
-    const keyring = new EpochKeyring(ctx.db, session);
-    try {
-      await startIndexMaintenance({ db: ctx.db, temporal: ctx.temporal, taskQueue: cfg.TEMPORAL_TASK_QUEUE }, session); // prettier-ignore
-      expect(await ctx.temporal.workflow.getHandle(indexWorkflowId(t.tenantId)).result()).toBe(1);
-      await mergeAll(ctx.db, session, keyring);
-      const index = await openIndex(ctx.db, t.tenantId, keyring, new BlockCache(16 * 2 ** 20));
-      const ids = async (q: string) => (await index.search(parseQuery(q))).hits.map((d) => d.id);
+    const id = await deliverSealed(t, 'archiv@outlook-kunde.example', mail);
+    await signedIn(t, async ({ keyring, search: ids, runJob }) => {
+      expect(await runJob()).toBe(1);
       for (const word of [
         'seeschwalbenweg',
         'teichrohrsanger',
@@ -333,9 +310,6 @@ describe('search inside attachments', () => {
       expect(text.nested).toEqual([
         { index: 0, filename: 'winmail.dat › Angebot Seeschwalbe.pdf', status: 'indexed' },
       ]);
-    } finally {
-      keyring.dispose();
-      lock(session);
-    }
+    });
   }, 120_000);
 });

@@ -1,10 +1,10 @@
+import { pagesPdf } from '../helpers/pdf-pages';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { strToU8, zipSync } from 'fflate';
-import PDFDocument from 'pdfkit';
 import { documentKind } from '../../lib/extract/document-kind';
 import { DocumentExtractor } from '../../lib/extract/extractor';
 import { pdfStream, rawPdf, textPdf } from '../helpers/raw-pdf';
@@ -18,16 +18,7 @@ import { pdfStream, rawPdf, textPdf } from '../helpers/raw-pdf';
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-extract-'));
 
-async function pdf(pages: string[]): Promise<Buffer> {
-  const doc = new PDFDocument();
-  const chunks: Buffer[] = [];
-  doc.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => doc.on('end', r));
-  pages.forEach((text, i) => (i ? doc.addPage() : doc).text(text));
-  doc.end();
-  await done;
-  return Buffer.concat(chunks);
-}
+const pdf = pagesPdf;
 
 /**
  * A PDF of 2 KB that asks for 10⁹ drawings: nine levels of forms, each drawing the next ten
