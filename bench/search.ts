@@ -39,6 +39,8 @@ function rng(seed: number) {
  * Only the mails `wanted` are built; for the others the generator's draws are made and dropped,
  * so a kept corpus's query sample costs seconds, not the minutes of building ten million mails.
  */
+const documents = process.env.BENCH_SEARCH_DOCUMENTS === '1';
+
 function* corpus(
   n: number,
   wanted: (i: number) => boolean = () => true,
@@ -81,8 +83,8 @@ function* corpus(
   const harmonic = vocabulary.reduce((h, _, i) => h + 1 / (i + 1), 0);
   const cumulative = new Float64Array(vocabulary.length);
   vocabulary.reduce((acc, _, i) => (cumulative[i] = acc + 1 / (i + 1) / harmonic), 0);
-  const word = () => {
-    const u = random();
+  const word = (draw = random) => {
+    const u = draw();
     let lo = 0;
     let hi = cumulative.length - 1;
     while (lo < hi) {
@@ -101,7 +103,14 @@ function* corpus(
       yield null;
       continue;
     }
+    // With BENCH_SEARCH_DOCUMENTS=1, three mails in ten carry a PDF whose text (800 words, a
+    // two-page letter or invoice) the index job has read; drawn from a stream of its own, so the
+    // mails themselves are the same as without.
+    const own = rng(1_000_003 + i);
+    const documentText =
+      documents && i % 10 < 3 ? Array.from({ length: 800 }, () => word(own)).join(' ') : undefined;
     yield {
+      ...(documentText ? { documentText } : {}),
       subject: `${word()} ${word()} ${word()}`,
       from: person(Math.floor(random() * 2000)),
       to: person(Math.floor(random() * 2000)),
@@ -120,11 +129,14 @@ async function main(): Promise<void> {
   const keep = process.env.BENCH_SEARCH_KEEP === '1';
   const withDb = keep
     ? <T>(fn: (db: Db, url: string, created: boolean) => Promise<T>) =>
-        withKeptDb(`search_kept_${n}`, 4, fn)
+        withKeptDb(`search_kept_${n}${documents ? '_documents' : ''}`, 4, fn)
     : <T>(fn: (db: Db, url: string, created: boolean) => Promise<T>) =>
         withThrowawayDb('search', 4, (db, url) => fn(db, url, true));
   await withDb(async (db, url, created) => {
-    console.log(`node ${process.version}; ${fmt(n)} synthetic mails over 24 monthly epochs`);
+    console.log(
+      `node ${process.version}; ${fmt(n)} synthetic mails over 24 monthly epochs` +
+        (documents ? '; 30 % with the text of a PDF (800 words)' : ''),
+    );
     const tenant = created
       ? await createTenant(db, {
           name: 'Bench',
@@ -258,6 +270,9 @@ async function main(): Promise<void> {
         'has:attachment',
         '',
       );
+      // A word of its PDF, anywhere and in attachments only.
+      const inPdf = m.documentText?.split(' ')[5];
+      if (inPdf) queries.push(inPdf, `in:anhang ${inPdf}`);
     }
     const mix: [string, SortOrder][] = queries.flatMap((q) => [
       [q, 'newest'],

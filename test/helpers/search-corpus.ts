@@ -22,6 +22,8 @@ export interface CorpusMail {
   text: string;
   attachment?: string;
   receivedAt?: Date;
+  /** Text of a PDF attachment as the index job would have read it (stored as `mail-extracted`). */
+  documentText?: string;
 }
 
 export async function queueMails(
@@ -63,6 +65,14 @@ export async function queueMails(
         ciphertext_size: stored?.size ?? 0,
         enc_metadata: await e.encryptPart('mail-metadata', Buffer.from(JSON.stringify(meta))),
         enc_tokens: await e.encryptPart('mail-tokens', Buffer.from(JSON.stringify([...tokens]))),
+        ...(m.documentText
+          ? {
+              enc_extracted: await e.encryptPart(
+                'mail-extracted',
+                Buffer.from(JSON.stringify(extracted(m.documentText))),
+              ),
+            }
+          : {}),
         ...(m.receivedAt ? { received_at: m.receivedAt } : {}),
       };
       e.dispose();
@@ -82,6 +92,12 @@ export async function queueMails(
   }
   return rows.map((r) => r.id);
 }
+
+const extracted = (text: string) => ({
+  v: 1,
+  parts: [{ index: 0, filename: 'Anhang.pdf', kind: 'pdf', status: 'indexed' }],
+  texts: [{ index: 0, page: 1, text }],
+});
 
 function rfc5322(m: CorpusMail): Buffer {
   return Buffer.from(
