@@ -33,15 +33,38 @@ export interface ExtractedText {
   problem?: string;
 }
 
-/** Characters of document text kept per mail, all its documents together. */
-export const DOCUMENT_TEXT_BUDGET = 4 * 2 ** 20;
+/**
+ * What one mail may cost, all its documents together (forwards and winmail.dat included): text
+ * kept, documents parsed, and time — each part has the extractor's time limit, but a mail of a
+ * thousand tiny PDFs that each take that long would hold the index job for hours. Past a limit
+ * the remaining documents are listed as `limit`, unread.
+ */
+export const MAIL_BUDGET = { chars: 4 * 2 ** 20, documents: 100, ms: 5 * 60_000 };
+
+interface Budget {
+  left: number;
+  documents: number;
+  deadline: number;
+}
+
+/** Whether the mail may have another document parsed; counts it if so. */
+function take(budget: Budget): boolean {
+  if (budget.documents <= 0 || Date.now() > budget.deadline) return false;
+  budget.documents--;
+  return true;
+}
 
 export function readMailDocuments(
   plain: Readable,
   extractor: DocumentExtractor,
-  budget = DOCUMENT_TEXT_BUDGET,
+  limits: { chars: number; documents: number; ms: number } = MAIL_BUDGET,
 ): Promise<ExtractedText> {
-  return read(plain, extractor, { left: budget }, 0);
+  const budget = {
+    left: limits.chars,
+    documents: limits.documents,
+    deadline: Date.now() + limits.ms,
+  };
+  return read(plain, extractor, budget, 0);
 }
 
 /** Forwarded mails inside forwarded mails are read this deep (as at ingest). */
@@ -54,7 +77,7 @@ const MAX_DEPTH = 3;
 function read(
   plain: Readable,
   extractor: DocumentExtractor,
-  budget: { left: number },
+  budget: Budget,
   depth: number,
 ): Promise<ExtractedText> {
   const out: ExtractedText = { v: 1, parts: [], texts: [] };
@@ -120,7 +143,9 @@ function read(
           const result =
             size > extractor.limits.maxInputBytes
               ? ({ ok: false, reason: 'too-large' } as const)
-              : await extractor.extract(Buffer.concat(chunks), kind as DocumentKind, budget.left);
+              : !take(budget)
+                ? ({ ok: false, reason: 'limit' } as const)
+                : await extractor.extract(Buffer.concat(chunks), kind as DocumentKind, budget.left);
           chunks.length = 0;
           if (result.ok) {
             for (const page of result.pages) {
@@ -161,7 +186,7 @@ async function readWinmail(
   filename: string,
   out: ExtractedText,
   extractor: DocumentExtractor,
-  budget: { left: number },
+  budget: Budget,
 ): Promise<void> {
   let tnef;
   try {
@@ -189,7 +214,9 @@ async function readWinmail(
     keep(a.name);
     const kind = documentKind(null, a.name);
     if (kind) {
-      const result = await extractor.extract(a.data, kind, budget.left);
+      const result = take(budget)
+        ? await extractor.extract(a.data, kind, budget.left)
+        : ({ ok: false, reason: 'limit' } as const);
       if (!result.ok) {
         out.parts.push({ index, filename: name, kind, status: result.reason, nested: true });
         continue;
