@@ -14,7 +14,7 @@ import { mailAttachmentText } from '../../lib/search/attachment-text';
 import { BlockCache } from '../../lib/search/block-cache';
 import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
 import { setHold } from '../../lib/retention/holds';
-import { mergeAll, rebuildIndex } from '../../lib/search/index-store';
+import { mergeAll } from '../../lib/search/index-store';
 import { parseQuery } from '../../lib/search/query';
 import { openIndex } from '../../lib/search/tenant-index';
 import { lock, unlock, unlockEpoch } from '../../lib/vault';
@@ -29,6 +29,7 @@ import {
   sha256,
 } from '../helpers/archive';
 import { FAST_ARGON2 } from '../helpers/ledger';
+import { mailrepo } from '../helpers/portal';
 import { tnef } from '../helpers/tnef';
 import { stackConfig } from '../helpers/stack-env';
 
@@ -208,20 +209,19 @@ describe('search inside attachments', () => {
         tx.updateTable('messages').set({ enc_extracted: null }).where('id', '=', id).execute(),
       );
       await deliverSealed(t, 'archiv@dokumente.example', mailWith('Nur Text', []), 2);
-      const queued = await rebuildIndex(ctx.db, t.tenantId, {
-        type: 'operator',
-        label: 'cli:test',
-      });
-      expect(queued).toBe(2);
+      // As an operator does it: `mailrepo search rebuild`.
+      expect(await mailrepo('search', 'rebuild', '--tenant', t.tenantId)).toMatch(
+        /^2 mails queued/,
+      );
       expect(await search('unterlagen')).toEqual([]);
       const again = await withTenant(ctx.db, t.tenantId, (tx) =>
         tx.selectFrom('search_extract_queue').select('message_id').execute(),
       );
       expect(again).toHaveLength(2);
       const audited = await withTenant(ctx.db, t.tenantId, (tx) =>
-        tx.selectFrom('audit_events').select('action').where('action', '=', 'search.rebuilt').execute(),
+        tx.selectFrom('audit_events').select(['action', 'actor_type']).where('action', '=', 'search.rebuilt').execute(),
       ); // prettier-ignore
-      expect(audited).toHaveLength(1);
+      expect(audited).toEqual([{ action: 'search.rebuilt', actor_type: 'operator' }]);
       expect(await runJob()).toBe(2);
       expect(await search('kolibrirechnung')).toEqual([id]);
       expect((await search('unterlagen')).sort()).toHaveLength(2);
