@@ -1,4 +1,8 @@
-import { mailAttachmentText, type AttachmentTextStatus } from '../lib/search/attachment-text';
+import {
+  mailAttachmentText,
+  type AttachmentTextStatus,
+  type MailAttachmentText,
+} from '../lib/search/attachment-text';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
 import { recordAudit, type AuditInput } from '../lib/audit/record';
@@ -201,13 +205,22 @@ export function createArchive(deps: ArchiveDeps) {
     messageId: string,
     ip: string,
     event: Omit<AuditInput, 'actor' | 'ip' | 'target'>,
-  ): Promise<{ doc: IndexedDoc; mail: StoredMail; plain: Readable } | undefined> {
+    /** Also what the search holds of its attachments (the mail page), under the same keys. */
+    withAttachmentText = false,
+  ): Promise<
+    | { doc: IndexedDoc; mail: StoredMail; plain: Readable; attachmentText?: MailAttachmentText }
+    | undefined
+  > {
     return withKeys(session, cookie, async (unlocked, keyring) => {
       const doc = await visible(session, unlocked, keyring, messageId);
       if (!doc) return undefined;
       await audit(session, ip, { ...event, target: mailTarget(messageId) });
       const opened = await openMail(deps, session.tenantId, keyring, messageId);
-      return opened && { doc, ...opened };
+      if (!opened) return undefined;
+      const attachmentText = withAttachmentText
+        ? await mailAttachmentText(deps.db, session.tenantId, keyring, messageId)
+        : undefined;
+      return { doc, ...opened, attachmentText };
     });
   }
 
@@ -342,18 +355,20 @@ export function createArchive(deps: ArchiveDeps) {
         }
       | undefined
     > {
-      const opened = await openAudited(session, cookie, messageId, ip, {
-        action: 'mail.viewed',
-        details: { part: 'message' },
-      });
+      const opened = await openAudited(
+        session,
+        cookie,
+        messageId,
+        ip,
+        { action: 'mail.viewed', details: { part: 'message' } },
+        true,
+      );
       if (!opened) return undefined;
       const { html, ...view } = await readMailView(opened.plain);
       const blockedImages = html
         ? safeHtml(html, { cidUrl: () => '', allowRemoteImages: false }).blockedImages
         : 0;
-      const text = await withKeys(session, cookie, (_unlocked, keyring) =>
-        mailAttachmentText(deps.db, session.tenantId, keyring, messageId),
-      );
+      const text = opened.attachmentText;
       return {
         doc: opened.doc,
         mail: opened.mail,

@@ -280,14 +280,8 @@ export async function compactEpoch(
 }
 
 /** How many of the tenant's mails wait to be merged into the index. */
-export async function queuedForIndex(db: Db, tenantId: string): Promise<number> {
-  const r = await withTenant(db, tenantId, (tx) =>
-    tx
-      .selectFrom('search_index_queue')
-      .select((eb) => eb.fn.countAll<string>().as('n'))
-      .executeTakeFirstOrThrow(),
-  );
-  return Number(r.n);
+export function queuedForIndex(db: Db, tenantId: string): Promise<number> {
+  return withTenant(db, tenantId, queuedIndexCount);
 }
 
 /**
