@@ -5,7 +5,8 @@ import path from 'node:path';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { checkpointRound } from '../../lib/checkpoint/round';
-import { appendEntry } from '../../lib/ledger/store';
+import { appendEntry, integrateLog } from '../../lib/ledger/store';
+import type { KyselyPlugin } from 'kysely';
 import { verifyLog } from '../../lib/ledger/verify-log';
 import { readFileSync } from 'node:fs';
 import { tsaCaFile } from '../../lib/config';
@@ -118,5 +119,36 @@ describe('whole-log verification', () => {
     const tiled = await verifyLog(db, log.id);
     expect(tiled.problems[0]).toMatchObject({ at: 261 });
     expect(tiled.problems[0]!.what).toMatch(/tile \(0, 1\)/);
+  }, 60_000);
+
+  it('reads one snapshot: an integration committed while it reads is not a problem', async () => {
+    const { tenantId, log } = await tenantWithLog(db, cfg, 'Laufend GmbH');
+    const grow = (n: number) =>
+      withTenant(db, tenantId, async (tx) => {
+        for (let i = 0; i < n; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
+        await integrateLog(tx, log);
+      });
+    await grow(40);
+    // Right after the verification has read the log's size, another connection appends and
+    // integrates more entries — what the ledger batcher does every few seconds on a live archive.
+    let interleaved = false;
+    const between: KyselyPlugin = {
+      transformQuery: (args) => args.node,
+      transformResult: async (args) => {
+        const row = args.result.rows[0] as { integrated_size?: unknown } | undefined;
+        if (!interleaved && row && 'integrated_size' in row) {
+          interleaved = true;
+          await grow(7);
+        }
+        return args.result;
+      },
+    };
+    const report = await verifyLog(
+      Object.assign(db.withPlugin(between), { shredKeys: db.shredKeys }),
+      log.id,
+    );
+    expect(interleaved).toBe(true);
+    expect(report).toMatchObject({ size: 40, problems: [] });
+    expect(await verifyLog(db, log.id)).toMatchObject({ size: 47, problems: [] });
   }, 60_000);
 });
