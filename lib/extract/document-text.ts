@@ -1,3 +1,4 @@
+import { decompressRTF } from '@kenjiuno/decompressrtf';
 import { unzipSync } from 'fflate';
 import { OfficeParser, type OfficeParserAST } from 'officeparser';
 import type { DocumentKind } from './document-kind';
@@ -8,6 +9,12 @@ import type { DocumentKind } from './document-kind';
  * entries, XML elements and table cells for the ZIP-based formats; pdf.js in a separate process
  * with a memory and CPU-time limit, and limits on text items. Runs on an extraction thread.
  */
+
+/**
+ * What the extractor reads: a document, or the compressed RTF body of a winmail.dat (MS-OXRTFCP),
+ * which is decompressed here, on the thread, since its output is up to 8× its input.
+ */
+export type ExtractKind = DocumentKind | 'compressed-rtf';
 
 export interface DocumentText {
   /** Text per page for PDF; one entry for other formats. */
@@ -61,9 +68,10 @@ const LIMITS = new Set([
 
 export async function documentText(
   data: Uint8Array,
-  kind: DocumentKind,
+  kind: ExtractKind,
   maxChars: number,
 ): Promise<DocumentText> {
+  if (kind === 'compressed-rtf') return documentText(rtfOf(data), 'rtf', maxChars);
   if (kind === 'zip') return cut([{ text: zipNames(data).join('\n') }], maxChars, false);
   let truncated = false;
   let ast: OfficeParserAST;
@@ -128,6 +136,21 @@ function zipNames(data: Uint8Array): string[] {
     throw new UnreadableDocument('damaged', err instanceof Error ? err.message : String(err));
   }
   return names;
+}
+
+/**
+ * The RTF in a compressed RTF blob. The decompressor trusts the header's size and reads past the
+ * end (as zeros) up to it: the size must be the blob's own.
+ */
+function rtfOf(data: Uint8Array): Uint8Array {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (data.length < 16 || view.getUint32(0, true) + 4 !== data.length)
+    throw new UnreadableDocument('damaged', 'compressed RTF: size does not match');
+  try {
+    return Uint8Array.from(decompressRTF(Array.from(data)));
+  } catch (err) {
+    throw new UnreadableDocument('damaged', err instanceof Error ? err.message : String(err));
+  }
 }
 
 function cut(pages: DocumentText['pages'], maxChars: number, truncated: boolean): DocumentText {

@@ -1,6 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import type { DocumentKind } from './document-kind';
-import { documentText, UnreadableDocument } from './document-text';
+import { documentText, UnreadableDocument, type ExtractKind } from './document-text';
 
 /**
  * An extraction thread (extractor.ts): reads the documents it is sent, one at a time, and answers
@@ -10,7 +9,7 @@ import { documentText, UnreadableDocument } from './document-text';
 
 interface Request {
   data: Uint8Array;
-  kind: DocumentKind;
+  kind: ExtractKind;
   maxChars: number;
 }
 

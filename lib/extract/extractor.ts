@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { DocumentKind } from './document-kind';
-import type { DocumentText, UnreadableReason } from './document-text';
+import type { DocumentText, ExtractKind, UnreadableReason } from './document-text';
 
 /**
  * Reads text out of attachments on threads with limits per part (issue 20): the input's size is
@@ -35,7 +34,7 @@ export const DEFAULT_EXTRACTION_LIMITS: ExtractionLimits = {
 
 interface Job {
   data: Uint8Array;
-  kind: DocumentKind;
+  kind: ExtractKind;
   maxChars: number;
   done: (result: PartText) => void;
 }
@@ -53,7 +52,7 @@ export class DocumentExtractor {
   constructor(readonly limits: ExtractionLimits = DEFAULT_EXTRACTION_LIMITS) {}
 
   /** The text of one part, at most `maxChars` characters. Never rejects. */
-  extract(data: Uint8Array, kind: DocumentKind, maxChars: number): Promise<PartText> {
+  extract(data: Uint8Array, kind: ExtractKind, maxChars: number): Promise<PartText> {
     if (data.length > this.limits.maxInputBytes)
       return Promise.resolve({ ok: false, reason: 'too-large' });
     if (maxChars <= 0) return Promise.resolve({ ok: true, pages: [], truncated: true });

@@ -3,6 +3,7 @@ import type { AttachmentStream } from 'mailparser';
 import { attachmentName, mailParser } from '../mail/read';
 import { documentKind, isTnef, textKind, type DocumentKind } from './document-kind';
 import { readTnef, TnefError } from './tnef';
+import { splitUuencoded, type UuFile } from '../mail/uuencode';
 import type { UnreadableReason } from './document-text';
 import type { DocumentExtractor } from './extractor';
 
@@ -84,6 +85,7 @@ function read(
   const p = mailParser();
   return new Promise((resolve) => {
     let index = 0;
+    let uuFiles: UuFile[] = [];
     let work = Promise.resolve();
     let finished = false;
     const finish = (problem?: string) => {
@@ -92,8 +94,11 @@ function read(
       void work.then(() => resolve(problem ? { ...out, problem: problem.slice(0, 200) } : out));
     };
     p.on('data', (data: unknown) => {
-      const part = data as AttachmentStream | { type: 'text' };
-      if (part.type !== 'attachment') return;
+      const part = data as AttachmentStream | { type: 'text'; text?: string };
+      if (part.type !== 'attachment') {
+        uuFiles = splitUuencoded(part.text ?? '').files;
+        return;
+      }
       const at = index++;
       const filename = attachmentName(part.filename, at);
       const kind: DocumentKind | 'tnef' | undefined = isTnef(part.contentType, part.filename)
@@ -140,39 +145,65 @@ function read(
             part.release?.();
             return;
           }
-          const result =
-            size > extractor.limits.maxInputBytes
-              ? ({ ok: false, reason: 'too-large' } as const)
-              : !take(budget)
-                ? ({ ok: false, reason: 'limit' } as const)
-                : await extractor.extract(Buffer.concat(chunks), kind as DocumentKind, budget.left);
+          const data = size > extractor.limits.maxInputBytes ? 'too-large' : Buffer.concat(chunks);
           chunks.length = 0;
-          if (result.ok) {
-            for (const page of result.pages) {
-              budget.left -= page.text.length;
-              out.texts.push({ index: at, ...page });
-            }
-            // A scan holds pictures of text, no text: say so rather than "searchable".
-            const empty = result.pages.every((p) => !/[\p{L}\p{N}]/u.test(p.text));
-            out.parts.push({
-              index: at,
-              filename,
-              kind,
-              status:
-                empty && kind !== 'zip' ? 'no-text' : result.truncated ? 'truncated' : 'indexed',
-            });
-          } else out.parts.push({ index: at, filename, kind, status: result.reason });
+          await readDocument(data, at, filename, kind as DocumentKind, out, extractor, budget);
           part.release?.();
         });
       });
     });
-    p.on('end', () => finish());
+    p.on('end', () => {
+      // Files uuencoded in the text, numbered after the MIME attachments (lib/mail/uuencode.ts).
+      const first = index;
+      work = work.then(async () => {
+        for (const [k, f] of uuFiles.entries()) {
+          const kind = documentKind(null, f.name);
+          const name = attachmentName(f.name, first + k);
+          if (kind) await readDocument(f.data, first + k, name, kind, out, extractor, budget);
+        }
+      });
+      finish();
+    });
     p.on('error', (e: Error) => finish(e.message));
     plain.on('error', (e: Error) => {
       p.end();
       finish(e.message);
     });
     plain.pipe(p);
+  });
+}
+
+/** One document's text into `out`, or why it has none. */
+async function readDocument(
+  data: Uint8Array | 'too-large',
+  at: number,
+  filename: string,
+  kind: DocumentKind,
+  out: ExtractedText,
+  extractor: DocumentExtractor,
+  budget: Budget,
+): Promise<void> {
+  const result =
+    data === 'too-large'
+      ? ({ ok: false, reason: 'too-large' } as const)
+      : !take(budget)
+        ? ({ ok: false, reason: 'limit' } as const)
+        : await extractor.extract(data, kind, budget.left);
+  if (!result.ok) {
+    out.parts.push({ index: at, filename, kind, status: result.reason });
+    return;
+  }
+  for (const page of result.pages) {
+    budget.left -= page.text.length;
+    out.texts.push({ index: at, ...page });
+  }
+  // A scan holds pictures of text, no text: say so rather than "searchable".
+  const empty = result.pages.every((p) => !/[\p{L}\p{N}]/u.test(p.text));
+  out.parts.push({
+    index: at,
+    filename,
+    kind,
+    status: empty && kind !== 'zip' ? 'no-text' : result.truncated ? 'truncated' : 'indexed',
   });
 }
 
@@ -208,6 +239,21 @@ async function readWinmail(
     return cut.length < text.length;
   };
   if (tnef.body) keep(tnef.body);
+  if (tnef.rtfCompressed) {
+    // The body as Outlook writes it; a failure is listed like a document's.
+    const result = take(budget)
+      ? await extractor.extract(tnef.rtfCompressed, 'compressed-rtf', budget.left)
+      : ({ ok: false, reason: 'limit' } as const);
+    if (result.ok) for (const p of result.pages) keep(p.text);
+    else
+      out.parts.push({
+        index,
+        filename: `${filename} › body.rtf`,
+        kind: 'rtf',
+        status: result.reason,
+        nested: true,
+      });
+  }
   for (const a of tnef.attachments) {
     const name = `${filename} › ${attachmentName(a.name, 0)}`;
     // Their names are searchable as the mail's own attachment names are.

@@ -5,6 +5,7 @@ import { convert } from 'html-to-text';
 import { MailParser, type AddressObject } from 'mailparser';
 import { attachmentTerm, isAttachmentTerm } from '../search/index-terms';
 import { tokenize } from '../search/tokenize';
+import { splitUuencoded, type UuFile } from '../mail/uuencode';
 
 /**
  * Metadata and search tokens of a mail, extracted with mailparser (a maintained streaming MIME
@@ -142,11 +143,28 @@ export class MetadataExtractor extends Writable {
     // Words of attachments and forwarded mails: indexed as attachment terms (index-terms.ts).
     const attachmentWords = new Set<string>();
     const pending: Promise<void>[] = [];
+    // Files uuencoded in the text: numbered after the MIME attachments, as every reader does.
+    let uuFiles: UuFile[] = [];
     let anyTruncated = false;
     this.result = new Promise((resolve) => {
       const finish = (error?: unknown) =>
         void Promise.all(pending).then(() => {
           if (error) meta.parseError = error instanceof Error ? error.message : String(error);
+          for (const f of uuFiles) {
+            const kind = textKind(undefined, f.name);
+            const keep = (kind === 'text' || kind === 'html') && budget.take(f.data.length);
+            if (keep) {
+              const decoded = f.data.toString('utf8');
+              tokenize(kind === 'html' ? htmlText(decoded) : decoded, attachmentWords);
+            }
+            meta.attachments.push({
+              filename: f.name,
+              contentType: 'application/octet-stream',
+              size: f.data.length,
+              sha256: f.sha256,
+              ...(keep ? { text: 'indexed' as const } : {}),
+            });
+          }
           for (const a of [...meta.from, ...meta.to, ...meta.cc, ...meta.bcc])
             tokenize(`${a.name} ${a.address}`, tokens);
           if (meta.subject) tokenize(meta.subject, tokens);
@@ -230,7 +248,8 @@ export class MetadataExtractor extends Writable {
             }),
           );
         } else if (part.type === 'text') {
-          const text = part.text ?? '';
+          const { text, files } = splitUuencoded(part.text ?? '');
+          uuFiles = files;
           meta.textLength = text.length;
           meta.hasHtml = !!part.html;
           tokenize(text, tokens);

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   MailParser,
   type AddressObject,
@@ -6,6 +6,7 @@ import {
   type HeaderLines,
 } from 'mailparser';
 import type { Address } from '../ingest/mime-metadata';
+import { splitUuencoded, type UuFile } from './uuencode';
 
 /**
  * A decrypted mail, read for display: headers, text, the raw (unsanitised) HTML, and the list of
@@ -103,6 +104,23 @@ export function readMailView(plain: Readable): Promise<MailView> {
   return new Promise((resolve, reject) => {
     let index = 0;
     const pending: Promise<void>[] = [];
+    let uuFiles: UuFile[] = [];
+    // Files uuencoded in the text are listed after the MIME attachments (lib/mail/uuencode.ts).
+    const done = () =>
+      void Promise.all(pending).then(() => {
+        for (const f of uuFiles) {
+          const at = view.attachments.length;
+          view.attachments.push({
+            index: at,
+            filename: attachmentName(f.name, at),
+            contentType: 'application/octet-stream',
+            size: f.data.length,
+            sha256: f.sha256,
+            inline: false,
+          });
+        }
+        resolve(view);
+      });
     p.on('headers', (h) => {
       view.subject = typeof h.get('subject') === 'string' ? (h.get('subject') as string) : null;
       view.from = addresses(h.get('from'));
@@ -136,14 +154,16 @@ export function readMailView(plain: Readable): Promise<MailView> {
           }),
         );
       } else {
-        view.text = part.text ?? '';
+        const split = splitUuencoded(part.text ?? '');
+        view.text = split.text;
+        uuFiles = split.files;
         view.html = part.html || null;
       }
     });
-    p.on('end', () => void Promise.all(pending).then(() => resolve(view)));
+    p.on('end', done);
     p.on('error', (e: Error) => {
       view.problem = e.message;
-      void Promise.all(pending).then(() => resolve(view));
+      done();
     });
     plain.on('error', reject);
     plain.pipe(p);
@@ -163,9 +183,13 @@ export function streamAttachment(
   return new Promise((resolve, reject) => {
     let index = 0;
     let found: Promise<void> | undefined;
+    let uuFiles: UuFile[] = [];
     p.on('data', (data: unknown) => {
-      const part = data as AttachmentStream | { type: 'text' };
-      if (part.type !== 'attachment') return;
+      const part = data as AttachmentStream | { type: 'text'; text?: string };
+      if (part.type !== 'attachment') {
+        uuFiles = splitUuencoded(part.text ?? '').files;
+        return;
+      }
       const at = index++;
       const match = 'index' in which ? at === which.index : part.cid === which.cid;
       if (!match || found) {
@@ -177,6 +201,20 @@ export function streamAttachment(
       found = sink(meta, part.content as Readable).finally(() => part.release?.());
     });
     p.on('end', () => {
+      // Past the MIME attachments: a file uuencoded in the text.
+      const uu = 'index' in which && !found ? uuFiles[which.index - index] : undefined;
+      if (uu) {
+        const at = (which as { index: number }).index;
+        found = sink(
+          {
+            index: at,
+            filename: attachmentName(uu.name, at),
+            contentType: 'application/octet-stream',
+            inline: false,
+          },
+          Readable.from([uu.data]),
+        );
+      }
       if (!found) return resolve(false);
       found.then(() => resolve(true), reject);
     });

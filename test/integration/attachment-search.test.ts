@@ -11,6 +11,8 @@ import { LmtpClient } from '../../infra/lmtp-client';
 import { withTenant } from '../../lib/db/tenant-scope';
 import type { ExtractedText } from '../../lib/extract/mail-documents';
 import { mailAttachmentText } from '../../lib/search/attachment-text';
+import { openMail } from '../../lib/mail/open';
+import { readMailView, streamAttachment } from '../../lib/mail/read';
 import { BlockCache } from '../../lib/search/block-cache';
 import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
 import { setHold } from '../../lib/retention/holds';
@@ -30,7 +32,7 @@ import {
 } from '../helpers/archive';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { mailrepo } from '../helpers/portal';
-import { tnef } from '../helpers/tnef';
+import { compressedRtf, tnef } from '../helpers/tnef';
 import { stackConfig } from '../helpers/stack-env';
 
 /**
@@ -288,10 +290,16 @@ describe('search inside attachments', () => {
 
   it("reads the attachments and body inside Outlook's winmail.dat", async () => {
     const t = await archiveTenant(ctx, 'Outlook GmbH', 'archiv@outlook-kunde.example');
-    const winmail = tnef('Textkörper mit Eisvogelbrücke', [
-      { name: 'Angebot Seeschwalbe.pdf', data: await pdf(['Angebot Seeschwalbenweg']) },
-      { name: 'liste.txt', data: Buffer.from('Teichrohrsänger') },
-    ]);
+    // Outlook sends the body as compressed RTF among the message properties, often with no plain
+    // body beside it; both are read.
+    const winmail = tnef(
+      'Textkörper mit Eisvogelbrücke',
+      [
+        { name: 'Angebot Seeschwalbe.pdf', data: await pdf(['Angebot Seeschwalbenweg']) },
+        { name: 'liste.txt', data: Buffer.from('Teichrohrsänger') },
+      ],
+      { rtfCompressed: compressedRtf('{\\rtf1\\ansi Brief vom Wiedehopfhof\\par}') },
+    );
     const mail = mailWith('Outlook-Mail', [
       { name: 'winmail.dat', type: 'application/ms-tnef', data: winmail },
     ]);
@@ -302,6 +310,7 @@ describe('search inside attachments', () => {
         'seeschwalbenweg',
         'teichrohrsanger',
         'eisvogelbrucke',
+        'wiedehopfhof',
         'in:anhang seeschwalbe',
       ])
         expect({ word, ids: await ids(word) }).toEqual({ word, ids: [id] });
@@ -310,6 +319,53 @@ describe('search inside attachments', () => {
       expect(text.nested).toEqual([
         { index: 0, filename: 'winmail.dat › Angebot Seeschwalbe.pdf', status: 'indexed' },
       ]);
+    });
+  }, 120_000);
+
+  it('reads files uuencoded in the text of a mail without MIME, and offers them as attachments', async () => {
+    const t = await archiveTenant(ctx, 'Altbestand GmbH', 'archiv@uralt.example');
+    const report = await pdf(['Bericht vom Uhuweg']);
+    const uu = async (name: string, data: Buffer) =>
+      `begin 644 ${name}\n` +
+      (await run('python3', ['-c', `import sys,binascii\nd=bytes.fromhex(sys.argv[1])\nfor i in range(0,len(d),45): sys.stdout.write(binascii.b2a_uu(d[i:i+45],backtick=True).decode())`, data.toString('hex')])) // prettier-ignore
+      .stdout +
+      '`\nend\n';
+    const mail = crlf(
+      `From: Alt <alt@lieferant.example>\nTo: archiv@uralt.example\nSubject: Altes Programm\n` +
+        `Message-ID: <${randomUUID()}@lieferant.example>\nDate: Tue, 01 Dec 2026 09:00:00 +0100\n\n` +
+        `Hallo, anbei mit uuencode wie früher: Neuntöter.\n\n` +
+        (await uu('bericht.pdf', report)) +
+        '\n' +
+        (await uu('notiz.txt', Buffer.from('Notiz zum Zilpzalp\n'))),
+    );
+    const id = await deliverSealed(t, 'archiv@uralt.example', mail);
+    await signedIn(t, async ({ keyring, search: ids, runJob }) => {
+      expect(await runJob()).toBe(1);
+      for (const word of ['uhuweg', 'in:anhang zilpzalp', 'neuntoter', 'dateityp:pdf bericht'])
+        expect({ word, ids: await ids(word) }).toEqual({ word, ids: [id] });
+      // The encoded lines are no words of the text.
+      expect(await ids('in:text zilpzalp')).toEqual([]);
+      expect((await mailAttachmentText(ctx.db, t.tenantId, keyring, id))!.status).toEqual([
+        'indexed',
+        'indexed',
+      ]);
+      const view = await readMailView((await openMail(ctx, t.tenantId, keyring, id))!.plain);
+      expect(view.attachments.map((a) => [a.index, a.filename, a.size, a.sha256])).toEqual([
+        [0, 'bericht.pdf', report.length, sha256(report).toString('hex')],
+        [1, 'notiz.txt', 19, sha256(Buffer.from('Notiz zum Zilpzalp\n')).toString('hex')],
+      ]);
+      expect(view.text).toMatch(/Neuntöter\.\n\n\[bericht\.pdf\]\n\n\[notiz\.txt\]/);
+      const chunks: Buffer[] = [];
+      const found = await streamAttachment(
+        (await openMail(ctx, t.tenantId, keyring, id))!.plain,
+        { index: 0 },
+        async (info, content) => {
+          expect(info.filename).toBe('bericht.pdf');
+          for await (const c of content) chunks.push(c as Buffer);
+        },
+      );
+      expect(found).toBe(true);
+      expect(Buffer.concat(chunks)).toEqual(report);
     });
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { readTnef, TnefError, TNEF_LIMITS } from '../../lib/extract/tnef';
-import { tnef } from '../helpers/tnef';
+import { documentText } from '../../lib/extract/document-text';
+import { compressedRtf, tnef } from '../helpers/tnef';
 
 /** Outlook's winmail.dat (issue 20 §1): attachments and body read in place, hostile input bounded. */
 
@@ -42,5 +43,37 @@ describe('TNEF', () => {
       data: Buffer.from('x'),
     }));
     expect(() => readTnef(tnef('', files))).toThrow(/too many attachments/);
+  });
+});
+
+describe('the compressed RTF body of a winmail.dat', () => {
+  it('is found among the message properties, past a named property', () => {
+    const rtf = compressedRtf('{\\rtf1\\ansi Rotkehlchen}');
+    const read = readTnef(tnef('', [], { rtfCompressed: rtf }));
+    expect(read.body).toBeUndefined();
+    expect(Buffer.from(read.rtfCompressed!)).toEqual(rtf);
+  });
+
+  it('decompresses to its RTF: the vector of MS-OXRTFCP §3.1.1 and our literal-only writer', async () => {
+    const vector = Buffer.from(
+      '2d0000002b0000004c5a4675f1c5c7a703000a0072637067313235423' +
+        '20af32068656c090020627705b06c647d0a800fa0',
+      'hex',
+    );
+    expect((await documentText(vector, 'compressed-rtf', 1000)).pages[0]!.text).toMatch(
+      /hello world/,
+    );
+    const ours = compressedRtf('{\\rtf1\\ansi\\deff0 Guten Tag, Rotkehlchen am Fenster.\\par}');
+    expect((await documentText(ours, 'compressed-rtf', 1000)).pages[0]!.text).toMatch(
+      /Rotkehlchen am Fenster/,
+    );
+  });
+
+  it('refuses a header size that is not the blob’s own (the decompressor would run on past it)', async () => {
+    const ours = compressedRtf('{\\rtf1 x}');
+    ours.writeUInt32LE(0x7fffffff, 0);
+    await expect(documentText(ours, 'compressed-rtf', 1000)).rejects.toMatchObject({
+      reason: 'damaged',
+    });
   });
 });
