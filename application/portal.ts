@@ -19,7 +19,8 @@ import {
 } from '../lib/auth/login';
 import { changeRole, endSessionsOf, setUserDisabled } from '../lib/auth/roles';
 import { recentAuditEvents } from '../lib/audit/recent';
-import { changeSessionSettings } from '../lib/auth/tenant-settings';
+import { changeOcrSetting, changeSessionSettings, ocrEnabled } from '../lib/auth/tenant-settings';
+import { withTenant } from '../lib/db/tenant-scope';
 import { passwordProblem } from '../lib/auth/password-policy';
 import {
   listSessions,
@@ -225,6 +226,10 @@ export function createPortalServices(
     endSessionsOf: (...a: Tail<Parameters<typeof endSessionsOf>>) => endSessionsOf(db, ...a),
     changeSessionSettings: (...a: Tail<Parameters<typeof changeSessionSettings>>) =>
       changeSessionSettings(db, ...a),
+    ocrEnabled: (session: SessionInfo) =>
+      withTenant(db, session.tenantId, (tx) => ocrEnabled(tx, session.tenantId)),
+    changeOcrSetting: (...a: Tail<Parameters<typeof changeOcrSetting>>) =>
+      changeOcrSetting(db, ...a),
     removePasskey: (...a: Tail<Parameters<typeof removePasskey>>) => removePasskey(db, ...a),
     recentAuditEvents: (session: SessionInfo) => recentAuditEvents(db, session.tenantId),
     replaceTotp: (...a: Tail<Parameters<typeof replaceTotp>>) => replaceTotp(db, ...a),

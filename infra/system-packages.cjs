@@ -1,5 +1,5 @@
 // The Debian packages the test suite drives as real peers (swaks, Postfix, Chromium, pdftotext, qpdf,
-// 7-Zip, LibreOffice). Installed with apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
+// 7-Zip, LibreOffice, Tesseract, Ghostscript). Installed with apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
 // printed and the tests that need a tool fail naming it. Dependency-free: runs before npm ci.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -15,6 +15,9 @@ const TEST_TOOLS = [
   // Office files made by a real office suite, for attachment text (issue 20).
   { probes: [['which', ['soffice']]],
     packages: ['libreoffice-writer-nogui', 'libreoffice-calc-nogui', 'libreoffice-impress-nogui'] },
+  // OCR of scans (German and English) and Ghostscript to make an image-only "scanned" PDF.
+  { probes: [['sh', ['-c', 'tesseract --list-langs 2>&1 | grep -qx deu && tesseract --list-langs 2>&1 | grep -qx eng']], ['which', ['gs']]],
+    packages: ['tesseract-ocr', 'tesseract-ocr-deu', 'tesseract-ocr-eng', 'ghostscript'] },
 ]; // prettier-ignore
 
 const succeeds = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;

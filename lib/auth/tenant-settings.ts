@@ -60,3 +60,42 @@ export async function changeSessionSettings(
   });
   return true;
 }
+
+/** Whether the tenant has text recognition for scans switched on (read in the caller's scope). */
+export async function ocrEnabled(tx: TenantTx, tenantId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('tenants')
+    .select('ocr_enabled')
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
+  return row?.ocr_enabled ?? false;
+}
+
+/**
+ * Switches text recognition for scans on or off (owners and admins; audited old → new). It applies
+ * to mails the index job reads from then on.
+ */
+export async function changeOcrSetting(
+  db: Db,
+  session: SessionInfo,
+  enabled: boolean,
+  ip: string,
+): Promise<boolean> {
+  if (session.role !== 'owner' && session.role !== 'admin') return false;
+  await withTenant(db, session.tenantId, async (tx) => {
+    const before = await tx
+      .selectFrom('tenants')
+      .select('ocr_enabled')
+      .where('id', '=', session.tenantId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (before.ocr_enabled === enabled) return;
+    await tx
+      .updateTable('tenants')
+      .set({ ocr_enabled: enabled })
+      .where('id', '=', session.tenantId)
+      .execute();
+    await auditSettingChange(tx, { ...session, ip }, 'ocr_enabled', before.ocr_enabled, enabled);
+  });
+  return true;
+}

@@ -361,6 +361,8 @@ export interface TenantsTable {
   recovery_public_key: Buffer;
   session_idle_minutes: Generated<number>;
   session_absolute_hours: Generated<number>;
+  /** Text recognition (Tesseract) for images and scanned PDFs; off by default. */
+  ocr_enabled: Generated<boolean>;
   created_at: Created;
   /** Rotate the tenant key every this many months (0: only by hand). */
   key_rotation_months: Generated<number>;

@@ -89,3 +89,18 @@ export function isTnef(
     (fileName ?? '').trim().toLowerCase() === 'winmail.dat'
   );
 }
+
+const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/jpg', 'image/pjpeg', 'image/tiff', 'image/gif', 'image/bmp', 'image/webp']); // prettier-ignore
+const IMAGE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'tif', 'tiff', 'gif', 'bmp', 'webp']);
+
+/** An image text recognition can read (for tenants that switched it on). */
+export function isImage(
+  contentType: string | null | undefined,
+  fileName: string | null | undefined,
+): boolean {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (IMAGE_TYPES.has(type)) return true;
+  if (type && type !== 'application/octet-stream') return false;
+  const extension = /\.([a-z0-9]{1,5})$/i.exec(fileName ?? '')?.[1]?.toLowerCase();
+  return !!extension && IMAGE_EXTENSIONS.has(extension);
+}

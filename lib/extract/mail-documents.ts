@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { AttachmentStream } from 'mailparser';
 import { attachmentName, mailParser } from '../mail/read';
-import { documentKind, isTnef, textKind, type DocumentKind } from './document-kind';
+import { documentKind, isImage, isTnef, textKind, type DocumentKind } from './document-kind';
+import { ocrImage, OcrFailed, ocrPdf } from './ocr';
 import { readTnef, TnefError } from './tnef';
 import { splitUuencoded, type UuFile } from '../mail/uuencode';
-import type { UnreadableReason } from './document-text';
-import type { DocumentExtractor } from './extractor';
+import type { DocumentText, UnreadableReason } from './document-text';
+import type { DocumentExtractor, PartText } from './extractor';
 
 /**
  * The documents attached to one mail, read for the index (decision 0022): the mail's plaintext
@@ -19,9 +20,13 @@ export interface ExtractedPart {
   /** Position among the mail's attachments, as the mail page numbers them. */
   index: number;
   filename: string;
-  kind: DocumentKind | 'tnef';
-  /** `no-text`: read, but no text in it (a scanned PDF). */
-  status: 'indexed' | 'truncated' | 'no-text' | UnreadableReason;
+  kind: DocumentKind | 'tnef' | 'image';
+  /**
+   * `no-text`: read, but no text in it (a scanned PDF, with text recognition off or finding none);
+   * `ocr`: its text was recognised in its pictures; `ocr-unavailable`: recognition is switched on
+   * but Tesseract or pdftoppm is not installed on the server.
+   */
+  status: 'indexed' | 'truncated' | 'no-text' | 'ocr' | 'ocr-unavailable' | UnreadableReason;
   /** Inside a forwarded mail (the attachment at `index` is that mail). */
   nested?: true;
 }
@@ -46,6 +51,8 @@ interface Budget {
   left: number;
   documents: number;
   deadline: number;
+  /** The tenant switched text recognition on (images and scanned PDFs are read by Tesseract). */
+  ocr: boolean;
 }
 
 /** Whether the mail may have another document parsed; counts it if so. */
@@ -59,11 +66,13 @@ export function readMailDocuments(
   plain: Readable,
   extractor: DocumentExtractor,
   limits: { chars: number; documents: number; ms: number } = MAIL_BUDGET,
+  opts: { ocr?: boolean } = {},
 ): Promise<ExtractedText> {
   const budget = {
     left: limits.chars,
     documents: limits.documents,
     deadline: Date.now() + limits.ms,
+    ocr: !!opts.ocr,
   };
   return read(plain, extractor, budget, 0);
 }
@@ -101,9 +110,10 @@ function read(
       }
       const at = index++;
       const filename = attachmentName(part.filename, at);
-      const kind: DocumentKind | 'tnef' | undefined = isTnef(part.contentType, part.filename)
+      const kind: ExtractedPart['kind'] | undefined = isTnef(part.contentType, part.filename)
         ? 'tnef'
-        : documentKind(part.contentType, part.filename);
+        : (documentKind(part.contentType, part.filename) ??
+          (budget.ocr && isImage(part.contentType, part.filename) ? 'image' : undefined));
       if (!kind && textKind(part.contentType, part.filename) === 'mail' && depth < MAX_DEPTH) {
         const inner = read(part.content as Readable, extractor, budget, depth + 1);
         work = work.then(async () => {
@@ -147,7 +157,15 @@ function read(
           }
           const data = size > extractor.limits.maxInputBytes ? 'too-large' : Buffer.concat(chunks);
           chunks.length = 0;
-          await readDocument(data, at, filename, kind as DocumentKind, out, extractor, budget);
+          await readDocument(
+            data,
+            at,
+            filename,
+            kind as DocumentKind | 'image',
+            out,
+            extractor,
+            budget,
+          );
           part.release?.();
         });
       });
@@ -157,7 +175,8 @@ function read(
       const first = index;
       work = work.then(async () => {
         for (const [k, f] of uuFiles.entries()) {
-          const kind = documentKind(null, f.name);
+          const kind =
+            documentKind(null, f.name) ?? (budget.ocr && isImage(null, f.name) ? 'image' : null);
           const name = attachmentName(f.name, first + k);
           if (kind) await readDocument(f.data, first + k, name, kind, out, extractor, budget);
         }
@@ -173,38 +192,77 @@ function read(
   });
 }
 
-/** One document's text into `out`, or why it has none. */
+/** One document's (or, with text recognition on, one image's) text into `out`, or why it has none. */
 async function readDocument(
   data: Uint8Array | 'too-large',
   at: number,
   filename: string,
-  kind: DocumentKind,
+  kind: DocumentKind | 'image',
   out: ExtractedText,
   extractor: DocumentExtractor,
   budget: Budget,
 ): Promise<void> {
-  const result =
+  let result: Awaited<ReturnType<typeof recognise>> =
     data === 'too-large'
-      ? ({ ok: false, reason: 'too-large' } as const)
+      ? { ok: false, reason: 'too-large' }
       : !take(budget)
-        ? ({ ok: false, reason: 'limit' } as const)
-        : await extractor.extract(data, kind, budget.left);
+        ? { ok: false, reason: 'limit' }
+        : kind === 'image'
+          ? { ok: true, pages: [], truncated: false }
+          : await extractor.extract(data, kind, budget.left);
+  // A scan holds pictures of text, no text: recognised if the tenant wants it, else said so.
+  const empty = (pages: DocumentText['pages']) => pages.every((p) => !/[\p{L}\p{N}]/u.test(p.text));
+  if (
+    result.ok &&
+    budget.ocr &&
+    data !== 'too-large' &&
+    (kind === 'image' || (kind === 'pdf' && empty(result.pages)))
+  )
+    result = await recognise(data, kind, result.pages.length);
   if (!result.ok) {
     out.parts.push({ index: at, filename, kind, status: result.reason });
     return;
   }
   for (const page of result.pages) {
-    budget.left -= page.text.length;
-    out.texts.push({ index: at, ...page });
+    const text = page.text.slice(0, Math.max(0, budget.left));
+    budget.left -= text.length;
+    out.texts.push({ index: at, ...page, text });
   }
-  // A scan holds pictures of text, no text: say so rather than "searchable".
-  const empty = result.pages.every((p) => !/[\p{L}\p{N}]/u.test(p.text));
   out.parts.push({
     index: at,
     filename,
     kind,
-    status: empty && kind !== 'zip' ? 'no-text' : result.truncated ? 'truncated' : 'indexed',
+    status:
+      empty(result.pages) && kind !== 'zip'
+        ? 'no-text'
+        : result.truncated
+          ? 'truncated'
+          : 'ocr' in result
+            ? 'ocr'
+            : 'indexed',
   });
+}
+
+/** Text recognition of an image or a scanned PDF; its failures are listed like a parser's. */
+async function recognise(
+  data: Uint8Array,
+  kind: 'image' | 'pdf',
+  pages: number,
+): Promise<
+  | PartText
+  | { ok: false; reason: 'ocr-unavailable' }
+  | { ok: true; pages: DocumentText['pages']; truncated: boolean; ocr: true }
+> {
+  try {
+    const read =
+      kind === 'image'
+        ? { pages: [{ text: await ocrImage(data) }], truncated: false }
+        : await ocrPdf(data, pages);
+    return { ok: true, ...read, ocr: true };
+  } catch (e) {
+    if (!(e instanceof OcrFailed)) throw e;
+    return { ok: false, reason: e.reason === 'missing' ? 'ocr-unavailable' : e.reason };
+  }
 }
 
 /**

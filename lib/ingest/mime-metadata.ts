@@ -1,4 +1,4 @@
-import { documentKind, isTnef, textKind } from '../extract/document-kind';
+import { documentKind, isImage, isTnef, textKind } from '../extract/document-kind';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { convert } from 'html-to-text';
@@ -52,6 +52,10 @@ export const hasDocuments = (meta: Pick<MailMetadata, 'attachments'>): boolean =
       documentKind(a.contentType, a.filename) ||
       isTnef(a.contentType, a.filename),
   );
+
+/** Whether text recognition would have images to read in this mail (its own attachments). */
+export const hasImages = (meta: Pick<MailMetadata, 'attachments'>): boolean =>
+  meta.attachments.some((a) => isImage(a.contentType, a.filename));
 
 /** Metadata of a mail nothing could be read from (yet). */
 export function emptyMetadata(): MailMetadata {

@@ -13,7 +13,14 @@ import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
 import { bind } from '../crypto/bindings';
 import { beginMailEncryption, type MailEncryption } from '../vault/mail-envelope';
 import type { ArchiveStarter } from './archive-batcher';
-import { emptyMetadata, hasDocuments, MetadataExtractor, type MailMetadata } from './mime-metadata';
+import {
+  emptyMetadata,
+  hasDocuments,
+  hasImages,
+  MetadataExtractor,
+  type MailMetadata,
+} from './mime-metadata';
+import { ocrEnabled } from '../auth/tenant-settings';
 import { deleteStaging, StagingUpload } from './staging';
 
 /**
@@ -336,7 +343,7 @@ async function register(
       .execute();
     // Documents (PDF, Office…) are read by the index job under its grant (decision 0022); until
     // then the mail waits for them instead of entering the index without their text.
-    if (inserted && hasDocuments(meta))
+    if (inserted && (hasDocuments(meta) || (hasImages(meta) && (await ocrEnabled(tx, tenantId)))))
       await tx
         .insertInto('search_extract_queue')
         .values({ message_id: message.id, tenant_id: tenantId })

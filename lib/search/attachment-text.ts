@@ -1,8 +1,7 @@
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { documentKind } from '../extract/document-kind';
-import type { ExtractedText } from '../extract/mail-documents';
-import type { UnreadableReason } from '../extract/document-text';
+import type { ExtractedPart, ExtractedText } from '../extract/mail-documents';
 import type { MailMetadata } from '../ingest/mime-metadata';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMailParts, type MailPart } from '../vault/mail-envelope';
@@ -14,8 +13,7 @@ import { decryptMailParts, type MailPart } from '../vault/mail-envelope';
  * (their metadata says so), documents by the index job (`mail-extracted`).
  */
 
-export type AttachmentTextStatus =
-  'indexed' | 'truncated' | 'no-text' | 'pending' | 'name' | UnreadableReason;
+export type AttachmentTextStatus = ExtractedPart['status'] | 'pending' | 'name';
 
 export interface MailAttachmentText {
   /** By attachment index, as the mail page numbers them. */

@@ -2,8 +2,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import type { DocumentExtractor } from '../extract/extractor';
-import { hasDocuments as listsDocuments, type MailMetadata } from '../ingest/mime-metadata';
-import { readMailDocuments, type ExtractedText } from '../extract/mail-documents';
+import { ocrEnabled } from '../auth/tenant-settings';
+import {
+  hasDocuments as listsDocuments,
+  hasImages,
+  type MailMetadata,
+} from '../ingest/mime-metadata';
+import { MAIL_BUDGET, readMailDocuments, type ExtractedText } from '../extract/mail-documents';
 import { openMail } from '../mail/open';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { decryptMailParts, encryptMailPart } from '../vault/mail-envelope';
@@ -48,8 +53,9 @@ export async function extractQueued(
   batch = EXTRACT_BATCH,
 ): Promise<number> {
   const tenantId = session.tenantId;
-  const rows = await withTenant(deps.db, tenantId, (tx) =>
-    tx
+  const { rows, ocr } = await withTenant(deps.db, tenantId, async (tx) => ({
+    ocr: await ocrEnabled(tx, tenantId),
+    rows: await tx
       .selectFrom('search_extract_queue as q')
       .innerJoin('messages as m', 'm.id', 'q.message_id')
       .select([
@@ -65,11 +71,11 @@ export async function extractQueued(
       .orderBy('q.queued_at')
       .limit(batch)
       .execute(),
-  );
+  }));
   // As many mails at once as the extractor has threads: one long PDF does not hold up the rest.
   let next = 0;
   const lane = async () => {
-    for (let row; (row = rows[next++]);) await extractOne(deps, tenantId, keyring, row);
+    for (let row; (row = rows[next++]);) await extractOne(deps, tenantId, keyring, row, ocr);
   };
   await Promise.all(Array.from({ length: deps.extractor.limits.threads }, lane));
   return rows.length;
@@ -91,6 +97,7 @@ async function extractOne(
   tenantId: string,
   keyring: EpochKeyring,
   row: QueuedRow,
+  ocr: boolean,
 ): Promise<void> {
   let sealed: Buffer | null = null;
   let judged: { metadata: MailMetadata; terms: Set<string> } | undefined;
@@ -103,8 +110,8 @@ async function extractOne(
     ]);
     const metadata = JSON.parse(meta!.toString('utf8')) as MailMetadata;
     // A rebuild queues every mail, and most have no document: a decryption, no body fetched.
-    if (listsDocuments(metadata)) {
-      const extracted = await readMail(deps, tenantId, keyring, row.id);
+    if (listsDocuments(metadata) || (ocr && hasImages(metadata))) {
+      const extracted = await readMail(deps, tenantId, keyring, row.id, ocr);
       sealed = await encryptMailPart(
         epoch,
         tenantId,
@@ -147,8 +154,9 @@ async function readMail(
   tenantId: string,
   keyring: EpochKeyring,
   messageId: string,
+  ocr: boolean,
 ): Promise<ExtractedText> {
   const opened = await openMail(deps, tenantId, keyring, messageId);
   if (!opened) return { v: 1, parts: [], texts: [], problem: 'not found' };
-  return readMailDocuments(opened.plain, deps.extractor);
+  return readMailDocuments(opened.plain, deps.extractor, MAIL_BUDGET, { ocr });
 }

@@ -12,6 +12,8 @@ import { withTenant } from '../../lib/db/tenant-scope';
 import type { ExtractedText } from '../../lib/extract/mail-documents';
 import { mailAttachmentText } from '../../lib/search/attachment-text';
 import { openMail } from '../../lib/mail/open';
+import { changeOcrSetting } from '../../lib/auth/tenant-settings';
+import type { SessionInfo } from '../../lib/auth/sessions';
 import { readMailView, streamAttachment } from '../../lib/mail/read';
 import { BlockCache } from '../../lib/search/block-cache';
 import { indexWorkflowId, startIndexMaintenance } from '../../lib/search/index-maintenance';
@@ -368,4 +370,65 @@ describe('search inside attachments', () => {
       expect(Buffer.concat(chunks)).toEqual(report);
     });
   }, 120_000);
+
+  it('recognises the text of scans and images once the tenant switches OCR on (off by default)', async () => {
+    const t = await archiveTenant(ctx, 'Scanbüro GmbH', 'archiv@scanbuero.example');
+    // A "scanned" letter: text typeset, then made an image-only PDF by Ghostscript; and a photo
+    // of a receipt as PNG (a page rendered by pdftoppm).
+    writeFileSync(path.join(dir, 'brief.pdf'), await pdf(['Mahnung wegen Rohrdommelstraße', 'Zweite Seite Schellentenweg'])); // prettier-ignore
+    await run('gs', ['-q', '-sDEVICE=pdfimage24', '-r150', '-o', path.join(dir, 'scan.pdf'), path.join(dir, 'brief.pdf')]); // prettier-ignore
+    await run('pdftoppm', ['-f', '2', '-l', '2', '-png', '-r', '150', '-singlefile', path.join(dir, 'brief.pdf'), path.join(dir, 'seite')]); // prettier-ignore
+    const scan = readFileSync(path.join(dir, 'scan.pdf'));
+    expect((await run('pdftotext', [path.join(dir, 'scan.pdf'), '-'])).stdout.trim()).toBe('');
+    const mailOf = (subject: string) =>
+      mailWith(subject, [
+        { name: 'Scan.pdf', type: 'application/pdf', data: scan },
+        { name: 'Beleg.png', type: 'image/png', data: readFileSync(path.join(dir, 'seite.png')) },
+      ]);
+    const before = await deliverSealed(t, 'archiv@scanbuero.example', mailOf('Vor dem Einschalten')); // prettier-ignore
+    const owner = { tenantId: t.tenantId, userId: t.adminUserId, role: 'owner' } as SessionInfo;
+    const member = { ...owner, role: 'member' } as SessionInfo;
+    await signedIn(t, async ({ keyring, search: ids, runJob }) => {
+      // Off by default: the scan holds no text, the image only its name.
+      expect(await runJob()).toBe(1);
+      expect((await mailAttachmentText(ctx.db, t.tenantId, keyring, before))!.status).toEqual([
+        'no-text',
+        'name',
+      ]);
+      expect(await ids('schellentenweg')).toEqual([]);
+
+      // Only owners and admins may switch it on; the change is audited in its transaction.
+      expect(await changeOcrSetting(ctx.db, member, true, '192.0.2.7')).toBe(false);
+      expect(await changeOcrSetting(ctx.db, owner, true, '192.0.2.7')).toBe(true);
+      const audited = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('audit_events').select(['target_id', 'details']).where('action', '=', 'setting.changed').execute(),
+      ); // prettier-ignore
+      expect(audited).toEqual([{ target_id: 'ocr_enabled', details: { from: false, to: true } }]);
+
+      const after = await deliverSealed(t, 'archiv@scanbuero.example', mailOf('Nach dem Einschalten'), 2); // prettier-ignore
+      // A mail with only a picture waits for the job too, now that there is something to read.
+      const picture = mailWith('Nur ein Foto', [{ name: 'Foto.png', type: 'image/png', data: readFileSync(path.join(dir, 'seite.png')) }]); // prettier-ignore
+      const photo = await deliverSealed(t, 'archiv@scanbuero.example', picture, 3);
+      expect(await runJob()).toBe(2);
+      expect((await ids('schellentenweg')).sort()).toEqual([after, photo].sort());
+      expect(await ids('schellentenweg nach')).toEqual([after]);
+      // Page 2 of the scan, and the image, by words only their pictures hold.
+      expect(await ids('rohrdommelstrasse')).toEqual([after]);
+      expect(await ids('dateityp:pdf einschalten')).toEqual(
+        expect.arrayContaining([before, after]),
+      );
+      expect((await mailAttachmentText(ctx.db, t.tenantId, keyring, after))!.status).toEqual([
+        'ocr',
+        'ocr',
+      ]);
+      // Kept per page, as the text of other PDFs is.
+      const row = await withTenant(ctx.db, t.tenantId, (tx) =>
+        tx.selectFrom('messages').select(['enc_extracted', 'sealed_dek', 'epoch_id']).where('id', '=', after).executeTakeFirstOrThrow(),
+      ); // prettier-ignore
+      const extracted = JSON.parse(
+        (await decryptMailPart(await keyring.get(row.epoch_id), t.tenantId, after, row.sealed_dek!, 'mail-extracted', row.enc_extracted!)).toString(),
+      ) as ExtractedText; // prettier-ignore
+      expect(extracted.texts.filter((x) => x.index === 0).map((p) => p.page)).toEqual([1, 2]);
+    });
+  }, 180_000);
 });

@@ -28,6 +28,7 @@ import * as m0026 from './0026_archive_batches';
 import * as m0027 from './0027_search_blocks';
 import * as m0028 from './0028_mail_totals';
 import * as m0029 from './0029_attachment_text';
+import * as m0030 from './0030_tenant_ocr';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -63,4 +64,5 @@ export const migrations: Record<string, Migration> = {
   '0027_search_blocks': m0027,
   '0028_mail_totals': m0028,
   '0029_attachment_text': m0029,
+  '0030_tenant_ocr': m0030,
 };

@@ -66,6 +66,10 @@ export const de = {
   'tenant.save': 'Speichern',
   'tenant.saved': 'Gespeichert.',
   'tenant.invalid': 'Bitte Werte im erlaubten Bereich angeben.',
+  'tenant.ocr': 'Texterkennung (OCR) für Bilder und gescannte PDFs (Deutsch und Englisch)',
+  'tenant.ocrHint':
+    'Gilt für Mails, deren Anhänge ab jetzt gelesen werden. Kostet Rechenzeit je Bild; aus, solange Sie es nicht einschalten.',
+  'tenant.ocrSave': 'Texterkennung speichern',
   'authenticator.title': 'Authenticator-App ersetzen',
   'authenticator.replaced':
     'Die neue Authenticator-App ist eingerichtet; Codes der alten gelten nicht mehr.',
@@ -181,6 +185,9 @@ export const de = {
   'mail.attachmentText.indexed': 'Inhalt durchsuchbar',
   'mail.attachmentText.truncated': 'Inhalt durchsuchbar bis zur Grenze von 4 MiB Text',
   'mail.attachmentText.no-text': 'kein Text darin (ein Scan?)',
+  'mail.attachmentText.ocr': 'Text per Texterkennung (OCR) durchsuchbar',
+  'mail.attachmentText.ocr-unavailable':
+    'nicht gelesen: Texterkennung ist auf dem Server nicht installiert',
   'mail.attachmentText.pending': 'Inhalt wird gelesen',
   'mail.attachmentText.name': 'nur der Dateiname',
   'mail.attachmentText.encrypted': 'nicht lesbar: verschlüsselt (mit Passwort geschützt)',

@@ -64,6 +64,10 @@ export const en: Record<MessageKey, string> = {
   'tenant.save': 'Save',
   'tenant.saved': 'Saved.',
   'tenant.invalid': 'Please enter values within the allowed range.',
+  'tenant.ocr': 'Text recognition (OCR) for images and scanned PDFs (German and English)',
+  'tenant.ocrHint':
+    'Applies to mails whose attachments are read from now on. Costs CPU time per image; off unless you switch it on.',
+  'tenant.ocrSave': 'Save text recognition',
   'authenticator.title': 'Replace the authenticator app',
   'authenticator.replaced':
     'The new authenticator app is set up; codes from the old one no longer work.',
@@ -176,6 +180,9 @@ export const en: Record<MessageKey, string> = {
   'mail.attachmentText.indexed': 'contents searchable',
   'mail.attachmentText.truncated': 'contents searchable up to the 4 MiB text limit',
   'mail.attachmentText.no-text': 'no text in it (a scan?)',
+  'mail.attachmentText.ocr': 'text recognised (OCR), searchable',
+  'mail.attachmentText.ocr-unavailable':
+    'not read: text recognition is not installed on the server',
   'mail.attachmentText.pending': 'contents being read',
   'mail.attachmentText.name': 'file name only',
   'mail.attachmentText.encrypted': 'unreadable: encrypted (password-protected)',

@@ -9,19 +9,36 @@ import { integer, parseForm } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
 
-/** Tenant settings for owners and admins: the session limits (TOMs §4). */
+/**
+ * Tenant settings for owners and admins: the session limits (TOMs §4) and text recognition for
+ * scans (issue 20, off by default).
+ */
 
 export async function loader({ request, context }: LoaderArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/tenant'));
-  return context.services.sessionLimits(session);
+  return {
+    ...(await context.services.sessionLimits(session)),
+    ocr: await context.services.ocrEnabled(session),
+  };
 }
 
-/** Whole numbers; the tenant's limits (lib/auth/tenant-settings.ts) decide which are allowed. */
-const sessionForm = z.object({ idle: integer(0, 100_000), absolute: integer(0, 100_000) });
+/**
+ * The session limits (whole numbers; lib/auth/tenant-settings.ts decides which are allowed), or
+ * text recognition on or off (`intent=ocr`, the checkbox sent only when ticked).
+ */
+const settingsForm = z.union([
+  z.object({ intent: z.literal('ocr'), ocr: z.literal('on').optional() }),
+  z.object({ idle: integer(0, 100_000), absolute: integer(0, 100_000) }),
+]);
 
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/tenant'));
-  const { idle, absolute } = await parseForm(request, sessionForm);
+  const form = await parseForm(request, settingsForm);
+  if ('intent' in form) {
+    const ok = await context.services.changeOcrSetting(session, form.ocr === 'on', context.ip);
+    return data({ ok }, { status: ok ? 200 : 400 });
+  }
+  const { idle, absolute } = form;
   const ok = await context.services.changeSessionSettings(
     session,
     { idleMinutes: idle, absoluteHours: absolute },
@@ -58,6 +75,15 @@ export default function TenantSettings() {
           defaultValue={String(limits.absoluteHours)}
         />
         <Submit>{t('tenant.save')}</Submit>
+      </form>
+      <form method="post">
+        <input type="hidden" name="intent" value="ocr" />
+        <label>
+          <input type="checkbox" name="ocr" value="on" defaultChecked={limits.ocr} />{' '}
+          {t('tenant.ocr')}
+        </label>
+        <p>{t('tenant.ocrHint')}</p>
+        <Submit>{t('tenant.ocrSave')}</Submit>
       </form>
     </>
   );
