@@ -149,7 +149,7 @@ export function createArchive(deps: ArchiveDeps) {
   ): Promise<T> {
     const { merge, pending } = await maintain(unlocked);
     if (merge) await mergeAll(db, unlocked, keyring);
-    deps.indexes.enter(session.tenantId, sessionKey(session));
+    await deps.indexes.enter(session.tenantId, sessionKey(session), { db, keyring });
     return deps.indexes.limit(() =>
       withIndex(
         () => openIndex(db, session.tenantId, keyring, deps.indexes.cache),

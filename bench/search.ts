@@ -303,7 +303,14 @@ async function main(): Promise<void> {
     console.log(
       `process before any session: RSS ${(before.rss / 2 ** 20).toFixed(0)} MiB, heap ${(before.heapUsed / 2 ** 20).toFixed(0)} MiB`,
     );
+    // The session's first request enters it, as the portal does: the index is read ahead from then.
     t = performance.now();
+    const warmStart = t;
+    {
+      const k = new EpochKeyring(db, session);
+      await indexes.enter(tenant.tenantId, 'bench', { db, keyring: k });
+      k.dispose();
+    }
     await request('', 'newest');
     const firstPage = performance.now() - t;
     t = performance.now();
@@ -337,7 +344,18 @@ async function main(): Promise<void> {
       console.log(`  slowest: ${tail.map(([ms, q]) => `${ms.toFixed(0)} ms ${q}`).join('; ')}`);
       return latencies;
     };
-    const cold = await run('query mix, first time');
+    const blocksAhead = await indexes.warmed;
+    console.log(
+      `read ahead: ${fmt(blocksAhead)} blocks, ${(indexes.cache.bytes / 2 ** 20).toFixed(0)} MiB cached, ` +
+        `done ${((performance.now() - warmStart) / 1000).toFixed(1)} s after the session began`,
+    );
+    figure(
+      'search',
+      `index read ahead (${fmt(n)} mails)`,
+      (performance.now() - warmStart) / 1000,
+      's',
+    );
+    const cold = await run('query mix, first time (after the read-ahead)');
     const warm = await run('query mix, again');
     figure('search', `query p50, first time (${fmt(n)} mails)`, percentile(cold, 0.5), 'ms');
     figure('search', `query p99, first time (${fmt(n)} mails)`, percentile(cold, 0.99), 'ms');

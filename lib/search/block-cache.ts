@@ -168,6 +168,32 @@ export class BlockCache {
     return computed;
   }
 
+  /**
+   * Block `key` read ahead of any query (index-warmup.ts): decrypted into the plaintext tier if it
+   * is not cached yet and the tier is less than `share` full — never evicting what queries use.
+   * False once the tier is that full (the warm-up stops).
+   */
+  async warm(
+    tenant: string,
+    key: string,
+    load: () => Promise<Buffer>,
+    share: number,
+  ): Promise<boolean> {
+    const k = `${tenant}/${key}`;
+    if (this.plain.entries.has(k) || this.decoded.entries.has(k) || this.loading.has(k))
+      return true;
+    if (this.plain.bytes >= this.plain.budget * share) return false;
+    const generation = this.generation.get(tenant) ?? 0;
+    const loaded = await load();
+    const plain = loaded.length * 2 < loaded.buffer.byteLength ? ownCopy(loaded) : loaded;
+    const bytes = plain.length + ENTRY_OVERHEAD;
+    // Checked again: other blocks of the same step were loading meanwhile.
+    if ((this.generation.get(tenant) ?? 0) !== generation) return false;
+    if (this.plain.bytes + bytes > this.plain.budget * share) return false;
+    if (!this.plain.entries.has(k)) this.plain.set(k, tenant, plain, bytes);
+    return true;
+  }
+
   has(tenant: string, key: string): boolean {
     const k = `${tenant}/${key}`;
     return this.decoded.entries.has(k) || this.plain.entries.has(k);

@@ -4,6 +4,7 @@ import type { EpochKeyring } from '../vault/epoch-keyring';
 import { Gate } from '../process/gate';
 import { BlockCache } from './block-cache';
 import { SearchIndex } from './engine';
+import { headerKey, segmentsToWarm, warmIndex } from './index-warmup';
 import { SegmentReader } from './segment-reader';
 import {
   blockRange,
@@ -49,7 +50,6 @@ export async function openIndex(
       .where('e.shredded_at', 'is', null)
       .execute(),
   }));
-  const headerKey = (id: string) => `${id}/h`;
   const missing = rows.filter((r) => !cache.has(tenantId, headerKey(r.id)));
   const sealed = await readHeaders(
     db,
@@ -124,6 +124,7 @@ export class TenantIndexes {
   private readonly sessions = new Map<string, Map<string, number>>();
   private readonly timer: NodeJS.Timeout;
   private readonly gate: Gate;
+  private readonly warming = new Set<string>();
 
   constructor(
     private readonly options: { budgetBytes?: number; idleMs?: number; concurrency?: number } = {},
@@ -145,12 +146,35 @@ export class TenantIndexes {
     return this.gate.run(fn);
   }
 
-  /** Marks `session` of `tenantId` as using the tenant's index now. */
-  enter(tenantId: string, session: string): void {
+  /**
+   * Marks `session` of `tenantId` as using the tenant's index now. When it is the tenant's first
+   * (nothing of the tenant cached), starts reading the index ahead (index-warmup.ts) with the keys
+   * of `keyring`, which must stay open until this returns.
+   */
+  async enter(
+    tenantId: string,
+    session: string,
+    warmup?: { db: Db; keyring: Pick<EpochKeyring, 'get'> },
+  ): Promise<void> {
     let of = this.sessions.get(tenantId);
+    const first = !of;
     if (!of) this.sessions.set(tenantId, (of = new Map()));
     of.set(session, Date.now());
+    if (!first || !warmup || this.warming.has(tenantId)) return;
+    this.warming.add(tenantId);
+    try {
+      const segments = await segmentsToWarm(warmup.db, tenantId, warmup.keyring, this.cache);
+      this.warmed = warmIndex(warmup.db, tenantId, segments, this.cache, () =>
+        this.sessions.has(tenantId),
+      ).finally(() => this.warming.delete(tenantId));
+    } catch {
+      // Nothing read ahead: the queries read what they need.
+      this.warming.delete(tenantId);
+    }
   }
+
+  /** The warm-up started last (benchmarks wait for it); resolves to the blocks it read. */
+  warmed: Promise<number> = Promise.resolve(0);
 
   /** The session ended (logout): the tenant's blocks go with its last session. */
   leave(session: string): void {

@@ -2,6 +2,7 @@ import { createDb, type Db } from '../../lib/db';
 import { mergeAll } from '../../lib/search/index-store';
 import { parseQuery } from '../../lib/search/query';
 import { openIndex, TenantIndexes } from '../../lib/search/tenant-index';
+import { WARM_SHARE } from '../../lib/search/index-warmup';
 import { currentEpochPublicKey, lock } from '../../lib/vault';
 import { EpochKeyring } from '../../lib/vault/epoch-keyring';
 import type { UnlockedSession } from '../../lib/vault/session';
@@ -132,9 +133,9 @@ describe('shared index cache', () => {
 
   it("drops a tenant's blocks with its last session, and after idling", async () => {
     const indexes = new TenantIndexes({ idleMs: 60_000 });
-    indexes.enter(a.tenantId, 'one');
-    indexes.enter(a.tenantId, 'two');
-    indexes.enter(b.tenantId, 'three');
+    await indexes.enter(a.tenantId, 'one');
+    await indexes.enter(a.tenantId, 'two');
+    await indexes.enter(b.tenantId, 'three');
     await request(a.session, indexes.cache, 'rechnung');
     await request(b.session, indexes.cache, 'rechnung');
     expect(indexes.cache.bytesOf(a.tenantId)).toBeGreaterThan(0);
@@ -147,5 +148,49 @@ describe('shared index cache', () => {
     expect(indexes.cache.bytesOf(b.tenantId)).toBe(0);
     expect(indexes.cache.bytes).toBe(0);
     indexes.close();
+  });
+
+  it("reads a tenant's index ahead when its first session enters, within its share", async () => {
+    const indexes = new TenantIndexes();
+    const k = new EpochKeyring(db, a.session);
+    await indexes.enter(a.tenantId, 'one', { db, keyring: k });
+    k.dispose();
+    // The keys were taken while the request held them; the warm-up runs on without the keyring.
+    expect(await indexes.warmed).toBeGreaterThan(0);
+    const warmed = indexes.cache.bytesOf(a.tenantId);
+    expect(warmed).toBeGreaterThan(0);
+    // The queries of the session then decrypt nothing themselves.
+    const misses = indexes.cache.misses;
+    for (const q of QUERIES) await request(a.session, indexes.cache, q);
+    expect(indexes.cache.misses).toBe(misses);
+    // A second session of the tenant starts none.
+    const running = indexes.warmed;
+    const again = new EpochKeyring(db, a.session);
+    await indexes.enter(a.tenantId, 'two', { db, keyring: again });
+    again.dispose();
+    expect(indexes.warmed).toBe(running);
+    indexes.close();
+
+    // A small cache: the warm-up stops at its share of the plaintext tier and evicts nothing.
+    const small = new TenantIndexes({ budgetBytes: 64 * 1024 });
+    const k2 = new EpochKeyring(db, a.session);
+    await small.enter(a.tenantId, 'one', { db, keyring: k2 });
+    k2.dispose();
+    await small.warmed;
+    // (Three quarters of the budget hold plaintext; the headers are in the decoded quarter.)
+    expect(small.cache.bytesOf(a.tenantId)).toBeLessThanOrEqual(48 * 1024 * WARM_SHARE + 16 * 1024);
+    expect(small.cache.bytesOf(a.tenantId)).toBeGreaterThan(0);
+    expect(small.cache.evictions).toBe(0);
+    small.close();
+
+    // The tenant's last session ends while it runs: it stops and leaves nothing behind.
+    const leaving = new TenantIndexes();
+    const k3 = new EpochKeyring(db, a.session);
+    await leaving.enter(a.tenantId, 'one', { db, keyring: k3 });
+    k3.dispose();
+    leaving.leave('one');
+    await leaving.warmed;
+    expect(leaving.cache.bytesOf(a.tenantId)).toBe(0);
+    leaving.close();
   });
 });

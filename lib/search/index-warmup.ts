@@ -1,0 +1,134 @@
+import type { Db } from '../db';
+import { withTenant } from '../db/tenant-scope';
+import type { EpochKeyring } from '../vault/epoch-keyring';
+import type { BlockCache } from './block-cache';
+import { ORDERS } from './segment-format';
+import {
+  blockRange,
+  BlockFetcher,
+  liveSegments,
+  openBlock,
+  parseHeader,
+  readHeaders,
+  SegmentKey,
+  type StoredHeader,
+} from './segment-store';
+
+/**
+ * Reading a tenant's index ahead (decision 0024): when a tenant's first session opens its index,
+ * the blocks every query starts from — dictionaries, prefix dictionaries, order indexes — and then
+ * the rest are decrypted into the cache's plaintext tier in the background, so the first queries
+ * of the session find them there instead of each fetching and decrypting its own. Never more than
+ * `WARM_SHARE` of the tier (a large tenant warms its dictionaries, not its whole index), never
+ * evicting, a few blocks at a time so queries keep their turn, and it stops when the tenant's last
+ * session ends. The segment keys it needs are derived while the request that started it holds the
+ * tenant's keys and are zeroed when it ends.
+ */
+
+/** Where a segment's decrypted header is cached (tenant-index.ts reads it there). */
+export const headerKey = (segmentId: string) => `${segmentId}/h`;
+
+/** Share of the plaintext tier the warm-up may fill. */
+export const WARM_SHARE = 0.5;
+/** Blocks fetched and decrypted per step. */
+const STEP = 32;
+
+export interface WarmSegment {
+  id: string;
+  header: StoredHeader;
+  key: SegmentKey;
+}
+
+/**
+ * The live segments of the tenant with their keys, read while `keyring` is open; their headers go
+ * into the cache as a query would put them there.
+ */
+export async function segmentsToWarm(
+  db: Db,
+  tenantId: string,
+  keyring: Pick<EpochKeyring, 'get'>,
+  cache: BlockCache,
+): Promise<WarmSegment[]> {
+  const rows = await withTenant(db, tenantId, (tx) => liveSegments(tx));
+  const headers = await readHeaders(
+    db,
+    tenantId,
+    rows.map((r) => r.id),
+  );
+  const out: WarmSegment[] = [];
+  for (const r of rows) {
+    const sealed = headers.get(r.id);
+    if (!sealed) continue;
+    const key = new SegmentKey((await keyring.get(r.epochId)).indexKey, tenantId, r.epochId, r.id);
+    const header = await cache.get(
+      tenantId,
+      headerKey(r.id),
+      async () => key.open(-1, sealed),
+      parseHeader,
+      2,
+    );
+    out.push({ id: r.id, header, key });
+  }
+  return out;
+}
+
+/** A segment's blocks every query starts from, and all its others. */
+function blocksOf(h: StoredHeader): { entry: number[]; rest: number[] } {
+  const entry = new Set([
+    ...h.dict.block,
+    ...(h.prefix?.block ?? []),
+    ...ORDERS.map((o) => h.order[o].index),
+  ]);
+  const rest = Array.from({ length: h.blocks }, (_, n) => n).filter((n) => !entry.has(n));
+  return { entry: [...entry], rest };
+}
+
+/**
+ * Warms `segments` into `cache` while `active()`; the number of blocks read. Disposes the keys.
+ * Failures end the warm-up quietly: a query reads what is missing itself.
+ */
+export async function warmIndex(
+  db: Db,
+  tenantId: string,
+  segments: WarmSegment[],
+  cache: BlockCache,
+  active: () => boolean,
+): Promise<number> {
+  const fetcher = new BlockFetcher(db, tenantId);
+  let read = 0;
+  try {
+    // Every segment's entry blocks before any segment's other blocks.
+    const plans = segments.map((s) => ({ s, ...blocksOf(s.header) }));
+    const work = [
+      ...plans.flatMap(({ s, entry }) => entry.map((n) => ({ s, n }))),
+      ...plans.flatMap(({ s, rest }) => rest.map((n) => ({ s, n }))),
+    ];
+    for (let at = 0; at < work.length; at += STEP) {
+      if (!active()) break;
+      const results = await Promise.all(
+        work.slice(at, at + STEP).map(({ s, n }) =>
+          cache.warm(
+            tenantId,
+            `${s.id}/${n}`,
+            async () => {
+              const { offset, length } = blockRange(s.header, n);
+              const blob = await fetcher.fetch(s.id, offset, length);
+              if (!blob) throw new Error('segment merged away');
+              read++;
+              return openBlock(s.key, n, blob);
+            },
+            WARM_SHARE,
+          ),
+        ),
+      );
+      if (results.includes(false)) break;
+      // Let queries waiting on the event loop go first.
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch {
+    // A segment merged away, the database busy: queries read what they need themselves.
+  } finally {
+    for (const s of segments) s.key.dispose();
+  }
+  return read;
+}
