@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { ThreadPool, type ThreadFailure } from '../process/thread-pool';
 import type { DocumentText, ExtractKind, UnreadableReason } from './document-text';
 
 /**
@@ -32,125 +32,50 @@ export const DEFAULT_EXTRACTION_LIMITS: ExtractionLimits = {
   threads: 1,
 };
 
-interface Job {
-  data: Uint8Array;
-  kind: ExtractKind;
-  maxChars: number;
-  done: (result: PartText) => void;
+interface Answer {
+  text?: DocumentText;
+  unreadable?: UnreadableReason;
+  detail?: string;
 }
 
-/** Threads that stop after this long without a part. */
-const IDLE_MS = 60_000;
-
 export class DocumentExtractor {
-  private readonly idle: Worker[] = [];
-  private readonly busy = new Map<Worker, { job: Job; timer: NodeJS.Timeout }>();
-  private readonly queue: Job[] = [];
-  private idleTimer: NodeJS.Timeout | undefined;
-  private count = 0;
+  private readonly pool: ThreadPool<
+    { data: Uint8Array; kind: ExtractKind; maxChars: number },
+    Answer
+  >;
 
-  constructor(readonly limits: ExtractionLimits = DEFAULT_EXTRACTION_LIMITS) {}
+  constructor(readonly limits: ExtractionLimits = DEFAULT_EXTRACTION_LIMITS) {
+    this.pool = new ThreadPool({
+      module: path.join(__dirname, 'extraction-thread'),
+      lanes: limits.threads,
+      timeoutMs: limits.timeoutMs,
+      resourceLimits: { maxOldGenerationSizeMb: limits.heapMb, maxYoungGenerationSizeMb: 32 },
+    });
+  }
 
   /** The text of one part, at most `maxChars` characters. Never rejects. */
-  extract(data: Uint8Array, kind: ExtractKind, maxChars: number): Promise<PartText> {
-    if (data.length > this.limits.maxInputBytes)
-      return Promise.resolve({ ok: false, reason: 'too-large' });
-    if (maxChars <= 0) return Promise.resolve({ ok: true, pages: [], truncated: true });
-    return new Promise((done) => {
-      this.queue.push({ data, kind, maxChars, done });
-      this.dispatch();
-    });
-  }
-
-  /** Ends every thread; parts in flight answer `timeout`. */
-  async close(): Promise<void> {
-    clearTimeout(this.idleTimer);
-    const all = [...this.idle, ...this.busy.keys()];
-    this.idle.length = 0;
-    await Promise.all(all.map((w) => w.terminate()));
-  }
-
-  private dispatch(): void {
-    clearTimeout(this.idleTimer);
-    while (this.queue.length) {
-      const worker =
-        this.idle.pop() ?? (this.count < this.limits.threads ? this.spawn() : undefined);
-      if (!worker) return;
-      const job = this.queue.shift()!;
-      const timer = setTimeout(
-        () => this.end(worker, { ok: false, reason: 'timeout' }),
-        this.limits.timeoutMs,
-      );
-      this.busy.set(worker, { job, timer });
-      worker.ref();
-      worker.postMessage({ data: job.data, kind: job.kind, maxChars: job.maxChars });
-    }
-    if (!this.busy.size) this.idleTimer = setTimeout(() => void this.close(), IDLE_MS).unref();
-  }
-
-  /** Answers the thread's part with `result` and ends the thread (it may be stuck or spent). */
-  private end(worker: Worker, result: PartText): void {
-    this.settle(worker, result);
-    void worker.terminate();
-  }
-
-  private settle(worker: Worker, result: PartText): boolean {
-    const running = this.busy.get(worker);
-    if (!running) return false;
-    clearTimeout(running.timer);
-    this.busy.delete(worker);
-    running.job.done(result);
-    return true;
-  }
-
-  private spawn(): Worker {
-    const source = __filename.endsWith('.ts');
-    const worker = new Worker(path.join(__dirname, `extraction-thread${source ? '.ts' : '.js'}`), {
-      execArgv:
-        source && !process.execArgv.some((a) => a.includes('tsx'))
-          ? ['--import', 'tsx']
-          : undefined,
-      resourceLimits: { maxOldGenerationSizeMb: this.limits.heapMb, maxYoungGenerationSizeMb: 32 },
-    });
-    worker.unref();
-    this.count++;
-    worker.on(
-      'message',
-      (m: { text?: DocumentText; unreadable?: UnreadableReason; detail?: string }) => {
-        // An answer that lost the race against the timeout: the thread is being ended.
-        if (!this.busy.has(worker)) return;
-        this.settle(
-          worker,
-          m.text
-            ? { ok: true, ...m.text }
-            : {
-                ok: false,
-                reason: m.unreadable ?? 'damaged',
-                ...(m.detail ? { detail: m.detail } : {}),
-              },
-        );
-        worker.unref();
-        this.idle.push(worker);
-        this.dispatch();
-      },
-    );
-    let ended = false;
-    const gone = (err?: Error) => {
-      if (ended) return;
-      ended = true;
-      this.count--;
-      const i = this.idle.indexOf(worker);
-      if (i >= 0) this.idle.splice(i, 1);
-      const memory = (err as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      this.settle(worker, {
+  async extract(data: Uint8Array, kind: ExtractKind, maxChars: number): Promise<PartText> {
+    if (data.length > this.limits.maxInputBytes) return { ok: false, reason: 'too-large' };
+    if (maxChars <= 0) return { ok: true, pages: [], truncated: true };
+    try {
+      const m = await this.pool.run({ data, kind, maxChars });
+      if (m.text) return { ok: true, ...m.text };
+      return {
         ok: false,
-        reason: memory ? 'memory' : 'damaged',
-        detail: err?.message,
-      });
-      if (this.queue.length) this.dispatch();
-    };
-    worker.on('error', gone);
-    worker.on('exit', () => gone());
-    return worker;
+        reason: m.unreadable ?? 'damaged',
+        ...(m.detail ? { detail: m.detail } : {}),
+      };
+    } catch (e) {
+      const failure = e as ThreadFailure;
+      // A stuck or spent thread was ended; a thread that died otherwise could not read it.
+      const reason =
+        failure.kind === 'timeout' ? 'timeout' : failure.kind === 'memory' ? 'memory' : 'damaged';
+      return { ok: false, reason, detail: failure.message };
+    }
+  }
+
+  /** Ends every thread; parts in flight answer `damaged` (they were not read). */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }
