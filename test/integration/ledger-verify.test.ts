@@ -132,12 +132,14 @@ describe('whole-log verification', () => {
     // Right after the verification has read the log's size, another connection appends and
     // integrates more entries — what the ledger batcher does every few seconds on a live archive.
     let interleaved = false;
+    let seen = -1;
     const between: KyselyPlugin = {
       transformQuery: (args) => args.node,
       transformResult: async (args) => {
         const row = args.result.rows[0] as { integrated_size?: unknown } | undefined;
         if (!interleaved && row && 'integrated_size' in row) {
           interleaved = true;
+          seen = Number(row.integrated_size);
           await grow(7);
         }
         return args.result;
@@ -148,7 +150,11 @@ describe('whole-log verification', () => {
       log.id,
     );
     expect(interleaved).toBe(true);
-    expect(report).toMatchObject({ size: 40, problems: [] });
-    expect(await verifyLog(db, log.id)).toMatchObject({ size: 47, problems: [] });
+    // (The checkpointer may anchor the tenant's audit heads in its log meanwhile: sizes vary.)
+    expect(seen).toBeGreaterThanOrEqual(40);
+    expect(report).toMatchObject({ size: seen, problems: [] });
+    const after = await verifyLog(db, log.id);
+    expect(after.problems).toEqual([]);
+    expect(after.size).toBeGreaterThanOrEqual(seen + 7);
   }, 60_000);
 });
