@@ -5,6 +5,7 @@ import { convert } from 'html-to-text';
 import { MailParser, type AddressObject } from 'mailparser';
 import { attachmentTerm, isAttachmentTerm } from '../search/index-terms';
 import { tokenize } from '../search/tokenize';
+import type { Address } from '../mail/address';
 import { splitUuencoded, type UuFile } from '../mail/uuencode';
 
 /**
@@ -14,10 +15,7 @@ import { splitUuencoded, type UuFile } from '../mail/uuencode';
  * what failed. Everything returned here is encrypted before it is stored.
  */
 
-export interface Address {
-  name: string;
-  address: string;
-}
+export type { Address };
 
 export interface MailMetadata {
   from: Address[];

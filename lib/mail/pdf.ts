@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { convert } from 'html-to-text';
 import PDFDocument from 'pdfkit';
-import type { Address } from '../ingest/mime-metadata';
+import type { Address } from './address';
 import type { MailView } from './read';
 
 /**

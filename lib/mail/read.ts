@@ -5,7 +5,7 @@ import {
   type AttachmentStream,
   type HeaderLines,
 } from 'mailparser';
-import type { Address } from '../ingest/mime-metadata';
+import type { Address } from './address';
 import { splitUuencoded, type UuFile } from './uuencode';
 
 /**
