@@ -1,7 +1,7 @@
 /**
  * Which attachments give text, and where (decision 0022): forwarded mails, text, CSV and HTML at
  * ingest (`textKind`); formats that need a parser of their own in the index job (`documentKind`),
- * told by content type or, for the generic `application/octet-stream` many clients send, by file
+ * told by content type or, for the generic application types many clients send, by file
  * name.
  */
 
@@ -56,8 +56,10 @@ export function documentKind(
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const byType = BY_TYPE[type];
   if (byType) return byType;
-  // A declared type of its own (an image, text) wins over the name; only generic types defer.
-  if (type && type !== 'application/octet-stream') return undefined;
+  // A declared image, text, audio or video type wins over the name. Other application types defer
+  // to it: mail programs label Office files application/msword, application/x-download,
+  // application/force-download and the like whatever they hold.
+  if (type && !type.startsWith('application/') && type !== 'binary/octet-stream') return undefined;
   const extension = /\.([a-z0-9]{1,5})$/i.exec(fileName ?? '')?.[1]?.toLowerCase();
   return extension ? BY_EXTENSION[extension] : undefined;
 }
@@ -100,7 +102,7 @@ export function isImage(
 ): boolean {
   const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (IMAGE_TYPES.has(type)) return true;
-  if (type && type !== 'application/octet-stream') return false;
+  if (type && !type.startsWith('application/') && type !== 'binary/octet-stream') return false;
   const extension = /\.([a-z0-9]{1,5})$/i.exec(fileName ?? '')?.[1]?.toLowerCase();
   return !!extension && IMAGE_EXTENSIONS.has(extension);
 }

@@ -59,6 +59,11 @@ describe('attachment text extraction', () => {
     expect(documentKind('image/png', 'scan.pdf')).toBeUndefined();
     expect(documentKind('text/plain', 'notiz.txt')).toBeUndefined();
     expect(documentKind('application/octet-stream', 'programm.exe')).toBeUndefined();
+    // Labels real mail programs put on Office files.
+    expect(documentKind('application/msword', 'Angebot.docx')).toBe('docx');
+    expect(documentKind('application/x-download', 'Rechnung.pdf')).toBe('pdf');
+    expect(documentKind('binary/octet-stream', 'Liste.xlsx')).toBe('xlsx');
+    expect(documentKind('application/msword', 'alt.doc')).toBeUndefined();
   });
 
   it('reads a PDF page by page', async () => {
