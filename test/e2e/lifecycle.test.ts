@@ -207,27 +207,21 @@ it('imports an MBOX through the upload form', async () => {
   await expect(owner.getByTestId('original-received').textContent()).resolves.toMatch(/2025/);
 }, 120_000);
 
-it('switches text recognition (OCR) on in the settings, audited, without JavaScript', async () => {
-  const noScript = await browser.newContext({
-    javaScriptEnabled: false,
-    storageState: await owner.context().storageState(),
-  });
-  const page = await noScript.newPage();
-  await page.goto(`${BASE}/settings/tenant`);
-  const box = page.getByLabel(/Texterkennung \(OCR\)/);
+it('switches text recognition (OCR) on in the settings, audited', async () => {
+  await owner.goto(`${BASE}/settings/tenant`);
+  const box = owner.getByLabel(/Texterkennung \(OCR\)/);
   expect(await box.isChecked()).toBe(false);
   await box.check();
-  await page.getByRole('button', { name: 'Texterkennung speichern' }).click();
-  await page.getByText('Gespeichert.').waitFor();
-  await page.goto(`${BASE}/settings/tenant`);
-  expect(await page.getByLabel(/Texterkennung \(OCR\)/).isChecked()).toBe(true);
+  await owner.getByRole('button', { name: 'Texterkennung speichern' }).click();
+  await owner.getByText('Gespeichert.').waitFor();
+  await owner.goto(`${BASE}/settings/tenant`);
+  expect(await owner.getByLabel(/Texterkennung \(OCR\)/).isChecked()).toBe(true);
   const audited = await sql<{ details: unknown }>`
     SELECT details FROM audit_events
      WHERE tenant_id = ${tenantId} AND action = 'setting.changed' AND target_id = 'ocr_enabled'`.execute(
     dba,
   );
   expect(audited.rows.map((r) => r.details)).toEqual([{ from: false, to: true }]);
-  await noScript.close();
 }, 60_000);
 
 it('lists the jobs, then rotates the key and signs everyone out', async () => {
