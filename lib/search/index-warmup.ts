@@ -30,8 +30,9 @@ export const headerKey = (segmentId: string) => `${segmentId}/h`;
 
 /** Share of the plaintext tier the warm-up may fill. */
 export const WARM_SHARE = 0.5;
-/** Blocks fetched and decrypted per step. */
-const STEP = 32;
+/** Bytes of neighbouring blocks fetched as one run, and runs per statement. */
+const CHUNK = 1 * 2 ** 20;
+const RUNS_PER_STEP = 16;
 
 export interface WarmSegment {
   id: string;
@@ -83,6 +84,19 @@ function blocksOf(h: StoredHeader): { entry: number[]; rest: number[] } {
   return { entry: [...entry], rest };
 }
 
+/** `blocks` (ascending) of segment `s` as runs of neighbours of at most CHUNK bytes each. */
+function runs(s: WarmSegment, blocks: number[]): { s: WarmSegment; blocks: number[] }[] {
+  const out: { s: WarmSegment; blocks: number[] }[] = [];
+  for (const n of [...blocks].sort((a, b) => a - b)) {
+    const run = out.at(-1);
+    const start = run && blockRange(s.header, run.blocks[0]!).offset;
+    const fits = run && run.blocks.at(-1) === n - 1 && s.header.ends[n]! - start! <= CHUNK;
+    if (fits) run.blocks.push(n);
+    else out.push({ s, blocks: [n] });
+  }
+  return out;
+}
+
 /**
  * Warms `segments` into `cache` while `active()`; the number of blocks read. Disposes the keys.
  * Failures end the warm-up quietly: a query reads what is missing itself.
@@ -97,31 +111,42 @@ export async function warmIndex(
   const fetcher = new BlockFetcher(db, tenantId);
   let read = 0;
   try {
-    // Every segment's entry blocks before any segment's other blocks.
+    // Every segment's entry blocks before any segment's other blocks; each pass in runs of
+    // neighbouring blocks, one statement per run of up to CHUNK bytes.
     const plans = segments.map((s) => ({ s, ...blocksOf(s.header) }));
-    const work = [
-      ...plans.flatMap(({ s, entry }) => entry.map((n) => ({ s, n }))),
-      ...plans.flatMap(({ s, rest }) => rest.map((n) => ({ s, n }))),
+    const chunks = [
+      ...plans.flatMap(({ s, entry }) => runs(s, entry)),
+      ...plans.flatMap(({ s, rest }) => runs(s, rest)),
     ];
-    for (let at = 0; at < work.length; at += STEP) {
-      if (!active()) break;
-      const results = await Promise.all(
-        work.slice(at, at + STEP).map(({ s, n }) =>
-          cache.warm(
-            tenantId,
-            `${s.id}/${n}`,
-            async () => {
-              const { offset, length } = blockRange(s.header, n);
-              const blob = await fetcher.fetch(s.id, offset, length);
-              if (!blob) throw new Error('segment merged away');
-              read++;
-              return openBlock(s.key, n, blob);
-            },
-            WARM_SHARE,
-          ),
-        ),
+    // A few runs per statement (BlockFetcher joins the fetches of one turn of the event loop).
+    for (let at = 0; at < chunks.length && active(); at += RUNS_PER_STEP) {
+      const step = chunks.slice(at, at + RUNS_PER_STEP);
+      const fetched = await Promise.all(
+        step.map(({ s, blocks }) => {
+          const first = blockRange(s.header, blocks[0]!).offset;
+          return fetcher.fetch(s.id, first, s.header.ends[blocks.at(-1)!]! - first);
+        }),
       );
-      if (results.includes(false)) break;
+      let room = true;
+      for (const [k, { s, blocks }] of step.entries()) {
+        const bytes = fetched[k];
+        if (!bytes) continue; // merged away meanwhile
+        const first = blockRange(s.header, blocks[0]!).offset;
+        for (const n of blocks) {
+          // The tenant's last session may have left while the step was fetched.
+          room = active();
+          if (!room) break;
+          const { offset, length } = blockRange(s.header, n);
+          const sealed = bytes.subarray(offset - first, offset - first + length);
+          room = await cache.warm(tenantId, `${s.id}/${n}`, async () => {
+            read++;
+            return openBlock(s.key, n, sealed);
+          }, WARM_SHARE); // prettier-ignore
+          if (!room) break;
+        }
+        if (!room) break;
+      }
+      if (!room) break;
       // Let queries waiting on the event loop go first.
       await new Promise((r) => setImmediate(r));
     }
