@@ -20,8 +20,8 @@ import {
  * the rest are decrypted into the cache's plaintext tier in the background, so the first queries
  * of the session find them there instead of each fetching and decrypting its own. Never more than
  * `WARM_SHARE` of the tier (a large tenant warms its dictionaries, not its whole index), never
- * evicting, a few blocks at a time so queries keep their turn, and it stops when the tenant's last
- * session ends. The segment keys it needs are derived while the request that started it holds the
+ * evicting, a step at a time and only while no search runs in the process, and it stops when the
+ * tenant's last session ends. The segment keys it needs are derived while the request that started it holds the
  * tenant's keys and are zeroed when it ends.
  */
 
@@ -107,6 +107,8 @@ export async function warmIndex(
   segments: WarmSegment[],
   cache: BlockCache,
   active: () => boolean,
+  /** Searches are running: the read-ahead waits for a pause (it is only worth it before them). */
+  busy: () => boolean = () => false,
 ): Promise<number> {
   const fetcher = new BlockFetcher(db, tenantId);
   let read = 0;
@@ -147,8 +149,9 @@ export async function warmIndex(
         if (!room) break;
       }
       if (!room) break;
-      // Let queries waiting on the event loop go first.
+      // Queries go first: waiting on the event loop, or running.
       await new Promise((r) => setImmediate(r));
+      while (busy() && active()) await new Promise((r) => setTimeout(r, 2));
     }
   } catch {
     // A segment merged away, the database busy: queries read what they need themselves.

@@ -164,8 +164,13 @@ export class TenantIndexes {
     this.warming.add(tenantId);
     try {
       const segments = await segmentsToWarm(warmup.db, tenantId, warmup.keyring, this.cache);
-      this.warmed = warmIndex(warmup.db, tenantId, segments, this.cache, () =>
-        this.sessions.has(tenantId),
+      this.warmed = warmIndex(
+        warmup.db,
+        tenantId,
+        segments,
+        this.cache,
+        () => this.sessions.has(tenantId),
+        () => this.gate.load.running > 0,
       ).finally(() => this.warming.delete(tenantId));
     } catch {
       // Nothing read ahead: the queries read what they need.
