@@ -22,6 +22,7 @@ import { recentAuditEvents } from '../lib/audit/recent';
 import { changeOcrSetting, changeSessionSettings, ocrEnabled } from '../lib/auth/tenant-settings';
 import { withTenant } from '../lib/db/tenant-scope';
 import { passwordProblem } from '../lib/auth/password-policy';
+import { changeOwnPassword } from '../lib/auth/password-change';
 import {
   listSessions,
   readSession,
@@ -234,6 +235,8 @@ export function createPortalServices(
     recentAuditEvents: (session: SessionInfo) => recentAuditEvents(db, session.tenantId),
     replaceTotp: (...a: Tail<Parameters<typeof replaceTotp>>) => replaceTotp(db, ...a),
     passwordProblem,
+    changeOwnPassword: (...a: Tail<Parameters<typeof changeOwnPassword>>) =>
+      changeOwnPassword(db, ...a),
     mailBodyCsp,
     newTotpSecret,
     totpUri,

@@ -48,6 +48,8 @@ export async function changePassword(
     currentPassword: string;
     newPassword: string;
     argon2?: Argon2Params;
+    /** Runs in the same transaction after the change (the portal ends the user's other sessions). */
+    also?: (tx: TenantTx, userId: string) => Promise<void>;
   },
 ): Promise<void> {
   await withTenant(db, input.tenantId, async (tx) => {
@@ -63,6 +65,7 @@ export async function changePassword(
       argon2: input.argon2,
       event: { action: 'password.changed' },
     });
+    await input.also?.(tx, user.id);
   });
 }
 

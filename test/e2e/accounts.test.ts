@@ -234,6 +234,51 @@ describe('portal accounts in Chromium', () => {
     expect(owner.location).toBe('/setup/second-factor');
   }, 120_000);
 
+  it('changes the password: other sessions end, the new one signs in and unlocks, the old one not', async () => {
+    const email = 'wechsel@e2e-passwort.example';
+    const laptop = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    const secret = await onboard(laptop, 'E2E Passwort GmbH', email);
+    const phone = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    const phoneStep = Math.floor(Date.now() / 1000 / TOTP_PERIOD_S) + 1;
+    await signIn(phone, email, secret, 1);
+
+    const NEW = 'Ein neues Passwort für Kraniche';
+    await laptop.goto(`${BASE}/settings/password`);
+    await laptop.getByLabel('Bisheriges Passwort').fill(PASSWORD);
+    await laptop.getByLabel('Neues Passwort (mindestens 12 Zeichen)').fill(NEW);
+    await laptop.getByLabel('Neues Passwort wiederholen').fill(NEW);
+    await laptop.getByRole('button', { name: 'Passwort ändern' }).click();
+    await laptop.getByText('Das Passwort wurde geändert. Beendete andere Sitzungen: 1.').waitFor();
+    // This session goes on (its keys are the same keys); the other one is over.
+    await laptop.goto(`${BASE}/`);
+    expect(new URL(laptop.url()).pathname).toBe('/');
+    await phone.goto(`${BASE}/`);
+    expect(new URL(phone.url()).pathname).toBe('/login');
+
+    const login = async (password: string) => {
+      const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+      await page.goto(`${BASE}/login`);
+      await page.getByLabel('E-Mail-Adresse').fill(email);
+      await page.getByLabel('Passwort').fill(password);
+      await page.getByRole('button', { name: 'Weiter' }).click();
+      await page.waitForLoadState('load');
+      return page;
+    };
+    const old = await login(PASSWORD);
+    expect(new URL(old.url()).pathname).toBe('/login');
+    const fresh = await login(NEW);
+    // A code of a later step than the phone's (steps are single-use), within the accepted window.
+    while (Math.floor(Date.now() / 1000 / TOTP_PERIOD_S) < phoneStep)
+      await new Promise((r) => setTimeout(r, 1000));
+    await fresh.getByLabel('Code').fill(totpCodeAt(secret, Date.now() + TOTP_PERIOD_S * 1000));
+    await fresh.getByRole('button', { name: 'Anmelden', exact: true }).click();
+    await fresh.getByText(`Angemeldet als ${email}`).waitFor();
+    // Unlocked with the new password: the archive opens (it needs the tenant key).
+    await fresh.goto(`${BASE}/mail`);
+    expect(new URL(fresh.url()).pathname).toBe('/mail');
+    expect(await fresh.getByRole('heading', { level: 1 }).count()).toBeGreaterThan(0);
+  }, 180_000);
+
   it('lists sessions; one session revokes another; the idle timeout ends a session', async () => {
     const email = 'it@e2e-drei.example';
     const laptop = await (await browser.newContext({ locale: 'de-DE' })).newPage();

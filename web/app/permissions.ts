@@ -9,6 +9,7 @@ export const PERMISSIONS = {
   '/': ['owner', 'admin', 'auditor', 'member'],
   '/settings/sessions': ['owner', 'admin', 'auditor', 'member'],
   '/settings/security': ['owner', 'admin', 'auditor', 'member'],
+  '/settings/password': ['owner', 'admin', 'auditor', 'member'],
   '/settings/authenticator': ['owner', 'admin', 'auditor', 'member'],
   '/settings/users': ['owner', 'admin'],
   '/settings/tenant': ['owner', 'admin'],

@@ -10,6 +10,7 @@ export default [
   route('invite', 'routes/invite.tsx'),
   route('settings/sessions', 'routes/settings.sessions.tsx'),
   route('settings/security', 'routes/settings.security.tsx'),
+  route('settings/password', 'routes/settings.password.tsx'),
   route('settings/authenticator', 'routes/settings.authenticator.tsx'),
   route('settings/users', 'routes/settings.users.tsx'),
   route('settings/tenant', 'routes/settings.tenant.tsx'),

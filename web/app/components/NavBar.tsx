@@ -23,6 +23,7 @@ const LINKS: [GuardedPage, MessageKey][] = [
   ['/settings/tenant', 'nav.tenant'],
   ['/settings/sessions', 'nav.sessions'],
   ['/settings/security', 'nav.security'],
+  ['/settings/password', 'nav.password'],
 ];
 
 export function NavBar({ role, email }: { role: Role; email: string }) {

@@ -17,6 +17,7 @@ export const de = {
   'sessions.revokeOthers': 'Alle anderen Sitzungen abmelden',
   'sessions.revoked': '{n} Sitzung(en) abgemeldet.',
   'nav.security': 'Anmeldeverfahren',
+  'nav.password': 'Passwort',
   'security.title': 'Anmeldeverfahren',
   'security.passkeys': 'Passkeys',
   'security.noPasskeys':
@@ -101,6 +102,16 @@ export const de = {
   'password.common': 'Dieses Passwort ist zu verbreitet. Bitte wählen Sie ein anderes.',
   'password.contains-email': 'Das Passwort darf Ihre E-Mail-Adresse nicht enthalten.',
   'password.repetitive': 'Das Passwort besteht aus zu wenigen verschiedenen Zeichen.',
+  'password.title': 'Passwort ändern',
+  'password.intro':
+    'Ihr Schlüssel wird unter dem neuen Passwort neu verpackt; am Archiv ändert sich sonst nichts. Ihre anderen Sitzungen werden beendet.',
+  'password.current': 'Bisheriges Passwort',
+  'password.new': 'Neues Passwort (mindestens 12 Zeichen)',
+  'password.repeat': 'Neues Passwort wiederholen',
+  'password.save': 'Passwort ändern',
+  'password.changed': 'Das Passwort wurde geändert. Beendete andere Sitzungen: {n}.',
+  'password.wrongCurrent': 'Das bisherige Passwort stimmt nicht.',
+  'password.unchanged': 'Das neue Passwort muss sich vom bisherigen unterscheiden.',
   'recovery.title': 'Ihr Wiederherstellungsschlüssel',
   'recovery.intro':
     'Dieser Schlüssel wird nur jetzt angezeigt. Ohne ihn und ohne Ihr Passwort kann niemand – auch wir nicht – Ihr Archiv entschlüsseln. Bewahren Sie ihn ausgedruckt im Tresor auf.',
