@@ -57,18 +57,24 @@ export async function segmentsToWarm(
     rows.map((r) => r.id),
   );
   const out: WarmSegment[] = [];
-  for (const r of rows) {
-    const sealed = headers.get(r.id);
-    if (!sealed) continue;
-    const key = new SegmentKey((await keyring.get(r.epochId)).indexKey, tenantId, r.epochId, r.id);
-    const header = await cache.get(
-      tenantId,
-      headerKey(r.id),
-      async () => key.open(-1, sealed),
-      parseHeader,
-      2,
-    );
-    out.push({ id: r.id, header, key });
+  try {
+    for (const r of rows) {
+      const sealed = headers.get(r.id);
+      if (!sealed) continue;
+      const { indexKey } = await keyring.get(r.epochId);
+      const key = new SegmentKey(indexKey, tenantId, r.epochId, r.id);
+      try {
+        const open = async () => key.open(-1, sealed);
+        out.push({ id: r.id, key, header: await cache.get(tenantId, headerKey(r.id), open, parseHeader, 2) }); // prettier-ignore
+      } catch (e) {
+        key.dispose();
+        throw e;
+      }
+    }
+  } catch (e) {
+    // No warm-up after all: the keys taken so far are zeroed here.
+    for (const s of out) s.key.dispose();
+    throw e;
   }
   return out;
 }
