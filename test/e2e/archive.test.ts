@@ -646,6 +646,7 @@ describe('the archive in Chromium', () => {
       'Nachweis prüfen',
       'Sitzungen',
       'Anmeldeverfahren',
+      'Passwort',
     ]);
 
     const b = await createTenantInvite('E2E Fremd GmbH', 'chef@e2e-fremd.example', BASE);
