@@ -121,6 +121,10 @@ const htmlText = (html: string) =>
     ],
   });
 
+/** The words of a text or HTML attachment into `words`. */
+const tokenizeText = (decoded: string, kind: 'text' | 'html', words: Set<string>) =>
+  tokenize(kind === 'html' ? htmlText(decoded) : decoded, words);
+
 /** A writable sink: write the mail's bytes, then await `result`. */
 export class MetadataExtractor extends Writable {
   readonly result: Promise<{ metadata: MailMetadata; tokens: string[]; truncated: boolean }>;
@@ -157,7 +161,7 @@ export class MetadataExtractor extends Writable {
             const keep = (kind === 'text' || kind === 'html') && budget.take(f.data.length);
             if (keep) {
               const decoded = f.data.toString('utf8');
-              tokenize(kind === 'html' ? htmlText(decoded) : decoded, attachmentWords);
+              tokenizeText(decoded, kind, attachmentWords);
             }
             meta.attachments.push({
               filename: f.name,
@@ -230,7 +234,7 @@ export class MetadataExtractor extends Writable {
                     if (hasDocuments(inner.metadata)) containsDocuments = true;
                   } else if (kind === 'text' || kind === 'html') {
                     const decoded = decodeText(Buffer.concat(kept), part);
-                    tokenize(kind === 'html' ? htmlText(decoded) : decoded, attachmentWords);
+                    tokenizeText(decoded, kind, attachmentWords);
                     text = truncated ? 'truncated' : 'indexed';
                   }
                   if (text === 'truncated') anyTruncated = true;

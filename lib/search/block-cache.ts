@@ -8,8 +8,12 @@ const DECODED_SHARE = 1 / 4;
 /** Per entry: its key, the map slot, the Buffer object. */
 const ENTRY_OVERHEAD = 160;
 
-/** `b` in memory of its own (not a slice of a pool or of zlib's output chunk). */
-function ownCopy(b: Buffer): Buffer {
+/**
+ * `b` in memory of its own when it is a small view of a bigger buffer (a pool, or zlib's output
+ * chunk), so the cache does not keep the rest alive.
+ */
+function ownBytes(b: Buffer): Buffer {
+  if (b.length * 2 >= b.buffer.byteLength) return b;
   const own = Buffer.allocUnsafeSlow(b.length);
   b.copy(own);
   return own;
@@ -128,8 +132,7 @@ export class BlockCache {
     this.count(cached ? 'hit' : 'miss');
     const loaded = (cached ? Promise.resolve(cached) : load())
       .then((loaded) => {
-        // A small result of zlib can be a view of a bigger chunk: keep only its own bytes.
-        const plain = loaded.length * 2 < loaded.buffer.byteLength ? ownCopy(loaded) : loaded;
+        const plain = ownBytes(loaded);
         const value = decode(plain);
         if ((this.generation.get(tenant) ?? 0) === generation) {
           if (!cached) this.plain.set(k, tenant, plain, plain.length + ENTRY_OVERHEAD);
@@ -185,7 +188,7 @@ export class BlockCache {
     if (this.plain.bytes >= this.plain.budget * share) return false;
     const generation = this.generation.get(tenant) ?? 0;
     const loaded = await load();
-    const plain = loaded.length * 2 < loaded.buffer.byteLength ? ownCopy(loaded) : loaded;
+    const plain = ownBytes(loaded);
     const bytes = plain.length + ENTRY_OVERHEAD;
     // Checked again: other blocks of the same step were loading meanwhile.
     if ((this.generation.get(tenant) ?? 0) !== generation) return false;

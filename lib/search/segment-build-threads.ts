@@ -28,7 +28,6 @@ export class SegmentBuildThreads implements SegmentBuilder {
   private readonly pool: ThreadPool<unknown, Answer>;
 
   constructor(readonly lanes: number) {
-    if (!Number.isInteger(lanes) || lanes < 1) throw new Error('at least one merge thread');
     this.pool = new ThreadPool({ module: path.join(__dirname, 'segment-build-thread'), lanes });
   }
 
