@@ -23,6 +23,9 @@ import { changeOcrSetting, changeSessionSettings, ocrEnabled } from '../lib/auth
 import { withTenant } from '../lib/db/tenant-scope';
 import { passwordProblem } from '../lib/auth/password-policy';
 import { changeOwnPassword } from '../lib/auth/password-change';
+import { recoveryKeyStep, setRecoveredPassword } from '../lib/auth/password-recovery';
+import { acceptResetLink, issueResetLink } from '../lib/auth/reset-links';
+import { passwordlessOptions, passwordlessStep } from '../lib/auth/passkey-unlock';
 import {
   listSessions,
   readSession,
@@ -47,6 +50,8 @@ import {
   listPasskeys,
   passkeyLoginOptions,
   passkeyLoginStep,
+  passkeyUnlockSetupOptions,
+  setUpPasskeyUnlock,
   passkeyRegistrationOptions,
   registerPasskey,
   enrolPasskey,
@@ -210,10 +215,22 @@ export function createPortalServices(
       i: Parameters<typeof passkeyLoginStep>[4],
     ) => passkeyLoginStep(db, rp, session, cookie, i),
     listPasskeys: (session: SessionInfo) => listPasskeys(db, session),
+    passkeyUnlockSetupOptions: (session: SessionInfo, credential: string) =>
+      passkeyUnlockSetupOptions(db, rp, session, credential),
+    setUpPasskeyUnlock: (
+      session: SessionInfo,
+      cookie: string,
+      i: Parameters<typeof setUpPasskeyUnlock>[4],
+    ) => setUpPasskeyUnlock(db, rp, session, cookie, i),
+    passwordlessOptions: () => passwordlessOptions(db, rp),
+    passwordlessStep: (i: Parameters<typeof passwordlessStep>[2]) => passwordlessStep(db, rp, i),
     createMemberInvite: (...a: Tail<Parameters<typeof createMemberInvite>>) =>
       createMemberInvite(db, ...a),
     acceptMemberInvite: (i: Omit<Parameters<typeof acceptMemberInvite>[1], 'argon2'>) =>
       acceptMemberInvite(db, { ...i, argon2 }),
+    issueResetLink: (...a: Tail<Parameters<typeof issueResetLink>>) => issueResetLink(db, ...a),
+    acceptResetLink: (i: Omit<Parameters<typeof acceptResetLink>[1], 'argon2'>) =>
+      acceptResetLink(db, { ...i, argon2 }),
     listUsers: (session: SessionInfo) => listUsers(db, session),
     reauthenticate: (
       session: SessionInfo,
@@ -237,6 +254,12 @@ export function createPortalServices(
     passwordProblem,
     changeOwnPassword: (...a: Tail<Parameters<typeof changeOwnPassword>>) =>
       changeOwnPassword(db, ...a),
+    recoveryKeyStep: (...a: Tail<Parameters<typeof recoveryKeyStep>>) => recoveryKeyStep(db, ...a),
+    setRecoveredPassword: (
+      session: SessionInfo,
+      cookie: string,
+      i: Omit<Parameters<typeof setRecoveredPassword>[3], 'argon2'>,
+    ) => setRecoveredPassword(db, session, cookie, { ...i, argon2 }),
     mailBodyCsp,
     newTotpSecret,
     totpUri,

@@ -76,12 +76,32 @@ export const AUDIT_EVENTS = {
   'auth.totp.removed': { feature: 'portal', summary: 'TOTP authenticator removed' },
   'auth.passkey.added': { feature: 'portal', summary: 'passkey registered' },
   'auth.passkey.removed': { feature: 'portal', summary: 'passkey removed' },
+  'auth.passkey.unlock_enabled': {
+    feature: 'portal',
+    summary: 'a passkey (PRF) now also unlocks the keys: sign-in without password',
+  },
   'auth.recovery_code.used': { feature: 'portal', summary: 'a single-use recovery code was used' },
+  'auth.recovery_key.used': {
+    feature: 'portal',
+    summary: "an owner's forgotten password: the recovery key opened a session (new password next)",
+  },
+  'auth.recovery_key.failed': {
+    feature: 'portal',
+    summary: 'a wrong recovery key (or no owner with that address) at the forgotten-password page',
+  },
   'session.created': { feature: 'portal', summary: 'session started after both factors' },
   'session.revoked': { feature: 'portal', summary: 'session ended by the user or an admin' },
   'session.expired': { feature: 'portal', summary: 'session ended by inactivity timeout' },
   'user.invited': { feature: 'portal', summary: 'a user was invited' },
   'user.role_changed': { feature: 'portal', summary: "a user's role changed" },
+  'user.reset_issued': {
+    feature: 'portal',
+    summary: 'an owner or admin issued a reset link for a user (their sessions ended)',
+  },
+  'user.reset_completed': {
+    feature: 'portal',
+    summary: 'a user set a new password with a reset link (new keys; old factors destroyed)',
+  },
   'user.disabled': { feature: 'portal', summary: 'a user was disabled (cannot sign in)' },
   'user.enabled': { feature: 'portal', summary: 'a disabled user was enabled again' },
   'setting.changed': { feature: 'portal', summary: 'a setting changed (old → new, never secrets)' },

@@ -32,6 +32,8 @@ export interface Invite {
   email: string;
   role: Role;
   expiresAt: Date;
+  /** A reset link: the existing user it resets (else an invitation of a new user). */
+  resetUserId: string | null;
 }
 
 export async function createSetupInvite(
@@ -82,12 +84,13 @@ export async function findInvite(db: Db, token: string): Promise<Invite | undefi
         email: row.email,
         role: row.role,
         expiresAt: row.expires_at,
+        resetUserId: row.reset_user_id,
       }
     : undefined;
 }
 
 /** The new user's first session: unlocked with their password, second factor still to come. */
-async function newUserSession(db: Db, invite: Invite, input: AcceptInput): Promise<string> {
+export async function newUserSession(db: Db, invite: Invite, input: AcceptInput): Promise<string> {
   const unlocked = await unlock(db, {
     tenantId: invite.tenantId,
     email: invite.email,
@@ -130,7 +133,7 @@ export async function acceptSetupInvite(
   input: AcceptInput,
 ): Promise<{ recoveryKey: string; cookie: string; tenantId: string }> {
   const invite = await findInvite(db, input.token);
-  if (!invite || invite.role !== 'owner' || !invite.tenantName)
+  if (!invite || invite.role !== 'owner' || !invite.tenantName || invite.resetUserId)
     throw new InviteError('invite.invalid');
   // Claim it first: of two simultaneous acceptances only one proceeds.
   const claimed = await withTenant(db, invite.tenantId, (tx) =>
@@ -156,7 +159,7 @@ export async function acceptSetupInvite(
 }
 
 /** The key pair an invitation token stands for (HPKE DeriveKeyPair of the token). */
-const inviteKeyPair = (token: string) =>
+export const inviteKeyPair = (token: string) =>
   deriveKeyPair(Buffer.concat([Buffer.from('mailrepo/v1/invite|'), Buffer.from(token, 'utf8')]));
 
 export type InvitableRole = Exclude<Role, 'owner'>;
@@ -231,7 +234,8 @@ export async function createMemberInvite(
  */
 export async function acceptMemberInvite(db: Db, input: AcceptInput): Promise<{ cookie: string }> {
   const invite = await findInvite(db, input.token);
-  if (!invite || invite.role === 'owner') throw new InviteError('invite.invalid');
+  if (!invite || invite.role === 'owner' || invite.resetUserId)
+    throw new InviteError('invite.invalid');
   await withTenant(db, invite.tenantId, async (tx) => {
     const row = await tx
       .selectFrom('invites')
@@ -296,7 +300,7 @@ export async function listUsers(db: Db, session: SessionInfo) {
       .execute(),
     invites: await tx
       .selectFrom('invites')
-      .select(['id', 'email', 'role', 'expires_at'])
+      .select(['id', 'email', 'role', 'expires_at', 'reset_user_id'])
       .where('accepted_at', 'is', null)
       .where('revoked_at', 'is', null)
       .where('expires_at', '>', new Date())

@@ -131,7 +131,12 @@ export async function upgradeSession(
   meta: RequestMeta,
 ): Promise<string> {
   await endSessionTx(tx, session.tenantId, session.idHash, 'replaced', { type: 'system' });
-  const cookie = await createSession(tx, { unlocked, ...meta, secondFactor: true });
+  const cookie = await createSession(tx, {
+    unlocked,
+    ...meta,
+    secondFactor: true,
+    mustSetPassword: session.mustSetPassword,
+  });
   await recordAudit(tx, session.tenantId, {
     action: 'session.created',
     actor: { type: 'user', id: session.userId },
@@ -418,7 +423,12 @@ async function rotateSession(
   const unlocked = await unlockedKeys(tx, session, cookie);
   try {
     await endSessionTx(tx, session.tenantId, session.idHash, 'replaced', { type: 'system' });
-    return await createSession(tx, { unlocked, ...meta, secondFactor: true });
+    return await createSession(tx, {
+      unlocked,
+      ...meta,
+      secondFactor: true,
+      mustSetPassword: session.mustSetPassword,
+    });
   } finally {
     lock(unlocked);
   }

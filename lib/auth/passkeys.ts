@@ -22,6 +22,7 @@ import {
   type SecondFactorResult,
 } from './login';
 import { unlockedKeys, type SessionInfo } from './sessions';
+import { enablePasskeyUnlock, passkeyUnlockOptions } from './passkey-unlock';
 import { underThrottle } from './throttle';
 
 /**
@@ -96,6 +97,8 @@ export async function passkeyRegistrationOptions(
       attestationType: 'none',
       excludeCredentials: existing.map(descriptor),
       authenticatorSelection: { residentKey: 'preferred', userVerification: 'required' },
+      // Asks whether the passkey can unlock without a password (passkey-unlock.ts).
+      extensions: { prf: {} } as never,
     });
     await keepChallenge(tx, session, options.challenge);
     return options;
@@ -256,6 +259,34 @@ export async function passkeyLoginStep(
   );
 }
 
+/** Options of the ceremony that lets one of the user's passkeys unlock their keys (PRF). */
+export async function passkeyUnlockSetupOptions(
+  db: Db,
+  rp: RelyingParty,
+  session: SessionInfo,
+  credential: string,
+): Promise<PublicKeyCredentialRequestOptionsJSON | undefined> {
+  return withTenant(db, session.tenantId, (tx) =>
+    passkeyUnlockOptions(tx, rp, session, credential, (c) => keepChallenge(tx, session, c)),
+  );
+}
+
+/** Its answer: the passkey's assertion and PRF output wrap the user's private key for it. */
+export async function setUpPasskeyUnlock(
+  db: Db,
+  rp: RelyingParty,
+  session: SessionInfo,
+  cookie: string,
+  input: { response: AuthenticationResponseJSON; prf: unknown } & RequestMeta,
+): Promise<boolean> {
+  return withTenant(db, session.tenantId, async (tx) =>
+    enablePasskeyUnlock(tx, rp, session, cookie, {
+      ...input,
+      expectedChallenge: await takeChallenge(tx, session),
+    }),
+  );
+}
+
 export async function listPasskeys(db: Db, session: SessionInfo) {
   const rows = await withTenant(db, session.tenantId, (tx) => userPasskeys(tx, session.userId));
   return rows.map((r) => ({
@@ -263,6 +294,7 @@ export async function listPasskeys(db: Db, session: SessionInfo) {
     name: r.name,
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at,
+    unlocks: r.prf_wrapped_private_key !== null,
   }));
 }
 

@@ -26,11 +26,14 @@ export function requireManager(session: Pick<SessionInfo, 'role'>, what: string)
  * Runs `fn` on a user the signed-in owner or admin may manage (the rules above), in one tenant
  * transaction with the user's row locked. Another tenant's user is simply not found (RLS).
  */
-async function withManagedUser<T>(
+export async function withManagedUser<T>(
   db: Db,
   session: SessionInfo,
   userId: string,
-  fn: (tx: TenantTx, user: { id: string; role: Role; disabled_at: Date | null }) => Promise<T>,
+  fn: (
+    tx: TenantTx,
+    user: { id: string; email: string; role: Role; disabled_at: Date | null },
+  ) => Promise<T>,
 ): Promise<T> {
   const actor = session.role;
   if (actor !== 'owner' && actor !== 'admin') throw new RoleError('users.error.notAllowed');
@@ -39,7 +42,7 @@ async function withManagedUser<T>(
   return withTenant(db, session.tenantId, async (tx) => {
     const user = await tx
       .selectFrom('users')
-      .select(['id', 'role', 'disabled_at'])
+      .select(['id', 'email', 'role', 'disabled_at'])
       .where('id', '=', userId)
       .forUpdate()
       .executeTakeFirst();
@@ -49,7 +52,7 @@ async function withManagedUser<T>(
   });
 }
 
-const actorOf = (session: SessionInfo) => ({ type: 'user' as const, id: session.userId });
+export const actorOf = (session: SessionInfo) => ({ type: 'user' as const, id: session.userId });
 
 /**
  * What a user's old privileges made keeps working for nobody once they change (issue 17 §4): their

@@ -34,6 +34,8 @@ export interface SessionInfo {
   enrolled: boolean;
   reauthAt: Date | null;
   createdAt: Date;
+  /** Opened with the recovery key: a new password must be set before anything else. */
+  mustSetPassword: boolean;
 }
 
 interface ParsedCookie {
@@ -66,6 +68,7 @@ export async function createSession(
     ip?: string;
     userAgent?: string;
     secondFactor: boolean;
+    mustSetPassword?: boolean;
   },
 ): Promise<string> {
   const id = randomBytes(32).toString('base64url');
@@ -83,6 +86,7 @@ export async function createSession(
       user_agent: input.userAgent?.slice(0, 400) ?? null,
       second_factor_at: input.secondFactor ? new Date() : null,
       reauth_at: new Date(),
+      must_set_password: input.mustSetPassword ?? false,
     })
     .execute();
   return `s1.${id}.${key.toString('base64url')}`;
@@ -119,6 +123,7 @@ export async function readSession(
         'sessions.last_seen_at',
         'sessions.second_factor_at',
         'sessions.reauth_at',
+        'sessions.must_set_password',
         'users.email',
         'users.role',
         'users.disabled_at',
@@ -166,6 +171,7 @@ export async function readSession(
         enrolled: row.totp_enrolled_at !== null || !!row.has_passkey,
         reauthAt: row.reauth_at,
         createdAt: row.created_at,
+        mustSetPassword: row.must_set_password,
       },
     } as const;
   });

@@ -12,6 +12,12 @@ export const bind = {
     message: userId,
     purpose: 'user-private-key-recovery',
   }),
+  /** The user's private key under a key from passkey `credential`'s PRF output. */
+  userKeyPasskey: (tenant: string, userId: string, credential: string): Binding => ({
+    tenant,
+    message: `${userId}.${credential}`,
+    purpose: 'user-private-key-passkey',
+  }),
   tenantGrant: (tenant: string, keyVersion: number, userId: string): Binding => ({
     tenant,
     message: `v${keyVersion}.${userId}`,

@@ -13,6 +13,7 @@ export type Purpose =
   | 'receipt-envelope'
   | 'user-private-key'
   | 'user-private-key-recovery'
+  | 'user-private-key-passkey'
   | 'tenant-private-key'
   | 'epoch-private-key'
   | 'epoch-index-key'

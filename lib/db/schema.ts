@@ -32,6 +32,7 @@ export interface Database {
   auth_known_sources: AuthKnownSourcesTable;
   ingest_credentials: IngestCredentialsTable;
   passkeys: PasskeysTable;
+  passkey_challenges: PasskeyChallengesTable;
   retention_classes: RetentionClassesTable;
   retention_rules: RetentionRulesTable;
   legal_holds: LegalHoldsTable;
@@ -406,6 +407,9 @@ export interface InvitesTable {
   revoked_at: Date | null;
   sealed_tenant_key: Buffer | null;
   tenant_key_version: number | null;
+  /** A reset link: the existing user whose password, second factor and keys it replaces. */
+  reset_user_id: ColumnType<string | null, string | null | undefined, string | null>;
+  remove_passkeys: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface RecoveryCodesTable {
@@ -431,6 +435,8 @@ export interface SessionsTable {
   end_reason: string | null;
   webauthn_challenge: string | null;
   webauthn_challenge_expires_at: Date | null;
+  /** Opened with the recovery key: second factor, then a new password, before anything else. */
+  must_set_password: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface PasskeysTable {
@@ -443,6 +449,14 @@ export interface PasskeysTable {
   name: string;
   created_at: Created;
   last_used_at: Date | null;
+  /** With the PRF extension: HKDF salt and the user's private key wrapped under the derived key. */
+  prf_salt: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+  prf_wrapped_private_key: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+}
+
+export interface PasskeyChallengesTable {
+  challenge_hash: Buffer;
+  expires_at: Date;
 }
 
 export interface IngestCredentialsTable {

@@ -15,7 +15,7 @@ import { storePasswordWrap } from './users';
  * and records the audit event of the action that set it, in the same transaction.
  * Consumes `userPrivateKey`: it is wiped afterwards, whatever happens.
  */
-async function replacePassword(
+export async function replacePassword(
   tx: TenantTx,
   tenantId: string,
   user: { id: string; email: string },
@@ -70,6 +70,45 @@ export async function changePassword(
 }
 
 /**
+ * Opens user `userId`'s private key with the tenant recovery key (its copy sealed to the recovery
+ * public key). A key of another tenant, a typo or an unknown user fail alike: 'bad-recovery-key'.
+ */
+export async function openWithRecoveryKey(
+  tx: TenantTx,
+  tenantId: string,
+  userId: string | undefined,
+  recoveryKey: string,
+): Promise<Buffer> {
+  const secret = decodeRecoveryKey(recoveryKey);
+  const recovery = recoveryKeyPair(secret);
+  zeroize(secret);
+  try {
+    const tenant = await tx
+      .selectFrom('tenants')
+      .select('recovery_public_key')
+      .where('id', '=', tenantId)
+      .executeTakeFirst();
+    if (!tenant || !equalBytes(tenant.recovery_public_key, recovery.publicKey))
+      throw new CryptoError('bad-recovery-key');
+    const user = userId
+      ? await tx
+          .selectFrom('users')
+          .select('recovery_sealed_private_key')
+          .where('id', '=', userId)
+          .executeTakeFirst()
+      : undefined;
+    if (!user) throw new CryptoError('bad-recovery-key');
+    return openSealed(
+      recovery.privateKey,
+      bind.userKeyRecovery(tenantId, userId!),
+      user.recovery_sealed_private_key,
+    );
+  } finally {
+    zeroize(recovery.privateKey);
+  }
+}
+
+/**
  * Restores a user's access with the tenant recovery key: opens the user's private key sealed to
  * the recovery public key and wraps it under a new password. The recovery key itself stays valid.
  */
@@ -83,35 +122,21 @@ export async function recoverAccess(
     argon2?: Argon2Params;
   },
 ): Promise<void> {
-  const secret = decodeRecoveryKey(input.recoveryKey);
-  const recovery = recoveryKeyPair(secret);
-  zeroize(secret);
-  try {
-    await withTenant(db, input.tenantId, async (tx) => {
-      const tenant = await tx
-        .selectFrom('tenants')
-        .select('recovery_public_key')
-        .where('id', '=', input.tenantId)
-        .executeTakeFirst();
-      if (!tenant || !equalBytes(tenant.recovery_public_key, recovery.publicKey))
-        throw new CryptoError('bad-recovery-key');
-      const user = await userByEmail(tx, input.tenantId, input.email);
-      if (!user) throw new CryptoError('bad-recovery-key');
-      const userPrivateKey = openSealed(
-        recovery.privateKey,
-        bind.userKeyRecovery(input.tenantId, user.id),
-        user.recovery_sealed_private_key,
-      );
-      await replacePassword(tx, input.tenantId, user, userPrivateKey, {
-        password: input.newPassword,
-        argon2: input.argon2,
-        event: {
-          action: 'key.recovered',
-          details: { method: 'recovery-key', passwordReset: true },
-        },
-      });
+  await withTenant(db, input.tenantId, async (tx) => {
+    const user = await userByEmail(tx, input.tenantId, input.email);
+    const userPrivateKey = await openWithRecoveryKey(
+      tx,
+      input.tenantId,
+      user?.id,
+      input.recoveryKey,
+    );
+    await replacePassword(tx, input.tenantId, user!, userPrivateKey, {
+      password: input.newPassword,
+      argon2: input.argon2,
+      event: {
+        action: 'key.recovered',
+        details: { method: 'recovery-key', passwordReset: true },
+      },
     });
-  } finally {
-    zeroize(recovery.privateKey);
-  }
+  });
 }

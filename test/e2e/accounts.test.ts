@@ -74,13 +74,18 @@ async function acceptInvitation(page: Page, link: string) {
 
 /** Invitation accepted and TOTP enrolled: the owner is signed in; returns the TOTP secret. */
 async function onboard(page: Page, name: string, email: string, base = BASE): Promise<string> {
-  await acceptInvitation(page, await createTenant(name, email, base));
+  return (await onboardOwner(page, name, email, base)).secret;
+}
+
+/** onboard, also returning the recovery key the page showed. */
+async function onboardOwner(page: Page, name: string, email: string, base = BASE) {
+  const recoveryKey = await acceptInvitation(page, await createTenant(name, email, base));
   const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
   await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
   await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
   await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
   await page.getByText(`Angemeldet als ${email}`).waitFor();
-  return secret;
+  return { secret, recoveryKey };
 }
 
 /** Signs in with password and the TOTP code of step `ahead` from now (each step is single-use). */
@@ -95,7 +100,7 @@ async function signIn(page: Page, email: string, secret: string, ahead: number) 
 }
 
 /** A browser context whose pages have a platform authenticator (Chrome DevTools WebAuthn). */
-async function withVirtualAuthenticator() {
+async function withVirtualAuthenticator(extra: { hasPrf?: boolean } = {}) {
   const context = await browser.newContext({ locale: 'de-DE' });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
@@ -107,6 +112,7 @@ async function withVirtualAuthenticator() {
       hasResidentKey: true,
       hasUserVerification: true,
       isUserVerified: true,
+      ...extra,
     },
   });
   return { context, page };
@@ -279,6 +285,122 @@ describe('portal accounts in Chromium', () => {
     expect(await fresh.getByRole('heading', { level: 1 }).count()).toBeGreaterThan(0);
   }, 180_000);
 
+  it('recovers an owner’s forgotten password with the recovery key and the second factor', async () => {
+    const email = 'vergessen@e2e-wiederherstellung.example';
+    const laptop = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    const { secret, recoveryKey } = await onboardOwner(laptop, 'E2E Wiederherstellung GmbH', email);
+
+    const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await page.goto(`${BASE}/login`);
+    await page.getByRole('link', { name: 'Passwort vergessen?' }).click();
+    await page.waitForURL(`${BASE}/login/recover`);
+    // A wrong key and an unknown address get the same answer.
+    for (const [address, key] of [
+      [email, recoveryKey.replace(/^...../, 'ZZZZZ')],
+      ['niemand@e2e-wiederherstellung.example', recoveryKey],
+    ] as const) {
+      await page.getByLabel('E-Mail-Adresse').fill(address);
+      await page.getByLabel('Wiederherstellungsschlüssel').fill(key);
+      await page.getByRole('button', { name: 'Weiter' }).click();
+      expect(await page.getByRole('alert').textContent()).toMatch(/passen nicht zusammen/);
+    }
+    await page.getByLabel('E-Mail-Adresse').fill(email);
+    await page.getByLabel('Wiederherstellungsschlüssel').fill(recoveryKey);
+    await page.getByRole('button', { name: 'Weiter' }).click();
+    await page.waitForURL(`${BASE}/login/second-factor`);
+    // Nothing else is reachable before the second factor and the new password.
+    await page.goto(`${BASE}/mail`);
+    expect(new URL(page.url()).pathname).toBe('/login/second-factor');
+    await page.getByLabel('Code').fill(totpCodeAt(secret, Date.now() + TOTP_PERIOD_S * 1000));
+    await page.getByRole('button', { name: 'Anmelden', exact: true }).click();
+    await page.waitForURL(`${BASE}/login/new-password`);
+    await page.goto(`${BASE}/mail`);
+    expect(new URL(page.url()).pathname).toBe('/login/new-password');
+
+    const NEW = 'Ein neues Passwort für Eisvögel';
+    await page.getByLabel('Neues Passwort (mindestens 12 Zeichen)').fill(NEW);
+    await page.getByLabel('Neues Passwort wiederholen').fill(`${NEW}!`);
+    await page.getByRole('button', { name: 'Passwort festlegen' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/stimmen nicht überein/);
+    await page.getByLabel('Neues Passwort (mindestens 12 Zeichen)').fill(NEW);
+    await page.getByLabel('Neues Passwort wiederholen').fill(NEW);
+    await page.getByRole('button', { name: 'Passwort festlegen' }).click();
+    await page.getByText(`Angemeldet als ${email}`).waitFor();
+    // Unlocked through the recovery key: the archive opens. The old session is over.
+    await page.goto(`${BASE}/mail`);
+    expect(new URL(page.url()).pathname).toBe('/mail');
+    await laptop.goto(`${BASE}/`);
+    expect(new URL(laptop.url()).pathname).toBe('/login');
+
+    // The old password fails, the new one passes the password step.
+    for (const [password, path] of [
+      [PASSWORD, '/login'],
+      [NEW, '/login/second-factor'],
+    ] as const) {
+      const p = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+      await p.goto(`${BASE}/login`);
+      await p.getByLabel('E-Mail-Adresse').fill(email);
+      await p.getByLabel('Passwort', { exact: true }).fill(password);
+      await p.getByRole('button', { name: 'Weiter' }).click();
+      await p.waitForLoadState('load');
+      expect(new URL(p.url()).pathname).toBe(path);
+    }
+    const owner = await dba.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow(); // prettier-ignore
+    const events = await dba
+      .selectFrom('audit_events')
+      .select('action')
+      .where('actor_id', '=', owner.id)
+      .where('action', 'in', ['auth.recovery_key.used', 'key.recovered'])
+      .orderBy('seq')
+      .execute();
+    expect(events.map((e) => e.action)).toEqual(['auth.recovery_key.used', 'key.recovered']);
+  }, 180_000);
+
+  it('resets a member: the owner issues a link, the member sets a new password and enrols again', async () => {
+    const owner = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await onboard(owner, 'E2E Zurücksetzen GmbH', 'chefin@e2e-zuruecksetzen.example');
+    const email = 'mitarbeiter@e2e-zuruecksetzen.example';
+    const { page: member } = await join(browser, await invite(owner, BASE, email, 'member'), email);
+
+    await owner.goto(`${BASE}/settings/users`);
+    const row = owner.getByTestId('user').filter({ hasText: email });
+    await row.getByLabel('auch Passkeys entfernen').check();
+    await row.getByRole('button', { name: `Zurücksetzen: ${email}` }).click();
+    const notice = owner.getByRole('status');
+    expect(await notice.textContent()).toMatch(/24 Stunden/);
+    const link = (await owner.getByTestId('invite-link').textContent())!
+      .trim()
+      .replace(/^https?:\/\/[^/]+/, BASE);
+    // The member's session ended with the issue.
+    await member.goto(`${BASE}/mail`);
+    expect(new URL(member.url()).pathname).toBe('/login');
+    await owner.goto(`${BASE}/settings/users`);
+    expect(await owner.getByTestId('invite').filter({ hasText: email }).textContent()).toMatch(
+      /Zurücksetzen ausstehend/,
+    );
+
+    const page = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await page.goto(link);
+    expect(await page.getByText(/Sie setzen Ihren Zugang zum Archiv zurück/).count()).toBe(1);
+    const NEW = 'Ein neues Passwort für Stieglitze';
+    await page.getByLabel('Neues Passwort (mindestens 12 Zeichen)').fill(NEW);
+    await page.getByLabel('Passwort wiederholen').fill(NEW);
+    await page.getByRole('button', { name: 'Passwort festlegen' }).click();
+    // The old TOTP app is gone: a new second factor is enrolled.
+    await page.waitForURL(`${BASE}/setup/second-factor`);
+    const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
+    await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
+    await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
+    await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
+    await page.getByText(`Angemeldet als ${email}`).waitFor();
+    await page.goto(`${BASE}/mail`);
+    expect(new URL(page.url()).pathname).toBe('/mail');
+    // The link works once.
+    const again = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+    await again.goto(link);
+    expect(await again.getByRole('alert').textContent()).toMatch(/unbekannt, abgelaufen/);
+  }, 180_000);
+
   it('lists sessions; one session revokes another; the idle timeout ends a session', async () => {
     const email = 'it@e2e-drei.example';
     const laptop = await (await browser.newContext({ locale: 'de-DE' })).newPage();
@@ -342,6 +464,11 @@ describe('portal accounts in Chromium', () => {
 
     await page.getByRole('link', { name: 'mailrepo' }).click();
     await signOutAndInWithPasskey(page, base, email);
+    // Without PRF the passkey is a second factor only: alone it does not sign in.
+    await page.getByRole('button', { name: 'Abmelden' }).click();
+    await page.waitForURL(/\/login\?bye=1/);
+    await page.getByRole('button', { name: 'Mit Passkey anmelden (ohne Passwort)' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/nur als zweiter Faktor/);
 
     const db = createDb(cfg.DATABASE_URL, 1);
     try {
@@ -356,6 +483,53 @@ describe('portal accounts in Chromium', () => {
     } finally {
       await db.destroy();
     }
+    await context.close();
+  }, 120_000);
+
+  it('signs in and unlocks with a PRF passkey alone; removing it removes the unlock', async () => {
+    const base = cfg.PORTAL_PUBLIC_URL.replace(/\/+$/, '');
+    const email = 'ohne-passwort@e2e-prf.example';
+    const { context, page } = await withVirtualAuthenticator({ hasPrf: true });
+    await onboard(page, 'E2E PRF GmbH', email, base);
+    await page.goto(`${base}/settings/security`);
+    await page.getByRole('button', { name: 'Passkey hinzufügen' }).click();
+    await page.getByText(/meldet auch ohne Passwort an/).waitFor();
+    const user = await dba.selectFrom('users').select(['id', 'wrapped_private_key']).where('email', '=', email).executeTakeFirstOrThrow(); // prettier-ignore
+    const wrapped = await dba.selectFrom('passkeys').select(['prf_salt', 'prf_wrapped_private_key']).where('user_id', '=', user.id).executeTakeFirstOrThrow(); // prettier-ignore
+    expect(wrapped.prf_salt?.length).toBe(32);
+    // The private key under the PRF key: a sealed blob, not the key, not the password wrapping.
+    expect(wrapped.prf_wrapped_private_key!.length).toBeGreaterThan(32);
+    expect(wrapped.prf_wrapped_private_key!.equals(user.wrapped_private_key)).toBe(false);
+
+    await page.getByRole('link', { name: 'mailrepo' }).click();
+    await page.getByRole('button', { name: 'Abmelden' }).click();
+    await page.waitForURL(/\/login\?bye=1/);
+    await page.getByRole('button', { name: 'Mit Passkey anmelden (ohne Passwort)' }).click();
+    await page.getByText(`Angemeldet als ${email}`).waitFor();
+    // Both factors and the keys: the archive opens without the password ever being typed.
+    await page.goto(`${base}/mail`);
+    expect(new URL(page.url()).pathname).toBe('/mail');
+    const events = await dba
+      .selectFrom('audit_events')
+      .select(['action', 'details'])
+      .where('actor_id', '=', user.id)
+      .where('action', 'in', ['auth.passkey.unlock_enabled', 'auth.login.succeeded'])
+      .orderBy('seq')
+      .execute();
+    const method = (e: { details: unknown }) => (e.details as { method?: string } | null)?.method;
+    // The unlock was set up, then a sign-in by passkey alone (earlier ones were by password).
+    expect(events.filter((e) => e.action !== 'auth.login.succeeded' || method(e) === 'passkey').map((e) => e.action)).toEqual(['auth.passkey.unlock_enabled', 'auth.login.succeeded']); // prettier-ignore
+
+    // Removing the passkey removes its wrapping: alone it no longer signs in.
+    await page.goto(`${base}/settings/security`);
+    await page.getByRole('button', { name: 'Entfernen: Passkey' }).click();
+    await page.getByText(/Noch kein Passkey/).waitFor();
+    expect(await dba.selectFrom('passkeys').select('id').where('user_id', '=', user.id).execute()).toEqual([]); // prettier-ignore
+    await page.getByRole('link', { name: 'mailrepo' }).click();
+    await page.getByRole('button', { name: 'Abmelden' }).click();
+    await page.waitForURL(/\/login\?bye=1/);
+    await page.getByRole('button', { name: 'Mit Passkey anmelden (ohne Passwort)' }).click();
+    expect(await page.getByRole('alert').textContent()).toMatch(/fehlgeschlagen/);
     await context.close();
   }, 120_000);
 
@@ -536,6 +710,8 @@ describe('portal accounts in Chromium', () => {
     );
     const PUBLIC = [
       '/login',
+      '/login/recover',
+      '/webauthn/passwordless',
       '/invite/' + 'x'.repeat(43),
       '/invite',
       '/lang',

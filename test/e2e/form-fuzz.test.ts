@@ -193,6 +193,13 @@ it('the sign-in and invitation forms answer hostile input without a session', as
         { name: 'password', value: '' },
       ],
     },
+    {
+      action: '/login/recover',
+      fields: [
+        { name: 'email', value: '' },
+        { name: 'recoveryKey', value: '' },
+      ],
+    },
     { action: '/login/second-factor', fields: [{ name: 'code', value: '' }] },
     {
       action: '/setup/second-factor',

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { changeOwnPassword } from '../../lib/auth/password-change';
 import { createSession, readSession, unlockedKeys } from '../../lib/auth/sessions';
 import { createDb, type Db } from '../../lib/db';
@@ -8,6 +7,7 @@ import { adminDb } from '../helpers/admin-db';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { stackConfig } from '../helpers/stack-env';
 import { TEST_PASSWORD, unlockedTenant } from '../helpers/tenant';
+import { tenantSnapshot } from '../helpers/tenant-snapshot';
 
 /**
  * Issue 21 §1: a user changes their own password. Only the wrapping of the user's key changes —
@@ -27,45 +27,6 @@ afterAll(async () => {
   await dba.destroy();
 });
 
-/** The user's key columns: the password wrapping of the private key and its Argon2 record. */
-const KEY_COLUMNS = new Set(['wrapped_private_key', 'password_salt', 'password_verifier', 'argon2_memory_kib', 'argon2_iterations', 'argon2_parallelism']); // prettier-ignore
-/** What the change writes besides the key: sessions ended, audit events and their anchoring. */
-const SKIPPED = new Set(['sessions', 'audit_events', 'audit_heads', 'audit_anchors', 'ledger_logs', 'ledger_tiles', 'ledger_checkpoints', 'auth_throttle', 'auth_known_sources']); // prettier-ignore
-
-/** Every row of `tenantId` in every table (as the administrator sees them), as text. */
-async function snapshot(tenantId: string): Promise<Map<string, string[]>> {
-  const tables = await sql<{ table_name: string; has_tenant: boolean }>`
-    SELECT c.table_name, bool_or(c.column_name = 'tenant_id') AS has_tenant
-      FROM information_schema.columns c
-     WHERE c.table_schema = 'public'
-     GROUP BY c.table_name`.execute(dba);
-  const out = new Map<string, string[]>();
-  for (const { table_name: t, has_tenant } of tables.rows) {
-    if (SKIPPED.has(t)) continue;
-    const where =
-      t === 'tenants'
-        ? sql`WHERE id = ${tenantId}`
-        : has_tenant
-          ? sql`WHERE tenant_id = ${tenantId}`
-          : undefined;
-    if (!where) continue;
-    // Ledger entries of the audit chain's heads are appended by the checkpointer meanwhile.
-    const extra = t === 'ledger_entries' ? sql`AND kind <> 'audit-head'` : sql``;
-    const rows = await sql<{ r: Record<string, unknown> }>`
-      SELECT to_jsonb(x) AS r FROM ${sql.table(t)} x ${where} ${extra}`.execute(dba);
-    out.set(
-      t,
-      rows.rows
-        .map(({ r }) => {
-          if (t === 'users') for (const c of KEY_COLUMNS) delete r[c];
-          return JSON.stringify(r, Object.keys(r).sort());
-        })
-        .sort(),
-    );
-  }
-  return out;
-}
-
 describe('changing one’s own password', () => {
   it('re-wraps only the user key, ends the other sessions, and audits it', async () => {
     const t = await unlockedTenant(db, 'Passwortwechsel');
@@ -78,7 +39,7 @@ describe('changing one’s own password', () => {
     const me = await readSession(db, mine);
     if (me.status !== 'active') throw new Error('no session');
     const session = me.session;
-    const before = await snapshot(t.tenantId);
+    const before = await tenantSnapshot(dba, t.tenantId);
     const keyBefore = await dba
       .selectFrom('users')
       .select('wrapped_private_key')
@@ -102,13 +63,13 @@ describe('changing one’s own password', () => {
       await changeOwnPassword(db, session, { ...bad, current: 'falsch falsch falsch', next: NEW, repeat: NEW }), // prettier-ignore
     ).toEqual({ kind: 'failed' });
     // Nothing changed by refused attempts.
-    expect(await snapshot(t.tenantId)).toEqual(before);
+    expect(await tenantSnapshot(dba, t.tenantId)).toEqual(before);
 
     const changed = await changeOwnPassword(db, session, { ...bad, next: NEW, repeat: NEW });
     expect(changed).toEqual({ kind: 'ok', sessionsEnded: 1 });
 
     // Byte for byte the same, but the user's key columns.
-    expect(await snapshot(t.tenantId)).toEqual(before);
+    expect(await tenantSnapshot(dba, t.tenantId)).toEqual(before);
     const keyAfter = await dba
       .selectFrom('users')
       .select('wrapped_private_key')

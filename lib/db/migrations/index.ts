@@ -29,6 +29,8 @@ import * as m0027 from './0027_search_blocks';
 import * as m0028 from './0028_mail_totals';
 import * as m0029 from './0029_attachment_text';
 import * as m0030 from './0030_tenant_ocr';
+import * as m0031 from './0031_account_recovery';
+import * as m0032 from './0032_passkey_unlock';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -65,4 +67,6 @@ export const migrations: Record<string, Migration> = {
   '0028_mail_totals': m0028,
   '0029_attachment_text': m0029,
   '0030_tenant_ocr': m0030,
+  '0031_account_recovery': m0031,
+  '0032_passkey_unlock': m0032,
 };

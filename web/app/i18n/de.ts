@@ -83,6 +83,27 @@ export const de = {
   'login.throttled': 'Zu viele Fehlversuche. Bitte warten Sie {seconds} Sekunden.',
   'login.expired':
     'Ihre Sitzung ist wegen Inaktivität abgelaufen. Bitte melden Sie sich erneut an.',
+  'login.forgot': 'Passwort vergessen?',
+  'recover.title': 'Passwort vergessen',
+  'recover.intro':
+    'Als Inhaber setzen Sie ein neues Passwort mit dem Wiederherstellungsschlüssel Ihres Archivs (den Sie bei der Einrichtung ausgedruckt haben) und Ihrem zweiten Faktor: einem Code aus der Authenticator-App, einem Passkey oder einem Wiederherstellungscode.',
+  'recover.others':
+    'Administratoren, Prüfer und Mitglieder erhalten von einem Inhaber oder Administrator einen Link zum Zurücksetzen.',
+  'recover.key': 'Wiederherstellungsschlüssel',
+  'recover.failed':
+    'Die Angaben passen nicht zusammen. Prüfen Sie E-Mail-Adresse und Schlüssel; nur Inhaber können sich so ein neues Passwort setzen.',
+  'recover.back': 'Zurück zur Anmeldung',
+  'newPassword.title': 'Neues Passwort festlegen',
+  'newPassword.intro':
+    'Wiederherstellungsschlüssel und zweiter Faktor sind bestätigt. Wählen Sie jetzt ein neues Passwort; Ihre anderen Sitzungen werden beendet.',
+  'newPassword.save': 'Passwort festlegen',
+  'security.passkeyUnlocks': 'meldet auch ohne Passwort an und entsperrt das Archiv',
+  'security.passkeySecondFactor':
+    'zweiter Faktor (dieser Passkey kann das Archiv nicht entsperren)',
+  'login.passkey': 'Mit Passkey anmelden (ohne Passwort)',
+  'login.passkeyFailed': 'Die Anmeldung mit dem Passkey ist fehlgeschlagen.',
+  'login.passkeyNoUnlock':
+    'Dieser Passkey ist nur als zweiter Faktor eingerichtet und kann das Archiv nicht entsperren. Bitte melden Sie sich mit Ihrem Passwort an.',
   'login.loggedOut': 'Sie wurden abgemeldet.',
   'second.title': 'Zweiter Faktor',
   'second.intro':
@@ -510,6 +531,16 @@ export const de = {
   'users.error.self': 'Das eigene Konto kann hier niemand verwalten.',
   'users.error.noSuchUser': 'Diesen Benutzer gibt es nicht.',
   'users.error.ownersOnly': 'Inhaber verwalten und ernennen nur Inhaber.',
+  'users.reset': 'Zurücksetzen',
+  'users.resetPasskeys': 'auch Passkeys entfernen',
+  'users.resetPending': 'Zurücksetzen ausstehend',
+  'users.resetLinkIntro':
+    'Link zum Zurücksetzen für {email}: Die Sitzungen dieses Benutzers sind beendet. Geben Sie den Link sicher weiter; er gilt 24 Stunden und nur einmal und wird nicht noch einmal angezeigt. Mit ihm setzt der Benutzer ein neues Passwort und richtet den zweiten Faktor neu ein.',
+  'users.error.disabled': 'Dieser Benutzer ist deaktiviert; aktivieren Sie ihn zuerst wieder.',
+  'invite.resetIntro':
+    'Sie setzen Ihren Zugang zum Archiv zurück ({email}). Wählen Sie ein neues Passwort; Ihr bisheriges Passwort und Ihr zweiter Faktor gelten danach nicht mehr.',
+  'invite.rotationRunning':
+    'Gerade wird der Mandantenschlüssel erneuert. Bitte versuchen Sie es in einigen Minuten erneut; der Link bleibt gültig.',
   'invite.rotated':
     'Der Mandantenschlüssel wurde seit dieser Einladung erneuert; bitte fordern Sie eine neue an.',
   'exports.failed':

@@ -80,6 +80,25 @@ export const en: Record<MessageKey, string> = {
   'login.failed': 'E-mail address or password is wrong.',
   'login.throttled': 'Too many failed attempts. Please wait {seconds} seconds.',
   'login.expired': 'Your session expired after inactivity. Please sign in again.',
+  'login.forgot': 'Forgot your password?',
+  'recover.title': 'Forgotten password',
+  'recover.intro':
+    "As an owner you set a new password with your archive's recovery key (printed at setup) and your second factor: a code from the authenticator app, a passkey or a recovery code.",
+  'recover.others': 'Admins, auditors and members get a reset link from an owner or admin.',
+  'recover.key': 'Recovery key',
+  'recover.failed':
+    'These details do not match. Check the e-mail address and the key; only owners can set a new password this way.',
+  'recover.back': 'Back to sign-in',
+  'newPassword.title': 'Set a new password',
+  'newPassword.intro':
+    'Recovery key and second factor are confirmed. Choose a new password now; your other sessions will end.',
+  'newPassword.save': 'Set password',
+  'security.passkeyUnlocks': 'signs in without a password and unlocks the archive',
+  'security.passkeySecondFactor': 'second factor (this passkey cannot unlock the archive)',
+  'login.passkey': 'Sign in with a passkey (no password)',
+  'login.passkeyFailed': 'Signing in with the passkey failed.',
+  'login.passkeyNoUnlock':
+    'This passkey is set up as a second factor only and cannot unlock the archive. Please sign in with your password.',
   'login.loggedOut': 'You have been signed out.',
   'second.title': 'Second factor',
   'second.intro':
@@ -496,6 +515,16 @@ export const en: Record<MessageKey, string> = {
   'users.error.self': 'No one manages their own account here.',
   'users.error.noSuchUser': 'There is no such user.',
   'users.error.ownersOnly': 'Only owners manage and appoint owners.',
+  'users.reset': 'Reset',
+  'users.resetPasskeys': 'also remove passkeys',
+  'users.resetPending': 'reset pending',
+  'users.resetLinkIntro':
+    "Reset link for {email}: this user's sessions have ended. Pass the link on securely; it is valid for 24 hours, works once and is not shown again. With it the user sets a new password and enrols the second factor again.",
+  'users.error.disabled': 'This user is disabled; enable them first.',
+  'invite.resetIntro':
+    'You are resetting your access to the archive ({email}). Choose a new password; your old password and second factor stop working.',
+  'invite.rotationRunning':
+    'The tenant key is being renewed right now. Please try again in a few minutes; the link stays valid.',
   'invite.rotated': 'The tenant key was renewed since this invitation; please ask for a new one.',
   'exports.failed':
     'The export failed. Operators see the cause in the job log; please start it again.',

@@ -25,8 +25,19 @@ async function current(request: Request, context: PortalContext): Promise<Authed
 
 export async function requireUser(request: Request, context: PortalContext): Promise<Authed> {
   const a = await current(request, context);
-  if (a.session.secondFactor) return a;
-  throw seeOther(a.session.enrolled ? '/login/second-factor' : '/setup/second-factor');
+  if (!a.session.secondFactor)
+    throw seeOther(a.session.enrolled ? '/login/second-factor' : '/setup/second-factor');
+  if (a.session.mustSetPassword) throw seeOther('/login/new-password');
+  return a;
+}
+
+/** Opened with the recovery key, both factors done, the new password still to set. */
+export async function requireRecoveredSession(request: Request, context: PortalContext) {
+  const a = await current(request, context);
+  if (!a.session.secondFactor)
+    throw seeOther(a.session.enrolled ? '/login/second-factor' : '/setup/second-factor');
+  if (!a.session.mustSetPassword) throw seeOther('/');
+  return a;
 }
 
 /**
@@ -84,6 +95,7 @@ export async function requireEnrolment(request: Request, context: PortalContext)
 /** Both factors, or a first second factor still to enrol (passkey registration serves both). */
 export async function requireUserOrEnrolment(request: Request, context: PortalContext) {
   const a = await current(request, context);
+  if (a.session.secondFactor && a.session.mustSetPassword) throw seeOther('/login/new-password');
   if (a.session.secondFactor || !a.session.enrolled) return a;
   throw seeOther('/login/second-factor');
 }

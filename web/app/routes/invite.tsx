@@ -29,7 +29,8 @@ export async function loader({ request, context }: LoaderArgs) {
     invite: {
       tenant: found.invite.tenantName ?? '',
       email: found.invite.email,
-      owner: found.invite.role === 'owner',
+      owner: found.invite.role === 'owner' && !found.invite.resetUserId,
+      reset: !!found.invite.resetUserId,
     },
   };
 }
@@ -72,27 +73,27 @@ export const action = formAction(async function action({ request, context }: Act
       { stage: 'password' as const, problem: 'invite.mismatch' as MessageKey },
       { status: 400 },
     );
-  if (found.invite.role !== 'owner') {
-    // A further user: no recovery key (that is the tenant's, kept by its owner); enrolment next.
-    const accepted = await context.services
-      .acceptMemberInvite({
-        token: found.token,
-        password,
-        ip: context.ip,
-        userAgent: context.userAgent,
-      })
-      .catch((e: Error) => {
-        if (e.name === 'InviteError') return undefined;
-        throw e;
-      });
-    if (!accepted)
-      return data(
-        { stage: 'password' as const, problem: 'invite.invalid' as MessageKey },
-        { status: 409 },
-      );
+  if (found.invite.role !== 'owner' || found.invite.resetUserId) {
+    // A further user, or a reset: no recovery key (that is the tenant's, kept by its owner);
+    // the second factor next (enrolled again, or a passkey the reset kept).
+    const accept = found.invite.resetUserId
+      ? context.services.acceptResetLink
+      : context.services.acceptMemberInvite;
+    const accepted = await accept({
+      token: found.token,
+      password,
+      ip: context.ip,
+      userAgent: context.userAgent,
+    }).catch((e: Error) => {
+      if (e.name === 'InviteError') return e.message as MessageKey;
+      throw e;
+    });
+    if (typeof accepted === 'string')
+      return data({ stage: 'password' as const, problem: accepted }, { status: 409 });
     const { cookie } = accepted;
+    // A reset that kept passkeys goes on to the second factor; the guard sends the rest to enrol.
     return seeOther(
-      '/setup/second-factor',
+      found.invite.resetUserId ? '/login/second-factor' : '/setup/second-factor',
       adoptSession(context, cookie),
       clearCookie(context, INVITE_COOKIE, '/invite'),
     );
@@ -160,10 +161,13 @@ export default function Invite() {
     <>
       <h1>{t('invite.title')}</h1>
       <p>
-        {t(invite.owner ? 'invite.intro' : 'invite.memberIntro', {
-          tenant: invite.tenant,
-          email: invite.email,
-        })}
+        {t(
+          invite.reset ? 'invite.resetIntro' : invite.owner ? 'invite.intro' : 'invite.memberIntro',
+          {
+            tenant: invite.tenant,
+            email: invite.email,
+          },
+        )}
       </p>
       {result?.stage === 'password' && <Alert>{t(result.problem)}</Alert>}
       <form method="post">

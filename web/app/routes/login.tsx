@@ -1,5 +1,5 @@
 import type { ActionArgs, LoaderArgs } from '../context';
-import { data, useActionData, useSearchParams } from 'react-router';
+import { data, Link, useActionData, useSearchParams } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { useT } from '../i18n';
 import { optionalSession } from '../lib/guards.server';
@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { parseForm, secret, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
+import { PasskeyButton } from '../components/Passkey';
 
 export const headers = actionHeaders;
 
@@ -71,6 +72,17 @@ export default function Login() {
         />
         <Submit>{t('login.submit')}</Submit>
       </form>
+      <p>
+        <Link to="/login/recover">{t('login.forgot')}</Link>
+      </p>
+      <p>{t('second.or')}</p>
+      <PasskeyButton
+        mode="passwordless"
+        label={t('login.passkey')}
+        failed={t('login.passkeyFailed')}
+        noUnlock={t('login.passkeyNoUnlock')}
+        done="/"
+      />
     </>
   );
 }

@@ -19,6 +19,7 @@ export async function loader({ request, context }: LoaderArgs) {
       name: p.name,
       createdAt: p.createdAt.toISOString(),
       lastUsedAt: p.lastUsedAt?.toISOString() ?? null,
+      unlocks: p.unlocks,
     })),
   };
 }
@@ -48,7 +49,14 @@ export default function Security() {
           {passkeys.map((p) => (
             <li key={p.id}>
               {p.name} —{' '}
-              {new Date(p.createdAt).toLocaleDateString(t.lang === 'de' ? 'de-DE' : 'en-GB')}
+              {new Date(p.createdAt).toLocaleDateString(t.lang === 'de' ? 'de-DE' : 'en-GB')} —{' '}
+              {t(p.unlocks ? 'security.passkeyUnlocks' : 'security.passkeySecondFactor')}{' '}
+              <form method="post" className="inline">
+                <input type="hidden" name="passkey" value={p.id} />
+                <button type="submit" aria-label={`${t('security.removePasskey')}: ${p.name}`}>
+                  {t('security.removePasskey')}
+                </button>
+              </form>
             </li>
           ))}
         </ul>

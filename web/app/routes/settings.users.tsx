@@ -20,6 +20,7 @@ export async function loader({ request, context }: LoaderArgs) {
   const { users, invites } = await context.services.listUsers(session);
   return {
     me: session.userId,
+    myRole: session.role,
     users: users.map((u) => ({
       id: u.id,
       email: u.email,
@@ -32,20 +33,22 @@ export async function loader({ request, context }: LoaderArgs) {
       email: i.email,
       role: i.role,
       expiresAt: i.expires_at.toISOString(),
+      reset: i.reset_user_id !== null,
     })),
   };
 }
 
 const refused = (problem: FormProblem) =>
-  data({ error: true as const, link: null, problem }, { status: 400 });
+  data({ error: true as const, link: null, reset: null, problem }, { status: 400 });
 
 /**
- * A member's row (intent role, disable, enable or sessions, with the user's id) or, without an
- * intent, an invitation. Roles and ids are checked by the domain (unknown ids answer 404).
+ * A member's row (intent role, disable, enable, sessions or reset, with the user's id) or, without
+ * an intent, an invitation. Roles and ids are checked by the domain (unknown ids answer 404).
  */
 const usersForm = z.object({
-  intent: z.enum(['role', 'disable', 'enable', 'sessions']).optional(),
+  intent: z.enum(['role', 'disable', 'enable', 'sessions', 'reset']).optional(),
   user: text(64),
+  removePasskeys: text(8),
   role: text(32),
   email: text(320),
 });
@@ -59,6 +62,29 @@ export const action = formAction(async function action({ request, context }: Act
   );
   const form = await parseForm(request, usersForm);
   const intent = form.intent;
+  if (intent === 'reset') {
+    try {
+      const reset = await context.services.issueResetLink(session, cookie, {
+        userId: form.user,
+        removePasskeys: form.removePasskeys === 'on',
+        ip: context.ip,
+      });
+      return data(
+        {
+          error: false as const,
+          link: `${context.services.publicUrl}/invite/${reset.token}`,
+          reset: reset.email,
+        },
+        { headers: { 'Cache-Control': 'no-store' } },
+      );
+    } catch (e) {
+      if (e instanceof Error && e.message === 'users.error.noSuchUser')
+        throw data(null, { status: 404 });
+      const problem = formProblem(e);
+      if (problem) return refused(problem);
+      throw e;
+    }
+  }
   if (intent === 'role' || intent === 'disable' || intent === 'enable' || intent === 'sessions') {
     const userId = form.user;
     const ip = context.ip;
@@ -96,7 +122,11 @@ export const action = formAction(async function action({ request, context }: Act
       ip: context.ip,
     });
     return data(
-      { error: false as const, link: `${context.services.publicUrl}/invite/${invite.token}` },
+      {
+        error: false as const,
+        link: `${context.services.publicUrl}/invite/${invite.token}`,
+        reset: null,
+      },
       { headers: { 'Cache-Control': 'no-store' } },
     );
   } catch (e) {
@@ -108,7 +138,7 @@ export const action = formAction(async function action({ request, context }: Act
 
 export default function Users() {
   const t = useT();
-  const { users, invites, me } = useLoaderData<typeof loader>();
+  const { users, invites, me, myRole } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -177,6 +207,18 @@ export default function Users() {
                     </form>
                   </>
                 )}
+                {u.id !== me && (u.role !== 'owner' || myRole === 'owner') && (
+                  <form method="post" className="inline">
+                    <input type="hidden" name="intent" value="reset" />
+                    <input type="hidden" name="user" value={u.id} />{' '}
+                    <label>
+                      <input type="checkbox" name="removePasskeys" /> {t('users.resetPasskeys')}
+                    </label>{' '}
+                    <button type="submit" aria-label={`${t('users.reset')}: ${u.email}`}>
+                      {t('users.reset')}
+                    </button>
+                  </form>
+                )}
               </td>
             </tr>
           ))}
@@ -184,7 +226,7 @@ export default function Users() {
             <tr key={i.id} data-testid="invite">
               <td>{i.email}</td>
               <td>{t(`role.${i.role}`)}</td>
-              <td>{t('users.invited')}</td>
+              <td>{t(i.reset ? 'users.resetPending' : 'users.invited')}</td>
               <td />
             </tr>
           ))}
@@ -200,7 +242,11 @@ export default function Users() {
       )}
       {result?.link && (
         <div className="notice" role="status">
-          <p>{t('users.linkIntro')}</p>
+          <p>
+            {result.reset
+              ? t('users.resetLinkIntro', { email: result.reset })
+              : t('users.linkIntro')}
+          </p>
           <p className="secret" data-testid="invite-link">
             {result.link}
           </p>

@@ -6,7 +6,8 @@ import { formAction } from '../lib/form.server';
 /**
  * Resource route: registration ceremony of a passkey (JSON) — a further one for a signed-in user,
  * or the first second factor of a user enrolling (then the answer carries the recovery codes to
- * show once and the upgraded session's cookie).
+ * show once and the upgraded session's cookie). A passkey with the PRF extension is then set up to
+ * unlock the keys without a password (steps unlock-options and unlock; lib/auth/passkey-unlock.ts).
  */
 export const action = formAction(async function action({ request, context }: ActionArgs) {
   const { session, cookie } = await requireUserOrEnrolment(request, context);
@@ -17,9 +18,28 @@ export const action = formAction(async function action({ request, context }: Act
     step?: string;
     response?: unknown;
     name?: unknown;
+    credential?: unknown;
+    prf?: unknown;
   };
   if (body.step === 'options')
     return Response.json(await context.services.passkeyRegistrationOptions(session));
+  // After a registration whose passkey supports PRF: let it unlock the keys without a password.
+  if (body.step === 'unlock-options' && typeof body.credential === 'string') {
+    const options = await context.services.passkeyUnlockSetupOptions(
+      session,
+      body.credential.slice(0, 1400),
+    );
+    return options ? Response.json(options) : Response.json({ ok: false }, { status: 404 });
+  }
+  if (body.step === 'unlock' && body.response && typeof body.response === 'object') {
+    const ok = await context.services.setUpPasskeyUnlock(session, cookie, {
+      response: body.response as never,
+      prf: body.prf,
+      ip: context.ip,
+      userAgent: context.userAgent,
+    });
+    return Response.json({ ok }, { status: ok ? 200 : 400 });
+  }
   if (
     body.step === 'verify' &&
     body.response &&
