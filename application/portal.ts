@@ -27,6 +27,15 @@ import { recoveryKeyStep, setRecoveredPassword } from '../lib/auth/password-reco
 import { acceptResetLink, issueResetLink } from '../lib/auth/reset-links';
 import { passwordlessOptions, passwordlessStep } from '../lib/auth/passkey-unlock';
 import {
+  parseSsoForm,
+  readSsoSettings,
+  saveSsoSettings,
+  type SsoDeps,
+} from '../lib/auth/sso-settings';
+import { finishSso, requestAccess, startSso, unlockAfterSso } from '../lib/auth/sso-login';
+import { readSsoTicket } from '../lib/auth/sso-tickets';
+import { decideSsoRequest, listSsoRequests } from '../lib/auth/sso-requests';
+import {
   listSessions,
   readSession,
   revokeSessions,
@@ -88,8 +97,10 @@ export function createPortalServices(
   temporal: () => Promise<{ client: Client; taskQueue: string; uiUrl: string; namespace: string }>,
   /** The ingest CA, when this deployment has one (certificate credentials). */
   ingestCa: { load?: () => Promise<IngestCa>; validDays: number },
+  ssoOptions: { wrapKey: Buffer; allowHttp: boolean },
   argon2?: Argon2Params,
 ) {
+  const sso: SsoDeps = { db, publicUrl, ...ssoOptions };
   return {
     recentIntegrityRuns: (session: SessionInfo) => recentIntegrityRuns(db, session.tenantId),
     /** The tenant's workflows, newest first; admins also get links into the Temporal UI. */
@@ -223,6 +234,27 @@ export function createPortalServices(
       i: Parameters<typeof setUpPasskeyUnlock>[4],
     ) => setUpPasskeyUnlock(db, rp, session, cookie, i),
     passwordlessOptions: () => passwordlessOptions(db, rp),
+    /** Single sign-on (issue 21 §5): settings, the flow, the unlock after it, access requests. */
+    sso: {
+      settings: (session: SessionInfo) =>
+        withTenant(db, session.tenantId, async (tx) =>
+          session.role === 'owner'
+            ? (await readSsoSettings(tx, session.tenantId))?.settings
+            : undefined,
+        ),
+      parse: (input: Parameters<typeof parseSsoForm>[0]) => parseSsoForm(input, sso.allowHttp),
+      save: (session: SessionInfo, i: Parameters<typeof saveSsoSettings>[2]) =>
+        saveSsoSettings(sso, session, i),
+      start: (i: Parameters<typeof startSso>[1]) => startSso(sso, i),
+      finish: (i: Parameters<typeof finishSso>[1]) => finishSso(sso, i),
+      ticket: (ticket: string | undefined) => readSsoTicket(sso, ticket),
+      unlock: (ticket: string, i: Omit<Parameters<typeof unlockAfterSso>[2], 'argon2'>) =>
+        unlockAfterSso(sso, ticket, { ...i, argon2 }),
+      requestAccess: (ticket: string, i: Omit<Parameters<typeof requestAccess>[2], 'argon2'>) =>
+        requestAccess(sso, ticket, { ...i, argon2 }),
+      requests: (session: SessionInfo) => listSsoRequests(db, session),
+      decide: (...a: Tail<Parameters<typeof decideSsoRequest>>) => decideSsoRequest(db, ...a),
+    },
     passwordlessStep: (i: Parameters<typeof passwordlessStep>[2]) => passwordlessStep(db, rp, i),
     createMemberInvite: (...a: Tail<Parameters<typeof createMemberInvite>>) =>
       createMemberInvite(db, ...a),

@@ -88,6 +88,11 @@ const services = createPortalServices(
         : undefined,
     validDays: cfg.INGEST_CERT_VALID_DAYS,
   },
+  // Client secrets of the tenants' OpenID providers are wrapped under the vault wrap key.
+  {
+    wrapKey: Buffer.from(cfg.VAULT_KEY_WRAP_KEY, 'base64'),
+    allowHttp: cfg.NODE_ENV !== 'production',
+  },
 );
 const tls = !!(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE);
 const secure = tls || cfg.WEB_BEHIND_TLS_PROXY;
@@ -114,7 +119,13 @@ app.use(
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],
-        formAction: ["'self'"],
+        // The single sign-on form's answer redirects to the tenant's OpenID provider (issue 21 §5).
+        formAction: [
+          (req) =>
+            (req as Request).path === '/login/sso'
+              ? `'self' https:${cfg.NODE_ENV === 'production' ? '' : ' http:'}`
+              : "'self'",
+        ],
         frameAncestors: ["'none'"],
         ...(secure ? { upgradeInsecureRequests: [] } : {}),
       },

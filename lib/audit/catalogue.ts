@@ -81,6 +81,14 @@ export const AUDIT_EVENTS = {
     summary: 'a passkey (PRF) now also unlocks the keys: sign-in without password',
   },
   'auth.recovery_code.used': { feature: 'portal', summary: 'a single-use recovery code was used' },
+  'auth.sso.succeeded': {
+    feature: 'portal',
+    summary: 'the tenant’s OpenID provider proved an identity (keys still locked)',
+  },
+  'auth.sso.failed': {
+    feature: 'portal',
+    summary: 'a single sign-on failed (state, token, unverified e-mail, domain, provider)',
+  },
   'auth.recovery_key.used': {
     feature: 'portal',
     summary: "an owner's forgotten password: the recovery key opened a session (new password next)",
@@ -94,6 +102,11 @@ export const AUDIT_EVENTS = {
   'session.expired': { feature: 'portal', summary: 'session ended by inactivity timeout' },
   'user.invited': { feature: 'portal', summary: 'a user was invited' },
   'user.role_changed': { feature: 'portal', summary: "a user's role changed" },
+  'user.access_requested': {
+    feature: 'portal',
+    summary: 'someone the tenant’s OpenID provider vouches for asked for an account',
+  },
+  'user.access_rejected': { feature: 'portal', summary: 'an access request was rejected' },
   'user.reset_issued': {
     feature: 'portal',
     summary: 'an owner or admin issued a reset link for a user (their sessions ended)',

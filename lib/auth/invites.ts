@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Argon2Params } from '../crypto/password';
 import type { Db } from '../db';
 import type { Role } from '../db/schema';
-import { withTenant } from '../db/tenant-scope';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { recordAudit } from '../audit/record';
 import { InputError } from '../input/input-error';
 import { normalizeAddress } from '../input/address';
@@ -228,6 +228,46 @@ export async function createMemberInvite(
 }
 
 /**
+ * The tenant key an invitation or reset link holds, for its one use: the row locked, spent or
+ * revoked links refused, and one from before a key rotation (its key is stale: the admin issues
+ * another). The caller wipes the key.
+ */
+export async function openInviteGrant(tx: TenantTx, invite: Invite, token: string) {
+  const row = await tx
+    .selectFrom('invites')
+    .select(['sealed_tenant_key', 'tenant_key_version', 'invited_by', 'remove_passkeys'])
+    .where('id', '=', invite.id)
+    .where('accepted_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+  const tenant = await tx
+    .selectFrom('tenants')
+    .select(['key_version', 'recovery_public_key'])
+    .where('id', '=', invite.tenantId)
+    .executeTakeFirstOrThrow();
+  if (!row?.sealed_tenant_key || row.tenant_key_version === null)
+    throw new InviteError('invite.invalid');
+  if (row.tenant_key_version !== tenant.key_version) throw new InviteError('invite.rotated');
+  const holder = inviteKeyPair(token);
+  try {
+    return {
+      tenantPrivateKey: openSealed(
+        holder.privateKey,
+        bind.inviteGrant(invite.tenantId, invite.id, row.tenant_key_version),
+        row.sealed_tenant_key,
+      ),
+      keyVersion: tenant.key_version,
+      recoveryPublicKey: tenant.recovery_public_key,
+      invitedBy: row.invited_by,
+      removePasskeys: row.remove_passkeys,
+    };
+  } finally {
+    zeroize(holder.privateKey);
+  }
+}
+
+/**
  * A further user accepts: their account and key pair are created with `password`, the tenant key
  * held for them is opened with the token and granted to their new key. Returns a session that has
  * passed the password step only (second-factor enrolment follows).
@@ -237,36 +277,16 @@ export async function acceptMemberInvite(db: Db, input: AcceptInput): Promise<{ 
   if (!invite || invite.role === 'owner' || invite.resetUserId)
     throw new InviteError('invite.invalid');
   await withTenant(db, invite.tenantId, async (tx) => {
-    const row = await tx
-      .selectFrom('invites')
-      .select(['sealed_tenant_key', 'tenant_key_version', 'invited_by'])
-      .where('id', '=', invite.id)
-      .where('accepted_at', 'is', null)
-      .forUpdate()
-      .executeTakeFirst();
-    const tenant = await tx
-      .selectFrom('tenants')
-      .select(['key_version', 'recovery_public_key'])
-      .where('id', '=', invite.tenantId)
-      .executeTakeFirstOrThrow();
-    if (!row?.sealed_tenant_key || row.tenant_key_version === null)
-      throw new InviteError('invite.invalid');
-    // A key rotation since the invitation: the held key is stale; the admin invites again.
-    if (row.tenant_key_version !== tenant.key_version) throw new InviteError('invite.rotated');
-    const invitee = inviteKeyPair(input.token);
-    const tenantPrivateKey = openSealed(
-      invitee.privateKey,
-      bind.inviteGrant(invite.tenantId, invite.id, row.tenant_key_version),
-      row.sealed_tenant_key,
-    );
+    const grant = await openInviteGrant(tx, invite, input.token);
+    const { tenantPrivateKey } = grant;
     try {
       const userId = await insertUser(
         tx,
         {
           tenantId: invite.tenantId,
-          keyVersion: tenant.key_version,
+          keyVersion: grant.keyVersion,
           tenantPrivateKey,
-          recoveryPublicKey: tenant.recovery_public_key,
+          recoveryPublicKey: grant.recoveryPublicKey,
         },
         { email: invite.email, password: input.password, role: invite.role },
         input.argon2,
@@ -281,10 +301,10 @@ export async function acceptMemberInvite(db: Db, input: AcceptInput): Promise<{ 
         actor: { type: 'user', id: userId },
         ip: input.ip,
         target: { type: 'user', id: userId },
-        details: { email: invite.email, role: invite.role, invitedBy: row.invited_by },
+        details: { email: invite.email, role: invite.role, invitedBy: grant.invitedBy },
       });
     } finally {
-      zeroize(tenantPrivateKey, invitee.privateKey);
+      zeroize(tenantPrivateKey);
     }
   });
   return { cookie: await newUserSession(db, invite, input) };

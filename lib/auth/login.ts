@@ -12,6 +12,7 @@ import { newRecoveryCodes, recoveryCodeHash } from './recovery-codes';
 import { createSession, endSessionTx, unlockedKeys, type SessionInfo } from './sessions';
 import { LIMITS, reserveAttempt, settle, underThrottle, type Reservation } from './throttle';
 import { verifyTotp } from './totp';
+import { ssoRequired } from './sso-tickets';
 
 /**
  * The two login steps and second-factor enrolment. Step one (e-mail + password) unlocks the keys
@@ -28,6 +29,8 @@ export interface RequestMeta {
 export type PasswordStepResult =
   | { kind: 'throttled'; retryAfterS: number }
   | { kind: 'failed' }
+  /** The password was right, but the tenant insists on its OpenID provider first. */
+  | { kind: 'sso-required' }
   | { kind: 'ok'; cookie: string; next: 'second-factor' | 'enrol' };
 
 const NO_TENANT = '00000000-0000-0000-0000-000000000000';
@@ -77,6 +80,15 @@ async function checkPassword(
     try {
       await reservation.succeeded();
       return await withTenant(db, tenantId, async (tx) => {
+        if (await ssoRequired(tx, tenantId)) {
+          await recordAudit(tx, tenantId, {
+            action: 'auth.login.failed',
+            actor: { type: 'user', id: unlocked.userId },
+            ip: input.ip,
+            details: { email: input.email.trim().toLowerCase(), reason: 'sso-required' },
+          });
+          return { kind: 'sso-required' } as const;
+        }
         const user = await tx
           .selectFrom('users')
           .select('totp_enrolled_at')

@@ -21,6 +21,7 @@ import type { RequestMeta } from './login';
 import type { RelyingParty } from './passkeys';
 import { createSession, unlockedKeys, type SessionInfo } from './sessions';
 import { reserveAttempt, settle } from './throttle';
+import { readSsoTicket, sha256 as hashOf, ssoRequired } from './sso-tickets';
 
 /**
  * Passwordless unlock with passkeys (issue 21 §4, docs/crypto.md). The WebAuthn PRF extension
@@ -236,6 +237,8 @@ export type PasswordlessResult =
   | { kind: 'failed' }
   /** A genuine passkey that was registered without PRF: it is a second factor only. */
   | { kind: 'no-unlock' }
+  /** The tenant insists on its OpenID provider first (then the passkey unlocks). */
+  | { kind: 'sso-required' }
   | { kind: 'ok'; cookie: string };
 
 /**
@@ -247,7 +250,7 @@ export type PasswordlessResult =
 export async function passwordlessStep(
   db: Db,
   rp: RelyingParty,
-  input: { response: AuthenticationResponseJSON; prf: unknown } & RequestMeta,
+  input: { response: AuthenticationResponseJSON; prf: unknown; ssoTicket?: string } & RequestMeta,
 ): Promise<PasswordlessResult> {
   const credential = String(input.response?.id ?? '');
   if (!/^[A-Za-z0-9_-]{1,1400}$/.test(credential)) return { kind: 'failed' };
@@ -266,7 +269,7 @@ async function attempt(
   db: Db,
   rp: RelyingParty,
   credential: string,
-  input: { response: AuthenticationResponseJSON; prf: unknown } & RequestMeta,
+  input: { response: AuthenticationResponseJSON; prf: unknown; ssoTicket?: string } & RequestMeta,
 ): Promise<PasswordlessResult> {
   const challenge = challengeOf(input.response);
   if (!challenge) return { kind: 'failed' };
@@ -326,6 +329,17 @@ async function attempt(
       throw e;
     } finally {
       zeroize(prf);
+    }
+    if (await ssoRequired(tx, tenantId)) {
+      const proven = await readSsoTicket({ db }, input.ssoTicket);
+      if (proven?.userId !== key.user_id) {
+        zeroize(userPrivateKey);
+        return { kind: 'sso-required' } as const;
+      }
+      await tx
+        .deleteFrom('sso_logins')
+        .where('ticket_hash', '=', hashOf(input.ssoTicket!))
+        .execute();
     }
     const unlocked = {
       tenantId,

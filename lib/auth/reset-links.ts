@@ -3,7 +3,7 @@ import { recordAudit } from '../audit/record';
 import { bind } from '../crypto/bindings';
 import { zeroize } from '../crypto/bytes';
 import { DEFAULT_ARGON2, newPassword } from '../crypto/password';
-import { openSealed, sealTo, wrap } from '../crypto/sealed-box';
+import { sealTo, wrap } from '../crypto/sealed-box';
 import { generateKeyPair } from '../crypto/x25519';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
@@ -13,6 +13,7 @@ import {
   findInvite,
   inviteKeyPair,
   InviteError,
+  openInviteGrant,
   newUserSession,
   type AcceptInput,
 } from './invites';
@@ -105,43 +106,25 @@ export async function acceptResetLink(db: Db, input: AcceptInput): Promise<{ coo
   if (!invite?.resetUserId) throw new InviteError('invite.invalid');
   const userId = invite.resetUserId;
   await withTenant(db, invite.tenantId, async (tx) => {
-    const row = await tx
-      .selectFrom('invites')
-      .select(['sealed_tenant_key', 'tenant_key_version', 'invited_by', 'remove_passkeys'])
-      .where('id', '=', invite.id)
-      .where('accepted_at', 'is', null)
-      .where('revoked_at', 'is', null)
-      .forUpdate()
-      .executeTakeFirst();
-    const tenant = await tx
-      .selectFrom('tenants')
-      .select(['key_version', 'recovery_public_key'])
-      .where('id', '=', invite.tenantId)
-      .executeTakeFirstOrThrow();
+    const grant = await openInviteGrant(tx, invite, input.token);
+    const { tenantPrivateKey, keyVersion } = grant;
     const user = await tx
       .selectFrom('users')
-      .select(['id', 'email', 'disabled_at'])
+      .select(['id', 'disabled_at'])
       .where('id', '=', userId)
       .forUpdate()
       .executeTakeFirst();
-    if (!row?.sealed_tenant_key || row.tenant_key_version === null || !user || user.disabled_at)
-      throw new InviteError('invite.invalid');
-    if (row.tenant_key_version !== tenant.key_version) throw new InviteError('invite.rotated');
     // A rotation under way has sealed its next key to the old public key: wait for it to end.
     const ahead = await tx
       .selectFrom('tenant_key_grants')
       .select('key_version')
       .where('user_id', '=', userId)
-      .where('key_version', '>', tenant.key_version)
+      .where('key_version', '>', keyVersion)
       .executeTakeFirst();
-    if (ahead) throw new InviteError('invite.rotationRunning');
-
-    const link = inviteKeyPair(input.token);
-    const tenantPrivateKey = openSealed(
-      link.privateKey,
-      bind.inviteGrant(invite.tenantId, invite.id, row.tenant_key_version),
-      row.sealed_tenant_key,
-    );
+    if (!user || user.disabled_at || ahead) {
+      zeroize(tenantPrivateKey);
+      throw new InviteError(ahead && user && !user.disabled_at ? 'invite.rotationRunning' : 'invite.invalid'); // prettier-ignore
+    }
     const keys = generateKeyPair();
     const { record, keys: pw } = await newPassword(input.password, input.argon2 ?? DEFAULT_ARGON2);
     try {
@@ -151,7 +134,7 @@ export async function acceptResetLink(db: Db, input: AcceptInput): Promise<{ coo
           public_key: Buffer.from(keys.publicKey),
           wrapped_private_key: wrap(pw.kek, bind.userKey(invite.tenantId, userId), keys.privateKey),
           recovery_sealed_private_key: sealTo(
-            tenant.recovery_public_key,
+            grant.recoveryPublicKey,
             bind.userKeyRecovery(invite.tenantId, userId),
             keys.privateKey,
           ),
@@ -168,19 +151,19 @@ export async function acceptResetLink(db: Db, input: AcceptInput): Promise<{ coo
         .values({
           tenant_id: invite.tenantId,
           user_id: userId,
-          key_version: tenant.key_version,
+          key_version: keyVersion,
           sealed_private_key: sealTo(
             keys.publicKey,
-            bind.tenantGrant(invite.tenantId, tenant.key_version, userId),
+            bind.tenantGrant(invite.tenantId, keyVersion, userId),
             tenantPrivateKey,
           ),
         })
         .execute();
     } finally {
-      zeroize(tenantPrivateKey, link.privateKey, keys.privateKey, pw.kek, pw.authKey);
+      zeroize(tenantPrivateKey, keys.privateKey, pw.kek, pw.authKey);
     }
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-    const passkeysRemoved = row.remove_passkeys
+    const passkeysRemoved = grant.removePasskeys
       ? (await tx.deleteFrom('passkeys').where('user_id', '=', userId).returning('id').execute())
           .length
       : 0;
@@ -202,7 +185,7 @@ export async function acceptResetLink(db: Db, input: AcceptInput): Promise<{ coo
       actor,
       ip: input.ip,
       target: { type: 'user', id: userId },
-      details: { issuedBy: row.invited_by, passkeysRemoved },
+      details: { issuedBy: grant.invitedBy, passkeysRemoved },
     });
   });
   return { cookie: await newUserSession(db, invite, input) };

@@ -27,7 +27,8 @@ export type Purpose =
   | 'invite-tenant-key'
   | 'index-segment'
   | 'decryption-grant'
-  | 'import-upload';
+  | 'import-upload'
+  | 'sso-client-secret';
 
 export interface Binding {
   tenant: string;

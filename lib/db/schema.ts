@@ -33,6 +33,10 @@ export interface Database {
   ingest_credentials: IngestCredentialsTable;
   passkeys: PasskeysTable;
   passkey_challenges: PasskeyChallengesTable;
+  tenant_sso: TenantSsoTable;
+  sso_domains: SsoDomainsTable;
+  sso_logins: SsoLoginsTable;
+  sso_requests: SsoRequestsTable;
   retention_classes: RetentionClassesTable;
   retention_rules: RetentionRulesTable;
   legal_holds: LegalHoldsTable;
@@ -452,6 +456,53 @@ export interface PasskeysTable {
   /** With the PRF extension: HKDF salt and the user's private key wrapped under the derived key. */
   prf_salt: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
   prf_wrapped_private_key: ColumnType<Buffer | null, Buffer | null | undefined, Buffer | null>;
+}
+
+export interface TenantSsoTable {
+  tenant_id: string;
+  issuer: string;
+  client_id: string;
+  /** AES-256-GCM under VAULT_KEY_WRAP_KEY (purpose sso-client-secret). */
+  client_secret_wrapped: Buffer;
+  allowed_domains: string[];
+  group_claim: ColumnType<string, string | undefined, string>;
+  /** [{ group, role }], first match wins. */
+  role_map: ColumnType<{ group: string; role: Role }[], string, string>;
+  required: ColumnType<boolean, boolean | undefined, boolean>;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export interface SsoDomainsTable {
+  domain: string;
+  tenant_id: string;
+}
+
+export interface SsoLoginsTable {
+  state_hash: Buffer;
+  tenant_id: string;
+  nonce: string;
+  code_verifier: string;
+  expires_at: Date;
+  ticket_hash: Buffer | null;
+  email: string | null;
+  user_id: string | null;
+  role: Role | null;
+}
+
+export interface SsoRequestsTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  role: Role;
+  public_key: Buffer;
+  wrapped_private_key: Buffer;
+  recovery_sealed_private_key: Buffer;
+  password_salt: Buffer;
+  argon2_memory_kib: number;
+  argon2_iterations: number;
+  argon2_parallelism: number;
+  password_verifier: Buffer;
+  requested_at: ColumnType<Date, Date | undefined, never>;
 }
 
 export interface PasskeyChallengesTable {

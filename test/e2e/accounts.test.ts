@@ -712,6 +712,11 @@ describe('portal accounts in Chromium', () => {
       '/login',
       '/login/recover',
       '/webauthn/passwordless',
+      // Single sign-on: public like the login page; without an SSO ticket they go to /login/sso.
+      '/login/sso',
+      '/login/sso/callback',
+      '/login/sso/request',
+      '/login/unlock',
       '/invite/' + 'x'.repeat(43),
       '/invite',
       '/lang',

@@ -39,6 +39,7 @@ const PAGES = [
   '/settings/keys',
   '/settings/ingest',
   '/settings/tenant',
+  '/settings/sso',
   '/settings/sessions',
   '/settings/security',
   '/settings/authenticator',
@@ -51,7 +52,10 @@ const PAGES = [
 /** Posts that would end the fuzzing session or sign everyone out: their refusals are tested elsewhere. */
 const SKIP = (form: ScrapedForm) =>
   form.action.startsWith('/logout') ||
-  form.fields.some((f) => f.name === 'intent' && ['rotate', 'remove', 'run'].includes(f.value)) ||
+  // A reset link ends the user's sessions (the other roles' fuzzing sessions among them).
+  form.fields.some(
+    (f) => f.name === 'intent' && ['rotate', 'remove', 'run', 'reset'].includes(f.value),
+  ) ||
   (form.action.startsWith('/settings/sessions') && form.fields.some((f) => f.value === 'others'));
 /** Fields kept at their rendered value so the post reaches its branch of the action. */
 const KEEP = ['intent'];
@@ -193,6 +197,8 @@ it('the sign-in and invitation forms answer hostile input without a session', as
         { name: 'password', value: '' },
       ],
     },
+    { action: '/login/sso', fields: [{ name: 'email', value: '' }] },
+    { action: '/login/unlock', fields: [{ name: 'password', value: '' }] },
     {
       action: '/login/recover',
       fields: [

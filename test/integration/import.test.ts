@@ -138,8 +138,10 @@ describe('import', () => {
 
   it('resumes after the last finished entry when interrupted', async () => {
     const t = await archiveTenant(ctx, 'Wiederaufnahme KG', 'archiv@wiederaufnahme.example');
-    // More entries than run at once, so the interrupted run leaves some for the retry.
-    const mails = Array.from({ length: 20 }, (_, i) => eml(`Brief ${i}`));
+    // Far more entries than run at once (8), so the interrupted run leaves some for the retry
+    // even when a loaded machine finishes a whole window of them before the kill takes effect.
+    const N = 60;
+    const mails = Array.from({ length: N }, (_, i) => eml(`Brief ${i}`));
     const mbox = mboxOf(mails.map((bytes) => ({ sep: 'x@y Tue Mar 18 10:00:00 2025', bytes })));
     const importId = randomUUID();
     const who = { tenantId: t.tenantId, userId: t.adminUserId, ip: '127.0.0.1' };
@@ -162,22 +164,22 @@ describe('import', () => {
     const stopped = await importRow(t.tenantId, importId);
     expect(stopped).toMatchObject({ status: 'running' });
     expect(stopped.entries_done).toBeGreaterThanOrEqual(2);
-    expect(stopped.entries_done).toBeLessThan(20);
+    expect(stopped.entries_done).toBeLessThan(N);
     expect(stopped.archived).toBe(stopped.entries_done);
     expect(await runImport(deps, input)).toEqual({
-      entries: 20,
-      archived: 20,
+      entries: N,
+      archived: N,
       duplicates: 0,
       malformed: 0,
     });
-    const archived = await sealedMessages(ctx, t, 20);
+    const archived = await sealedMessages(ctx, t, N);
     expect(archived.map((m) => m.plaintext.toString()).sort()).toEqual(
       mails.map((m) => m.toString()).sort(),
     );
     // A finished import run again does nothing.
     expect(await runImport(deps, input)).toEqual({
-      entries: 20,
-      archived: 20,
+      entries: N,
+      archived: N,
       duplicates: 0,
       malformed: 0,
     });

@@ -20,6 +20,8 @@ export const PERMISSIONS = {
   '/settings/keys': ['owner', 'admin'],
   /** Credentials of the tenant's mail servers (who may deliver over LMTP). */
   '/settings/ingest': ['owner', 'admin'],
+  /** Single sign-on with the tenant's OpenID provider: issuer, client, domains, roles. */
+  '/settings/sso': ['owner'],
   '/audit': ['owner', 'admin', 'auditor'],
   '/jobs': ['owner', 'admin', 'auditor'],
   /** The archive and each mail's pages and downloads; a member sees their own mailbox only. */

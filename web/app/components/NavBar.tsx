@@ -21,6 +21,7 @@ const LINKS: [GuardedPage, MessageKey][] = [
   ['/settings/keys', 'nav.keys'],
   ['/settings/ingest', 'nav.ingest'],
   ['/settings/tenant', 'nav.tenant'],
+  ['/settings/sso', 'nav.sso'],
   ['/settings/sessions', 'nav.sessions'],
   ['/settings/security', 'nav.security'],
   ['/settings/password', 'nav.password'],

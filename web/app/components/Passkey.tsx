@@ -24,6 +24,7 @@ const post = (path: string, body: unknown) =>
   });
 
 class NoUnlock extends Error {}
+class SsoFirst extends Error {}
 
 /**
  * An assertion with the PRF extension. The JSON options carry the PRF input as base64url, which
@@ -60,6 +61,8 @@ export function PasskeyButton(props: {
   failed: string;
   /** Shown when a passkey without PRF tries to sign in alone. */
   noUnlock?: string;
+  /** Shown when the tenant requires single sign-on before a passkey unlocks. */
+  ssoFirst?: string;
   done: string;
   name?: string;
   /** Takes over after a successful ceremony instead of going to `done`. */
@@ -87,6 +90,7 @@ export function PasskeyButton(props: {
       const { response, prf } = await assertWithPrf(optionsJSON);
       verified = await post(path, { step: 'verify', response, prf });
       if (verified.status === 409) throw new NoUnlock();
+      if (verified.status === 403) throw new SsoFirst();
     } else {
       verified = await post(path, { step: 'verify', response: await startAuthentication({ optionsJSON }) }); // prettier-ignore
     }
@@ -107,7 +111,13 @@ export function PasskeyButton(props: {
           setBusy(true);
           setError(undefined);
           run().catch((e: unknown) => {
-            setError(e instanceof NoUnlock && props.noUnlock ? props.noUnlock : props.failed);
+            setError(
+              e instanceof NoUnlock && props.noUnlock
+                ? props.noUnlock
+                : e instanceof SsoFirst && props.ssoFirst
+                  ? props.ssoFirst
+                  : props.failed,
+            );
             setBusy(false);
           });
         }}

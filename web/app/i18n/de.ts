@@ -104,6 +104,62 @@ export const de = {
   'login.passkeyFailed': 'Die Anmeldung mit dem Passkey ist fehlgeschlagen.',
   'login.passkeyNoUnlock':
     'Dieser Passkey ist nur als zweiter Faktor eingerichtet und kann das Archiv nicht entsperren. Bitte melden Sie sich mit Ihrem Passwort an.',
+  'nav.sso': 'Single Sign-on',
+  'login.sso': 'Mit Single Sign-on anmelden',
+  'login.ssoRequired':
+    'Ihr Archiv verlangt die Anmeldung über Single Sign-on. Bitte melden Sie sich über „Mit Single Sign-on anmelden“ an; danach entsperren Sie das Archiv mit Ihrem Passwort oder Passkey.',
+  'ssoLogin.title': 'Anmelden mit Single Sign-on',
+  'ssoLogin.intro':
+    'Geben Sie Ihre E-Mail-Adresse ein; Sie werden zum Anmeldedienst Ihres Unternehmens weitergeleitet.',
+  'ssoLogin.failed':
+    'Die Anmeldung über Single Sign-on ist fehlgeschlagen oder abgelaufen. Bitte versuchen Sie es erneut.',
+  'ssoLogin.notConfigured':
+    'Für diese Adresse ist keine Anmeldung über Single Sign-on eingerichtet. Melden Sie sich mit Ihrem Passwort an.',
+  'ssoLogin.unavailable':
+    'Der Anmeldedienst Ihres Unternehmens ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut.',
+  'unlock.title': 'Archiv entsperren',
+  'unlock.intro':
+    'Ihr Anmeldedienst hat Sie als {email} bestätigt. Er kann Ihre Schlüssel aber nicht öffnen: Das Archiv ist Ende-zu-Ende verschlüsselt. Entsperren Sie es mit Ihrem Archiv-Passwort oder einem Passkey.',
+  'unlock.submit': 'Entsperren',
+  'unlock.failed': 'Das Passwort ist falsch.',
+  'unlock.passkey': 'Mit Passkey entsperren',
+  'ssoRequest.title': 'Zugang beantragen',
+  'ssoRequest.intro':
+    'Ihr Anmeldedienst hat Sie als {email} bestätigt, aber Sie haben noch keinen Zugang zu diesem Archiv. Wählen Sie ein Archiv-Passwort: Es schützt Ihre Schlüssel (Ihr Anmeldedienst kann das nicht). Ein Inhaber oder Administrator gibt Ihren Zugang danach frei.',
+  'ssoRequest.submit': 'Zugang beantragen',
+  'ssoRequest.sent':
+    'Ihr Antrag ist gestellt. Sobald ein Inhaber oder Administrator ihn freigibt, melden Sie sich über Single Sign-on an und entsperren das Archiv mit Ihrem Passwort.',
+  'users.requests': 'Zugangsanträge über Single Sign-on',
+  'users.requestsIntro':
+    'Diese Personen hat Ihr Anmeldedienst bestätigt. Mit der Freigabe erhalten sie den Schlüssel des Archivs in der angezeigten Rolle.',
+  'users.approve': 'Freigeben',
+  'users.reject': 'Ablehnen',
+  'sso.title': 'Single Sign-on (OpenID Connect)',
+  'sso.intro':
+    'Ihre Benutzer melden sich über den Anmeldedienst Ihres Unternehmens an (Entra ID, Google, Keycloak …). Tragen Sie dort diese Weiterleitungs-URL ein und hier Aussteller, Client-ID und -Geheimnis.',
+  'sso.keysNote':
+    'Single Sign-on bestätigt nur, wer jemand ist. Die Ende-zu-Ende-Schlüssel öffnet es nicht: Danach entsperrt jeder das Archiv mit seinem Archiv-Passwort oder einem Passkey. Verlangen Sie beim Anmeldedienst eine Mehrfaktor-Anmeldung – zusammen mit dem Archiv-Passwort zählt sie als zweiter Faktor.',
+  'sso.redirectUri': 'Weiterleitungs-URL:',
+  'sso.issuer': 'Aussteller (Issuer-URL)',
+  'sso.clientId': 'Client-ID',
+  'sso.clientSecret': 'Client-Geheimnis',
+  'sso.clientSecretKeep': 'Client-Geheimnis (leer lassen, um das gespeicherte zu behalten)',
+  'sso.domains': 'Erlaubte E-Mail-Domains (durch Komma getrennt)',
+  'sso.groupClaim': 'Claim mit den Gruppen',
+  'sso.roleMap':
+    'Gruppen → Rollen, eine Zeile je Zuordnung („Gruppe = admin|auditor|member“; ohne Treffer: member)',
+  'sso.required':
+    'Anmeldung nur über Single Sign-on (Passwort oder Passkey allein genügen dann nicht)',
+  'sso.save': 'Speichern',
+  'sso.saved': 'Die Einstellungen sind gespeichert.',
+  'sso.error.issuer':
+    'Die Issuer-URL muss mit https:// beginnen (und darf keine Parameter enthalten).',
+  'sso.error.clientId': 'Bitte geben Sie die Client-ID an.',
+  'sso.error.secret': 'Bitte geben Sie das Client-Geheimnis an (höchstens 1.000 Zeichen).',
+  'sso.error.domains': 'Bitte geben Sie eine bis zwanzig gültige Domains an, z. B. firma.de.',
+  'sso.error.domainTaken': 'Die Domain {domain} ist schon einem anderen Archiv zugeordnet.',
+  'sso.error.groupClaim': 'Der Name des Gruppen-Claims enthält unerlaubte Zeichen.',
+  'sso.error.roleMap': 'Diese Zeile ist keine Zuordnung „Gruppe = admin|auditor|member“: {line}',
   'login.loggedOut': 'Sie wurden abgemeldet.',
   'second.title': 'Zweiter Faktor',
   'second.intro':

@@ -99,6 +99,60 @@ export const en: Record<MessageKey, string> = {
   'login.passkeyFailed': 'Signing in with the passkey failed.',
   'login.passkeyNoUnlock':
     'This passkey is set up as a second factor only and cannot unlock the archive. Please sign in with your password.',
+  'nav.sso': 'Single sign-on',
+  'login.sso': 'Sign in with single sign-on',
+  'login.ssoRequired':
+    'Your archive requires single sign-on. Please use “Sign in with single sign-on”; afterwards you unlock the archive with your password or passkey.',
+  'ssoLogin.title': 'Sign in with single sign-on',
+  'ssoLogin.intro':
+    "Enter your e-mail address; you will be sent to your company's sign-in service.",
+  'ssoLogin.failed': 'Single sign-on failed or expired. Please try again.',
+  'ssoLogin.notConfigured':
+    'Single sign-on is not set up for this address. Please sign in with your password.',
+  'ssoLogin.unavailable':
+    "Your company's sign-in service cannot be reached right now. Please try again later.",
+  'unlock.title': 'Unlock the archive',
+  'unlock.intro':
+    'Your sign-in service confirmed you as {email}. It cannot open your keys, though: the archive is end-to-end encrypted. Unlock it with your archive password or a passkey.',
+  'unlock.submit': 'Unlock',
+  'unlock.failed': 'The password is not correct.',
+  'unlock.passkey': 'Unlock with a passkey',
+  'ssoRequest.title': 'Request access',
+  'ssoRequest.intro':
+    'Your sign-in service confirmed you as {email}, but you have no access to this archive yet. Choose an archive password: it protects your keys (your sign-in service cannot). An owner or admin then approves your access.',
+  'ssoRequest.submit': 'Request access',
+  'ssoRequest.sent':
+    'Your request was sent. Once an owner or admin approves it, sign in with single sign-on and unlock the archive with your password.',
+  'users.requests': 'Access requests through single sign-on',
+  'users.requestsIntro':
+    "Your sign-in service confirmed these people. Approving gives them the archive's key in the role shown.",
+  'users.approve': 'Approve',
+  'users.reject': 'Reject',
+  'sso.title': 'Single sign-on (OpenID Connect)',
+  'sso.intro':
+    "Your users sign in through your company's sign-in service (Entra ID, Google, Keycloak …). Register this redirect URL there and enter the issuer, client id and secret here.",
+  'sso.keysNote':
+    'Single sign-on only confirms who someone is. It does not open the end-to-end keys: afterwards everyone unlocks the archive with their archive password or a passkey. Require multi-factor sign-in at your sign-in service — together with the archive password it counts as the second factor.',
+  'sso.redirectUri': 'Redirect URL:',
+  'sso.issuer': 'Issuer URL',
+  'sso.clientId': 'Client id',
+  'sso.clientSecret': 'Client secret',
+  'sso.clientSecretKeep': 'Client secret (leave empty to keep the stored one)',
+  'sso.domains': 'Allowed e-mail domains (comma-separated)',
+  'sso.groupClaim': 'Claim holding the groups',
+  'sso.roleMap':
+    'Groups → roles, one mapping per line (“group = admin|auditor|member”; no match: member)',
+  'sso.required':
+    'Sign-in only through single sign-on (a password or passkey alone is then not enough)',
+  'sso.save': 'Save',
+  'sso.saved': 'The settings were saved.',
+  'sso.error.issuer': 'The issuer URL must start with https:// (and carry no parameters).',
+  'sso.error.clientId': 'Please enter the client id.',
+  'sso.error.secret': 'Please enter the client secret (at most 1,000 characters).',
+  'sso.error.domains': 'Please enter one to twenty valid domains, e.g. company.com.',
+  'sso.error.domainTaken': 'The domain {domain} already belongs to another archive.',
+  'sso.error.groupClaim': "The group claim's name contains characters that are not allowed.",
+  'sso.error.roleMap': 'This line is not a mapping “group = admin|auditor|member”: {line}',
   'login.loggedOut': 'You have been signed out.',
   'second.title': 'Second factor',
   'second.intro':

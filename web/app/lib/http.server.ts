@@ -5,6 +5,8 @@ import { isLang, LANG_COOKIE, type Lang } from '../i18n';
 
 export const SESSION_COOKIE = 'mailrepo_session';
 export const INVITE_COOKIE = 'mailrepo_invite';
+/** What a single sign-on proved, for the unlock page (10 minutes, used once). */
+export const SSO_COOKIE = 'mailrepo_sso';
 
 /**
  * On HTTPS the session and invitation cookies carry the `__Host-` / `__Secure-` prefix (issue 17
@@ -15,6 +17,7 @@ export const INVITE_COOKIE = 'mailrepo_invite';
 const PREFIXED: Record<string, string> = {
   [SESSION_COOKIE]: '__Host-',
   [INVITE_COOKIE]: '__Secure-',
+  [SSO_COOKIE]: '__Host-',
 };
 const wireName = (context: Pick<PortalContext, 'secureCookies'>, name: string) =>
   context.secureCookies && PREFIXED[name] ? `${PREFIXED[name]}${name}` : name;

@@ -36,6 +36,8 @@ export const action = formAction(async function action({ request, context }: Act
   if (r.kind === 'throttled') return tooManyAttempts(r.retryAfterS);
   if (r.kind === 'failed')
     return data({ error: 'failed' as const, seconds: 0, email }, { status: 401 });
+  if (r.kind === 'sso-required')
+    return data({ error: 'sso-required' as const, seconds: 0, email }, { status: 403 });
   return seeOther(
     r.next === 'enrol' ? '/setup/second-factor' : '/login/second-factor',
     setCookie(context, SESSION_COOKIE, r.cookie),
@@ -53,6 +55,7 @@ export default function Login() {
       {params.get('expired') && <Alert kind="notice">{t('login.expired')}</Alert>}
       {params.get('bye') && <Alert kind="notice">{t('login.loggedOut')}</Alert>}
       {result?.error === 'failed' && <Alert>{t('login.failed')}</Alert>}
+      {result?.error === 'sso-required' && <Alert>{t('login.ssoRequired')}</Alert>}
       {result?.error === 'throttled' && (
         <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
       )}
@@ -73,7 +76,11 @@ export default function Login() {
         <Submit>{t('login.submit')}</Submit>
       </form>
       <p>
-        <Link to="/login/recover">{t('login.forgot')}</Link>
+        <Link to="/login/recover">{t('login.forgot')}</Link> ·{' '}
+        {/* A document of its own: its policy lets its form go on to the provider. */}
+        <Link to="/login/sso" reloadDocument>
+          {t('login.sso')}
+        </Link>
       </p>
       <p>{t('second.or')}</p>
       <PasskeyButton
@@ -81,6 +88,7 @@ export default function Login() {
         label={t('login.passkey')}
         failed={t('login.passkeyFailed')}
         noUnlock={t('login.passkeyNoUnlock')}
+        ssoFirst={t('login.ssoRequired')}
         done="/"
       />
     </>

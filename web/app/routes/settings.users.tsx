@@ -18,6 +18,7 @@ const ROLES = ['admin', 'auditor', 'member'] as const;
 export async function loader({ request, context }: LoaderArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/users'));
   const { users, invites } = await context.services.listUsers(session);
+  const requests = await context.services.sso.requests(session);
   return {
     me: session.userId,
     myRole: session.role,
@@ -35,6 +36,7 @@ export async function loader({ request, context }: LoaderArgs) {
       expiresAt: i.expires_at.toISOString(),
       reset: i.reset_user_id !== null,
     })),
+    requests: requests.map((r) => ({ id: r.id, email: r.email, role: r.role })),
   };
 }
 
@@ -42,11 +44,25 @@ const refused = (problem: FormProblem) =>
   data({ error: true as const, link: null, reset: null, problem }, { status: 400 });
 
 /**
+ * A refusal the page shows; someone else's user id (another tenant's, or made up) is not found:
+ * 404 like any page.
+ */
+function refusedOrNotFound(e: unknown) {
+  if (e instanceof Error && e.message === 'users.error.noSuchUser')
+    throw data(null, { status: 404 });
+  const problem = formProblem(e);
+  if (problem) return refused(problem);
+  throw e;
+}
+
+/**
  * A member's row (intent role, disable, enable, sessions or reset, with the user's id) or, without
  * an intent, an invitation. Roles and ids are checked by the domain (unknown ids answer 404).
  */
 const usersForm = z.object({
-  intent: z.enum(['role', 'disable', 'enable', 'sessions', 'reset']).optional(),
+  intent: z
+    .enum(['role', 'disable', 'enable', 'sessions', 'reset', 'approve', 'reject'])
+    .optional(),
   user: text(64),
   removePasskeys: text(8),
   role: text(32),
@@ -62,6 +78,19 @@ export const action = formAction(async function action({ request, context }: Act
   );
   const form = await parseForm(request, usersForm);
   const intent = form.intent;
+  if (intent === 'approve' || intent === 'reject') {
+    // Someone who arrived through single sign-on: approving grants them the tenant key.
+    try {
+      await context.services.sso.decide(session, cookie, {
+        requestId: form.user,
+        approve: intent === 'approve',
+        ip: context.ip,
+      });
+      return seeOther('/settings/users');
+    } catch (e) {
+      return refusedOrNotFound(e);
+    }
+  }
   if (intent === 'reset') {
     try {
       const reset = await context.services.issueResetLink(session, cookie, {
@@ -78,11 +107,7 @@ export const action = formAction(async function action({ request, context }: Act
         { headers: { 'Cache-Control': 'no-store' } },
       );
     } catch (e) {
-      if (e instanceof Error && e.message === 'users.error.noSuchUser')
-        throw data(null, { status: 404 });
-      const problem = formProblem(e);
-      if (problem) return refused(problem);
-      throw e;
+      return refusedOrNotFound(e);
     }
   }
   if (intent === 'role' || intent === 'disable' || intent === 'enable' || intent === 'sessions') {
@@ -104,12 +129,7 @@ export const action = formAction(async function action({ request, context }: Act
         });
       return seeOther('/settings/users');
     } catch (e) {
-      // Someone else's user id (another tenant's, or made up) is not found: 404 like any page.
-      if (e instanceof Error && e.message === 'users.error.noSuchUser')
-        throw data(null, { status: 404 });
-      const problem = formProblem(e);
-      if (problem) return refused(problem);
-      throw e;
+      return refusedOrNotFound(e);
     }
   }
   const { role, email } = form;
@@ -138,7 +158,7 @@ export const action = formAction(async function action({ request, context }: Act
 
 export default function Users() {
   const t = useT();
-  const { users, invites, me, myRole } = useLoaderData<typeof loader>();
+  const { users, invites, me, myRole, requests } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <>
@@ -232,6 +252,28 @@ export default function Users() {
           ))}
         </tbody>
       </table>
+      {requests.length > 0 && (
+        <>
+          <h2>{t('users.requests')}</h2>
+          <p>{t('users.requestsIntro')}</p>
+          <ul data-testid="sso-requests">
+            {requests.map((r) => (
+              <li key={r.id}>
+                {r.email} ({t(`role.${r.role}`)}){' '}
+                {(['approve', 'reject'] as const).map((intent) => (
+                  <form method="post" className="inline" key={intent}>
+                    <input type="hidden" name="intent" value={intent} />
+                    <input type="hidden" name="user" value={r.id} />
+                    <button type="submit" aria-label={`${t(`users.${intent}`)}: ${r.email}`}>
+                      {t(`users.${intent}`)}
+                    </button>{' '}
+                  </form>
+                ))}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <h2>{t('users.invite')}</h2>
       {result?.error && (
         <Alert>

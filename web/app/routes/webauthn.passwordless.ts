@@ -1,6 +1,7 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { adoptSession } from '../lib/guards.server';
 import { formAction } from '../lib/form.server';
+import { cookiesOf, SSO_COOKIE } from '../lib/http.server';
 
 /**
  * Resource route: sign-in with a passkey alone (JSON; issue 21 §4). Public like the login page:
@@ -23,6 +24,8 @@ export const action = formAction(async function action({ request, context }: Act
     const r = await context.services.passwordlessStep({
       response: body.response as never,
       prf: body.prf,
+      // After a single sign-on, when the tenant insists on it (lib/auth/passkey-unlock.ts).
+      ssoTicket: cookiesOf(request, context)[SSO_COOKIE],
       ip: context.ip,
       userAgent: context.userAgent,
     });
@@ -32,6 +35,7 @@ export const action = formAction(async function action({ request, context }: Act
         { status: 429, headers: { 'Retry-After': String(r.retryAfterS) } },
       );
     if (r.kind === 'no-unlock') return Response.json({ ok: false, unlock: false }, { status: 409 });
+    if (r.kind === 'sso-required') return Response.json({ ok: false, sso: true }, { status: 403 });
     if (r.kind === 'failed') return Response.json({ ok: false }, { status: 401 });
     return Response.json(
       { ok: true },
