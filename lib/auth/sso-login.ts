@@ -32,17 +32,34 @@ import { newToken } from './tokens';
  */
 
 const LOGIN_MS = 10 * 60_000;
+const MAX_OPEN_SIGN_INS = 1000;
 const redirectUri = (deps: SsoDeps) => `${deps.publicUrl.replace(/\/+$/, '')}/login/sso/callback`;
 
-async function providerConfig(deps: SsoDeps, tenantId: string, settings: SsoSettings, wrapped: Buffer) {
+/**
+ * The provider's configuration (its discovery document and our client), kept for five minutes
+ * per tenant and settings: an anonymous sign-in page must not make us fetch the provider's
+ * metadata for every request. Failures are not kept.
+ */
+const CONFIG_MS = 5 * 60_000;
+const MAX_CONFIGS = 1000;
+const configs = new Map<string, { at: number; config: Promise<oidc.Configuration> }>();
+
+function providerConfig(deps: SsoDeps, tenantId: string, settings: SsoSettings, wrapped: Buffer) {
+  const key = `${tenantId}|${settings.issuer}|${settings.clientId}|${sha256(wrapped.toString('base64')).toString('hex')}`;
+  const kept = configs.get(key);
+  if (kept && Date.now() - kept.at < CONFIG_MS) return kept.config;
   const secret = openClientSecret(deps, tenantId, wrapped);
-  return oidc.discovery(
+  const config = oidc.discovery(
     new URL(settings.issuer),
     settings.clientId,
     secret,
     oidc.ClientSecretBasic(secret),
     deps.allowHttp ? { execute: [oidc.allowInsecureRequests], timeout: 10 } : { timeout: 10 },
   );
+  if (configs.size >= MAX_CONFIGS) configs.delete(configs.keys().next().value!);
+  configs.set(key, { at: Date.now(), config });
+  config.catch(() => configs.get(key)?.config === config && configs.delete(key));
+  return config;
 } // prettier-ignore
 
 export type SsoStart =
@@ -72,6 +89,13 @@ export async function startSso(
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     await tx.deleteFrom('sso_logins').where('expires_at', '<=', new Date()).execute();
+    // Started but unfinished sign-ins are bounded per tenant (the page is anonymous).
+    const open = await tx
+      .selectFrom('sso_logins')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('ticket_hash', 'is', null)
+      .executeTakeFirstOrThrow();
+    if (Number(open.n) >= MAX_OPEN_SIGN_INS) return { kind: 'unavailable' } as const;
     await tx
       .insertInto('sso_logins')
       .values({

@@ -76,6 +76,7 @@ async function throughProvider(typed: string, login: string, tamper?: () => Prom
   page.on('request', (r) => r.url().includes('/login/sso/callback') && (callback = r.url()));
   await page.goto(`${BASE}/login`);
   await page.getByRole('link', { name: 'Mit Single Sign-on anmelden' }).click();
+  await page.waitForURL(`${BASE}/login/sso`);
   await page.getByLabel('E-Mail-Adresse').fill(typed);
   await page.getByRole('button', { name: 'Weiter' }).click();
   await page.locator('input[name=login]').fill(login);
