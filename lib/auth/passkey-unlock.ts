@@ -16,12 +16,13 @@ import { unwrap, wrap } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { lock } from '../vault';
-import { openTenantKey } from '../vault/unlock';
+import { unlockedWith } from '../vault/unlock';
 import type { RequestMeta } from './login';
 import type { RelyingParty } from './passkeys';
 import { createSession, unlockedKeys, type SessionInfo } from './sessions';
 import { reserveAttempt, settle } from './throttle';
-import { readSsoTicket, sha256 as hashOf, ssoRequired } from './sso-tickets';
+import { readSsoTicket, spendSsoTicket, ssoRequired } from './sso-tickets';
+import { tokenHash } from './tokens';
 
 /**
  * Passwordless unlock with passkeys (issue 21 §4, docs/crypto.md). The WebAuthn PRF extension
@@ -43,8 +44,6 @@ const prfExtension = { prf: { eval: { first: PRF_INPUT } } } as never;
 const CHALLENGE_MS = 2 * 60_000;
 /** Unanswered passwordless challenges kept at most (an anonymous endpoint must not grow a table). */
 const MAX_OPEN_CHALLENGES = 10_000;
-
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
 
 /** The browser's PRF output: exactly 32 bytes, base64url. */
 export function parsePrfOutput(value: unknown): Buffer | undefined {
@@ -97,7 +96,8 @@ export function unwrapWithPasskey(
   }
 }
 
-const asCredential = (key: { id: string; public_key: Buffer; counter: number | string; transports: string[] }) => ({
+/** A stored passkey as @simplewebauthn verifies against it. */
+export const asCredential = (key: { id: string; public_key: Buffer; counter: number | string; transports: string[] }) => ({
   id: key.id,
   publicKey: new Uint8Array(key.public_key),
   counter: Number(key.counter),
@@ -223,7 +223,7 @@ export async function passwordlessOptions(
     await tx
       .insertInto('passkey_challenges')
       .values({
-        challenge_hash: sha256(options.challenge),
+        challenge_hash: tokenHash(options.challenge),
         expires_at: new Date(Date.now() + CHALLENGE_MS),
       }) // prettier-ignore
       .execute();
@@ -275,7 +275,7 @@ async function attempt(
   if (!challenge) return { kind: 'failed' };
   const spent = await db
     .deleteFrom('passkey_challenges')
-    .where('challenge_hash', '=', sha256(challenge))
+    .where('challenge_hash', '=', tokenHash(challenge))
     .where('expires_at', '>', new Date())
     .returning('challenge_hash')
     .executeTakeFirst();
@@ -336,18 +336,14 @@ async function attempt(
         zeroize(userPrivateKey);
         return { kind: 'sso-required' } as const;
       }
-      await tx
-        .deleteFrom('sso_logins')
-        .where('ticket_hash', '=', hashOf(input.ssoTicket!))
-        .execute();
+      await spendSsoTicket(tx, input.ssoTicket!);
     }
-    const unlocked = {
+    const unlocked = await unlockedWith(
+      tx,
       tenantId,
-      userId: key.user_id,
-      role: key.role,
+      { id: key.user_id, role: key.role },
       userPrivateKey,
-      ...(await openTenantKey(tx, tenantId, key.user_id, userPrivateKey)),
-    };
+    );
     try {
       await recordAudit(tx, tenantId, {
         action: 'auth.login.succeeded',

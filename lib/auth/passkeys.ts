@@ -22,7 +22,7 @@ import {
   type SecondFactorResult,
 } from './login';
 import { unlockedKeys, type SessionInfo } from './sessions';
-import { enablePasskeyUnlock, passkeyUnlockOptions } from './passkey-unlock';
+import { asCredential, enablePasskeyUnlock, passkeyUnlockOptions } from './passkey-unlock';
 import { underThrottle } from './throttle';
 
 /**
@@ -221,12 +221,7 @@ export async function passkeyLoginStep(
               expectedOrigin: rp.origin,
               expectedRPID: rp.id,
               requireUserVerification: true,
-              credential: {
-                id: key.id,
-                publicKey: new Uint8Array(key.public_key),
-                counter: Number(key.counter),
-                transports: key.transports as AuthenticatorTransportFuture[],
-              },
+              credential: asCredential(key),
             }).catch(() => undefined)
           : undefined;
       if (!v?.verified || !key) {

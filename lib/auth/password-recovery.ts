@@ -6,7 +6,7 @@ import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { lock } from '../vault';
 import { replacePassword, openWithRecoveryKey } from '../vault/passwords';
-import { openTenantKey, userByEmail } from '../vault/unlock';
+import { unlockedWith, userByEmail } from '../vault/unlock';
 import { FAILED_LOGIN_FLOOR_MS, type RequestMeta } from './login';
 import { passwordProblem, type PasswordProblem } from './password-policy';
 import { createSession, endUserSessionsTx, unlockedKeys, type SessionInfo } from './sessions';
@@ -51,13 +51,7 @@ export async function recoveryKeyStep(
           if (e instanceof CryptoError) return undefined;
           throw e;
         }
-        const unlocked = {
-          tenantId,
-          userId: user.id,
-          role: user.role,
-          userPrivateKey,
-          ...(await openTenantKey(tx, tenantId, user.id, userPrivateKey)),
-        };
+        const unlocked = await unlockedWith(tx, tenantId, user, userPrivateKey);
         try {
           await recordAudit(tx, tenantId, {
             action: 'auth.recovery_key.used',

@@ -2,13 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { recordAudit } from '../audit/record';
 import { bind } from '../crypto/bindings';
 import { zeroize } from '../crypto/bytes';
-import { DEFAULT_ARGON2, newPassword } from '../crypto/password';
-import { sealTo, wrap } from '../crypto/sealed-box';
-import { generateKeyPair } from '../crypto/x25519';
+import { sealTo } from '../crypto/sealed-box';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { lock } from '../vault';
-import { passwordColumns } from '../vault/users';
+import { newUserKeys } from '../vault/users';
 import {
   findInvite,
   inviteKeyPair,
@@ -125,20 +123,12 @@ export async function acceptResetLink(db: Db, input: AcceptInput): Promise<{ coo
       zeroize(tenantPrivateKey);
       throw new InviteError(ahead && user && !user.disabled_at ? 'invite.rotationRunning' : 'invite.invalid'); // prettier-ignore
     }
-    const keys = generateKeyPair();
-    const { record, keys: pw } = await newPassword(input.password, input.argon2 ?? DEFAULT_ARGON2);
     try {
+      const keys = await newUserKeys(invite.tenantId, userId, input.password, grant.recoveryPublicKey, input.argon2); // prettier-ignore
       await tx
         .updateTable('users')
         .set({
-          public_key: Buffer.from(keys.publicKey),
-          wrapped_private_key: wrap(pw.kek, bind.userKey(invite.tenantId, userId), keys.privateKey),
-          recovery_sealed_private_key: sealTo(
-            grant.recoveryPublicKey,
-            bind.userKeyRecovery(invite.tenantId, userId),
-            keys.privateKey,
-          ),
-          ...passwordColumns(record),
+          ...keys,
           totp_sealed_secret: null,
           totp_last_step: null,
           totp_enrolled_at: null,
@@ -153,14 +143,14 @@ export async function acceptResetLink(db: Db, input: AcceptInput): Promise<{ coo
           user_id: userId,
           key_version: keyVersion,
           sealed_private_key: sealTo(
-            keys.publicKey,
+            keys.public_key,
             bind.tenantGrant(invite.tenantId, keyVersion, userId),
             tenantPrivateKey,
           ),
         })
         .execute();
     } finally {
-      zeroize(tenantPrivateKey, keys.privateKey, pw.kek, pw.authKey);
+      zeroize(tenantPrivateKey);
     }
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     const passkeysRemoved = grant.removePasskeys

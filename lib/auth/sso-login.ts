@@ -2,22 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import * as oidc from 'openid-client';
 import { recordAudit } from '../audit/record';
-import { bind } from '../crypto/bindings';
-import { zeroize } from '../crypto/bytes';
 import { CryptoError } from '../crypto/errors';
-import { DEFAULT_ARGON2, newPassword, type Argon2Params } from '../crypto/password';
-import { sealTo, wrap } from '../crypto/sealed-box';
-import { generateKeyPair } from '../crypto/x25519';
+import type { Argon2Params } from '../crypto/password';
 import { withTenant, type TenantTx } from '../db/tenant-scope';
 import { lock, unlock } from '../vault';
-import { passwordColumns } from '../vault/users';
+import { newUserKeys } from '../vault/users';
 import type { RequestMeta } from './login';
 import { passwordProblem, type PasswordProblem } from './password-policy';
 import { createSession } from './sessions';
 import { openClientSecret, readSsoSettings, type SsoDeps, type SsoSettings } from './sso-settings';
-import { readSsoTicket, sha256 } from './sso-tickets';
+import { readSsoTicket, spendSsoTicket } from './sso-tickets';
 import { underThrottle } from './throttle';
-import { newToken } from './tokens';
+import { newToken, tokenHash } from './tokens';
 
 /**
  * Sign-in through the tenant's OpenID provider (issue 21 §5): authorization code flow with PKCE,
@@ -45,7 +41,7 @@ const MAX_CONFIGS = 1000;
 const configs = new Map<string, { at: number; config: Promise<oidc.Configuration> }>();
 
 function providerConfig(deps: SsoDeps, tenantId: string, settings: SsoSettings, wrapped: Buffer) {
-  const key = `${tenantId}|${settings.issuer}|${settings.clientId}|${sha256(wrapped.toString('base64')).toString('hex')}`;
+  const key = `${tenantId}|${settings.issuer}|${settings.clientId}|${tokenHash(wrapped.toString('base64')).toString('hex')}`;
   const kept = configs.get(key);
   if (kept && Date.now() - kept.at < CONFIG_MS) return kept.config;
   const secret = openClientSecret(deps, tenantId, wrapped);
@@ -99,7 +95,7 @@ export async function startSso(
     await tx
       .insertInto('sso_logins')
       .values({
-        state_hash: sha256(state),
+        state_hash: tokenHash(state),
         tenant_id: tenantId,
         nonce,
         code_verifier: verifier,
@@ -149,7 +145,7 @@ export async function finishSso(
   const params = new URLSearchParams(input.query);
   const state = params.get('state') ?? '';
   if (!state || state.length > 200) return { kind: 'failed', reason: 'state' };
-  const found = await sql<{ t: string | null }>`SELECT sso_login_tenant(${sha256(state)}) AS t`.execute(deps.db); // prettier-ignore
+  const found = await sql<{ t: string | null }>`SELECT sso_login_tenant(${tokenHash(state)}) AS t`.execute(deps.db); // prettier-ignore
   const tenantId = found.rows[0]?.t;
   if (!tenantId) return { kind: 'failed', reason: 'state' };
   const ticket = newToken();
@@ -157,14 +153,14 @@ export async function finishSso(
     // Claimed at once: a second use of this state finds it spent.
     const login = await tx
       .updateTable('sso_logins')
-      .set({ ticket_hash: sha256(ticket), expires_at: new Date(Date.now() + LOGIN_MS) })
-      .where('state_hash', '=', sha256(state))
+      .set({ ticket_hash: tokenHash(ticket), expires_at: new Date(Date.now() + LOGIN_MS) })
+      .where('state_hash', '=', tokenHash(state))
       .where('ticket_hash', 'is', null)
       .where('expires_at', '>', new Date())
       .returning(['nonce', 'code_verifier'])
       .executeTakeFirst();
     const fail = async (reason: string, e?: unknown) => {
-      await tx.deleteFrom('sso_logins').where('state_hash', '=', sha256(state)).execute();
+      await tx.deleteFrom('sso_logins').where('state_hash', '=', tokenHash(state)).execute();
       await ssoFailed(tx, tenantId, input.ip, reason, e);
       return { kind: 'failed', reason } as const;
     };
@@ -202,7 +198,7 @@ export async function finishSso(
     await tx
       .updateTable('sso_logins')
       .set({ email, user_id: user?.id ?? null, role })
-      .where('state_hash', '=', sha256(state))
+      .where('state_hash', '=', tokenHash(state))
       .execute();
     await recordAudit(tx, tenantId, {
       action: 'auth.sso.succeeded',
@@ -213,13 +209,6 @@ export async function finishSso(
     return { kind: 'ok', ticket, existing: !!user } as const;
   });
 }
-
-const spendTicket = (tx: TenantTx, ticket: string) =>
-  tx
-    .deleteFrom('sso_logins')
-    .where('ticket_hash', '=', sha256(ticket))
-    .returning('email')
-    .executeTakeFirst();
 
 export type SsoUnlock =
   { kind: 'ok'; cookie: string } | { kind: 'failed' } | { kind: 'throttled'; retryAfterS: number };
@@ -254,7 +243,7 @@ export async function unlockAfterSso(
     }
     try {
       return await withTenant(deps.db, tenantId, async (tx) => {
-        if (!(await spendTicket(tx, ticket))) return { kind: 'failed' } as const;
+        if (!(await spendSsoTicket(tx, ticket))) return { kind: 'failed' } as const;
         await recordAudit(tx, tenantId, { action: 'auth.login.succeeded', actor: { type: 'user', id: userId }, ip: input.ip, details: { method: 'sso+password' } }); // prettier-ignore
         await recordAudit(tx, tenantId, { action: 'session.created', actor: { type: 'user', id: userId }, ip: input.ip }); // prettier-ignore
         return { kind: 'ok', cookie: await createSession(tx, { unlocked, ...input, secondFactor: true }) } as const; // prettier-ignore
@@ -285,36 +274,27 @@ export async function requestAccess(
   if (problem) return { kind: 'invalid', problem };
   const { tenantId } = proven;
   const id = randomUUID();
-  const keys = generateKeyPair();
-  const { record, keys: pw } = await newPassword(input.password, input.argon2 ?? DEFAULT_ARGON2);
-  try {
-    return await withTenant(deps.db, tenantId, async (tx) => {
-      if (!(await spendTicket(tx, ticket))) return { kind: 'failed' } as const;
-      const tenant = await tx.selectFrom('tenants').select('recovery_public_key').where('id', '=', tenantId).executeTakeFirstOrThrow(); // prettier-ignore
-      await tx.deleteFrom('sso_requests').where('email', '=', proven.email).execute();
-      await tx
-        .insertInto('sso_requests')
-        .values({
-          id,
-          tenant_id: tenantId,
-          email: proven.email,
-          role: proven.role,
-          public_key: Buffer.from(keys.publicKey),
-          wrapped_private_key: wrap(pw.kek, bind.userKey(tenantId, id), keys.privateKey),
-          recovery_sealed_private_key: sealTo(tenant.recovery_public_key, bind.userKeyRecovery(tenantId, id), keys.privateKey), // prettier-ignore
-          ...passwordColumns(record),
-        })
-        .execute();
-      await recordAudit(tx, tenantId, {
-        action: 'user.access_requested',
-        actor: { type: 'system', label: 'sso' },
-        ip: input.ip,
-        target: { type: 'sso-request', id },
-        details: { email: proven.email, role: proven.role },
-      });
-      return { kind: 'ok' } as const;
+  return withTenant(deps.db, tenantId, async (tx) => {
+    if (!(await spendSsoTicket(tx, ticket))) return { kind: 'failed' } as const;
+    const tenant = await tx.selectFrom('tenants').select('recovery_public_key').where('id', '=', tenantId).executeTakeFirstOrThrow(); // prettier-ignore
+    await tx.deleteFrom('sso_requests').where('email', '=', proven.email).execute();
+    await tx
+      .insertInto('sso_requests')
+      .values({
+        id,
+        tenant_id: tenantId,
+        email: proven.email,
+        role: proven.role,
+        ...(await newUserKeys(tenantId, id, input.password, tenant.recovery_public_key, input.argon2)), // prettier-ignore
+      })
+      .execute();
+    await recordAudit(tx, tenantId, {
+      action: 'user.access_requested',
+      actor: { type: 'system', label: 'sso' },
+      ip: input.ip,
+      target: { type: 'sso-request', id },
+      details: { email: proven.email, role: proven.role },
     });
-  } finally {
-    zeroize(keys.privateKey, pw.kek, pw.authKey);
-  }
+    return { kind: 'ok' } as const;
+  });
 }

@@ -81,6 +81,20 @@ export async function openTenantKey(
 }
 
 /**
+ * The unlocked keys of a user whose private key is open (by password, recovery key or passkey):
+ * the tenant key opened through their grant.
+ */
+export async function unlockedWith(
+  tx: TenantTx,
+  tenantId: string,
+  user: { id: string; role: UnlockedSession['role'] },
+  userPrivateKey: Buffer,
+): Promise<UnlockedSession> {
+  const tenant = await openTenantKey(tx, tenantId, user.id, userPrivateKey);
+  return { tenantId, userId: user.id, role: user.role, userPrivateKey, ...tenant };
+}
+
+/**
  * Password → KEK → user private key → tenant private key. A wrong password and an unknown e-mail
  * address fail alike and take the same Argon2 time. When the configured Argon2 parameters are
  * stronger than the stored ones, the private key is re-wrapped under a KEK with the new ones.
@@ -114,19 +128,6 @@ export async function unlock(
       );
     }
 
-    const { tenantPrivateKey, tenantKeyVersion } = await openTenantKey(
-      tx,
-      input.tenantId,
-      user.id,
-      userPrivateKey,
-    );
-    return {
-      tenantId: input.tenantId,
-      userId: user.id,
-      role: user.role,
-      userPrivateKey,
-      tenantPrivateKey,
-      tenantKeyVersion,
-    };
+    return unlockedWith(tx, input.tenantId, user, userPrivateKey);
   });
 }

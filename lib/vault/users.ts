@@ -55,6 +55,36 @@ export async function storePasswordWrap(
 }
 
 /**
+ * A fresh key pair for user `userId` as its columns: the private half wrapped under a KEK from
+ * `password` and sealed to the tenant's recovery public key, then wiped. Grants are sealed to
+ * the returned `public_key`.
+ */
+export async function newUserKeys(
+  tenantId: string,
+  userId: string,
+  password: string,
+  recoveryPublicKey: Uint8Array,
+  argon2: Argon2Params = DEFAULT_ARGON2,
+) {
+  const keys = generateKeyPair();
+  const { record, keys: pw } = await newPassword(password, argon2);
+  try {
+    return {
+      public_key: Buffer.from(keys.publicKey),
+      wrapped_private_key: wrap(pw.kek, bind.userKey(tenantId, userId), keys.privateKey),
+      recovery_sealed_private_key: sealTo(
+        recoveryPublicKey,
+        bind.userKeyRecovery(tenantId, userId),
+        keys.privateKey,
+      ),
+      ...passwordColumns(record),
+    };
+  } finally {
+    zeroize(keys.privateKey, pw.kek, pw.authKey);
+  }
+}
+
+/**
  * Creates a user with a fresh key pair: private half wrapped under the password KEK and sealed to
  * the tenant's recovery public key; the tenant private key is granted to the new user. Inside the
  * caller's tenant transaction.
@@ -74,41 +104,23 @@ export async function insertUser(
   if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new Error('not an e-mail address');
   if (user.password.length < 12) throw new Error('passwords need at least 12 characters');
   const id = randomUUID();
-  const keys = generateKeyPair();
-  const { record, keys: pw } = await newPassword(user.password, argon2);
-  try {
-    await tx
-      .insertInto('users')
-      .values({
-        id,
-        tenant_id: t.tenantId,
-        email,
-        role: user.role,
-        public_key: keys.publicKey,
-        wrapped_private_key: wrap(pw.kek, bind.userKey(t.tenantId, id), keys.privateKey),
-        recovery_sealed_private_key: sealTo(
-          t.recoveryPublicKey,
-          bind.userKeyRecovery(t.tenantId, id),
-          keys.privateKey,
-        ),
-        ...passwordColumns(record),
-      })
-      .execute();
-    await tx
-      .insertInto('tenant_key_grants')
-      .values({
-        tenant_id: t.tenantId,
-        user_id: id,
-        key_version: t.keyVersion,
-        sealed_private_key: sealTo(
-          keys.publicKey,
-          bind.tenantGrant(t.tenantId, t.keyVersion, id),
-          t.tenantPrivateKey,
-        ),
-      })
-      .execute();
-    return id;
-  } finally {
-    zeroize(keys.privateKey, pw.kek, pw.authKey);
-  }
+  const keys = await newUserKeys(t.tenantId, id, user.password, t.recoveryPublicKey, argon2);
+  await tx
+    .insertInto('users')
+    .values({ id, tenant_id: t.tenantId, email, role: user.role, ...keys })
+    .execute();
+  await tx
+    .insertInto('tenant_key_grants')
+    .values({
+      tenant_id: t.tenantId,
+      user_id: id,
+      key_version: t.keyVersion,
+      sealed_private_key: sealTo(
+        keys.public_key,
+        bind.tenantGrant(t.tenantId, t.keyVersion, id),
+        t.tenantPrivateKey,
+      ),
+    })
+    .execute();
+  return id;
 }
