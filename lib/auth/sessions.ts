@@ -99,7 +99,8 @@ export type SessionLookup =
 
 /**
  * The session named by the cookie, if it is live. An idle or too old session is ended here (with
- * its audit event) and reported as expired; an active one has `last_seen_at` refreshed.
+ * its audit event) and reported as expired, as is one the sweep already ended for that reason; an
+ * active one has `last_seen_at` refreshed.
  */
 export async function readSession(
   db: Db,
@@ -111,7 +112,16 @@ export async function readSession(
   const idHash = tokenHash(parsed.id);
   const tenant = await sql<{ t: string | null }>`SELECT session_tenant(${idHash}) AS t`.execute(db);
   const tenantId = tenant.rows[0]?.t;
-  if (!tenantId) return { status: 'none' };
+  if (!tenantId) {
+    // The scheduled sweep may have ended it before the cookie came back: the user still learns
+    // why they have to sign in again.
+    const ended = await sql<{ reason: string | null }>`
+      SELECT timed_out_session(${idHash}) AS reason`.execute(db);
+    const reason = ended.rows[0]?.reason;
+    return reason === 'idle-timeout' || reason === 'absolute-limit'
+      ? { status: 'expired', reason }
+      : { status: 'none' };
+  }
   return withTenant(db, tenantId, async (tx) => {
     const row = await tx
       .selectFrom('sessions')

@@ -1,6 +1,12 @@
 import { sql } from 'kysely';
 import { changeRole, endSessionsOf, RoleError, setUserDisabled } from '../../lib/auth/roles';
-import { createSession, readSession, revokeSessions, unlockedKeys } from '../../lib/auth/sessions';
+import {
+  createSession,
+  readSession,
+  revokeSessions,
+  sweepExpiredSessions,
+  unlockedKeys,
+} from '../../lib/auth/sessions';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { addMember, lock, unlock } from '../../lib/vault';
@@ -61,6 +67,22 @@ describe('portal sessions', () => {
     await expect(
       withTenant(db, a.tenantId, (tx) => unlockedKeys(tx, a.session, a.cookie)),
     ).rejects.toThrow();
+  });
+
+  it('a session the sweep ended for idleness still reads as expired, not as unknown', async () => {
+    const a = await signedIn('SitzungSweep');
+    await sql`UPDATE sessions SET last_seen_at = now() - interval '31 minutes'
+              WHERE id_hash = ${a.session.idHash}`.execute(dba);
+    expect(await sweepExpiredSessions(db)).toBeGreaterThanOrEqual(1);
+    const row = await sql<{ end_reason: string; keys: number }>`
+      SELECT end_reason, length(sealed_keys) AS keys FROM sessions
+      WHERE id_hash = ${a.session.idHash}`.execute(dba);
+    expect(row.rows).toEqual([{ end_reason: 'idle-timeout', keys: 0 }]);
+    // The cookie comes back after the sweep: the user is told why, and nothing is ended twice.
+    expect(await readSession(db, a.cookie)).toEqual({ status: 'expired', reason: 'idle-timeout' });
+    const ends = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_events
+      WHERE tenant_id = ${a.tenantId} AND action = 'session.expired'`.execute(dba);
+    expect(Number(ends.rows[0]!.n)).toBe(1);
   });
 
   it("tenant A cannot end tenant B's session, even naming it", async () => {
