@@ -53,6 +53,17 @@ import {
 } from '../lib/ingest/credentials';
 import type { IngestCa } from '../lib/ingest/ingest-ca';
 import { requireManager } from '../lib/auth/roles';
+import {
+  createJournalAddress,
+  journalAddressShown,
+  listJournalAddresses,
+  revokeJournalAddress,
+} from '../lib/ingest/journal-addresses';
+import {
+  changeJournalDkimDomains,
+  journalDkimDomains,
+  parseDkimDomains,
+} from '../lib/ingest/journal-settings';
 import Bowser from 'bowser';
 import { newTotpSecret, totpUri } from '../lib/auth/totp';
 import {
@@ -95,8 +106,11 @@ export function createPortalServices(
   imports: Imports,
   tsaRootPem: () => string,
   temporal: () => Promise<{ client: Client; taskQueue: string; uiUrl: string; namespace: string }>,
-  /** The ingest CA, when this deployment has one (certificate credentials). */
-  ingestCa: { load?: () => Promise<IngestCa>; validDays: number },
+  /**
+   * The ingest CA, when this deployment has one (certificate credentials), and the domain SMTP
+   * journal addresses live on.
+   */
+  ingestCa: { load?: () => Promise<IngestCa>; validDays: number; journalDomain: string },
   ssoOptions: { wrapKey: Buffer; allowHttp: boolean },
   argon2?: Argon2Params,
 ) {
@@ -184,6 +198,52 @@ export function createPortalServices(
           actor: { type: 'user', id: session.userId },
           ip,
         });
+      },
+    },
+    /** SMTP journal addresses and the DKIM rule for journal mail (owners and admins). */
+    journal: {
+      domain: ingestCa.journalDomain,
+      list: async (session: SessionInfo) => {
+        requireManager(session, 'journal addresses');
+        const [addresses, dkimDomains] = await Promise.all([
+          listJournalAddresses(db, session.tenantId),
+          journalDkimDomains(db, session.tenantId),
+        ]);
+        return {
+          addresses: addresses.map((a) => ({
+            ...a,
+            shown: journalAddressShown(a.hint, ingestCa.journalDomain),
+          })),
+          dkimDomains,
+        };
+      },
+      create: (session: SessionInfo, label: string, ip: string) => {
+        requireManager(session, 'journal addresses');
+        return createJournalAddress(db, {
+          tenantId: session.tenantId,
+          label,
+          domain: ingestCa.journalDomain,
+          actor: { type: 'user', id: session.userId },
+          createdBy: session.email,
+          ip,
+        });
+      },
+      revoke: (session: SessionInfo, addressId: string, ip: string) => {
+        requireManager(session, 'journal addresses');
+        return revokeJournalAddress(db, {
+          tenantId: session.tenantId,
+          addressId,
+          actor: { type: 'user', id: session.userId },
+          ip,
+        });
+      },
+      requireDkim: (session: SessionInfo, raw: string, ip: string) => {
+        requireManager(session, 'journal addresses');
+        return changeJournalDkimDomains(
+          db,
+          { tenantId: session.tenantId, actor: { type: 'user', id: session.userId }, ip },
+          parseDkimDomains(raw),
+        );
       },
     },
     publishedKeys: (session: SessionInfo) => publishedKeys(db, session.tenantId),

@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       s3Console: cfg.MINIO_CONSOLE_PORT,
       tsa: cfg.DEV_TSA_PORT,
       lmtp: cfg.LMTP_PORT,
+      journalSmtp: cfg.JOURNAL_SMTP_PORT,
       web: cfg.WEB_PORT,
       codec: cfg.CODEC_SERVER_PORT,
       embeddedPg: 54329,

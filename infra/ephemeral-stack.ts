@@ -23,6 +23,7 @@ const CLIENT_VARS = [
   'TEMPORAL_TASK_QUEUE', 'S3_ENDPOINT', 'TSA_URL', 'TSA_CA_FILE', 'DEV_TSA_PORT', 'LMTP_PORT',
   'WEB_PORT', 'PORTAL_PUBLIC_URL', 'PORTAL_BUILD_DIR', 'WORKFLOW_BUNDLE', 'CODEC_SERVER_PORT', 'LOG_LEVEL', 'LEDGER_CHECKPOINT_INTERVAL_S',
   'INGEST_CA_CERT_FILE', 'INGEST_CA_KEY_FILE', 'LMTP_METRICS_PORT', 'WORKER_METRICS_PORT', 'WEB_METRICS_PORT', 'TEMPORAL_SDK_METRICS_PORT',
+  'JOURNAL_SMTP_PORT', 'JOURNAL_DOMAIN',
 ] as const; // prettier-ignore
 
 export async function startEphemeralStack(opts: {
@@ -71,7 +72,8 @@ export async function startEphemeralStack(opts: {
     workerMetrics,
     webMetrics,
     sdkMetrics,
-  ] = await freePorts(14);
+    journalSmtp,
+  ] = await freePorts(15);
   const ports = {
     temporal: temporal!,
     temporalHttp: temporalHttp!,
@@ -87,6 +89,7 @@ export async function startEphemeralStack(opts: {
     workerMetrics: workerMetrics!,
     webMetrics: webMetrics!,
     sdkMetrics: sdkMetrics!,
+    journalSmtp: journalSmtp!,
   };
   const portalBuildDir = path.resolve(__dirname, '..', 'build', path.basename(dataDir));
   const stack = await startStack({

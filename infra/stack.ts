@@ -33,6 +33,8 @@ export interface StackOptions {
     s3Console: number;
     tsa: number;
     lmtp: number;
+    /** SMTP journaling, served by the LMTP process (0: off). */
+    journalSmtp?: number;
     web: number;
     codec: number;
     embeddedPg: number;
@@ -135,6 +137,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       DEV_TSA_PORT: String(ports.tsa),
       TSA_CA_FILE: cfg.TSA_CA_FILE ?? path.join(o.dataDir, 'tsa', 'ca.pem'),
       LMTP_PORT: String(ports.lmtp),
+      JOURNAL_SMTP_PORT: String(ports.journalSmtp ?? 0),
       WEB_PORT: String(ports.web),
       CODEC_SERVER_PORT: String(ports.codec),
       LMTP_METRICS_PORT: String(ports.lmtpMetrics ?? 0),
@@ -246,7 +249,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         });
         return pollers.some((p) => p.identity?.startsWith(`${child.pid}@`)) || undefined;
       },
-      lmtp: async () => ((await isPortOpen(ports.lmtp)) ? true : undefined),
+      lmtp: async () =>
+        (await isPortOpen(ports.lmtp)) &&
+        (!ports.journalSmtp || (await isPortOpen(ports.journalSmtp)))
+          ? true
+          : undefined,
       web: () => httpOk(`http://127.0.0.1:${ports.web}/healthz`),
     };
     await Promise.all(o.apps.map((app) => startApp(group, app, env, ready[app])));
@@ -266,6 +273,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         : []),
       ...(o.apps.includes('lmtp')
         ? [{ name: 'LMTP ingest', url: `lmtp://127.0.0.1:${ports.lmtp}` }]
+        : []),
+      ...(o.apps.includes('lmtp') && ports.journalSmtp
+        ? [
+            {
+              name: 'SMTP journaling',
+              url: `smtp://127.0.0.1:${ports.journalSmtp} (addresses @${cfg.JOURNAL_DOMAIN})`,
+            },
+          ]
         : []),
       { name: 'S3 (MinIO)', url: env.S3_ENDPOINT! },
       { name: 'MinIO console', url: `http://localhost:${ports.s3Console}/` },

@@ -87,6 +87,7 @@ const services = createPortalServices(
           })()
         : undefined,
     validDays: cfg.INGEST_CERT_VALID_DAYS,
+    journalDomain: cfg.JOURNAL_DOMAIN,
   },
   // Client secrets of the tenants' OpenID providers are wrapped under the vault wrap key.
   {

@@ -26,6 +26,13 @@ import {
   listCredentials,
   revokeCredential,
 } from '../lib/ingest/credentials';
+import {
+  createJournalAddress,
+  journalAddressShown,
+  listJournalAddresses,
+  revokeJournalAddress,
+} from '../lib/ingest/journal-addresses';
+import { changeJournalDkimDomains, parseDkimDomains } from '../lib/ingest/journal-settings';
 import { loadIngestCa } from '../lib/ingest/ingest-ca';
 import { verifyBundle } from '../lib/proof/verify-bundle';
 import { buildId, version } from '../lib/version';
@@ -33,7 +40,10 @@ import { buildId, version } from '../lib/version';
 /** The `mailrepo` operator command. */
 
 /** Who acts when an operator runs a command: recorded in audit events. */
-const operator = (): Actor => ({ type: 'operator', label: `cli:${os.userInfo().username}` });
+const operator = (): Extract<Actor, { type: 'operator' }> => ({
+  type: 'operator',
+  label: `cli:${os.userInfo().username}`,
+});
 
 async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const db = dbFromConfig(config(), 2);
@@ -365,6 +375,68 @@ credential
             c.expires_at ? `\texpires ${c.expires_at.toISOString()}` : ''
           }${c.revoked_at ? `\trevoked ${c.revoked_at.toISOString()}` : ''}`,
         );
+    }),
+  );
+
+const journal = program
+  .command('journal-address')
+  .description(
+    "a tenant's SMTP journal addresses (Microsoft 365, Google Workspace, always_bcc): the address is the credential",
+  );
+journal
+  .command('create')
+  .description('create an address on JOURNAL_DOMAIN; prints it once (it is not stored)')
+  .requiredOption('--tenant <id>', 'the tenant')
+  .requiredOption('--label <text>', 'which service journals to it')
+  .action((opts: { tenant: string; label: string }) =>
+    withDb(async (db) => {
+      const a = await createJournalAddress(db, {
+        tenantId: opts.tenant,
+        label: opts.label,
+        domain: config().JOURNAL_DOMAIN,
+        actor: operator(),
+        createdBy: operator().label,
+      });
+      console.log(`journal address ${a.id} (shown once, keep it like a password):`);
+      console.log(`  ${a.address}`);
+    }),
+  );
+journal
+  .command('revoke')
+  .argument('<id>', 'the address')
+  .requiredOption('--tenant <id>', 'the tenant')
+  .action((id: string, opts: { tenant: string }) =>
+    withDb(async (db) => {
+      await revokeJournalAddress(db, { tenantId: opts.tenant, addressId: id, actor: operator() });
+      console.log(`revoked ${id}`);
+    }),
+  );
+journal
+  .command('list')
+  .requiredOption('--tenant <id>', 'the tenant')
+  .action((opts: { tenant: string }) =>
+    withDb(async (db) => {
+      const domain = config().JOURNAL_DOMAIN;
+      for (const a of await listJournalAddresses(db, opts.tenant))
+        console.log(
+          `${a.id}	${journalAddressShown(a.hint, domain)}	${a.label}	created ${a.created_at.toISOString()}${
+            a.revoked_at ? `	revoked ${a.revoked_at.toISOString()}` : ''
+          }`,
+        );
+    }),
+  );
+journal
+  .command('require-dkim')
+  .description(
+    'refuse journal mail without a valid DKIM signature of one of these domains ("" requires none)',
+  )
+  .argument('<domains>', 'comma-separated, e.g. "firma.de,firma.onmicrosoft.com"')
+  .requiredOption('--tenant <id>', 'the tenant')
+  .action((raw: string, opts: { tenant: string }) =>
+    withDb(async (db) => {
+      const domains = parseDkimDomains(raw);
+      await changeJournalDkimDomains(db, { tenantId: opts.tenant, actor: operator() }, domains);
+      console.log(domains.length ? `DKIM required from ${domains.join(', ')}` : 'no DKIM required');
     }),
   );
 

@@ -4,12 +4,16 @@ import { config } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { ArchiveBatcher } from '../lib/ingest/archive-batcher';
 import { createLmtpServer } from '../lib/ingest/lmtp-server';
+import { createSmtpJournalServer } from '../lib/ingest/smtp-journal-server';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
 import { connectTemporal } from '../lib/temporal/client';
 import { version } from '../lib/version';
 
-/** The LMTP ingest process: mail from the customer's MTA, encrypted on receipt (lib/ingest). */
+/**
+ * The ingest process: mail over LMTP from the customer's MTA and over SMTP from journaling cloud
+ * mail (issue 22), encrypted on receipt (lib/ingest).
+ */
 async function main(): Promise<void> {
   const cfg = config();
   const log = createLogger('lmtp', { level: cfg.LOG_LEVEL });
@@ -24,28 +28,40 @@ async function main(): Promise<void> {
   const db = dbFromConfig(cfg, cfg.DATABASE_POOL_MAX);
   const s3 = createS3(cfg);
   const temporal = await connectTemporal(cfg);
-  const lmtp = createLmtpServer(
-    {
-      db,
-      s3,
-      bucket: cfg.S3_BUCKET,
-      archive: new ArchiveBatcher(temporal, cfg.TEMPORAL_TASK_QUEUE, {
-        windowMs: cfg.INGEST_BATCH_WINDOW_MS,
-      }),
-      log,
-    },
-    {
-      tls,
-      requireTls: cfg.LMTP_REQUIRE_TLS,
-      maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
-      maxConnections: cfg.LMTP_MAX_CONNECTIONS,
-      maxConcurrentMails: cfg.LMTP_MAX_CONCURRENT_MAILS,
-      maxRecipients: cfg.LMTP_MAX_RECIPIENTS,
-      maxConnectionsPerIp: cfg.LMTP_MAX_CONNECTIONS_PER_IP,
-      allowUnauthenticated: cfg.LMTP_ALLOW_UNAUTHENTICATED,
-      banner: `ready (mailrepo ${version})`,
-    },
-  );
+  const deps = {
+    db,
+    s3,
+    bucket: cfg.S3_BUCKET,
+    archive: new ArchiveBatcher(temporal, cfg.TEMPORAL_TASK_QUEUE, {
+      windowMs: cfg.INGEST_BATCH_WINDOW_MS,
+    }),
+    log,
+  };
+  const lmtp = createLmtpServer(deps, {
+    tls,
+    requireTls: cfg.LMTP_REQUIRE_TLS,
+    maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
+    maxConnections: cfg.LMTP_MAX_CONNECTIONS,
+    maxConcurrentMails: cfg.LMTP_MAX_CONCURRENT_MAILS,
+    maxRecipients: cfg.LMTP_MAX_RECIPIENTS,
+    maxConnectionsPerIp: cfg.LMTP_MAX_CONNECTIONS_PER_IP,
+    allowUnauthenticated: cfg.LMTP_ALLOW_UNAUTHENTICATED,
+    banner: `ready (mailrepo ${version})`,
+  });
+  const journal = cfg.JOURNAL_SMTP_PORT
+    ? createSmtpJournalServer(deps, {
+        tls: tls && { cert: tls.cert, key: tls.key },
+        requireTls: cfg.JOURNAL_SMTP_REQUIRE_TLS,
+        domain: cfg.JOURNAL_DOMAIN,
+        hostname: cfg.JOURNAL_SMTP_HOSTNAME,
+        maxMessageBytes: cfg.LMTP_MAX_MESSAGE_BYTES,
+        maxConnections: cfg.LMTP_MAX_CONNECTIONS,
+        maxConcurrentMails: cfg.LMTP_MAX_CONCURRENT_MAILS,
+        maxRecipients: cfg.LMTP_MAX_RECIPIENTS,
+        maxConnectionsPerIp: cfg.LMTP_MAX_CONNECTIONS_PER_IP,
+        senderAuth: { timeoutMs: cfg.SENDER_AUTH_TIMEOUT_MS },
+      })
+    : undefined;
   const metricsServer = cfg.LMTP_METRICS_PORT
     ? await startMetricsServer(cfg.METRICS_HOST, cfg.LMTP_METRICS_PORT)
     : undefined;
@@ -55,12 +71,23 @@ async function main(): Promise<void> {
       'LMTP listening',
     ),
   );
+  journal?.server.listen(cfg.JOURNAL_SMTP_PORT, cfg.JOURNAL_SMTP_HOST, () =>
+    log.info(
+      { port: cfg.JOURNAL_SMTP_PORT, domain: cfg.JOURNAL_DOMAIN, tls: !!tls },
+      'SMTP journaling listening',
+    ),
+  );
   const stop = () => {
-    log.info({ inFlight: lmtp.inFlight }, 'draining: finishing mails in flight');
+    log.info(
+      { inFlight: lmtp.inFlight + (journal?.inFlight ?? 0) },
+      'draining: finishing mails in flight',
+    );
     // Whatever hangs (a stuck connection pool, say), the process ends after the grace period.
     setTimeout(() => process.exit(1), cfg.LMTP_SHUTDOWN_GRACE_MS + 10_000).unref();
-    void lmtp
-      .drain(cfg.LMTP_SHUTDOWN_GRACE_MS)
+    void Promise.all([
+      lmtp.drain(cfg.LMTP_SHUTDOWN_GRACE_MS),
+      journal?.drain(cfg.LMTP_SHUTDOWN_GRACE_MS),
+    ])
       .then(async () => {
         metricsServer?.close();
         await temporal.connection.close();

@@ -55,9 +55,18 @@ export const AUDIT_EVENTS = {
     feature: 'ingestAddresses',
     summary: "a credential of the tenant's mail servers revoked",
   },
+  'journal_address.created': {
+    feature: 'ingestAddresses',
+    summary: 'an SMTP journal address created (shown once)',
+  },
+  'journal_address.revoked': {
+    feature: 'ingestAddresses',
+    summary: 'an SMTP journal address revoked',
+  },
   'ingest.delivery_refused': {
     feature: 'ingest',
-    summary: "an authenticated mail server named an address that is not the tenant's",
+    summary:
+      "an authenticated mail server named an address that is not the tenant's, or journal mail lacked the tenant's DKIM signature",
   },
 
   'mail.archived': { feature: 'ingest', summary: 'a received mail was stored and ledgered' },

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -165,6 +165,26 @@ const spec = {
   INGEST_CERT_VALID_DAYS: v(z.coerce.number().int().min(1).max(825), '365'),
   LMTP_SHUTDOWN_GRACE_MS: v(z.coerce.number().int().positive(), '30000'),
   /**
+   * SMTP journaling from Microsoft 365, Google Workspace or any MTA's BCC (issue 22 §1,
+   * docs/ingest.md), run by the LMTP process with the same size and connection limits and TLS
+   * certificate. 0 turns it off. Mail is accepted only for live journal addresses on
+   * JOURNAL_DOMAIN (an MX record of the deployment's).
+   */
+  JOURNAL_SMTP_HOST: v(z.string(), '127.0.0.1'),
+  JOURNAL_SMTP_PORT: v(port, '2525'),
+  JOURNAL_SMTP_REQUIRE_TLS: v(bool, 'false'),
+  JOURNAL_DOMAIN: v(
+    z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i)
+      .transform((d) => d.toLowerCase()),
+    'journal.mailrepo.localhost',
+  ),
+  /** Our host name in sender authentication results (SPF/DKIM/ARC/DMARC). */
+  JOURNAL_SMTP_HOSTNAME: v(z.string().min(1), hostname()),
+  /** Longest wait for sender authentication's DNS answers; then the results say temperror. */
+  SENDER_AUTH_TIMEOUT_MS: v(z.coerce.number().int().min(100).max(120_000), '15000'),
+  /**
    * Least time between two archive batch starts of one tenant (decision 0020): a busy tenant's
    * mails wait up to this long for their batch, and the archive pays one workflow for all of them.
    * 0 starts whenever no start is under way (lowest latency, most workflows).
@@ -294,6 +314,10 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
   if (!cfg.LMTP_TLS_CERT_FILE || !cfg.LMTP_TLS_KEY_FILE)
     refusals.push('LMTP_TLS_CERT_FILE and LMTP_TLS_KEY_FILE are required');
   if (!cfg.LMTP_REQUIRE_TLS) refusals.push('LMTP_REQUIRE_TLS must be true');
+  if (cfg.JOURNAL_SMTP_PORT && !cfg.JOURNAL_SMTP_REQUIRE_TLS)
+    refusals.push('JOURNAL_SMTP_REQUIRE_TLS must be true (or JOURNAL_SMTP_PORT=0)');
+  if (cfg.JOURNAL_SMTP_PORT && !env.JOURNAL_DOMAIN)
+    refusals.push('JOURNAL_DOMAIN must name the journal domain (or JOURNAL_SMTP_PORT=0)');
   if (!cfg.WEB_BEHIND_TLS_PROXY && !(cfg.WEB_TLS_CERT_FILE && cfg.WEB_TLS_KEY_FILE))
     refusals.push(
       'the portal needs WEB_TLS_CERT_FILE/WEB_TLS_KEY_FILE or WEB_BEHIND_TLS_PROXY=true',

@@ -31,6 +31,7 @@ export interface Database {
   auth_throttle: AuthThrottleTable;
   auth_known_sources: AuthKnownSourcesTable;
   ingest_credentials: IngestCredentialsTable;
+  journal_addresses: JournalAddressesTable;
   passkeys: PasskeysTable;
   passkey_challenges: PasskeyChallengesTable;
   tenant_sso: TenantSsoTable;
@@ -368,6 +369,8 @@ export interface TenantsTable {
   session_absolute_hours: Generated<number>;
   /** Text recognition (Tesseract) for images and scanned PDFs; off by default. */
   ocr_enabled: Generated<boolean>;
+  /** DKIM domains SMTP journal mail must be signed by; empty: no check (issue 22 §1). */
+  journal_dkim_domains: Generated<string[]>;
   created_at: Created;
   /** Rotate the tenant key every this many months (0: only by hand). */
   key_rotation_months: Generated<number>;
@@ -508,6 +511,19 @@ export interface SsoRequestsTable {
 export interface PasskeyChallengesTable {
   challenge_hash: Buffer;
   expires_at: Date;
+}
+
+/** An SMTP journaling address (issue 22 §1): its random local part is the credential. */
+export interface JournalAddressesTable {
+  id: string;
+  tenant_id: string;
+  token_sha256: Buffer;
+  /** The local part's first characters: enough to tell addresses apart, far too few to deliver. */
+  hint: string;
+  label: string;
+  created_by: string;
+  created_at: Generated<Date>;
+  revoked_at: Date | null;
 }
 
 export interface IngestCredentialsTable {

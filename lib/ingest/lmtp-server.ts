@@ -11,6 +11,7 @@ import {
   type IngestIdentity,
 } from './credentials';
 import { receiveMail, type IngestDeps, type Outcome } from './receive';
+import { ListenerGuard, RESTARTING, smtpError, TEMPORARILY_UNAVAILABLE } from './listener-guard';
 
 /**
  * The LMTP endpoint (RFC 2033) on smtp-server: LHLO, PIPELINING, 8BITMIME, SMTPUTF8, STARTTLS,
@@ -42,9 +43,6 @@ export interface LmtpOptions {
 const identityOf = (session: SMTPServerSession) =>
   session.user as unknown as IngestIdentity | undefined;
 
-const smtpError = (code: number, text: string) =>
-  Object.assign(new Error(text), { responseCode: code });
-
 /** An error reply before DATA, counted by code. */
 const refuse = (code: number, text: string) => {
   metrics.lmtpReplies.inc({ code: String(code) });
@@ -53,10 +51,7 @@ const refuse = (code: number, text: string) => {
 
 export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
   const tenantsBySession = new Map<string, Map<string, string>>();
-  const connectionsByIp = new Map<string, number>();
-  const counted = new Set<string>();
-  let inFlight = 0;
-  let draining = false;
+  const guard = new ListenerGuard(opts, refuse);
 
   const server = new SMTPServer({
     lmtp: true,
@@ -114,19 +109,9 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
     maxRecipients: opts.maxRecipients,
     maxClients: opts.maxConnections,
     logger: false,
-    onConnect(session, cb) {
-      if (draining) return cb(refuse(421, '4.3.2 mailrepo is restarting, try again later'));
-      // Reserved before the session does any work, so parallel connects cannot overshoot.
-      const ip = session.remoteAddress;
-      const open = connectionsByIp.get(ip) ?? 0;
-      if (open >= opts.maxConnectionsPerIp)
-        return cb(refuse(421, '4.7.0 too many connections from your address, try again later'));
-      connectionsByIp.set(ip, open + 1);
-      counted.add(session.id);
-      cb();
-    },
+    onConnect: (session, cb) => guard.onConnect(session, cb),
     onMailFrom(_address, session, cb) {
-      if (draining) return cb(refuse(421, '4.3.2 mailrepo is restarting, try again later'));
+      if (guard.draining) return cb(refuse(421, RESTARTING));
       if (opts.requireTls && !session.secure)
         return cb(refuse(530, '5.7.0 Must issue a STARTTLS command first'));
       if (!identityOf(session) && !opts.allowUnauthenticated)
@@ -152,16 +137,15 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
           },
           (err: unknown) => {
             deps.log.error({ err }, 'recipient lookup failed');
-            cb(refuse(451, '4.3.0 archive temporarily unavailable, try again later'));
+            cb(refuse(451, TEMPORARILY_UNAVAILABLE));
           },
         );
     },
     onData(stream, session, cb) {
-      if (inFlight >= opts.maxConcurrentMails) {
+      if (!guard.startMail()) {
         stream.resume();
         return cb(refuse(451, '4.3.2 too many mails in progress, try again later'));
       }
-      inFlight++;
       const map = tenantsBySession.get(session.id) ?? new Map<string, string>();
       const recipients = session.envelope.rcptTo.map((r) => ({
         address: r.address.toLowerCase(),
@@ -189,16 +173,13 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
         .catch((err: unknown) => {
           deps.log.error({ err }, 'ingest failed');
           for (const _ of recipients) countReply(451);
-          cb(smtpError(451, '4.3.0 archive temporarily unavailable, try again later'));
+          cb(smtpError(451, TEMPORARILY_UNAVAILABLE));
         })
-        .finally(() => inFlight--);
+        .finally(() => guard.endMail());
     },
     onClose(session: SMTPServerSession) {
       tenantsBySession.delete(session.id);
-      if (!counted.delete(session.id)) return;
-      const left = (connectionsByIp.get(session.remoteAddress) ?? 1) - 1;
-      if (left > 0) connectionsByIp.set(session.remoteAddress, left);
-      else connectionsByIp.delete(session.remoteAddress);
+      guard.onClose(session);
     },
   });
 
@@ -222,16 +203,10 @@ export function createLmtpServer(deps: IngestDeps, opts: LmtpOptions) {
   return {
     server,
     get inFlight() {
-      return inFlight;
+      return guard.inFlight;
     },
     /** Finishes mails in flight (up to `graceMs`), then closes; new sessions get 421 meanwhile. */
-    async drain(graceMs: number): Promise<void> {
-      draining = true;
-      const deadline = Date.now() + graceMs;
-      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      (server.options as { closeTimeout?: number }).closeTimeout = 500;
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+    drain: (graceMs: number) => guard.drain(server, graceMs),
   };
 }
 
@@ -242,7 +217,7 @@ function countReply(r: number | Error): void {
 }
 
 function reply(o: Outcome | undefined, mayKnowDuplicates: boolean): string | Error {
-  if (!o) return smtpError(451, '4.3.0 archive temporarily unavailable, try again later');
+  if (!o) return smtpError(451, TEMPORARILY_UNAVAILABLE);
   if (!o.ok) return smtpError(o.code, o.text);
   return o.duplicate && mayKnowDuplicates
     ? `2.0.0 ${o.messageId} already archived (duplicate delivery recorded)`

@@ -50,6 +50,21 @@ export interface Delivery {
   credentialId?: string;
   /** Set for mail from an import (issue 9 §5): kept with the envelope, so the mail shows it. */
   imported?: ImportFacts;
+  /** The SMTP journal addresses it was sent to (issue 22 §1), by id (the address is a secret). */
+  journalAddressIds?: string[];
+}
+
+/**
+ * A check that reads the same bytes as the archive while they arrive (SMTP journaling: sender
+ * authentication, issue 22 §1). What it found is kept with each receipt; a tenant may refuse the
+ * mail on it, which discards that tenant's ciphertext and answers with the refusal.
+ */
+export interface DeliveryCheck {
+  sink: Writable;
+  verdict: Promise<{
+    recorded: Record<string, unknown>;
+    refusal(tenantId: string): Promise<Outcome | undefined>;
+  }>;
 }
 
 export interface ImportFacts {
@@ -123,6 +138,7 @@ export async function receiveMail(
   deps: IngestDeps,
   source: Readable & { sizeExceeded?: boolean },
   delivery: Delivery,
+  check?: DeliveryCheck,
 ): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
   const tenantIds = [...new Set(delivery.recipients.map((r) => r.tenantId))];
@@ -141,6 +157,7 @@ export async function receiveMail(
   let exceeded = false;
   const extractor = new MetadataExtractor();
   const discardAll = async () => {
+    check?.sink.destroy();
     await Promise.all(active.map((t) => t.staging.discard()));
     for (const t of active) t.encryption.dispose();
   };
@@ -160,6 +177,7 @@ export async function receiveMail(
       await Promise.all([
         // A parser in trouble must not hold up the archive; its result reports what happened.
         write(extractor, chunk).catch(() => {}),
+        ...(check ? [write(check.sink, chunk).catch(() => {})] : []),
         ...active
           .filter((t) => !t.failed)
           .map((t) =>
@@ -181,6 +199,7 @@ export async function receiveMail(
     return outcomes;
   }
   extractor.end();
+  check?.sink.end();
   for (const t of active) t.encryption.body.end();
   const sha256 = plain.digest();
 
@@ -194,6 +213,7 @@ export async function receiveMail(
     }),
   );
   const { metadata, tokens } = await withTimeout(extractor.result, 30_000);
+  const verdict = await check?.verdict;
 
   await Promise.all(
     active.map(async (t) => {
@@ -205,9 +225,22 @@ export async function receiveMail(
         return;
       }
       try {
+        const refused = await verdict?.refusal(t.tenantId);
+        if (refused) {
+          await t.staging.discard();
+          outcomes.set(t.tenantId, refused);
+          return;
+        }
         outcomes.set(
           t.tenantId,
-          await register(deps, t, { sha256, size, metadata, tokens, delivery }),
+          await register(deps, t, {
+            sha256,
+            size,
+            metadata,
+            tokens,
+            delivery,
+            checked: verdict?.recorded,
+          }),
         );
       } catch (err) {
         deps.log.error({ err, tenantId: t.tenantId }, 'registering the mail failed');
@@ -251,6 +284,7 @@ async function register(
     metadata: MailMetadata;
     tokens: string[];
     delivery: Delivery;
+    checked?: Record<string, unknown>;
   },
 ): Promise<Outcome> {
   const { tenantId } = t;
@@ -262,6 +296,10 @@ async function register(
     clientHostname: mail.delivery.clientHostname ?? null,
     ...(mail.delivery.credentialId ? { credentialId: mail.delivery.credentialId } : {}),
     ...(mail.delivery.imported ? { imported: mail.delivery.imported } : {}),
+    ...(mail.delivery.journalAddressIds
+      ? { journalAddressIds: mail.delivery.journalAddressIds }
+      : {}),
+    ...mail.checked,
   };
   const meta = { ...mail.metadata, envelope };
   const addresses = [

@@ -22,6 +22,11 @@ export const metrics = {
   lmtpReplies: counter('mailrepo_lmtp_replies_total', 'LMTP replies per recipient, by code', [
     'code',
   ]),
+  journalReplies: counter(
+    'mailrepo_journal_smtp_replies_total',
+    'SMTP journaling replies, by code (one per transaction after DATA)',
+    ['code'],
+  ),
   archiveStage: new client.Histogram({
     name: 'mailrepo_archive_stage_seconds',
     help: 'Duration of the stages of archiveMail (store, ledger append, timestamp wait)',

@@ -8,7 +8,8 @@ import { isPortOpen, waitFor } from '../../infra/processes';
 /**
  * A private Postfix instance on loopback (its own config and queue directory, no chroot, nothing
  * of the system's Postfix touched) that accepts SMTP for `relayDomains` and delivers them over
- * LMTP to our worker — the way a customer's journaling MTA reaches us. Debian's postfix package
+ * LMTP to our worker — the way a customer's journaling MTA reaches us — and, when asked, journals
+ * a copy of each over SMTP. Debian's postfix package
  * (installed by `npm test`'s pre-step).
  */
 
@@ -43,6 +44,7 @@ const MASTER_CF = (smtpPort: number) =>
     'retry unix - - n - - error',
     'discard unix - - n - - discard',
     'lmtp unix - - n - - lmtp',
+    'smtp unix - - n - - smtp',
     'anvil unix - - n - 1 anvil',
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
@@ -56,6 +58,11 @@ export async function startPostfix(o: {
   sasl?: { user: string; secret: string };
   /** A client certificate from the ingest CA (PEM files), presented after STARTTLS. */
   clientCert?: { certFile: string; keyFile: string };
+  /**
+   * Journaling over SMTP (issue 22 §1) the way docs/ingest.md sets it up: `always_bcc` to a
+   * journal address, whose domain Postfix relays to our SMTP listener over STARTTLS.
+   */
+  journal?: { address: string; domain: string; smtpPort: number };
 }): Promise<PostfixInstance> {
   if (!existsSync(POSTFIX))
     throw new Error(
@@ -83,7 +90,7 @@ export async function startPostfix(o: {
     alias_database: '',
     mynetworks: '127.0.0.0/8',
     smtpd_relay_restrictions: 'permit_mynetworks, reject',
-    relay_domains: o.relayDomains.join(', '),
+    relay_domains: [...o.relayDomains, ...(o.journal ? [o.journal.domain] : [])].join(', '),
     relay_recipient_maps: '',
     // Journaled mail goes to our LMTP worker, over STARTTLS as in production.
     relay_transport: `lmtp:inet:127.0.0.1:${o.lmtpPort}`,
@@ -100,6 +107,14 @@ export async function startPostfix(o: {
       : {}),
     ...(o.clientCert
       ? { lmtp_tls_cert_file: o.clientCert.certFile, lmtp_tls_key_file: o.clientCert.keyFile }
+      : {}),
+    ...(o.journal
+      ? {
+          always_bcc: o.journal.address,
+          transport_maps: `inline:{ ${o.journal.domain}=smtp:[127.0.0.1]:${o.journal.smtpPort} }`,
+          smtp_tls_security_level: 'encrypt',
+          smtp_tls_loglevel: '1',
+        }
       : {}),
     // Bounces to the (external) senders of the tests go nowhere.
     default_transport: 'discard',

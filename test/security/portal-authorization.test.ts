@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import type { Browser } from 'playwright-core';
 import { createDb, type Db } from '../../lib/db';
+import { createTenant } from '../../lib/vault';
+import { FAST_ARGON2 } from '../helpers/ledger';
 import { launchChromium } from '../helpers/browser';
 import { createTenantInvite, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
@@ -277,4 +279,80 @@ it('an owner issues a client certificate in the portal: the key is shown once, t
   const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ingest_credentials
                                           WHERE tenant_id = ${tenantId}`.execute(dba);
   expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
+});
+
+it('an owner creates a journal address in the portal: shown once, stored as a hash, revoked only in its own tenant', async () => {
+  await reauth('owner', '/settings/ingest');
+  const created = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'journal-create'],
+    ['label', 'Microsoft 365'],
+  ]);
+  expect(created.res.status).toBe(200);
+  const address = /data-testid="journal-address">([^<]+)</.exec(created.body)![1]!;
+  const local = address.split('@')[0]!;
+  expect(local).toMatch(/^j[a-z2-7]{52}$/);
+  const row = await sql<{ id: string; token_sha256: Buffer; hint: string }>`
+    SELECT id, token_sha256, hint FROM journal_addresses WHERE tenant_id = ${tenantId}`.execute(
+    dba,
+  );
+  expect(row.rows).toHaveLength(1);
+  expect(row.rows[0]!.token_sha256.toString('hex')).toBe(
+    (await import('node:crypto')).createHash('sha256').update(local).digest('hex'),
+  );
+  const list = await request('GET', '/settings/ingest', cookies.owner);
+  expect(list.body).toContain(`${row.rows[0]!.hint}.journal@`);
+  expect(list.body).not.toContain(local);
+  // Another tenant's address id is unknown here, and stays live.
+  const other = await createTenant(db, {
+    name: 'Journal Fremd GmbH',
+    admin: { email: 'inhaber@journal-fremd.example', password: PORTAL_PASSWORD },
+    argon2: FAST_ARGON2,
+  });
+  const foreign = randomUUID();
+  await sql`INSERT INTO journal_addresses (id, tenant_id, token_sha256, hint, label, created_by)
+            VALUES (${foreign}, ${other.tenantId}, ${randomBytes(32)}, 'jfremd1', 'x', 'test')`.execute(
+    dba,
+  );
+  const cross = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'journal-revoke'],
+    ['address', foreign],
+  ]);
+  expect(cross.res.status).toBe(400);
+  expect(cross.body).toContain('Diese Journal-Adresse gibt es nicht');
+  const still =
+    await sql`SELECT 1 FROM journal_addresses WHERE id = ${foreign} AND revoked_at IS NULL`.execute(
+      dba,
+    );
+  expect(still.rows).toHaveLength(1);
+  // Its own is revoked and audited.
+  const revoked = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'journal-revoke'],
+    ['address', row.rows[0]!.id],
+  ]);
+  expect(revoked.res.status).toBe(200);
+  // The DKIM rule: a bad domain is a form error that changes nothing; a good list is audited.
+  const bad = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'journal-dkim'],
+    ['domains', 'firma.de, kein domain'],
+  ]);
+  expect(bad.res.status).toBe(400);
+  const good = await request('POST', '/settings/ingest', cookies.owner, [
+    ['intent', 'journal-dkim'],
+    ['domains', 'Firma.de, firma.onmicrosoft.com'],
+  ]);
+  expect(good.res.status).toBe(200);
+  const rule = await sql<{
+    d: string[];
+  }>`SELECT journal_dkim_domains AS d FROM tenants WHERE id = ${tenantId}`.execute(dba);
+  expect(rule.rows[0]!.d).toEqual(['firma.de', 'firma.onmicrosoft.com']);
+  const events = await sql<{
+    action: string;
+  }>`SELECT action FROM audit_events WHERE tenant_id = ${tenantId}
+    AND (action LIKE 'journal_address.%' OR (action = 'setting.changed' AND target_id = 'journal_dkim_domains'))
+    ORDER BY seq`.execute(dba);
+  expect(events.rows.map((e) => e.action)).toEqual([
+    'journal_address.created',
+    'journal_address.revoked',
+    'setting.changed',
+  ]);
 });

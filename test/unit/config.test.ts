@@ -21,6 +21,8 @@ const productionEnv = {
   LMTP_TLS_CERT_FILE: '/etc/mailrepo/lmtp.crt',
   LMTP_TLS_KEY_FILE: '/etc/mailrepo/lmtp.key',
   LMTP_REQUIRE_TLS: 'true',
+  JOURNAL_SMTP_REQUIRE_TLS: 'true',
+  JOURNAL_DOMAIN: 'journal.archiv.example.de',
   WEB_BEHIND_TLS_PROXY: 'true',
 };
 
@@ -67,10 +69,19 @@ describe('config', () => {
       /VAULT_DATABASE_URL must set sslmode=verify-full/,
     ],
     ['VAULT_KEY_WRAP_KEY', undefined, /VAULT_KEY_WRAP_KEY/],
+    ['JOURNAL_SMTP_REQUIRE_TLS', 'false', /JOURNAL_SMTP_REQUIRE_TLS must be true/],
+    ['JOURNAL_DOMAIN', undefined, /JOURNAL_DOMAIN must name the journal domain/],
   ])('refuses production when %s is %s', (name, value, message) => {
     const env: Record<string, string | undefined> = { ...productionEnv, [name]: value };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('production without SMTP journaling needs neither its TLS switch nor its domain', () => {
+    const env = { ...productionEnv, JOURNAL_SMTP_PORT: '0' } as Record<string, string | undefined>;
+    delete env.JOURNAL_SMTP_REQUIRE_TLS;
+    delete env.JOURNAL_DOMAIN;
+    expect(loadConfig(env).JOURNAL_SMTP_PORT).toBe(0);
   });
 
   it('refuses the dev ledger wrap key even when set explicitly in production', () => {

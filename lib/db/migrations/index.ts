@@ -33,6 +33,7 @@ import * as m0031 from './0031_account_recovery';
 import * as m0032 from './0032_passkey_unlock';
 import * as m0033 from './0033_single_sign_on';
 import * as m0034 from './0034_timed_out_sessions';
+import * as m0035 from './0035_journal_addresses';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -73,4 +74,5 @@ export const migrations: Record<string, Migration> = {
   '0032_passkey_unlock': m0032,
   '0033_single_sign_on': m0033,
   '0034_timed_out_sessions': m0034,
+  '0035_journal_addresses': m0035,
 };

@@ -641,6 +641,23 @@ export const de = {
   'ingest.error.noCa':
     'Für diese Installation ist keine Ingest-CA eingerichtet; bitte einen Passwort-Zugang verwenden.',
   'ingest.error.unknown': 'Diesen Zugang gibt es nicht (mehr).',
+  'journal.title': 'SMTP-Journaling (Microsoft 365, Google Workspace, always_bcc)',
+  'journal.intro':
+    'Cloud-Dienste und Mailserver senden eine Kopie jeder Mail an eine Journal-Adresse auf {domain}. Die Adresse selbst ist der Zugang: Sie wird nur einmal angezeigt und bei uns nicht gespeichert. Anleitung: docs/ingest.md.',
+  'journal.createdOnce':
+    'Neue Journal-Adresse – nur jetzt sichtbar. Tragen Sie sie in die Journalregel ein und behandeln Sie sie wie ein Passwort:',
+  'journal.address': 'Adresse (gekürzt)',
+  'journal.revokeOne': 'Widerrufen: {label}',
+  'journal.label': 'Bezeichnung (welcher Dienst journalt)',
+  'journal.create': 'Journal-Adresse anlegen',
+  'journal.dkimTitle': 'Nur signierte Journal-Mails annehmen',
+  'journal.dkimDomains':
+    'DKIM-Domains, von denen Journal-Mails signiert sein müssen (durch Komma getrennt; leer: keine Prüfung)',
+  'journal.dkimSave': 'DKIM-Regel speichern',
+  'journal.error.label': 'Bitte geben Sie an, welcher Dienst an diese Adresse journalt.',
+  'journal.error.unknown': 'Diese Journal-Adresse gibt es nicht (mehr).',
+  'journal.error.domain': '„{domain}“ ist kein gültiger Domainname.',
+  'journal.error.tooManyDomains': 'Höchstens {max} Domains.',
   'jobs.status.RUNNING': 'läuft',
   'jobs.status.COMPLETED': 'abgeschlossen',
   'jobs.status.FAILED': 'fehlgeschlagen',

@@ -622,6 +622,23 @@ export const en: Record<MessageKey, string> = {
     'This is not a valid certificate signing request (PEM, with a valid signature).',
   'ingest.error.noCa': 'This installation has no ingest CA; please use a password credential.',
   'ingest.error.unknown': 'There is no such credential (any more).',
+  'journal.title': 'SMTP journaling (Microsoft 365, Google Workspace, always_bcc)',
+  'journal.intro':
+    'Cloud services and mail servers send a copy of every mail to a journal address on {domain}. The address itself is the credential: it is shown once and not stored here. How to set it up: docs/ingest.md.',
+  'journal.createdOnce':
+    'New journal address, visible only now. Put it into the journal rule and keep it like a password:',
+  'journal.address': 'Address (shortened)',
+  'journal.revokeOne': 'Revoke: {label}',
+  'journal.label': 'Label (which service journals to it)',
+  'journal.create': 'Create journal address',
+  'journal.dkimTitle': 'Accept signed journal mail only',
+  'journal.dkimDomains':
+    'DKIM domains journal mail must be signed by (comma-separated; empty: no check)',
+  'journal.dkimSave': 'Save DKIM rule',
+  'journal.error.label': 'Please say which service journals to this address.',
+  'journal.error.unknown': 'There is no such journal address (any more).',
+  'journal.error.domain': '“{domain}” is not a valid domain name.',
+  'journal.error.tooManyDomains': 'At most {max} domains.',
   'jobs.status.RUNNING': 'running',
   'jobs.status.COMPLETED': 'completed',
   'jobs.status.FAILED': 'failed',

@@ -19,8 +19,21 @@ import { rolesFor } from '../permissions';
 export async function loader({ request, context }: LoaderArgs) {
   const { session } = await requireRole(request, context, rolesFor('/settings/ingest'));
   const rows = await context.services.ingestCredentials.list(session);
+  const journal = await context.services.journal.list(session);
   return data(
     {
+      journal: {
+        domain: context.services.journal.domain,
+        dkimDomains: journal.dkimDomains,
+        addresses: journal.addresses.map((a) => ({
+          id: a.id,
+          shown: a.shown,
+          label: a.label,
+          createdAt: a.created_at.toISOString(),
+          createdBy: a.created_by,
+          revokedAt: a.revoked_at?.toISOString() ?? null,
+        })),
+      },
       certificates: context.services.ingestCredentials.certificates,
       credentials: rows.map((c) => ({
         id: c.id,
@@ -46,6 +59,8 @@ const ingestForm = z.object({
   kind: text(16),
   label: text(200),
   csr: secret(64 * 1024),
+  address: text(64),
+  domains: text(4000),
 });
 
 export const action = formAction(async ({ request, context }: ActionArgs) => {
@@ -53,17 +68,29 @@ export const action = formAction(async ({ request, context }: ActionArgs) => {
   const form = await parseForm(request, ingestForm);
   const ingest = context.services.ingestCredentials;
   const noStore = { headers: { 'Cache-Control': 'no-store' } };
+  const none = { revoked: false as const, created: null, issued: null, journalAddress: null };
   if (form.intent === 'revoke') {
     await ingest.revoke(session, form.credential, context.ip);
-    return data({ revoked: true as const, created: null, issued: null });
+    return data({ ...none, revoked: true as const });
+  }
+  if (form.intent === 'journal-create') {
+    const created = await context.services.journal.create(session, form.label, context.ip);
+    return data({ ...none, journalAddress: created.address }, noStore);
+  }
+  if (form.intent === 'journal-revoke') {
+    await context.services.journal.revoke(session, form.address, context.ip);
+    return data({ ...none, revoked: true as const });
+  }
+  if (form.intent === 'journal-dkim') {
+    await context.services.journal.requireDkim(session, form.domains, context.ip);
+    return data(none);
   }
   const label = form.label;
   if (form.kind === 'certificate') {
     const issued = await ingest.createCertificate(session, { label, csrPem: form.csr }, context.ip);
     return data(
       {
-        revoked: false as const,
-        created: null,
+        ...none,
         issued: {
           id: issued.id,
           certPem: issued.certPem,
@@ -75,12 +102,12 @@ export const action = formAction(async ({ request, context }: ActionArgs) => {
     );
   }
   const created = await ingest.create(session, label, context.ip);
-  return data({ revoked: false as const, created, issued: null }, noStore);
+  return data({ ...none, created }, noStore);
 });
 
 export default function IngestCredentials() {
   const t = useT();
-  const { credentials, certificates } = useLoaderData<typeof loader>();
+  const { credentials, certificates, journal } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <div className="wide">
@@ -194,6 +221,69 @@ export default function IngestCredentials() {
           </label>
         )}
         <Submit>{t('ingest.create')}</Submit>
+      </form>
+
+      <h2 id="journal">{t('journal.title')}</h2>
+      <p>{t('journal.intro', { domain: journal.domain })}</p>
+      {result?.journalAddress && (
+        <div className="notice" role="status" data-testid="journal-created">
+          <p>{t('journal.createdOnce')}</p>
+          <p>
+            <code data-testid="journal-address">{result.journalAddress}</code>
+          </p>
+        </div>
+      )}
+      <table className="list">
+        <thead>
+          <tr>
+            <th scope="col">{t('ingest.label')}</th>
+            <th scope="col">{t('journal.address')}</th>
+            <th scope="col">{t('ingest.created')}</th>
+            <th scope="col">{t('ingest.state')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {journal.addresses.map((a) => (
+            <tr key={a.id} data-testid="journal-row">
+              <td>{a.label}</td>
+              <td>
+                <code>{a.shown}</code>
+              </td>
+              <td>
+                {dateTime(t.lang, a.createdAt)} · {a.createdBy}
+              </td>
+              <td>
+                {a.revokedAt ? (
+                  t('ingest.revokedAt', { at: dateTime(t.lang, a.revokedAt) })
+                ) : (
+                  <form method="post">
+                    <input type="hidden" name="intent" value="journal-revoke" />
+                    <input type="hidden" name="address" value={a.id} />
+                    <button type="submit" aria-label={t('journal.revokeOne', { label: a.label })}>
+                      {t('ingest.revoke')}
+                    </button>
+                  </form>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form method="post">
+        <input type="hidden" name="intent" value="journal-create" />
+        <Field label={t('journal.label')} name="label" />
+        <Submit>{t('journal.create')}</Submit>
+      </form>
+      <h3>{t('journal.dkimTitle')}</h3>
+      <form method="post">
+        <input type="hidden" name="intent" value="journal-dkim" />
+        <Field
+          label={t('journal.dkimDomains')}
+          name="domains"
+          defaultValue={journal.dkimDomains.join(', ')}
+          required={false}
+        />
+        <Submit>{t('journal.dkimSave')}</Submit>
       </form>
     </div>
   );
