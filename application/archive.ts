@@ -5,6 +5,7 @@ import {
 } from '../lib/search/attachment-text';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
+import { journalOriginal } from '../lib/mail/journal-original';
 import { recordAudit, type AuditInput } from '../lib/audit/record';
 import type { SessionInfo } from '../lib/auth/sessions';
 import { unlockedKeys } from '../lib/auth/sessions';
@@ -198,6 +199,10 @@ export function createArchive(deps: ArchiveDeps) {
 
   const mailTarget = (id: string) => ({ type: 'message', id });
 
+  /** What a reader sees of a mail: a journal report's original (issue 22 §2), else the mail. */
+  const shown = (doc: IndexedDoc, plain: Readable): Readable =>
+    doc.journal?.parts.length ? journalOriginal(plain, doc.journal.parts) : plain;
+
   /** Audits, then opens the mail's plaintext; undefined when not visible. */
   async function openAudited(
     session: SessionInfo,
@@ -205,8 +210,12 @@ export function createArchive(deps: ArchiveDeps) {
     messageId: string,
     ip: string,
     event: Omit<AuditInput, 'actor' | 'ip' | 'target'>,
-    /** Also what the search holds of its attachments (the mail page), under the same keys. */
-    withAttachmentText = false,
+    opts: {
+      /** Also what the search holds of its attachments (the mail page), under the same keys. */
+      attachmentText?: boolean;
+      /** The bytes as received: a journal report stays the report (otherwise: its original). */
+      asReceived?: boolean;
+    } = {},
   ): Promise<
     | { doc: IndexedDoc; mail: StoredMail; plain: Readable; attachmentText?: MailAttachmentText }
     | undefined
@@ -217,10 +226,11 @@ export function createArchive(deps: ArchiveDeps) {
       await audit(session, ip, { ...event, target: mailTarget(messageId) });
       const opened = await openMail(deps, session.tenantId, keyring, messageId);
       if (!opened) return undefined;
-      const attachmentText = withAttachmentText
+      const attachmentText = opts.attachmentText
         ? await mailAttachmentText(deps.db, session.tenantId, keyring, messageId)
         : undefined;
-      return { doc, ...opened, attachmentText };
+      const plain = opts.asReceived ? opened.plain : shown(doc, opened.plain);
+      return { doc, ...opened, plain, attachmentText };
     });
   }
 
@@ -240,7 +250,7 @@ export function createArchive(deps: ArchiveDeps) {
             let t = texts.get(doc.id);
             if (!t) {
               t = openMail(deps, session.tenantId, keyring, doc.id).then((o) =>
-                o ? streamToText(o.plain) : '',
+                o ? streamToText(shown(doc, o.plain)) : '',
               );
               texts.set(doc.id, t);
             }
@@ -361,7 +371,7 @@ export function createArchive(deps: ArchiveDeps) {
         messageId,
         ip,
         { action: 'mail.viewed', details: { part: 'message' } },
-        true,
+        { attachmentText: true },
       );
       if (!opened) return undefined;
       const { html, ...view } = await readMailView(opened.plain);
@@ -396,9 +406,14 @@ export function createArchive(deps: ArchiveDeps) {
 
     /** The original bytes as received, decrypted as a stream. */
     async original(session: SessionInfo, cookie: string, messageId: string, ip: string) {
-      const opened = await openAudited(session, cookie, messageId, ip, {
-        action: 'mail.original_downloaded',
-      });
+      const opened = await openAudited(
+        session,
+        cookie,
+        messageId,
+        ip,
+        { action: 'mail.original_downloaded' },
+        { asReceived: true },
+      );
       return opened && { mail: opened.mail, doc: opened.doc, stream: opened.plain };
     },
 

@@ -8,7 +8,7 @@ import type { ExportPart } from '../db/schema';
 import { withTenant } from '../db/tenant-scope';
 import { openMail } from '../mail/open';
 import { renderMailPdf } from '../mail/pdf';
-import { readMailView } from '../mail/read';
+import { readOriginalView } from '../mail/journal-original';
 import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { mboxEntry } from './mbox';
@@ -140,7 +140,8 @@ export async function writeExportPart(
       if (!(e instanceof ProofUnavailableError)) throw e;
     }
     if (input.includePdfs) {
-      const view = await readMailView(Readable.from([mail]));
+      // A journal report's PDF shows the original it reports; the EML stays as received.
+      const view = await readOriginalView(mail);
       const pdf = await collect(
         renderMailPdf({
           view,

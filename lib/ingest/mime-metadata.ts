@@ -5,8 +5,14 @@ import { convert } from 'html-to-text';
 import { MailParser, type AddressObject } from 'mailparser';
 import { attachmentTerm, isAttachmentTerm } from '../search/index-terms';
 import { tokenize } from '../search/tokenize';
+import type { JournalProblem } from '../search/segment-format';
 import type { Address } from '../mail/address';
 import { splitUuencoded, type UuFile } from '../mail/uuencode';
+import {
+  JOURNAL_REPORT_HEADER,
+  parseJournalReport,
+  type JournalRecipient,
+} from '../mail/journal-report';
 
 /**
  * Metadata and search tokens of a mail, extracted with mailparser (a maintained streaming MIME
@@ -40,6 +46,23 @@ export interface MailMetadata {
   textLength: number;
   hasHtml: boolean;
   parseError?: string;
+  /**
+   * Set for a journal report (issue 22 §2): everything above is the attached original's, with the
+   * report's recipients that its headers do not name (Bcc, list members) added as `bcc`.
+   */
+  journal?: JournalFacts;
+}
+
+export interface JournalFacts {
+  /** Attachment positions leading to the original (several for a report inside a report). */
+  parts: number[];
+  sender: string | null;
+  /** Every recipient the report(s) list, with how they received the mail. */
+  recipients: JournalRecipient[];
+  /** SHA-256 of the original's bytes: the same mail journaled twice has the same one. */
+  originalSha256?: string;
+  /** Why the report could not be read as one (it is then shown as received). */
+  problem?: JournalProblem;
 }
 
 /** Whether the index job has documents to read in this mail (its own, or in forwarded mails). */
@@ -125,9 +148,72 @@ const htmlText = (html: string) =>
 const tokenizeText = (decoded: string, kind: 'text' | 'html', words: Set<string>) =>
   tokenize(kind === 'html' ? htmlText(decoded) : decoded, words);
 
+type ExtractorResult = { metadata: MailMetadata; tokens: string[]; truncated: boolean };
+
+/**
+ * A journal report read as the mail it reports (issue 22 §2): the attached original's metadata
+ * and words (as the mail's own, not as attachment text), with the report's recipients added. A
+ * report without exactly one attached mail, or whose body lists nothing, stays as received and
+ * says why.
+ */
+function unwrapJournal(
+  report: MailMetadata,
+  reportText: string,
+  attached: { index: number; sha256: string; result: ExtractorResult }[],
+  truncated: boolean,
+): ExtractorResult {
+  const listed = parseJournalReport(reportText);
+  const own = (problem: JournalFacts['problem']): ExtractorResult => {
+    const recipients = listed?.recipients ?? [];
+    const words = new Set<string>();
+    for (const r of recipients) tokenize(r.address, words);
+    if (report.subject) tokenize(report.subject, words);
+    return {
+      metadata: {
+        ...report,
+        journal: { parts: [], sender: listed?.sender ?? null, recipients, problem },
+      },
+      tokens: [...words],
+      truncated,
+    };
+  };
+  if (attached.length !== 1) return own(attached.length ? 'several-originals' : 'no-original');
+  const [{ index, sha256, result }] = attached as [(typeof attached)[0]];
+  const original = result.metadata;
+  // A report inside a report (journaled by two organisations): the inner one is unwrapped already.
+  const inner = original.journal && !original.journal.problem ? original.journal : undefined;
+  const recipients = [...(inner?.recipients ?? [])];
+  for (const r of listed?.recipients ?? [])
+    if (!recipients.some((x) => x.address === r.address && x.field === r.field)) recipients.push(r);
+  const named = new Set([...original.to, ...original.cc, ...original.bcc].map((a) => a.address));
+  const bcc = [...original.bcc];
+  for (const r of recipients)
+    if (!named.has(r.address)) {
+      named.add(r.address);
+      bcc.push({ name: '', address: r.address });
+    }
+  const words = new Set(result.tokens);
+  for (const a of bcc) tokenize(a.address, words);
+  return {
+    metadata: {
+      ...original,
+      bcc,
+      journal: {
+        parts: [index, ...(inner?.parts ?? [])],
+        sender: inner?.sender ?? listed?.sender ?? null,
+        recipients,
+        originalSha256: inner?.originalSha256 ?? sha256,
+        ...(listed ? {} : { problem: 'unreadable-report' as const }),
+      },
+    },
+    tokens: [...words],
+    truncated: truncated || result.truncated,
+  };
+}
+
 /** A writable sink: write the mail's bytes, then await `result`. */
 export class MetadataExtractor extends Writable {
-  readonly result: Promise<{ metadata: MailMetadata; tokens: string[]; truncated: boolean }>;
+  readonly result: Promise<ExtractorResult>;
   // Only what metadata and tokens need: no text → HTML conversion, no link detection, and no
   // HTML → text conversion of huge HTML parts (each holds and copies the whole part in memory).
   private readonly parser = new MailParser({
@@ -152,10 +238,17 @@ export class MetadataExtractor extends Writable {
     // Files uuencoded in the text: numbered after the MIME attachments, as every reader does.
     let uuFiles: UuFile[] = [];
     let anyTruncated = false;
+    // A journal report: its body text, and the mails attached to it by position.
+    let journalReport = false;
+    let reportText = '';
+    let attachmentsSeen = 0;
+    const attachedMails: { index: number; sha256: string; result: ExtractorResult }[] = [];
     this.result = new Promise((resolve) => {
       const finish = (error?: unknown) =>
         void Promise.all(pending).then(() => {
           if (error) meta.parseError = error instanceof Error ? error.message : String(error);
+          if (journalReport && !error)
+            return resolve(unwrapJournal(meta, reportText, attachedMails, anyTruncated));
           for (const f of uuFiles) {
             const kind = textKind(undefined, f.name);
             const keep = (kind === 'text' || kind === 'html') && budget.take(f.data.length);
@@ -178,6 +271,10 @@ export class MetadataExtractor extends Writable {
           for (const w of attachmentWords) tokens.add(attachmentTerm(w));
           resolve({ metadata: meta, tokens: [...tokens], truncated: anyTruncated });
         });
+      // The report header has no value, and mailparser's header map drops empty ones.
+      this.parser.once('headerLines', (lines: { key: string }[]) => {
+        journalReport = lines.some((l) => l.key === JOURNAL_REPORT_HEADER);
+      });
       this.parser.on('headers', (h) => {
         meta.from = addresses(h.get('from') as AddressObject | undefined);
         meta.to = addresses(h.get('to') as AddressObject | undefined);
@@ -197,6 +294,7 @@ export class MetadataExtractor extends Writable {
       this.parser.on('data', (data: unknown) => {
         const part = data as ParsedPart;
         if (part.type === 'attachment') {
+          const position = attachmentsSeen++;
           const hash = createHash('sha256');
           let size = 0;
           const kind = textKind(part.contentType, part.filename);
@@ -224,9 +322,11 @@ export class MetadataExtractor extends Writable {
                 void (async () => {
                   let text: 'indexed' | 'truncated' | undefined;
                   let containsDocuments = false;
+                  const sha256 = hash.digest('hex');
                   if (nested) {
                     nested.end();
                     const inner = await nested.result;
+                    attachedMails.push({ index: position, sha256, result: inner });
                     // Everything of a forwarded mail is attachment text here.
                     for (const t of inner.tokens)
                       attachmentWords.add(isAttachmentTerm(t) ? t.slice(0, -1) : t);
@@ -242,7 +342,7 @@ export class MetadataExtractor extends Writable {
                     filename: part.filename ?? null,
                     contentType: part.contentType ?? 'application/octet-stream',
                     size,
-                    sha256: hash.digest('hex'),
+                    sha256,
                     ...(text ? { text } : {}),
                     ...(containsDocuments ? { containsDocuments: true as const } : {}),
                   });
@@ -256,6 +356,7 @@ export class MetadataExtractor extends Writable {
         } else if (part.type === 'text') {
           const { text, files } = splitUuencoded(part.text ?? '');
           uuFiles = files;
+          reportText = text;
           meta.textLength = text.length;
           meta.hasHtml = !!part.html;
           tokenize(text, tokens);

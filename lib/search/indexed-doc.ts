@@ -32,6 +32,14 @@ export function indexedDoc(
       .filter((a) => a.includes('@')),
     ...(meta.parseError ? { parseError: meta.parseError } : {}),
     ...(original ? { originalReceivedAt: original } : {}),
+    ...(meta.journal
+      ? {
+          journal: {
+            parts: meta.journal.parts,
+            ...(meta.journal.problem ? { problem: meta.journal.problem } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -28,6 +28,9 @@ import type { Address } from '../ingest/mime-metadata';
  * column and a date range is a range of positions.
  */
 
+/** Why a journal report could not be read as one (lib/ingest/mime-metadata.ts). */
+export type JournalProblem = 'no-original' | 'unreadable-report' | 'several-originals';
+
 export interface IndexedDoc {
   id: string;
   receivedAt: number;
@@ -44,6 +47,11 @@ export interface IndexedDoc {
   parseError?: string;
   /** Imported mail: when it was originally received (ms), as the import found it. */
   originalReceivedAt?: number;
+  /**
+   * A journal report (issue 22 §2): where its original is (attachment positions) and, when it
+   * could not be read as a report, why. The fields above are then the original's.
+   */
+  journal?: { parts: number[]; problem?: JournalProblem };
 }
 
 export const FORMAT = 3;

@@ -13,6 +13,8 @@ import { LmtpClient } from '../../infra/lmtp-client';
 import { createDb, type Db } from '../../lib/db';
 import { HOSTILE_HTML } from '../fixtures/hostile-html';
 import { crlf } from '../helpers/archive';
+import { journalReport, original } from '../helpers/journal-reports';
+import { swaks } from '../helpers/swaks';
 import { launchChromium } from '../helpers/browser';
 import { createTenantInvite, invite, join, mailrepo } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
@@ -737,5 +739,35 @@ describe('the archive in Chromium', () => {
     await link.click();
     await owner.getByRole('heading', { name: /Sehr lang/ }).waitFor();
     expect(await owner.getByRole('heading', { name: /Sehr lang/ }).textContent()).toBe(subject);
+  }, 120_000);
+
+  it('a journal report over SMTP shows as its original with the Bcc it lists; the download is the report', async () => {
+    const created = await mailrepo(
+      'journal-address', 'create', '--tenant', tenantA, '--label', 'Microsoft 365',
+    ); // prettier-ignore
+    const address = /^\s+(j[a-z2-7]{52}@\S+)$/m.exec(created)![1]!;
+    const subject = 'Journalisierte Quartalszahlen';
+    const report = journalReport({
+      subject,
+      attached: original(subject, ' Stichwort: Zaunkönig'),
+      encoding: 'base64',
+    });
+    const { replies } = await swaks(report, [
+      '--server', '127.0.0.1', '--port', String(cfg.JOURNAL_SMTP_PORT), '--tls',
+      '--from', 'journal@contoso.onmicrosoft.com', '--to', address,
+    ]); // prettier-ignore
+    expect(replies.at(-2)).toMatchObject({ code: 250 });
+    const id = (await sealedIds(tenantA, TOTAL + 2)).get(sha(report))!;
+    await untilIndexed(owner, TOTAL + 2);
+    // Found by the original's words and by a recipient only the report names.
+    expect(await search(owner, 'Zaunkönig')).toEqual([subject]);
+    expect(await search(owner, 'erin@contoso.example')).toEqual([subject]);
+    await owner.goto(`${BASE}/mail/${id}`);
+    expect(await owner.getByRole('heading', { level: 1 }).textContent()).toBe(subject);
+    expect(await owner.getByTestId('journal-notice').textContent()).toMatch(/Journalbericht/);
+    expect(await owner.getByTestId('mail-bcc').textContent()).toMatch(/erin@contoso\.example/);
+    // The evidence is the report as received, byte for byte.
+    const raw = await owner.request.get(`${BASE}/mail/${id}/original`);
+    expect(Buffer.from(await raw.body()).equals(report)).toBe(true);
   }, 120_000);
 });

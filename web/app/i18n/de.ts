@@ -304,6 +304,15 @@ export const de = {
   'mail.back': 'Zurück zur Liste',
   'mail.date': 'Datum',
   'mail.replyTo': 'Antwort an',
+  'mail.bcc': 'Bcc',
+  'mail.journal':
+    'Als Journalbericht empfangen. Angezeigt wird die darin enthaltene Originalnachricht mit allen Empfängern laut Bericht; „Original herunterladen“ liefert den Bericht so, wie er empfangen und im Ledger verankert wurde.',
+  'mail.journal.no-original':
+    'Journalbericht ohne angehängte Originalnachricht: Er wird so angezeigt, wie er empfangen wurde.',
+  'mail.journal.several-originals':
+    'Journalbericht mit mehreren angehängten Nachrichten: Er wird so angezeigt, wie er empfangen wurde.',
+  'mail.journal.unreadable-report':
+    'Journalbericht, dessen Empfängerliste nicht lesbar war: Angezeigt wird die Originalnachricht; Bcc-Empfänger können fehlen.',
   'mail.archiveFacts': 'Archivnachweis',
   'mail.sha256': 'SHA-256 der Originaldaten',
   'mail.ledgerIndex': 'Ledger-Eintrag',

@@ -295,6 +295,15 @@ export const en: Record<MessageKey, string> = {
   'mail.back': 'Back to the list',
   'mail.date': 'Date',
   'mail.replyTo': 'Reply to',
+  'mail.bcc': 'Bcc',
+  'mail.journal':
+    'Received as a journal report. Shown is the original mail it carries, with every recipient the report lists; "Download original" gives the report as received and anchored in the ledger.',
+  'mail.journal.no-original':
+    'Journal report without an attached original: it is shown as received.',
+  'mail.journal.several-originals':
+    'Journal report with several attached mails: it is shown as received.',
+  'mail.journal.unreadable-report':
+    'Journal report whose recipient list could not be read: the original is shown; Bcc recipients may be missing.',
   'mail.archiveFacts': 'Archive record',
   'mail.sha256': 'SHA-256 of the original bytes',
   'mail.ledgerIndex': 'Ledger entry',

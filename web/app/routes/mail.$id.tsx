@@ -37,6 +37,9 @@ export async function loader({ request, context, params }: LoaderArgs) {
       view: r.view,
       attachmentText: r.attachmentText,
       nestedText: r.nestedText,
+      journal: r.doc.journal ?? null,
+      // Bcc (a journal report's full recipient list) only to roles that oversee the archive.
+      bcc: session.role === 'member' ? [] : r.doc.bcc,
     },
     { headers: { 'Cache-Control': 'no-store' } },
   );
@@ -57,6 +60,11 @@ export default function MailPage() {
       </p>
       <h1>{v.subject || t('mail.noSubject')}</h1>
       {v.problem && <Alert kind="notice">{t('mail.parseError')}</Alert>}
+      {m.journal && (
+        <p className="notice" data-testid="journal-notice">
+          {t(m.journal.problem ? `mail.journal.${m.journal.problem}` : 'mail.journal')}
+        </p>
+      )}
       <dl className="facts">
         <dt>{t('mail.from')}</dt>
         <dd>
@@ -71,6 +79,14 @@ export default function MailPage() {
             <dt>{t('mail.cc')}</dt>
             <dd>
               <Addresses list={v.cc} />
+            </dd>
+          </>
+        )}
+        {m.bcc.length > 0 && (
+          <>
+            <dt>{t('mail.bcc')}</dt>
+            <dd data-testid="mail-bcc">
+              <Addresses list={m.bcc} />
             </dd>
           </>
         )}
