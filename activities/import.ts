@@ -5,6 +5,7 @@ import { failImport, runImport, type ImportSummary } from '../lib/import/run';
 import { ArchiveBatcher } from '../lib/ingest/archive-batcher';
 import type { Logger } from '../lib/log';
 import { heartbeat } from '../lib/temporal/heartbeat';
+import { createImapImportActivities } from './imap-import';
 
 /**
  * The importMail workflow's activities. `importEntries` is safe to retry: it resumes after the
@@ -24,23 +25,24 @@ export interface ImportActivityDeps {
 export function createImportActivities(deps: ImportActivityDeps) {
   // One per worker process: imports running side by side share their workflow starts.
   let batcher: ArchiveBatcher | undefined;
-  const archive = async () =>
-    (batcher ??= new ArchiveBatcher(await deps.temporalClient(), deps.taskQueue));
+  /** The ingest path imported mail takes, as LMTP's. */
+  const ingest = async () => ({
+    db: deps.db,
+    s3: deps.s3,
+    bucket: deps.bucket,
+    archive: (batcher ??= new ArchiveBatcher(await deps.temporalClient(), deps.taskQueue)),
+    log: deps.log,
+    maxMessageBytes: deps.maxMessageBytes,
+  });
   return {
+    ...createImapImportActivities(deps, ingest),
     async importEntries(input: {
       tenantId: string;
       importId: string;
       key: string;
     }): Promise<ImportSummary> {
       return runImport(
-        {
-          db: deps.db,
-          s3: deps.s3,
-          bucket: deps.bucket,
-          archive: await archive(),
-          log: deps.log,
-          maxMessageBytes: deps.maxMessageBytes,
-        },
+        await ingest(),
         {
           tenantId: input.tenantId,
           importId: input.importId,

@@ -82,6 +82,7 @@ import QRCode from 'qrcode';
 import type { Archive } from './archive';
 import type { Exports } from './exports';
 import type { Imports } from './imports';
+import { createImapImports } from './imap-imports';
 import { createDashboard } from './dashboard';
 import { createRetention } from './retention';
 import { createKeyRotations } from './key-rotations';
@@ -147,6 +148,7 @@ export function createPortalServices(
     archive,
     exports,
     imports,
+    imapImports: createImapImports({ db, temporal }),
     dashboard: createDashboard({ db, temporal }),
     retention: createRetention({ db, holdMatches: archive.holdMatches, temporal }),
     keys: createKeyRotations({ db, temporal }),

@@ -1,7 +1,7 @@
 import type { ArchiveBatchInput, ArchiveMailInput } from './archive';
 import type { ExportInput } from './export';
 import type { GrantRef } from './grant';
-import type { ImportInput } from './import';
+import type { ImapImportInput, ImportInput } from './import';
 import type { IntegrityCheckInput } from './integrity';
 import type { KeyRotationInput } from './key-rotation';
 import type { RetentionRunInput, RetentionSweepProgress } from './retention';
@@ -18,6 +18,7 @@ export interface WorkflowArgs {
   maintainSearchIndex: [GrantRef];
   exportMailbox: [ExportInput];
   importMail: [ImportInput];
+  importImapAccount: [ImapImportInput];
   rotateKeys: [KeyRotationInput];
   integrityCheck: [IntegrityCheckInput];
   retentionRun: [RetentionRunInput];

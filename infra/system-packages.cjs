@@ -1,5 +1,5 @@
 // The Debian packages the test suite drives as real peers (swaks, Postfix, Chromium, pdftotext, qpdf,
-// 7-Zip, LibreOffice, Tesseract, Ghostscript). Installed with apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
+// 7-Zip, LibreOffice, Tesseract, Ghostscript, Dovecot). Installed with apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
 // printed and the tests that need a tool fail naming it. Dependency-free: runs before npm ci.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -18,6 +18,8 @@ const TEST_TOOLS = [
   // OCR of scans (German and English) and Ghostscript to make an image-only "scanned" PDF.
   { probes: [['sh', ['-c', 'tesseract --list-langs 2>&1 | grep -qx deu && tesseract --list-langs 2>&1 | grep -qx eng']], ['which', ['gs']]],
     packages: ['tesseract-ocr', 'tesseract-ocr-deu', 'tesseract-ocr-eng', 'ghostscript'] },
+  // An IMAP server to import mailboxes from and restore mails into (issue 22).
+  { probes: [['test', ['-x', '/usr/sbin/dovecot']]], packages: ['dovecot-imapd'] },
 ]; // prettier-ignore
 
 const succeeds = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;

@@ -8,5 +8,6 @@ export { exportMailbox } from './export-mailbox';
 export { retentionRun, retentionSweep } from './retention-sweep';
 export { rotateKeys } from './rotate-keys';
 export { importMail } from './import-mail';
+export { importImapAccount } from './import-imap-account';
 export { sessionSweep } from './session-sweep';
 export { emptyWorkflow } from './baseline';

@@ -32,6 +32,8 @@ export interface Database {
   auth_known_sources: AuthKnownSourcesTable;
   ingest_credentials: IngestCredentialsTable;
   journal_addresses: JournalAddressesTable;
+  imap_imports: ImapImportsTable;
+  imap_import_folders: ImapImportFoldersTable;
   passkeys: PasskeysTable;
   passkey_challenges: PasskeyChallengesTable;
   tenant_sso: TenantSsoTable;
@@ -511,6 +513,37 @@ export interface SsoRequestsTable {
 export interface PasskeyChallengesTable {
   challenge_hash: Buffer;
   expires_at: Date;
+}
+
+/** An IMAP account being imported (issue 22 §3); its password is never stored. */
+export interface ImapImportsTable {
+  id: string;
+  tenant_id: string;
+  created_by: string | null;
+  host: string;
+  port: number;
+  security: 'tls' | 'starttls';
+  username: string;
+  continuous_minutes: number | null;
+  status: Generated<'running' | 'watching' | 'done' | 'failed'>;
+  error: string | null;
+  last_sync_at: Date | null;
+  created_at: Generated<Date>;
+  finished_at: Date | null;
+}
+
+/** One folder of an IMAP import: its checkpoint and counts. */
+export interface ImapImportFoldersTable {
+  import_id: string;
+  tenant_id: string;
+  path: string;
+  uid_validity: string | null;
+  /** bigint: pg returns it as a string. */
+  last_uid: Generated<string>;
+  archived: Generated<number>;
+  duplicates: Generated<number>;
+  skipped: Generated<number>;
+  error: string | null;
 }
 
 /** An SMTP journaling address (issue 22 §1): its random local part is the credential. */

@@ -72,8 +72,10 @@ export interface ImportFacts {
   /** 0-based position in the imported file, and the entry's name in a ZIP. */
   entry: number;
   name?: string;
-  /** When the mail was originally received (MBOX separator, Received or Date header). */
+  /** When the mail was originally received (MBOX separator, Received or Date header, INTERNALDATE). */
   originalReceivedAt?: string;
+  /** An IMAP import's folder path (issue 22 §3). */
+  folder?: string;
 }
 
 export type Outcome =

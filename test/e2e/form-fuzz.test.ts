@@ -46,15 +46,18 @@ const PAGES = [
   '/settings/integrity',
   '/exports',
   '/imports',
+  '/imports/imap',
   '/verify',
   '/reauth?to=/',
 ];
 /** Posts that would end the fuzzing session or sign everyone out: their refusals are tested elsewhere. */
 const SKIP = (form: ScrapedForm) =>
   form.action.startsWith('/logout') ||
-  // A reset link ends the user's sessions (the other roles' fuzzing sessions among them).
+  // A reset link ends the user's sessions (the other roles' fuzzing sessions among them). An IMAP
+  // import would connect to whatever host the fuzzer makes up (its form is unit-tested instead).
   form.fields.some(
-    (f) => f.name === 'intent' && ['rotate', 'remove', 'run', 'reset'].includes(f.value),
+    (f) =>
+      f.name === 'intent' && ['rotate', 'remove', 'run', 'reset', 'start', 'csv'].includes(f.value),
   ) ||
   (form.action.startsWith('/settings/sessions') && form.fields.some((f) => f.value === 'others'));
 /** Fields kept at their rendered value so the post reaches its branch of the action. */

@@ -34,6 +34,7 @@ import * as m0032 from './0032_passkey_unlock';
 import * as m0033 from './0033_single_sign_on';
 import * as m0034 from './0034_timed_out_sessions';
 import * as m0035 from './0035_journal_addresses';
+import * as m0036 from './0036_imap_imports';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -75,4 +76,5 @@ export const migrations: Record<string, Migration> = {
   '0033_single_sign_on': m0033,
   '0034_timed_out_sessions': m0034,
   '0035_journal_addresses': m0035,
+  '0036_imap_imports': m0036,
 };

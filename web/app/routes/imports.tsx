@@ -66,6 +66,9 @@ export default function ImportsPage() {
       <h1>{t('imports.title')}</h1>
       <FormError />
       <p>{t('imports.intro')}</p>
+      <p>
+        <a href="/imports/imap">{t('imports.imap')}</a>
+      </p>
       {result?.ok && <Alert kind="notice">{t('imports.started')}</Alert>}
       {result && !result.ok && (
         <Alert>
