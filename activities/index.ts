@@ -4,6 +4,7 @@ import { createExportActivities, type ExportDeps } from './export';
 import { createIntegrityActivities, type IntegrityActivityDeps } from './integrity';
 import { createImportActivities, type ImportActivityDeps } from './import';
 import { createKeyRotationActivities } from './key-rotation';
+import { createRestoreActivities } from './restore';
 import { createRetentionActivities } from './retention';
 import { createSearchIndexActivities, type SearchIndexDeps } from './search-index';
 import { createSessionActivities } from './sessions';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createKeyRotationActivities(deps),
     ...createImportActivities(deps),
+    ...createRestoreActivities(deps),
     ...createSessionActivities(deps),
   };
 }

@@ -83,6 +83,7 @@ import type { Archive } from './archive';
 import type { Exports } from './exports';
 import type { Imports } from './imports';
 import { createImapImports } from './imap-imports';
+import { createRestores } from './restores';
 import { createDashboard } from './dashboard';
 import { createRetention } from './retention';
 import { createKeyRotations } from './key-rotations';
@@ -149,6 +150,7 @@ export function createPortalServices(
     exports,
     imports,
     imapImports: createImapImports({ db, temporal }),
+    restores: createRestores({ db, temporal }),
     dashboard: createDashboard({ db, temporal }),
     retention: createRetention({ db, holdMatches: archive.holdMatches, temporal }),
     keys: createKeyRotations({ db, temporal }),

@@ -4,6 +4,7 @@ import type { GrantRef } from './grant';
 import type { ImapImportInput, ImportInput } from './import';
 import type { IntegrityCheckInput } from './integrity';
 import type { KeyRotationInput } from './key-rotation';
+import type { RestoreInput } from './restore';
 import type { RetentionRunInput, RetentionSweepProgress } from './retention';
 
 /**
@@ -19,6 +20,7 @@ export interface WorkflowArgs {
   exportMailbox: [ExportInput];
   importMail: [ImportInput];
   importImapAccount: [ImapImportInput];
+  restoreMails: [RestoreInput];
   rotateKeys: [KeyRotationInput];
   integrityCheck: [IntegrityCheckInput];
   retentionRun: [RetentionRunInput];

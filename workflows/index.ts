@@ -9,5 +9,6 @@ export { retentionRun, retentionSweep } from './retention-sweep';
 export { rotateKeys } from './rotate-keys';
 export { importMail } from './import-mail';
 export { importImapAccount } from './import-imap-account';
+export { restoreMails } from './restore-mails';
 export { sessionSweep } from './session-sweep';
 export { emptyWorkflow } from './baseline';

@@ -137,6 +137,14 @@ export const AUDIT_EVENTS = {
 
   'export.created': { feature: 'lifecycle', summary: 'export started (scope, number of mails)' },
   'export.downloaded': { feature: 'lifecycle', summary: 'export file downloaded' },
+  'restore.created': {
+    feature: 'lifecycle',
+    summary: 'a restore of mails into an IMAP mailbox started (server and folder; user sealed)',
+  },
+  'restore.mails_decrypted': {
+    feature: 'lifecycle',
+    summary: 'mails decrypted and appended to an IMAP mailbox, each by id',
+  },
   'export.mails_decrypted': {
     feature: 'lifecycle',
     summary: 'the mails decrypted into one export part, each by id',

@@ -34,6 +34,8 @@ export interface Database {
   journal_addresses: JournalAddressesTable;
   imap_imports: ImapImportsTable;
   imap_import_folders: ImapImportFoldersTable;
+  restores: RestoresTable;
+  restore_items: RestoreItemsTable;
   passkeys: PasskeysTable;
   passkey_challenges: PasskeyChallengesTable;
   tenant_sso: TenantSsoTable;
@@ -213,7 +215,7 @@ export interface SearchSegmentsTable {
 export interface DecryptionGrantsTable {
   id: string;
   tenant_id: string;
-  purpose: 'search-index' | 'export' | 'key-rotation' | 'import';
+  purpose: 'search-index' | 'export' | 'key-rotation' | 'import' | 'restore';
   created_by: string;
   sealed_keys: Buffer;
   created_at: Generated<Date>;
@@ -530,6 +532,32 @@ export interface ImapImportsTable {
   last_sync_at: Date | null;
   created_at: Generated<Date>;
   finished_at: Date | null;
+}
+
+/** A restore of archived mails into an IMAP mailbox (issue 22 §4). */
+export interface RestoresTable {
+  id: string;
+  tenant_id: string;
+  created_by: string;
+  host: string;
+  port: number;
+  username: string;
+  folder: string;
+  total: number | null;
+  done: Generated<number>;
+  status: Generated<'running' | 'done' | 'failed'>;
+  error: string | null;
+  created_at: Generated<Date>;
+  finished_at: Date | null;
+}
+
+/** One mail of a restore, numbered; `uid` once the server took it. */
+export interface RestoreItemsTable {
+  restore_id: string;
+  tenant_id: string;
+  position: number;
+  message_id: string;
+  uid: string | null;
 }
 
 /** One folder of an IMAP import: its checkpoint and counts. */

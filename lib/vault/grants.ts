@@ -16,7 +16,7 @@ export type { TenantKeys };
  * destroyed grant opens nothing.
  */
 
-export type GrantPurpose = 'search-index' | 'export' | 'key-rotation' | 'import';
+export type GrantPurpose = 'search-index' | 'export' | 'key-rotation' | 'import' | 'restore';
 
 export interface IssuedGrant {
   grantId: string;

@@ -273,8 +273,13 @@ describe('portal accounts in Chromium', () => {
     const old = await login(PASSWORD);
     expect(new URL(old.url()).pathname).toBe('/login');
     const fresh = await login(NEW);
-    // A code of a later step than the phone's (steps are single-use), within the accepted window.
-    while (Math.floor(Date.now() / 1000 / TOTP_PERIOD_S) < phoneStep)
+    // A code of a later step than the phone's (steps are single-use), within the accepted window:
+    // the step the phone's sign-in used is the one the server recorded (a slow run may have
+    // crossed a step boundary since phoneStep was computed).
+    const used = await sql<{ step: string }>`SELECT totp_last_step AS step FROM users
+      WHERE email = ${email}`.execute(dba);
+    const lastStep = Math.max(phoneStep, Number(used.rows[0]!.step));
+    while (Math.floor(Date.now() / 1000 / TOTP_PERIOD_S) < lastStep)
       await new Promise((r) => setTimeout(r, 1000));
     await fresh.getByLabel('Code').fill(totpCodeAt(secret, Date.now() + TOTP_PERIOD_S * 1000));
     await fresh.getByRole('button', { name: 'Anmelden', exact: true }).click();

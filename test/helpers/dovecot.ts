@@ -70,6 +70,7 @@ last_valid_uid = ${uid}
 default_login_user = dovenull
 default_internal_user = dovecot
 mail_location = maildir:~/Maildir
+mail_save_crlf = yes
 mail_uid = ${uid}
 mail_gid = ${gid}
 passdb {

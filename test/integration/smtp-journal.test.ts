@@ -22,6 +22,7 @@ import {
   type ArchiveContext,
 } from '../helpers/archive';
 import { dkimDomain } from '../helpers/dkim';
+import { journalReport, original } from '../helpers/journal-reports';
 import { startPostfix, type PostfixInstance } from '../helpers/postfix';
 import { stackConfig } from '../helpers/stack-env';
 import { swaks } from '../helpers/swaks';
@@ -250,7 +251,13 @@ describe('Postfix journaling with always_bcc over SMTP', () => {
       relayDomains: ['kunde-pf.example'],
       journal: { address: j.address, domain: cfg.JOURNAL_DOMAIN, smtpPort: cfg.JOURNAL_SMTP_PORT },
     });
-    const mails = [simpleMail('Über Postfix journalt', 'Erste'), simpleMail('Noch eine', 'Zweite')];
+    // A journal report relayed like any mail (Exchange in front of Postfix), and a plain mail.
+    const report = journalReport({
+      subject: 'Über Postfix journalt',
+      attached: original('Über Postfix journalt'),
+      id: 'postfix',
+    });
+    const mails = [report, simpleMail('Noch eine', 'Zweite')];
     for (const m of mails) {
       const { replies } = await swaks(m, [
         '--server', '127.0.0.1', '--port', String(postfix.smtpPort),
@@ -265,6 +272,13 @@ describe('Postfix journaling with always_bcc over SMTP', () => {
       expect(one).toBeDefined();
       expect(one!.row.sha256.equals(sha256(one!.plaintext))).toBe(true);
     }
+    // The report is read as the original it carries, Bcc included.
+    const fromReport = got.find((g) => g.plaintext.subarray(-report.length).equals(report))!;
+    expect(fromReport.metadata).toMatchObject({
+      subject: 'Über Postfix journalt',
+      journal: { parts: [0] },
+      bcc: expect.arrayContaining([{ name: '', address: 'erin@contoso.example' }]),
+    });
     expect(postfix.log()).toMatch(/TLS connection established to 127\.0\.0\.1/);
   }, 150_000);
 });

@@ -29,7 +29,9 @@ export const PERMISSIONS = {
   '/verify': ['owner', 'admin', 'auditor', 'member'],
   /** Exports and their files; a member exports their own mailbox, sees their own exports. */
   '/exports': ['owner', 'admin', 'auditor', 'member'],
-  /** Importing historical mail (MBOX, ZIP of .eml). */
+  /** Restoring mails into an IMAP mailbox; all but owners and admins into their own mailbox only. */
+  '/restores': ['owner', 'admin', 'auditor', 'member'],
+  /** Importing historical mail (MBOX, ZIP of .eml, IMAP mailboxes). */
   '/imports': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 

@@ -40,6 +40,7 @@ export default [
   route('exports', 'routes/exports.tsx'),
   route('imports', 'routes/imports.tsx'),
   route('imports/imap', 'routes/imports.imap.tsx'),
+  route('restores', 'routes/restores.tsx'),
   route('exports/:id', 'routes/exports.$id.tsx'),
   route('exports/:id/parts/:n', 'routes/exports.$id.parts.$n.ts'),
   route('webauthn/register', 'routes/webauthn.register.ts'),

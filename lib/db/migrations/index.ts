@@ -35,6 +35,7 @@ import * as m0033 from './0033_single_sign_on';
 import * as m0034 from './0034_timed_out_sessions';
 import * as m0035 from './0035_journal_addresses';
 import * as m0036 from './0036_imap_imports';
+import * as m0037 from './0037_restores';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -77,4 +78,5 @@ export const migrations: Record<string, Migration> = {
   '0034_timed_out_sessions': m0034,
   '0035_journal_addresses': m0035,
   '0036_imap_imports': m0036,
+  '0037_restores': m0037,
 };

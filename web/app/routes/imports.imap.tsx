@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ActionArgs, LoaderArgs } from '../context';
 import { Alert, Field, Submit } from '../components/Field';
 import { FormError } from '../components/FormError';
+import { ImapAccountFields, imapAccountSchema } from '../components/ImapAccountFields';
 import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
 import { parseForm, secret, text } from '../lib/form-schema';
@@ -46,12 +47,7 @@ export async function loader({ request, context }: LoaderArgs) {
 const imapForm = z.object({
   intent: text(16),
   import: text(64),
-  host: text(253),
-  port: text(5),
-  security: text(16),
-  user: text(320),
-  password: secret(1024),
-  ca: secret(64 * 1024),
+  ...imapAccountSchema,
   continuousMinutes: text(5),
   accounts: secret(256 * 1024),
 });
@@ -120,34 +116,13 @@ export default function ImapImportsPage() {
       )}
       <form method="post" autoComplete="off">
         <input type="hidden" name="intent" value="start" />
-        <Field label={t('imap.host')} name="host" />
-        <fieldset>
-          <legend>{t('imap.security')}</legend>
-          <label>
-            <input type="radio" name="security" value="tls" defaultChecked /> {t('imap.tls')}
-          </label>
-          <label>
-            <input type="radio" name="security" value="starttls" /> {t('imap.starttls')}
-          </label>
-        </fieldset>
-        <Field label={t('imap.port')} name="port" inputMode="numeric" required={false} />
-        <Field label={t('imap.user')} name="user" autoComplete="off" />
-        <Field
-          label={t('imap.password')}
-          name="password"
-          type="password"
-          autoComplete="new-password"
-        />
+        <ImapAccountFields />
         <Field
           label={t('imap.interval')}
           name="continuousMinutes"
           inputMode="numeric"
           required={false}
         />
-        <label>
-          {t('imap.ca')}
-          <textarea name="ca" rows={4} maxLength={65536} />
-        </label>
         <Submit>{t('imap.start')}</Submit>
       </form>
       <details>

@@ -109,6 +109,7 @@ export default function MailPage() {
         <a href={`/mail/${m.id}/pdf`} download>
           {t('mail.downloadPdf')}
         </a>
+        <a href={`/restores?id=${m.id}`}>{t('mail.restore')}</a>
         {m.state === 'sealed' ? (
           <a href={`/mail/${m.id}/proof`} download>
             {t('mail.downloadProof')}

@@ -106,6 +106,8 @@ export default function MailList() {
           )}
           <p>
             <a href={`/exports?q=${encodeURIComponent(query)}`}>{t('mail.exportThese')}</a>
+            {' · '}
+            <a href={`/restores?q=${encodeURIComponent(query)}`}>{t('mail.restoreThese')}</a>
           </p>
           <p role="status" data-testid="mail-count">
             {!query && result.total === 0 && result.pending > 0
