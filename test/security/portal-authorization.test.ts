@@ -356,3 +356,35 @@ it('an owner creates a journal address in the portal: shown once, stored as a ha
     'setting.changed',
   ]);
 });
+
+it('the IMAP import and restore pages render for the owner and refuse bad input by field', async () => {
+  const page = await request('GET', '/imports/imap', cookies.owner);
+  expect(page.res.status).toBe(200);
+  expect(page.body).toContain('Import aus einem IMAP-Postfach');
+  await reauth('owner', '/imports/imap');
+  const bad = await request('POST', '/imports/imap', cookies.owner, [
+    ['intent', 'start'],
+    ['host', 'kein host'],
+    ['security', 'tls'],
+    ['user', 'x@firma.example'],
+    ['password', 'geheim'],
+  ]);
+  expect(bad.res.status).toBe(400);
+  expect(bad.body).toContain('gültigen Servernamen');
+  const none = await sql`SELECT 1 FROM imap_imports WHERE tenant_id = ${tenantId}`.execute(dba);
+  expect(none.rows).toHaveLength(0);
+  const restore = await request('GET', `/restores?id=${randomUUID()}`, cookies.owner);
+  expect(restore.res.status).toBe(200);
+  expect(restore.body).toContain('In ein Postfach wiederherstellen');
+  await reauth('owner', '/restores');
+  const folder = await request('POST', '/restores', cookies.owner, [
+    ['id', randomUUID()],
+    ['host', '127.0.0.1'],
+    ['security', 'tls'],
+    ['user', 'x@firma.example'],
+    ['password', 'geheim'],
+    ['folder', 'Archiv*'],
+  ]);
+  expect(folder.res.status).toBe(400);
+  expect(folder.body).toContain('Ordnername');
+});
