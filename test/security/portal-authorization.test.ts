@@ -376,6 +376,12 @@ it('the IMAP import and restore pages render for the owner and refuse bad input 
   const restore = await request('GET', `/restores?id=${randomUUID()}`, cookies.owner);
   expect(restore.res.status).toBe(200);
   expect(restore.body).toContain('In ein Postfach wiederherstellen');
+  // A selection from the archive list: every chosen id goes along as a hidden field.
+  const [a, b] = [randomUUID(), randomUUID()];
+  const selection = await request('GET', `/restores?id=${a}&id=${b}`, cookies.owner);
+  expect(selection.body).toContain('2 ausgewählte Mails');
+  expect(selection.body).toContain(`value="${a}"`);
+  expect(selection.body).toContain(`value="${b}"`);
   await reauth('owner', '/restores');
   const folder = await request('POST', '/restores', cookies.owner, [
     ['id', randomUUID()],

@@ -550,6 +550,9 @@ export const de = {
   'restore.error.nothing': 'Keine Mail ausgewählt.',
   'mail.restore': 'In ein Postfach wiederherstellen',
   'mail.restoreThese': 'Diese Mails in ein Postfach wiederherstellen',
+  'restore.selected': '{count} ausgewählte Mails',
+  'mail.select': 'Auswählen: {subject}',
+  'mail.restoreSelected': 'Ausgewählte Mails in ein Postfach wiederherstellen',
   'imap.title': 'Import aus einem IMAP-Postfach',
   'imap.intro':
     'Alle Ordner des Postfachs werden importiert, mit Ordnerpfad und ursprünglichem Empfangszeitpunkt; bereits archivierte Mails werden als Duplikate erkannt. Die Verbindung ist immer verschlüsselt und das Serverzertifikat wird geprüft. Das Passwort wird nicht gespeichert.',

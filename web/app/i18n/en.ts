@@ -534,6 +534,9 @@ export const en: Record<MessageKey, string> = {
   'restore.error.nothing': 'No mail chosen.',
   'mail.restore': 'Restore into a mailbox',
   'mail.restoreThese': 'Restore these mails into a mailbox',
+  'restore.selected': '{count} selected mails',
+  'mail.select': 'Select: {subject}',
+  'mail.restoreSelected': 'Restore the selected mails into a mailbox',
   'imap.title': 'Import from an IMAP mailbox',
   'imap.intro':
     'Every folder of the mailbox is imported, with its folder path and original receipt time; mails already archived are recognised as duplicates. The connection is always encrypted and the server certificate is checked. The password is not stored.',

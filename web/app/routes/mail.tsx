@@ -109,6 +109,9 @@ export default function MailList() {
             {' · '}
             <a href={`/restores?q=${encodeURIComponent(query)}`}>{t('mail.restoreThese')}</a>
           </p>
+          <form id="restore-selection" method="get" action="/restores">
+            <button type="submit">{t('mail.restoreSelected')}</button>
+          </form>
           <p role="status" data-testid="mail-count">
             {!query && result.total === 0 && result.pending > 0
               ? t('mail.countPending', { count: result.pending })
@@ -133,7 +136,16 @@ export default function MailList() {
               <tbody>
                 {result.hits.map((m) => (
                   <tr key={m.id} data-testid="mail-row">
-                    <td>{dateTime(t.lang, m.receivedAt)}</td>
+                    <td>
+                      <input
+                        type="checkbox"
+                        form="restore-selection"
+                        name="id"
+                        value={m.id}
+                        aria-label={t('mail.select', { subject: m.subject ?? '' })}
+                      />{' '}
+                      {dateTime(t.lang, m.receivedAt)}
+                    </td>
                     <td>
                       <span className="clip" title={m.from.map(person).join(', ')}>
                         {m.from.map(person).join(', ')}

@@ -6,14 +6,14 @@ import { FormError } from '../components/FormError';
 import { ImapAccountFields, imapAccountSchema } from '../components/ImapAccountFields';
 import { useT } from '../i18n';
 import { dateTime } from '../lib/format';
-import { parseForm, text } from '../lib/form-schema';
+import { list, parseForm, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
 
 /**
- * Restore into a mailbox (issue 22 §4): a mail (`?id=`) or a search (`?q=`, the archive list
- * links here) back into an IMAP mailbox, into a folder the user names. Owners and admins may name
+ * Restore into a mailbox (issue 22 §4): a mail or a selection (`?id=`, repeated) or a search
+ * (`?q=`; the archive list links here) back into an IMAP mailbox, into a folder the user names. Owners and admins may name
  * any mailbox; everyone else their own. The list shows each restore's progress. Starting one needs
  * a fresh password or code; every mail restored is audited as a decryption.
  */
@@ -40,7 +40,7 @@ export async function loader({ request, context }: LoaderArgs) {
 
 const restoreForm = z.object({
   q: text(1000),
-  id: text(64),
+  id: list(z.string().max(64), 1000),
   ...imapAccountSchema,
   folder: text(200),
 });
@@ -59,7 +59,7 @@ export const action = formAction(async ({ request, context }: ActionArgs) => {
       password: form.password,
       ca: form.ca,
       folder: form.folder,
-      ...(form.id ? { messageIds: [form.id] } : { query: form.q }),
+      ...(form.id.length ? { messageIds: form.id } : { query: form.q }),
     },
     context.ip,
   );
@@ -71,7 +71,7 @@ export default function Restores() {
   const { restores, email } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const [params] = useSearchParams();
-  const id = params.get('id') ?? '';
+  const ids = params.getAll('id');
   const running = restores.some((r) => r.status === 'running');
   return (
     <div className="wide">
@@ -81,10 +81,17 @@ export default function Restores() {
       <p>{t('restore.intro')}</p>
       {result?.started && <Alert kind="notice">{t('restore.started')}</Alert>}
       <form method="post" autoComplete="off">
-        {id ? (
+        {ids.length === 1 ? (
           <p>
-            <input type="hidden" name="id" value={id} />
-            {t('restore.oneMail')} <a href={`/mail/${id}`}>{id.slice(0, 8)}</a>
+            <input type="hidden" name="id" value={ids[0]} />
+            {t('restore.oneMail')} <a href={`/mail/${ids[0]}`}>{ids[0]!.slice(0, 8)}</a>
+          </p>
+        ) : ids.length > 1 ? (
+          <p data-testid="restore-selection">
+            {ids.map((id) => (
+              <input key={id} type="hidden" name="id" value={id} />
+            ))}
+            {t('restore.selected', { count: ids.length })}
           </p>
         ) : (
           <>
