@@ -27,15 +27,11 @@ export function journalOriginal(plain: Readable, parts: readonly number[]): Read
 
 const MAX_REPORT_DEPTH = 3;
 
-/**
- * A mail held in memory, unwrapped when it is a journal report with exactly one attached mail (as
- * ingest reads it): the original's bytes, else the mail's own. For callers without the index entry
- * (exports, restores).
- */
-export async function originalBytes(mail: Buffer): Promise<Buffer> {
+/** The innermost original of a mail held in memory, and its view (parsed once per level). */
+async function unwrapped(mail: Buffer): Promise<{ bytes: Buffer; view: MailView }> {
   let bytes = mail;
+  let view = await readMailView(Readable.from([bytes]));
   for (let depth = 0; depth < MAX_REPORT_DEPTH; depth++) {
-    const view = await readMailView(Readable.from([bytes]));
     const report = view.headerLines.some((l) => l.key === JOURNAL_REPORT_HEADER);
     const mails = view.attachments.filter((a) => a.contentType === 'message/rfc822');
     if (!report || mails.length !== 1) break;
@@ -43,11 +39,18 @@ export async function originalBytes(mail: Buffer): Promise<Buffer> {
     for await (const c of journalOriginal(Readable.from([bytes]), [mails[0]!.index]))
       chunks.push(c as Buffer);
     bytes = Buffer.concat(chunks);
+    view = await readMailView(Readable.from([bytes]));
   }
-  return bytes;
+  return { bytes, view };
 }
 
-/** The view of a mail held in memory, of its original when it is a journal report. */
-export async function readOriginalView(mail: Buffer): Promise<MailView> {
-  return readMailView(Readable.from([await originalBytes(mail)]));
-}
+/**
+ * A mail held in memory, unwrapped when it is a journal report with exactly one attached mail (as
+ * ingest reads it): the original's bytes, else the mail's own. For callers without the index entry
+ * (restores).
+ */
+export const originalBytes = async (mail: Buffer): Promise<Buffer> => (await unwrapped(mail)).bytes;
+
+/** The view of a mail held in memory, of its original when it is a journal report (exports). */
+export const readOriginalView = async (mail: Buffer): Promise<MailView> =>
+  (await unwrapped(mail)).view;
