@@ -6,6 +6,7 @@ import {
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
 import { journalOriginal } from '../lib/mail/journal-original';
+import { arrivalsOf, withOtherArrivals } from '../lib/ingest/journal-group';
 import { recordAudit, type AuditInput } from '../lib/audit/record';
 import type { SessionInfo } from '../lib/auth/sessions';
 import { unlockedKeys } from '../lib/auth/sessions';
@@ -188,6 +189,23 @@ export function createArchive(deps: ArchiveDeps) {
     return row?.deleted_at ?? undefined;
   }
 
+  /**
+   * The receipts of one logical mail: the same original journaled in several reports, each its
+   * own evidence. A member is shown only those that name their mailbox.
+   */
+  async function arrivals(session: SessionInfo, cookie: string, messageId: string) {
+    const all = await withTenant(db, session.tenantId, (tx) => arrivalsOf(tx, messageId));
+    if (all.length < 2 || !mailboxScope(session)) return all;
+    return withKeys(session, cookie, async (unlocked, keyring) => {
+      const seen = await Promise.all(
+        all.map(
+          async (a) => a.id === messageId || (await visible(session, unlocked, keyring, a.id)),
+        ),
+      );
+      return all.filter((_, i) => seen[i]);
+    });
+  }
+
   const audit = (session: SessionInfo, ip: string, input: Omit<AuditInput, 'actor' | 'ip'>) =>
     withTenant(db, session.tenantId, (tx) =>
       recordAudit(tx, session.tenantId, {
@@ -362,6 +380,8 @@ export function createArchive(deps: ArchiveDeps) {
           attachmentText: AttachmentTextStatus[];
           /** …and of documents inside forwarded mails, under the forward's index. */
           nestedText: { index: number; filename: string; status: AttachmentTextStatus }[];
+          /** Every arrival of this logical mail (decision 0029) the user may see, this one too. */
+          arrivals: { id: string; receivedAt: Date }[];
         }
       | undefined
     > {
@@ -385,6 +405,7 @@ export function createArchive(deps: ArchiveDeps) {
         view: { ...view, hasHtml: !!html, blockedImages },
         attachmentText: text?.status ?? [],
         nestedText: text?.nested ?? [],
+        arrivals: await arrivals(session, cookie, messageId),
       };
     },
 
@@ -448,9 +469,11 @@ export function createArchive(deps: ArchiveDeps) {
      */
     async holdMatches(session: SessionInfo, cookie: string, q: string): Promise<string[]> {
       const query = parseQuery(q);
-      return withKeys(session, cookie, (unlocked, keyring) =>
+      const ids = await withKeys(session, cookie, (unlocked, keyring) =>
         withSearch(session, unlocked, keyring, (idx) => idx.ids(query)),
       );
+      // A search shows each logical mail once; the hold must keep every report of it.
+      return withTenant(db, session.tenantId, (tx) => withOtherArrivals(tx, ids));
     },
 
     deletedOn,

@@ -180,6 +180,10 @@ export interface MessagesTable {
   deleted_at: Generated<Date | null>;
   /** The epoch the body's encryption is bound to, when not `epoch_id` (see migration 0015). */
   body_epoch_id: Generated<string | null>;
+  /** A journal report's: the SHA-256 of the original it carries (migration 0038). */
+  original_sha256: Generated<Buffer | null>;
+  /** A later report of an original already archived: the first report's row (decision 0029). */
+  logical_id: Generated<string | null>;
 }
 
 export interface MessageReceiptsTable {

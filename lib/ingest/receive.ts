@@ -6,7 +6,7 @@ import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import type { Logger } from '../log';
 import { classForAddresses } from '../retention/classes';
-import { holdNewMail } from '../retention/holds';
+import { holdLikeFirstArrival, holdNewMail } from '../retention/holds';
 import { DEFAULT_CLASS } from '../retention/periods';
 import { indexedDoc } from '../search/indexed-doc';
 import { currentEpochPublicKey, type EpochPublicKey } from '../vault/epochs';
@@ -22,6 +22,7 @@ import {
 } from './mime-metadata';
 import { ocrEnabled } from '../auth/tenant-settings';
 import { deleteStaging, StagingUpload } from './staging';
+import { logicalMailOf } from './journal-group';
 
 /**
  * One delivery, as the LMTP worker hands it over: the DATA stream is hashed (SHA-256 of the exact
@@ -335,6 +336,10 @@ async function register(
       .forShare()
       .executeTakeFirstOrThrow();
     if (live.shredded_at) throw new Error('the epoch was shredded meanwhile');
+    const original = meta.journal?.originalSha256
+      ? Buffer.from(meta.journal.originalSha256, 'hex')
+      : null;
+    const logicalId = await logicalMailOf(tx, tenantId, original ?? mail.sha256, !!original);
     const inserted = await tx
       .insertInto('messages')
       .values({
@@ -354,6 +359,8 @@ async function register(
         enc_tokens: encTokens,
         ledger_index: null,
         sealed_at: null,
+        original_sha256: original,
+        logical_id: logicalId,
       })
       .onConflict((oc) => oc.columns(['tenant_id', 'sha256']).doNothing())
       .returning(['id', 'state'])
@@ -388,6 +395,7 @@ async function register(
         .insertInto('search_extract_queue')
         .values({ message_id: message.id, tenant_id: tenantId })
         .execute();
+    if (inserted && logicalId) await holdLikeFirstArrival(tx, tenantId, message.id, logicalId);
     if (inserted)
       await holdNewMail(
         tx,

@@ -56,6 +56,7 @@ export async function prepareRestore(
   const visible = await index.ids(parseQuery(input.messageIds ? '' : (input.query ?? '')), {
     sort: 'oldest',
     mailboxes: input.mailboxes,
+    everyArrival: !!input.messageIds,
   });
   const wanted = input.messageIds ? new Set(input.messageIds) : undefined;
   const ids = wanted ? visible.filter((id) => wanted.has(id)) : visible;

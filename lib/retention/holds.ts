@@ -222,3 +222,35 @@ export async function holdNewMail(
   }
   return held;
 }
+
+/**
+ * A later arrival of a logical mail (decision 0029) is held wherever its first arrival is: it is
+ * evidence of the same mail, even when its own report does not match the hold's query.
+ */
+export async function holdLikeFirstArrival(
+  tx: TenantTx,
+  tenantId: string,
+  messageId: string,
+  firstId: string,
+): Promise<void> {
+  const holds = await tx
+    .selectFrom('legal_hold_messages as m')
+    .innerJoin('legal_holds as h', 'h.id', 'm.hold_id')
+    .select('h.id')
+    .where('m.message_id', '=', firstId)
+    .where('h.released_at', 'is', null)
+    .execute();
+  for (const hold of holds) {
+    const inserted = await tx
+      .insertInto('legal_hold_messages')
+      .values({ hold_id: hold.id, message_id: messageId, tenant_id: tenantId })
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0))
+      await tx
+        .updateTable('legal_holds')
+        .set((eb) => ({ matched: eb('matched', '+', 1) }))
+        .where('id', '=', hold.id)
+        .execute();
+  }
+}

@@ -66,6 +66,34 @@ const TIME_WAVE = 4;
  */
 export const EXACT_TOTAL = 10_000;
 
+/** Whether position `p` is among `c`. */
+function has(c: Candidates, p: number): boolean {
+  if (!(c instanceof Int32Array)) return p >= c.lo && p < c.hi;
+  const i = bound(c, p);
+  return i < c.length && c[i] === p;
+}
+
+/**
+ * Mails that are one logical mail (decision 0029): one original journaled in several reports, or
+ * also delivered as itself. A query shows, of each group, only the earliest arrival it matches —
+ * so an owner sees the first, and a member named only in a later report sees that one.
+ */
+export interface MailGroups {
+  /** Each group's live members, earliest arrival first (groups of two or more only). */
+  groups: ReadonlyMap<string, readonly string[]>;
+  /** The epochs holding a member: other segments need no look. */
+  epochs: ReadonlySet<string>;
+  /** Changes whenever the members change: the key under which their positions are remembered. */
+  version: string;
+}
+
+export const NO_GROUPS: MailGroups = { groups: new Map(), epochs: new Set(), version: '' };
+
+interface Member {
+  group: string;
+  rank: number;
+}
+
 /** Each segment's candidates, worked out when first asked for. */
 class Matches {
   private readonly found = new Map<SegmentReader, Promise<Candidates>>();
@@ -117,7 +145,60 @@ export class SearchIndex {
       ids: new Set(),
       epochs: new Set(),
     },
-  ) {}
+    private readonly grouped: MailGroups = NO_GROUPS,
+  ) {
+    for (const [group, ids] of grouped.groups)
+      ids.forEach((id, rank) => this.members.set(id, { group, rank }));
+  }
+
+  private readonly members = new Map<string, Member>();
+  private located?: Promise<Map<SegmentReader, [id: string, pos: number][]>>;
+  private readonly where = new Map<string, { seg: SegmentReader; pos: number }>();
+
+  /** Where each grouped mail lies: found once per index, remembered per segment. */
+  private locate(): Promise<Map<SegmentReader, [string, number][]>> {
+    return (this.located ??= (async () => {
+      const ids = new Set(this.members.keys());
+      const bySeg = new Map<SegmentReader, [string, number][]>();
+      await Promise.all(
+        this.segments
+          .filter((seg) => this.grouped.epochs.has(seg.epochId))
+          .map(async (seg) => {
+            const positions = await seg.positionsOf(ids, `g:${this.grouped.version}`);
+            const entries = await seg.entriesAt('time', [...positions]);
+            const here = entries.map((e): [string, number] => [e[2], e[3]]);
+            for (const [id, pos] of here) this.where.set(id, { seg, pos });
+            if (here.length) bySeg.set(seg, here);
+          }),
+      );
+      return bySeg;
+    })());
+  }
+
+  /** `raw`'s candidates of `seg` less each grouped mail an earlier member of its group beats. */
+  private async collapse(seg: SegmentReader, raw: Matches): Promise<Candidates> {
+    const c = await raw.get(seg);
+    if (!this.grouped.epochs.has(seg.epochId) || !countOf(c)) return c;
+    const here = (await this.locate()).get(seg) ?? [];
+    const drop = new Set<number>();
+    for (const [id, pos] of here) {
+      if (!has(c, pos)) continue;
+      const { group, rank } = this.members.get(id)!;
+      for (const earlier of this.grouped.groups.get(group)!.slice(0, rank)) {
+        const at = this.where.get(earlier);
+        if (at && has(await raw.get(at.seg), at.pos)) {
+          drop.add(pos);
+          break;
+        }
+      }
+    }
+    if (!drop.size) return c;
+    const out: number[] = [];
+    if (c instanceof Int32Array) {
+      for (const p of c) if (!drop.has(p)) out.push(p);
+    } else for (let p = c.lo; p < c.hi; p++) if (!drop.has(p)) out.push(p);
+    return Int32Array.from(out);
+  }
 
   private async candidates(
     seg: SegmentReader,
@@ -255,8 +336,10 @@ export class SearchIndex {
     return rows;
   }
 
-  private matches(q: Query, mailboxes?: readonly string[]): Matches {
-    return new Matches(this.segments, (seg) => this.candidates(seg, q, mailboxes));
+  private matches(q: Query, mailboxes?: readonly string[], everyArrival = false): Matches {
+    const raw = new Matches(this.segments, (seg) => this.candidates(seg, q, mailboxes));
+    if (!this.members.size || everyArrival) return raw;
+    return new Matches(this.segments, (seg) => this.collapse(seg, raw));
   }
 
   async search(q: Query, options: SearchOptions = {}): Promise<SearchResult> {
@@ -299,8 +382,14 @@ export class SearchIndex {
   }
 
   /** The ids of every match, in `sort` order (legal holds, exports). */
-  async ids(q: Query, options: Pick<SearchOptions, 'sort' | 'mailboxes'> = {}): Promise<string[]> {
-    const matches = this.matches(q, options.mailboxes);
+  async ids(
+    q: Query,
+    options: Pick<SearchOptions, 'sort' | 'mailboxes'> & {
+      /** Each arrival of a logical mail, not only the one a list shows (chosen ids). */
+      everyArrival?: boolean;
+    } = {},
+  ): Promise<string[]> {
+    const matches = this.matches(q, options.mailboxes, options.everyArrival);
     await matches.count();
     const rows = await this.page(matches, options.sort ?? 'newest', undefined, matches.counted);
     return rows.map((r) => r.entry[2]);

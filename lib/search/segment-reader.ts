@@ -318,12 +318,17 @@ export class SegmentReader {
     return [lo, Math.max(lo, hi)];
   }
 
-  /** Positions of the mails with these ids (reads every time block: for the few deleted ones). */
-  async positionsOf(ids: ReadonlySet<string>): Promise<Int32Array> {
-    const out: number[] = [];
-    for (let b = 0; b * KEYS_PER_BLOCK < this.docs; b++)
-      for (const e of await this.orderBlock('time', b)) if (ids.has(e[2])) out.push(e[3]);
-    return Int32Array.from(out);
+  /** Positions of the mails with these ids (reads every time block: for the few deleted or grouped ones). */
+  async positionsOf(ids: ReadonlySet<string>, rememberAs?: string): Promise<Int32Array> {
+    const scan = async () => {
+      const out: number[] = [];
+      for (let b = 0; b * KEYS_PER_BLOCK < this.docs; b++)
+        for (const e of await this.orderBlock('time', b)) if (ids.has(e[2])) out.push(e[3]);
+      return Int32Array.from(out);
+    };
+    // Segments never change: positions of a set of mails hold as long as the set does.
+    if (!rememberAs || !this.source.remember) return scan();
+    return this.source.remember(rememberAs, scan).then(unpackPositions);
   }
 
   /** Every summary, in position order (merging segments). */

@@ -1,9 +1,11 @@
 import type { Db } from '../db';
-import { withTenant } from '../db/tenant-scope';
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
+import { withTenant, type TenantTx } from '../db/tenant-scope';
 import type { EpochKeyring } from '../vault/epoch-keyring';
 import { Gate } from '../process/gate';
 import { BlockCache } from './block-cache';
-import { SearchIndex } from './engine';
+import { SearchIndex, type MailGroups } from './engine';
 import { headerKey, segmentsToWarm, warmIndex } from './index-warmup';
 import { SegmentReader } from './segment-reader';
 import {
@@ -40,7 +42,7 @@ export async function openIndex(
   cache: BlockCache,
 ): Promise<SearchIndex> {
   // The segments and the hidden mails in one transaction: every search starts with these.
-  const { rows, deleted } = await withTenant(db, tenantId, async (tx) => ({
+  const { rows, deleted, grouped } = await withTenant(db, tenantId, async (tx) => ({
     rows: await liveSegments(tx),
     deleted: await tx
       .selectFrom('messages as m')
@@ -49,6 +51,7 @@ export async function openIndex(
       .where('m.deleted_at', 'is not', null)
       .where('e.shredded_at', 'is', null)
       .execute(),
+    grouped: await groupedMails(tx),
   }));
   const missing = rows.filter((r) => !cache.has(tenantId, headerKey(r.id)));
   const sealed = await readHeaders(
@@ -96,10 +99,44 @@ export async function openIndex(
       });
     }),
   );
-  return new SearchIndex(readers, {
-    ids: new Set(deleted.map((d) => d.id)),
-    epochs: new Set(deleted.map((d) => d.epoch_id)),
-  });
+  return new SearchIndex(
+    readers,
+    {
+      ids: new Set(deleted.map((d) => d.id)),
+      epochs: new Set(deleted.map((d) => d.epoch_id)),
+    },
+    grouped,
+  );
+}
+
+/**
+ * The live members of every logical mail with more than one (decision 0029), earliest arrival
+ * first. Both halves read the partial index on `logical_id`, never the whole table.
+ */
+async function groupedMails(tx: TenantTx): Promise<MailGroups> {
+  const { rows } = await sql<{ id: string; grp: string; epoch_id: string }>`
+    SELECT id, grp, epoch_id FROM (
+      SELECT id, logical_id AS grp, epoch_id, received_at FROM messages
+       WHERE logical_id IS NOT NULL AND deleted_at IS NULL
+      UNION ALL
+      SELECT p.id, p.id, p.epoch_id, p.received_at FROM messages p
+       WHERE p.deleted_at IS NULL AND p.id IN (
+         SELECT logical_id FROM messages WHERE logical_id IS NOT NULL AND deleted_at IS NULL)
+    ) g ORDER BY received_at, id`.execute(tx);
+  const groups = new Map<string, string[]>();
+  for (const r of rows) {
+    let list = groups.get(r.grp);
+    if (!list) groups.set(r.grp, (list = []));
+    list.push(r.id);
+  }
+  const epochs = new Set<string>();
+  const digest = createHash('sha256');
+  for (const [grp, ids] of groups) {
+    if (ids.length < 2) groups.delete(grp);
+    else digest.update(`${grp}:${ids.join(',')};`);
+  }
+  for (const r of rows) if (groups.has(r.grp)) epochs.add(r.epoch_id);
+  return { groups, epochs, version: digest.digest('hex').slice(0, 32) };
 }
 
 /** Runs `fn` on the tenant's index; once more on a fresh one when a merge replaced a segment. */

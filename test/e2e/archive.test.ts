@@ -13,7 +13,7 @@ import { LmtpClient } from '../../infra/lmtp-client';
 import { createDb, type Db } from '../../lib/db';
 import { HOSTILE_HTML } from '../fixtures/hostile-html';
 import { crlf } from '../helpers/archive';
-import { journalReport, original } from '../helpers/journal-reports';
+import { journalReport, original, REPORT_LINES } from '../helpers/journal-reports';
 import { swaks } from '../helpers/swaks';
 import { launchChromium } from '../helpers/browser';
 import { createTenantInvite, invite, join, mailrepo } from '../helpers/portal';
@@ -741,7 +741,7 @@ describe('the archive in Chromium', () => {
     expect(await owner.getByRole('heading', { name: /Sehr lang/ }).textContent()).toBe(subject);
   }, 120_000);
 
-  it('a journal report over SMTP shows as its original with the Bcc it lists; the download is the report', async () => {
+  it('a journal report over SMTP shows as its original with the Bcc it lists; the download is the report; a second report of it is one mail with two arrivals', async () => {
     const created = await mailrepo(
       'journal-address', 'create', '--tenant', tenantA, '--label', 'Microsoft 365',
     ); // prettier-ignore
@@ -769,5 +769,36 @@ describe('the archive in Chromium', () => {
     // The evidence is the report as received, byte for byte.
     const raw = await owner.request.get(`${BASE}/mail/${id}/original`);
     expect(Buffer.from(await raw.body()).equals(report)).toBe(true);
+
+    // A second journal rule reports the same original again, naming one more Bcc recipient:
+    // still one mail in the archive, now with two arrivals, each its own evidence.
+    const again = journalReport({
+      subject,
+      id: 'second-rule',
+      lines: [`Subject: ${subject}`, ...REPORT_LINES, 'Bcc: heidi@contoso.example'],
+      attached: original(subject, ' Stichwort: Zaunkönig'),
+      encoding: 'base64',
+    });
+    const second = await swaks(again, [
+      '--server', '127.0.0.1', '--port', String(cfg.JOURNAL_SMTP_PORT), '--tls',
+      '--from', 'journal@contoso.onmicrosoft.com', '--to', address,
+    ]); // prettier-ignore
+    expect(second.replies.at(-2)).toMatchObject({ code: 250 });
+    const againId = (await sealedIds(tenantA, TOTAL + 3)).get(sha(again))!;
+    const { rows: grouped } = await sql<{ logical_id: string }>`
+      SELECT logical_id FROM messages WHERE id = ${againId}`.execute(dba);
+    expect(grouped[0]!.logical_id).toBe(id);
+    await untilIndexed(owner, TOTAL + 2);
+    expect(await search(owner, 'Zaunkönig')).toEqual([subject]);
+    // Only the second report names heidi: searching for her finds the mail through it.
+    expect(await search(owner, 'heidi@contoso.example')).toEqual([subject]);
+    await owner.goto(`${BASE}/mail/${id}`);
+    const arrivals = owner.getByTestId('mail-arrivals');
+    expect(await arrivals.textContent()).toMatch(/2-mal eingegangen/);
+    await arrivals.locator(`a[href="/mail/${againId}"]`).click();
+    await owner.waitForURL(`${BASE}/mail/${againId}`);
+    expect(await owner.getByTestId('mail-bcc').textContent()).toMatch(/heidi@contoso\.example/);
+    const raw2 = await owner.request.get(`${BASE}/mail/${againId}/original`);
+    expect(Buffer.from(await raw2.body()).equals(again)).toBe(true);
   }, 120_000);
 });

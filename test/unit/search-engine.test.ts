@@ -121,6 +121,53 @@ describe('search engine', () => {
     expect(await run(i, '', { sort: 'oldest' })).toEqual([1, 2, 3, 4]);
   });
 
+  it('shows one arrival of a logical mail: the earliest the query and the viewer match', async () => {
+    // Mail 1 journaled a second time (mail 3) by a rule that also names a Bcc recipient.
+    const again = mail(3, { from: 'Jürgen Müller', subject: 'Rechnung März' });
+    again.doc.mailboxes.push('bcc@kunde.example');
+    const corpus2 = [corpus[0]!, corpus[1]!, again, corpus[3]!];
+    const first = corpus[0]!.doc.id;
+    const grouped = {
+      groups: new Map([[first, [first, again.doc.id]]]),
+      epochs: new Set(['-']),
+      version: 'v1',
+    };
+    const none = { ids: new Set<string>(), epochs: new Set<string>() };
+    const i = new SearchIndex(
+      [memorySegment('a', corpus2.slice(0, 2)), memorySegment('b', corpus2.slice(2))],
+      none,
+      grouped,
+    );
+    expect(await run(i, '')).toEqual([4, 2, 1]);
+    expect(await run(i, 'rechnung')).toEqual([1]);
+    expect((await i.search(parseQuery('rechnung'))).total).toBe(1);
+    expect(await i.count()).toBe(3);
+    // Only the later arrival names the Bcc recipient: searched for, or in their mailbox, it shows.
+    expect(await run(i, 'mailbox:bcc@kunde.example')).toEqual([3]);
+    expect(await run(i, '', { mailboxes: ['bcc@kunde.example'] })).toEqual([3]);
+    expect(await run(i, '', { mailboxes: ['absender1@firma.example'] })).toEqual([1]);
+    expect(await i.ids(parseQuery(''), { sort: 'subject' })).toHaveLength(3);
+    expect(await i.ids(parseQuery(''), { everyArrival: true })).toHaveLength(4);
+    // Paging one by one neither repeats nor loses the group.
+    const pages: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await i.search(parseQuery(''), { cursor, limit: 1 });
+      pages.push(...ids(r.hits));
+      cursor = r.nextCursor;
+    } while (cursor);
+    expect(pages).toEqual([4, 2, 1]);
+    // The first arrival deleted at retention end: the later one stands for the mail.
+    const firstGone = new SearchIndex(
+      [memorySegment('a', corpus2.slice(0, 2)), memorySegment('b', corpus2.slice(2))],
+      { ids: new Set([first]), epochs: new Set(['-']) },
+      { ...grouped, groups: new Map([[first, [again.doc.id]]]) },
+    );
+    expect(await run(firstGone, 'rechnung')).toEqual([3]);
+    // Without the groups both arrivals show: the collapse is what the test sees.
+    expect(await run(new SearchIndex(i.segments), 'rechnung')).toEqual([3, 1]);
+  });
+
   it('merged segments answer like the parts', async () => {
     const parts = [
       memorySegment('p1', corpus.slice(3)),

@@ -36,6 +36,7 @@ import * as m0034 from './0034_timed_out_sessions';
 import * as m0035 from './0035_journal_addresses';
 import * as m0036 from './0036_imap_imports';
 import * as m0037 from './0037_restores';
+import * as m0038 from './0038_journal_groups';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -79,4 +80,5 @@ export const migrations: Record<string, Migration> = {
   '0035_journal_addresses': m0035,
   '0036_imap_imports': m0036,
   '0037_restores': m0037,
+  '0038_journal_groups': m0038,
 };

@@ -313,6 +313,10 @@ export const de = {
     'Journalbericht mit mehreren angehängten Nachrichten: Er wird so angezeigt, wie er empfangen wurde.',
   'mail.journal.unreadable-report':
     'Journalbericht, dessen Empfängerliste nicht lesbar war: Angezeigt wird die Originalnachricht; Bcc-Empfänger können fehlen.',
+  'mail.arrivalsTitle': 'Eingänge',
+  'mail.arrivals':
+    'Dieselbe Originalnachricht ist {count}-mal eingegangen, z. B. über mehrere Journalregeln. Sie erscheint im Archiv einmal; jeder Eingang bleibt ein eigener Nachweis mit eigenem Ledger-Eintrag.',
+  'mail.arrivals.this': 'diese Ansicht',
   'mail.archiveFacts': 'Archivnachweis',
   'mail.sha256': 'SHA-256 der Originaldaten',
   'mail.ledgerIndex': 'Ledger-Eintrag',

@@ -304,6 +304,10 @@ export const en: Record<MessageKey, string> = {
     'Journal report with several attached mails: it is shown as received.',
   'mail.journal.unreadable-report':
     'Journal report whose recipient list could not be read: the original is shown; Bcc recipients may be missing.',
+  'mail.arrivalsTitle': 'Arrivals',
+  'mail.arrivals':
+    'The same original arrived {count} times, for example through several journal rules. The archive shows it once; each arrival stays its own evidence with its own ledger entry.',
+  'mail.arrivals.this': 'this view',
   'mail.archiveFacts': 'Archive record',
   'mail.sha256': 'SHA-256 of the original bytes',
   'mail.ledgerIndex': 'Ledger entry',

@@ -38,6 +38,7 @@ export async function loader({ request, context, params }: LoaderArgs) {
       attachmentText: r.attachmentText,
       nestedText: r.nestedText,
       journal: r.doc.journal ?? null,
+      arrivals: r.arrivals.map((a) => ({ id: a.id, receivedAt: a.receivedAt.toISOString() })),
       // Bcc (a journal report's full recipient list) only to roles that oversee the archive.
       bcc: session.role === 'member' ? [] : r.doc.bcc,
     },
@@ -219,6 +220,27 @@ export default function MailPage() {
           <>
             <dt>{t('mail.originallyReceived')}</dt>
             <dd data-testid="original-received">{dateTime(t.lang, m.originalReceivedAt)}</dd>
+          </>
+        )}
+        {m.arrivals.length > 1 && (
+          <>
+            <dt>{t('mail.arrivalsTitle')}</dt>
+            <dd data-testid="mail-arrivals">
+              <p>{t('mail.arrivals', { count: m.arrivals.length })}</p>
+              <ol>
+                {m.arrivals.map((a) => (
+                  <li key={a.id}>
+                    {a.id === m.id ? (
+                      <>
+                        {dateTime(t.lang, a.receivedAt)} ({t('mail.arrivals.this')})
+                      </>
+                    ) : (
+                      <a href={`/mail/${a.id}`}>{dateTime(t.lang, a.receivedAt)}</a>
+                    )}
+                  </li>
+                ))}
+              </ol>
+            </dd>
           </>
         )}
         <dt>{t('mail.size')}</dt>
