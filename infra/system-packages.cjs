@@ -1,5 +1,5 @@
 // The Debian packages the test suite drives as real peers (swaks, Postfix, Chromium, pdftotext, qpdf,
-// 7-Zip, LibreOffice, Tesseract, Ghostscript, Dovecot). Installed with apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
+// 7-Zip, LibreOffice, Tesseract, Ghostscript, Dovecot, BouncyCastle with a JDK). Installed with apt-get when missing and we are root (CI and fresh dev machines); otherwise the exact command is
 // printed and the tests that need a tool fail naming it. Dependency-free: runs before npm ci.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -20,6 +20,9 @@ const TEST_TOOLS = [
     packages: ['tesseract-ocr', 'tesseract-ocr-deu', 'tesseract-ocr-eng', 'ghostscript'] },
   // An IMAP server to import mailboxes from and restore mails into (issue 22).
   { probes: [['test', ['-x', '/usr/sbin/dovecot']]], packages: ['dovecot-imapd'] },
+  // BouncyCastle's RFC 4998 classes: an independent validator of our evidence records (issue 23).
+  { probes: [['test', ['-f', '/usr/share/java/bcpkix.jar']], ['which', ['javac']]],
+    packages: ['libbcpkix-java', 'default-jdk-headless'] },
 ]; // prettier-ignore
 
 const succeeds = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;

@@ -2,7 +2,9 @@ export const OID = {
   sha256: '2.16.840.1.101.3.4.2.1',
   sha384: '2.16.840.1.101.3.4.2.2',
   sha512: '2.16.840.1.101.3.4.2.3',
+  sha3_512: '2.16.840.1.101.3.4.2.10',
   sha1: '1.3.14.3.2.26',
+  data: '1.2.840.113549.1.7.1',
   signedData: '1.2.840.113549.1.7.2',
   tstInfo: '1.2.840.113549.1.9.16.1.4',
   contentType: '1.2.840.113549.1.9.3',
@@ -23,9 +25,19 @@ export const OID = {
 } as const;
 
 /** Web Crypto digest names for the hash OIDs we accept in message imprints. */
-export const HASH_BY_OID: Record<string, 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512'> = {
-  [OID.sha256]: 'SHA-256',
-  [OID.sha384]: 'SHA-384',
-  [OID.sha512]: 'SHA-512',
-  [OID.sha1]: 'SHA-1',
+export const HASH_BY_OID: Record<string, 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512' | 'SHA3-512'> =
+  {
+    [OID.sha256]: 'SHA-256',
+    [OID.sha384]: 'SHA-384',
+    [OID.sha512]: 'SHA-512',
+    [OID.sha3_512]: 'SHA3-512',
+    [OID.sha1]: 'SHA-1',
+  };
+
+/** Node's names of the digests a message imprint or an evidence record may use. */
+export const NODE_HASH_BY_OID: Record<string, 'sha256' | 'sha384' | 'sha512' | 'sha3-512'> = {
+  [OID.sha256]: 'sha256',
+  [OID.sha384]: 'sha384',
+  [OID.sha512]: 'sha512',
+  [OID.sha3_512]: 'sha3-512',
 };

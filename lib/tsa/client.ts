@@ -35,7 +35,6 @@ export class TsaError extends Error {
 export interface TimestampRequest {
   der: Uint8Array;
   nonce: Uint8Array;
-  digest: Uint8Array;
 }
 
 export interface VerifiedTimestamp {
@@ -48,8 +47,22 @@ export interface VerifiedTimestamp {
   signerCertDer: Uint8Array;
 }
 
+/** A message imprint: the digest a token must carry, and its algorithm (OID). */
+export interface Imprint {
+  alg: string;
+  digest: Uint8Array;
+}
+
 export interface VerifyOptions {
-  data: Uint8Array;
+  /** The data the token is over (its SHA-256 imprint) … */
+  data?: Uint8Array;
+  /** … or the imprint itself (an evidence record's renewal, another algorithm). */
+  imprint?: Imprint;
+  /**
+   * Besides at the token's own time, the chain must also hold at this later date: the time of the
+   * renewal that took over from this token, or the date the evidence is judged at (RFC 4998 §5.3).
+   */
+  validAt?: Date;
   /** The request's nonce; omitted when checking a stored token later. */
   nonce?: Uint8Array;
   /** Trusted root(s), PEM. */
@@ -68,20 +81,30 @@ const stripZeros = (b: Uint8Array): Uint8Array => {
 };
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-export function buildRequest(data: Uint8Array, opts: { policy?: string } = {}): TimestampRequest {
-  const digest = sha256(data);
+/** The SHA-256 imprint of `data`, or `imprint` as given. */
+const imprintOf = (o: { data?: Uint8Array; imprint?: Imprint }): Imprint => {
+  if (o.imprint) return o.imprint;
+  if (!o.data) throw new TsaError('imprint', 'neither data nor an imprint to check');
+  return { alg: OID.sha256, digest: sha256(o.data) };
+};
+
+export function buildRequest(
+  data: Uint8Array | Imprint,
+  opts: { policy?: string } = {},
+): TimestampRequest {
+  const { alg, digest } = data instanceof Uint8Array ? imprintOf({ data }) : data;
   const nonce = positiveRandom(8);
   const req = new pkijs.TimeStampReq({
     version: 1,
     messageImprint: new pkijs.MessageImprint({
-      hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID.sha256 }),
+      hashAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: alg }),
       hashedMessage: new asn1js.OctetString({ valueHex: ab(digest) }),
     }),
     nonce: new asn1js.Integer({ valueHex: ab(nonce) }),
     certReq: true,
     ...(opts.policy ? { reqPolicy: opts.policy } : {}),
   });
-  return { der: new Uint8Array(req.toSchema().toBER(false)), nonce, digest };
+  return { der: new Uint8Array(req.toSchema().toBER(false)), nonce };
 }
 
 function octets(v: asn1js.OctetString): Uint8Array {
@@ -231,13 +254,14 @@ export async function verifyToken(
     throw new TsaError('malformed', 'token content is not a valid TSTInfo');
   }
 
-  if (tst.messageImprint.hashAlgorithm.algorithmId !== OID.sha256)
-    throw new TsaError('imprint', 'token imprint does not use SHA-256');
+  const expected = imprintOf(opts);
+  if (tst.messageImprint.hashAlgorithm.algorithmId !== expected.alg)
+    throw new TsaError(
+      'imprint',
+      `token imprint uses ${tst.messageImprint.hashAlgorithm.algorithmId}, not ${expected.alg}`,
+    );
   if (
-    !same(
-      new Uint8Array(tst.messageImprint.hashedMessage.valueBlock.valueHexView),
-      sha256(opts.data),
-    )
+    !same(new Uint8Array(tst.messageImprint.hashedMessage.valueBlock.valueHexView), expected.digest)
   )
     throw new TsaError('imprint', 'token is over other data');
   if (
@@ -255,30 +279,62 @@ export async function verifyToken(
 
   const trusted = fromPem('CERTIFICATE', opts.caPem).map((d) => pkijs.Certificate.fromBER(ab(d)));
   if (!trusted.length) throw new TsaError('chain', 'no trusted TSA CA certificate configured');
-  let result: pkijs.SignedDataVerifyResult;
-  try {
-    result = await sd.verify({
-      signer: 0,
-      data: ab(opts.data),
-      trustedCerts: trusted,
-      checkChain: true,
-      checkDate: tst.genTime,
-      extendedMode: true,
-    });
-  } catch (e) {
-    const r = e as pkijs.SignedDataVerifyResult & { message?: string };
-    if (r.signatureVerified === false)
-      throw new TsaError('signature', `token signature invalid: ${r.message}`);
-    throw new TsaError('chain', `TSA certificate not trusted: ${r.message ?? String(e)}`);
+  // pkijs treats a TSTInfo content itself: it checks the imprint with Web Crypto (no SHA-3) and
+  // judges the chain only at genTime. Both are done here; pkijs checks the CMS signature, the
+  // messageDigest attribute and the chain at the dates asked for. (The signed contentType
+  // attribute, id-ct-TSTInfo, was checked above; the eContentType field is not signed.)
+  sd.encapContentInfo.eContentType = OID.data;
+  // The chain must hold when the token was made, and (renewals, judging at a date) still later.
+  for (const checkDate of opts.validAt ? [tst.genTime, opts.validAt] : [tst.genTime]) {
+    let result: pkijs.SignedDataVerifyResult;
+    try {
+      result = await sd.verify({
+        signer: 0,
+        trustedCerts: trusted,
+        checkChain: true,
+        checkDate,
+        extendedMode: true,
+      });
+    } catch (e) {
+      const r = e as pkijs.SignedDataVerifyResult & { message?: string };
+      if (r.signatureVerified === false)
+        throw new TsaError('signature', `token signature invalid: ${r.message}`);
+      const when = checkDate === tst.genTime ? '' : ` on ${checkDate.toISOString()}`;
+      throw new TsaError('chain', `TSA certificate not trusted${when}: ${r.message ?? String(e)}`);
+    }
+    if (!result.signatureVerified) throw new TsaError('signature', 'token signature invalid');
+    if (!result.signerCertificateVerified)
+      throw new TsaError('chain', 'TSA certificate not trusted');
   }
-  if (!result.signatureVerified) throw new TsaError('signature', 'token signature invalid');
-  if (!result.signerCertificateVerified) throw new TsaError('chain', 'TSA certificate not trusted');
 
   return {
     genTime: tst.genTime,
     serialHex: hex(new Uint8Array(tst.serialNumber.valueBlock.valueHexView)),
     policy: tst.policy,
     signerCertDer: new Uint8Array(signerCert.toSchema(true).toBER(false)),
+  };
+}
+
+/** What a stored token says of itself, unverified: for scheduling renewals, never as proof. */
+export function readToken(tokenDer: Uint8Array): {
+  imprint: Imprint;
+  genTime: Date;
+  signerCertDer: Uint8Array;
+  /** The signing certificate's end of validity. */
+  notAfter: Date;
+} {
+  const ci = pkijs.ContentInfo.fromBER(ab(tokenDer));
+  const sd = new pkijs.SignedData({ schema: ci.content });
+  const tst = pkijs.TSTInfo.fromBER(ab(octets(sd.encapContentInfo.eContent!)));
+  const signer = findSignerCert(sd);
+  return {
+    imprint: {
+      alg: tst.messageImprint.hashAlgorithm.algorithmId,
+      digest: new Uint8Array(tst.messageImprint.hashedMessage.valueBlock.valueHexView),
+    },
+    genTime: tst.genTime,
+    signerCertDer: new Uint8Array(signer.toSchema(true).toBER(false)),
+    notAfter: signer.notAfter.value,
   };
 }
 
@@ -296,7 +352,7 @@ export interface TsaClientOptions {
 
 /** Requests a timestamp over `data` and returns it only after every check in verifyResponse. */
 export async function requestTimestamp(
-  data: Uint8Array,
+  data: Uint8Array | Imprint,
   opts: TsaClientOptions,
 ): Promise<VerifiedTimestamp> {
   const req = buildRequest(data, { policy: opts.policy });
@@ -320,7 +376,7 @@ export async function requestTimestamp(
         throw new TsaError('malformed', `TSA answered with content-type ${type || 'none'}`);
       const body = new Uint8Array(await res.arrayBuffer());
       return await verifyResponse(body, {
-        data,
+        ...(data instanceof Uint8Array ? { data } : { imprint: data }),
         nonce: req.nonce,
         caPem: opts.caPem,
         policy: opts.policy,

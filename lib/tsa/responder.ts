@@ -68,8 +68,10 @@ export async function respond(reqDer: Uint8Array, opts: ResponderOptions): Promi
   const hashOid = req.messageImprint.hashAlgorithm.algorithmId;
   const hashName = HASH_BY_OID[hashOid];
   if (!hashName || hashName === 'SHA-1')
-    return new Uint8Array(rejection(FAIL.badAlg, 'message imprint must use SHA-256/384/512'));
-  const expectedLen = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 }[hashName];
+    return new Uint8Array(
+      rejection(FAIL.badAlg, 'message imprint must use SHA-256/384/512 or SHA3-512'),
+    );
+  const expectedLen = { 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64, 'SHA3-512': 64 }[hashName];
   if (req.messageImprint.hashedMessage.valueBlock.valueHexView.byteLength !== expectedLen)
     return new Uint8Array(rejection(FAIL.badDataFormat, 'message imprint has the wrong length'));
   if (req.reqPolicy && req.reqPolicy !== policy)

@@ -1,0 +1,42 @@
+import { buildRequest, tokenOf, type Imprint } from '../../lib/tsa/client';
+import { issueCertificate, type SignerIdentity } from '../../lib/tsa/dev-ca';
+import { respond } from '../../lib/tsa/responder';
+
+/**
+ * Two independent dev TSAs with their own roots for evidence-record tests: one whose certificate
+ * runs out soon (`validDays`), one that lasts. Tokens are made by the dev responder in process, at
+ * any generation time the test names.
+ */
+
+export interface TestTsa {
+  name: string;
+  signer: SignerIdentity;
+  caPem: string;
+}
+
+export async function testTsa(name: string, validDays: number): Promise<TestTsa> {
+  const ca = await issueCertificate({
+    commonName: `${name} root`,
+    isCa: true,
+    timeStampingEku: false,
+  });
+  const signer = await issueCertificate({
+    commonName: name,
+    isCa: false,
+    timeStampingEku: true,
+    issuer: ca,
+    validDays,
+  });
+  return { name, signer, caPem: ca.certPem };
+}
+
+/** A TimeStampToken (DER) from `tsa` over `over` (data: its SHA-256; or an imprint), made `at`. */
+export async function stamp(
+  tsa: TestTsa,
+  over: Uint8Array | Imprint,
+  at: Date,
+): Promise<Uint8Array> {
+  return tokenOf(await respond(buildRequest(over).der, { signer: tsa.signer, now: () => at }));
+}
+
+export const DAY = 86_400_000;
