@@ -1,4 +1,5 @@
 import { createArchiveActivities } from './archive';
+import { createEvidenceActivities } from './evidence';
 import { createLedgerActivities, type LedgerDeps } from './ledger';
 import { createExportActivities, type ExportDeps } from './export';
 import { createIntegrityActivities, type IntegrityActivityDeps } from './integrity';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createImportActivities(deps),
     ...createRestoreActivities(deps),
     ...createSessionActivities(deps),
+    ...createEvidenceActivities(deps),
   };
 }
 export type Activities = ReturnType<typeof createActivities>;

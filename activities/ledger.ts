@@ -10,14 +10,26 @@ import { CoverageWatcher } from '../lib/ledger/coverage-watcher';
 import { findTenantLogId, type EntryKind, type LedgerKeys } from '../lib/ledger/store';
 import type { TsaClientOptions } from '../lib/tsa/client';
 import { whileHeartbeating } from '../lib/temporal/heartbeat';
-import { tsaCaFile, type Config } from '../lib/config';
+import { distrustedTsaCerts, tsaCaFiles, tsaUrls, type Config } from '../lib/config';
+
+/** The TSAs of a worker and what evidence renewal needs of them (decision 0030). */
+export interface TsaSettings {
+  tsas: Omit<TsaClientOptions, 'caPem'>[];
+  /** Root bundles, read per use so a renewed CA file is picked up. */
+  caFiles: string[];
+  renewalDays: number;
+  distrusted: ReadonlySet<string>;
+}
 
 export interface LedgerDeps {
   db: Db;
   ledger: LedgerKeys;
-  /** TSA settings; the CA bundle is read per round so a renewed CA file is picked up. */
-  tsa: Omit<TsaClientOptions, 'caPem'> & { caFile: string };
+  tsa: TsaSettings;
 }
+
+/** Every TSA root, read now. */
+export const readRoots = (tsa: TsaSettings): string =>
+  tsa.caFiles.map((f) => readFileSync(f, 'utf8')).join('');
 
 /** The ledger and TSA settings of a worker, from its configuration. */
 export function ledgerSettings(cfg: Config): Omit<LedgerDeps, 'db'> {
@@ -28,12 +40,16 @@ export function ledgerSettings(cfg: Config): Omit<LedgerDeps, 'db'> {
       onKeyCreated: auditLedgerKeyCreated,
     },
     tsa: {
-      url: cfg.TSA_URL,
-      caFile: tsaCaFile(cfg),
-      policy: cfg.TSA_POLICY_OID,
-      username: cfg.TSA_USERNAME,
-      password: cfg.TSA_PASSWORD,
-      timeoutMs: cfg.TSA_TIMEOUT_MS,
+      tsas: tsaUrls(cfg).map((url) => ({
+        url,
+        policy: cfg.TSA_POLICY_OID,
+        username: cfg.TSA_USERNAME,
+        password: cfg.TSA_PASSWORD,
+        timeoutMs: cfg.TSA_TIMEOUT_MS,
+      })),
+      caFiles: tsaCaFiles(cfg),
+      renewalDays: cfg.EVIDENCE_RENEWAL_DAYS,
+      distrusted: distrustedTsaCerts(cfg),
     },
   };
 }
@@ -116,12 +132,9 @@ export function createLedgerActivities({ db, ledger, tsa }: LedgerDeps) {
     },
 
     async runLedgerCheckpoint(): Promise<RoundResult> {
-      const { caFile, ...rest } = tsa;
+      const caPem = readRoots(tsa);
       return whileHeartbeating(() =>
-        checkpointRound(
-          { db, ...ledger, tsa: { ...rest, caPem: readFileSync(caFile, 'utf8') } },
-          sealedUpTo,
-        ),
+        checkpointRound({ db, ...ledger, tsa: tsa.tsas.map((t) => ({ ...t, caPem })) }, sealedUpTo),
       );
     },
   };

@@ -1,4 +1,5 @@
 import type { ArchiveBatchInput, ArchiveMailInput } from './archive';
+import type { EvidenceRenewalInput } from './evidence';
 import type { ExportInput } from './export';
 import type { GrantRef } from './grant';
 import type { ImapImportInput, ImportInput } from './import';
@@ -26,6 +27,7 @@ export interface WorkflowArgs {
   retentionRun: [RetentionRunInput];
   retentionSweep: [] | [RetentionSweepProgress];
   ledgerCheckpoint: [];
+  renewEvidence: [EvidenceRenewalInput];
   sessionSweep: [];
   platformSmoke: [];
   emptyWorkflow: [];

@@ -33,6 +33,7 @@ async function main(): Promise<void> {
       s3: Number(new URL(cfg.S3_ENDPOINT).port || 9000),
       s3Console: cfg.MINIO_CONSOLE_PORT,
       tsa: cfg.DEV_TSA_PORT,
+      tsa2: cfg.DEV_TSA_2_PORT,
       lmtp: cfg.LMTP_PORT,
       journalSmtp: cfg.JOURNAL_SMTP_PORT,
       web: cfg.WEB_PORT,

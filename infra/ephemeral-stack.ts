@@ -20,7 +20,7 @@ export interface EphemeralStack {
 
 const CLIENT_VARS = [
   'NODE_ENV', 'DATA_DIR', 'DATABASE_URL', 'MIGRATION_DATABASE_URL', 'DATABASE_ADMIN_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE',
-  'TEMPORAL_TASK_QUEUE', 'S3_ENDPOINT', 'TSA_URL', 'TSA_CA_FILE', 'DEV_TSA_PORT', 'LMTP_PORT',
+  'TEMPORAL_TASK_QUEUE', 'S3_ENDPOINT', 'TSA_URL', 'TSA_CA_FILE', 'DEV_TSA_PORT', 'DEV_TSA_2_PORT', 'LMTP_PORT',
   'WEB_PORT', 'PORTAL_PUBLIC_URL', 'PORTAL_BUILD_DIR', 'WORKFLOW_BUNDLE', 'CODEC_SERVER_PORT', 'LOG_LEVEL', 'LEDGER_CHECKPOINT_INTERVAL_S',
   'INGEST_CA_CERT_FILE', 'INGEST_CA_KEY_FILE', 'LMTP_METRICS_PORT', 'WORKER_METRICS_PORT', 'WEB_METRICS_PORT', 'TEMPORAL_SDK_METRICS_PORT',
   'JOURNAL_SMTP_PORT', 'JOURNAL_DOMAIN',
@@ -73,7 +73,8 @@ export async function startEphemeralStack(opts: {
     webMetrics,
     sdkMetrics,
     journalSmtp,
-  ] = await freePorts(15);
+    tsa2,
+  ] = await freePorts(16);
   const ports = {
     temporal: temporal!,
     temporalHttp: temporalHttp!,
@@ -81,6 +82,7 @@ export async function startEphemeralStack(opts: {
     s3: s3!,
     s3Console: s3Console!,
     tsa: tsa!,
+    tsa2: tsa2!,
     lmtp: lmtp!,
     web: web!,
     codec: codec!,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ensureDevLmtpCert } from './dev-tls';
-import type { Config } from '../lib/config';
+import { devTsaDir, tsaUrls, type Config } from '../lib/config';
 import { createS3, ensureBucket } from '../lib/storage/s3';
 import { recentWorkflowPollers } from '../lib/temporal/pollers';
 import { ensureBinaries } from './binaries';
@@ -32,6 +32,8 @@ export interface StackOptions {
     s3: number;
     s3Console: number;
     tsa: number;
+    /** The second dev TSA (its own root). */
+    tsa2: number;
     lmtp: number;
     /** SMTP journaling, served by the LMTP process (0: off). */
     journalSmtp?: number;
@@ -73,6 +75,7 @@ export interface Stack {
 }
 
 export type BackingService = 'temporal' | 'minio' | 'tsa' | 'postgres';
+type DevTsa = 'dev-tsa' | 'dev-tsa-2';
 
 const repo = path.resolve(__dirname, '..');
 /**
@@ -91,8 +94,9 @@ const script = (rel: string): [string, string[]] => [
   process.execPath,
   [...SERVING_NODE_FLAGS, ...profileFlags(), '--import', 'tsx', path.join(repo, rel)],
 ];
-const APP_SCRIPTS: Record<AppProcess | 'dev-tsa', string> = {
+const APP_SCRIPTS: Record<AppProcess | DevTsa, string> = {
   'dev-tsa': 'workers/dev-tsa.ts',
+  'dev-tsa-2': 'workers/dev-tsa.ts',
   'codec-server': 'workers/codec-server.ts',
   worker: 'workers/temporal.ts',
   lmtp: 'workers/lmtp.ts',
@@ -133,9 +137,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       TEMPORAL_NAMESPACE: cfg.TEMPORAL_NAMESPACE,
       TEMPORAL_TASK_QUEUE: cfg.TEMPORAL_TASK_QUEUE,
       S3_ENDPOINT: o.s3Endpoint ?? `http://127.0.0.1:${ports.s3}`,
-      TSA_URL: `http://127.0.0.1:${ports.tsa}/tsa`,
+      TSA_URL: `http://127.0.0.1:${ports.tsa}/tsa,http://127.0.0.1:${ports.tsa2}/tsa`,
       DEV_TSA_PORT: String(ports.tsa),
-      TSA_CA_FILE: cfg.TSA_CA_FILE ?? path.join(o.dataDir, 'tsa', 'ca.pem'),
+      DEV_TSA_2_PORT: String(ports.tsa2),
+      TSA_CA_FILE:
+        cfg.TSA_CA_FILE ??
+        [1, 2].map((n) => path.join(devTsaDir(o.dataDir, n as 1 | 2), 'ca.pem')).join(','),
       LMTP_PORT: String(ports.lmtp),
       JOURNAL_SMTP_PORT: String(ports.journalSmtp ?? 0),
       WEB_PORT: String(ports.web),
@@ -162,8 +169,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       } else log('!! openssl not found: LMTP runs without STARTTLS');
     }
 
+    // "The TSA" as a backing service is both dev TSAs: an outage takes every timestamp away.
     const startTsa = () =>
-      startApp(group, 'dev-tsa', env, () => httpOk(`http://127.0.0.1:${ports.tsa}/healthz`));
+      Promise.all([
+        startApp(group, 'dev-tsa', env, () => httpOk(`http://127.0.0.1:${ports.tsa}/healthz`)),
+        startApp(group, 'dev-tsa-2', { ...env, DEV_TSA_INSTANCE: '2' }, () =>
+          httpOk(`http://127.0.0.1:${ports.tsa2}/healthz`),
+        ),
+      ]).then(() => undefined);
     const startService: Record<BackingService, () => Promise<void>> = {
       tsa: startTsa,
       postgres: async () => {
@@ -194,11 +207,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       },
     };
     // Stopped (SIGTERM) or killed (-9): the same process, or the embedded PostgreSQL's postmaster.
-    const processOf = { temporal: 'temporal', minio: 'minio', tsa: 'dev-tsa' } as const;
+    const processOf = { temporal: ['temporal'], minio: ['minio'], tsa: ['dev-tsa', 'dev-tsa-2'] };
     const halt =
       (how: 'stop' | 'kill') =>
-      (name: BackingService): Promise<void> => {
-        if (name !== 'postgres') return group[how](processOf[name]);
+      async (name: BackingService): Promise<void> => {
+        if (name !== 'postgres') {
+          await Promise.all(processOf[name].map((p) => group[how](p)));
+          return;
+        }
         if (!database?.embedded)
           throw new Error('only an embedded PostgreSQL can be stopped or killed');
         return database.embedded[how]();
@@ -285,7 +301,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       { name: 'S3 (MinIO)', url: env.S3_ENDPOINT! },
       { name: 'MinIO console', url: `http://localhost:${ports.s3Console}/` },
       { name: 'PostgreSQL', url: redactUrl(db.url) + (db.embedded ? ' (embedded)' : '') },
-      { name: 'Dev TSA', url: env.TSA_URL! },
+      ...tsaUrls({ TSA_URL: env.TSA_URL! }).map((url, i) => ({ name: `Dev TSA ${i + 1}`, url })),
       ...(codecEndpoint ? [{ name: 'Codec endpoint', url: codecEndpoint }] : []),
     ];
     return { env, urls, database: db, services, stop };
@@ -297,7 +313,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
 async function startApp(
   group: ProcessGroup,
-  app: AppProcess | 'dev-tsa',
+  app: AppProcess | DevTsa,
   env: NodeJS.ProcessEnv,
   ready: (child: ChildProcess) => Promise<boolean | undefined>,
 ): Promise<void> {

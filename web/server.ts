@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { RouterContextProvider, type ServerBuild } from 'react-router';
 import type { PortalContext } from './app/context';
-import { config, repoRoot, tsaCaFile } from '../lib/config';
+import { config, repoRoot, tsaRootsPem } from '../lib/config';
 import { createArchive } from '../application/archive';
 import { createExports } from '../application/exports';
 import { createImports } from '../application/imports';
@@ -36,7 +36,7 @@ import { loadIngestCa, type IngestCa } from '../lib/ingest/ingest-ca';
 const cfg = config();
 const log = createLogger('web', { level: cfg.LOG_LEVEL });
 const db = dbFromConfig(cfg, 10);
-const tsaCaPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+const tsaCaPem = () => tsaRootsPem(cfg);
 const s3 = createS3(cfg);
 // Temporal is reached lazily: the portal serves sign-in and reading while Temporal is down.
 let temporal: Promise<Client> | undefined;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
-import { config, tsaCaFile } from '../lib/config';
+import { config, tsaRootsPem } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { runChecks } from '../lib/doctor/checks';
 import { verifierKey } from '../lib/ledger/checkpoint';
@@ -35,6 +35,9 @@ import {
 import { changeJournalDkimDomains, parseDkimDomains } from '../lib/ingest/journal-settings';
 import { loadIngestCa } from '../lib/ingest/ingest-ca';
 import { verifyBundle } from '../lib/proof/verify-bundle';
+import { evidenceStatus } from '../lib/ledger/anchor-evidence';
+import { connectTemporal } from '../lib/temporal/client';
+import { startWorkflow } from '../lib/temporal/start-workflow';
 import { buildId, version } from '../lib/version';
 
 /** The `mailrepo` operator command. */
@@ -130,7 +133,7 @@ program
       const bundle = await buildProofBundle(db, {
         tenantId: opts.tenant,
         entrySha256: entry,
-        tsaCaPem: readFileSync(tsaCaFile(config()), 'utf8'),
+        tsaCaPem: tsaRootsPem(config()),
       });
       writeFileSync(opts.out, bundle.zip);
       const m = bundle.manifest;
@@ -199,7 +202,7 @@ audit
         tenantId: opts.tenant,
         from: date(opts.from, 'from'),
         to: date(opts.to, 'to'),
-        tsaCaPem: readFileSync(tsaCaFile(config()), 'utf8'),
+        tsaCaPem: tsaRootsPem(config()),
         actor: operator(),
       });
       writeFileSync(opts.out, r.zip);
@@ -447,18 +450,22 @@ program
   .argument('<mail>', 'the archived mail (.eml), byte for byte')
   .option('--tenant-key <vkey>', "the tenant log's verifier key, as shown in the portal")
   .option('--anchor-key <vkey>', "the anchor log's published verifier key")
-  .option('--tsa-root <pem>', "the TSA's root certificate, from the TSA itself")
+  .option('--tsa-root <pem>', "the TSAs' root certificates, from the TSAs themselves")
+  .option('--at <date>', 'judge the evidence records at this date (ISO 8601; default now)')
   .action(
     async (
       bundlePath: string,
       mailPath: string,
-      opts: { tenantKey?: string; anchorKey?: string; tsaRoot?: string },
+      opts: { tenantKey?: string; anchorKey?: string; tsaRoot?: string; at?: string },
     ) => {
+      const at = opts.at === undefined ? undefined : new Date(opts.at);
+      if (at && Number.isNaN(at.getTime())) throw new Error(`--at ${opts.at} is not a date`);
       try {
         const v = await verifyBundle(readFileSync(bundlePath), readFileSync(mailPath), {
           tenantKey: opts.tenantKey,
           anchorKey: opts.anchorKey,
           tsaRootPem: opts.tsaRoot && readFileSync(opts.tsaRoot, 'utf8'),
+          at,
         });
         for (const line of v.report) console.log(`OK   ${line}`);
         if (v.trustedFromBundle.length) {
@@ -474,6 +481,47 @@ program
       }
     },
   );
+
+const evidence = program
+  .command('evidence')
+  .description("the anchor checkpoints' RFC 4998 evidence records and their renewal");
+evidence
+  .command('status')
+  .description('records per TSA: how many, renewed, due, failed, and the soonest certificate end')
+  .action(() =>
+    withDb(async (db) => {
+      const rows = await evidenceStatus(db, config().EVIDENCE_RENEWAL_DAYS);
+      const table = new Table({
+        head: ['TSA', 'records', 'renewed', 'due', 'failed', 'soonest end'],
+      });
+      for (const r of rows)
+        table.push([r.tsa, r.records, r.renewed, r.due, r.failed, r.soonestEnd ?? '-']);
+      console.log(table.toString());
+    }),
+  );
+evidence
+  .command('renew')
+  .description(
+    'start a renewal run now; with --hash-to, a hash-tree renewal of every record to that algorithm',
+  )
+  .option('--hash-to <algorithm>', 'sha512 or sha3-512 (RFC 4998 §5.3)')
+  .action(async (opts: { hashTo?: string }) => {
+    if (opts.hashTo !== undefined && opts.hashTo !== 'sha512' && opts.hashTo !== 'sha3-512')
+      throw new Error('--hash-to must be sha512 or sha3-512');
+    const cfg = config();
+    const client = await connectTemporal(cfg);
+    try {
+      const workflowId = `evidence-renewal-${new Date().toISOString()}`;
+      await startWorkflow(client, 'renewEvidence', {
+        taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+        workflowId,
+        args: [{ trigger: 'operator', ...(opts.hashTo ? { hashTo: opts.hashTo } : {}) }],
+      });
+      console.log(`started ${workflowId}; follow it with: mailrepo evidence status`);
+    } finally {
+      await client.connection.close();
+    }
+  });
 
 program.parseAsync().catch((err) => {
   console.error(err instanceof Error ? err.message : err);

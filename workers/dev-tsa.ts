@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { config } from '../lib/config';
+import { config, devTsaDir } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { closeOnSignals } from '../lib/process/close-on-signals';
 import { loadOrCreateDevPki } from '../lib/tsa/dev-ca';
@@ -10,13 +9,17 @@ import { createTsaServer } from '../lib/tsa/server';
 async function main(): Promise<void> {
   const cfg = config();
   if (cfg.NODE_ENV === 'production') throw new Error('the dev TSA never runs in production');
-  const log = createLogger('dev-tsa', { level: cfg.LOG_LEVEL });
-  const { tsa } = await loadOrCreateDevPki(path.join(cfg.DATA_DIR, 'tsa'));
+  // Two independent dev TSAs (own roots), as production should configure two (decision 0030).
+  const n = process.env.DEV_TSA_INSTANCE === '2' ? 2 : 1;
+  const port = n === 1 ? cfg.DEV_TSA_PORT : cfg.DEV_TSA_2_PORT;
+  const log = createLogger(`dev-tsa-${n}`, { level: cfg.LOG_LEVEL });
+  const { tsa } = await loadOrCreateDevPki(
+    devTsaDir(cfg.DATA_DIR, n),
+    n === 1 ? 'mailrepo dev TSA' : 'mailrepo dev TSA 2',
+  );
   const [, ...chain] = chainFromPem(tsa.certPem);
   const server = createTsaServer({ signer: tsa, chain, log });
-  server.listen(cfg.DEV_TSA_PORT, '127.0.0.1', () =>
-    log.info({ port: cfg.DEV_TSA_PORT }, 'dev TSA listening'),
-  );
+  server.listen(port, '127.0.0.1', () => log.info({ port }, 'dev TSA listening'));
   closeOnSignals(server);
 }
 

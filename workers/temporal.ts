@@ -1,6 +1,7 @@
 import { ledgerSettings } from '../activities/ledger';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { registerArchiveGauges } from '../lib/metrics/archive-gauges';
+import { registerEvidenceGauges } from '../lib/metrics/evidence-gauges';
 import { startMetricsServer } from '../lib/metrics/server';
 import { temporalTls } from '../lib/temporal/tls';
 import type { Client } from '@temporalio/client';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { SegmentBuildThreads } from '../lib/search/segment-build-threads';
-import { config, tsaCaFile } from '../lib/config';
+import { config, tsaRootsPem, tsaUrls } from '../lib/config';
 import { dbFromConfig } from '../lib/db';
 import { createLogger } from '../lib/log';
 import { createS3 } from '../lib/storage/s3';
@@ -20,6 +21,7 @@ import { hostname } from 'node:os';
 import { connectTemporal } from '../lib/temporal/client';
 import { dataConverter } from '../lib/temporal/data-converter';
 import {
+  ensureEvidenceSchedule,
   ensureIntegritySchedule,
   ensureLedgerSchedule,
   ensureRetentionSchedule,
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       s3,
       bucket: cfg.S3_BUCKET,
       integrityBytesPerSecond: cfg.INTEGRITY_READ_BYTES_PER_S,
-      tsaCaPem: () => readFileSync(tsaCaFile(cfg), 'utf8'),
+      tsaCaPem: () => tsaRootsPem(cfg),
       temporalClient: () => (activityClient ??= connectTemporal(cfg)),
       taskQueue: cfg.TEMPORAL_TASK_QUEUE,
       log,
@@ -105,9 +107,11 @@ async function main(): Promise<void> {
     await ensureIntegritySchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.INTEGRITY_CHECK_AT);
     await ensureRetentionSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.RETENTION_SWEEP_AT);
     await ensureSessionSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.SESSION_SWEEP_INTERVAL_S);
+    await ensureEvidenceSchedule(client, cfg.TEMPORAL_TASK_QUEUE, cfg.EVIDENCE_RENEWAL_AT);
     await client.connection.close();
   }
   registerArchiveGauges(db);
+  registerEvidenceGauges(db, { windowDays: cfg.EVIDENCE_RENEWAL_DAYS, tsaUrls: tsaUrls(cfg) });
   const metricsServer = cfg.WORKER_METRICS_PORT
     ? await startMetricsServer(cfg.METRICS_HOST, cfg.WORKER_METRICS_PORT)
     : undefined;

@@ -12,3 +12,4 @@ export { importImapAccount } from './import-imap-account';
 export { restoreMails } from './restore-mails';
 export { sessionSweep } from './session-sweep';
 export { emptyWorkflow } from './baseline';
+export { renewEvidence } from './renew-evidence';

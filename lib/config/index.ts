@@ -1,5 +1,5 @@
 import { availableParallelism, hostname } from 'node:os';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { unsupportedNode } from '../process/node-runtime';
@@ -126,9 +126,36 @@ const spec = {
     z.string().regex(/^[a-z0-9.-]+(\/[a-z0-9._-]+)*$/),
     'dev.mailrepo.invalid/mailrepo',
   ),
-  TSA_URL: v(z.string().url(), 'http://127.0.0.1:3180/tsa', true),
-  /** PEM bundle of the TSA's root CA(s); the dev TSA writes its own under DATA_DIR. */
+  /**
+   * The TSAs, comma-separated: each anchor checkpoint is timestamped by every one of them
+   * (decision 0030). The dev stack runs two dev TSAs with different roots.
+   */
+  TSA_URL: v(
+    z
+      .string()
+      .refine(
+        (s) => list(s).length > 0 && list(s).every((u) => z.string().url().safeParse(u).success),
+        'a comma-separated list of URLs',
+      ),
+    'http://127.0.0.1:3180/tsa,http://127.0.0.1:3181/tsa',
+    true,
+  ),
+  /** PEM bundle(s) of the TSAs' root CAs, comma-separated; the dev TSAs write theirs under DATA_DIR. */
   TSA_CA_FILE: v(z.string().optional()),
+  /**
+   * SHA-256 fingerprints (hex) of TSA certificates — signing or root — no longer trusted: evidence
+   * resting on them is renewed by another TSA at the next renewal run.
+   */
+  TSA_DISTRUSTED: v(
+    z
+      .string()
+      .refine((s) => list(s).every((f) => /^[0-9a-f]{64}$/i.test(f.replace(/:/g, ''))))
+      .optional(),
+  ),
+  /** Evidence is renewed this many days before its last TSA certificate expires. */
+  EVIDENCE_RENEWAL_DAYS: v(z.coerce.number().int().min(1).max(3650), '365'),
+  /** Daily time of the evidence renewal run, Europe/Berlin (HH:MM). */
+  EVIDENCE_RENEWAL_AT: v(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/), '03:30'),
   TSA_POLICY_OID: v(
     z
       .string()
@@ -139,6 +166,8 @@ const spec = {
   TSA_PASSWORD: v(z.string().optional()),
   TSA_TIMEOUT_MS: v(z.coerce.number().int().positive(), '10000'),
   DEV_TSA_PORT: v(port, '3180'),
+  /** The second dev TSA (its own root): development and tests run two. */
+  DEV_TSA_2_PORT: v(port, '3181'),
 
   LMTP_HOST: v(z.string(), '127.0.0.1'),
   LMTP_PORT: v(port, '2424'),
@@ -297,7 +326,8 @@ function assertProductionReady(cfg: Config, env: NodeJS.ProcessEnv): void {
     refusals.push('LMTP_ALLOW_UNAUTHENTICATED must be false: only authenticated servers deliver');
   if (cfg.CODEC_SERVER_ENABLED && !cfg.CODEC_SERVER_TOKEN)
     refusals.push('CODEC_SERVER_ENABLED needs CODEC_SERVER_TOKEN (the endpoint decrypts payloads)');
-  if (cfg.TSA_URL.startsWith(`http://127.0.0.1:${cfg.DEV_TSA_PORT}/`) || !cfg.TSA_CA_FILE)
+  const devTsa = [cfg.DEV_TSA_PORT, cfg.DEV_TSA_2_PORT].map((p) => `http://127.0.0.1:${p}/`);
+  if (tsaUrls(cfg).some((u) => devTsa.some((d) => u.startsWith(d))) || !cfg.TSA_CA_FILE)
     refusals.push(
       'TSA_URL/TSA_CA_FILE must name a real TSA and its CA (the dev TSA is not allowed)',
     );
@@ -342,7 +372,39 @@ export function config(): Config {
   return cached;
 }
 
-/** Where the dev TSA keeps its CA; used when TSA_CA_FILE is unset in development. */
-export function tsaCaFile(cfg: Config): string {
-  return cfg.TSA_CA_FILE ?? path.join(cfg.DATA_DIR, 'tsa', 'ca.pem');
+/** Items of a comma-separated variable. */
+function list(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
+
+/** The configured TSAs, in order. */
+export const tsaUrls = (cfg: Pick<Config, 'TSA_URL'>): string[] => list(cfg.TSA_URL);
+
+/** Where a dev TSA keeps its PKI: DATA_DIR/tsa for the first, DATA_DIR/tsa-2 for the second. */
+export const devTsaDir = (dataDir: string, n: 1 | 2) =>
+  path.join(dataDir, n === 1 ? 'tsa' : 'tsa-2');
+
+/** The TSA root files; in development without TSA_CA_FILE, the dev TSAs' own. */
+export function tsaCaFiles(cfg: Config): string[] {
+  if (cfg.TSA_CA_FILE) return list(cfg.TSA_CA_FILE);
+  return ([1, 2] as const)
+    .map((n) => path.join(devTsaDir(cfg.DATA_DIR, n), 'ca.pem'))
+    .filter((f, i) => i === 0 || existsSync(f));
+}
+
+/** The first TSA's root file (openssl checks in tests and docs). */
+export const tsaCaFile = (cfg: Config): string => tsaCaFiles(cfg)[0]!;
+
+/** Every TSA root, one PEM bundle: tokens of any configured TSA verify against it. */
+export function tsaRootsPem(cfg: Config): string {
+  return tsaCaFiles(cfg)
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('');
+}
+
+/** The distrusted TSA certificates' SHA-256 fingerprints, lower-case hex without colons. */
+export const distrustedTsaCerts = (cfg: Config): Set<string> =>
+  new Set(list(cfg.TSA_DISTRUSTED ?? '').map((f) => f.replace(/:/g, '').toLowerCase()));

@@ -50,6 +50,28 @@ export interface Database {
   key_rotations: KeyRotationsTable;
   imports: ImportsTable;
   tenant_mail_totals: TenantMailTotalsTable;
+  anchor_evidence: AnchorEvidenceTable;
+}
+
+/** An anchor checkpoint's RFC 4998 evidence record from one TSA (migration 0039). */
+export interface AnchorEvidenceTable {
+  log_id: string;
+  size: number;
+  /** The TSA that made the first timestamp. */
+  tsa_url: string;
+  /** EvidenceRecord DER, renewed in place. */
+  record: Buffer;
+  /** Digest algorithm (OID) of the current chain. */
+  chain_alg: string;
+  first_gen_time: Date;
+  last_gen_time: Date;
+  /** End of validity of the last timestamp's TSA certificate: renew before. */
+  expires_at: Date;
+  last_signer_sha256: Buffer;
+  renewals: Generated<number>;
+  renewal_error: string | null;
+  renewal_failed_at: Date | null;
+  updated_at: Generated<Date>;
 }
 
 export interface TenantMailTotalsTable {

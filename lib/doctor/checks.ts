@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import type tls from 'node:tls';
 import { temporalTls } from '../temporal/tls';
@@ -5,7 +6,8 @@ import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
 import pg from 'pg';
 import { readFileSync } from 'node:fs';
-import { tsaCaFile, type Config } from '../config';
+import { distrustedTsaCerts, tsaRootsPem, tsaUrls, type Config } from '../config';
+import { tsaLabel } from '../tsa/label';
 import { migrations } from '../db/migrations';
 import { createS3 } from '../storage/s3';
 import { recentWorkflowPollers } from '../temporal/pollers';
@@ -156,22 +158,32 @@ const objectStorage: Check = async (cfg) => {
   };
 };
 
-const tsa: Check = async (cfg) => {
-  const ts = await requestTimestamp(new TextEncoder().encode(`mailrepo doctor ${Date.now()}`), {
-    url: cfg.TSA_URL,
-    caPem: readFileSync(tsaCaFile(cfg), 'utf8'),
-    policy: cfg.TSA_POLICY_OID,
-    username: cfg.TSA_USERNAME,
-    password: cfg.TSA_PASSWORD,
-    timeoutMs: 4000,
-    attempts: 1,
-  });
-  return {
-    version: `policy ${ts.policy}`,
-    tls: await tlsOf(cfg.TSA_URL.startsWith('https:'), cfg.TSA_URL),
-    detail: `token verified, genTime ${ts.genTime.toISOString()}`,
+/** One configured TSA (decision 0030): a token verified, and how long its certificate lasts. */
+const tsaCheck =
+  (url: string): Check =>
+  async (cfg) => {
+    const ts = await requestTimestamp(new TextEncoder().encode(`mailrepo doctor ${Date.now()}`), {
+      url,
+      caPem: tsaRootsPem(cfg),
+      policy: cfg.TSA_POLICY_OID,
+      username: cfg.TSA_USERNAME,
+      password: cfg.TSA_PASSWORD,
+      timeoutMs: 4000,
+      attempts: 1,
+    });
+    const cert = new X509Certificate(ts.signerCertDer);
+    const distrusted = distrustedTsaCerts(cfg).has(
+      cert.fingerprint256.replace(/:/g, '').toLowerCase(),
+    );
+    return {
+      version: `policy ${ts.policy}`,
+      tls: await tlsOf(url.startsWith('https:'), url),
+      detail:
+        `${tsaLabel(url)}: token verified, genTime ${ts.genTime.toISOString()}, ` +
+        `certificate valid until ${new Date(cert.validTo).toISOString().slice(0, 10)}` +
+        (distrusted ? ' — DISTRUSTED (TSA_DISTRUSTED): its evidence is renewed elsewhere' : ''),
+    };
   };
-};
 
 /** Reads the greeting and the LHLO capabilities; STARTTLS advertised means TLS is available. */
 const lmtp: Check = (cfg) =>
@@ -237,7 +249,7 @@ export function checksFor(cfg: Config): [string, Check][] {
     ['Temporal', temporal],
     ['Temporal worker', worker],
     ['Object storage (S3)', objectStorage],
-    ['TSA', tsa],
+    ...tsaUrls(cfg).map((url, i): [string, Check] => [`TSA ${i + 1}`, tsaCheck(url)]),
     ['LMTP ingest', lmtp],
     ['Portal', portal],
     ...(cfg.CODEC_SERVER_ENABLED ? ([['Codec endpoint', codecEndpoint]] as [string, Check][]) : []),

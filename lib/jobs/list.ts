@@ -1,5 +1,9 @@
 import type { Client, WorkflowExecutionStatusName } from '@temporalio/client';
 import { MAIL_IDS } from '../../contracts/search-attributes';
+import {
+  evidenceRenewalProgressQuery,
+  type EvidenceRenewalProgress,
+} from '../../contracts/evidence';
 
 /**
  * The tenant's workflows for the jobs page (issue 9): every workflow started for a tenant carries
@@ -20,6 +24,8 @@ export interface JobRow {
   failure?: string;
   /** Of an archiveBatch: how many mails it carries. */
   mails?: number;
+  /** Of an evidence renewal: records renewed and failed so far. */
+  evidence?: EvidenceRenewalProgress;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -27,7 +33,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export async function listTenantJobs(client: Client, tenantId: string, limit = 50) {
   if (!UUID.test(tenantId)) throw new Error('tenant id must be a UUID');
   const rows: JobRow[] = [];
-  for await (const w of client.workflow.list({ query: `TenantId = '${tenantId}'` })) {
+  // Evidence renewal works for every tenant at once (the anchor log's records): each tenant's
+  // page shows it with its counts, which say nothing of any one tenant.
+  for await (const w of client.workflow.list({
+    query: `TenantId = '${tenantId}' OR WorkflowType = 'renewEvidence'`,
+  })) {
     const row: JobRow = {
       workflowId: w.workflowId,
       runId: w.runId,
@@ -38,6 +48,15 @@ export async function listTenantJobs(client: Client, tenantId: string, limit = 5
     };
     const mails = w.typedSearchAttributes.get(MAIL_IDS);
     if (mails) row.mails = mails.length;
+    if (w.type === 'renewEvidence' && (row.status === 'RUNNING' || row.status === 'COMPLETED')) {
+      const handle = client.workflow.getHandle<(i: unknown) => Promise<EvidenceRenewalProgress>>(
+        w.workflowId,
+        w.runId,
+      );
+      row.evidence = await (
+        row.status === 'RUNNING' ? handle.query(evidenceRenewalProgressQuery) : handle.result()
+      ).catch(() => undefined);
+    }
     if (row.status === 'RUNNING' || row.status === 'FAILED' || row.status === 'TIMED_OUT') {
       const handle = client.workflow.getHandle(w.workflowId, w.runId);
       if (row.status === 'RUNNING') {

@@ -4,7 +4,15 @@ import type { Transaction } from 'kysely';
 import type { Database, Db } from '../db';
 
 type Tx = Transaction<Database>;
-import { requestTimestamp, type TsaClientOptions } from '../tsa/client';
+import {
+  requestTimestamp,
+  tokenOf,
+  type TsaClientOptions,
+  type VerifiedTimestamp,
+} from '../tsa/client';
+import { evidenceRecord } from '../evidence/evidence-record';
+import { tsaLabel } from '../tsa/label';
+import { evidenceColumns } from './anchor-evidence';
 import {
   appendEntry,
   ensureLog,
@@ -26,7 +34,8 @@ import {
 
 export interface CheckpointDeps extends LedgerKeys {
   db: Db;
-  tsa: TsaClientOptions;
+  /** The TSAs; each anchor checkpoint gets a timestamp (an evidence record) from every one. */
+  tsa: TsaClientOptions | readonly TsaClientOptions[];
 }
 
 export interface RoundResult {
@@ -113,26 +122,74 @@ export async function checkpointLogs(deps: CheckpointDeps): Promise<RoundResult>
     .orderBy('size', 'desc')
     .executeTakeFirst();
   if (!newest) return { tenantCheckpoints, anchorSize: 0, timestamped: false };
-  if (newest.tsa_response) return { tenantCheckpoints, anchorSize: newest.size, timestamped: true };
-  try {
-    const token = await requestTimestamp(Buffer.from(newest.note), deps.tsa);
-    await deps.db
+  const done = new Set(
+    (
+      await deps.db
+        .selectFrom('anchor_evidence')
+        .select('tsa_url')
+        .where('log_id', '=', anchor.id)
+        .where('size', '=', newest.size)
+        .execute()
+    ).map((r) => r.tsa_url),
+  );
+  // Every TSA that has not timestamped the newest checkpoint yet, side by side; the first answer
+  // seals it. One TSA failing leaves its record for the next round (same checkpoint while the log
+  // does not grow) and never holds up the others.
+  const errors: string[] = [];
+  let timestamped = !!newest.tsa_response;
+  await Promise.all(
+    [deps.tsa]
+      .flat()
+      .filter((tsa) => !done.has(tsa.url))
+      .map(async (tsa) => {
+        try {
+          const token = await requestTimestamp(Buffer.from(newest.note), tsa);
+          await storeFirstTimestamp(deps.db, { logId: anchor.id, size: newest.size }, tsa, token);
+          timestamped = true;
+        } catch (e) {
+          metrics.tsaErrors.inc({ tsa: tsaLabel(tsa.url) });
+          errors.push(`${tsaLabel(tsa.url)}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }),
+  );
+  return {
+    tenantCheckpoints,
+    anchorSize: newest.size,
+    timestamped,
+    ...(errors.length ? { tsaError: errors.join('; ') } : {}),
+  };
+}
+
+/**
+ * The checkpoint's evidence record from `tsa` (decision 0030), and — for the first TSA to answer
+ * — the RFC 3161 response itself on the checkpoint, which seals what it covers.
+ */
+async function storeFirstTimestamp(
+  db: Db,
+  checkpoint: { logId: string; size: number },
+  tsa: TsaClientOptions,
+  token: VerifiedTimestamp,
+): Promise<void> {
+  const tokenDer = tokenOf(token.responseDer);
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('anchor_evidence')
+      .values({
+        log_id: checkpoint.logId,
+        size: checkpoint.size,
+        tsa_url: tsa.url,
+        ...evidenceColumns(evidenceRecord(tokenDer)),
+      })
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await tx
       .updateTable('ledger_checkpoints')
       .set({ tsa_response: Buffer.from(token.responseDer), tsa_gen_time: token.genTime })
-      .where('log_id', '=', anchor.id)
-      .where('size', '=', newest.size)
+      .where('log_id', '=', checkpoint.logId)
+      .where('size', '=', checkpoint.size)
       .where('tsa_response', 'is', null)
       .execute();
-    return { tenantCheckpoints, anchorSize: newest.size, timestamped: true };
-  } catch (e) {
-    metrics.tsaErrors.inc();
-    return {
-      tenantCheckpoints,
-      anchorSize: newest.size,
-      timestamped: false,
-      tsaError: e instanceof Error ? e.message : String(e),
-    };
-  }
+  });
 }
 
 /**

@@ -34,7 +34,16 @@ export const metrics = {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers: [registry],
   }),
-  tsaErrors: counter('mailrepo_tsa_errors_total', 'Failed requests to the timestamp authority'),
+  tsaErrors: counter(
+    'mailrepo_tsa_errors_total',
+    'Failed requests to a timestamp authority, by TSA (host and path)',
+    ['tsa'],
+  ),
+  evidenceRenewals: counter(
+    'mailrepo_evidence_renewals_total',
+    'RFC 4998 evidence record renewals, by kind (timestamp, hash-tree) and result',
+    ['kind', 'result'],
+  ),
   integrityFailures: counter(
     'mailrepo_integrity_failures_total',
     'Problems found by integrity checks (objects, ledger, audit chain)',

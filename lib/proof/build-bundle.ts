@@ -1,4 +1,5 @@
 import { strToU8, zipSync } from 'fflate';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../db';
@@ -6,10 +7,16 @@ import { withTenant } from '../db/tenant-scope';
 import { ed25519PublicKey, keyHash, verifierKey, type NoteKey } from '../ledger/checkpoint';
 import { timestampCovering } from '../ledger/checkpointer';
 import { inclusionProofFor } from '../ledger/store';
-import { tokenCertificates, tokenOf, verifyToken } from '../tsa/client';
+import { readToken, tokenCertificates, tokenOf, verifyToken } from '../tsa/client';
 import { fromPem, toPem } from '../pki/pem';
-import { BUNDLE_FORMAT, BundleFile, type BundleManifest } from './bundle-layout';
-import { evidenceRecord } from './evidence-record';
+import {
+  BUNDLE_FORMAT,
+  BundleFile,
+  evidenceFile,
+  type BundleEvidence,
+  type BundleManifest,
+} from './bundle-layout';
+import { evidenceRecord, parseEvidenceRecord } from '../evidence/evidence-record';
 import { formatTlogProof } from './tlog-proof';
 import { renderVerifyMd } from './verify-md';
 
@@ -79,10 +86,29 @@ export async function buildProofBundle(
       data: Buffer.from(acp.note),
       caPem: input.tsaCaPem,
     });
+    // Every TSA's evidence record of the checkpoint, renewed as far as it was (decision 0030); a
+    // checkpoint timestamped before records were kept has its one token as a record.
+    const stored = await tx
+      .selectFrom('anchor_evidence')
+      .select(['record'])
+      .where('log_id', '=', anchor.id)
+      .where('size', '=', acp.size)
+      .orderBy('first_gen_time')
+      .orderBy('tsa_url')
+      .execute();
+    const records = stored.length
+      ? stored.map((r) => new Uint8Array(r.record))
+      : [evidenceRecord(token)];
+    const evidence = records.map((record, i) => describeEvidence(record, evidenceFile(i + 1)));
     const roots = fromPem('CERTIFICATE', input.tsaCaPem);
-    const carried = tokenCertificates(token).filter(
-      (c) => !roots.some((r) => Buffer.compare(Buffer.from(r), Buffer.from(c)) === 0),
-    );
+    const carried = uniqueCertificates([
+      ...tokenCertificates(token),
+      ...records.flatMap((r) =>
+        parseEvidenceRecord(r).chains.flatMap((c) =>
+          c.flatMap((a) => tokenCertificates(a.tokenDer)),
+        ),
+      ),
+    ]).filter((c) => !roots.some((r) => Buffer.compare(Buffer.from(r), Buffer.from(c)) === 0));
 
     const tenantKey: NoteKey = { name: log.origin, publicKey: log.signing_public_key };
     const anchorKey: NoteKey = { name: anchor.origin, publicKey: anchor.signing_public_key };
@@ -97,9 +123,10 @@ export async function buildProofBundle(
         serial: stamp.serialHex,
         policy: stamp.policy,
       },
+      evidence,
     };
     const text = (s: string) => strToU8(s);
-    const ers = evidenceRecord(token);
+    const first = parseEvidenceRecord(records[0]!).chains[0]![0]!.tokenDer;
     const files: Record<string, Uint8Array> = {
       [BundleFile.instructions]: text(
         renderVerifyMd({
@@ -108,7 +135,10 @@ export async function buildProofBundle(
           anchorKeyHash: keyHash(anchorKey.name, anchorKey.publicKey).toString('hex'),
           tenantProof,
           anchorProof,
-          ersTokenLength: token.length,
+          ersToken: {
+            offset: Buffer.from(records[0]!).indexOf(Buffer.from(first)),
+            length: first.length,
+          },
         }),
       ),
       [BundleFile.script]: readFileSync(path.join(ASSETS, 'verify.py')),
@@ -123,7 +153,7 @@ export async function buildProofBundle(
       ),
       [BundleFile.anchorCheckpoint]: text(acp.note),
       [BundleFile.timestampResponse]: tsr,
-      [BundleFile.evidenceRecord]: ers,
+      ...Object.fromEntries(records.map((r, i) => [evidenceFile(i + 1), r])),
       [BundleFile.tsaChain]: text(carried.map((c) => toPem('CERTIFICATE', c)).join('')),
       [BundleFile.tsaRoot]: text(roots.map((c) => toPem('CERTIFICATE', c)).join('')),
       [BundleFile.tenantKey]: text(`${verifierKey(tenantKey)}\n`),
@@ -138,5 +168,29 @@ export async function buildProofBundle(
       { level: 6 },
     );
     return { zip, manifest };
+  });
+}
+
+/** What the manifest says of one evidence record (read from it, not verified here). */
+function describeEvidence(record: Uint8Array, file: string): BundleEvidence {
+  const { chains } = parseEvidenceRecord(record);
+  const first = readToken(chains[0]![0]!.tokenDer);
+  const lastChain = chains[chains.length - 1]!;
+  const last = readToken(lastChain[lastChain.length - 1]!.tokenDer);
+  return {
+    file,
+    tsa: new X509Certificate(first.signerCertDer).subject.replace(/\n/g, ', '),
+    firstGenTime: first.genTime.toISOString(),
+    timestamps: chains.reduce((n, c) => n + c.length, 0),
+    chains: chains.length,
+    validUntil: last.notAfter.toISOString(),
+  };
+}
+
+function uniqueCertificates(certs: Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  return certs.filter((c) => {
+    const k = Buffer.from(c).toString('base64');
+    return !seen.has(k) && (seen.add(k), true);
   });
 }

@@ -6,10 +6,9 @@ import { noteHash } from '../ledger/checkpointer';
 import { hashLeaf, verifyInclusion } from '../ledger/merkle';
 import { tokenOf, verifyToken } from '../tsa/client';
 import { fromPem } from '../pki/pem';
-import { BUNDLE_FORMAT, BundleFile, type BundleManifest } from './bundle-layout';
-import { parseEvidenceRecord } from './evidence-record';
+import { BUNDLE_FORMAT, BUNDLE_FORMAT_V1, BundleFile, type BundleManifest } from './bundle-layout';
+import { verifyEvidenceRecord } from '../evidence/verify-evidence';
 import { parseTlogProof } from './tlog-proof';
-import { OID } from '../pki/oids';
 
 /**
  * `mailrepo verify`: the same steps, in the same order and with the same names, as the bundle's
@@ -43,6 +42,8 @@ export interface VerifyTrust {
   tenantKey?: string;
   anchorKey?: string;
   tsaRootPem?: string;
+  /** The date the evidence is judged at (RFC 4998 §5.3); now by default. */
+  at?: Date;
 }
 
 export interface BundleVerification {
@@ -89,7 +90,8 @@ export async function verifyBundle(
 
   const manifest = await attempt('bundle', () => {
     const m = JSON.parse(text(BundleFile.manifest, 'bundle')) as BundleManifest;
-    if (m.format !== BUNDLE_FORMAT) throw new Error(`unknown bundle format ${m.format}`);
+    if (m.format !== BUNDLE_FORMAT && m.format !== BUNDLE_FORMAT_V1)
+      throw new Error(`unknown bundle format ${m.format}`);
     return m;
   });
   const entry = sha256(mail);
@@ -179,15 +181,41 @@ export async function verifyBundle(
   );
   report.push(`RFC 3161 timestamp: ${stamp.genTime.toISOString()}`);
 
+  // Every evidence record (one per TSA), each judged at `at`: one that holds suffices, and the
+  // report names them all — a record whose TSA certificate ran out unrenewed is reported, not
+  // hidden behind the one that holds.
+  const at = trust.at ?? new Date();
   await attempt('evidence record', async () => {
-    const er = parseEvidenceRecord(need(BundleFile.evidenceRecord, 'evidence record'));
-    if (!er.digestAlgorithms.includes(OID.sha256)) throw new Error('does not use SHA-256');
-    if (er.chains.length !== 1 || er.chains[0]!.length !== 1)
-      throw new Error('expected exactly one archive timestamp');
-    const ats = er.chains[0]![0]!;
-    if (ats.reducedHashtree) throw new Error('archive timestamp has a reduced hash tree');
-    const t = await verifyToken(ats.tokenDer, { data, caPem });
-    report.push(`evidence record: one ArchiveTimeStamp, ${t.genTime.toISOString()}`);
+    const listed =
+      manifest.format === BUNDLE_FORMAT_V1
+        ? [BundleFile.evidenceRecordV1]
+        : (manifest.evidence ?? []).map((e) => e.file);
+    if (!listed.length) throw new Error('the bundle lists no evidence record');
+    const results = await Promise.all(
+      listed.map(async (file) => {
+        try {
+          const steps = await verifyEvidenceRecord(need(file, 'evidence record'), data, {
+            caPem,
+            at,
+          });
+          const renewals = steps.length - 1;
+          return {
+            ok: true,
+            line: `${file} holds (${steps[0]!.tsa.replace(/.*CN=/, '')}, ${steps[0]!.genTime.toISOString()}${renewals ? `, ${renewals} renewal(s)` : ''})`,
+          };
+        } catch (e) {
+          return { ok: false, line: `${file} does not hold: ${(e as Error).message}` };
+        }
+      }),
+    );
+    const holding = results.filter((r) => r.ok).length;
+    if (!holding)
+      throw new Error(
+        `no evidence record holds on ${at.toISOString()}: ${results.map((r) => r.line).join('; ')}`,
+      );
+    report.push(
+      `evidence record: ${holding} of ${results.length} hold on ${at.toISOString()}: ${results.map((r) => r.line).join('; ')}`,
+    );
   });
   return { manifest, genTime: stamp.genTime, report, trustedFromBundle };
 }

@@ -31,7 +31,8 @@ export function renderVerifyMd(v: {
   anchorKeyHash: string;
   tenantProof: Buffer[];
   anchorProof: Buffer[];
-  ersTokenLength: number;
+  /** Where the first record's first token lies in evidence/1.ers (0-based offset). */
+  ersToken: { offset: number; length: number };
 }): string {
   const m = v.manifest;
   const values: Record<string, string> = {
@@ -47,7 +48,8 @@ export function renderVerifyMd(v: {
     tsaPolicy: m.timestamp.policy,
     tenantKeyHash: v.tenantKeyHash,
     anchorKeyHash: v.anchorKeyHash,
-    ersTokenLength: String(v.ersTokenLength),
+    ersTokenStart: String(v.ersToken.offset + 1),
+    ersTokenLength: String(v.ersToken.length),
     tenantMerkleCommands: merkleCommands(
       'mail.eml',
       m.tenantLog.index,

@@ -13,6 +13,7 @@ export const LEDGER_SCHEDULE_ID = 'ledger-checkpoint';
 export const INTEGRITY_SCHEDULE_ID = 'integrity-check';
 export const RETENTION_SCHEDULE_ID = 'retention-sweep';
 export const SESSION_SCHEDULE_ID = 'session-sweep';
+export const EVIDENCE_SCHEDULE_ID = 'evidence-renewal';
 
 /**
  * Creates the ledgerCheckpoint schedule, or brings an existing one to the configured interval.
@@ -63,6 +64,22 @@ export async function ensureRetentionSchedule(
   at: string,
 ): Promise<void> {
   await ensureSchedule(client, RETENTION_SCHEDULE_ID, daily(at, 'retentionSweep', taskQueue, []));
+}
+
+/**
+ * The daily renewal of the anchor checkpoints' evidence records at `at` (HH:MM) Berlin time
+ * (issue 23 §1); a missed day is run.
+ */
+export async function ensureEvidenceSchedule(
+  client: Client,
+  taskQueue: string,
+  at: string,
+): Promise<void> {
+  await ensureSchedule(
+    client,
+    EVIDENCE_SCHEDULE_ID,
+    daily(at, 'renewEvidence', taskQueue, [{ trigger: 'schedule' }]),
+  );
 }
 
 function daily<N extends WorkflowName>(

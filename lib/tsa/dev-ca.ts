@@ -14,14 +14,17 @@ export interface DevPki {
   tsa: SignerIdentity;
 }
 
-export async function createDevPki(opts: { tsaEku?: boolean } = {}): Promise<DevPki> {
+export async function createDevPki(
+  opts: { tsaEku?: boolean; name?: string } = {},
+): Promise<DevPki> {
+  const name = opts.name ?? 'mailrepo dev TSA';
   const ca = await issueCertificate({
-    commonName: 'mailrepo dev TSA root CA',
+    commonName: `${name} root CA`,
     isCa: true,
     timeStampingEku: false,
   });
   const tsa = await issueCertificate({
-    commonName: 'mailrepo dev TSA',
+    commonName: name,
     isCa: false,
     timeStampingEku: opts.tsaEku ?? true,
     issuer: ca,
@@ -32,6 +35,7 @@ export async function createDevPki(opts: { tsaEku?: boolean } = {}): Promise<Dev
 /** Loads the dev PKI from `dir`, creating it on first use. Writes ca.pem, tsa.pem, tsa.key. */
 export async function loadOrCreateDevPki(
   dir: string,
+  name?: string,
 ): Promise<{ tsa: SignerIdentity; caPem: string }> {
   const files = {
     ca: path.join(dir, 'ca.pem'),
@@ -40,7 +44,7 @@ export async function loadOrCreateDevPki(
   };
   if (!existsSync(files.ca) || !existsSync(files.cert) || !existsSync(files.key)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const pki = await createDevPki();
+    const pki = await createDevPki({ name });
     writeFileSync(files.key, pki.tsa.keyPem, { mode: 0o600 });
     writeFileSync(files.cert, pki.tsa.certPem + pki.ca.certPem);
     writeFileSync(files.ca, pki.ca.certPem);

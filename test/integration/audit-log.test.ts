@@ -1,6 +1,6 @@
 import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { strFromU8, strToU8, unzipSync } from 'fflate';
@@ -10,7 +10,7 @@ import { chainHash } from '../../lib/audit/canonical';
 import { exportAuditLog } from '../../lib/audit/export';
 import { chainedFromRow, recordAudit } from '../../lib/audit/record';
 import { verifyAuditChain } from '../../lib/audit/verify-chain';
-import { tsaCaFile } from '../../lib/config';
+import { tsaRootsPem } from '../../lib/config';
 import type { Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { addIngestAddress, removeIngestAddress } from '../../lib/ingest/addresses';
@@ -26,11 +26,11 @@ import {
 } from '../../lib/vault';
 import { FAST_ARGON2 } from '../helpers/ledger';
 import { ownDatabase } from '../helpers/own-database';
-import { stackConfig } from '../helpers/stack-env';
+import { stackConfig, stackTsas } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
-const caPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+const caPem = () => tsaRootsPem(cfg);
 const own = ownDatabase(cfg, 'audit');
 const PASSWORD = 'ein langes Passwort';
 const operator = { type: 'operator' as const, label: 'test' };
@@ -41,7 +41,7 @@ const round = (db: Db) =>
     wrapKey,
     originPrefix: cfg.LEDGER_ORIGIN,
     onKeyCreated: auditLedgerKeyCreated,
-    tsa: { url: cfg.TSA_URL, caPem: caPem() },
+    tsa: stackTsas(cfg),
   });
 
 async function newTenant(db: Db, name = 'Prüfung GmbH') {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildRequest, requestTimestamp } from '../../lib/tsa/client';
 import { tsaCaFile } from '../../lib/config';
 import { opensslTsVerify } from '../helpers/openssl';
-import { stackConfig } from '../helpers/stack-env';
+import { firstTsa, stackConfig } from '../helpers/stack-env';
 
 describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
   const cfg = stackConfig();
@@ -10,7 +10,7 @@ describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
 
   it('answers application/timestamp-query with a token our client and openssl both accept', async () => {
     const data = new TextEncoder().encode(`anchor checkpoint ${Date.now()}`);
-    const token = await requestTimestamp(data, { url: cfg.TSA_URL, caPem: caPem() });
+    const token = await requestTimestamp(data, { url: firstTsa(cfg).url, caPem: caPem() });
     expect(opensslTsVerify(data, token.responseDer, tsaCaFile(cfg))).toMatch(/Verification: OK/);
   });
 
@@ -18,18 +18,18 @@ describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
     const req = buildRequest(new Uint8Array([1, 2, 3]));
     expect(
       (
-        await fetch(cfg.TSA_URL, {
+        await fetch(firstTsa(cfg).url, {
           method: 'POST',
           body: Buffer.from(req.der),
           headers: { 'content-type': 'text/plain' },
         })
       ).status,
     ).toBe(415);
-    expect((await fetch(cfg.TSA_URL)).status).toBe(405);
+    expect((await fetch(firstTsa(cfg).url)).status).toBe(405);
   });
 
   it('answers garbage with a DER rejection, not a crash', async () => {
-    const res = await fetch(cfg.TSA_URL, {
+    const res = await fetch(firstTsa(cfg).url, {
       method: 'POST',
       body: 'not DER',
       headers: { 'content-type': 'application/timestamp-query' },
@@ -38,7 +38,7 @@ describe('dev TSA over HTTP (RFC 3161 §3.4)', () => {
     const req = buildRequest(new Uint8Array([1]));
     await expect(
       requestTimestamp(new Uint8Array([1]), {
-        url: cfg.TSA_URL.replace('/tsa', '/nope'),
+        url: firstTsa(cfg).url.replace('/tsa', '/nope'),
         caPem: caPem(),
         attempts: 1,
       }),

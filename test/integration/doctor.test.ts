@@ -28,7 +28,8 @@ describe('mailrepo doctor', () => {
         'Temporal',
         'Temporal worker',
         'Object storage (S3)',
-        'TSA',
+        'TSA 1',
+        'TSA 2',
         'LMTP ingest',
         'Portal',
       ]),
@@ -37,7 +38,9 @@ describe('mailrepo doctor', () => {
     expect(by['PostgreSQL']!.version).toMatch(/^PostgreSQL \d+/);
     expect(by['Temporal']!.version).toMatch(/^Temporal \d+\.\d+/);
     expect(by['Object storage (S3)']!.version).toMatch(/MinIO/);
-    expect(by['TSA']!.detail).toMatch(/token verified/);
+    // Both dev TSAs, each with its own certificate (decision 0030).
+    expect(by['TSA 1']!.detail).toMatch(/token verified, .* certificate valid until \d{4}-/);
+    expect(by['TSA 2']!.detail).toMatch(/token verified/);
     // The dev stack offers STARTTLS on LMTP (dev certificate): doctor shows the version it
     // negotiated. The rest is plain on loopback; the worker has no connection of its own.
     expect(by['LMTP ingest']!.tls).toBe('TLSv1.3');

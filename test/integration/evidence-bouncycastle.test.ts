@@ -6,7 +6,7 @@ import {
   timestampRenewalImprint,
   withHashTreeRenewal,
   withTimestampRenewal,
-} from '../../lib/proof/evidence-record';
+} from '../../lib/evidence/evidence-record';
 import { bouncyCastleVerdict } from '../helpers/bouncycastle';
 import { DAY, stamp, testTsa, type TestTsa } from '../helpers/evidence-pki';
 

@@ -1,7 +1,6 @@
 import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { tsaCaFile } from '../../lib/config';
+import { tsaRootsPem } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { openCheckpoint } from '../../lib/ledger/checkpoint';
@@ -14,11 +13,11 @@ import { LEDGER_SCHEDULE_ID } from '../../lib/temporal/schedules';
 import { tenantWithLog } from '../helpers/ledger';
 import { ownDatabase } from '../helpers/own-database';
 import { opensslTsVerify } from '../helpers/openssl';
-import { stackConfig } from '../helpers/stack-env';
+import { stackConfig, stackTsas, tsaRootsFile } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
-const caPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+const caPem = () => tsaRootsPem(cfg);
 
 const tenantLog = (db: Db) => tenantWithLog(db, cfg, 'Anker GmbH');
 
@@ -56,7 +55,7 @@ describe('checkpoints and timestamps', () => {
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
       onKeyCreated: auditLedgerKeyCreated,
-      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+      tsa: stackTsas(cfg),
     });
     expect(up).toMatchObject({ tenantCheckpoints: 1, timestamped: true });
     const covered = (await timestampCovering(db, log.id, 5))!;
@@ -108,7 +107,7 @@ describe('checkpoints and timestamps', () => {
       opensslTsVerify(
         covered.anchorCheckpoint.note,
         covered.anchorCheckpoint.tsa_response!,
-        tsaCaFile(cfg),
+        tsaRootsFile(cfg),
       ),
     ).toMatch(/Verification: OK/);
   });
@@ -119,14 +118,14 @@ describe('checkpoints and timestamps', () => {
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
       onKeyCreated: auditLedgerKeyCreated,
-      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+      tsa: stackTsas(cfg),
     });
     const again = await checkpointRound({
       db,
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
       onKeyCreated: auditLedgerKeyCreated,
-      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+      tsa: stackTsas(cfg),
     });
     expect(again.tenantCheckpoints).toBe(0);
     const count = await db
@@ -138,7 +137,7 @@ describe('checkpoints and timestamps', () => {
       wrapKey,
       originPrefix: cfg.LEDGER_ORIGIN,
       onKeyCreated: auditLedgerKeyCreated,
-      tsa: { url: cfg.TSA_URL, caPem: caPem() },
+      tsa: stackTsas(cfg),
     });
     expect(again2.tenantCheckpoints).toBe(0);
     expect(

@@ -8,10 +8,8 @@ import { checkpointRound } from '../../lib/checkpoint/round';
 import { appendEntry, integrateLog } from '../../lib/ledger/store';
 import type { KyselyPlugin } from 'kysely';
 import { verifyLog } from '../../lib/ledger/verify-log';
-import { readFileSync } from 'node:fs';
-import { tsaCaFile } from '../../lib/config';
 import { tenantWithLog } from '../helpers/ledger';
-import { stackConfig } from '../helpers/stack-env';
+import { stackConfig, stackTsas } from '../helpers/stack-env';
 import { adminDb } from '../helpers/admin-db';
 
 const cfg = stackConfig();
@@ -43,7 +41,7 @@ describe('whole-log verification', () => {
     await withTenant(db, tenantId, async (tx) => {
       for (let i = 0; i < 300; i++) await appendEntry(tx, log, randomBytes(32), 'mail');
     });
-    const tsa = { url: cfg.TSA_URL, caPem: readFileSync(tsaCaFile(cfg), 'utf8') };
+    const tsa = stackTsas(cfg);
     const round = {
       db,
       wrapKey,

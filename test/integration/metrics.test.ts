@@ -62,6 +62,13 @@ describe('metrics and alerts', () => {
     expect(age).toBeGreaterThanOrEqual(0);
     expect(age).toBeLessThan(600);
     expect(sample(worker, 'mailrepo_archive_backlog')).toBeGreaterThanOrEqual(0);
+    // Each of the two dev TSAs has timestamped an anchor checkpoint (decision 0030).
+    const tsaAges = worker
+      .split('\n')
+      .filter((l) => l.startsWith('mailrepo_tsa_newest_timestamp_age_seconds{'));
+    expect(tsaAges).toHaveLength(2);
+    for (const l of tsaAges) expect(Number(l.split(' ').pop())).toBeLessThan(600);
+    expect(sample(worker, 'mailrepo_evidence_renewal_late')).toBe(0);
     expect(sample(portal, 'mailrepo_process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(sdk).toMatch(/^temporal_workflow_task_schedule_to_start_latency_bucket/m);
 

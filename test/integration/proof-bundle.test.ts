@@ -5,24 +5,29 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
-import { tsaCaFile } from '../../lib/config';
+import { tsaRootsPem } from '../../lib/config';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { generateSigningKey, signCheckpoint, verifierKey } from '../../lib/ledger/checkpoint';
 import { checkpointRound } from '../../lib/checkpoint/round';
 import { appendEntry } from '../../lib/ledger/store';
-import { BundleFile } from '../../lib/proof/bundle-layout';
+import { BundleFile, evidenceFile } from '../../lib/proof/bundle-layout';
 import { buildProofBundle, ProofUnavailableError } from '../../lib/proof/build-bundle';
-import { evidenceRecord } from '../../lib/proof/evidence-record';
+import { evidenceRecord } from '../../lib/evidence/evidence-record';
 import { formatTlogProof, parseTlogProof } from '../../lib/proof/tlog-proof';
 import { BundleVerifyError, verifyBundle } from '../../lib/proof/verify-bundle';
 import { requestTimestamp, tokenOf } from '../../lib/tsa/client';
 import { tenantWithLog } from '../helpers/ledger';
+import { bouncyCastleVerdict } from '../helpers/bouncycastle';
+import { DAY, testTsa } from '../helpers/evidence-pki';
+import { dueEvidence, renewEvidence } from '../../lib/ledger/anchor-evidence';
+import { createTsaServer } from '../../lib/tsa/server';
+import type { AddressInfo } from 'node:net';
 import { ownDatabase } from '../helpers/own-database';
-import { stackConfig } from '../helpers/stack-env';
+import { firstTsa, stackConfig, stackTsas } from '../helpers/stack-env';
 
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
-const caPem = () => readFileSync(tsaCaFile(cfg), 'utf8');
+const caPem = () => tsaRootsPem(cfg);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 const round = (db: ReturnType<typeof own.db>) =>
   checkpointRound({
@@ -30,7 +35,7 @@ const round = (db: ReturnType<typeof own.db>) =>
     wrapKey,
     originPrefix: cfg.LEDGER_ORIGIN,
     onKeyCreated: auditLedgerKeyCreated,
-    tsa: { url: cfg.TSA_URL, caPem: caPem() },
+    tsa: stackTsas(cfg),
   });
 
 const own = ownDatabase(cfg, 'proof');
@@ -236,7 +241,15 @@ describe('proof bundles', () => {
     ]);
     // Round 1: mails 0–6, then the tenant's audit chain head (7); round 2: mails 8–14.
     expect(v.manifest.tenantLog).toMatchObject({ index: 11, checkpointSize: 15 });
-    expect(v.trustedFromBundle).toHaveLength(3);
+    // Both dev TSAs (own roots) timestamped the anchor checkpoint: two evidence records.
+    expect(v.manifest.evidence!.map((e) => [e.file, e.timestamps, e.chains])).toEqual([
+      ['evidence/1.ers', 1, 1],
+      ['evidence/2.ers', 1, 1],
+    ]);
+    expect(new Set(v.manifest.evidence!.map((e) => e.tsa)).size).toBe(2);
+    expect(v.report.at(-1)).toMatch(/evidence record: 2 of 2 hold/);
+    // Two TSA roots are among what was taken from the bundle.
+    expect(v.trustedFromBundle).toHaveLength(4);
   });
 
   it('verifies with the bundled stdlib-only script and openssl, outside the project', () => {
@@ -429,16 +442,31 @@ describe('proof bundles', () => {
     // A genuine token from the same TSA, over a different (older) checkpoint note.
     const older = await oldestAnchorCheckpoint();
     const foreign = await requestTimestamp(Buffer.from(older.note), {
-      url: cfg.TSA_URL,
-      caPem: caPem(),
+      ...firstTsa(cfg),
     });
     const withTsr = { ...files, [BundleFile.timestampResponse]: foreign.responseDer };
     await expectStepFails(rezip(withTsr), mail, 'RFC 3161 timestamp', /other data/, { md: '6' });
+    // Every TSA's record replaced by one over the other checkpoint: none holds.
+    const foreignRecord = evidenceRecord(tokenOf(foreign.responseDer));
     const withErs = {
       ...files,
-      [BundleFile.evidenceRecord]: evidenceRecord(tokenOf(foreign.responseDer)),
+      [evidenceFile(1)]: foreignRecord,
+      [evidenceFile(2)]: foreignRecord,
     };
     await expectStepFails(rezip(withErs), mail, 'evidence record', /other data/, { md: '7' });
+    // One of the two replaced: the other holds, and the report names the one that does not.
+    const oneForged = await verifyBundle(
+      rezip({ ...files, [evidenceFile(2)]: foreignRecord }),
+      mail,
+    );
+    expect(oneForged.report.at(-1)).toMatch(
+      /evidence record: 1 of 2 hold .*evidence\/1\.ers holds .*evidence\/2\.ers does not hold: .*other data/,
+    );
+    const script = runScript(rezip({ ...files, [evidenceFile(1)]: foreignRecord }), mail);
+    expect(script.out).toMatch(
+      /OK {3}evidence record: 1 of 2 hold .*evidence\/1\.ers does not hold/,
+    );
+    expect(script.status).toBe(0);
   }, 30_000);
 
   it('fails at "RFC 3161 timestamp" against a TSA root the customer pins', async () => {
@@ -459,6 +487,68 @@ describe('proof bundles', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('outlives its TSA certificates: judged after they end it fails unrenewed and holds renewed', async () => {
+    // Eleven years on, both dev TSAs' ten-year certificates have ended.
+    const later = new Date(Date.now() + 11 * 365 * DAY);
+    const unrenewed = await verifyBundle(zip, mail, { at: later }).then(
+      () => undefined,
+      (e: unknown) => e as BundleVerifyError,
+    );
+    expect(unrenewed).toMatchObject({ step: 'evidence record' });
+    expect(unrenewed!.message).toMatch(/no evidence record holds .*not trusted on/);
+    const atLater = ['--at', later.toISOString()];
+    expect(runScript(zip, mail, atLater).out).toContain('FAILED: evidence record:');
+    expect(runCli(zip, mail, atLater).status).toBe(1);
+
+    // A TSA whose certificate lasts twenty years renews every record today (RFC 4998 §5.2).
+    const renewer = await testTsa('Verlängerungs-TSA', 7300);
+    const server = createTsaServer({ signer: renewer.signer });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const roots = caPem() + renewer.caPem;
+      const settings = {
+        tsas: [{ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/tsa` }],
+        rootsPem: roots,
+        windowDays: 3700,
+        distrusted: new Set<string>(),
+      };
+      const due = await dueEvidence(db, settings, 1000, new Date());
+      expect(due.length).toBeGreaterThanOrEqual(2);
+      for (const row of due) {
+        const outcome = await renewEvidence(db, row, settings);
+        const why = await db
+          .selectFrom('anchor_evidence')
+          .select('renewal_error')
+          .where('log_id', '=', row.log_id)
+          .where('size', '=', row.size)
+          .where('tsa_url', '=', row.tsa_url)
+          .executeTakeFirstOrThrow();
+        expect({ outcome, why: why.renewal_error }).toEqual({ outcome: 'renewed', why: null });
+      }
+      // Renewed: not due any more; a second run renews nothing.
+      expect(await dueEvidence(db, settings, 1000, new Date())).toEqual([]);
+
+      const renewed = (
+        await buildProofBundle(db, { tenantId, entrySha256: sha256(mail), tsaCaPem: roots })
+      ).zip;
+      const v = await verifyBundle(renewed, mail, { at: later });
+      expect(v.manifest.evidence!.map((e) => e.timestamps)).toEqual([2, 2]);
+      expect(v.report.at(-1)).toMatch(/2 of 2 hold .*1 renewal/);
+      const script = runScript(renewed, mail, atLater);
+      expect(script.out).toContain('VERIFIED');
+      expect(script.status).toBe(0);
+      expect(runCli(renewed, mail, atLater).status).toBe(0);
+      // BouncyCastle's RFC 4998 implementation accepts each renewed record.
+      const files = unzipSync(renewed);
+      for (const f of [evidenceFile(1), evidenceFile(2)])
+        expect(bouncyCastleVerdict(files[f]!, files[BundleFile.anchorCheckpoint]!, later)).toBe(
+          'VALID 2',
+        );
+    } finally {
+      server.close();
+    }
+  }, 60_000);
 
   it('is not offered for an entry that is not yet timestamped, or not in the ledger', async () => {
     const t = await tenantWithLog(db, cfg, 'Frisch GmbH');

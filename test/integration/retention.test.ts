@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { LmtpClient } from '../../infra/lmtp-client';
-import { tsaCaFile } from '../../lib/config';
+import { tsaRootsPem } from '../../lib/config';
 import { createDb, type Db } from '../../lib/db';
 import { dropDatabase, ensureDatabase } from '../../lib/db/migrate';
 import { adminDatabaseUrl } from '../helpers/admin-db';
@@ -226,7 +225,7 @@ describe('retention and legal holds', () => {
       ['mails', 2],
     ]);
     expect(shreds.every((s) => s.ledger_index !== null)).toBe(true);
-    const caPem = readFileSync(tsaCaFile(cfg), 'utf8');
+    const caPem = tsaRootsPem(cfg);
     const bundle = await buildProofBundle(ctx.db, {
       tenantId: t.tenantId,
       entrySha256: sha256(gone1),

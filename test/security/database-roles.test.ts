@@ -67,8 +67,10 @@ it('every table with tenant rows has forced row-level security', async () => {
      WHERE n.nspname = 'public' AND c.relkind = 'r'
        AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
      ORDER BY 1`.execute(db);
-  // Hashes of login sources and passwordless challenges, the smoke check and kysely's bookkeeping: no tenant in them.
+  // Hashes of login sources and passwordless challenges, the anchor log's evidence records, the
+  // smoke check and kysely's bookkeeping: no tenant in them.
   expect(open.rows.map((r) => r.t)).toEqual([
+    'anchor_evidence',
     'auth_known_sources',
     'auth_throttle',
     'passkey_challenges',

@@ -6,8 +6,8 @@ import {
   timestampRenewalImprint,
   withHashTreeRenewal,
   withTimestampRenewal,
-} from '../../lib/proof/evidence-record';
-import { verifyEvidenceRecord } from '../../lib/proof/verify-evidence';
+} from '../../lib/evidence/evidence-record';
+import { verifyEvidenceRecord } from '../../lib/evidence/verify-evidence';
 import { DAY, stamp, testTsa, type TestTsa } from '../helpers/evidence-pki';
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { evidenceRecord, parseEvidenceRecord } from '../../lib/proof/evidence-record';
+import { evidenceRecord, parseEvidenceRecord } from '../../lib/evidence/evidence-record';
 import { formatTlogProof, parseTlogProof, TlogProofError } from '../../lib/proof/tlog-proof';
 import { OID } from '../../lib/pki/oids';
 

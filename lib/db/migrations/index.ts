@@ -37,6 +37,7 @@ import * as m0035 from './0035_journal_addresses';
 import * as m0036 from './0036_imap_imports';
 import * as m0037 from './0037_restores';
 import * as m0038 from './0038_journal_groups';
+import * as m0039 from './0039_anchor_evidence';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -81,4 +82,5 @@ export const migrations: Record<string, Migration> = {
   '0036_imap_imports': m0036,
   '0037_restores': m0037,
   '0038_journal_groups': m0038,
+  '0039_anchor_evidence': m0039,
 };

@@ -2,11 +2,13 @@
 """Verify a mailrepo proof bundle with the Python 3 standard library and openssl.
 
     python3 verify.py MAIL.eml [--bundle DIR_OR_ZIP] [--tenant-key VKEY] [--anchor-key VKEY]
-                      [--tsa-root ROOT.pem]
+                      [--tsa-root ROOTS.pem] [--at DATE]
 
 Checks, in order, and names the first step that fails:
   mail hash, tenant checkpoint signature, tenant inclusion proof, anchor checkpoint signature,
   anchor inclusion proof, anchor checkpoint file, RFC 3161 timestamp, evidence record.
+The evidence records (RFC 4998, one per TSA, with their renewals) are judged at --at (default:
+now); one that holds suffices, and every one is reported.
 Merkle hashing is RFC 9162; checkpoints are C2SP signed notes with Ed25519 (verified here in pure
 Python after RFC 8032); the RFC 3161 token's signature and certificate chain are checked by
 `openssl ts -verify`. Exit status 0 means every step held.
@@ -269,23 +271,89 @@ def token_of_response(tsr, step):
     return resp[1][2]
 
 
-def evidence_record_token(ers, step):
+OID_SHA512 = bytes.fromhex("0609608648016503040203")
+OID_SHA3_512 = bytes.fromhex("060960864801650304020a")
+HASHES = {OID_SHA256: hashlib.sha256, OID_SHA512: hashlib.sha512, OID_SHA3_512: hashlib.sha3_512}
+
+
+def der_header(tag, length):
+    if length < 0x80:
+        return bytes([tag, length])
+    n = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | n]) + length.to_bytes(n, "big")
+
+
+def evidence_record(ers, step):
+    """(digest algorithm OID TLVs, chains as [(chain TLV, [token TLV])]) of an RFC 4998 record."""
     fields = der_items(der_one(ers, 0x30, step, "EvidenceRecord")[1], step)
     if fields[0][2] != b"\x02\x01\x01":
         raise Failed(step, "evidence record version is not 1")
     algs = [der_items(a, step)[0][2] for _, a, _ in der_items(fields[1][1], step)]
-    if OID_SHA256 not in algs:
-        raise Failed(step, "evidence record does not use SHA-256")
-    chains = der_items(fields[-1][1], step)
-    first_chain = der_items(chains[0][1], step) if chains else []
-    if not first_chain:
+    chains = []
+    for _, chain, chain_whole in der_items(fields[-1][1], step):
+        tokens = []
+        for _, ats, _ in der_items(chain, step):
+            parts = der_items(ats, step)
+            if any(t == 0xA2 for t, _, _ in parts):
+                raise Failed(step, "an archive timestamp has a reduced hash tree; records over one object have none")
+            tokens.append(parts[-1][2])
+        if not tokens:
+            raise Failed(step, "evidence record holds an empty chain")
+        chains.append((chain_whole, tokens))
+    if not chains:
         raise Failed(step, "evidence record holds no archive timestamp")
-    ats = der_items(first_chain[0][1], step)
-    if any(t == 0xA2 for t, _, _ in ats):
-        raise Failed(step, "first archive timestamp has a reduced hash tree; expected none")
-    if len(chains) != 1 or len(first_chain) != 1:
-        raise Failed(step, "expected exactly one archive timestamp")
-    return ats[-1][2]
+    return algs, chains
+
+
+def iso(epoch):
+    from datetime import datetime, timezone
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def epoch_of(gen_time):
+    from datetime import datetime, timezone
+    return int(datetime.strptime(gen_time[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).timestamp())
+
+
+def check_evidence_record(ers, data, at_epoch, trust, put, step):
+    """RFC 4998 section 5.3 at a date: each archive timestamp over what it must be, its token and
+    TSA chain valid at its own time and at the time of the next one (the last: at `at_epoch`)."""
+    algs, chains = evidence_record(ers, step)
+    flat = [(k, j, tok) for k, (_, toks) in enumerate(chains) for j, tok in enumerate(toks)]
+    infos = [token_imprint(tok, step) for _, _, tok in flat]
+    times = [epoch_of(g) for _, _, g in infos]
+    for i, t in enumerate(times):
+        name = f"archive timestamp {flat[i][1] + 1} of chain {flat[i][0] + 1}"
+        if i and t < times[i - 1]:
+            raise Failed(step, f"{name}: is older than the timestamp it renews")
+        if t > at_epoch:
+            raise Failed(step, f"{name}: was made after the date it is judged at")
+    chain_alg = None
+    for i, (k, j, tok) in enumerate(flat):
+        name = f"archive timestamp {j + 1} of chain {k + 1}"
+        alg, imprint, gen_time = infos[i]
+        if j == 0:
+            chain_alg = alg
+        if alg != chain_alg or alg not in HASHES or alg not in algs:
+            raise Failed(step, f"{name}: unexpected digest algorithm")
+        h = HASHES[alg]
+        if j > 0:
+            expected = h(chains[k][1][j - 1]).digest()
+        elif k == 0:
+            expected = h(data).digest()
+        else:
+            before = b"".join(whole for whole, _ in chains[:k])
+            expected = h(h(data).digest() + h(der_header(0x30, len(before)) + before).digest()).digest()
+        if imprint != expected:
+            raise Failed(step, f"{name}: token is over other data")
+        tok_file = put(f"ats-{k}-{j}.der", tok)
+        next_epoch = times[i + 1] if i + 1 < len(flat) else at_epoch
+        for when in (times[i], next_epoch):
+            try:
+                openssl_ts_verify(["-token_in", "-in", tok_file, "-digest", expected.hex(), "-attime", str(when), *trust], step)
+            except Failed as e:
+                raise Failed(step, f"{name}: TSA certificate not trusted on {iso(when)} ({str(e).split(': ', 1)[1]})")
+    return len(flat), infos[0][2]
 
 
 def openssl_ts_verify(args, step):
@@ -312,7 +380,9 @@ def read_bundle(location):
         return {n: z.read(n) for n in z.namelist()}
 
 
-def verify(mail, files, tenant_key=None, anchor_key=None, tsa_root=None, say=print):
+def verify(mail, files, tenant_key=None, anchor_key=None, tsa_root=None, at_epoch=None, say=print):
+    import time
+    at_epoch = int(time.time()) if at_epoch is None else at_epoch
     def need(name, step):
         if name not in files:
             raise Failed(step, f"bundle has no {name}")
@@ -358,16 +428,29 @@ def verify(mail, files, tenant_key=None, anchor_key=None, tsa_root=None, say=pri
         alg, imprint, gen_time = token_imprint(token_of_response(tsr, step), step)
         if alg != OID_SHA256 or imprint != sha256(anchor_cp):
             raise Failed(step, "the timestamp is over other data than the anchor checkpoint")
-        openssl_ts_verify(["-data", data, "-in", put("anchor.tsr", tsr), *trust], step)
+        # Valid when it was made; whether it still holds is the evidence records' question.
+        openssl_ts_verify(["-data", data, "-in", put("anchor.tsr", tsr), "-attime", str(epoch_of(gen_time)), *trust], step)
         say(f"OK   {step}: {gen_time}")
 
         step = "evidence record"
-        token = evidence_record_token(need("checkpoint.ers", step), step)
-        alg, imprint, ers_time = token_imprint(token, step)
-        if alg != OID_SHA256 or imprint != sha256(anchor_cp):
-            raise Failed(step, "the archive timestamp is over other data than the anchor checkpoint")
-        openssl_ts_verify(["-token_in", "-data", data, "-in", put("ers-token.der", token), *trust], step)
-        say(f"OK   {step}: one ArchiveTimeStamp, {ers_time}")
+        if manifest["format"] == "mailrepo-proof-bundle/v1":
+            listed = ["checkpoint.ers"]
+        else:
+            listed = [e["file"] for e in manifest.get("evidence", [])]
+        if not listed:
+            raise Failed(step, "the bundle lists no evidence record")
+        results = []
+        for name in listed:
+            try:
+                n, first = check_evidence_record(need(name, step), anchor_cp, at_epoch, trust, put, step)
+                results.append((True, f"{name} holds ({first}" + (f", {n - 1} renewal(s))" if n > 1 else ")")))
+            except Failed as e:
+                results.append((False, f"{name} does not hold: {str(e).split(': ', 1)[1]}"))
+        holding = sum(1 for ok, _ in results if ok)
+        lines = "; ".join(line for _, line in results)
+        if not holding:
+            raise Failed(step, f"no evidence record holds on {iso(at_epoch)}: {lines}")
+        say(f"OK   {step}: {holding} of {len(results)} hold on {iso(at_epoch)}: {lines}")
 
     if not (tenant_key and anchor_key and tsa_root):
         say("NOTE the log keys or TSA root were taken from the bundle; compare them with the published ones:")
@@ -384,12 +467,18 @@ def main():
     ap.add_argument("--bundle", default=os.path.dirname(os.path.abspath(__file__)), help="the bundle: a .zip or its unpacked directory (default: this script's directory)")
     ap.add_argument("--tenant-key", help="the tenant log's verifier key, as shown in the portal")
     ap.add_argument("--anchor-key", help="the anchor log's published verifier key")
-    ap.add_argument("--tsa-root", help="the TSA's root certificate (PEM) from the TSA itself")
+    ap.add_argument("--tsa-root", help="the TSAs' root certificates (PEM) from the TSAs themselves")
+    ap.add_argument("--at", help="judge the evidence records at this date (YYYY-MM-DD or ISO 8601, UTC; default now)")
     a = ap.parse_args()
     try:
         with open(a.mail, "rb") as f:
             mail = f.read()
-        gen_time = verify(mail, read_bundle(a.bundle), a.tenant_key, a.anchor_key, a.tsa_root)
+        at_epoch = None
+        if a.at:
+            from datetime import datetime, timezone
+            d = datetime.fromisoformat(a.at.replace("Z", "+00:00"))
+            at_epoch = int((d if d.tzinfo else d.replace(tzinfo=timezone.utc)).timestamp())
+        gen_time = verify(mail, read_bundle(a.bundle), a.tenant_key, a.anchor_key, a.tsa_root, at_epoch)
     except Failed as e:
         print(f"FAILED: {e}")
         return 1

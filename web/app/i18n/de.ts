@@ -615,6 +615,8 @@ export const de = {
   'mail.originallyReceived': 'Ursprünglich empfangen (Import)',
   'jobs.type.retentionRun': 'Aufbewahrungslauf',
   'jobs.type.rotateKeys': 'Schlüsselrotation',
+  'jobs.type.renewEvidence': 'Nachweise erneuern (RFC 4998)',
+  'jobs.evidence': '{renewed} Nachweise erneuert, {failed} fehlgeschlagen. ',
   'jobs.type.importMail': 'Import',
   'error.id': 'Fehlernummer für den Support:',
   'form.required': 'Bitte füllen Sie dieses Feld aus.',

@@ -598,6 +598,8 @@ export const en: Record<MessageKey, string> = {
   'mail.originallyReceived': 'Originally received (import)',
   'jobs.type.retentionRun': 'Retention run',
   'jobs.type.rotateKeys': 'Key rotation',
+  'jobs.type.renewEvidence': 'Renew evidence (RFC 4998)',
+  'jobs.evidence': '{renewed} evidence records renewed, {failed} failed. ',
   'jobs.type.importMail': 'Import',
   'error.id': 'Error id for support:',
   'form.required': 'Please fill in this field.',

@@ -32,6 +32,7 @@ const TYPES: Record<string, MessageKey> = {
   retentionRun: 'jobs.type.retentionRun',
   rotateKeys: 'jobs.type.rotateKeys',
   importMail: 'jobs.type.importMail',
+  renewEvidence: 'jobs.type.renewEvidence',
 };
 
 export default function Jobs() {
@@ -80,6 +81,8 @@ export default function Jobs() {
               <td>{dateTime(t.lang, j.startedAt)}</td>
               <td>{j.closedAt ? dateTime(t.lang, j.closedAt) : '–'}</td>
               <td>
+                {j.evidence &&
+                  t('jobs.evidence', { renewed: j.evidence.renewed, failed: j.evidence.failed })}
                 {j.attempt ? t('jobs.attempt', { n: j.attempt }) : ''}
                 {j.failure ? (
                   <>
