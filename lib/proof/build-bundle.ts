@@ -18,6 +18,7 @@ import {
 } from './bundle-layout';
 import { evidenceRecord, parseEvidenceRecord } from '../evidence/evidence-record';
 import { formatTlogProof } from './tlog-proof';
+import { renderVerifyHtml } from './verify-html';
 import { renderVerifyMd } from './verify-md';
 
 export class ProofUnavailableError extends Error {
@@ -161,6 +162,7 @@ export async function buildProofBundle(
       [BundleFile.anchorKey]: text(`${verifierKey(anchorKey)}\n`),
       [BundleFile.anchorKeyPem]: text(keyPem(anchorKey.publicKey)),
     };
+    files[BundleFile.html] = renderVerifyHtml(files);
     // A fixed file time keeps bundles of the same proof byte-identical.
     const mtime = new Date(manifest.timestamp.genTime);
     const zip = zipSync(

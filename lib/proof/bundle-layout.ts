@@ -24,6 +24,8 @@ export const BundleFile = {
   anchorKeyPem: 'keys/anchor-log.pem',
   instructions: 'VERIFY.md',
   script: 'verify.py',
+  /** The verifier for a browser: offline, the bundle's files inside it. */
+  html: 'verify.html',
 } as const;
 
 /** The n-th evidence record (1-based): one per TSA that timestamped the anchor checkpoint. */

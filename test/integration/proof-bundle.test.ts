@@ -16,12 +16,17 @@ import { evidenceRecord } from '../../lib/evidence/evidence-record';
 import { formatTlogProof, parseTlogProof } from '../../lib/proof/tlog-proof';
 import { BundleVerifyError, verifyBundle } from '../../lib/proof/verify-bundle';
 import { requestTimestamp, tokenOf } from '../../lib/tsa/client';
+import { OID } from '../../lib/pki/oids';
 import { tenantWithLog } from '../helpers/ledger';
 import { bouncyCastleVerdict } from '../helpers/bouncycastle';
 import { DAY, testTsa } from '../helpers/evidence-pki';
 import { dueEvidence, renewEvidence } from '../../lib/ledger/anchor-evidence';
 import { createTsaServer } from '../../lib/tsa/server';
 import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { renderVerifyHtml } from '../../lib/proof/verify-html';
+import { launchChromium } from '../helpers/browser';
 import { ownDatabase } from '../helpers/own-database';
 import { firstTsa, stackConfig, stackTsas } from '../helpers/stack-env';
 
@@ -149,6 +154,60 @@ function runGo(zip: Uint8Array, mail: Uint8Array) {
 }
 
 /**
+ * verify.html as an auditor uses it (issue 23 §4): rendered for the bundle's files (a tampered
+ * bundle's own), opened from disk in Chromium with every network request refused, the mail chosen
+ * in the page; returns the verdict, the failing step and each step's state.
+ */
+let browser: Browser | undefined;
+async function runHtml(
+  zip: Uint8Array,
+  mail: Uint8Array,
+  opts: { at?: Date; tsaRoots?: string } = {},
+) {
+  browser ??= await launchChromium();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mailrepo-html-'));
+  const context = await browser.newContext();
+  try {
+    writeFileSync(path.join(dir, 'verify.html'), renderVerifyHtml(unzipSync(zip)));
+    writeFileSync(path.join(dir, 'mail.eml'), mail);
+    const requests: string[] = [];
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file:')) return route.continue();
+      requests.push(url);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(path.join(dir, 'verify.html')).href);
+    // The trust anchors and the date sit in a closed <details>, as the auditor finds them.
+    if (opts.at || opts.tsaRoots) await page.locator('details summary').click();
+    if (opts.at) await page.fill('#at', opts.at.toISOString().slice(0, 10));
+    if (opts.tsaRoots) await page.fill('#tsa-roots', opts.tsaRoots);
+    await page.setInputFiles('#mail', path.join(dir, 'mail.eml'));
+    await page.locator('#verdict[data-done="true"]').waitFor({ timeout: 30_000 });
+    const verdict = page.locator('#verdict');
+    return {
+      result: await verdict.getAttribute('data-result'),
+      step: await verdict.getAttribute('data-step'),
+      text: (await page.locator('#steps').textContent()) ?? '',
+      steps: await page
+        .locator('#steps li')
+        .evaluateAll((lis) =>
+          lis.map((li) => [li.getAttribute('data-step'), li.getAttribute('data-ok')]),
+        ),
+      requests,
+      errors,
+    };
+  } finally {
+    await context.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+afterAll(() => browser?.close());
+
+/**
  * A tampered bundle fails at `step` in every verifier a customer may use: the library, the
  * bundled script, the CLI (exit 1), the Go reference verifier (exit 1, at its own step name —
  * `go` undefined where it does not check that part) and VERIFY.md's commands (`md`: the first
@@ -184,6 +243,12 @@ async function expectStepFails(
     });
   else expect({ status: go.status, out: go.out }).toMatchObject({ status: 0 });
   expect(verifyMd(zip, mail).failing).toBe(also.md);
+  const html = await runHtml(zip, mail);
+  expect({ result: html.result, step: html.step, errors: html.errors }).toEqual({
+    result: 'failed',
+    step,
+    errors: [],
+  });
 }
 
 describe('proof bundles', () => {
@@ -257,6 +322,19 @@ describe('proof bundles', () => {
     expect(r.out).toContain('VERIFIED');
     expect(r.status).toBe(0);
   });
+
+  it('verifies in a browser with verify.html alone, offline, every step named as the CLI names it', async () => {
+    const r = await runHtml(zip, mail);
+    expect(r.errors).toEqual([]);
+    expect(r.requests).toEqual([]);
+    expect(r.result).toBe('verified');
+    expect(r.steps).toEqual(
+      (await verifyBundle(zip, mail)).report.map((l) => [l.split(':')[0], 'true']),
+    );
+    expect(r.text).toMatch(/evidence record: 2 of 2 hold/);
+    // The bundle carries it, with the bundle's own files inside.
+    expect(strFromU8(unzipSync(zip)[BundleFile.html]!)).toContain('"anchor-checkpoint.tsr"');
+  }, 60_000);
 
   it('verifies with exactly the openssl commands written in VERIFY.md', () => {
     const { failing, outputs } = verifyMd(zip, mail);
@@ -483,10 +561,12 @@ describe('proof bundles', () => {
       });
       const script = runScript(zip, mail, ['--tsa-root', path.join(dir, 'root.pem')]);
       expect(script.out).toContain('FAILED: RFC 3161 timestamp:');
+      const html = await runHtml(zip, mail, { tsaRoots: otherRoot });
+      expect([html.result, html.step]).toEqual(['failed', 'RFC 3161 timestamp']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 30_000);
 
   it('outlives its TSA certificates: judged after they end it fails unrenewed and holds renewed', async () => {
     // Eleven years on, both dev TSAs' ten-year certificates have ended.
@@ -500,6 +580,8 @@ describe('proof bundles', () => {
     const atLater = ['--at', later.toISOString()];
     expect(runScript(zip, mail, atLater).out).toContain('FAILED: evidence record:');
     expect(runCli(zip, mail, atLater).status).toBe(1);
+    const htmlUnrenewed = await runHtml(zip, mail, { at: later });
+    expect([htmlUnrenewed.result, htmlUnrenewed.step]).toEqual(['failed', 'evidence record']);
 
     // A TSA whose certificate lasts twenty years renews every record today (RFC 4998 §5.2).
     const renewer = await testTsa('Verlängerungs-TSA', 7300);
@@ -528,22 +610,33 @@ describe('proof bundles', () => {
       }
       // Renewed: not due any more; a second run renews nothing.
       expect(await dueEvidence(db, settings, 1000, new Date())).toEqual([]);
+      // And a hash-tree renewal to SHA3-512 (RFC 4998 §5.3), which browsers compute without
+      // Web Crypto's help.
+      const sha3 = { ...settings, hashTo: OID.sha3_512 };
+      for (const row of await dueEvidence(db, sha3, 1000, new Date()))
+        expect(await renewEvidence(db, row, sha3)).toBe('renewed');
 
       const renewed = (
         await buildProofBundle(db, { tenantId, entrySha256: sha256(mail), tsaCaPem: roots })
       ).zip;
       const v = await verifyBundle(renewed, mail, { at: later });
-      expect(v.manifest.evidence!.map((e) => e.timestamps)).toEqual([2, 2]);
-      expect(v.report.at(-1)).toMatch(/2 of 2 hold .*1 renewal/);
+      expect(v.manifest.evidence!.map((e) => [e.timestamps, e.chains])).toEqual([
+        [3, 2],
+        [3, 2],
+      ]);
+      expect(v.report.at(-1)).toMatch(/2 of 2 hold .*2 renewal/);
       const script = runScript(renewed, mail, atLater);
       expect(script.out).toContain('VERIFIED');
       expect(script.status).toBe(0);
       expect(runCli(renewed, mail, atLater).status).toBe(0);
+      const html = await runHtml(renewed, mail, { at: later });
+      expect(html.result).toBe('verified');
+      expect(html.text).toMatch(/2 of 2 hold .*2 renewal/);
       // BouncyCastle's RFC 4998 implementation accepts each renewed record.
       const files = unzipSync(renewed);
       for (const f of [evidenceFile(1), evidenceFile(2)])
         expect(bouncyCastleVerdict(files[f]!, files[BundleFile.anchorCheckpoint]!, later)).toBe(
-          'VALID 2',
+          'VALID 3',
         );
     } finally {
       server.close();
