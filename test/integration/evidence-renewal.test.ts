@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { tsaRootsPem, tsaUrls } from '../../lib/config';
+import { listTenantJobs } from '../../lib/jobs/list';
 import { OID } from '../../lib/pki/oids';
 import { verifyEvidenceRecord } from '../../lib/evidence/verify-evidence';
 import { startWorkflow } from '../../lib/temporal/start-workflow';
@@ -15,10 +16,12 @@ import { stackConfig } from '../helpers/stack-env';
  */
 const cfg = stackConfig();
 let ctx: Awaited<ReturnType<typeof openArchiveContext>>;
+let tenantId: string;
 
 beforeAll(async () => {
   ctx = await openArchiveContext(cfg);
   const t = await archiveTenant(ctx, 'Nachweis GmbH', 'archiv@nachweis.example');
+  tenantId = t.tenantId;
   await deliver(cfg.LMTP_PORT, 'archiv@nachweis.example', 3, 'Nachweis');
   await sealedMessages(ctx, t, 3);
 }, 120_000);
@@ -69,6 +72,17 @@ describe('evidence renewal through the worker', () => {
     });
     expect(steps.map((s) => s.kind)).toEqual(['initial', 'hash-tree renewal']);
     expect(bouncyCastleVerdict(one.record, Buffer.from(one.note), new Date())).toBe('VALID 2');
+
+    // Every tenant's jobs page shows the run with its counts (visibility catches up shortly).
+    const deadline = Date.now() + 20_000;
+    let shown: Awaited<ReturnType<typeof listTenantJobs>>[number] | undefined;
+    while (!shown?.evidence && Date.now() < deadline) {
+      shown = (await listTenantJobs(ctx.temporal, tenantId)).find(
+        (j) => j.type === 'renewEvidence' && j.evidence?.renewed === p.renewed,
+      );
+      if (!shown) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(shown?.evidence).toEqual(p);
 
     // Nothing is due within the renewal window (the dev TSAs' certificates last ten years).
     expect(await renew({ trigger: 'schedule' })).toMatchObject({ renewed: 0, failed: 0 });
