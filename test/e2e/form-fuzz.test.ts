@@ -29,7 +29,7 @@ const dba = adminDb(cfg);
 afterAll(() => dba.destroy());
 const BASE = `http://localhost:${cfg.WEB_PORT}`;
 const DOMAIN = 'e2e-formulare.example';
-const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 4);
 const SEED = Number(process.env.FUZZ_SEED ?? 27);
 
 /** Pages whose forms are fuzzed; every route with an action is reached from one of them. */

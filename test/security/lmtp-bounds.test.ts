@@ -150,9 +150,10 @@ it('a 1 GB mail is answered 552 as soon as the limit passes: nothing staged rema
   }
   // Flat: a server that held the mail would grow by a gigabyte. The bound leaves room for the
   // garbage this (Jest) process's young generation holds between scavenges: on Node 24 its new
-  // space grows to 64 MB, twice Node 20's (74 MB growth measured); the LMTP process itself runs
-  // with --max-semi-space-size=2 (docs/decisions/0006).
-  expect(peak - before).toBeLessThan(128 * MB);
+  // space grows to 64 MB, twice Node 20's; growth measured 74 MB on one CI machine and 156–166 MB
+  // on a faster one, where more arrives between scavenges. The LMTP process itself runs with
+  // --max-semi-space-size=2 (docs/decisions/0006).
+  expect(peak - before).toBeLessThan(256 * MB);
   const objects = await createS3(cfg).send(
     new ListObjectsV2Command({ Bucket: cfg.S3_BUCKET, Prefix: `mail/${tenantId}/` }),
   );

@@ -80,7 +80,10 @@ export const de = {
   'login.password': 'Passwort',
   'login.submit': 'Weiter',
   'login.failed': 'E-Mail-Adresse oder Passwort ist falsch.',
-  'login.throttled': 'Zu viele Fehlversuche. Bitte warten Sie {seconds} Sekunden.',
+  'login.throttledUntil':
+    'Zu viele Fehlversuche: weitere Versuche sind erst {when} wieder möglich.',
+  'login.throttledHelp':
+    'Wenn Ihnen das Passwort entfallen ist: Inhaber setzen es mit „Passwort vergessen?“ und dem Wiederherstellungsschlüssel zurück, alle anderen erhalten von einer Administratorin oder einem Administrator einen Link zum Zurücksetzen.',
   'login.expired':
     'Ihre Sitzung ist wegen Inaktivität abgelaufen. Bitte melden Sie sich erneut an.',
   'login.forgot': 'Passwort vergessen?',

@@ -78,7 +78,9 @@ export const en: Record<MessageKey, string> = {
   'login.password': 'Password',
   'login.submit': 'Continue',
   'login.failed': 'E-mail address or password is wrong.',
-  'login.throttled': 'Too many failed attempts. Please wait {seconds} seconds.',
+  'login.throttledUntil': 'Too many failed attempts: you can try again {when}.',
+  'login.throttledHelp':
+    'If you have forgotten your password: owners reset it with "Forgot password?" and the recovery key; everyone else gets a reset link from an administrator.',
   'login.expired': 'Your session expired after inactivity. Please sign in again.',
   'login.forgot': 'Forgot your password?',
   'recover.title': 'Forgotten password',

@@ -76,9 +76,19 @@ export const actionHeaders: HeadersFunction = ({ actionHeaders, loaderHeaders })
   return out;
 };
 
-/** 429 with Retry-After, for the brute-force limits of the login steps. */
-export const tooManyAttempts = (seconds: number) =>
-  data(
-    { error: 'throttled' as const, seconds },
+/**
+ * 429 with Retry-After, for the brute-force limits of the login steps; the page says until when
+ * (components/Throttled.tsx), from the server's clock.
+ */
+export const tooManyAttempts = (seconds: number) => {
+  const now = new Date();
+  return data(
+    {
+      error: 'throttled' as const,
+      seconds,
+      now: now.toISOString(),
+      until: new Date(now.getTime() + seconds * 1000).toISOString(),
+    },
     { status: 429, headers: { 'Retry-After': String(seconds) } },
   );
+};

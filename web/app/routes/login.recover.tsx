@@ -1,6 +1,7 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { data, Link, useActionData } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
+import { Throttled } from '../components/Throttled';
 import { useT } from '../i18n';
 import { optionalSession } from '../lib/guards.server';
 import {
@@ -54,9 +55,7 @@ export default function Recover() {
       <p>{t('recover.intro')}</p>
       <p>{t('recover.others')}</p>
       {result?.error === 'failed' && <Alert>{t('recover.failed')}</Alert>}
-      {result?.error === 'throttled' && (
-        <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
-      )}
+      {result?.error === 'throttled' && <Throttled until={result.until} now={result.now} />}
       <form method="post">
         <Field
           label={t('login.email')}

@@ -2,6 +2,7 @@ import type { ActionArgs, LoaderArgs } from '../context';
 import { data, useActionData } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { PasskeyButton } from '../components/Passkey';
+import { Throttled } from '../components/Throttled';
 import { useT } from '../i18n';
 import { requirePasswordStep } from '../lib/guards.server';
 import {
@@ -49,9 +50,7 @@ export default function SecondFactor() {
       <FormError />
       <p>{t('second.intro')}</p>
       {result?.error === 'failed' && <Alert>{t('second.failed')}</Alert>}
-      {result?.error === 'throttled' && (
-        <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
-      )}
+      {result?.error === 'throttled' && <Throttled until={result.until} now={result.now} />}
       <form method="post">
         <Field
           label={t('second.code')}

@@ -1,6 +1,7 @@
 import type { ActionArgs, LoaderArgs } from '../context';
 import { data, Link, useActionData, useSearchParams } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
+import { Throttled } from '../components/Throttled';
 import { useT } from '../i18n';
 import { optionalSession } from '../lib/guards.server';
 import {
@@ -56,9 +57,7 @@ export default function Login() {
       {params.get('bye') && <Alert kind="notice">{t('login.loggedOut')}</Alert>}
       {result?.error === 'failed' && <Alert>{t('login.failed')}</Alert>}
       {result?.error === 'sso-required' && <Alert>{t('login.ssoRequired')}</Alert>}
-      {result?.error === 'throttled' && (
-        <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
-      )}
+      {result?.error === 'throttled' && <Throttled until={result.until} now={result.now} />}
       <form method="post">
         <Field
           label={t('login.email')}

@@ -2,6 +2,7 @@ import type { ActionArgs, LoaderArgs } from '../context';
 import { data, useActionData, useLoaderData } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { PasskeyButton } from '../components/Passkey';
+import { Throttled } from '../components/Throttled';
 import { useT } from '../i18n';
 import { adoptSession } from '../lib/guards.server';
 import {
@@ -63,9 +64,7 @@ export default function Unlock() {
       <FormError />
       <p>{t('unlock.intro', { email })}</p>
       {result?.error === 'failed' && <Alert>{t('unlock.failed')}</Alert>}
-      {result?.error === 'throttled' && (
-        <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
-      )}
+      {result?.error === 'throttled' && <Throttled until={result.until} now={result.now} />}
       <form method="post">
         <Field
           label={t('login.password')}

@@ -1,6 +1,7 @@
 import { data, useActionData, useSearchParams } from 'react-router';
 import type { ActionArgs, LoaderArgs } from '../context';
 import { Alert, Field, Submit } from '../components/Field';
+import { Throttled } from '../components/Throttled';
 import { useT } from '../i18n';
 import { requireUser } from '../lib/guards.server';
 import {
@@ -62,9 +63,7 @@ export default function Reauth() {
       <FormError />
       <p>{t('reauth.intro')}</p>
       {result?.error === 'failed' && <Alert>{t('login.failed')}</Alert>}
-      {result?.error === 'throttled' && (
-        <Alert>{t('login.throttled', { seconds: result.seconds })}</Alert>
-      )}
+      {result?.error === 'throttled' && <Throttled until={result.until} now={result.now} />}
       <form method="post">
         <input type="hidden" name="to" value={safePath(params.get('to'))} />
         <Field

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { parseForm, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
+import { Throttled } from '../components/Throttled';
+import { tooManyAttempts } from '../lib/http.server';
 import { rolesFor } from '../permissions';
 
 /**
@@ -31,10 +33,7 @@ export const action = formAction(async function action({ request, context }: Act
     case 'failed':
       return data({ error: 'password.wrongCurrent' as MessageKey, seconds: 0 }, { status: 400 });
     case 'throttled':
-      return data(
-        { error: 'login.throttled' as MessageKey, seconds: r.retryAfterS },
-        { status: 429 },
-      );
+      return tooManyAttempts(r.retryAfterS);
     default:
       return data(
         {
@@ -61,7 +60,12 @@ export default function ChangePassword() {
       {result && 'ok' in result && (
         <Alert kind="notice">{t('password.changed', { n: result.ended })}</Alert>
       )}
-      {result && 'error' in result && <Alert>{t(result.error, { seconds: result.seconds })}</Alert>}
+      {result && 'error' in result && result.error === 'throttled' && 'until' in result && (
+        <Throttled until={result.until} now={result.now} />
+      )}
+      {result && 'error' in result && result.error !== 'throttled' && (
+        <Alert>{t(result.error)}</Alert>
+      )}
       <form method="post">
         <Field
           label={t('password.current')}
