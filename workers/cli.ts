@@ -1,6 +1,6 @@
 import { rebuildIndex } from '../lib/search/index-store';
 import Table from 'cli-table3';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { Command } from 'commander';
@@ -36,6 +36,8 @@ import { changeJournalDkimDomains, parseDkimDomains } from '../lib/ingest/journa
 import { loadIngestCa } from '../lib/ingest/ingest-ca';
 import { verifyBundle } from '../lib/proof/verify-bundle';
 import { evidenceStatus } from '../lib/ledger/anchor-evidence';
+import { seedDemo } from '../lib/demo/seed-demo';
+import { configuredTarget, ingestTransport, sendRaw } from '../lib/ingest/send-mail';
 import { connectTemporal } from '../lib/temporal/client';
 import { startWorkflow } from '../lib/temporal/start-workflow';
 import { buildId, version } from '../lib/version';
@@ -480,6 +482,97 @@ program
         process.exitCode = 1;
       }
     },
+  );
+
+program
+  .command('send')
+  .description(
+    'deliver a mail (a file, or a generated test mail) to an ingest or journal address, as a mail server does: STARTTLS, certificate checked',
+  )
+  .argument('[file]', 'the mail (.eml); without it a test mail is generated')
+  .requiredOption('--to <address>', 'the ingest address (LMTP) or journal address (--smtp)')
+  .option('--from <address>', 'the envelope sender', 'test@mailrepo.invalid')
+  .option('--smtp', 'deliver to the SMTP journaling listener instead of LMTP')
+  .option('--host <host>', 'the listener (default: from the configuration)')
+  .option('--port <port>', 'its port (default: from the configuration)')
+  .option('--ca <pem>', "the listener certificate's CA (default: the configured LMTP certificate)")
+  .option('--user <id>', 'ingest credential id (AUTH PLAIN)')
+  .option('--password <secret>', 'ingest credential secret')
+  .option('--no-tls', 'plain connection (development only)')
+  .action(
+    async (
+      file: string | undefined,
+      opts: {
+        to: string;
+        from: string;
+        smtp?: boolean;
+        host?: string;
+        port?: string;
+        ca?: string;
+        user?: string;
+        password?: string;
+        tls: boolean;
+      },
+    ) => {
+      const cfg = config();
+      if (!opts.tls && cfg.NODE_ENV === 'production')
+        throw new Error('--no-tls is refused in production');
+      const target = configuredTarget(cfg, opts.smtp ? 'smtp' : 'lmtp');
+      const raw = file
+        ? readFileSync(file)
+        : Buffer.from(
+            `From: <${opts.from}>\r\nTo: <${opts.to}>\r\nSubject: mailrepo Testmail ${new Date().toISOString()}\r\n` +
+              `Message-ID: <${randomUUID()}@mailrepo.invalid>\r\nDate: ${new Date().toUTCString()}\r\n` +
+              'Content-Type: text/plain; charset=utf-8\r\n\r\nEine Testmail von `mailrepo send`.\r\n',
+          );
+      const transport = ingestTransport({
+        ...target,
+        ...(opts.host ? { host: opts.host } : {}),
+        ...(opts.port ? { port: Number(opts.port) } : {}),
+        ...(opts.ca ? { ca: readFileSync(opts.ca, 'utf8') } : {}),
+        ...(opts.tls ? {} : { noTls: true }),
+        ...(opts.user ? { auth: { user: opts.user, pass: opts.password ?? '' } } : {}),
+      });
+      try {
+        const r = await sendRaw(transport, { from: opts.from, to: [opts.to], raw });
+        console.log(r.response);
+        if (!r.accepted.length) process.exitCode = 1;
+      } catch (e) {
+        console.error(`not delivered: ${e instanceof Error ? e.message : String(e)}`);
+        process.exitCode = 1;
+      } finally {
+        transport.close();
+      }
+    },
+  );
+
+program
+  .command('demo')
+  .description(
+    'development only: a tenant with a realistic mailbox delivered over LMTP; prints how to sign in',
+  )
+  .option('--mails <n>', 'how many mails', '300')
+  .option('--name <name>', 'the demo customer')
+  .action((opts: { mails: string; name?: string }) =>
+    withDb(async (db) => {
+      const cfg = config();
+      const demo = await seedDemo(db, cfg, {
+        mails: Number(opts.mails),
+        name: opts.name,
+        actor: operator(),
+        progress: (n) => n % 50 === 0 && console.log(`  ${n} mails delivered…`),
+      });
+      console.log(
+        `Demo tenant ${demo.tenantId}: ${demo.mails} mails delivered to ${demo.ingestAddress}.`,
+      );
+      console.log(`Sign in at ${demo.signIn}`);
+      console.log(`  e-mail:   ${demo.email}`);
+      console.log(`  password: ${demo.password}`);
+      console.log(`  recovery key (keep it): ${demo.recoveryKey}`);
+      console.log(
+        'At the first sign-in you set up a second factor (an authenticator app or a passkey).',
+      );
+    }),
   );
 
 const evidence = program
