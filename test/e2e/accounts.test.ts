@@ -7,7 +7,7 @@ import { createDb } from '../../lib/db';
 import { PERMISSIONS } from '../../web/app/permissions';
 import { totpCodeAt, TOTP_PERIOD_S } from '../../lib/auth/totp';
 import { launchChromium } from '../helpers/browser';
-import { createTenantInvite, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
+import { createTenantInvite, enrolTotp, invite, join, PORTAL_PASSWORD } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
 import { adminDb } from '../helpers/admin-db';
 
@@ -410,11 +410,7 @@ describe('portal accounts in Chromium', () => {
     await page.getByRole('button', { name: 'Passwort festlegen' }).click();
     // The old TOTP app is gone: a new second factor is enrolled.
     await page.waitForURL(`${BASE}/setup/second-factor`);
-    const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
-    await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
-    await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
-    await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
-    await page.getByText(`Angemeldet als ${email}`).waitFor();
+    await enrolTotp(page, email);
     await page.goto(`${BASE}/mail`);
     expect(new URL(page.url()).pathname).toBe('/mail');
     // The link works once.

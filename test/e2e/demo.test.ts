@@ -1,9 +1,8 @@
 import type { Browser } from 'playwright-core';
-import { totpCodeAt } from '../../lib/auth/totp';
 import { loadConfig } from '../../lib/config';
 import { seedDemo } from '../../lib/demo/seed-demo';
 import { launchChromium } from '../helpers/browser';
-import { mailrepo } from '../helpers/portal';
+import { enrolTotp, mailrepo } from '../helpers/portal';
 import { stackConfig } from '../helpers/stack-env';
 
 /**
@@ -36,11 +35,7 @@ it('mailrepo demo fills a tenant over LMTP; its owner signs in and sees the arch
   await page.getByLabel('Passwort').fill(password);
   await page.getByRole('button', { name: 'Weiter' }).click();
   await page.waitForURL(`${BASE}/setup/second-factor`);
-  const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
-  await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
-  await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
-  await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
-  await page.getByText(`Angemeldet als ${email}`).waitFor();
+  await enrolTotp(page, email);
 
   // Once archived and indexed (the first visit starts the index job), all 41 are listed.
   const deadline = Date.now() + 90_000;

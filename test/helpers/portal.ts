@@ -46,12 +46,20 @@ export async function join(browser: Browser, link: string, email: string) {
     await page.getByLabel(/Block 3/).fill(key.split('-')[2]!);
     await page.getByRole('button', { name: 'Ich habe den Schlüssel gesichert' }).click();
   }
-  const secret = (await secretField.textContent())!.trim();
+  return { page, secret: await enrolTotp(page, email) };
+}
+
+/**
+ * On the second-factor set-up page (after an invitation, a reset or a first sign-in): the app's
+ * code, the recovery codes, on to the archive. Returns the TOTP secret.
+ */
+export async function enrolTotp(page: Page, email: string): Promise<string> {
+  const secret = (await page.getByTestId('totp-secret').textContent())!.trim();
   await page.getByLabel('Code aus der App').fill(totpCodeAt(secret, Date.now()));
   await page.getByRole('button', { name: 'Bestätigen', exact: true }).click();
   await page.getByRole('link', { name: 'Weiter zum Archiv' }).click();
   await page.getByText(`Angemeldet als ${email}`).waitFor();
-  return { page, secret };
+  return secret;
 }
 
 /** The owner invites `email` as `role`; returns the invitation link (pointing at `base`). */
