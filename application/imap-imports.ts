@@ -63,6 +63,23 @@ export function imapAccountOf(
   };
 }
 
+/**
+ * Every line of an uploaded list as an account, or a refusal naming the first bad line — before
+ * any import starts, so a list is started whole or not at all.
+ */
+export function imapAccountsOf(forms: (ImapImportForm & { line?: number })[]): void {
+  if (!forms.length) throw new InputError('imap.error.csvEmpty', {}, 'accounts');
+  forms.forEach((form, i) => {
+    try {
+      imapAccountOf(form);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const line = form.line ?? i + 1;
+      throw new InputError('imap.error.csvLine', { line, field: e.field ?? '' }, 'accounts');
+    }
+  });
+}
+
 export function createImapImports(deps: ImapImportDeps) {
   const { db } = deps;
   const handle = async (session: SessionInfo, importId: string) => {
@@ -75,7 +92,19 @@ export function createImapImports(deps: ImapImportDeps) {
     const t = await deps.temporal();
     return { row, wf: t.client.workflow.getHandle(imapImportWorkflowId(importId)) };
   };
-  return {
+  const api = {
+    /** Every account of an uploaded list, or none when a line is bad (imapAccountsOf). */
+    async startMany(
+      session: SessionInfo,
+      forms: (ImapImportForm & { line?: number })[],
+      ip: string,
+    ): Promise<number> {
+      requireManager(session, 'import');
+      imapAccountsOf(forms);
+      for (const form of forms) await api.start(session, form, ip);
+      return forms.length;
+    },
+
     async start(session: SessionInfo, form: ImapImportForm, ip: string): Promise<string> {
       requireManager(session, 'import');
       const parsed = imapAccountOf(form);
@@ -169,6 +198,7 @@ export function createImapImports(deps: ImapImportDeps) {
       });
     },
   };
+  return api;
 }
 
 export type ImapImports = ReturnType<typeof createImapImports>;

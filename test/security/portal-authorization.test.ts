@@ -371,6 +371,34 @@ it('the IMAP import and restore pages render for the owner and refuse bad input 
   ]);
   expect(bad.res.status).toBe(400);
   expect(bad.body).toContain('gültigen Servernamen');
+  // A list uploaded as a CSV file: one bad line refuses the whole list before any import starts.
+  const list = new FormData();
+  list.append('intent', 'csv');
+  list.append(
+    'accountsFile',
+    new Blob(
+      [
+        '# Server;Port;Sicherheit;Benutzer;Passwort\n' +
+          'imap.firma.example;993;tls;anna@firma.example;geheim;mit;Semikolon\n' +
+          'kein host;993;tls;bernd@firma.example;geheim\n',
+      ],
+      { type: 'text/csv' },
+    ),
+    'konten.csv',
+  );
+  const upload = await fetch(`${BASE}/imports/imap`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      Origin: BASE,
+      'Accept-Language': 'de-DE',
+      Cookie: `mailrepo_session=${cookies.owner}`,
+    },
+    body: list,
+  });
+  expect(upload.status).toBe(400);
+  // Line 3 of the file (its first line is a comment), the second account.
+  expect(await upload.text()).toContain('Zeile 3 der Liste ist nicht gültig');
   const none = await sql`SELECT 1 FROM imap_imports WHERE tenant_id = ${tenantId}`.execute(dba);
   expect(none.rows).toHaveLength(0);
   const restore = await request('GET', `/restores?id=${randomUUID()}`, cookies.owner);

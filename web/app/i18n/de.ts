@@ -591,6 +591,10 @@ export const de = {
   'imap.duplicates': 'Duplikate',
   'imap.skipped': 'übersprungen',
   'imap.folderError': 'Fehler',
+  'imap.error.csvLine':
+    'Zeile {line} der Liste ist nicht gültig (Feld „{field}“). Es wurde kein Import gestartet.',
+  'imap.error.csvEmpty': 'Die Liste enthält kein Konto. Es wurde kein Import gestartet.',
+  'imap.csvFile': 'Liste als CSV-Datei hochladen',
   'imap.error.host': 'Bitte geben Sie einen gültigen Servernamen an.',
   'imap.error.port': 'Der Port muss zwischen 1 und 65535 liegen.',
   'imap.error.user': 'Bitte geben Sie den Benutzernamen an.',

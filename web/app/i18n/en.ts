@@ -574,6 +574,10 @@ export const en: Record<MessageKey, string> = {
   'imap.duplicates': 'duplicates',
   'imap.skipped': 'skipped',
   'imap.folderError': 'Error',
+  'imap.error.csvLine':
+    'Line {line} of the list is not valid (field "{field}"). No import was started.',
+  'imap.error.csvEmpty': 'The list holds no account. No import was started.',
+  'imap.csvFile': 'Upload the list as a CSV file',
   'imap.error.host': 'Please give a valid server name.',
   'imap.error.port': 'The port must be between 1 and 65535.',
   'imap.error.user': 'Please give the user name.',

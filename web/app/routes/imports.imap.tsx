@@ -10,6 +10,7 @@ import { parseForm, secret, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { requireRecentAuth, requireRole } from '../lib/guards.server';
 import { rolesFor } from '../permissions';
+import { InputError } from '../../../lib/input/input-error';
 
 /**
  * IMAP import (issue 22 §3): an owner or admin imports a mailbox from an IMAP server, once or
@@ -50,17 +51,29 @@ const imapForm = z.object({
   ...imapAccountSchema,
   continuousMinutes: text(5),
   accounts: secret(256 * 1024),
+  /** The same list as a file (the browser sends an empty one when none is chosen). */
+  accountsFile: z.instanceof(File).optional(),
 });
+
+const LIST_BYTES = 256 * 1024;
+
+/** The pasted list, or the uploaded file's text. */
+async function accountList(form: { accounts: string; accountsFile?: File }): Promise<string> {
+  if (form.accounts.trim() || !form.accountsFile?.size) return form.accounts;
+  if (form.accountsFile.size > LIST_BYTES)
+    throw new InputError('form.tooLarge', { maxBytes: LIST_BYTES }, 'accountsFile');
+  return form.accountsFile.text();
+}
 
 /** `host;port;security;user;password` per line (the password last: it may contain `;`). */
 function csvAccounts(raw: string) {
   return raw
     .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map((line) => {
-      const [host = '', port = '', security = '', user = '', ...rest] = line.split(';');
-      return { host, port, security, user, password: rest.join(';') };
+    .map((text, i) => ({ text: text.trim(), line: i + 1 }))
+    .filter(({ text }) => text && !text.startsWith('#'))
+    .map(({ text, line }) => {
+      const [host = '', port = '', security = '', user = '', ...rest] = text.split(';');
+      return { host, port, security, user, password: rest.join(';'), line };
     });
 }
 
@@ -78,9 +91,8 @@ export const action = formAction(async ({ request, context }: ActionArgs) => {
   }
   const common = { ca: form.ca, continuousMinutes: form.continuousMinutes };
   if (form.intent === 'csv') {
-    const accounts = csvAccounts(form.accounts);
-    for (const a of accounts) await imap.start(session, { ...a, ...common }, context.ip);
-    return data({ started: accounts.length });
+    const accounts = csvAccounts(await accountList(form)).map((a) => ({ ...a, ...common }));
+    return data({ started: await imap.startMany(session, accounts, context.ip) });
   }
   await imap.start(
     session,
@@ -127,11 +139,15 @@ export default function ImapImportsPage() {
       </form>
       <details>
         <summary>{t('imap.csvTitle')}</summary>
-        <form method="post" autoComplete="off">
+        <form method="post" autoComplete="off" encType="multipart/form-data">
           <input type="hidden" name="intent" value="csv" />
           <label>
+            {t('imap.csvFile')}
+            <input type="file" name="accountsFile" accept=".csv,text/csv,text/plain" />
+          </label>
+          <label>
             {t('imap.csv')}
-            <textarea name="accounts" rows={6} maxLength={262144} required />
+            <textarea name="accounts" rows={6} maxLength={262144} />
           </label>
           <Field
             label={t('imap.interval')}
