@@ -27,15 +27,16 @@ export function registerEvidenceGauges(db: Db, opts: { windowDays: number; tsaUr
     labelNames: ['tsa'],
     registers: [registry],
     async collect() {
-      const r = await sql<{ tsa_url: string; age: string }>`
-        SELECT tsa_url, extract(epoch FROM now() - max(first_gen_time)) AS age
-          FROM anchor_evidence WHERE tsa_url = ANY(${opts.tsaUrls}) GROUP BY tsa_url`
+      const r = await sql<{ tsa_url: string; age: string | null }>`
+        SELECT u AS tsa_url, extract(epoch FROM now() - (
+                 SELECT max(first_gen_time) FROM anchor_evidence WHERE tsa_url = u)) AS age
+          FROM unnest(${opts.tsaUrls}::text[]) AS u`
         .execute(db)
-        .catch(() => ({ rows: [] as { tsa_url: string; age: string }[] }));
+        .catch(() => ({ rows: [] as { tsa_url: string; age: string | null }[] }));
       this.reset();
       for (const url of opts.tsaUrls) {
         const row = r.rows.find((x) => x.tsa_url === url);
-        this.set({ tsa: tsaLabel(url) }, row ? Number(row.age) : Number.NaN);
+        this.set({ tsa: tsaLabel(url) }, row?.age != null ? Number(row.age) : Number.NaN);
       }
     },
   });

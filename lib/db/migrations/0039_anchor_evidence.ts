@@ -27,6 +27,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     FOREIGN KEY (log_id, size) REFERENCES ledger_checkpoints(log_id, size)
   )`.execute(db);
   await sql`CREATE INDEX anchor_evidence_by_expiry ON anchor_evidence (expires_at)`.execute(db);
+  // Each TSA's newest timestamp (a gauge read at every scrape) without a scan of all records.
+  await sql`CREATE INDEX anchor_evidence_by_tsa ON anchor_evidence (tsa_url, first_gen_time)`.execute(
+    db,
+  );
   await sql`GRANT SELECT ON anchor_evidence TO mailrepo_app`.execute(db);
   await sql`GRANT SELECT, INSERT, UPDATE ON anchor_evidence TO mailrepo_platform`.execute(db);
 }
