@@ -89,7 +89,13 @@ import { createRetention } from './retention';
 import { createKeyRotations } from './key-rotations';
 import { mailBodyCsp } from '../lib/mail/sanitize';
 import { recentIntegrityRuns } from '../lib/integrity/check';
-import { listTenantJobs, temporalUiLink } from '../lib/jobs/list';
+import {
+  countTenantJobs,
+  failedArchiving,
+  listTenantJobs,
+  temporalUiLink,
+  type JobFilter,
+} from '../lib/jobs/list';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { publishedKeys, verifySteps } from '../lib/proof/verify-steps';
 import { startTenantWorkflow } from '../lib/temporal/tenant-workflow';
@@ -119,15 +125,35 @@ export function createPortalServices(
   const sso: SsoDeps = { db, publicUrl, ...ssoOptions };
   return {
     recentIntegrityRuns: (session: SessionInfo) => recentIntegrityRuns(db, session.tenantId),
-    /** The tenant's workflows, newest first; admins also get links into the Temporal UI. */
-    listJobs: async (session: SessionInfo) => {
+    /**
+     * The tenant's workflows by filter — failed first, then those being retried, then the rest —
+     * with counts per state and, for the archiving jobs counted rather than listed, how many
+     * mails arrived in the period; admins also get links into the Temporal UI.
+     */
+    listJobs: async (session: SessionInfo, filter: JobFilter = {}) => {
       const t = await temporal();
-      const rows = await listTenantJobs(t.client, session.tenantId);
+      const [rows, counts, archivingFailed, archived] = await Promise.all([
+        listTenantJobs(t.client, session.tenantId, filter),
+        countTenantJobs(t.client, session.tenantId, filter),
+        failedArchiving(t.client, session.tenantId, filter.since),
+        withTenant(db, session.tenantId, (tx) =>
+          tx
+            .selectFrom('messages')
+            .select((eb) => eb.fn.countAll<string>().as('n'))
+            .where('deleted_at', 'is', null)
+            .$if(!!filter.since, (q) => q.where('received_at', '>=', filter.since!))
+            .executeTakeFirstOrThrow(),
+        ),
+      ]);
       const admin = session.role === 'owner' || session.role === 'admin';
-      return rows.map((r) => ({
-        ...r,
-        uiLink: admin ? temporalUiLink(t.uiUrl, t.namespace, r) : undefined,
-      }));
+      return {
+        rows: rows.map((r) => ({
+          ...r,
+          uiLink: admin ? temporalUiLink(t.uiUrl, t.namespace, r) : undefined,
+        })),
+        counts,
+        archiving: { mails: Number(archived.n), failed: archivingFailed },
+      };
     },
     /** What the index job still has to do (queue counts only: nothing is decrypted). */
     indexBacklog: (session: SessionInfo) => indexBacklog(db, session.tenantId),

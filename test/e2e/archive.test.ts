@@ -572,26 +572,50 @@ describe('the archive in Chromium', () => {
     expect(grants.rows[0]!.n).toBe(0);
   }, 150_000);
 
-  it("lists the tenant's workflows on the jobs page, with links into the Temporal UI", async () => {
-    await owner.goto(`${BASE}/jobs`);
-    const types = await owner
-      .getByTestId('job')
-      .evaluateAll((trs) => trs.map((tr) => tr.querySelector('td')!.textContent!));
-    const count = (name: string) => types.filter((x) => x.startsWith(name)).length;
-    // Every mail in an archive batch (its mail count in brackets) or, retried alone, its own.
-    const inBatches = types
-      .map((x) => /^Mails archivieren \((\d+) Mails\)/.exec(x)?.[1])
-      .reduce((n, m) => n + Number(m ?? 0), 0);
-    expect(inBatches + count('Mail archivieren')).toBe(TOTAL);
-    expect(count('Suchindex pflegen')).toBeGreaterThanOrEqual(1);
-    expect(count('Integritätsprüfung')).toBe(1);
-    expect(await owner.getByTestId('job').first().textContent()).toMatch(/abgeschlossen|läuft/);
+  it("lists the tenant's workflows on the jobs page: filters, counts, archiving counted, links", async () => {
+    const rowsAt = async (query: string) => {
+      await owner.goto(`${BASE}/jobs${query}`);
+      return owner
+        .getByTestId('job')
+        .evaluateAll((trs) => trs.map((tr) => tr.querySelector('td')!.textContent!));
+    };
+    // By default finished archiving jobs are counted, not listed: the mails they archived are.
+    const types = await rowsAt('');
+    expect(types.filter((x) => /archivieren/.test(x))).toEqual([]);
+    expect(await owner.getByTestId('job-archiving').textContent()).toMatch(
+      new RegExp(
+        `^${TOTAL} Mails archiviert \\(letzte 7 Tage\\), 0 Archivierungsaufträge fehlgeschlagen`,
+      ),
+    );
+    expect(await owner.getByTestId('job-counts').textContent()).toMatch(
+      /^0 fehlgeschlagen · \d+ laufen · \d+ abgeschlossen$/,
+    );
+    expect(types.filter((x) => x.startsWith('Suchindex pflegen')).length).toBeGreaterThanOrEqual(1);
     const link = await owner
       .getByRole('link', { name: 'in Temporal' })
       .first()
       .getAttribute('href');
     expect(link).toMatch(/\/namespaces\/[^/]+\/workflows\/[^/]+\/[0-9a-f-]+\/history$/);
-  }, 30_000);
+    // Filtered by type (the form, as a person uses it): the integrity check, linked to its page.
+    await owner.getByLabel('Auftrag').selectOption('integrityCheck');
+    await owner.getByRole('button', { name: 'Filtern' }).click();
+    await owner.waitForURL(/type=integrityCheck/);
+    expect(await owner.getByTestId('job').count()).toBe(1);
+    expect(await owner.getByTestId('job-subject').getAttribute('href')).toBe('/settings/integrity');
+    // Asked for by type, archiving jobs are listed: every mail in a batch (its count in
+    // brackets) or, retried alone, its own — each linked to a mail.
+    const batches = await rowsAt('?type=archiveBatch&state=completed&since=all');
+    const inBatches = batches
+      .map((x) => /^Mails archivieren \((\d+) Mails\)/.exec(x)?.[1])
+      .reduce((n, m) => n + Number(m ?? 0), 0);
+    expect(await owner.getByTestId('job-subject').first().getAttribute('href')).toMatch(
+      /^\/mail\/[0-9a-f-]{36}$/,
+    );
+    const alone = await rowsAt('?type=archiveMail&state=completed&since=all');
+    expect(inBatches + alone.length).toBe(TOTAL);
+    // Nothing failed: the failed filter lists nothing.
+    expect(await rowsAt('?state=failed')).toEqual([]);
+  }, 60_000);
 
   it('the home page reports what the database holds, with a navigation bar for the role', async () => {
     await owner.goto(`${BASE}/`);

@@ -12,7 +12,7 @@ import { MAIL_IDS } from '../../contracts/search-attributes';
 import { withTenant } from '../../lib/db/tenant-scope';
 import { ArchiveBatcher } from '../../lib/ingest/archive-batcher';
 import { receiveMail } from '../../lib/ingest/receive';
-import { listTenantJobs } from '../../lib/jobs/list';
+import { countTenantJobs, failedArchiving, listTenantJobs } from '../../lib/jobs/list';
 import { createLogger } from '../../lib/log';
 import { startWorkflow } from '../../lib/temporal/start-workflow';
 import {
@@ -155,6 +155,10 @@ it('a mail that fails in a batch is retried and reported alone; the others are a
   );
   expect(failure).toBeInstanceOf(WorkflowFailedError);
   const jobs = await listTenantJobs(ctx.temporal, tenant.tenantId);
+  // The failed job comes first, however many others there are (issue 25 §2).
+  expect(jobs[0]).toMatchObject({ workflowId: aloneId, status: 'FAILED' });
+  expect((await countTenantJobs(ctx.temporal, tenant.tenantId, {})).failed).toBe(1);
+  expect(await failedArchiving(ctx.temporal, tenant.tenantId)).toBe(1);
   expect(jobs).toContainEqual(
     expect.objectContaining({
       workflowId: aloneId,

@@ -10,16 +10,63 @@ import { rolesFor } from '../permissions';
  * Every workflow of the tenant — mails being archived, index maintenance, integrity checks — with
  * status, retry attempts and failure reasons; owners and admins get a link into the Temporal UI.
  */
+const SINCE = { day: 1, week: 7, month: 30, all: 0 } as const;
+type Since = keyof typeof SINCE;
+const STATES = ['failed', 'running', 'completed'] as const;
+
 export async function loader({ request, context }: LoaderArgs) {
   const { session } = await requireRole(request, context, rolesFor('/jobs'));
+  const url = new URL(request.url);
+  const state = STATES.find((s) => s === url.searchParams.get('state'));
+  const type = Object.keys(TYPES).find((t) => t === url.searchParams.get('type'));
+  const since: Since =
+    (Object.keys(SINCE) as Since[]).find((s) => s === url.searchParams.get('since')) ?? 'week';
+  const filter = { state, type, since };
   const backlog = await context.services.indexBacklog(session);
   try {
+    const jobs = await context.services.listJobs(session, {
+      state,
+      type,
+      since: SINCE[since] ? new Date(Date.now() - SINCE[since] * 86_400_000) : undefined,
+    });
     return data(
-      { jobs: await context.services.listJobs(session), unavailable: false, backlog },
+      { ...jobs, filter, unavailable: false, backlog },
       { headers: { 'Cache-Control': 'no-store' } },
     );
   } catch {
-    return data({ jobs: [], unavailable: true, backlog }, { status: 503 });
+    return data(
+      { rows: [], counts: undefined, archiving: undefined, filter, unavailable: true, backlog },
+      { status: 503 },
+    );
+  }
+}
+
+/** Where a job's subject is shown (the export, the import, the mail…). */
+function subjectOf(j: {
+  type: string;
+  workflowId: string;
+  firstMailId?: string;
+}): string | undefined {
+  switch (j.type) {
+    case 'exportMailbox':
+      return `/exports/${j.workflowId.replace(/^export-/, '')}`;
+    case 'importMail':
+      return '/imports';
+    case 'importImapAccount':
+      return '/imports/imap';
+    case 'restoreMails':
+      return '/restores';
+    case 'rotateKeys':
+      return '/settings/keys';
+    case 'integrityCheck':
+      return '/settings/integrity';
+    case 'retentionRun':
+      return '/settings/retention';
+    case 'archiveBatch':
+    case 'archiveMail':
+      return j.firstMailId ? `/mail/${j.firstMailId}` : undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -32,16 +79,78 @@ const TYPES: Record<string, MessageKey> = {
   retentionRun: 'jobs.type.retentionRun',
   rotateKeys: 'jobs.type.rotateKeys',
   importMail: 'jobs.type.importMail',
+  importImapAccount: 'jobs.type.importImapAccount',
+  restoreMails: 'jobs.type.restoreMails',
   renewEvidence: 'jobs.type.renewEvidence',
 };
 
 export default function Jobs() {
   const t = useT();
-  const { jobs, unavailable, backlog } = useLoaderData<typeof loader>();
+  const {
+    rows: jobs,
+    counts,
+    archiving,
+    filter,
+    unavailable,
+    backlog,
+  } = useLoaderData<typeof loader>();
   return (
     <div className="wide">
       <h1>{t('jobs.title')}</h1>
       <p>{t('jobs.intro')}</p>
+      <form method="get" className="filters" aria-label={t('jobs.filter')}>
+        <label>
+          {t('jobs.filter.state')}{' '}
+          <select name="state" defaultValue={filter.state ?? ''}>
+            <option value="">{t('jobs.filter.all')}</option>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {t(`jobs.state.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>{' '}
+        <label>
+          {t('jobs.type')}{' '}
+          <select name="type" defaultValue={filter.type ?? ''}>
+            <option value="">{t('jobs.filter.all')}</option>
+            {Object.entries(TYPES).map(([type, key]) => (
+              <option key={type} value={type}>
+                {t(key)}
+              </option>
+            ))}
+          </select>
+        </label>{' '}
+        <label>
+          {t('jobs.filter.since')}{' '}
+          <select name="since" defaultValue={filter.since}>
+            {(Object.keys(SINCE) as Since[]).map((s) => (
+              <option key={s} value={s}>
+                {t(`jobs.since.${s}`)}
+              </option>
+            ))}
+          </select>
+        </label>{' '}
+        <button type="submit">{t('jobs.filter.apply')}</button>
+      </form>
+      {counts && (
+        <p data-testid="job-counts">
+          {STATES.map((s) => (
+            <a key={s} href={`/jobs?state=${s}&since=${filter.since}`} data-state={s}>
+              {t(`jobs.count.${s}`, { n: counts[s] })}
+            </a>
+          )).reduce<React.ReactNode[]>((acc, el, i) => (i ? [...acc, ' · ', el] : [el]), [])}
+        </p>
+      )}
+      {archiving && !filter.type && (
+        <p data-testid="job-archiving">
+          {t('jobs.archiving', {
+            mails: archiving.mails.toLocaleString(t.lang === 'de' ? 'de-DE' : 'en-GB'),
+            since: t(`jobs.since.${filter.since}`),
+            failed: archiving.failed,
+          })}
+        </p>
+      )}
       {backlog.queued + backlog.extracting > 0 && (
         <p data-testid="index-backlog">
           {t('jobs.indexBacklog', { n: backlog.queued, documents: backlog.extracting })}
@@ -56,6 +165,7 @@ export default function Jobs() {
             <th scope="col">{t('jobs.started')}</th>
             <th scope="col">{t('jobs.closed')}</th>
             <th scope="col">{t('jobs.details')}</th>
+            <th scope="col">{t('jobs.subject')}</th>
           </tr>
         </thead>
         <tbody>
@@ -90,6 +200,13 @@ export default function Jobs() {
                   </>
                 ) : (
                   ''
+                )}
+              </td>
+              <td>
+                {subjectOf(j) && (
+                  <a href={subjectOf(j)} data-testid="job-subject">
+                    {t('jobs.open')}
+                  </a>
                 )}
               </td>
             </tr>
