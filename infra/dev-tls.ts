@@ -1,3 +1,4 @@
+import { devLmtpCertFiles } from '../lib/config';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -8,9 +9,8 @@ import path from 'node:path';
  * Returns undefined when openssl is missing: dev LMTP then runs without STARTTLS.
  */
 export function ensureDevLmtpCert(dataDir: string): { cert: string; key: string } | undefined {
-  const dir = path.join(dataDir, 'lmtp');
-  const cert = path.join(dir, 'dev-cert.pem');
-  const key = path.join(dir, 'dev-key.pem');
+  const { cert, key } = devLmtpCertFiles(dataDir);
+  const dir = path.dirname(cert);
   if (existsSync(cert) && existsSync(key)) return { cert, key };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   try {

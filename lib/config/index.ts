@@ -383,6 +383,19 @@ function list(s: string): string[] {
 /** The configured TSAs, in order. */
 export const tsaUrls = (cfg: Pick<Config, 'TSA_URL'>): string[] => list(cfg.TSA_URL);
 
+/** The dev LMTP certificate `npm run dev` makes when LMTP_TLS_CERT_FILE is unset (infra/dev-tls). */
+export const devLmtpCertFiles = (dataDir: string) => ({
+  cert: path.join(dataDir, 'lmtp', 'dev-cert.pem'),
+  key: path.join(dataDir, 'lmtp', 'dev-key.pem'),
+});
+
+/** The listener certificate clients check LMTP and journaling against, if there is one. */
+export function lmtpCertFile(cfg: Config): string | undefined {
+  if (cfg.LMTP_TLS_CERT_FILE) return cfg.LMTP_TLS_CERT_FILE;
+  const dev = devLmtpCertFiles(cfg.DATA_DIR).cert;
+  return cfg.NODE_ENV !== 'production' && existsSync(dev) ? dev : undefined;
+}
+
 /** Where a dev TSA keeps its PKI: DATA_DIR/tsa for the first, DATA_DIR/tsa-2 for the second. */
 export const devTsaDir = (dataDir: string, n: 1 | 2) =>
   path.join(dataDir, n === 1 ? 'tsa' : 'tsa-2');

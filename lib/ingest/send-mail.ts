@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
-import type { Config } from '../config';
+import { lmtpCertFile, type Config } from '../config';
 
 /**
  * Delivering a mail to this archive the way a customer's server does (issue 25 §4, `mailrepo
@@ -25,7 +25,7 @@ export function configuredTarget(cfg: Config, protocol: 'lmtp' | 'smtp'): Ingest
     protocol,
     host: protocol === 'lmtp' ? cfg.LMTP_HOST : cfg.JOURNAL_SMTP_HOST,
     port: protocol === 'lmtp' ? cfg.LMTP_PORT : cfg.JOURNAL_SMTP_PORT,
-    ...(cfg.LMTP_TLS_CERT_FILE ? { ca: readFileSync(cfg.LMTP_TLS_CERT_FILE, 'utf8') } : {}),
+    ...(lmtpCertFile(cfg) ? { ca: readFileSync(lmtpCertFile(cfg)!, 'utf8') } : {}),
   };
 }
 
