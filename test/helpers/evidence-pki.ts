@@ -1,3 +1,10 @@
+import {
+  hashTreeRenewalImprint,
+  parseEvidenceRecord,
+  timestampRenewalImprint,
+  withHashTreeRenewal,
+  withTimestampRenewal,
+} from '../../lib/evidence/evidence-record';
 import { buildRequest, tokenOf, type Imprint } from '../../lib/tsa/client';
 import { issueCertificate, type SignerIdentity } from '../../lib/tsa/dev-ca';
 import { respond } from '../../lib/tsa/responder';
@@ -42,3 +49,27 @@ export async function stamp(
 }
 
 export const DAY = 86_400_000;
+
+/** `record` with a timestamp renewal (RFC 4998 §5.2) by `tsa`, made `at`, in the chain's `alg`. */
+export async function renewedBy(
+  tsa: TestTsa,
+  record: Uint8Array,
+  alg: string,
+  at: Date,
+): Promise<Uint8Array> {
+  const parsed = parseEvidenceRecord(record);
+  return withTimestampRenewal(parsed, await stamp(tsa, timestampRenewalImprint(parsed, alg), at));
+}
+
+/** `record` with a hash-tree renewal (§5.3) to `alg` by `tsa` over `data`, made `at`. */
+export async function rehashedBy(
+  tsa: TestTsa,
+  record: Uint8Array,
+  data: Uint8Array,
+  alg: string,
+  at: Date,
+): Promise<Uint8Array> {
+  const parsed = parseEvidenceRecord(record);
+  const token = await stamp(tsa, hashTreeRenewalImprint(parsed, data, alg), at);
+  return withHashTreeRenewal(parsed, token, alg);
+}

@@ -1,14 +1,12 @@
 import { OID } from '../../lib/pki/oids';
 import {
   evidenceRecord,
-  hashTreeRenewalImprint,
   parseEvidenceRecord,
-  timestampRenewalImprint,
   withHashTreeRenewal,
   withTimestampRenewal,
 } from '../../lib/evidence/evidence-record';
 import { bouncyCastleVerdict } from '../helpers/bouncycastle';
-import { DAY, stamp, testTsa, type TestTsa } from '../helpers/evidence-pki';
+import { DAY, rehashedBy, renewedBy, stamp, testTsa, type TestTsa } from '../helpers/evidence-pki';
 
 /**
  * Issue 23 §2: our evidence records — first timestamp, timestamp renewals, hash-tree renewals to
@@ -26,21 +24,10 @@ describe('evidence records checked by BouncyCastle', () => {
     lasting = await testTsa('TSA Zwei', 3650);
   });
 
-  const renew = async (record: Uint8Array, alg: string, when: Date) => {
-    const parsed = parseEvidenceRecord(record);
-    return withTimestampRenewal(
-      parsed,
-      await stamp(lasting, timestampRenewalImprint(parsed, alg), when),
-    );
-  };
-  const rehash = async (record: Uint8Array, alg: string, when: Date) => {
-    const parsed = parseEvidenceRecord(record);
-    return withHashTreeRenewal(
-      parsed,
-      await stamp(lasting, hashTreeRenewalImprint(parsed, data, alg), when),
-      alg,
-    );
-  };
+  const renew = (record: Uint8Array, alg: string, when: Date) =>
+    renewedBy(lasting, record, alg, when);
+  const rehash = (record: Uint8Array, alg: string, when: Date) =>
+    rehashedBy(lasting, record, data, alg, when);
 
   it('accepts the first timestamp, renewals and hash-tree renewals', async () => {
     const first = evidenceRecord(await stamp(shortLived, data, now));

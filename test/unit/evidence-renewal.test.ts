@@ -1,14 +1,12 @@
 import { OID } from '../../lib/pki/oids';
 import {
   evidenceRecord,
-  hashTreeRenewalImprint,
   parseEvidenceRecord,
-  timestampRenewalImprint,
   withHashTreeRenewal,
   withTimestampRenewal,
 } from '../../lib/evidence/evidence-record';
 import { verifyEvidenceRecord } from '../../lib/evidence/verify-evidence';
-import { DAY, stamp, testTsa, type TestTsa } from '../helpers/evidence-pki';
+import { DAY, rehashedBy, renewedBy, stamp, testTsa, type TestTsa } from '../helpers/evidence-pki';
 
 /**
  * RFC 4998 renewal (issue 23 §1, §2, §5): a record judged at a date after its TSA certificate
@@ -31,11 +29,8 @@ describe('evidence record renewal', () => {
   });
 
   const at = (days: number) => new Date(now.getTime() + days * DAY);
-  const renewed = async (record: Uint8Array, tsa: TestTsa, when: Date) => {
-    const parsed = parseEvidenceRecord(record);
-    const imprint = timestampRenewalImprint(parsed, OID.sha256);
-    return withTimestampRenewal(parsed, await stamp(tsa, imprint, when));
-  };
+  const renewed = (record: Uint8Array, tsa: TestTsa, when: Date) =>
+    renewedBy(tsa, record, OID.sha256, when);
 
   it('holds while the TSA certificate is valid, and not after it expired without renewal', async () => {
     const steps = await verifyEvidenceRecord(first, data, { caPem: roots, at: at(1) });
@@ -71,9 +66,7 @@ describe('evidence record renewal', () => {
     'a hash-tree renewal to %s starts a chain over the data and the chains before',
     async (_, alg) => {
       const once = await renewed(first, lasting, at(20));
-      const parsed = parseEvidenceRecord(once);
-      const token = await stamp(lasting, hashTreeRenewalImprint(parsed, data, alg), at(25));
-      const record = withHashTreeRenewal(parsed, token, alg);
+      const record = await rehashedBy(lasting, once, data, alg, at(25));
       expect(parseEvidenceRecord(record).digestAlgorithms).toEqual([OID.sha256, alg]);
       const steps = await verifyEvidenceRecord(record, data, { caPem: roots, at: at(400) });
       expect(steps.map((s) => [s.chain, s.kind, s.alg])).toEqual([
@@ -82,11 +75,7 @@ describe('evidence record renewal', () => {
         [1, 'hash-tree renewal', alg],
       ]);
       // And a timestamp renewal continues the new chain with its algorithm.
-      const again = parseEvidenceRecord(record);
-      const next = withTimestampRenewal(
-        again,
-        await stamp(lasting, timestampRenewalImprint(again, alg), at(30)),
-      );
+      const next = await renewedBy(lasting, record, alg, at(30));
       expect((await verifyEvidenceRecord(next, data, { caPem: roots, at: at(400) })).length).toBe(
         4,
       );
