@@ -16,7 +16,11 @@ import {
   type BundleEvidence,
   type BundleManifest,
 } from './bundle-layout';
-import { evidenceRecord, parseEvidenceRecord } from '../evidence/evidence-record';
+import {
+  evidenceRecord,
+  parseEvidenceRecord,
+  type ParsedEvidenceRecord,
+} from '../evidence/evidence-record';
 import { formatTlogProof } from './tlog-proof';
 import { renderVerifyHtml } from './verify-html';
 import { renderVerifyMd } from './verify-md';
@@ -100,14 +104,13 @@ export async function buildProofBundle(
     const records = stored.length
       ? stored.map((r) => new Uint8Array(r.record))
       : [evidenceRecord(token)];
-    const evidence = records.map((record, i) => describeEvidence(record, evidenceFile(i + 1)));
+    const parsed = records.map(parseEvidenceRecord);
+    const evidence = parsed.map((record, i) => describeEvidence(record, evidenceFile(i + 1)));
     const roots = fromPem('CERTIFICATE', input.tsaCaPem);
     const carried = uniqueCertificates([
       ...tokenCertificates(token),
-      ...records.flatMap((r) =>
-        parseEvidenceRecord(r).chains.flatMap((c) =>
-          c.flatMap((a) => tokenCertificates(a.tokenDer)),
-        ),
+      ...parsed.flatMap((r) =>
+        r.chains.flatMap((c) => c.flatMap((a) => tokenCertificates(a.tokenDer))),
       ),
     ]).filter((c) => !roots.some((r) => Buffer.compare(Buffer.from(r), Buffer.from(c)) === 0));
 
@@ -127,7 +130,7 @@ export async function buildProofBundle(
       evidence,
     };
     const text = (s: string) => strToU8(s);
-    const first = parseEvidenceRecord(records[0]!).chains[0]![0]!.tokenDer;
+    const first = parsed[0]!.chains[0]![0]!.tokenDer;
     const files: Record<string, Uint8Array> = {
       [BundleFile.instructions]: text(
         renderVerifyMd({
@@ -174,8 +177,7 @@ export async function buildProofBundle(
 }
 
 /** What the manifest says of one evidence record (read from it, not verified here). */
-function describeEvidence(record: Uint8Array, file: string): BundleEvidence {
-  const { chains } = parseEvidenceRecord(record);
+function describeEvidence({ chains }: ParsedEvidenceRecord, file: string): BundleEvidence {
   const first = readToken(chains[0]![0]!.tokenDer);
   const lastChain = chains[chains.length - 1]!;
   const last = readToken(lastChain[lastChain.length - 1]!.tokenDer);
