@@ -7,6 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { PassThrough, type Readable } from 'node:stream';
 import { journalOriginal } from '../lib/mail/journal-original';
 import { arrivalsOf, withOtherArrivals } from '../lib/ingest/journal-group';
+import { openAuditDetails } from '../lib/audit/audit-key';
 import { recordAudit, type AuditInput } from '../lib/audit/record';
 import type { SessionInfo } from '../lib/auth/sessions';
 import { unlockedKeys } from '../lib/auth/sessions';
@@ -474,6 +475,48 @@ export function createArchive(deps: ArchiveDeps) {
       );
       // A search shows each logical mail once; the hold must keep every report of it.
       return withTenant(db, session.tenantId, (tx) => withOtherArrivals(tx, ids));
+    },
+
+    /**
+     * What the audit page may show of the events it lists (issue 25 §1), decrypted in this
+     * session for display and never stored: the subject and attachment names of each named mail
+     * the user may see, and the events' sealed details (search terms). Reading the subjects
+     * decrypts the mails' metadata, so it is audited like a listing.
+     */
+    async auditView(
+      session: SessionInfo,
+      cookie: string,
+      input: { mails: string[]; sealed: { id: string; sealedDetails: Buffer }[] },
+      ip: string,
+    ) {
+      return withKeys(session, cookie, async (unlocked, keyring) => {
+        const mails = new Map<string, { subject: string | null; attachments: (string | null)[] }>();
+        for (const id of new Set(input.mails)) {
+          const doc = await visible(session, unlocked, keyring, id);
+          if (doc)
+            mails.set(id, {
+              subject: doc.subject,
+              attachments: doc.attachments.map((a) => a.name),
+            });
+        }
+        const sealed = new Map<string, Record<string, unknown>>();
+        if (input.sealed.length)
+          await withTenant(db, session.tenantId, async (tx) => {
+            for (const e of input.sealed) {
+              const opened = await openAuditDetails(tx, unlocked, {
+                id: e.id,
+                sealed_details: e.sealedDetails,
+              });
+              if (opened) sealed.set(e.id, opened);
+            }
+          });
+        if (mails.size)
+          await audit(session, ip, {
+            action: 'mail.searched',
+            details: { kind: 'audit-log', mails: mails.size },
+          });
+        return { mails, sealed };
+      });
     },
 
     deletedOn,

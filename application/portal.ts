@@ -18,7 +18,6 @@ import {
   secondFactorStep,
 } from '../lib/auth/login';
 import { changeRole, endSessionsOf, setUserDisabled } from '../lib/auth/roles';
-import { recentAuditEvents } from '../lib/audit/recent';
 import { changeOcrSetting, changeSessionSettings, ocrEnabled } from '../lib/auth/tenant-settings';
 import { withTenant } from '../lib/db/tenant-scope';
 import { passwordProblem } from '../lib/auth/password-policy';
@@ -84,6 +83,7 @@ import type { Exports } from './exports';
 import type { Imports } from './imports';
 import { createImapImports } from './imap-imports';
 import { createRestores } from './restores';
+import { createAuditLog } from './audit-log';
 import { createDashboard } from './dashboard';
 import { createRetention } from './retention';
 import { createKeyRotations } from './key-rotations';
@@ -178,6 +178,7 @@ export function createPortalServices(
     imapImports: createImapImports({ db, temporal }),
     restores: createRestores({ db, temporal }),
     dashboard: createDashboard({ db, temporal }),
+    auditLog: createAuditLog({ db, archive, tsaCaPem: tsaRootPem }),
     retention: createRetention({ db, holdMatches: archive.holdMatches, temporal }),
     keys: createKeyRotations({ db, temporal }),
     /** The tenant's mail-server credentials (owners and admins; the route asks for a fresh password). */
@@ -371,7 +372,6 @@ export function createPortalServices(
     changeOcrSetting: (...a: Tail<Parameters<typeof changeOcrSetting>>) =>
       changeOcrSetting(db, ...a),
     removePasskey: (...a: Tail<Parameters<typeof removePasskey>>) => removePasskey(db, ...a),
-    recentAuditEvents: (session: SessionInfo) => recentAuditEvents(db, session.tenantId),
     replaceTotp: (...a: Tail<Parameters<typeof replaceTotp>>) => replaceTotp(db, ...a),
     passwordProblem,
     changeOwnPassword: (...a: Tail<Parameters<typeof changeOwnPassword>>) =>

@@ -4,6 +4,7 @@ import { strToU8, zipSync } from 'fflate';
 import type { Db } from '../db';
 import { withTenant } from '../db/tenant-scope';
 import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
+import { filtered, type AuditFilter } from './audit-page';
 import { canonicalEvent, chainPreimage } from './canonical';
 import { chainedFromRow, recordAudit, type Actor } from './record';
 
@@ -34,10 +35,24 @@ const csvField = (v: string | number | null): string => {
 
 export async function exportAuditLog(
   db: Db,
-  input: { tenantId: string; from?: Date; to?: Date; tsaCaPem: string; actor: Actor },
+  input: {
+    tenantId: string;
+    from?: Date;
+    to?: Date;
+    tsaCaPem: string;
+    actor: Actor;
+    ip?: string;
+    /**
+     * The portal's other filters (person, group, mail): the export still holds the whole time
+     * range — only a complete range can be checked — and marks the events they select.
+     */
+    select?: Omit<AuditFilter, 'from' | 'to'>;
+  },
 ): Promise<AuditExport> {
   const { tenantId } = input;
-  const { rows, anchors, first, last } = await withTenant(db, tenantId, async (tx) => {
+  const select =
+    input.select && Object.values(input.select).some(Boolean) ? input.select : undefined;
+  const { rows, anchors, first, last, selected } = await withTenant(db, tenantId, async (tx) => {
     let q = tx.selectFrom('audit_events').select('seq').where('tenant_id', '=', tenantId);
     if (input.from) q = q.where('at', '>=', input.from);
     if (input.to) q = q.where('at', '<', input.to);
@@ -76,22 +91,34 @@ export async function exportAuditLog(
       .where('seq', '<=', to)
       .orderBy('seq')
       .execute();
+    const selected =
+      select &&
+      new Set(
+        (
+          await filtered(tx, tenantId, { ...select, from: input.from, to: input.to })
+            .select('seq')
+            .execute()
+        ).map((r) => Number(r.seq)),
+      );
     await recordAudit(tx, tenantId, {
       action: 'audit.exported',
       actor: input.actor,
+      ...(input.ip ? { ip: input.ip } : {}),
       details: {
         from: input.from?.toISOString() ?? null,
         to: input.to?.toISOString() ?? null,
         events: last - first + 1,
+        ...(select ? { selected: selected!.size, filter: { ...select } } : {}),
       },
     });
-    return { rows, anchors: used, first, last };
+    return { rows, anchors: used, first, last, selected };
   });
 
   const files: Record<string, Uint8Array> = {};
   const json = rows.map((r) => ({
     seq: Number(r.seq),
     inRange: Number(r.seq) >= first && Number(r.seq) <= last,
+    ...(selected ? { selected: selected.has(Number(r.seq)) } : {}),
     id: r.id,
     at: r.at.toISOString(),
     action: r.action,
@@ -159,6 +186,7 @@ export async function exportAuditLog(
         to: input.to?.toISOString() ?? null,
         firstSeq: first,
         lastSeq: last,
+        ...(select ? { selection: { ...select } } : {}),
       },
       null,
       2,

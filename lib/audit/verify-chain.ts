@@ -24,6 +24,19 @@ export interface AuditReport {
 
 const BATCH = 2000;
 
+type EventRow = Parameters<typeof chainedFromRow>[0] & { prev_hash: Buffer; hash: Buffer };
+
+/** What is wrong with one stored event given the hash of the one before it (none: it holds). */
+export function linkProblems(prev: Buffer, r: EventRow): AuditProblem[] {
+  const seq = Number(r.seq);
+  const problems: AuditProblem[] = [];
+  if (!r.prev_hash.equals(prev))
+    problems.push({ seq, what: 'its prev_hash is not the hash of the event before it' });
+  if (!chainHash(r.prev_hash, chainedFromRow(r)).equals(r.hash))
+    problems.push({ seq, what: 'its content does not match its hash (altered)' });
+  return problems;
+}
+
 export function verifyAuditChain(db: Db, tenantId: string): Promise<AuditReport> {
   // One snapshot for the chain, the anchor records and the ledger: events and heads are appended
   // while we read (the check itself is audited, and anchoring runs every few seconds), and a head
@@ -59,13 +72,9 @@ async function verifyInSnapshot(tx: TenantTx, tenantId: string): Promise<AuditRe
       }
       // Each row is checked against its own stored neighbours, so an edit is named exactly where
       // it is; a forger who recomputed every later hash is caught by the ledger below instead.
-      const linked = r.prev_hash.equals(prev);
-      if (!linked)
-        problems.push({ seq, what: 'its prev_hash is not the hash of the event before it' });
-      const selfConsistent = chainHash(r.prev_hash, chainedFromRow(r)).equals(r.hash);
-      if (!selfConsistent)
-        problems.push({ seq, what: 'its content does not match its hash (altered)' });
-      if (linked && selfConsistent && intact) chain.set(r.hash.toString('hex'), seq);
+      const found = linkProblems(prev, r);
+      problems.push(...found);
+      if (!found.length && intact) chain.set(r.hash.toString('hex'), seq);
       else intact = false;
       prev = r.hash;
       expectedSeq++;

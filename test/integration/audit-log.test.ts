@@ -1,5 +1,6 @@
 import { auditLedgerKeyCreated } from '../../lib/audit/ledger-keys';
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,10 @@ import { strFromU8, strToU8, unzipSync } from 'fflate';
 import { sql } from 'kysely';
 import { openAuditDetails } from '../../lib/audit/audit-key';
 import { chainHash } from '../../lib/audit/canonical';
+import { auditPage, type AuditCursor, type AuditFilter } from '../../lib/audit/audit-page';
 import { exportAuditLog } from '../../lib/audit/export';
+import { verifyAuditRange } from '../../lib/audit/verify-range';
+import { auditQuery } from '../../web/app/lib/audit-filter.server';
 import { chainedFromRow, recordAudit } from '../../lib/audit/record';
 import { verifyAuditChain } from '../../lib/audit/verify-chain';
 import { tsaRootsPem } from '../../lib/config';
@@ -441,5 +445,189 @@ describe('audit log', () => {
       );
       expect(report.problems.every((p) => !/altered \(/.test(p.what))).toBe(true);
     });
+  });
+
+  describe("the portal's audit page (issue 25 §1)", () => {
+    let t: Awaited<ReturnType<typeof newTenant>>;
+    let adminId = '';
+    const mail = randomUUID();
+    const otherMail = randomUUID();
+    const page = (filter: AuditFilter, cursor: AuditCursor = {}, size = 50) =>
+      withTenant(db, t.tenantId, (tx) => auditPage(tx, t.tenantId, filter, cursor, size));
+    const seqs = (p: { rows: { seq: number }[] }) => p.rows.map((r) => r.seq);
+
+    beforeAll(async () => {
+      t = await newTenant(db, 'Seitenweise GmbH');
+      adminId = (await t.session()).userId;
+      const admin = { type: 'user' as const, id: adminId };
+      await withTenant(db, t.tenantId, async (tx) => {
+        for (let i = 0; i < 30; i++)
+          await recordAudit(tx, t.tenantId, { action: 'setting.changed', actor: operator, details: { i } });
+        await recordAudit(tx, t.tenantId, { action: 'mail.viewed', actor: admin, target: { type: 'message', id: mail }, ip: '192.0.2.7' });
+        await recordAudit(tx, t.tenantId, { action: 'mail.viewed', actor: admin, target: { type: 'message', id: otherMail } });
+        await recordAudit(tx, t.tenantId, {
+          action: 'export.mails_decrypted',
+          actor: { type: 'system', label: 'exportMailbox' },
+          target: { type: 'export', id: randomUUID() },
+          details: { part: 1, mails: 2, messageIds: [otherMail, mail] },
+        });
+        for (let i = 0; i < 30; i++)
+          await recordAudit(tx, t.tenantId, { action: 'auth.login.succeeded', actor: admin, details: { i } });
+      }); // prettier-ignore
+    });
+
+    it('filters by person, area, mail and Berlin days, and refuses what is not a filter', async () => {
+      const all = await page({}, {}, 1000);
+      const n = all.rows.length;
+      expect(n).toBeGreaterThan(60);
+      expect(seqs(all)).toEqual([...seqs(all)].sort((a, b) => b - a));
+
+      const byAdmin = await page({ actor: adminId }, {}, 1000);
+      expect(byAdmin.rows.every((r) => r.actor.type === 'user' && r.actor.id === adminId)).toBe(
+        true,
+      );
+      expect(byAdmin.rows.filter((r) => r.action === 'auth.login.succeeded')).toHaveLength(30);
+      const byOperator = await page({ actor: 'operator' }, {}, 1000);
+      expect(byOperator.rows.map((r) => r.action)).toEqual(Array(30).fill('setting.changed'));
+      expect((await page({ actor: 'system' }, {}, 1000)).rows.map((r) => r.action)).toContain(
+        'export.mails_decrypted',
+      );
+
+      const decryptions = await page({ group: 'decryptions' }, {}, 1000);
+      expect(decryptions.rows.map((r) => r.action).sort()).toEqual([
+        'export.mails_decrypted',
+        'mail.viewed',
+        'mail.viewed',
+      ]);
+      // A mail's events: its own and the export that decrypted it, not another mail's view.
+      const ofMail = await page({ mail }, {}, 1000);
+      expect(ofMail.rows.map((r) => r.action)).toEqual(['export.mails_decrypted', 'mail.viewed']);
+      expect(ofMail.rows[1]!.ip).toBe('192.0.2.7');
+      expect((await page({ mail, actor: adminId }, {}, 1000)).rows).toHaveLength(1);
+      expect((await page({ mail: randomUUID() }, {}, 1000)).rows).toEqual([]);
+      expect((await page({ mail: 'x OR 1=1' }, {}, 1000)).rows).toEqual([]);
+      expect((await page({ actor: 'nobody' }, {}, 1000)).rows).toEqual([]);
+
+      const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
+      const q = (s: string) => auditQuery(new URL(`http://portal/audit?${s}`));
+      expect((await page(q(`from=${today}&to=${today}`).filter, {}, 1000)).rows).toHaveLength(n);
+      const tomorrow = new Date(Date.now() + 86_400_000).toLocaleDateString('sv-SE', {
+        timeZone: 'Europe/Berlin',
+      });
+      expect((await page(q(`from=${tomorrow}`).filter, {}, 1000)).rows).toEqual([]);
+      // Berlin days: 29 March 2026 had 23 hours.
+      expect(q('from=2026-03-29&to=2026-03-29').filter).toEqual({
+        from: new Date('2026-03-28T23:00:00Z'),
+        to: new Date('2026-03-29T22:00:00Z'),
+      });
+      expect(q('from=2026-02-31&mail=abc&group=alles&actor=root').problem).toBe(
+        'actor, group, mail, from',
+      );
+    });
+
+    it('pages newest first by sequence number, both ways, without gaps or repeats', async () => {
+      const all = seqs(await page({}, {}, 1000));
+      const first = await page({}, {}, 25);
+      expect(seqs(first)).toEqual(all.slice(0, 25));
+      expect(first.newer).toBeUndefined();
+      const second = await page({}, { before: first.older! }, 25);
+      expect(seqs(second)).toEqual(all.slice(25, 50));
+      let p = second;
+      const seen = [...seqs(first), ...seqs(second)];
+      while (p.older !== undefined) {
+        p = await page({}, { before: p.older }, 25);
+        seen.push(...seqs(p));
+      }
+      expect(seen).toEqual(all);
+      const back = await page({}, { after: second.newer! }, 25);
+      expect(seqs(back)).toEqual(seqs(first));
+      expect(back.newer).toBeUndefined();
+      expect(back.older).toBe(first.older);
+      // A filtered view pages the same way.
+      const logins = await page({ group: 'signins' }, {}, 20);
+      const more = await page({ group: 'signins' }, { before: logins.older! }, 20);
+      expect([...logins.rows, ...more.rows].every((r) => r.action.startsWith('auth.'))).toBe(true);
+      expect(more.rows).toHaveLength(10);
+      expect(more.older).toBeUndefined();
+    });
+
+    it("checks a page's range up to the head that anchors it, with its checkpoint and RFC 3161 time", async () => {
+      await round(db);
+      await round(db);
+      const shown = await page({}, {}, 20);
+      const range = { from: shown.rows.at(-1)!.seq, to: shown.rows[0]!.seq };
+      const ok = await verifyAuditRange(db, { tenantId: t.tenantId, ...range, tsaCaPem: caPem() });
+      expect(ok.problems).toEqual([]);
+      expect(ok.intact).toBe(true);
+      expect(ok.anchor).toMatchObject({
+        seq: expect.any(Number),
+        tenantLog: { origin: expect.stringContaining(cfg.LEDGER_ORIGIN), checkpointSize: expect.any(Number) },
+        genTime: expect.any(String),
+      }); // prettier-ignore
+      expect(ok.anchor!.seq).toBeGreaterThanOrEqual(range.to);
+      expect(ok.anchor!.steps.length).toBeGreaterThan(3);
+      expect(ok.anchor!.steps.every((s) => s.status === 'passed')).toBe(true);
+      expect(Math.abs(Date.parse(ok.anchor!.genTime!) - Date.now())).toBeLessThan(10 * 60_000);
+
+      // A new event after the newest anchored head: checked, reported as not yet anchored.
+      await withTenant(db, t.tenantId, (tx) =>
+        recordAudit(tx, t.tenantId, { action: 'setting.changed', actor: operator }),
+      );
+      const newest = await page({}, {}, 5);
+      const tail = await verifyAuditRange(db, {
+        tenantId: t.tenantId,
+        from: newest.rows.at(-1)!.seq,
+        to: newest.rows[0]!.seq,
+        tsaCaPem: caPem(),
+      });
+      expect(tail.intact).toBe(true);
+      expect(tail.unanchored).toEqual({ from: newest.rows[0]!.seq, to: newest.rows[0]!.seq });
+
+      // A row edited behind the triggers inside the shown range: named, not intact.
+      const victim = range.from + 3;
+      const su = own.admin();
+      await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(su);
+      try {
+        await sql`UPDATE audit_events SET ip = '203.0.113.9'
+                  WHERE tenant_id = ${t.tenantId} AND seq = ${victim}`.execute(su);
+      } finally {
+        await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(su);
+      }
+      const bad = await verifyAuditRange(db, { tenantId: t.tenantId, ...range, tsaCaPem: caPem() });
+      expect(bad.intact).toBe(false);
+      expect(bad.problems[0]).toMatchObject({
+        seq: victim,
+        what: expect.stringMatching(/altered/),
+      });
+    }, 60_000);
+
+    it('exports the time range with the filtered events marked, audited with who and where', async () => {
+      const out = await exportAuditLog(db, {
+        tenantId: t.tenantId,
+        tsaCaPem: caPem(),
+        actor: { type: 'user', id: adminId },
+        ip: '198.51.100.4',
+        select: { mail },
+      });
+      const json = JSON.parse(strFromU8(unzipSync(out.zip)['events.json']!)) as {
+        action: string;
+        selected?: boolean;
+      }[];
+      expect(json.filter((e) => e.selected).map((e) => e.action)).toEqual([
+        'mail.viewed',
+        'export.mails_decrypted',
+      ]);
+      expect(json.filter((e) => e.selected === false).length).toBeGreaterThan(60);
+      const [last] = await withTenant(db, t.tenantId, (tx) =>
+        tx.selectFrom('audit_events').selectAll().where('tenant_id', '=', t.tenantId)
+          .orderBy('seq', 'desc').limit(1).execute(),
+      ); // prettier-ignore
+      expect(last).toMatchObject({
+        action: 'audit.exported',
+        actor_id: adminId,
+        ip: '198.51.100.4',
+      });
+      expect(last!.details).toMatchObject({ selected: 2, filter: { mail } });
+    }, 60_000);
   });
 });

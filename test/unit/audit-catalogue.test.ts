@@ -1,6 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { AUDIT_EVENTS, FEATURES, type AuditAction } from '../../lib/audit/catalogue';
+import { AUDIT_EVENTS, AUDIT_GROUPS, FEATURES, type AuditAction } from '../../lib/audit/catalogue';
+import { de } from '../../web/app/i18n/de';
+import { en } from '../../web/app/i18n/en';
+import { eventSentence } from '../../web/app/lib/audit-sentence';
 
 /**
  * The catalogue is a contract: every event of a built feature must be emitted by some code path
@@ -50,5 +53,45 @@ describe('audit event catalogue', () => {
 
   it('names features that exist', () => {
     for (const [, e] of events) expect(Object.keys(FEATURES)).toContain(e.feature);
+  });
+
+  // The audit page shows each event as a sentence in the viewer's language (issue 25 §1).
+  it.each(events)('%s has a sentence in German and in English', (action) => {
+    for (const dictionary of [de, en]) {
+      const sentence = (dictionary as Record<string, string>)[`audit.event.${action}`];
+      expect(typeof sentence).toBe('string');
+      expect(sentence!.trim()).not.toBe('');
+    }
+    expect(de[`audit.event.${action}` as keyof typeof de]).not.toBe(
+      en[`audit.event.${action}` as keyof typeof en],
+    );
+  });
+
+  it('names every group in both languages, and every event is in one', () => {
+    for (const group of AUDIT_GROUPS) {
+      expect(de[`audit.group.${group}`]).toBeTruthy();
+      expect(en[`audit.group.${group}`]).toBeTruthy();
+    }
+    for (const [, e] of events)
+      expect(AUDIT_GROUPS).toContain((e as unknown as { group: string }).group);
+  });
+
+  it('fills every placeholder of every sentence, even from an event with no details', () => {
+    for (const [action] of events)
+      for (const lang of ['de', 'en'] as const) {
+        const s = eventSentence(
+          lang,
+          {
+            action,
+            actor: { type: 'system', id: null, label: null },
+            target: null,
+            details: {},
+            sealed: false,
+          },
+          {},
+        );
+        expect(s).not.toMatch(/\{\w+\}/);
+        expect(s).not.toBe(action);
+      }
   });
 });

@@ -27,6 +27,7 @@ export default [
   route('settings/ingest', 'routes/settings.ingest.tsx'),
   route('settings/ingest/:id/certificate', 'routes/settings.ingest.$id.certificate.ts'),
   route('audit', 'routes/audit.tsx'),
+  route('audit/export', 'routes/audit.export.ts'),
   route('jobs', 'routes/jobs.tsx'),
   route('mail', 'routes/mail.tsx'),
   route('mail/:id', 'routes/mail.$id.tsx'),

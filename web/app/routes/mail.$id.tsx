@@ -41,6 +41,8 @@ export async function loader({ request, context, params }: LoaderArgs) {
       arrivals: r.arrivals.map((a) => ({ id: a.id, receivedAt: a.receivedAt.toISOString() })),
       // Bcc (a journal report's full recipient list) only to roles that oversee the archive.
       bcc: session.role === 'member' ? [] : r.doc.bcc,
+      /** Who may read the audit log gets a link to this mail's events there. */
+      auditTrail: rolesFor('/audit').includes(session.role),
     },
     { headers: { 'Cache-Control': 'no-store' } },
   );
@@ -117,6 +119,11 @@ export default function MailPage() {
           </a>
         ) : (
           <span>{t('mail.proofPending')}</span>
+        )}
+        {m.auditTrail && (
+          <a href={`/audit?mail=${m.id}`} data-testid="mail-audit-trail">
+            {t('mail.auditTrail')}
+          </a>
         )}
       </nav>
 
