@@ -617,6 +617,142 @@ describe('the archive in Chromium', () => {
     expect(await rowsAt('?state=failed')).toEqual([]);
   }, 60_000);
 
+  it('an auditor answers "who opened this mail, and is the log intact?" from the portal alone', async () => {
+    const AUDITOR = `pruefer@${DOMAIN}`;
+    const auditor = (await join(browser, await invite(owner, BASE, AUDITOR, 'auditor'), AUDITOR))
+      .page;
+    const subject = '„Entwurf zur Unterschrift“';
+    const shown = async () => {
+      const events = auditor.getByTestId('audit-event');
+      return Promise.all(
+        (await events.all()).map(async (row) => ({
+          action: await row.getAttribute('data-action'),
+          who: (await row.getByTestId('audit-who').textContent())!.trim(),
+          what: (await row.getByTestId('audit-what').textContent())!.trim(),
+          seq: Number(await row.locator('td').first().textContent()),
+        })),
+      );
+    };
+
+    // The owner reads the mail, its attachment, its original and its PDF.
+    await owner.goto(`${BASE}/mail/${ids.attachment}`);
+    for (const part of ['attachments/0', 'original', 'pdf'])
+      expect((await owner.request.get(`${BASE}/mail/${ids.attachment}/${part}`)).status()).toBe(
+        200,
+      );
+
+    // From the mail to its events: who opened it, downloaded what, and when it was archived.
+    await auditor.goto(`${BASE}/mail/${ids.attachment}`);
+    await auditor.getByTestId('mail-audit-trail').click();
+    await auditor.waitForURL(`${BASE}/audit?mail=${ids.attachment}`);
+    expect(await auditor.getByTestId('audit-mail').textContent()).toContain(subject);
+    const ofMail = await shown();
+    const by = (what: string) => ofMail.filter((e) => e.what === what).map((e) => e.who);
+    expect(by(`Mail ${subject} geöffnet`)).toContain(`chefin@${DOMAIN}`);
+    expect(by(`Anhang „Vertrag-Müller.pdf“ der Mail ${subject} heruntergeladen`)).toContain(
+      `chefin@${DOMAIN}`,
+    );
+    expect(by(`Original (.eml) der Mail ${subject} heruntergeladen`)).toContain(`chefin@${DOMAIN}`);
+    const archived = ofMail.find((e) => e.action === 'mail.archived')!;
+    expect(archived.what).toMatch(
+      /^Mail „Entwurf zur Unterschrift“ archiviert \(Ledger-Index \d+\)$/,
+    );
+    expect(archived.who).toBe('System · Archivierung');
+    // Every sentence names the mail, none is a code or has a blank left.
+    expect(ofMail.every((e) => e.what !== e.action && !e.what.includes('{'))).toBe(true);
+    expect(ofMail.every((e) => e.what.includes(subject))).toBe(true);
+
+    // Person and area through the form: the owner's decryptions only.
+    await auditor.goto(`${BASE}/audit`);
+    await auditor.getByLabel('Person').selectOption({ label: `chefin@${DOMAIN} (Inhaber)` });
+    await auditor.getByLabel('Bereich').selectOption({ label: 'Entschlüsselungen' });
+    await auditor.getByRole('button', { name: 'Filtern', exact: true }).click();
+    await auditor.waitForURL(/group=decryptions/);
+    const decryptions = await shown();
+    expect(decryptions.length).toBeGreaterThan(3);
+    expect(new Set(decryptions.map((e) => e.who))).toEqual(new Set([`chefin@${DOMAIN}`]));
+    expect(decryptions.every((e) => e.action!.startsWith('mail.'))).toBe(true);
+    expect(decryptions.map((e) => e.what)).toContain(`Mail ${subject} als PDF heruntergeladen`);
+
+    // Unfiltered, the log has more than a page (run alone, this test adds searches to have one):
+    // older, then newer again, no event twice.
+    for (let i = 0; i < 15; i++) await owner.request.get(`${BASE}/mail?q=seite${i}`);
+    await auditor.goto(`${BASE}/audit`);
+    const first = await shown();
+    expect(first).toHaveLength(50);
+    await auditor.getByTestId('audit-older').click();
+    await auditor.waitForURL(/before=/);
+    const second = await shown();
+    expect(Math.max(...second.map((e) => e.seq))).toBeLessThan(
+      Math.min(...first.map((e) => e.seq)),
+    );
+    await auditor.getByTestId('audit-newer').click();
+    await auditor.waitForURL(/after=/);
+    expect((await shown()).map((e) => e.seq)).toEqual(first.map((e) => e.seq));
+
+    // The verification panel on the older page: intact, anchored, with its RFC 3161 time.
+    await auditor.goto(`${BASE}/audit?before=${Math.min(...first.map((e) => e.seq))}`);
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await auditor.getByRole('button', { name: 'Angezeigte Ereignisse prüfen' }).click();
+      await auditor.getByTestId('audit-verdict').waitFor();
+      if (await auditor.getByTestId('audit-tsa-time').count()) break;
+      if (Date.now() > deadline) throw new Error('the range was not anchored and timestamped');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    expect(await auditor.getByTestId('audit-verdict').getAttribute('data-intact')).toBe('yes');
+    expect(await auditor.getByTestId('audit-verdict').getByRole('status').textContent()).toMatch(
+      /^Intakt: Ereignisse #\d+ bis #\d+ sind vollständig und unverändert/,
+    );
+    expect(await auditor.getByTestId('audit-anchor').textContent()).toMatch(
+      /Verankert durch den Kettenkopf #\d+ im Ledger des Mandanten \(.+\), Index \d+, im Checkpoint der Größe \d+/,
+    );
+    expect(await auditor.getByTestId('audit-tsa-time').textContent()).toMatch(
+      /RFC 3161-Zeitstempel: \d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2} MEZ \(2 Zeitstempeldienste\)/,
+    );
+
+    // The auditor export of the filtered view, from the page's link: audited with who and where.
+    await auditor.goto(`${BASE}/audit?mail=${ids.attachment}`);
+    const href = await auditor.getByTestId('audit-export-link').getAttribute('href');
+    const res = await auditor.request.get(`${BASE}${href}`);
+    expect(res.status()).toBe(200);
+    const zip = unzipSync(new Uint8Array(await res.body()));
+    const exported = JSON.parse(Buffer.from(zip['events.json']!).toString('utf8')) as {
+      action: string;
+      target: { id: string } | null;
+      selected?: boolean;
+    }[];
+    const selected = exported.filter((e) => e.selected);
+    expect(selected.map((e) => e.action)).toContain('mail.viewed');
+    expect(selected.every((e) => e.target?.id === ids.attachment)).toBe(true);
+    expect(Object.keys(zip)).toEqual(expect.arrayContaining(['events.csv', 'verify-audit.py']));
+    const logged = await sql<{ actor: string; ip: string | null; details: { filter: unknown } }>`
+      SELECT u.email AS actor, e.ip, e.details FROM audit_events e JOIN users u ON u.id::text = e.actor_id
+      WHERE e.tenant_id = ${tenantA} AND e.action = 'audit.exported'`.execute(dba);
+    expect(logged.rows).toHaveLength(1);
+    expect(logged.rows[0]).toMatchObject({
+      actor: AUDITOR,
+      details: { filter: { mail: ids.attachment } },
+    });
+    expect(logged.rows[0]!.ip).toBeTruthy();
+    await auditor.goto(`${BASE}/audit?group=exports`);
+    expect((await shown())[0]).toMatchObject({
+      who: AUDITOR,
+      what: expect.stringMatching(/^Protokoll für Prüfer exportiert \(\d+ Ereignisse\)$/),
+    });
+
+    // The same page in English; a filter that is not one is named, not guessed at.
+    await auditor.getByRole('button', { name: 'English' }).click();
+    await auditor.goto(`${BASE}/audit?mail=${ids.attachment}`);
+    expect((await shown()).map((e) => e.what)).toContain(
+      'Opened the mail “Entwurf zur Unterschrift”',
+    );
+    const bad = await auditor.goto(`${BASE}/audit?mail=nicht-eine-id&from=2026-02-31`);
+    expect(bad!.status()).toBe(400);
+    expect(await auditor.getByRole('alert').textContent()).toContain('Invalid filter: mail, from');
+    await auditor.context().close();
+  }, 180_000);
+
   it('the home page reports what the database holds, with a navigation bar for the role', async () => {
     await owner.goto(`${BASE}/`);
     const stat = async (id: string) => (await owner.getByTestId(`stat-${id}`).textContent()) ?? '';
@@ -674,6 +810,12 @@ describe('the archive in Chromium', () => {
       'Anmeldeverfahren',
       'Passwort',
     ]);
+
+    // No audit log for members: neither the page, nor its export, nor the mail page's link to it.
+    for (const route of ['/audit', `/audit?mail=${ids.plain}`, '/audit/export'])
+      expect((await member.request.get(`${BASE}${route}`, { maxRedirects: 0 })).status()).toBe(404);
+    await member.goto(`${BASE}/mail/${ids.plain}`);
+    expect(await member.getByTestId('mail-audit-trail').count()).toBe(0);
 
     const b = await createTenantInvite('E2E Fremd GmbH', 'chef@e2e-fremd.example', BASE);
     const other = (await join(browser, b.link, 'chef@e2e-fremd.example')).page;

@@ -240,8 +240,7 @@ function Verdict({ verdict: v }: { verdict: NonNullable<LoaderData['verdict']> }
                 time: new Date(a.genTime).toLocaleString(t.lang === 'de' ? 'de-DE' : 'en-GB', {
                   timeZone: 'Europe/Berlin',
                   dateStyle: 'medium',
-                  timeStyle: 'medium',
-                  timeZoneName: 'short',
+                  timeStyle: 'long',
                 }),
                 records: a.records,
               })}
