@@ -6,6 +6,7 @@ import {
   acceptSetupInvite,
   createMemberInvite,
   findInvite,
+  inviteState,
   listUsers,
 } from '../lib/auth/invites';
 import {
@@ -296,6 +297,7 @@ export function createPortalServices(
       await logout(db, ...a);
     },
     findInvite: (token: string) => findInvite(db, token),
+    inviteState: (token: string) => inviteState(db, token),
     acceptSetupInvite: (i: Omit<Parameters<typeof acceptSetupInvite>[1], 'argon2'>) =>
       acceptSetupInvite(db, { ...i, argon2 }),
     listSessions: async (

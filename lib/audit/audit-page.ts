@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { TenantTx } from '../db/tenant-scope';
+import type { ChainedEvent } from './canonical';
 import { actionsOf, type AuditGroup } from './catalogue';
+import { chainedFromRow } from './record';
 
 /**
  * One page of a tenant's audit events for the portal (issue 25 §1): newest first, filtered by
@@ -27,17 +29,8 @@ export interface AuditCursor {
   after?: number;
 }
 
-export interface AuditRow {
-  seq: number;
-  id: string;
-  at: Date;
-  action: string;
-  actor: { type: 'user' | 'operator' | 'system'; id: string | null; label: string | null };
-  target: { type: string; id: string } | null;
-  ip: string | null;
-  details: Record<string, unknown>;
-  sealedDetails: Buffer | null;
-}
+/** An event as stored (its sealed details still sealed). */
+export type AuditRow = ChainedEvent;
 
 export interface AuditPage {
   rows: AuditRow[];
@@ -91,17 +84,7 @@ export async function auditPage(
   const more = found.length > size;
   const page = found.slice(0, size);
   if (!newerFirst) page.reverse();
-  const rows: AuditRow[] = page.map((r) => ({
-    seq: Number(r.seq),
-    id: r.id,
-    at: r.at,
-    action: r.action,
-    actor: { type: r.actor_type, id: r.actor_id, label: r.actor_label },
-    target: r.target_type !== null ? { type: r.target_type, id: r.target_id ?? '' } : null,
-    ip: r.ip,
-    details: r.details,
-    sealedDetails: r.sealed_details,
-  }));
+  const rows: AuditRow[] = page.map(chainedFromRow);
   if (!rows.length) return { rows };
   const first = rows[0]!.seq;
   const last = rows.at(-1)!.seq;

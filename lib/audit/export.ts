@@ -6,7 +6,7 @@ import { withTenant } from '../db/tenant-scope';
 import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
 import { filtered, type AuditFilter } from './audit-page';
 import { canonicalEvent, chainPreimage } from './canonical';
-import { chainedFromRow, recordAudit, type Actor } from './record';
+import { chainedFromRow, eventsBetween, recordAudit, type Actor } from './record';
 
 /**
  * The auditor export (issue 5 §6): a tenant's audit events in a time range as JSON and CSV with
@@ -83,14 +83,7 @@ export async function exportAuditLog(
     ];
     const from = before ? Number(before.seq) : first;
     const to = closing < 0 ? last : Math.max(last, Number(anchors[closing]!.seq));
-    const rows = await tx
-      .selectFrom('audit_events')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('seq', '>=', from)
-      .where('seq', '<=', to)
-      .orderBy('seq')
-      .execute();
+    const rows = await eventsBetween(tx, tenantId, from, to);
     const selected =
       select &&
       new Set(

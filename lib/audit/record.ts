@@ -125,6 +125,17 @@ export async function recordAuditEvents(
   return recorded;
 }
 
+/** A tenant's stored events from one sequence number to another (inclusive), in chain order. */
+export const eventsBetween = (tx: Tx, tenantId: string, from: number, to: number) =>
+  tx
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('seq', '>=', from)
+    .where('seq', '<=', to)
+    .orderBy('seq')
+    .execute();
+
 /** The stored row of an event, as the chain hash sees it. */
 export function chainedFromRow(r: {
   tenant_id: string;

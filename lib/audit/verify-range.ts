@@ -3,7 +3,7 @@ import { withTenant } from '../db/tenant-scope';
 import { buildProofBundle, ProofUnavailableError } from '../proof/build-bundle';
 import { publishedKeys, verifySteps, type StepOutcome } from '../proof/verify-steps';
 import { chainPreimage } from './canonical';
-import { chainedFromRow } from './record';
+import { chainedFromRow, eventsBetween } from './record';
 import { linkProblems, type AuditProblem } from './verify-chain';
 
 /**
@@ -71,14 +71,7 @@ export async function verifyAuditRange(
           .executeTakeFirst());
       const end = Math.max(to, closing ? Number(closing.seq) : to);
       if (end - from > MAX_WALK) return { closing, end, rows: undefined, ledgered: undefined };
-      const rows = await tx
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('tenant_id', '=', tenantId)
-        .where('seq', '>=', from)
-        .where('seq', '<=', end)
-        .orderBy('seq')
-        .execute();
+      const rows = await eventsBetween(tx, tenantId, from, end);
       const ledgered =
         closing &&
         (await tx

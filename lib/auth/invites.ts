@@ -89,6 +89,20 @@ export async function findInvite(db: Db, token: string): Promise<Invite | undefi
     : undefined;
 }
 
+/**
+ * Why an invitation or reset link no longer works, for its holder (issue 25 §3): used, withdrawn,
+ * or expired and when; undefined for a token we never issued.
+ */
+export async function inviteState(
+  db: Db,
+  token: string,
+): Promise<{ state: 'open' | 'used' | 'revoked' | 'expired'; expiresAt: Date } | undefined> {
+  const r = await sql<{ state: 'open' | 'used' | 'revoked' | 'expired'; expires_at: Date }>`
+    SELECT * FROM invite_state(${tokenHash(token)})`.execute(db);
+  const row = r.rows[0];
+  return row && { state: row.state, expiresAt: row.expires_at };
+}
+
 /** The new user's first session: unlocked with their password, second factor still to come. */
 export async function newUserSession(db: Db, invite: Invite, input: AcceptInput): Promise<string> {
   const unlocked = await unlock(db, {

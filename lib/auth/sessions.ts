@@ -94,7 +94,13 @@ export async function createSession(
 
 export type SessionLookup =
   | { status: 'none' }
-  | { status: 'expired'; reason: 'idle-timeout' | 'absolute-limit' }
+  | {
+      status: 'expired';
+      reason: 'idle-timeout' | 'absolute-limit';
+      /** When it ran out, and the tenant's limit that ended it (minutes idle or hours in all). */
+      at?: Date;
+      limit?: number;
+    }
   | { status: 'active'; session: SessionInfo; cookie: string };
 
 /**
@@ -115,12 +121,18 @@ export async function readSession(
   if (!tenantId) {
     // The scheduled sweep may have ended it before the cookie came back: the user still learns
     // why they have to sign in again.
-    const ended = await sql<{ reason: string | null }>`
-      SELECT timed_out_session(${idHash}) AS reason`.execute(db);
-    const reason = ended.rows[0]?.reason;
-    return reason === 'idle-timeout' || reason === 'absolute-limit'
-      ? { status: 'expired', reason }
-      : { status: 'none' };
+    const ended = await sql<{
+      reason: string;
+      expired_at: Date;
+      idle_minutes: number;
+      absolute_hours: number;
+    }>`SELECT * FROM timed_out_session_facts(${idHash})`.execute(db);
+    const e = ended.rows[0];
+    if (e?.reason === 'idle-timeout')
+      return { status: 'expired', reason: e.reason, at: e.expired_at, limit: e.idle_minutes };
+    if (e?.reason === 'absolute-limit')
+      return { status: 'expired', reason: e.reason, at: e.expired_at, limit: e.absolute_hours };
+    return { status: 'none' };
   }
   return withTenant(db, tenantId, async (tx) => {
     const row = await tx
@@ -156,9 +168,20 @@ export async function readSession(
     if (idle || old || row.disabled_at) {
       const reason = idle ? 'idle-timeout' : old ? 'absolute-limit' : 'user-disabled';
       await endSessionTx(tx, tenantId, idHash, reason, { type: 'system' });
-      return row.disabled_at
-        ? ({ status: 'none' } as const)
-        : ({ status: 'expired', reason: idle ? 'idle-timeout' : 'absolute-limit' } as const);
+      if (row.disabled_at) return { status: 'none' } as const;
+      return idle
+        ? ({
+            status: 'expired',
+            reason: 'idle-timeout',
+            at: new Date(row.last_seen_at.getTime() + row.session_idle_minutes * 60_000),
+            limit: row.session_idle_minutes,
+          } as const)
+        : ({
+            status: 'expired',
+            reason: 'absolute-limit',
+            at: new Date(row.created_at.getTime() + row.session_absolute_hours * 3_600_000),
+            limit: row.session_absolute_hours,
+          } as const);
     }
     // At most one write per 30 s per session: the idle limit is counted in minutes.
     if (now.getTime() - row.last_seen_at.getTime() > LAST_SEEN_RESOLUTION_MS)

@@ -30,7 +30,7 @@ let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
 }, 60_000);
-afterAll(() => browser?.close());
+afterAll(() => browser?.close(), 30_000);
 
 async function createTenant(name: string, email: string, base = BASE): Promise<string> {
   return (await createTenantInvite(name, email, base)).link;
@@ -444,7 +444,15 @@ describe('portal accounts in Chromium', () => {
       );
       await laptop.goto(`${BASE}/settings/sessions`);
       expect(new URL(laptop.url()).pathname).toBe('/login');
-      expect(await laptop.getByRole('status').textContent()).toMatch(/Inaktivität/);
+      // When, by which limit, and what to do — in German and in English (issue 25 §3).
+      expect(await laptop.getByRole('status').textContent()).toMatch(
+        /^Ihre Sitzung ist (heute|gestern) um \d{2}:\d{2} Uhr abgelaufen, nach 30 Minuten ohne Aktivität\. Bitte melden Sie sich erneut an\. Die Frist stellen Inhaber und Administratoren unter „Einstellungen“ ein\.$/,
+      );
+      await laptop.context().addCookies([{ name: 'mailrepo_lang', value: 'en', url: BASE }]);
+      await laptop.reload();
+      expect(await laptop.getByRole('status').textContent()).toMatch(
+        /^Your session expired (today|yesterday) at \d{2}:\d{2}, after 30 minutes without activity\. Please sign in again\./,
+      );
       const rows = await sql<{ end_reason: string; keys: number }>`
         SELECT s.end_reason, length(s.sealed_keys) AS keys FROM sessions s
         JOIN users u ON u.id = s.user_id WHERE u.email = ${email} AND s.second_factor_at IS NOT NULL
@@ -463,6 +471,17 @@ describe('portal accounts in Chromium', () => {
         'session.revoked',
         'session.expired',
       ]);
+
+      // An invitation that ran out tells its holder when, and whom to ask.
+      const link = await createTenant('E2E Abgelaufen GmbH', 'spaet@e2e-drei.example');
+      await sql`UPDATE invites SET expires_at = now() - interval '1 minute'
+                WHERE email = 'spaet@e2e-drei.example'`.execute(dba);
+      const late = await (await browser.newContext({ locale: 'de-DE' })).newPage();
+      await late.goto(link);
+      expect(await late.getByRole('alert').textContent()).toMatch(
+        /^Diese Einladung ist (heute|gestern) um \d{2}:\d{2} Uhr abgelaufen\. Bitten Sie die Person, die Sie eingeladen hat \(Inhaber oder Administrator\), um eine neue Einladung\.$/,
+      );
+      await late.context().close();
     } finally {
       await db.destroy();
     }

@@ -16,7 +16,7 @@ let browser: Browser;
 beforeAll(async () => {
   browser = await launchChromium();
 }, 60_000);
-afterAll(() => browser?.close());
+afterAll(() => browser?.close(), 30_000);
 
 it('mailrepo demo fills a tenant over LMTP; its owner signs in and sees the archive', async () => {
   const out = await mailrepo('demo', '--mails', '40');

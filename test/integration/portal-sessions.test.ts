@@ -78,11 +78,45 @@ describe('portal sessions', () => {
       SELECT end_reason, length(sealed_keys) AS keys FROM sessions
       WHERE id_hash = ${a.session.idHash}`.execute(dba);
     expect(row.rows).toEqual([{ end_reason: 'idle-timeout', keys: 0 }]);
-    // The cookie comes back after the sweep: the user is told why, and nothing is ended twice.
-    expect(await readSession(db, a.cookie)).toEqual({ status: 'expired', reason: 'idle-timeout' });
+    // The cookie comes back after the sweep: the user is told why, when and by which limit
+    // (issue 25 §3), and nothing is ended twice.
+    const seen = await sql<{ at: Date }>`SELECT last_seen_at AS at FROM sessions
+      WHERE id_hash = ${a.session.idHash}`.execute(dba);
+    expect(await readSession(db, a.cookie)).toEqual({
+      status: 'expired',
+      reason: 'idle-timeout',
+      at: new Date(seen.rows[0]!.at.getTime() + 30 * 60_000),
+      limit: 30,
+    });
     const ends = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_events
       WHERE tenant_id = ${a.tenantId} AND action = 'session.expired'`.execute(dba);
     expect(Number(ends.rows[0]!.n)).toBe(1);
+  });
+
+  it('a session past its limits reads as expired with when and which limit ended it', async () => {
+    const a = await signedIn('SitzungFrist');
+    await sql`UPDATE sessions SET last_seen_at = now() - interval '45 minutes'
+              WHERE id_hash = ${a.session.idHash}`.execute(dba);
+    const seen = await sql<{ at: Date }>`SELECT last_seen_at AS at FROM sessions
+      WHERE id_hash = ${a.session.idHash}`.execute(dba);
+    expect(await readSession(db, a.cookie)).toEqual({
+      status: 'expired',
+      reason: 'idle-timeout',
+      at: new Date(seen.rows[0]!.at.getTime() + 30 * 60_000),
+      limit: 30,
+    });
+    // Active all along but older than the tenant's maximum (12 hours by default).
+    const b = await signedIn('SitzungHoechst');
+    await sql`UPDATE sessions SET created_at = now() - interval '13 hours'
+              WHERE id_hash = ${b.session.idHash}`.execute(dba);
+    const made = await sql<{ at: Date; hours: number }>`SELECT s.created_at AS at,
+      t.session_absolute_hours AS hours FROM sessions s JOIN tenants t ON t.id = s.tenant_id
+      WHERE s.id_hash = ${b.session.idHash}`.execute(dba);
+    const { at, hours } = made.rows[0]!;
+    const expired = { status: 'expired', reason: 'absolute-limit', at: new Date(at.getTime() + hours * 3_600_000), limit: hours }; // prettier-ignore
+    expect(await readSession(db, b.cookie)).toEqual(expired);
+    // …and the same once it has been ended, when the cookie comes back.
+    expect(await readSession(db, b.cookie)).toEqual(expired);
   });
 
   it("tenant A cannot end tenant B's session, even naming it", async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { enrolTotp, passwordStep } from '../../lib/auth/login';
-import { findInvite } from '../../lib/auth/invites';
+import { findInvite, inviteState } from '../../lib/auth/invites';
+import { tokenHash } from '../../lib/auth/tokens';
 import { acceptResetLink, issueResetLink } from '../../lib/auth/reset-links';
 import { createSession, readSession, type SessionInfo } from '../../lib/auth/sessions';
 import { newTotpSecret, totpCodeAt } from '../../lib/auth/totp';
@@ -144,6 +145,10 @@ describe('reset links', () => {
     const link = await issue(t.admin, userId);
     expect(await findInvite(db, first.token)).toBeUndefined();
     expect((await findInvite(db, link.token))?.resetUserId).toBe(userId);
+    // Its holder is told why the first no longer works (issue 25 §3).
+    expect((await inviteState(db, first.token))?.state).toBe('revoked');
+    expect((await inviteState(db, link.token))?.state).toBe('open');
+    expect(await inviteState(db, 'A'.repeat(43))).toBeUndefined();
 
     // What the user's reset may change: their key columns, grant, factors and the spent link.
     const userColumns = [...PASSWORD_COLUMNS, 'public_key', 'recovery_sealed_private_key', 'totp_sealed_secret', 'totp_last_step', 'totp_enrolled_at']; // prettier-ignore
@@ -166,6 +171,10 @@ describe('reset links', () => {
     const s = await readSession(db, cookie);
     expect(s.status === 'active' && s.session).toMatchObject({ secondFactor: false, enrolled: false }); // prettier-ignore
     await expect(acceptResetLink(db, { token: link.token, password: NEW, ip, argon2 })).rejects.toThrow('invite.invalid'); // prettier-ignore
+    expect((await inviteState(db, link.token))?.state).toBe('used');
+    await dba.updateTable('invites').set({ accepted_at: null, expires_at: new Date(Date.now() - 60_000) }).where('token_hash', '=', tokenHash(link.token)).execute(); // prettier-ignore
+    expect(await inviteState(db, link.token)).toEqual({ state: 'expired', expiresAt: expect.any(Date) }); // prettier-ignore
+    await dba.updateTable('invites').set({ accepted_at: new Date() }).where('token_hash', '=', tokenHash(link.token)).execute(); // prettier-ignore
 
     expect(await snapshot()).toEqual(before);
     const after = await dba.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirstOrThrow(); // prettier-ignore

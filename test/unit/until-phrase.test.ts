@@ -1,4 +1,4 @@
-import { untilPhrase } from '../../web/app/lib/format';
+import { atPhrase, untilPhrase } from '../../web/app/lib/format';
 
 /** Issue 25 §3: a lockout says until when, in Berlin time, in both languages. */
 describe('untilPhrase', () => {
@@ -32,6 +32,25 @@ describe('untilPhrase', () => {
     // 00:30 UTC is already the next day in Berlin: "today" is Berlin's day, not UTC's.
     expect(untilPhrase('en', '2026-12-03T00:30:00Z', '2026-12-02T23:45:00Z')).toBe(
       'today at 01:30 (in 45 minutes)',
+    );
+  });
+
+  it('says when something ended: today, yesterday or the date (expiry messages)', () => {
+    expect(atPhrase('de', '2026-12-02T13:30:00Z', '2026-12-02T14:00:00Z')).toBe(
+      'heute um 14:30 Uhr',
+    );
+    expect(atPhrase('de', '2026-12-01T22:10:00Z', '2026-12-02T08:00:00Z')).toBe(
+      'gestern um 23:10 Uhr',
+    );
+    expect(atPhrase('en', '2026-12-01T22:10:00Z', '2026-12-02T08:00:00Z')).toBe(
+      'yesterday at 23:10',
+    );
+    expect(atPhrase('de', '2026-11-28T08:15:00Z', '2026-12-02T08:00:00Z')).toBe(
+      'am 28.11.2026 um 09:15 Uhr',
+    );
+    // The day summer time starts (23 hours long): 00:30 CET that day is "yesterday" at 01:00 the next.
+    expect(atPhrase('en', '2026-03-28T23:30:00Z', '2026-03-29T23:00:00Z')).toBe(
+      'yesterday at 00:30',
     );
   });
 });

@@ -39,6 +39,7 @@ import * as m0037 from './0037_restores';
 import * as m0038 from './0038_journal_groups';
 import * as m0039 from './0039_anchor_evidence';
 import * as m0040 from './0040_audit_filters';
+import * as m0041 from './0041_expiry_facts';
 
 /**
  * Forward-only: migrations are listed here in order and never have a `down`. A mistake is fixed by
@@ -85,4 +86,5 @@ export const migrations: Record<string, Migration> = {
   '0038_journal_groups': m0038,
   '0039_anchor_evidence': m0039,
   '0040_audit_filters': m0040,
+  '0041_expiry_facts': m0041,
 };

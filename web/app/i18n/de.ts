@@ -233,6 +233,16 @@ export const de = {
     'Wenn Ihnen das Passwort entfallen ist: Inhaber setzen es mit „Passwort vergessen?“ und dem Wiederherstellungsschlüssel zurück, alle anderen erhalten von einer Administratorin oder einem Administrator einen Link zum Zurücksetzen.',
   'login.expired':
     'Ihre Sitzung ist wegen Inaktivität abgelaufen. Bitte melden Sie sich erneut an.',
+  'login.expiredIdle':
+    'Ihre Sitzung ist {when} abgelaufen, nach {limit} Minuten ohne Aktivität. Bitte melden Sie sich erneut an. Die Frist stellen Inhaber und Administratoren unter „Einstellungen“ ein.',
+  'login.expiredAbsolute':
+    'Ihre Sitzung ist {when} abgelaufen: Eine Sitzung dauert höchstens {limit} Stunden. Bitte melden Sie sich erneut an. Die Höchstdauer stellen Inhaber und Administratoren unter „Einstellungen“ ein.',
+  'invite.expiredAt':
+    'Diese Einladung ist {when} abgelaufen. Bitten Sie die Person, die Sie eingeladen hat (Inhaber oder Administrator), um eine neue Einladung.',
+  'invite.used':
+    'Diese Einladung wurde bereits verwendet. Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an; wenn Sie es vergessen haben, bitten Sie einen Administrator um einen Rücksetz-Link.',
+  'invite.revoked':
+    'Diese Einladung wurde zurückgezogen. Bitten Sie einen Inhaber oder Administrator um eine neue.',
   'login.forgot': 'Passwort vergessen?',
   'recover.title': 'Passwort vergessen',
   'recover.intro':

@@ -226,6 +226,15 @@ export const en: Record<MessageKey, string> = {
   'login.throttledHelp':
     'If you have forgotten your password: owners reset it with "Forgot password?" and the recovery key; everyone else gets a reset link from an administrator.',
   'login.expired': 'Your session expired after inactivity. Please sign in again.',
+  'login.expiredIdle':
+    'Your session expired {when}, after {limit} minutes without activity. Please sign in again. Owners and admins set this limit under “Settings”.',
+  'login.expiredAbsolute':
+    'Your session expired {when}: a session lasts at most {limit} hours. Please sign in again. Owners and admins set this limit under “Settings”.',
+  'invite.expiredAt':
+    'This invitation expired {when}. Ask the person who invited you (an owner or admin) for a new one.',
+  'invite.used':
+    'This invitation has been used already. Sign in with your e-mail address and password; if you forgot it, ask an admin for a reset link.',
+  'invite.revoked': 'This invitation was withdrawn. Ask an owner or admin for a new one.',
   'login.forgot': 'Forgot your password?',
   'recover.title': 'Forgotten password',
   'recover.intro':

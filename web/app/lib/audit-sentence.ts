@@ -9,7 +9,7 @@ import { isMessageKey, translate, type Lang, type MessageKey } from '../i18n/tra
 
 export interface ShownEvent {
   action: string;
-  actor: { type: 'user' | 'operator' | 'system'; id: string | null; label: string | null };
+  actor: { type: string; id: string | null; label: string | null };
   target: { type: string; id: string } | null;
   details: Record<string, unknown>;
   sealed: boolean;

@@ -30,6 +30,34 @@ export const people = (list: { name: string; address: string }[]) => list.map(pe
 /** A Berlin calendar day as YYYY-MM-DD (for "today" / "tomorrow"). */
 const berlinDay = (at: Date) => at.toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
 
+/** The Berlin calendar day `days` after the one `at` falls on, as YYYY-MM-DD. */
+function dayAfter(at: Date, days: number): string {
+  const noon = new Date(`${berlinDay(at)}T12:00:00Z`); // adding 24 h is wrong around summer time
+  noon.setUTCDate(noon.getUTCDate() + days);
+  return noon.toISOString().slice(0, 10);
+}
+
+/** "heute um 14:30 Uhr", "gestern um 23:10 Uhr", "am 04.12.2026 um 09:15 Uhr"; "today at 14:30"… */
+export function atPhrase(lang: Lang, at: string | Date, now: string | Date): string {
+  const when = new Date(at);
+  const from = new Date(now);
+  const time = when.toLocaleTimeString(locale(lang), {
+    timeZone: 'Europe/Berlin',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+  const words = {
+    '0': lang === 'de' ? 'heute' : 'today',
+    '1': lang === 'de' ? 'morgen' : 'tomorrow',
+    '-1': lang === 'de' ? 'gestern' : 'yesterday',
+  };
+  const near = Object.entries(words).find(([d]) => berlinDay(when) === dayAfter(from, Number(d)));
+  const day =
+    near?.[1] ??
+    `${lang === 'de' ? 'am' : 'on'} ${when.toLocaleDateString(locale(lang), { timeZone: 'Europe/Berlin', dateStyle: 'medium' })}`;
+  return lang === 'de' ? `${day} um ${time} Uhr` : `${day} at ${time}`;
+}
+
 /**
  * When a wait ends, as a person reads it (issue 25 §3): "heute um 14:30 Uhr (in 5 Minuten)",
  * "morgen um 09:15 Uhr", "am 04.12.2026 um 09:15 Uhr"; "today at 14:30 (in 5 minutes)"… — Berlin
@@ -38,24 +66,6 @@ const berlinDay = (at: Date) => at.toLocaleDateString('sv-SE', { timeZone: 'Euro
 export function untilPhrase(lang: Lang, until: string | Date, now: string | Date): string {
   const end = new Date(until);
   const from = new Date(now);
-  const time = end.toLocaleTimeString(locale(lang), {
-    timeZone: 'Europe/Berlin',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
-  // The calendar day after today in Berlin (adding 24 h is wrong around summer time).
-  const tomorrow = new Date(`${berlinDay(from)}T12:00:00Z`);
-  tomorrow.setUTCDate(tomorrow.getUTCDate() + 1);
-  const day =
-    berlinDay(end) === berlinDay(from)
-      ? lang === 'de'
-        ? 'heute'
-        : 'today'
-      : berlinDay(end) === tomorrow.toISOString().slice(0, 10)
-        ? lang === 'de'
-          ? 'morgen'
-          : 'tomorrow'
-        : `${lang === 'de' ? 'am' : 'on'} ${end.toLocaleDateString(locale(lang), { timeZone: 'Europe/Berlin', dateStyle: 'medium' })}`;
   const minutes = Math.max(1, Math.ceil((end.getTime() - from.getTime()) / 60_000));
   const span =
     minutes < 120
@@ -65,5 +75,5 @@ export function untilPhrase(lang: Lang, until: string | Date, now: string | Date
       : lang === 'de'
         ? `in etwa ${Math.round(minutes / 60)} Stunden`
         : `in about ${Math.round(minutes / 60)} hours`;
-  return lang === 'de' ? `${day} um ${time} Uhr (${span})` : `${day} at ${time} (${span})`;
+  return `${atPhrase(lang, end, from)} (${span})`;
 }

@@ -19,7 +19,15 @@ async function current(request: Request, context: PortalContext): Promise<Authed
   const cookie = context.sessionCookie ?? cookiesOf(request, context)[SESSION_COOKIE];
   const r = await context.services.readSession(cookie);
   if (r.status === 'active') return { session: r.session, cookie: r.cookie };
-  const to = r.status === 'expired' ? '/login?expired=1' : '/login';
+  // Why, when and by which limit: the login page tells the person (issue 25 §3).
+  const to =
+    r.status === 'expired'
+      ? `/login?${new URLSearchParams({
+          expired: r.reason === 'idle-timeout' ? 'idle' : 'absolute',
+          ...(r.at ? { at: r.at.toISOString() } : {}),
+          ...(r.limit ? { limit: String(r.limit) } : {}),
+        }).toString()}`
+      : '/login';
   throw seeOther(to, ...(cookie ? [clearCookie(context, SESSION_COOKIE)] : []));
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseForm, secret, text } from '../lib/form-schema';
 import { formAction } from '../lib/form.server';
 import { FormError } from '../components/FormError';
+import { atPhrase } from '../lib/format';
 
 /**
  * Accepting an owner invitation: password → recovery key (shown once, confirmed by typing one
@@ -24,8 +25,19 @@ export const headers = actionHeaders;
 
 export async function loader({ request, context }: LoaderArgs) {
   const found = await inviteOf(request, context);
-  if (!found?.invite) return { invite: null };
+  if (!found?.invite) {
+    // Why it no longer works, and when it expired: the holder learns what to do (issue 25 §3).
+    const gone = found && (await context.services.inviteState(found.token));
+    return {
+      invite: null,
+      gone:
+        gone && gone.state !== 'open'
+          ? { state: gone.state, expiresAt: gone.expiresAt.toISOString() }
+          : null,
+    };
+  }
   return {
+    gone: null,
     invite: {
       tenant: found.invite.tenantName ?? '',
       email: found.invite.email,
@@ -145,7 +157,7 @@ function RecoveryKey({ recoveryKey, mismatch }: { recoveryKey: string; mismatch:
 
 export default function Invite() {
   const t = useT();
-  const { invite } = useLoaderData<typeof loader>();
+  const { invite, gone } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   if (result?.stage === 'recovery')
     return <RecoveryKey recoveryKey={result.recoveryKey} mismatch={result.mismatch} />;
@@ -154,7 +166,15 @@ export default function Invite() {
       <>
         <h1>{t('invite.title')}</h1>
         <FormError />
-        <Alert>{t('invite.invalid')}</Alert>
+        <Alert>
+          {gone?.state === 'expired'
+            ? t('invite.expiredAt', { when: atPhrase(t.lang, gone.expiresAt, new Date()) })
+            : gone?.state === 'used'
+              ? t('invite.used')
+              : gone?.state === 'revoked'
+                ? t('invite.revoked')
+                : t('invite.invalid')}
+        </Alert>
       </>
     );
   return (

@@ -2,6 +2,7 @@ import type { ActionArgs, LoaderArgs } from '../context';
 import { data, Link, useActionData, useSearchParams } from 'react-router';
 import { Alert, Field, Submit } from '../components/Field';
 import { Throttled } from '../components/Throttled';
+import { atPhrase } from '../lib/format';
 import { useT } from '../i18n';
 import { optionalSession } from '../lib/guards.server';
 import {
@@ -53,7 +54,7 @@ export default function Login() {
     <>
       <h1>{t('login.title')}</h1>
       <FormError />
-      {params.get('expired') && <Alert kind="notice">{t('login.expired')}</Alert>}
+      {params.get('expired') && <Alert kind="notice">{expiredMessage(t, params)}</Alert>}
       {params.get('bye') && <Alert kind="notice">{t('login.loggedOut')}</Alert>}
       {result?.error === 'failed' && <Alert>{t('login.failed')}</Alert>}
       {result?.error === 'sso-required' && <Alert>{t('login.ssoRequired')}</Alert>}
@@ -92,4 +93,20 @@ export default function Login() {
       />
     </>
   );
+}
+
+/**
+ * Why the session ended, when, and by which limit (issue 25 §3), from the guard's redirect; a
+ * link without those facts (or with ones that do not parse) gets the plain sentence.
+ */
+function expiredMessage(t: ReturnType<typeof useT>, params: URLSearchParams): string {
+  const at = new Date(params.get('at') ?? '');
+  const limit = Number(params.get('limit'));
+  const kind = params.get('expired');
+  if (Number.isNaN(at.getTime()) || !Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    return t('login.expired');
+  const when = atPhrase(t.lang, at, new Date());
+  if (kind === 'idle') return t('login.expiredIdle', { when, limit });
+  if (kind === 'absolute') return t('login.expiredAbsolute', { when, limit });
+  return t('login.expired');
 }
