@@ -416,7 +416,9 @@ describe('portal accounts in Chromium', () => {
     // The link works once.
     const again = await (await browser.newContext({ locale: 'de-DE' })).newPage();
     await again.goto(link);
-    expect(await again.getByRole('alert').textContent()).toMatch(/unbekannt, abgelaufen/);
+    expect(await again.getByRole('alert').textContent()).toMatch(
+      /^Dieser Link wurde bereits verwendet\. Melden Sie sich/,
+    );
   }, 180_000);
 
   it('lists sessions; one session revokes another; the idle timeout ends a session', async () => {
@@ -479,7 +481,7 @@ describe('portal accounts in Chromium', () => {
       const late = await (await browser.newContext({ locale: 'de-DE' })).newPage();
       await late.goto(link);
       expect(await late.getByRole('alert').textContent()).toMatch(
-        /^Diese Einladung ist (heute|gestern) um \d{2}:\d{2} Uhr abgelaufen\. Bitten Sie die Person, die Sie eingeladen hat \(Inhaber oder Administrator\), um eine neue Einladung\.$/,
+        /^Dieser Link ist (heute|gestern) um \d{2}:\d{2} Uhr abgelaufen\. Bitten Sie die Person, die ihn Ihnen geschickt hat \(Inhaber oder Administrator\), um einen neuen\.$/,
       );
       await late.context().close();
     } finally {
@@ -619,7 +621,9 @@ describe('portal accounts in Chromium', () => {
     // The link worked once.
     await member.context().clearCookies();
     await member.goto(link.replace(/^https?:\/\/[^/]+/, BASE));
-    expect(await member.getByRole('alert').textContent()).toMatch(/unbekannt, abgelaufen/);
+    expect(await member.getByRole('alert').textContent()).toMatch(
+      /^Dieser Link wurde bereits verwendet\. Melden Sie sich/,
+    );
 
     // The member holds a working grant of the tenant key (unlocked at login, or login would fail).
     await owner.reload();

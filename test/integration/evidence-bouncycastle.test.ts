@@ -45,7 +45,7 @@ describe('evidence records checked by BouncyCastle', () => {
       const third = await rehash(then, OID.sha512, at(24));
       expect(bouncyCastleVerdict(third, data, at(400))).toBe('VALID 5');
     }
-  });
+  }, 120_000);
 
   it('refuses other data, a renewal over something else, a new chain that misses the old', async () => {
     const first = evidenceRecord(await stamp(shortLived, data, now));
@@ -61,5 +61,5 @@ describe('evidence records checked by BouncyCastle', () => {
       OID.sha512,
     );
     expect(bouncyCastleVerdict(loose, data, at(60))).toMatch(/^INVALID/);
-  });
+  }, 120_000);
 });

@@ -238,11 +238,11 @@ export const de = {
   'login.expiredAbsolute':
     'Ihre Sitzung ist {when} abgelaufen: Eine Sitzung dauert höchstens {limit} Stunden. Bitte melden Sie sich erneut an. Die Höchstdauer stellen Inhaber und Administratoren unter „Einstellungen“ ein.',
   'invite.expiredAt':
-    'Diese Einladung ist {when} abgelaufen. Bitten Sie die Person, die Sie eingeladen hat (Inhaber oder Administrator), um eine neue Einladung.',
+    'Dieser Link ist {when} abgelaufen. Bitten Sie die Person, die ihn Ihnen geschickt hat (Inhaber oder Administrator), um einen neuen.',
   'invite.used':
-    'Diese Einladung wurde bereits verwendet. Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an; wenn Sie es vergessen haben, bitten Sie einen Administrator um einen Rücksetz-Link.',
+    'Dieser Link wurde bereits verwendet. Melden Sie sich mit Ihrer E-Mail-Adresse und Ihrem Passwort an; wenn Sie es vergessen haben, bitten Sie einen Administrator um einen Rücksetz-Link.',
   'invite.revoked':
-    'Diese Einladung wurde zurückgezogen. Bitten Sie einen Inhaber oder Administrator um eine neue.',
+    'Dieser Link wurde zurückgezogen, meist weil ein neuerer ausgestellt wurde. Bitten Sie einen Inhaber oder Administrator um einen neuen.',
   'login.forgot': 'Passwort vergessen?',
   'recover.title': 'Passwort vergessen',
   'recover.intro':

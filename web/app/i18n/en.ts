@@ -231,10 +231,11 @@ export const en: Record<MessageKey, string> = {
   'login.expiredAbsolute':
     'Your session expired {when}: a session lasts at most {limit} hours. Please sign in again. Owners and admins set this limit under “Settings”.',
   'invite.expiredAt':
-    'This invitation expired {when}. Ask the person who invited you (an owner or admin) for a new one.',
+    'This link expired {when}. Ask the person who sent it (an owner or admin) for a new one.',
   'invite.used':
-    'This invitation has been used already. Sign in with your e-mail address and password; if you forgot it, ask an admin for a reset link.',
-  'invite.revoked': 'This invitation was withdrawn. Ask an owner or admin for a new one.',
+    'This link has been used already. Sign in with your e-mail address and password; if you forgot it, ask an admin for a reset link.',
+  'invite.revoked':
+    'This link was withdrawn, usually because a newer one was issued. Ask an owner or admin for a new one.',
   'login.forgot': 'Forgot your password?',
   'recover.title': 'Forgotten password',
   'recover.intro':
