@@ -94,14 +94,16 @@ export function createAuditLog(deps: {
         tsaCaPem: deps.tsaCaPem(),
       }),
 
-    /** How many events the export of this time range would hold. */
+    /** How many events the export of this time range would hold (more than the cap: cap + 1). */
     count: (session: SessionInfo, filter: AuditFilter) =>
-      withTenant(db, session.tenantId, (tx) => eventsInRange(tx, session.tenantId, filter)),
+      withTenant(db, session.tenantId, (tx) =>
+        eventsInRange(tx, session.tenantId, filter, PORTAL_EXPORT_MAX_EVENTS),
+      ),
 
     /** The auditor export of the filter's time range (audited as `audit.exported`). */
     async export(session: SessionInfo, filter: AuditFilter, ip: string) {
       const n = await withTenant(db, session.tenantId, (tx) =>
-        eventsInRange(tx, session.tenantId, filter),
+        eventsInRange(tx, session.tenantId, filter, PORTAL_EXPORT_MAX_EVENTS),
       );
       if (n > PORTAL_EXPORT_MAX_EVENTS) return { kind: 'too-many' as const, events: n };
       const { from, to, ...select } = filter;

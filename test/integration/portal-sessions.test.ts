@@ -44,6 +44,14 @@ async function signedIn(name: string) {
   return { ...t, cookie, session: r.session, tenantKey };
 }
 
+/** What readSession says of a session that ran out idle: 30 minutes after it was last seen. */
+async function idleExpiry(idHash: Buffer) {
+  const seen = await sql<{ at: Date }>`SELECT last_seen_at AS at FROM sessions
+    WHERE id_hash = ${idHash}`.execute(dba);
+  const at = new Date(seen.rows[0]!.at.getTime() + 30 * 60_000);
+  return { status: 'expired', reason: 'idle-timeout', at, limit: 30 };
+}
+
 describe('portal sessions', () => {
   it('unwrap the keys only with the cookie, and not once ended', async () => {
     const a = await signedIn('SitzungA');
@@ -80,14 +88,7 @@ describe('portal sessions', () => {
     expect(row.rows).toEqual([{ end_reason: 'idle-timeout', keys: 0 }]);
     // The cookie comes back after the sweep: the user is told why, when and by which limit
     // (issue 25 §3), and nothing is ended twice.
-    const seen = await sql<{ at: Date }>`SELECT last_seen_at AS at FROM sessions
-      WHERE id_hash = ${a.session.idHash}`.execute(dba);
-    expect(await readSession(db, a.cookie)).toEqual({
-      status: 'expired',
-      reason: 'idle-timeout',
-      at: new Date(seen.rows[0]!.at.getTime() + 30 * 60_000),
-      limit: 30,
-    });
+    expect(await readSession(db, a.cookie)).toEqual(await idleExpiry(a.session.idHash));
     const ends = await sql<{ n: string }>`SELECT count(*) AS n FROM audit_events
       WHERE tenant_id = ${a.tenantId} AND action = 'session.expired'`.execute(dba);
     expect(Number(ends.rows[0]!.n)).toBe(1);
@@ -97,14 +98,7 @@ describe('portal sessions', () => {
     const a = await signedIn('SitzungFrist');
     await sql`UPDATE sessions SET last_seen_at = now() - interval '45 minutes'
               WHERE id_hash = ${a.session.idHash}`.execute(dba);
-    const seen = await sql<{ at: Date }>`SELECT last_seen_at AS at FROM sessions
-      WHERE id_hash = ${a.session.idHash}`.execute(dba);
-    expect(await readSession(db, a.cookie)).toEqual({
-      status: 'expired',
-      reason: 'idle-timeout',
-      at: new Date(seen.rows[0]!.at.getTime() + 30 * 60_000),
-      limit: 30,
-    });
+    expect(await readSession(db, a.cookie)).toEqual(await idleExpiry(a.session.idHash));
     // Active all along but older than the tenant's maximum (12 hours by default).
     const b = await signedIn('SitzungHoechst');
     await sql`UPDATE sessions SET created_at = now() - interval '13 hours'

@@ -30,6 +30,10 @@ import { launchChromium } from '../helpers/browser';
 import { ownDatabase } from '../helpers/own-database';
 import { firstTsa, stackConfig, stackTsas } from '../helpers/stack-env';
 
+// Each tampering is judged by four verifiers (library, verify.py with openssl, the CLI, verify.html
+// in Chromium): seconds each on a slow CI machine, past Jest's 5 s default.
+jest.setTimeout(60_000);
+
 const cfg = stackConfig();
 const wrapKey = Buffer.from(cfg.LEDGER_KEY_WRAP_KEY, 'base64');
 const caPem = () => tsaRootsPem(cfg);

@@ -148,7 +148,8 @@ async function deliver(
     const replies = await deliverOnce(to, auth, mailId);
     // No reply at all: swaks did not get through (a connection or TLS failure) — tried again too.
     const transient = !replies.length || replies.some((r) => /^4\d\d /.test(r));
-    if (Date.now() > giveUp || !transient) return replies;
+    // A first try that itself outlasted the window (a stalled connection) still gets a second.
+    if (!transient || (Date.now() > giveUp && attempt >= 2)) return replies;
     await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 3_000)));
   }
 }

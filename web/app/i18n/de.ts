@@ -204,7 +204,7 @@ export const de = {
     'ZIP mit events.csv, events.json, den Nachweisen der verankerten Kettenköpfe und verify-audit.py. Es enthält alle {n} Ereignisse des gewählten Zeitraums (nur lückenlose Abschnitte lassen sich prüfen); die Filter nach Person, Bereich und Mail markieren ihre Ereignisse in events.json mit "selected". Der Export wird protokolliert.',
   'audit.export.download': 'Export herunterladen',
   'audit.export.tooMany':
-    'Der Zeitraum enthält {n} Ereignisse, mehr als das Portal auf einmal exportiert ({max}). Bitte den Zeitraum eingrenzen oder mailrepo audit export verwenden.',
+    'Der Zeitraum enthält mehr als {max} Ereignisse; so viele exportiert das Portal nicht auf einmal. Bitte den Zeitraum eingrenzen oder mailrepo audit export verwenden.',
   'audit.badFilter': 'Filter ungültig: {what}',
   'audit.sealed': 'verschlüsselt',
   'mail.auditTrail': 'Protokoll dieser Mail',

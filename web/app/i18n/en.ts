@@ -199,7 +199,7 @@ export const en: Record<MessageKey, string> = {
     'ZIP with events.csv, events.json, the proofs of the anchored chain heads and verify-audit.py. It holds all {n} events of the chosen time range (only complete ranges can be checked); the filters by person, area and mail mark their events in events.json with "selected". The export is logged.',
   'audit.export.download': 'Download export',
   'audit.export.tooMany':
-    'The time range holds {n} events, more than the portal exports at once ({max}). Narrow the time range or use mailrepo audit export.',
+    'The time range holds more than {max} events, more than the portal exports at once. Narrow the time range or use mailrepo audit export.',
   'audit.badFilter': 'Invalid filter: {what}',
   'audit.sealed': 'sealed',
   'mail.auditTrail': 'Audit trail of this mail',

@@ -62,6 +62,7 @@ export default function Audit() {
   const cursorLink = (k: 'before' | 'after', seq: number) =>
     `/audit?${d.qs ? `${d.qs}&` : ''}${k}=${seq}`;
   const quote = (text: string) => t('audit.quote', { text });
+  const number = (n: number) => n.toLocaleString(t.lang === 'de' ? 'de-DE' : 'en-GB');
   return (
     <div className="wide">
       <h1>{t('audit.title')}</h1>
@@ -183,9 +184,13 @@ export default function Audit() {
       )}
       <section data-testid="audit-export" aria-labelledby="audit-export-title">
         <h2 id="audit-export-title">{t('audit.export.title')}</h2>
-        <p>{t('audit.export.help', { n: d.exportCount })}</p>
+        <p>
+          {t('audit.export.help', {
+            n: d.exportCount > d.exportMax ? `> ${number(d.exportMax)}` : number(d.exportCount),
+          })}
+        </p>
         {d.exportCount > d.exportMax ? (
-          <Alert>{t('audit.export.tooMany', { n: d.exportCount, max: d.exportMax })}</Alert>
+          <Alert>{t('audit.export.tooMany', { max: number(d.exportMax) })}</Alert>
         ) : (
           <a
             href={`/audit/export${d.qs ? `?${d.qs}` : ''}`}
