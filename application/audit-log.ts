@@ -63,7 +63,11 @@ export function createAuditLog(deps: {
       const sealed = page.rows.flatMap((r) =>
         r.sealedDetails ? [{ id: r.id, sealedDetails: r.sealedDetails }] : [],
       );
-      const view = await deps.archive.auditView(session, cookie, { mails, sealed }, ip);
+      // Nothing to decrypt (an operator's settings, sign-ins…): the keys stay where they are.
+      const view =
+        mails.length || sealed.length
+          ? await deps.archive.auditView(session, cookie, { mails, sealed }, ip)
+          : { mails: new Map<string, never>(), sealed: new Map<string, never>() };
       return {
         older: page.older,
         newer: page.newer,

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { TenantTx } from '../db/tenant-scope';
+import { isUuid } from '../input/input-error';
 import type { ChainedEvent } from './canonical';
 import { actionsOf, type AuditGroup } from './catalogue';
 import { chainedFromRow } from './record';
@@ -41,18 +42,17 @@ export interface AuditPage {
 }
 
 export const AUDIT_PAGE_SIZE = 50;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function filtered(tx: TenantTx, tenantId: string, f: AuditFilter) {
   let q = tx.selectFrom('audit_events').where('tenant_id', '=', tenantId);
   if (f.actor === 'operator' || f.actor === 'system') q = q.where('actor_type', '=', f.actor);
   else if (f.actor)
-    q = UUID.test(f.actor)
+    q = isUuid(f.actor)
       ? q.where('actor_type', '=', 'user').where('actor_id', '=', f.actor)
       : q.where(sql<boolean>`false`);
   if (f.group) q = q.where('action', 'in', actionsOf(f.group));
   if (f.mail)
-    q = UUID.test(f.mail)
+    q = isUuid(f.mail)
       ? q.where((eb) =>
           eb.or([
             eb.and([eb('target_type', '=', 'message'), eb('target_id', '=', f.mail!)]),

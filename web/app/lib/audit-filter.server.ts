@@ -1,5 +1,6 @@
 import type { AuditCursor, AuditFilter } from '../../../lib/audit/audit-page';
 import { AUDIT_GROUPS, type AuditGroup } from '../../../lib/audit/catalogue';
+import { isUuid } from '../../../lib/input/input-error';
 import { startOfDayInGermany } from '../../../lib/time/german-day';
 
 /**
@@ -19,7 +20,6 @@ export interface AuditQuery {
 /** The areas the filter offers, in the order the page lists them. */
 export const AUDIT_GROUP_LIST: AuditGroup[] = [...AUDIT_GROUPS];
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Midnight in Berlin starting the day `YYYY-MM-DD` (plus `days`), or undefined for no day. */
@@ -46,7 +46,7 @@ export function auditQuery(url: URL): AuditQuery {
   const filter: AuditFilter = {};
   const problems: string[] = [];
   if (form.actor) {
-    if (form.actor === 'operator' || form.actor === 'system' || UUID.test(form.actor))
+    if (form.actor === 'operator' || form.actor === 'system' || isUuid(form.actor))
       filter.actor = form.actor;
     else problems.push('actor');
   }
@@ -56,7 +56,7 @@ export function auditQuery(url: URL): AuditQuery {
     else problems.push('group');
   }
   if (form.mail) {
-    if (UUID.test(form.mail)) filter.mail = form.mail;
+    if (isUuid(form.mail)) filter.mail = form.mail;
     else problems.push('mail');
   }
   if (form.from) {
