@@ -5,6 +5,8 @@ const MISSES = metrics.searchCacheRequests.labels('miss');
 
 /** Share of the budget for decoded blocks; the rest holds decrypted plaintext. */
 const DECODED_SHARE = 1 / 4;
+/** Share of the plaintext tier for blocks used more than once (segmented LRU). */
+const PROTECTED_SHARE = 3 / 4;
 /** Per entry: its key, the map slot, the Buffer object. */
 const ENTRY_OVERHEAD = 160;
 
@@ -19,9 +21,20 @@ function ownBytes(b: Buffer): Buffer {
   return own;
 }
 
-/** One least-recently-used map under a byte budget (Map order is the LRU order). */
+type Entry<V> = { value: V; bytes: number; tenant: string };
+
+/**
+ * Least-recently-used maps under one byte budget (Map order is the LRU order). With a
+ * `protectedShare`, segmented (SLRU): a new entry is on probation and goes first; one used again
+ * moves to the protected part (up to that share of the budget), whose oldest fall back to
+ * probation. A query that reads many blocks once — a rare word's lists in every segment, a read
+ * ahead — then pushes out other such blocks, not the dictionaries and order starts most queries
+ * use.
+ */
 class Lru<V> {
-  readonly entries = new Map<string, { value: V; bytes: number; tenant: string }>();
+  private readonly probation = new Map<string, Entry<V>>();
+  private readonly kept = new Map<string, Entry<V>>();
+  private keptBytes = 0;
   bytes = 0;
   evictions = 0;
 
@@ -29,45 +42,73 @@ class Lru<V> {
     readonly budget: number,
     /** Whether an eviction here is one the metric counts (a decrypted block gone). */
     private readonly metered = false,
-  ) {}
+    protectedShare = 0,
+  ) {
+    this.keptBudget = Math.floor(budget * protectedShare);
+  }
+
+  private readonly keptBudget: number;
+
+  has(k: string): boolean {
+    return this.probation.has(k) || this.kept.has(k);
+  }
 
   get(k: string): V | undefined {
-    const e = this.entries.get(k);
+    const kept = this.kept.get(k);
+    if (kept) {
+      this.kept.delete(k);
+      this.kept.set(k, kept);
+      return kept.value;
+    }
+    const e = this.probation.get(k);
     if (!e) return undefined;
-    this.entries.delete(k);
-    this.entries.set(k, e);
+    this.probation.delete(k);
+    if (this.keptBudget && e.bytes <= this.keptBudget) {
+      this.kept.set(k, e);
+      this.keptBytes += e.bytes;
+      for (const [key, old] of this.kept) {
+        if (this.keptBytes <= this.keptBudget) break;
+        this.kept.delete(key);
+        this.keptBytes -= old.bytes;
+        this.probation.set(key, old);
+      }
+    } else this.probation.set(k, e);
     return e.value;
   }
 
   set(k: string, tenant: string, value: V, bytes: number): void {
     if (bytes > this.budget) return;
-    const old = this.entries.get(k);
-    if (old) {
-      this.entries.delete(k);
-      this.bytes -= old.bytes;
-    }
-    this.entries.set(k, { value, bytes, tenant });
+    this.delete(k);
+    this.probation.set(k, { value, bytes, tenant });
     this.bytes += bytes;
-    for (const [key, e] of this.entries) {
-      if (this.bytes <= this.budget) break;
-      this.entries.delete(key);
-      this.bytes -= e.bytes;
-      this.evictions++;
-      if (this.metered) metrics.searchCacheEvictions.inc();
-    }
+    for (const part of [this.probation, this.kept])
+      for (const key of part.keys()) {
+        if (this.bytes <= this.budget) return;
+        if (key === k) continue;
+        this.delete(key);
+        this.evictions++;
+        if (this.metered) metrics.searchCacheEvictions.inc();
+      }
+  }
+
+  private delete(k: string): void {
+    const kept = this.kept.get(k);
+    const e = kept ?? this.probation.get(k);
+    if (!e) return;
+    (kept ? this.kept : this.probation).delete(k);
+    this.bytes -= e.bytes;
+    if (kept) this.keptBytes -= e.bytes;
   }
 
   dropTenant(tenant: string): void {
-    for (const [k, e] of this.entries)
-      if (e.tenant === tenant) {
-        this.entries.delete(k);
-        this.bytes -= e.bytes;
-      }
+    for (const part of [this.probation, this.kept])
+      for (const [k, e] of part) if (e.tenant === tenant) this.delete(k);
   }
 
   bytesOf(tenant: string): number {
     let n = 0;
-    for (const e of this.entries.values()) if (e.tenant === tenant) n += e.bytes;
+    for (const part of [this.probation, this.kept])
+      for (const e of part.values()) if (e.tenant === tenant) n += e.bytes;
     return n;
   }
 }
@@ -78,10 +119,12 @@ class Lru<V> {
  * and tenants are signed in. Keys start with the tenant; a tenant's entries go when its last
  * session ends. A block is loaded once however many requests want it at the same moment.
  *
- * Two tiers, both LRU: most of the budget holds blocks as decrypted, decompressed bytes — counted
- * at their exact length, and three to four times as many as their decoded form would fit; a
- * quarter holds the decoded form (terms, entries, summaries: JS objects, sized by estimate) of the
- * blocks used most recently, so a hot block is not decoded on every request.
+ * Two tiers: most of the budget holds blocks as decrypted, decompressed bytes — counted at their
+ * exact length, and three to four times as many as their decoded form would fit — in a segmented
+ * LRU, so blocks used again outlast blocks used once; a quarter holds the decoded form (terms,
+ * entries, summaries: JS objects, sized by estimate) of the blocks used most recently (LRU), so a
+ * hot block is not decoded on every request. A use of the decoded form counts as a use of its
+ * bytes too.
  */
 export class BlockCache {
   private readonly plain: Lru<Buffer>;
@@ -94,7 +137,7 @@ export class BlockCache {
 
   constructor(readonly budget: number) {
     this.decoded = new Lru(Math.floor(budget * DECODED_SHARE));
-    this.plain = new Lru(budget - this.decoded.budget, true);
+    this.plain = new Lru(budget - this.decoded.budget, true, PROTECTED_SHARE);
   }
 
   get bytes(): number {
@@ -119,6 +162,7 @@ export class BlockCache {
     const k = `${tenant}/${key}`;
     const value = this.decoded.get(k);
     if (value !== undefined) {
+      this.plain.get(k);
       this.count('hit');
       return value as T;
     }
@@ -183,8 +227,7 @@ export class BlockCache {
     share: number,
   ): Promise<boolean> {
     const k = `${tenant}/${key}`;
-    if (this.plain.entries.has(k) || this.decoded.entries.has(k) || this.loading.has(k))
-      return true;
+    if (this.plain.has(k) || this.decoded.has(k) || this.loading.has(k)) return true;
     if (this.plain.bytes >= this.plain.budget * share) return false;
     const generation = this.generation.get(tenant) ?? 0;
     const loaded = await load();
@@ -193,13 +236,13 @@ export class BlockCache {
     // Checked again: other blocks of the same step were loading meanwhile.
     if ((this.generation.get(tenant) ?? 0) !== generation) return false;
     if (this.plain.bytes + bytes > this.plain.budget * share) return false;
-    if (!this.plain.entries.has(k)) this.plain.set(k, tenant, plain, bytes);
+    if (!this.plain.has(k)) this.plain.set(k, tenant, plain, bytes);
     return true;
   }
 
   has(tenant: string, key: string): boolean {
     const k = `${tenant}/${key}`;
-    return this.decoded.entries.has(k) || this.plain.entries.has(k);
+    return this.decoded.has(k) || this.plain.has(k);
   }
 
   /** Forgets everything of `tenant` (its last session ended). */

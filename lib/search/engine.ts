@@ -3,13 +3,14 @@ import { fieldTerm, fileTypeTerm, HAS_ATTACHMENT, mailboxTerm } from './index-te
 import type { Query } from './query';
 import type { IndexedDoc, Order, OrderEntry } from './segment-format';
 import type { SegmentReader } from './segment-reader';
-import { compareIn, decodeCursor, encodeCursor, orderOf, type SortOrder } from './sort';
+import { compareIn, decodeCursor, encodeCursor, entryOf, orderOf, type SortOrder } from './sort';
 
 /**
  * Answers list filters and searches over a tenant's segments, reading only the blocks a query
  * needs (decision 0021): per segment the postings of the query's terms give the candidates, a
  * date range is a range of positions (mails are stored in time order), and the best candidates
- * of the requested order come from the segment's rank column; a page is the best of each
+ * of the requested order come from the segment's rank column or a walk of its order — only those
+ * better than the k-th row other segments gave (decision 0032); a page is the best of each
  * segment's best, and its summaries are the only ones decrypted. Phrase checks against mail bodies
  * happen in the caller (they need the mail), through `verify`.
  */
@@ -59,6 +60,29 @@ function isCandidate(c: Candidates, docs: number): (pos: number) => boolean {
 
 /** Segments asked at once when paging by time. */
 const TIME_WAVE = 4;
+
+/**
+ * Sorted by anything but time, the segments with the most candidates are asked first, this many,
+ * then twice as many, and so on: each wave's k-th row bounds what the next ones can contribute.
+ */
+const FIRST_WAVE = 2;
+
+/**
+ * A stretch of an order is walked (its entries read, candidates kept) rather than the rank column
+ * read whole when it is shorter than 1/WALK of the segment: an entry stored weighs about as much
+ * as eight ranks (compressed), and the first blocks of an order are the ones every query walks —
+ * they stay cached, a rank column is 4 bytes for each mail of the segment.
+ */
+const WALK = 16;
+
+/**
+ * Candidates this few (one per SUMMARIES mails of the segment, or all a page can show) are ranked
+ * by their own summaries — a doc block each, which the page then shows anyway — not by the rank
+ * column: 32 summaries weigh about as much as 3,000 ranks.
+ */
+const SUMMARIES = 3000;
+/** The most rows a page shows (the portal's limit); `ids` asks for all. */
+const PAGE_MAX = 1000;
 
 /**
  * Matches counted exactly when paging by time, as search engines do (Elasticsearch's
@@ -131,6 +155,16 @@ const countOf = (c: Candidates) => (c instanceof Int32Array ? c.length : c.hi - 
 interface Row {
   seg: SegmentReader;
   entry: OrderEntry;
+}
+
+/** What a page asks of each segment: its best `k` rows of `order` after `cursor`. */
+interface Ask {
+  order: Order;
+  dir: 1 | -1;
+  cursor: OrderEntry | undefined;
+  k: number;
+  /** The k-th best row found so far in other segments: only better rows matter. */
+  kth?: OrderEntry;
 }
 
 /** Words of a field value, as the field terms hold them (addresses whole). */
@@ -252,21 +286,27 @@ export class SearchIndex {
     return Int32Array.from(out);
   }
 
-  /** Up to `k` rows of `seg` after `cursor`, best first. */
+  /**
+   * Up to `k` rows of `seg` after `cursor`, best first; with `kth` (the k-th best row found so far
+   * elsewhere) only rows better than it.
+   */
   private async best(
     seg: SegmentReader,
     c: Candidates,
-    order: Order,
-    dir: 1 | -1,
-    cursor: OrderEntry | undefined,
-    k: number,
+    ask: Ask,
+    fewOverall = false,
   ): Promise<Row[]> {
+    const { order, dir, cursor, k, kth } = ask;
+    if (order !== 'time' && (fewOverall || countOf(c) * SUMMARIES <= seg.docs))
+      return this.bestBySummaries(seg, c, ask);
     // Ranks allowed: [from, to) in the stored order.
-    let from = 0;
-    let to = seg.docs;
-    if (cursor) {
-      if (dir > 0) from = await seg.countBefore(order, cursor, true);
-      else to = await seg.countBefore(order, cursor, false);
+    let [from, to] = await Promise.all([
+      cursor && dir > 0 ? seg.countBefore(order, cursor, true) : 0,
+      cursor && dir < 0 ? seg.countBefore(order, cursor, false) : seg.docs,
+    ]);
+    if (kth) {
+      if (dir > 0) to = Math.min(to, await seg.countBefore(order, kth, false));
+      else from = Math.max(from, await seg.countBefore(order, kth, true));
     }
     if (from >= to) return [];
     let ranks: number[];
@@ -277,12 +317,12 @@ export class SearchIndex {
           : pickRange(Math.max(from, c.lo), Math.min(to, c.hi), dir, k);
     } else if (!(c instanceof Int32Array) && c.lo === 0 && c.hi === seg.docs) {
       ranks = pickRange(from, to, dir, k);
-    } else if (countOf(c) * DENSE > seg.docs) {
-      // Many candidates: the best are near the start of the order; walk it, not the rank column.
-      return (await seg.walk(order, from, to, dir, k, isCandidate(c, seg.docs))).map((entry) => ({
-        seg,
-        entry,
-      }));
+    } else if (countOf(c) * DENSE > seg.docs || (to - from) * WALK <= seg.docs) {
+      // Many candidates (the best are near the start of the order), or a short stretch of the
+      // order left: walk it, not the rank column.
+      const keep =
+        (to - from) * WALK <= seg.docs ? (p: number) => has(c, p) : isCandidate(c, seg.docs);
+      return (await seg.walk(order, from, to, dir, k, keep)).map((entry) => ({ seg, entry }));
     } else {
       const rank = await seg.rank(order);
       const allowed: number[] = [];
@@ -298,6 +338,26 @@ export class SearchIndex {
     return entries.map((entry) => ({ seg, entry }));
   }
 
+  /** Like `best`, from the candidates' summaries (few candidates). */
+  private async bestBySummaries(
+    seg: SegmentReader,
+    c: Candidates,
+    { order, dir, cursor, k, kth }: Ask,
+  ): Promise<Row[]> {
+    const positions =
+      c instanceof Int32Array ? [...c] : Array.from({ length: c.hi - c.lo }, (_, i) => c.lo + i);
+    const docs = await seg.docsAt(positions);
+    const compare = compareIn(order);
+    const after = (e: OrderEntry, bound: OrderEntry | undefined) =>
+      !bound || dir * compare(e, bound) > 0;
+    return docs
+      .map((doc, i) => entryOf(doc, order, positions[i]!))
+      .filter((e) => after(e, cursor) && (!kth || dir * compare(e, kth) < 0))
+      .sort((a, b) => dir * compare(a, b))
+      .slice(0, k)
+      .map((entry) => ({ seg, entry }));
+  }
+
   /** The next `k` rows of the whole index after `cursor`, in order. */
   private async page(
     matches: Matches,
@@ -310,11 +370,33 @@ export class SearchIndex {
     const better = (a: Row, b: Row) => dir * compare(a.entry, b.entry);
     const bestOf = async (seg: SegmentReader) => {
       const c = await matches.get(seg);
-      return countOf(c) ? this.best(seg, c, order, dir, cursor, k) : [];
+      return countOf(c) ? this.best(seg, c, { order, dir, cursor, k }) : [];
     };
     if (order !== 'time') {
-      const parts = await Promise.all(matches.segments.map(bestOf));
-      return parts.flat().sort(better).slice(0, k);
+      // Every segment's candidates at once (the total needs them), then the best rows in waves:
+      // once k rows are found, a segment is asked only for rows better than the k-th, and most
+      // of a large index then has none or a few near the start of its order — no rank column.
+      const found = await Promise.all(matches.segments.map((seg) => matches.get(seg)));
+      const asked = matches.segments
+        .map((seg, i) => ({ seg, c: found[i]! }))
+        .filter(({ c }) => countOf(c))
+        .sort((a, b) => countOf(b.c) - countOf(a.c));
+      // All of them fit on a page: their summaries are read for it anyway.
+      const few = asked.reduce((n, { c }) => n + countOf(c), 0) <= Math.min(k, PAGE_MAX);
+      let rows: Row[] = [];
+      for (let i = 0, wave = FIRST_WAVE; i < asked.length; i += wave, wave *= 2) {
+        const kth = rows.length >= k ? rows[k - 1]!.entry : undefined;
+        const parts = await Promise.all(
+          asked
+            .slice(i, i + wave)
+            .map(({ seg, c }) => this.best(seg, c, { order, dir, cursor, k, kth }, few)),
+        );
+        rows = rows
+          .concat(...parts)
+          .sort(better)
+          .slice(0, k);
+      }
+      return rows;
     }
     // By time, segments are asked newest (or oldest) first, a few at once, until the k-th row is
     // strictly better than anything the next segment holds: a first page reads recent segments.

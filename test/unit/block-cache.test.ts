@@ -50,6 +50,28 @@ describe('BlockCache', () => {
     expect(cache.has('t', '0')).toBe(false);
   });
 
+  it('keeps blocks used again when a query reads many blocks once (segmented LRU)', async () => {
+    const cache = new BlockCache(64 * 1024);
+    const loads: string[] = [];
+    const get = (key: string) =>
+      cache.get(
+        't',
+        key,
+        async () => (loads.push(key), block(1, 2000)),
+        (p) => p.length,
+        1,
+      );
+    // Ten blocks every query uses (read twice), then a scan of sixty blocks read once — more than
+    // the whole budget.
+    for (const _round of [1, 2]) for (let n = 0; n < 10; n++) await get(`hot${n}`);
+    for (let n = 0; n < 60; n++) await get(`scan${n}`);
+    loads.length = 0;
+    for (let n = 0; n < 10; n++) await get(`hot${n}`);
+    expect(loads).toEqual([]);
+    expect(cache.has('t', 'scan0')).toBe(false);
+    expect(cache.bytes).toBeLessThanOrEqual(64 * 1024);
+  });
+
   it('keeps only the bytes of a small view, not the chunk behind it', async () => {
     const cache = new BlockCache(1024 * 1024);
     const chunk = Buffer.alloc(64 * 1024);
