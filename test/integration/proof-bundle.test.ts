@@ -331,7 +331,12 @@ describe('proof bundles', () => {
     const r = await runHtml(zip, mail);
     expect(r.errors).toEqual([]);
     expect(r.requests).toEqual([]);
-    expect(r.result).toBe('verified');
+    // On failure, the step and the page's own words say why.
+    expect({ result: r.result, step: r.step, text: r.text }).toEqual({
+      result: 'verified',
+      step: r.step,
+      text: r.text,
+    });
     expect(r.steps).toEqual(
       (await verifyBundle(zip, mail)).report.map((l) => [l.split(':')[0], 'true']),
     );
