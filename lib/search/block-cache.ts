@@ -35,6 +35,7 @@ class Lru<V> {
   private readonly probation = new Map<string, Entry<V>>();
   private readonly kept = new Map<string, Entry<V>>();
   private keptBytes = 0;
+  private readonly keptBudget: number;
   bytes = 0;
   evictions = 0;
 
@@ -46,8 +47,6 @@ class Lru<V> {
   ) {
     this.keptBudget = Math.floor(budget * protectedShare);
   }
-
-  private readonly keptBudget: number;
 
   has(k: string): boolean {
     return this.probation.has(k) || this.kept.has(k);

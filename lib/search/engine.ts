@@ -300,14 +300,15 @@ export class SearchIndex {
     if (order !== 'time' && (fewOverall || countOf(c) * SUMMARIES <= seg.docs))
       return this.bestBySummaries(seg, c, ask);
     // Ranks allowed: [from, to) in the stored order.
-    let [from, to] = await Promise.all([
+    // The cursor's and the k-th row's places, looked up together: rows lie after the one,
+    // before the other.
+    const [afterCursor, beforeCursor, bound] = await Promise.all([
       cursor && dir > 0 ? seg.countBefore(order, cursor, true) : 0,
       cursor && dir < 0 ? seg.countBefore(order, cursor, false) : seg.docs,
+      kth && seg.countBefore(order, kth, dir < 0),
     ]);
-    if (kth) {
-      if (dir > 0) to = Math.min(to, await seg.countBefore(order, kth, false));
-      else from = Math.max(from, await seg.countBefore(order, kth, true));
-    }
+    const from = bound !== undefined && dir < 0 ? Math.max(afterCursor, bound) : afterCursor;
+    const to = bound !== undefined && dir > 0 ? Math.min(beforeCursor, bound) : beforeCursor;
     if (from >= to) return [];
     let ranks: number[];
     if (order === 'time') {
@@ -320,8 +321,8 @@ export class SearchIndex {
     } else if (countOf(c) * DENSE > seg.docs || (to - from) * WALK <= seg.docs) {
       // Many candidates (the best are near the start of the order), or a short stretch of the
       // order left: walk it, not the rank column.
-      const keep =
-        (to - from) * WALK <= seg.docs ? (p: number) => has(c, p) : isCandidate(c, seg.docs);
+      const short = (to - from) * WALK <= seg.docs;
+      const keep = short ? (p: number) => has(c, p) : isCandidate(c, seg.docs);
       return (await seg.walk(order, from, to, dir, k, keep)).map((entry) => ({ seg, entry }));
     } else {
       const rank = await seg.rank(order);
@@ -348,11 +349,11 @@ export class SearchIndex {
       c instanceof Int32Array ? [...c] : Array.from({ length: c.hi - c.lo }, (_, i) => c.lo + i);
     const docs = await seg.docsAt(positions);
     const compare = compareIn(order);
-    const after = (e: OrderEntry, bound: OrderEntry | undefined) =>
-      !bound || dir * compare(e, bound) > 0;
     return docs
       .map((doc, i) => entryOf(doc, order, positions[i]!))
-      .filter((e) => after(e, cursor) && (!kth || dir * compare(e, kth) < 0))
+      .filter(
+        (e) => (!cursor || dir * compare(e, cursor) > 0) && (!kth || dir * compare(e, kth) < 0),
+      )
       .sort((a, b) => dir * compare(a, b))
       .slice(0, k)
       .map((entry) => ({ seg, entry }));
